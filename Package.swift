@@ -1,0 +1,32 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "deploy",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "deploy", targets: ["deploy"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(name: "AWS", dependencies: ["CCurl", "CCrypto"]),
+        .target(name: "DeployCLI", dependencies: ["AWS"]),
+        .executableTarget(name: "deploy", dependencies: ["DeployCLI"]),
+        .testTarget(name: "AWSTests", dependencies: ["AWS"], exclude: ["Fixtures"]),
+        .testTarget(name: "DeployCLITests", dependencies: ["DeployCLI", "AWS"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["AWS", "DeployCLI", "deploy"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
