@@ -1,0 +1,55 @@
+import Foundation
+
+/// One call to an AWS API, before it is addressed and signed.
+public struct AWSOperation: Sendable {
+    public var service: AWSService
+    /// The API operation name (`GetCallerIdentity`), for errors and the debug log.
+    public var name: String
+    public var method: String
+    /// The encoded path below the endpoint (and below the bucket, for S3).
+    public var path: String
+    public var query: [(String, String)]
+    public var headers: HTTPHeaders
+    public var body: Data
+    /// S3 only: the bucket the request addresses, placed in the host or the path.
+    public var bucket: String?
+
+    public init(service: AWSService, name: String, method: String = "POST", path: String = "/",
+                query: [(String, String)] = [], headers: HTTPHeaders = [:], body: Data = Data(), bucket: String? = nil) {
+        self.service = service
+        self.name = name
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.bucket = bucket
+    }
+}
+
+/// What the client reports about each attempt, for a `--debug` log. Never carries secrets.
+public struct RequestEvent: Sendable {
+    public var service: String
+    public var operation: String
+    public var method: String
+    /// The URL with signature and token removed.
+    public var url: String
+    public var attempt: Int
+    /// The HTTP status, or nil when the request got no answer.
+    public var status: Int?
+    public var requestID: String?
+    /// The error code or transport failure, if any.
+    public var failure: String?
+    public var duration: TimeInterval
+    /// Seconds waited before the next attempt, when one follows.
+    public var retryDelay: TimeInterval?
+
+    public init(service: String, operation: String, method: String, url: String, attempt: Int) {
+        self.service = service
+        self.operation = operation
+        self.method = method
+        self.url = url
+        self.attempt = attempt
+        self.duration = 0
+    }
+}

@@ -1,0 +1,123 @@
+/// Declares an option a command accepts.
+struct OptionSpec: Sendable {
+    var name: String
+    var valueName: String?
+    var help: String
+    var short: Character?
+
+    /// `--name <value>`
+    static func value(_ name: String, _ valueName: String, _ help: String) -> OptionSpec {
+        OptionSpec(name: name, valueName: valueName, help: help)
+    }
+
+    /// `--name`
+    static func flag(_ name: String, short: Character? = nil, _ help: String) -> OptionSpec {
+        OptionSpec(name: name, valueName: nil, help: help, short: short)
+    }
+
+    var usage: String {
+        let long = valueName.map { "--\(name) <\($0)>" } ?? "--\(name)"
+        return short.map { "-\($0), \(long)" } ?? long
+    }
+}
+
+/// Options and positional arguments after parsing.
+struct ParsedArguments: Sendable {
+    var values: [String: String] = [:]
+    var flags: Set<String> = []
+    var positionals: [String] = []
+
+    func value(_ name: String) -> String? { values[name] }
+    func flag(_ name: String) -> Bool { flags.contains(name) }
+}
+
+/// A mistake on the command line; exit code 2.
+struct UsageError: Error, CustomStringConvertible {
+    var message: String
+    /// The command whose usage to point at, if any.
+    var command: String?
+
+    var description: String { message }
+}
+
+/// Parses `--name value`, `--name=value`, flags and `-h`, anywhere among the positionals; `--` ends options.
+enum ArgumentParser {
+    static func parse(_ arguments: [String], options: [OptionSpec], command: String?) throws(UsageError) -> ParsedArguments {
+        var parsed = ParsedArguments()
+        var index = 0
+        var optionsEnded = false
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            if optionsEnded || !argument.hasPrefix("-") || argument == "-" {
+                parsed.positionals.append(argument)
+                continue
+            }
+            if argument == "--" {
+                optionsEnded = true
+                continue
+            }
+            let (name, inlineValue) = split(argument)
+            guard let spec = options.first(where: { $0.name == name || (name.count == 1 && $0.short == name.first) }) else {
+                var message = "unknown option '\(argument.split(separator: "=").first ?? "")'"
+                if let suggestion = Suggestion.closest(to: name, among: options.map(\.name)) {
+                    message += "; did you mean '--\(suggestion)'?"
+                }
+                throw UsageError(message: message, command: command)
+            }
+            if spec.valueName == nil {
+                guard inlineValue == nil else {
+                    throw UsageError(message: "option '--\(spec.name)' takes no value", command: command)
+                }
+                parsed.flags.insert(spec.name)
+                continue
+            }
+            let value: String
+            if let inlineValue {
+                value = inlineValue
+            } else {
+                guard index < arguments.count else {
+                    throw UsageError(message: "option '--\(spec.name)' needs a value <\(spec.valueName ?? "value")>",
+                                     command: command)
+                }
+                value = arguments[index]
+                index += 1
+            }
+            guard parsed.values[spec.name] == nil else {
+                throw UsageError(message: "option '--\(spec.name)' given more than once", command: command)
+            }
+            parsed.values[spec.name] = value
+        }
+        return parsed
+    }
+
+    private static func split(_ argument: String) -> (String, String?) {
+        let body = argument.hasPrefix("--") ? argument.dropFirst(2) : argument.dropFirst()
+        guard let equals = body.firstIndex(of: "=") else { return (String(body), nil) }
+        return (String(body[..<equals]), String(body[body.index(after: equals)...]))
+    }
+}
+
+/// "Did you mean": the closest candidate by edit distance, if it is close enough to be a typo.
+enum Suggestion {
+    static func closest(to word: String, among candidates: [String]) -> String? {
+        let scored = candidates.map { ($0, distance(word, $0)) }.min { $0.1 < $1.1 }
+        guard let (candidate, score) = scored, score <= max(2, word.count / 3) else { return nil }
+        return candidate
+    }
+
+    static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        guard !a.isEmpty else { return b.count }
+        guard !b.isEmpty else { return a.count }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}

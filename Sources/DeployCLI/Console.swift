@@ -1,0 +1,12 @@
+import Foundation
+
+/// Where the CLI writes: standard output for results, standard error for diagnostics.
+/// Tests pass their own sinks.
+struct Console: Sendable {
+    var out: @Sendable (String) -> Void
+    var err: @Sendable (String) -> Void
+
+    static let standard = Console(
+        out: { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) },
+        err: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+}

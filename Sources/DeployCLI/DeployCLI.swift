@@ -1,0 +1,112 @@
+import AWS
+import Foundation
+
+/// The `deploy` command line: parses, dispatches to a command, and turns errors into messages and exit codes
+/// (0 success, 1 failure, 2 bad usage or bad input).
+public enum DeployCLI {
+    public static let version = "0.1.0"
+
+    static let commands: [any Command.Type] = [WhoamiCommand.self]
+
+    /// Runs one invocation; returns the process exit code.
+    public static func main(arguments: [String], environment: [String: String]) async -> Int32 {
+        await main(arguments: arguments, environment: environment, console: .standard)
+    }
+
+    static func main(arguments: [String], environment: [String: String], console: Console) async -> Int32 {
+        var commandName: String?
+        do {
+            if arguments.first == "--version" {
+                console.out("deploy \(version)")
+                return ExitCode.success
+            }
+            guard let first = commandWord(arguments) else {
+                guard arguments.isEmpty || arguments.contains("--help") || arguments.contains("-h") else {
+                    _ = try ArgumentParser.parse(arguments, options: GlobalOptions.specs, command: nil)
+                    throw UsageError(message: "missing command", command: nil)
+                }
+                console.out(Help.root(commands))
+                return ExitCode.success
+            }
+            if first == "help" {
+                let topic = arguments.drop { $0 != "help" }.dropFirst().first
+                guard let topic else {
+                    console.out(Help.root(commands))
+                    return ExitCode.success
+                }
+                guard let command = commands.first(where: { $0.name == topic }) else {
+                    throw unknownCommand(topic)
+                }
+                console.out(Help.command(command))
+                return ExitCode.success
+            }
+            guard let command = commands.first(where: { $0.name == first }) else { throw unknownCommand(first) }
+            commandName = command.name
+            var rest = arguments
+            rest.remove(at: rest.firstIndex(of: first) ?? 0)
+            let parsed = try ArgumentParser.parse(rest, options: GlobalOptions.specs + command.options, command: command.name)
+            if parsed.flag("help") {
+                console.out(Help.command(command))
+                return ExitCode.success
+            }
+            let options = try GlobalOptions(parsed, command: command.name)
+            try command.validate(parsed)
+            return try await command.run(CommandContext(options: options, arguments: parsed,
+                                                        environment: environment, console: console))
+        } catch let error as UsageError {
+            console.err("error: \(error.message)")
+            let usage = error.command.map { "deploy \($0) --help" } ?? "deploy --help"
+            console.err("See '\(usage)'.")
+            return ExitCode.usage
+        } catch {
+            let (message, code) = ErrorReport.describe(error, command: commandName)
+            console.err("error: \(message)")
+            return code
+        }
+    }
+
+    /// The first positional word, skipping global options and their values.
+    static func commandWord(_ arguments: [String]) -> String? {
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--" { return index + 1 < arguments.count ? arguments[index + 1] : nil }
+            if !argument.hasPrefix("-") { return argument }
+            let name = argument.drop { $0 == "-" }
+            if !name.contains("="), GlobalOptions.specs.contains(where: { $0.name == name && $0.valueName != nil }) {
+                index += 1
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    private static func unknownCommand(_ name: String) -> UsageError {
+        var message = "unknown command '\(name)'"
+        if let suggestion = Suggestion.closest(to: name, among: commands.map { $0.name }) {
+            message += "; did you mean '\(suggestion)'?"
+        }
+        return UsageError(message: message, command: nil)
+    }
+}
+
+/// The process exit codes.
+enum ExitCode {
+    static let success: Int32 = 0
+    static let failure: Int32 = 1
+    static let usage: Int32 = 2
+}
+
+/// Turns any error into one line and an exit code: input the user can fix is 2, everything else 1.
+enum ErrorReport {
+    static func describe(_ error: any Error, command: String?) -> (String, Int32) {
+        switch error {
+        case let error as AWSConfigurationError: return (error.message, ExitCode.usage)
+        case let error as ConfigFileError: return (error.description, ExitCode.usage)
+        case let error as EndpointError: return (error.message, ExitCode.usage)
+        case let error as AWSError: return (error.description, ExitCode.failure)
+        case is CancellationError: return ("interrupted", ExitCode.failure)
+        default: return ("\(error)", ExitCode.failure)
+        }
+    }
+}
