@@ -67,6 +67,15 @@ struct CommandLineTests {
         #expect(output.stdout.isEmpty)
     }
 
+    @Test("a malformed config file is reported with its path and line, exit 2")
+    func malformedConfig() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("deploy-bad-config-\(UUID().uuidString)").path
+        try "[default]\nregion = us-east-1\n[profile broken\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let (code, output) = await run(["whoami"], environment: ["HOME": "/nonexistent", "AWS_CONFIG_FILE": path])
+        #expect(code == 2)
+        #expect(output.stderr == "error: \(path):3: section header '[profile broken' is not closed by ']'")
+    }
+
     @Test("global options may come before the command")
     func optionsBeforeCommand() {
         #expect(DeployCLI.commandWord(["--region", "us-east-1", "--debug", "whoami"]) == "whoami")
