@@ -20,29 +20,4 @@ static inline int deploy_hmac_sha256(const void *key, size_t key_length, const v
     return HMAC(EVP_sha256(), key, (int)key_length, data, length, mac, &size) != NULL;
 }
 
-/// Incremental SHA-256 for payloads streamed from disk.
-static inline EVP_MD_CTX *deploy_sha256_begin(void) {
-    EVP_MD_CTX *context = EVP_MD_CTX_new();
-    if (context != NULL && EVP_DigestInit_ex(context, EVP_sha256(), NULL) != 1) {
-        EVP_MD_CTX_free(context);
-        return NULL;
-    }
-    return context;
-}
-
-static inline int deploy_sha256_update(EVP_MD_CTX *context, const void *data, size_t length) {
-    return EVP_DigestUpdate(context, data, length);
-}
-
-static inline int deploy_sha256_finish(EVP_MD_CTX *context, uint8_t *digest) {
-    unsigned int size = 0;
-    int ok = EVP_DigestFinal_ex(context, digest, &size);
-    EVP_MD_CTX_free(context);
-    return ok;
-}
-
-static inline void deploy_sha256_discard(EVP_MD_CTX *context) {
-    EVP_MD_CTX_free(context);
-}
-
 #endif
