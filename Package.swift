@@ -19,9 +19,13 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "AWS", dependencies: ["CCurl", "CCrypto"]),
-        .target(name: "DeployCLI", dependencies: ["AWS"]),
+        .target(name: "Stack"),
+        .target(name: "Plan", dependencies: ["Stack", "AWS"]),
+        .target(name: "DeployCLI", dependencies: ["AWS", "Stack", "Plan"]),
         .executableTarget(name: "deploy", dependencies: ["DeployCLI"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS"], exclude: ["Fixtures"]),
+        .testTarget(name: "StackTests", dependencies: ["Stack"], exclude: ["Fixtures"]),
+        .testTarget(name: "PlanTests", dependencies: ["Plan", "Stack"]),
         .testTarget(name: "DeployCLITests", dependencies: ["DeployCLI", "AWS"]),
         .testTarget(
             name: "IntegrationTests",

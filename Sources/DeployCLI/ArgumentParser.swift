@@ -1,3 +1,5 @@
+import Stack
+
 /// Declares an option a command accepts.
 struct OptionSpec: Sendable {
     var name: String
@@ -95,29 +97,5 @@ enum ArgumentParser {
         let body = argument.hasPrefix("--") ? argument.dropFirst(2) : argument.dropFirst()
         guard let equals = body.firstIndex(of: "=") else { return (String(body), nil) }
         return (String(body[..<equals]), String(body[body.index(after: equals)...]))
-    }
-}
-
-/// "Did you mean": the closest candidate by edit distance, if it is close enough to be a typo.
-enum Suggestion {
-    static func closest(to word: String, among candidates: [String]) -> String? {
-        let scored = candidates.map { ($0, distance(word, $0)) }.min { $0.1 < $1.1 }
-        guard let (candidate, score) = scored, score <= max(2, word.count / 3) else { return nil }
-        return candidate
-    }
-
-    static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        guard !a.isEmpty else { return b.count }
-        guard !b.isEmpty else { return a.count }
-        var previous = Array(0...b.count)
-        for i in 1...a.count {
-            var current = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            previous = current
-        }
-        return previous[b.count]
     }
 }

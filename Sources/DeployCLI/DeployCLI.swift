@@ -1,4 +1,6 @@
 import AWS
+import Plan
+import Stack
 import Foundation
 
 /// The `deploy` command line: parses, dispatches to a command, and turns errors into messages and exit codes
@@ -6,7 +8,9 @@ import Foundation
 public enum DeployCLI {
     public static let version = "0.1.0"
 
-    static let commands: [any Command.Type] = [WhoamiCommand.self]
+    static let commands: [any Command.Type] = [
+        ValidateCommand.self, PlanCommand.self, GraphCommand.self, UnlockCommand.self, WhoamiCommand.self,
+    ]
 
     /// Runs one invocation; returns the process exit code.
     public static func main(arguments: [String], environment: [String: String]) async -> Int32 {
@@ -104,6 +108,10 @@ enum ErrorReport {
         case let error as AWSConfigurationError: return (error.message, ExitCode.usage)
         case let error as ConfigFileError: return (error.description, ExitCode.usage)
         case let error as EndpointError: return (error.message, ExitCode.usage)
+        case let error as StackError: return (error.description, ExitCode.usage)
+        case let error as PlanFile.StaleError: return (error.description, ExitCode.usage)
+        case let error as StateError: return (error.description, ExitCode.failure)
+        case let error as LockError: return (error.description, ExitCode.failure)
         case let error as AWSError: return (error.description, ExitCode.failure)
         case is CancellationError: return ("interrupted", ExitCode.failure)
         default: return ("\(error)", ExitCode.failure)

@@ -1,0 +1,55 @@
+import Foundation
+import Plan
+import Stack
+
+/// `deploy plan`: what apply would do, resource by resource, against the recorded and live state.
+struct PlanCommand: Command {
+    static let name = "plan"
+    static let abstract = "Show exactly what apply would create, change, replace and destroy."
+    static let discussion = """
+        Evaluates the stack, compares it with the recorded state (refreshed from the account when resources are \
+        recorded), and prints the actions grouped by phase with attribute-level diffs; sensitive values are never \
+        shown. --out saves the plan for apply, which refuses it once the stack or the state has changed. \
+        With --detailed-exitcode the exit code is 0 for no changes, 2 for changes, 1 for an error.
+        """
+    static let options = StackOptions.specs + StackOptions.stateSpecs + [
+        .value("out", "planfile", "Save the plan to this file for a later apply."),
+        .flag("detailed-exitcode", "Exit 0 when there are no changes, 2 when there are, 1 on error."),
+        .flag("no-refresh", "Compare with the recorded state only; do not read the account."),
+        .flag("no-lock", "Do not take the state lock (the state is only read)."),
+        .flag("show-unchanged", "List resources with no changes too."),
+    ]
+
+    static func run(_ context: CommandContext) async throws -> Int32 {
+        let options = try StackOptions(context.arguments, command: name)
+        let configuration = try options.loadConfiguration()
+        let store = options.stateStore(for: configuration)
+        var lock: StateLock?
+        if !context.arguments.flag("no-lock") {
+            lock = try StateLock.acquire(statePath: store.path, operation: name)
+            if let warning = lock?.warning { context.console.err("warning: \(warning)") }
+        }
+        defer { lock?.release() }
+        let state = try store.load(for: configuration.stack)
+        var refresh: RefreshResult?
+        if let state, !state.resources.isEmpty, !context.arguments.flag("no-refresh") {
+            refresh = try await Refresher(readers: try ReaderFactory.readers(context, configuration)).refresh(state)
+        }
+        let plan = try Planner(configuration: configuration, state: state, refresh: refresh,
+                               stackDigest: StackDigest.compute(configuration)).plan()
+        if let out = context.arguments.value("out") {
+            try PlanFile(plan: plan, stackFile: options.stackPath, statePath: store.path).write(to: out)
+        }
+        switch context.options.output {
+        case .json:
+            context.console.out(try JSONText.encode(PlanDocument(plan)))
+        case .text:
+            context.console.out(PlanText.render(plan, showUnchanged: context.arguments.flag("show-unchanged")))
+            if let out = context.arguments.value("out") {
+                context.console.out("\nSaved the plan to \(out). Apply it with: deploy apply \(out)")
+            }
+        }
+        if context.arguments.flag("detailed-exitcode") { return plan.hasChanges ? 2 : ExitCode.success }
+        return ExitCode.success
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+import Plan
+import Stack
+
+/// The options of the commands that work on a stack: which stack, which templates, which state.
+struct StackOptions: Sendable {
+    static let specs: [OptionSpec] = [
+        .value("stack", "file", "The stack file (Stacks/*.json5)."),
+        .value("templates", "dir", "The phase templates (default: the stack's 'templates', else Templates/ beside Stacks/)."),
+    ]
+    static let stateSpecs: [OptionSpec] = [
+        .value("state", "path", "The state file (default: .deploy/<stack>.state.json beside the stack file)."),
+    ]
+
+    var stackPath: String
+    var templates: String?
+    var statePath: String?
+
+    init(_ arguments: ParsedArguments, command: String) throws(UsageError) {
+        guard let stack = arguments.value("stack") else {
+            throw UsageError(message: "--stack <file> is required", command: command)
+        }
+        stackPath = stack
+        templates = arguments.value("templates")
+        statePath = arguments.value("state")
+    }
+
+    func loadConfiguration() throws(StackError) -> StackConfiguration {
+        try StackConfiguration.load(stackPath: stackPath, templatesDirectory: templates)
+    }
+
+    func stateStore(for configuration: StackConfiguration) -> StateStore {
+        StateStore(path: statePath ?? StateStore.defaultPath(stackFile: stackPath, stackName: configuration.stack.name))
+    }
+}

@@ -1,0 +1,153 @@
+import Stack
+
+/// Compares the desired stack with the recorded (and, when refreshed, live) state and decides each resource's action.
+///
+/// Evaluation and planning go together: a resource that is kept lends its recorded ids to the resources that refer
+/// to it, while one that is created or replaced makes them unknown, which is how a replacement ripples exactly as
+/// far as it must and no further.
+public struct Planner {
+    public var configuration: StackConfiguration
+    public var state: State?
+    public var refresh: RefreshResult?
+    public var stackDigest: String
+
+    public init(configuration: StackConfiguration, state: State?, refresh: RefreshResult? = nil, stackDigest: String) {
+        self.configuration = configuration
+        self.state = state
+        self.refresh = refresh
+        self.stackDigest = stackDigest
+    }
+
+    public func plan() throws(StackError) -> Plan {
+        var actions: [PlannedAction] = []
+        var drift: [Drift] = []
+        let recorded = Dictionary((state?.resources ?? []).map { ($0.address, $0) }) { first, _ in first }
+        var expander = Expander(configuration)
+        let expanded = try expander.expand { desired throws(StackError) in
+            let (action, computed, found) = decide(desired, recorded: recorded[desired.address])
+            actions.append(action)
+            if let found { drift.append(found) }
+            return computed
+        }
+        let declared = Set(expanded.resources.map(\.address))
+        var deletions: [PlannedAction] = []
+        for resource in state?.resources ?? [] where !declared.contains(resource.address) {
+            let gone = refresh?.live[resource.address].map { $0 == nil } ?? false
+            if gone {
+                drift.append(Drift(address: resource.address, type: resource.type, kind: .deleted, changes: []))
+                continue
+            }
+            deletions.append(PlannedAction(address: resource.address, type: resource.type, kind: .delete,
+                                           reason: resource.status == .pending ? "pending create no longer declared" : "no longer declared",
+                                           replacedBecause: [], changes: [], protected: false,
+                                           dependencies: resource.dependencies))
+        }
+        actions += Self.deleteOrder(deletions)
+        let stack = configuration.stack
+        return Plan(stack: StackIdentity(name: stack.name, account: stack.account, region: stack.region),
+                    stackDigest: stackDigest, lineage: state?.lineage, serial: state?.serial,
+                    actions: actions, drift: drift,
+                    refresh: Plan.RefreshSummary(performed: refresh != nil, resources: refresh?.live.count ?? 0,
+                                                 apiCalls: refresh?.apiCalls ?? 0, unreadTypes: refresh?.unreadTypes ?? []),
+                    outputs: Self.flatten(expanded.outputs), sensitiveOutputs: expanded.sensitiveOutputs)
+    }
+
+    /// The action for one desired resource, the computed attributes its dependants will see, and any drift.
+    private func decide(_ desired: DesiredResource, recorded: ResourceState?) -> (PlannedAction, [String: Value], Drift?) {
+        func action(_ kind: PlannedAction.Kind, reason: String? = nil, changes: [AttributeChange], replacedBecause: [String] = []) -> PlannedAction {
+            PlannedAction(address: desired.address, type: desired.type, kind: kind, reason: reason, replacedBecause: replacedBecause,
+                          changes: changes, protected: desired.protected, dependencies: desired.dependencies)
+        }
+        guard let recorded else {
+            return (action(.create, changes: creation(desired)), Expander.allUnknown(desired), nil)
+        }
+        if recorded.type != desired.type {
+            return (action(.replace, reason: "type changed from \(recorded.type)", changes: creation(desired),
+                           replacedBecause: ["type"]), Expander.allUnknown(desired), nil)
+        }
+        switch recorded.status {
+        case .pending:
+            let token = recorded.intent.map { " (idempotency token \($0.token))" } ?? ""
+            return (action(.create, reason: "an interrupted create is resolved first: found by token or tag and adopted\(token)",
+                           changes: creation(desired)), Expander.allUnknown(desired), nil)
+        case .tainted:
+            return (action(.replace, reason: "tainted by a failed apply", changes: creation(desired)),
+                    Expander.allUnknown(desired), nil)
+        case .created:
+            break
+        }
+        var baseline = recorded.attributes
+        var drift: Drift?
+        if let refresh, let live = refresh.live[recorded.address] {
+            guard let live else {
+                return (action(.create, reason: "deleted outside deploy", changes: creation(desired)), Expander.allUnknown(desired),
+                        Drift(address: desired.address, type: desired.type, kind: .deleted, changes: []))
+            }
+            let drifted = differences(from: recorded.attributes, to: live, desired: desired, sensitive: Set(recorded.sensitive))
+            if !drifted.isEmpty { drift = Drift(address: desired.address, type: desired.type, kind: .changed, changes: drifted) }
+            baseline.merge(live) { _, live in live }
+        }
+        var changes: [AttributeChange] = []
+        for name in desired.properties.keys.sorted() {
+            let schema = desired.schema.attributes[name]
+            let want = desired.properties[name] ?? .null
+            guard !AttributeComparison.equal(want, baseline[name], schema: schema) else { continue }
+            changes.append(AttributeChange(name: name, before: baseline[name], after: want,
+                                           sensitive: desired.sensitive.contains(name) || recorded.sensitive.contains(name),
+                                           forcesReplacement: schema?.forcesReplacement ?? false))
+        }
+        let computed = Dictionary(uniqueKeysWithValues: desired.schema.computed.map { ($0, baseline[$0] ?? .unknown) })
+        let forcing = changes.filter(\.forcesReplacement).map(\.name)
+        if !forcing.isEmpty {
+            return (action(.replace, changes: changes, replacedBecause: forcing), Expander.allUnknown(desired), drift)
+        }
+        return (action(changes.isEmpty ? .noop : .update, changes: changes), computed, drift)
+    }
+
+    /// Every property a create sets, and the computed attributes as unknown.
+    private func creation(_ desired: DesiredResource) -> [AttributeChange] {
+        var changes = desired.properties.keys.sorted().compactMap { name -> AttributeChange? in
+            let value = desired.properties[name] ?? .null
+            guard value != .null else { return nil }
+            return AttributeChange(name: name, before: nil, after: value, sensitive: desired.sensitive.contains(name))
+        }
+        changes += desired.schema.computed.sorted().map { AttributeChange(name: $0, before: nil, after: .unknown) }
+        return changes
+    }
+
+    /// Attributes managed by the stack whose live value differs from the recorded one.
+    private func differences(from recorded: [String: Value], to live: [String: Value], desired: DesiredResource,
+                             sensitive: Set<String>) -> [AttributeChange] {
+        desired.schema.attributes.keys.sorted().compactMap { name in
+            guard let now = live[name] else { return nil }
+            let schema = desired.schema.attributes[name]
+            let before = recorded[name] ?? schema?.defaultValue ?? .null
+            guard AttributeComparison.normalize(before, schema) != AttributeComparison.normalize(now, schema) else { return nil }
+            return AttributeChange(name: name, before: before, after: now,
+                                   sensitive: sensitive.contains(name) || desired.sensitive.contains(name))
+        }
+    }
+
+    /// Deletes run dependants first: reverse dependency order among the deleted resources, later phases first.
+    static func deleteOrder(_ deletions: [PlannedAction]) -> [PlannedAction] {
+        var graph = DependencyGraph<ResourceAddress>()
+        let addresses = Set(deletions.map(\.address))
+        for deletion in deletions.sorted(by: { $0.address > $1.address }) {
+            graph.add(deletion.address)
+        }
+        for deletion in deletions {
+            // a resource may go only after everything that depends on it
+            for dependency in deletion.dependencies where addresses.contains(dependency) {
+                graph.add(dependency, dependsOn: deletion.address)
+            }
+        }
+        let byAddress = Dictionary(uniqueKeysWithValues: deletions.map { ($0.address, $0) })
+        return graph.topologicalOrder().compactMap { byAddress[$0] }
+    }
+
+    private static func flatten(_ outputs: [Phase: [String: Value]]) -> [String: Value] {
+        var flat: [String: Value] = [:]
+        for (phase, values) in outputs { for (name, value) in values { flat["\(phase.rawValue).\(name)"] = value } }
+        return flat
+    }
+}

@@ -1,0 +1,77 @@
+import Stack
+
+/// Reads the live attributes of recorded resources. Implementations (the resource handlers) read a whole type
+/// at once, filtered by the stack's tag, so a refresh costs one call per type rather than one per resource.
+public protocol ResourceReader: Sendable {
+    /// The resource types this reader can read.
+    var types: [String] { get }
+
+    /// Reads every recorded resource of `type`. A resource missing from the answer no longer exists.
+    func read(type: String, resources: [ResourceState], stack: StackIdentity) async throws -> ReadResult
+}
+
+/// Which stack a refresh is for: readers filter by its tag.
+public struct StackIdentity: Sendable {
+    public var name: String
+    public var account: String
+    public var region: String
+
+    public init(name: String, account: String, region: String) {
+        self.name = name
+        self.account = account
+        self.region = region
+    }
+}
+
+/// What one reader found.
+public struct ReadResult: Sendable {
+    public var live: [ResourceAddress: [String: Value]]
+    public var apiCalls: Int
+
+    public init(live: [ResourceAddress: [String: Value]], apiCalls: Int) {
+        self.live = live
+        self.apiCalls = apiCalls
+    }
+}
+
+/// The live view of a state: for each refreshed resource, its attributes or nil when it is gone.
+public struct RefreshResult: Sendable {
+    public var live: [ResourceAddress: [String: Value]?]
+    public var apiCalls: Int
+    /// Recorded types no reader could read, so their drift is not known.
+    public var unreadTypes: [String]
+
+    public init(live: [ResourceAddress: [String: Value]?] = [:], apiCalls: Int = 0, unreadTypes: [String] = []) {
+        self.live = live
+        self.apiCalls = apiCalls
+        self.unreadTypes = unreadTypes
+    }
+}
+
+/// Refreshes a state through readers, one batched read per resource type.
+public struct Refresher: Sendable {
+    private let readers: [String: any ResourceReader]
+
+    public init(readers: [any ResourceReader]) {
+        var byType: [String: any ResourceReader] = [:]
+        for reader in readers { for type in reader.types { byType[type] = reader } }
+        self.readers = byType
+    }
+
+    public func refresh(_ state: State) async throws -> RefreshResult {
+        var result = RefreshResult()
+        let identity = StackIdentity(name: state.stack, account: state.account, region: state.region)
+        let byType = Dictionary(grouping: state.resources.filter { $0.status != .pending }, by: \.type)
+        for type in byType.keys.sorted() {
+            let resources = byType[type] ?? []
+            guard let reader = readers[type] else {
+                result.unreadTypes.append(type)
+                continue
+            }
+            let read = try await reader.read(type: type, resources: resources, stack: identity)
+            result.apiCalls += read.apiCalls
+            for resource in resources { result.live[resource.address] = read.live[resource.address] }
+        }
+        return result
+    }
+}

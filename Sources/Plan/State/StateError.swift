@@ -1,0 +1,18 @@
+/// A state file that cannot be read, trusted or written.
+public struct StateError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable {
+        case unreadable, corrupt, unsupportedVersion, wrongStack, writeFailed
+    }
+
+    public var kind: Kind
+    public var path: String
+    public var message: String
+
+    public init(_ kind: Kind, path: String, _ message: String) {
+        self.kind = kind
+        self.path = path
+        self.message = message
+    }
+
+    public var description: String { "state \(path): \(message)" }
+}

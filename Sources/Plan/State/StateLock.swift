@@ -1,0 +1,140 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Who holds a state lock, and since when.
+public struct LockInfo: Codable, Sendable, Equatable {
+    public var id: String
+    public var operation: String
+    public var who: String
+    public var host: String
+    public var pid: Int32
+    public var created: String
+}
+
+/// A state lock held by someone else, or a lock that could not be taken or removed.
+public struct LockError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var holder: LockInfo?
+    public var description: String { message }
+}
+
+/// An exclusive lock on one state file: `<state>.lock`, created with O_EXCL, holding who took it.
+/// A lock left by a process that no longer runs on this same host is taken over; any other is reported.
+public final class StateLock: Sendable {
+    public let info: LockInfo
+    public let path: String
+    /// Set when a stale lock was taken over, for the caller to show.
+    public let warning: String?
+
+    private init(info: LockInfo, path: String, warning: String?) {
+        self.info = info
+        self.path = path
+        self.warning = warning
+    }
+
+    public static func lockPath(forState statePath: String) -> String { statePath + ".lock" }
+
+    /// Takes the lock for `operation` ("plan", "apply", ...).
+    public static func acquire(statePath: String, operation: String, now: Date = Date()) throws(LockError) -> StateLock {
+        let path = lockPath(forState: statePath)
+        do {
+            try AtomicFile.makeDirectory((statePath as NSString).deletingLastPathComponent)
+        } catch {
+            throw LockError(message: "cannot create the state directory: \(error)")
+        }
+        let info = LockInfo(id: UUID().uuidString.lowercased(), operation: operation, who: currentUser(), host: hostName(),
+                            pid: getpid(), created: ISO8601DateFormatter().string(from: now))
+        var warning: String?
+        for _ in 0..<2 {
+            if try create(path, info) { return StateLock(info: info, path: path, warning: warning) }
+            guard let holder = read(path) else {
+                throw LockError(message: "the state is locked by \(path), which cannot be read; if no run is active, remove it", holder: nil)
+            }
+            guard holder.host == info.host, holder.pid != info.pid, !processExists(holder.pid) else {
+                throw LockError(message: describeHeld(holder, now: now), holder: holder)
+            }
+            unlink(path)
+            warning = "took over a stale state lock: pid \(holder.pid) on \(holder.host) (\(holder.operation) by \(holder.who) since \(holder.created)) is no longer running"
+        }
+        throw LockError(message: "another run took the state lock at the same moment; try again", holder: read(path))
+    }
+
+    /// Removes the lock if it is still ours.
+    public func release() {
+        if Self.read(path)?.id == info.id { unlink(path) }
+    }
+
+    /// `deploy unlock LOCK_ID`: removes a lock whose id matches.
+    public static func forceUnlock(statePath: String, id: String) throws(LockError) -> LockInfo {
+        let path = lockPath(forState: statePath)
+        guard let holder = read(path) else {
+            throw LockError(message: "the state \(statePath) is not locked", holder: nil)
+        }
+        guard holder.id == id else {
+            throw LockError(message: "the lock on \(statePath) has id \(holder.id), not \(id); nothing was removed", holder: holder)
+        }
+        guard unlink(path) == 0 else {
+            throw LockError(message: "cannot remove \(path): \(String(cString: strerror(errno)))", holder: holder)
+        }
+        return holder
+    }
+
+    /// The current lock on a state, if any.
+    public static func holder(statePath: String) -> LockInfo? { read(lockPath(forState: statePath)) }
+
+    private static func create(_ path: String, _ info: LockInfo) throws(LockError) -> Bool {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            if errno == EEXIST { return false }
+            throw LockError(message: "cannot create the lock \(path): \(String(cString: strerror(errno)))", holder: nil)
+        }
+        defer { close(descriptor) }
+        let data = (try? JSONEncoder().encode(info)) ?? Data()
+        let written = data.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        guard written == data.count, fsync(descriptor) == 0 else {
+            unlink(path)
+            throw LockError(message: "cannot write the lock \(path)", holder: nil)
+        }
+        return true
+    }
+
+    private static func read(_ path: String) -> LockInfo? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return try? JSONDecoder().decode(LockInfo.self, from: data)
+    }
+
+    private static func processExists(_ pid: Int32) -> Bool {
+        kill(pid, 0) == 0 || errno == EPERM
+    }
+
+    private static func describeHeld(_ holder: LockInfo, now: Date) -> String {
+        var age = ""
+        if let created = ISO8601DateFormatter().date(from: holder.created) {
+            age = " (\(Self.duration(now.timeIntervalSince(created))) ago)"
+        }
+        return "the state is locked by \(holder.who) on \(holder.host), pid \(holder.pid), for \(holder.operation) since \(holder.created)\(age). "
+            + "If that run is gone, remove the lock with: deploy unlock \(holder.id)"
+    }
+
+    static func duration(_ seconds: TimeInterval) -> String {
+        let total = max(0, Int(seconds))
+        if total < 60 { return "\(total)s" }
+        if total < 3600 { return "\(total / 60)m\(total % 60)s" }
+        if total < 86400 { return "\(total / 3600)h\(total % 3600 / 60)m" }
+        return "\(total / 86400)d\(total % 86400 / 3600)h"
+    }
+
+    private static func currentUser() -> String {
+        if let user = ProcessInfo.processInfo.environment["USER"], !user.isEmpty { return user }
+        if let entry = getpwuid(getuid()), let name = entry.pointee.pw_name { return String(cString: name) }
+        return "uid \(getuid())"
+    }
+
+    private static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "unknown-host" }
+        return String(cString: buffer)
+    }
+}

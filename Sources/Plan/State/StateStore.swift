@@ -1,0 +1,107 @@
+import AWS
+import Foundation
+import Stack
+
+/// Reads and writes one stack's state file: mode 0600, replaced atomically, the previous kept as `.backup`,
+/// a checksum verified on every load.
+public struct StateStore: Sendable {
+    public let path: String
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    /// `.deploy/<stack>.state.json` beside the stack file.
+    public static func defaultPath(stackFile: String, stackName: String) -> String {
+        let directory = (stackFile as NSString).deletingLastPathComponent
+        return ((directory.isEmpty ? "." : directory) as NSString).appendingPathComponent(".deploy/\(stackName).state.json")
+    }
+
+    public var backupPath: String { path + ".backup" }
+
+    /// The recorded state, or nil when the stack was never applied.
+    public func load() throws(StateError) -> State? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw StateError(.unreadable, path: path, "cannot be read")
+        }
+        return try Self.decode(data, path: path)
+    }
+
+    /// Loads the state and checks it belongs to `stack`.
+    public func load(for stack: StackFile) throws(StateError) -> State? {
+        guard let state = try load() else { return nil }
+        guard state.stack == stack.name else {
+            throw StateError(.wrongStack, path: path, "records stack '\(state.stack)', not '\(stack.name)'; pass the right --state")
+        }
+        guard state.account == stack.account else {
+            throw StateError(.wrongStack, path: path, "records account \(state.account), but the stack names \(stack.account)")
+        }
+        return state
+    }
+
+    static func decode(_ data: Data, path: String) throws(StateError) -> State {
+        let state: State
+        do {
+            state = try JSONDecoder().decode(State.self, from: data)
+        } catch {
+            throw StateError(.corrupt, path: path, "is not a valid state document (\(Self.reason(error))); the previous state is in \(path).backup")
+        }
+        guard state.version <= State.currentVersion else {
+            throw StateError(.unsupportedVersion, path: path, "has format version \(state.version); this deploy reads up to \(State.currentVersion)")
+        }
+        guard let recorded = state.checksum else {
+            throw StateError(.corrupt, path: path, "has no checksum; it was not written by deploy")
+        }
+        guard recorded == (try checksum(of: state, path: path)) else {
+            throw StateError(.corrupt, path: path, "checksum does not match its content (edited or damaged); the previous state is in \(path).backup")
+        }
+        return state
+    }
+
+    /// Writes `state` with a fresh checksum; the caller has bumped the serial.
+    public func write(_ state: State) throws(StateError) {
+        var sealed = state
+        sealed.checksum = try Self.checksum(of: state, path: path)
+        let data: Data
+        do {
+            data = try Self.encoder.encode(sealed)
+        } catch {
+            throw StateError(.writeFailed, path: path, "cannot be encoded: \(error)")
+        }
+        do {
+            try AtomicFile.makeDirectory((path as NSString).deletingLastPathComponent)
+            try AtomicFile.write(data, to: path, mode: 0o600, backup: backupPath)
+        } catch {
+            throw StateError(.writeFailed, path: path, "\(error)")
+        }
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    static func checksum(of state: State, path: String) throws(StateError) -> String {
+        var unsealed = state
+        unsealed.checksum = nil
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        do {
+            return "sha256:" + Digest.hex(Digest.sha256(try encoder.encode(unsealed)))
+        } catch {
+            throw StateError(.writeFailed, path: path, "cannot be encoded: \(error)")
+        }
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.dataCorrupted(let context): context.debugDescription
+        case DecodingError.keyNotFound(let key, _): "missing '\(key.stringValue)'"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+        default: "\(error)"
+        }
+    }
+}

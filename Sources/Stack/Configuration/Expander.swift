@@ -1,0 +1,146 @@
+/// Evaluates a checked stack into desired resources, block by block in dependency order.
+///
+/// Attributes the cloud assigns (ids, ARNs) come from `computed`: the planner answers with the recorded values
+/// for a resource it keeps, and unknown for one it creates or replaces, so that references to kept resources
+/// stay known and do not ripple into false changes.
+public struct Expander {
+    public typealias ComputedAttributes = (DesiredResource) throws(StackError) -> [String: Value]
+
+    private let configuration: StackConfiguration
+    private var blocks: [String: ResourceInstances] = [:]
+    private var outputs: [Phase: [String: Value]] = [:]
+
+    public init(_ configuration: StackConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// Every computed attribute unknown: what a first apply would see.
+    public static func allUnknown(_ resource: DesiredResource) -> [String: Value] {
+        Dictionary(uniqueKeysWithValues: resource.schema.computed.map { ($0, Value.unknown) })
+    }
+
+    /// Expands the whole stack, calling `computed` once per instance in apply order.
+    public mutating func expand(computed: ComputedAttributes = Expander.allUnknown) throws(StackError) -> ExpandedStack {
+        var resources: [DesiredResource] = []
+        var sensitiveOutputs: Set<String> = []
+        var phaseIndex = 0
+        let phases = Phase.allCases
+        for block in configuration.orderedBlocks {
+            while phases[phaseIndex] != block.phase {
+                sensitiveOutputs.formUnion(try evaluateOutputs(phases[phaseIndex]))
+                phaseIndex += 1
+            }
+            let instances = try expand(block)
+            var values: [[String: Value]] = []
+            for instance in instances {
+                var attributes = instance.properties
+                for (name, value) in try computed(instance) { attributes[name] = value }
+                values.append(attributes)
+            }
+            blocks[block.blockAddress] = ResourceInstances(counted: block.count != nil, instances: values)
+            resources += instances
+        }
+        while phaseIndex < phases.count {
+            sensitiveOutputs.formUnion(try evaluateOutputs(phases[phaseIndex]))
+            phaseIndex += 1
+        }
+        try NetworkValidation.check(resources)
+        return ExpandedStack(resources: resources, outputs: outputs, sensitiveOutputs: sensitiveOutputs)
+    }
+
+    private func evaluator(_ phase: Phase, countIndex: Int? = nil) -> Evaluator {
+        let stack = configuration.stack
+        let blocks = self.blocks
+        let outputs = self.outputs
+        return Evaluator(phase: phase.rawValue, parameters: configuration.parameters[phase] ?? [:],
+                         sensitiveParameters: configuration.sensitiveParameters[phase] ?? [],
+                         stack: ["name": .string(stack.name), "account": .string(stack.account),
+                                 "region": .string(stack.region), "partition": .string(stack.partition), "tags": .map(stack.tags.mapValues(Value.string))],
+                         countIndex: countIndex,
+                         resources: { phase, name in blocks["\(phase).\(name)"] },
+                         outputs: { phase, name in Phase(rawValue: phase).flatMap { outputs[$0]?[name] } })
+    }
+
+    private func expand(_ block: ResourceDeclaration) throws(StackError) -> [DesiredResource] {
+        guard let countExpression = block.count else { return [try instance(block, index: nil)] }
+        var counter = evaluator(block.phase)
+        let value = try counter.evaluate(countExpression, at: block.location)
+        guard let count = value.intValue else {
+            let reason = value == .unknown ? "a value known only after apply" : "a \(value.typeName)"
+            throw StackError("the count of '\(block.name)' must be a whole number known before apply, not \(reason)", at: block.location)
+        }
+        guard (0...1000).contains(count) else {
+            throw StackError("the count of '\(block.name)' must be between 0 and 1000, not \(count)", at: block.location)
+        }
+        var instances: [DesiredResource] = []
+        for index in 0..<count { instances.append(try instance(block, index: index)) }
+        return instances
+    }
+
+    private func instance(_ block: ResourceDeclaration, index: Int?) throws(StackError) -> DesiredResource {
+        let address = ResourceAddress(phase: block.phase.rawValue, name: block.name, index: index)
+        var evaluator = evaluator(block.phase, countIndex: index)
+        var properties: [String: Value] = [:]
+        var sensitive: Set<String> = []
+        var locations: [String: SourceLocation] = [:]
+        var dependencies: Set<ResourceAddress> = []
+        for property in block.properties {
+            evaluator.resetTracking()
+            let value = try evaluator.evaluate(property.expression, at: property.location)
+            guard let schema = block.schema.attributes[property.name] else { continue }
+            do {
+                try AttributeCheck.check(value, schema, name: property.name, type: block.type)
+            } catch {
+                throw StackError("\(address): \(error.message)", at: property.location)
+            }
+            properties[property.name] = value
+            locations[property.name] = property.location
+            dependencies.formUnion(evaluator.dependencies)
+            if evaluator.usedSensitive || schema.sensitive { sensitive.insert(property.name) }
+        }
+        for (name, schema) in block.schema.attributes where properties[name] == nil {
+            if let value = schema.defaultValue { properties[name] = value }
+            if schema.sensitive { sensitive.insert(name) }
+        }
+        if block.schema.taggable {
+            properties["tags"] = .map(tags(for: address, declared: properties["tags"]))
+        }
+        for dependency in block.dependsOn {
+            let target = dependency.name.contains(".") ? dependency.name : "\(block.phase.rawValue).\(dependency.name)"
+            guard let instances = blocks[target], let phase = target.split(separator: ".").first,
+                  let name = target.split(separator: ".").last else { continue }
+            for position in instances.instances.indices {
+                dependencies.insert(ResourceAddress(phase: String(phase), name: String(name), index: instances.counted ? position : nil))
+            }
+        }
+        let protected = block.protected || configuration.stack.protect.contains {
+            $0.address == address.description || $0.address == address.block
+        }
+        return DesiredResource(address: address, type: block.type, schema: block.schema, properties: properties,
+                               sensitive: sensitive, dependencies: dependencies.sorted(), protected: protected,
+                               propertyLocations: locations, location: block.location)
+    }
+
+    private func tags(for address: ResourceAddress, declared: Value?) -> [String: Value] {
+        var tags = configuration.stack.tags.mapValues(Value.string)
+        if case .map(let own) = declared { tags.merge(own) { _, own in own } }
+        tags[DeployTags.stack] = .string(configuration.stack.name)
+        tags[DeployTags.address] = .string(address.description)
+        tags[DeployTags.managedBy] = .string(DeployTags.managedByValue)
+        return tags
+    }
+
+    private mutating func evaluateOutputs(_ phase: Phase) throws(StackError) -> Set<String> {
+        guard let template = configuration.template(phase) else { return [] }
+        var evaluator = evaluator(phase)
+        var values: [String: Value] = [:]
+        var sensitive: Set<String> = []
+        for output in template.outputs {
+            evaluator.resetTracking()
+            values[output.name] = try evaluator.evaluate(output.expression, at: output.location)
+            if evaluator.usedSensitive { sensitive.insert("\(phase.rawValue).\(output.name)") }
+        }
+        outputs[phase] = values
+        return sensitive
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+
+/// A typed input of a template, with its default and constraints.
+public struct ParameterDeclaration: Sendable {
+    public indirect enum ParameterType: Sendable, Equatable, CustomStringConvertible {
+        case string, int, bool, cidr, map
+        case list(of: ParameterType?)
+
+        init?(_ name: String, element: String?) {
+            switch name {
+            case "string": self = .string
+            case "int": self = .int
+            case "bool": self = .bool
+            case "cidr": self = .cidr
+            case "map": self = .map
+            case "list":
+                guard let element else { self = .list(of: nil); return }
+                guard let inner = ParameterType(element, element: nil), inner != .map else { return nil }
+                self = .list(of: inner)
+            default: return nil
+            }
+        }
+
+        static let names = ["string", "int", "bool", "cidr", "list", "map"]
+
+        public var description: String {
+            switch self {
+            case .string: "string"
+            case .int: "int"
+            case .bool: "bool"
+            case .cidr: "cidr"
+            case .map: "map"
+            case .list(let element): element.map { "list of \($0)" } ?? "list"
+            }
+        }
+    }
+
+    public var name: String
+    public var type: ParameterType
+    public var description: String
+    public var defaultValue: Value?
+    public var allowed: [Value]?
+    public var minimum: Int?
+    public var maximum: Int?
+    /// A regular expression every string value must match entirely.
+    public var pattern: String?
+    /// Kept out of plans and output.
+    public var sensitive: Bool
+    public var location: SourceLocation
+
+    static let keys = ["type", "of", "description", "default", "allowed", "min", "max", "pattern", "sensitive"]
+
+    init(name: String, node: JSON5Node) throws(StackError) {
+        let fields = try ObjectFields(node, allowed: Self.keys, context: "parameter '\(name)'")
+        let typeName = try fields.requiredString("type")
+        let element = try fields.string("of")
+        guard let type = ParameterType(typeName, element: element) else {
+            let location = fields.location(of: element != nil && ParameterType(typeName, element: nil) != nil ? "of" : "type")
+            throw StackError(Suggestion.message("unknown parameter type '\(element.map { "\(typeName) of \($0)" } ?? typeName)'",
+                                                for: typeName, among: ParameterType.names), at: location)
+        }
+        self.name = name
+        self.type = type
+        self.description = try fields.string("description") ?? ""
+        self.minimum = try fields.int("min")
+        self.maximum = try fields.int("max")
+        self.sensitive = try fields.bool("sensitive") ?? false
+        self.location = node.location
+        if let pattern = try fields.string("pattern") {
+            guard (try? NSRegularExpression(pattern: pattern)) != nil else {
+                throw StackError("'\(pattern)' is not a valid regular expression", at: fields["pattern"]?.location)
+            }
+            self.pattern = pattern
+        }
+        if let allowedNode = fields["allowed"] {
+            guard case .array(let items) = allowedNode.kind, !items.isEmpty else {
+                throw StackError("'allowed' must be a non-empty list", at: allowedNode.location)
+            }
+            var values: [Value] = []
+            for item in items { values.append(try Self.check(item, as: type, name: name)) }
+            self.allowed = values
+        }
+        if let defaultNode = fields["default"] {
+            self.defaultValue = try check(defaultNode)
+        }
+    }
+
+    /// The value given for this parameter, checked against its type and constraints.
+    public func check(_ node: JSON5Node) throws(StackError) -> Value {
+        let value = try Self.check(node, as: type, name: name)
+        if let allowed, !allowed.contains(value) {
+            throw StackError("parameter '\(name)' must be one of \(allowed.map(\.description).joined(separator: ", ")), not \(value)",
+                             at: node.location)
+        }
+        if let pattern, let regex = try? NSRegularExpression(pattern: "^(?:\(pattern))$") {
+            let strings: [String] = value.stringValue.map { [$0] } ?? (value.listValue ?? []).compactMap(\.stringValue)
+            for text in strings where regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil {
+                throw StackError("parameter '\(name)': '\(text)' does not match the pattern \(pattern)", at: node.location)
+            }
+        }
+        if let number = value.intValue, type == .int {
+            if let minimum, number < minimum {
+                throw StackError("parameter '\(name)' must be at least \(minimum), not \(number)", at: node.location)
+            }
+            if let maximum, number > maximum {
+                throw StackError("parameter '\(name)' must be at most \(maximum), not \(number)", at: node.location)
+            }
+        }
+        if case .list(let items) = value {
+            if let minimum, items.count < minimum {
+                throw StackError("parameter '\(name)' needs at least \(minimum) items, has \(items.count)", at: node.location)
+            }
+            if let maximum, items.count > maximum {
+                throw StackError("parameter '\(name)' takes at most \(maximum) items, has \(items.count)", at: node.location)
+            }
+        }
+        return value
+    }
+
+    private static func check(_ node: JSON5Node, as type: ParameterType, name: String) throws(StackError) -> Value {
+        func mismatch() -> StackError {
+            StackError("parameter '\(name)' must be \(type.article) \(type), found \(node.kindName)", at: node.location)
+        }
+        switch (type, node.kind) {
+        case (.string, .string), (.bool, .bool), (.int, .int):
+            return Value(node)
+        case (.cidr, .string(let text)):
+            do { _ = try CIDR(text) } catch { throw StackError("parameter '\(name)': \(error.message)", at: node.location) }
+            return Value(node)
+        case (.map, .object):
+            return Value(node)
+        case (.list(let element), .array(let items)):
+            var values: [Value] = []
+            for item in items {
+                values.append(element == nil ? Value(item) : try check(item, as: element!, name: name))
+            }
+            return .list(values)
+        default:
+            throw mismatch()
+        }
+    }
+}
+
+extension ParameterDeclaration.ParameterType {
+    var article: String {
+        switch self {
+        case .int: "an"
+        default: "a"
+        }
+    }
+}

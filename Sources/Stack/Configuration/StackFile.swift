@@ -1,0 +1,112 @@
+import Foundation
+
+/// A stack file (Stacks/*.json5): where to deploy, the parameters of each phase, tags, and what destroy must keep.
+public struct StackFile: Sendable {
+    /// A role to assume in the target account.
+    public struct Role: Sendable {
+        public var arn: String
+        public var externalID: String?
+    }
+
+    public var file: String
+    public var name: String
+    public var account: String
+    public var region: String
+    public var role: Role?
+    /// The templates directory named in the stack, relative to the stack file.
+    public var templates: String?
+    public var tags: [String: String]
+    /// Addresses (`phase.name` or `phase.name[i]`) that destroy refuses without --force.
+    public var protect: [(address: String, location: SourceLocation)]
+    /// Parameter values given for each phase, as written.
+    public var phaseParameters: [Phase: [JSON5Node.Member]]
+    public var phaseLocations: [Phase: SourceLocation]
+    /// The file's text, for the stack digest.
+    public var text: String
+
+    static let keys = ["name", "description", "account", "region", "role", "templates", "tags", "protect", "phases"]
+
+    /// Reads and checks a stack file.
+    public static func load(_ path: String) throws(StackError) -> StackFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw StackError("cannot read the stack file '\(path)'", at: nil)
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw StackError("'\(path)' is not UTF-8 text", at: nil) }
+        return try parse(text, file: path)
+    }
+
+    /// Parses a stack file's text.
+    public static func parse(_ text: String, file: String) throws(StackError) -> StackFile {
+        let root = try JSON5Parser.parse(text, file: file)
+        let fields = try ObjectFields(root, allowed: keys, context: "stack")
+        let name = try fields.requiredString("name")
+        let nameValid = (1...32).contains(name.count) && name.first?.isLetter == true
+            && name.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }
+        guard nameValid else {
+            throw StackError("stack name '\(name)' must be 1 to 32 lower-case letters, digits and '-', starting with a letter",
+                             at: fields["name"]?.location)
+        }
+        let account = try fields.requiredString("account")
+        guard account.count == 12, account.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            throw StackError("account '\(account)' must be a 12-digit AWS account id", at: fields["account"]?.location)
+        }
+        let region = try fields.requiredString("region")
+        guard Self.isRegionName(region) else {
+            throw StackError("region '\(region)' is not a region name like eu-west-1", at: fields["region"]?.location)
+        }
+        var role: Role?
+        if let roleNode = fields["role"] {
+            let roleFields = try ObjectFields(roleNode, allowed: ["arn", "external_id"], context: "role")
+            let arn = try roleFields.requiredString("arn")
+            guard arn.hasPrefix("arn:"), arn.contains(":role/"), arn.split(separator: ":", omittingEmptySubsequences: false).count >= 6 else {
+                throw StackError("role arn '\(arn)' is not an IAM role ARN", at: roleFields["arn"]?.location)
+            }
+            role = Role(arn: arn, externalID: try roleFields.string("external_id"))
+        }
+        var tags: [String: String] = [:]
+        for member in try fields.object("tags") {
+            guard case .string(let value) = member.value.kind else {
+                throw StackError("tag '\(member.key)' must be a string, found \(member.value.kindName)", at: member.value.location)
+            }
+            guard !member.key.lowercased().hasPrefix("aws:"), (1...128).contains(member.key.count), value.count <= 256 else {
+                throw StackError("tag '\(member.key)' is not allowed: keys are 1-128 characters and cannot start with 'aws:'; values at most 256",
+                                 at: member.keyLocation)
+            }
+            tags[member.key] = value
+        }
+        var phaseParameters: [Phase: [JSON5Node.Member]] = [:]
+        var phaseLocations: [Phase: SourceLocation] = [:]
+        for member in try fields.object("phases") {
+            guard let phase = Phase(rawValue: member.key) else {
+                throw StackError(Suggestion.message("unknown phase '\(member.key)'", for: member.key, among: Phase.allCases.map(\.rawValue)),
+                                 at: member.keyLocation)
+            }
+            guard case .object(let parameters) = member.value.kind else {
+                throw StackError("phase '\(member.key)' must be an object of parameters, found \(member.value.kindName)",
+                                 at: member.value.location)
+            }
+            phaseParameters[phase] = parameters
+            phaseLocations[phase] = member.keyLocation
+        }
+        return StackFile(file: file, name: name, account: account, region: region, role: role,
+                         templates: try fields.string("templates"), tags: tags,
+                         protect: try fields.stringList("protect").map { (address: $0.0, location: $0.1) },
+                         phaseParameters: phaseParameters, phaseLocations: phaseLocations, text: text)
+    }
+
+    /// The ARN partition of the stack's region.
+    public var partition: String {
+        if region.hasPrefix("cn-") { return "aws-cn" }
+        if region.hasPrefix("us-gov-") { return "aws-us-gov" }
+        if region.hasPrefix("us-isob-") { return "aws-iso-b" }
+        if region.hasPrefix("us-iso-") { return "aws-iso" }
+        return "aws"
+    }
+
+    /// `xx-name-N`, and the longer partition forms such as `us-gov-west-1` and `us-iso-east-1`.
+    static func isRegionName(_ region: String) -> Bool {
+        let parts = region.split(separator: "-", omittingEmptySubsequences: false)
+        guard (3...4).contains(parts.count), let last = parts.last, Int(last) != nil else { return false }
+        return parts.dropLast().allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isLowercase } }
+    }
+}

@@ -1,0 +1,60 @@
+/// What one property of a resource type accepts and how a change to it is applied.
+public struct AttributeSchema: Sendable {
+    public enum Kind: String, Sendable {
+        case string, int, bool, cidr, map, policy
+        case stringList = "list of strings"
+        case cidrList = "list of CIDR blocks"
+        /// A list of objects, such as security group rules.
+        case objectList = "list of objects"
+    }
+
+    public var kind: Kind
+    public var required = false
+    /// Changing it cannot be done in place: the resource is replaced.
+    public var forcesReplacement = false
+    /// Never shown in plans or output.
+    public var sensitive = false
+    /// The only values accepted, when the API has a fixed set.
+    public var allowed: [String]?
+    public var range: ClosedRange<Int>?
+    /// Used when the template leaves the property out, so a default never shows as a diff.
+    public var defaultValue: Value?
+    /// Lists whose order the API does not keep (ids, CIDRs): compared as sets.
+    public var unordered = false
+
+    public init(_ kind: Kind, required: Bool = false, replace: Bool = false, sensitive: Bool = false,
+                allowed: [String]? = nil, range: ClosedRange<Int>? = nil, default defaultValue: Value? = nil,
+                unordered: Bool = false) {
+        self.kind = kind
+        self.required = required
+        self.forcesReplacement = replace
+        self.sensitive = sensitive
+        self.allowed = allowed
+        self.range = range
+        self.defaultValue = defaultValue
+        self.unordered = unordered
+    }
+}
+
+/// A resource type: its properties, the attributes the cloud assigns, and whether it carries tags.
+public struct ResourceSchema: Sendable {
+    /// `aws.<service>.<kind>`, e.g. `aws.ec2.vpc`.
+    public var type: String
+    public var attributes: [String: AttributeSchema]
+    /// Attributes known only after create (ids, ARNs), readable by other resources.
+    public var computed: [String]
+    /// Whether the resource takes tags (the stack's tags plus the deploy tags are added to it).
+    public var taggable: Bool
+
+    public init(_ type: String, taggable: Bool = true, computed: [String], _ attributes: [String: AttributeSchema]) {
+        self.type = type
+        self.taggable = taggable
+        self.computed = computed
+        var all = attributes
+        if taggable { all["tags"] = AttributeSchema(.map) }
+        self.attributes = all
+    }
+
+    /// The AWS service, e.g. `ec2`.
+    public var service: String { type.split(separator: ".").dropFirst().first.map(String.init) ?? "" }
+}
