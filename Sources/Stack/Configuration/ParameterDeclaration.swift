@@ -108,10 +108,10 @@ public struct ParameterDeclaration: Sendable {
         }
         if case .list(let items) = value {
             if let minimum, items.count < minimum {
-                throw StackError("parameter '\(name)' needs at least \(minimum) items, has \(items.count)", at: node.location)
+                throw StackError("parameter '\(name)' needs at least \(minimum) item\(minimum == 1 ? "" : "s"), has \(items.count)", at: node.location)
             }
             if let maximum, items.count > maximum {
-                throw StackError("parameter '\(name)' takes at most \(maximum) items, has \(items.count)", at: node.location)
+                throw StackError("parameter '\(name)' takes at most \(maximum) item\(maximum == 1 ? "" : "s"), has \(items.count)", at: node.location)
             }
         }
         return value

@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+@testable import Stack
+
+/// Every kind of bad input is caught before anything runs, with one message naming file:line:column.
+/// Each case is a directory under Fixtures/bad holding one broken file; its first line says the expected error.
+@Suite("bad stacks and templates")
+struct BadInputTests {
+    @Test("the minimal fixture itself is valid")
+    func minimalIsValid() throws {
+        let directory = try FixtureFiles.materialize(badCase: nil)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let configuration = try StackConfiguration.load(stackPath: directory.appendingPathComponent("stack.json5").path,
+                                                        templatesDirectory: directory.path)
+        var expander = Expander(configuration)
+        #expect(try expander.expand().resources.count == 6)
+    }
+
+    @Test("is rejected with file:line:column", arguments: FixtureFiles.badCases)
+    func rejected(_ name: String) throws {
+        let directory = try FixtureFiles.materialize(badCase: name)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (_, expected) = try FixtureFiles.expectation(badCase: name)
+        do {
+            let configuration = try StackConfiguration.load(stackPath: directory.appendingPathComponent("stack.json5").path,
+                                                            templatesDirectory: directory.path)
+            var expander = Expander(configuration)
+            _ = try expander.expand()
+            Issue.record("\(name) was accepted")
+        } catch {
+            let actual = error.description.replacingOccurrences(of: directory.path + "/", with: "")
+            #expect(actual == expected)
+            #expect(error.location != nil, "every bad input names its file and line")
+        }
+    }
+}
