@@ -22,7 +22,10 @@ struct ExpressionTests {
             stack: ["name": .string("acme"), "region": .string("eu-west-1"), "account": .string("123456789012")],
             countIndex: countIndex,
             resources: { phase, name in resources["\(phase).\(name)"] },
-            outputs: { phase, name in phase == "network" && name == "vpc_id" ? .string("vpc-1") : nil })
+            outputs: { phase, name in
+                phase == "network" && name == "vpc_id"
+                    ? PhaseOutput(value: .string("vpc-1"), dependencies: [ResourceAddress(phase: "network", name: "vpc")]) : nil
+            })
     }
 
     static func evaluate(_ text: String, countIndex: Int? = nil) throws -> Value {

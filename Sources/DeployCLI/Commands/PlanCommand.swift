@@ -23,6 +23,9 @@ struct PlanCommand: Command {
     static func run(_ context: CommandContext) async throws -> Int32 {
         let options = try StackOptions(context.arguments, command: name)
         let configuration = try options.loadConfiguration()
+        // every check that can fail on the stack's content runs before the state directory or the lock is touched
+        var checker = Expander(configuration)
+        _ = try checker.expand()
         let store = options.stateStore(for: configuration)
         var lock: StateLock?
         if !context.arguments.flag("no-lock") {

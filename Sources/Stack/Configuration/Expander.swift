@@ -8,7 +8,7 @@ public struct Expander {
 
     private let configuration: StackConfiguration
     private var blocks: [String: ResourceInstances] = [:]
-    private var outputs: [Phase: [String: Value]] = [:]
+    private var outputs: [Phase: [String: PhaseOutput]] = [:]
 
     public init(_ configuration: StackConfiguration) {
         self.configuration = configuration
@@ -45,7 +45,8 @@ public struct Expander {
             phaseIndex += 1
         }
         try NetworkValidation.check(resources)
-        return ExpandedStack(resources: resources, outputs: outputs, sensitiveOutputs: sensitiveOutputs)
+        return ExpandedStack(resources: resources, outputs: outputs.mapValues { $0.mapValues(\.value) },
+                             sensitiveOutputs: sensitiveOutputs)
     }
 
     private func evaluator(_ phase: Phase, countIndex: Int? = nil) -> Evaluator {
@@ -133,11 +134,12 @@ public struct Expander {
     private mutating func evaluateOutputs(_ phase: Phase) throws(StackError) -> Set<String> {
         guard let template = configuration.template(phase) else { return [] }
         var evaluator = evaluator(phase)
-        var values: [String: Value] = [:]
+        var values: [String: PhaseOutput] = [:]
         var sensitive: Set<String> = []
         for output in template.outputs {
             evaluator.resetTracking()
-            values[output.name] = try evaluator.evaluate(output.expression, at: output.location)
+            let value = try evaluator.evaluate(output.expression, at: output.location)
+            values[output.name] = PhaseOutput(value: value, dependencies: evaluator.dependencies, sensitive: evaluator.usedSensitive)
             if evaluator.usedSensitive { sensitive.insert("\(phase.rawValue).\(output.name)") }
         }
         outputs[phase] = values

@@ -16,6 +16,19 @@ public struct ResourceInstances: Sendable {
     }
 }
 
+/// An evaluated output of a phase, remembering what it came from so that readers depend on those resources.
+public struct PhaseOutput: Sendable {
+    public var value: Value
+    public var dependencies: Set<ResourceAddress>
+    public var sensitive: Bool
+
+    public init(value: Value, dependencies: Set<ResourceAddress> = [], sensitive: Bool = false) {
+        self.value = value
+        self.dependencies = dependencies
+        self.sensitive = sensitive
+    }
+}
+
 /// Evaluates expressions in the scope of one phase (and, for counted resources, one index), recording which
 /// resources were referenced and whether a sensitive parameter was used.
 public struct Evaluator {
@@ -29,8 +42,8 @@ public struct Evaluator {
     public var countIndex: Int?
     /// The instances of a resource block in a phase, or nil if there is no such block.
     public var resources: (_ phase: String, _ name: String) -> ResourceInstances?
-    /// An output of an earlier phase, or nil if there is none.
-    public var outputs: (_ phase: String, _ name: String) -> Value?
+    /// An output of an earlier phase with the resources it was computed from, or nil if there is none.
+    public var outputs: (_ phase: String, _ name: String) -> PhaseOutput?
 
     /// Resource instances the evaluated expressions referred to.
     public private(set) var dependencies: Set<ResourceAddress> = []
@@ -40,7 +53,7 @@ public struct Evaluator {
     public init(phase: String, parameters: [String: Value], sensitiveParameters: Set<String> = [],
                 stack: [String: Value], countIndex: Int? = nil,
                 resources: @escaping (String, String) -> ResourceInstances?,
-                outputs: @escaping (String, String) -> Value?) {
+                outputs: @escaping (String, String) -> PhaseOutput?) {
         self.phase = phase
         self.parameters = parameters
         self.sensitiveParameters = sensitiveParameters
@@ -161,10 +174,12 @@ public struct Evaluator {
                 let name = try attributeName(&rest, after: root)
                 if name == "outputs" {
                     let output = try attributeName(&rest, after: "\(root).outputs")
-                    guard let value = outputs(phase.rawValue, output) else {
+                    guard let found = outputs(phase.rawValue, output) else {
                         throw EvaluationFailure("phase '\(root)' has no output '\(output)'")
                     }
-                    return try apply(Array(rest), to: value, at: location)
+                    dependencies.formUnion(found.dependencies)
+                    if found.sensitive { usedSensitive = true }
+                    return try apply(Array(rest), to: found.value, at: location)
                 }
                 return try resource(phase: phase.rawValue, name: name, steps: &rest, at: location)
             }
