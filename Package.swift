@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "deploy", targets: ["deploy"]),
+        .executable(name: "plan-benchmark", targets: ["PlanBenchmark"]),
     ],
     targets: [
         .systemLibrary(
@@ -23,6 +24,7 @@ let package = Package(
         .target(name: "Plan", dependencies: ["Stack", "AWS"]),
         .target(name: "DeployCLI", dependencies: ["AWS", "Stack", "Plan"]),
         .executableTarget(name: "deploy", dependencies: ["DeployCLI"]),
+        .executableTarget(name: "PlanBenchmark", dependencies: ["Stack", "Plan"], path: "Benchmarks/PlanBenchmark"),
         .testTarget(name: "AWSTests", dependencies: ["AWS"], exclude: ["Fixtures"]),
         .testTarget(name: "StackTests", dependencies: ["Stack"], exclude: ["Fixtures"]),
         .testTarget(name: "PlanTests", dependencies: ["Plan", "Stack"]),
