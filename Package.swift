@@ -22,7 +22,8 @@ let package = Package(
         .target(name: "AWS", dependencies: ["CCurl", "CCrypto"]),
         .target(name: "Stack"),
         .target(name: "Plan", dependencies: ["Stack", "AWS"]),
-        .target(name: "DeployCLI", dependencies: ["AWS", "Stack", "Plan"]),
+        .target(name: "Provision", dependencies: ["AWS", "Stack", "Plan"]),
+        .target(name: "DeployCLI", dependencies: ["AWS", "Stack", "Plan", "Provision"]),
         .executableTarget(name: "deploy", dependencies: ["DeployCLI"]),
         .executableTarget(name: "PlanBenchmark", dependencies: ["Stack", "Plan"], path: "Benchmarks/PlanBenchmark"),
         .testTarget(name: "AWSTests", dependencies: ["AWS"], exclude: ["Fixtures"]),
@@ -31,7 +32,7 @@ let package = Package(
         .testTarget(name: "DeployCLITests", dependencies: ["DeployCLI", "AWS", "Stack", "Plan"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["AWS", "DeployCLI", "deploy"]
+            dependencies: ["AWS", "DeployCLI", "Stack", "Plan", "deploy"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,6 @@
 """Bootstraps the local endpoint: an IAM user with a policy and keys, and a role it may assume
-with an external id, as a vendor enters a customer's account. Runs within moto's unauthenticated
+with an external id, as a vendor enters a customer's account; and a second user that stands for
+people changing the account outside deploy (the tests use it to make drift). Runs within moto's unauthenticated
 allowance, so it must make exactly BOOTSTRAP_REQUESTS requests."""
 import argparse
 import json
@@ -35,7 +36,13 @@ ROLE_POLICY = {
     "Statement": [{"Effect": "Allow", "Action": ["sts:GetCallerIdentity", "kms:List*", "s3:ListAllMyBuckets"],
                    "Resource": "*"}],
 }
-BOOTSTRAP_REQUESTS = 5
+OUTSIDE_USER = "outside-admin"
+OUTSIDE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["ec2:*", "kms:*", "s3:*", "iam:*", "dynamodb:*", "logs:*", "cloudtrail:*"],
+                   "Resource": "*"}],
+}
+BOOTSTRAP_REQUESTS = 8
 
 
 def main() -> int:
@@ -59,6 +66,9 @@ def main() -> int:
     key = iam.create_access_key(UserName=USER)["AccessKey"]
     role = iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(ROLE_TRUST))["Role"]
     iam.put_role_policy(RoleName=ROLE, PolicyName="vendor", PolicyDocument=json.dumps(ROLE_POLICY))
+    iam.create_user(UserName=OUTSIDE_USER)
+    iam.put_user_policy(UserName=OUTSIDE_USER, PolicyName="admin", PolicyDocument=json.dumps(OUTSIDE_POLICY))
+    outside = iam.create_access_key(UserName=OUTSIDE_USER)["AccessKey"]
 
     values = {
         "AWS_ENDPOINT_URL": args.endpoint,
@@ -69,6 +79,8 @@ def main() -> int:
         "DEPLOY_TEST_USER_ARN": f"arn:aws:iam::{ACCOUNT}:user/{USER}",
         "DEPLOY_TEST_ROLE_ARN": role["Arn"],
         "DEPLOY_TEST_EXTERNAL_ID": EXTERNAL_ID,
+        "DEPLOY_TEST_OUTSIDE_ACCESS_KEY_ID": outside["AccessKeyId"],
+        "DEPLOY_TEST_OUTSIDE_SECRET_ACCESS_KEY": outside["SecretAccessKey"],
     }
     with open(args.env_file, "w") as out:
         for name, value in values.items():

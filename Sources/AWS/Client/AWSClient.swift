@@ -23,6 +23,12 @@ public final class AWSClient: Sendable {
         self.observer = observer
     }
 
+    /// A client that signs with other credentials (an assumed role) but shares this one's connections,
+    /// retry budget and request log.
+    public func withCredentials(_ provider: any CredentialProvider) -> AWSClient {
+        AWSClient(configuration: configuration, credentials: provider, transport: transport, budget: budget, observer: observer)
+    }
+
     /// The endpoint `service` resolves to in this client's region.
     public func endpoint(for service: AWSService) throws -> Endpoint {
         try configuration.endpoints.resolve(service, region: configuration.region)

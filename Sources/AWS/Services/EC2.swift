@@ -11,4 +11,23 @@ public struct EC2: Sendable {
         let root = try await client.query(.ec2, action: "DescribeVpcs")
         return root.child("vpcSet")?.children("item").compactMap { $0.child("vpcId")?.text } ?? []
     }
+
+    /// Every item a Describe action returns for resources carrying a tag, following NextToken pages.
+    /// `items` picks the resources out of one page (for DescribeInstances, the instances inside reservations).
+    public func describeTagged(_ action: String, tagKey: String, tagValue: String,
+                               items: (XMLNode) -> [XMLNode]) async throws -> (items: [XMLNode], calls: Int) {
+        var found: [XMLNode] = []
+        var token: String?
+        var calls = 0
+        repeat {
+            var parameters = [("Filter.1.Name", "tag:\(tagKey)"), ("Filter.1.Value.1", tagValue)]
+            if let token { parameters.append(("NextToken", token)) }
+            let page = try await client.query(.ec2, action: action, parameters: parameters)
+            calls += 1
+            found += items(page)
+            token = page.child("nextToken")?.text
+            if token?.isEmpty == true { token = nil }
+        } while token != nil
+        return (found, calls)
+    }
 }

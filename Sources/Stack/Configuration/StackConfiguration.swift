@@ -16,7 +16,7 @@ public struct StackConfiguration: Sendable {
     public var templatesDirectory: String
 
     /// Loads a stack and its templates. `templatesDirectory` overrides the stack's `templates` key; without either,
-    /// `Templates` beside the stack's directory, then `./Templates`, are tried.
+    /// `Templates` in the stack's directory, then beside it (`../Templates`), then `./Templates`, are tried.
     public static func load(stackPath: String, templatesDirectory: String? = nil) throws(StackError) -> StackConfiguration {
         let stack = try StackFile.load(stackPath)
         let directory = templatesDirectory ?? locateTemplates(for: stack)
@@ -30,10 +30,11 @@ public struct StackConfiguration: Sendable {
         if let named = stack.templates {
             return named.hasPrefix("/") ? named : (stackDirectory.isEmpty ? named : (stackDirectory as NSString).appendingPathComponent(named))
         }
-        let beside = ((stackDirectory.isEmpty ? "." : stackDirectory) as NSString).appendingPathComponent("../Templates")
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: beside, isDirectory: &isDirectory), isDirectory.boolValue {
-            return (beside as NSString).standardizingPath
+        let base = stackDirectory.isEmpty ? "." : stackDirectory
+        for candidate in ["Templates", "../Templates"] {
+            let path = ((base as NSString).appendingPathComponent(candidate) as NSString).standardizingPath
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return path }
         }
         return "Templates"
     }

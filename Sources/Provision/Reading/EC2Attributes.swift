@@ -1,0 +1,88 @@
+import AWS
+import Stack
+
+/// Turns EC2 Describe items into the attribute names the resource schemas use.
+enum EC2Attributes {
+    static func text(_ item: XMLNode, _ name: String) -> Value? { item.child(name).map { .string($0.text) } }
+
+    static func bool(_ item: XMLNode, _ name: String) -> Value? { item.child(name).map { .bool($0.text == "true") } }
+
+    static func int(_ item: XMLNode, _ name: String) -> Value? { item.child(name).flatMap { Int($0.text) }.map(Value.int) }
+
+    /// The texts of `set/item/field`.
+    static func list(_ item: XMLNode, _ set: String, _ field: String? = nil) -> Value {
+        .list((item.child(set)?.children("item") ?? []).map { entry in
+            .string(field.flatMap { entry.child($0)?.text } ?? entry.text)
+        })
+    }
+
+    static func tags(_ item: XMLNode) -> Value {
+        var tags: [String: Value] = [:]
+        for tag in item.child("tagSet")?.children("item") ?? [] {
+            if let key = tag.child("key")?.text { tags[key] = .string(tag.child("value")?.text ?? "") }
+        }
+        return .map(tags)
+    }
+
+    static func compact(_ values: [String: Value?]) -> [String: Value] { values.compactMapValues { $0 } }
+
+    static let vpc: @Sendable (XMLNode) -> [String: Value]? = { item in
+        compact(["cidr_block": text(item, "cidrBlock"), "instance_tenancy": text(item, "instanceTenancy")])
+    }
+
+    static let subnet: @Sendable (XMLNode) -> [String: Value]? = { item in
+        compact(["vpc_id": text(item, "vpcId"), "cidr_block": text(item, "cidrBlock"),
+                 "availability_zone": text(item, "availabilityZone"), "map_public_ip_on_launch": bool(item, "mapPublicIpOnLaunch"),
+                 "arn": text(item, "subnetArn")])
+    }
+
+    static let securityGroup: @Sendable (XMLNode) -> [String: Value]? = { item in
+        compact(["vpc_id": text(item, "vpcId"), "name": text(item, "groupName"), "description": text(item, "groupDescription"),
+                 "ingress": rules(item.child("ipPermissions")), "egress": rules(item.child("ipPermissionsEgress"))])
+    }
+
+    static let routeTable: @Sendable (XMLNode) -> [String: Value]? = { item in
+        compact(["vpc_id": text(item, "vpcId")])
+    }
+
+    static let vpcEndpoint: @Sendable (XMLNode) -> [String: Value]? = { item in
+        if let state = item.child("state")?.text.lowercased(), state == "deleted" || state == "deleting" { return nil }
+        return compact(["vpc_id": text(item, "vpcId"), "service_name": text(item, "serviceName"),
+                        "vpc_endpoint_type": text(item, "vpcEndpointType"),
+                        "route_table_ids": list(item, "routeTableIdSet"), "subnet_ids": list(item, "subnetIdSet"),
+                        "security_group_ids": list(item, "groupSet", "groupId"),
+                        "private_dns_enabled": bool(item, "privateDnsEnabled"), "policy": text(item, "policyDocument")])
+    }
+
+    static let instance: @Sendable (XMLNode) -> [String: Value]? = { item in
+        let state = item.child("instanceState")?.child("name")?.text
+        if state == "terminated" || state == "shutting-down" { return nil }
+        let profile = item.child("iamInstanceProfile")?.child("arn")?.text.split(separator: "/").last.map { Value.string(String($0)) }
+        let metadata = item.child("metadataOptions")
+        return compact(["ami": text(item, "imageId"), "instance_type": text(item, "instanceType"),
+                        "subnet_id": text(item, "subnetId"), "security_group_ids": list(item, "groupSet", "groupId"),
+                        "iam_instance_profile": profile, "private_ip": text(item, "privateIpAddress"),
+                        "metadata_http_tokens": metadata.flatMap { text($0, "httpTokens") },
+                        "metadata_hop_limit": metadata.flatMap { int($0, "httpPutResponseHopLimit") },
+                        "monitoring": item.child("monitoring")?.child("state").map { .bool($0.text == "enabled") }])
+    }
+
+    /// Security group permissions as the templates write rules: one rule per permission, its CIDRs as a list.
+    static func rules(_ permissions: XMLNode?) -> Value? {
+        guard let permissions else { return nil }
+        return .list(permissions.children("item").map { permission in
+            let ranges = permission.child("ipRanges")?.children("item") ?? []
+            var rule: [String: Value] = [
+                "protocol": .string(permission.child("ipProtocol")?.text ?? "-1"),
+                "cidr_blocks": .list(ranges.compactMap { $0.child("cidrIp").map { .string($0.text) } }),
+            ]
+            rule["from_port"] = int(permission, "fromPort")
+            rule["to_port"] = int(permission, "toPort")
+            let groups = permission.child("groups")?.children("item").compactMap { $0.child("groupId").map { Value.string($0.text) } } ?? []
+            if !groups.isEmpty { rule["security_group_ids"] = .list(groups) }
+            let descriptions = Set(ranges.compactMap { $0.child("description")?.text })
+            if descriptions.count == 1, let description = descriptions.first { rule["description"] = .string(description) }
+            return .map(rule)
+        })
+    }
+}
