@@ -18,6 +18,8 @@ public enum DeployCLI {
     }
 
     static func main(arguments: [String], environment: [String: String], console: Console) async -> Int32 {
+        // with --detailed-exitcode, 2 means "there are changes", so every error is 1, as Terraform does
+        let errorCode = { (code: Int32) in arguments.contains("--detailed-exitcode") ? ExitCode.failure : code }
         var commandName: String?
         do {
             if arguments.first == "--version" {
@@ -61,11 +63,11 @@ public enum DeployCLI {
             console.err("error: \(error.message)")
             let usage = error.command.map { "deploy \($0) --help" } ?? "deploy --help"
             console.err("See '\(usage)'.")
-            return ExitCode.usage
+            return errorCode(ExitCode.usage)
         } catch {
             let (message, code) = ErrorReport.describe(error, command: commandName)
             console.err("error: \(message)")
-            return code
+            return errorCode(code)
         }
     }
 

@@ -118,6 +118,9 @@ struct StackCommandTests {
             #expect(output.stderr.replacingOccurrences(of: directory.path + "/", with: "") == "error: \(expected)")
             #expect(output.stdout.isEmpty)
         }
+        let (detailed, _) = await run(["plan", "--detailed-exitcode", "--stack", directory.appendingPathComponent("stack.json5").path,
+                                       "--templates", directory.path])
+        #expect(detailed == 1, "with --detailed-exitcode an error is 1, since 2 means changes")
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent(".deploy").path))
     }
 
