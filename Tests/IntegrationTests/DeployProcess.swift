@@ -25,9 +25,10 @@ enum DeployProcess {
         return directory.appendingPathComponent("deploy")
     }
 
-    static func run(_ arguments: [String], environment: [String: String]) throws -> Result {
+    /// Runs `deploy` (or another `executable`) to completion.
+    static func run(_ arguments: [String], environment: [String: String], executable: URL = binary) throws -> Result {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable
         process.arguments = arguments
         process.environment = environment
         let out = Pipe(), err = Pipe()

@@ -24,23 +24,12 @@ enum OutsideActor {
             ec2, kms, s3, iam = client("ec2"), client("kms"), client("s3"), client("iam")
 
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", prelude + snippet]
         var clean = environment
         for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"] { clean[name] = nil }
-        process.environment = clean
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "outside change failed: \(String(decoding: stderr, as: UTF8.self))")
-        }
-        return String(decoding: stdout, as: UTF8.self)
+        let result = try DeployProcess.run(["python3", "-c", prelude + snippet], environment: clean,
+                                           executable: URL(fileURLWithPath: "/usr/bin/env"))
+        guard result.status == 0 else { throw Failure(description: "outside change failed: \(result.stderr)") }
+        return result.stdout
     }
 
     private static func pythonString(_ text: String) -> String {

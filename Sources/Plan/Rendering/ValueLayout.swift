@@ -17,7 +17,7 @@ enum ValueLayout {
             var out = ["{"]
             for key in entries.keys.sorted() {
                 let inner = lines(entries[key]!, indent: indent + "  ")
-                out.append("\(indent)  \(quotedKey(key)) = \(inner[0])")
+                out.append("\(indent)  \(Value.displayKey(key)) = \(inner[0])")
                 out += inner.dropFirst()
             }
             out.append("\(indent)}")
@@ -35,10 +35,5 @@ enum ValueLayout {
         default:
             return [flat]
         }
-    }
-
-    private static func quotedKey(_ key: String) -> String {
-        let plain = !key.isEmpty && key.allSatisfy { $0.isLetter || $0.isNumber || "_-:.".contains($0) }
-        return plain ? key : Value.string(key).description
     }
 }

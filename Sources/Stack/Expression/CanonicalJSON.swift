@@ -39,7 +39,8 @@ public enum CanonicalJSON {
         }
     }
 
-    private static func writeString(_ text: String, to out: inout String) {
+    /// Appends `text` as a JSON string literal.
+    static func writeString(_ text: String, to out: inout String) {
         out += "\""
         for scalar in text.unicodeScalars {
             switch scalar {

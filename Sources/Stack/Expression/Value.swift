@@ -89,7 +89,7 @@ extension Value: CustomStringConvertible {
         case .string(let value): return quoted(value)
         case .list(let items): return "[" + items.map(\.description).joined(separator: ", ") + "]"
         case .map(let entries):
-            let body = entries.keys.sorted().map { "\(quotedKey($0)) = \(entries[$0]!.description)" }
+            let body = entries.keys.sorted().map { "\(Value.displayKey($0)) = \(entries[$0]!.description)" }
             return "{" + body.joined(separator: ", ") + "}"
         case .unknown: return "(known after apply)"
         }
@@ -104,24 +104,15 @@ extension Value: CustomStringConvertible {
     }
 
     private func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if scalar.value < 0x20 { out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
+        var out = ""
+        CanonicalJSON.writeString(text, to: &out)
+        return out
     }
 
-    private func quotedKey(_ key: String) -> String {
+    /// A map key as plans write it: bare when it is a plain word, quoted otherwise.
+    public static func displayKey(_ key: String) -> String {
         key.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ":" || $0 == "." } && !key.isEmpty
-            ? key : quoted(key)
+            ? key : Value.string(key).description
     }
 }
 
