@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Stack
 
@@ -76,5 +77,44 @@ struct JSON5ParserTests {
     func depth() {
         let source = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
         #expect(throws: StackError.self) { try JSON5Parser.parse(source, file: "deep") }
+    }
+
+    @Test("mutated stacks and templates never crash the parser or the loader")
+    func mutations() throws {
+        var generator = SplitMix64(seed: 0x5EED)
+        let sources = try ["Stacks/private-inference.json5", "Templates/network.json5", "Templates/inference.json5"].map {
+            try String(contentsOf: FixtureFiles.repository.appendingPathComponent($0), encoding: .utf8)
+        }
+        let alphabet = Array("{}[]:,'\"\\/*$ \nax0.-+eE")
+        for round in 0..<3000 {
+            var bytes = Array(sources[round % sources.count])
+            for _ in 0..<(1 + Int(generator.next() % 4)) {
+                let position = Int(generator.next() % UInt64(bytes.count))
+                switch generator.next() % 3 {
+                case 0: bytes.remove(at: position)
+                case 1: bytes.insert(alphabet[Int(generator.next() % UInt64(alphabet.count))], at: position)
+                default: bytes[position] = alphabet[Int(generator.next() % UInt64(alphabet.count))]
+                }
+            }
+            let text = String(bytes)
+            if let node = try? JSON5Parser.parse(text, file: "m.json5") {
+                _ = Value(node)
+                _ = try? StackFile.parse(text, file: "m.json5")
+                _ = try? Template.parse(text, file: "m.json5", phase: .network)
+            }
+        }
+    }
+}
+
+/// A small deterministic generator, so a failing mutation can be replayed.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
