@@ -1,0 +1,65 @@
+import AWS
+import Plan
+import Stack
+
+/// Typed access to evaluated properties; by apply time every property is known.
+extension DesiredResource {
+    func string(_ name: String) -> String? { properties[name]?.stringValue }
+    func bool(_ name: String) -> Bool? { properties[name]?.boolValue }
+    func int(_ name: String) -> Int? { properties[name]?.intValue }
+    func strings(_ name: String) -> [String] { properties[name]?.listValue?.compactMap(\.stringValue) ?? [] }
+
+    /// The tags to set: the stack's, the template's and deploy's own.
+    var tags: [String: String] { properties["tags"]?.mapValue?.compactMapValues(\.stringValue) ?? [:] }
+
+    /// A string property that must be set, or an error naming it.
+    func require(_ name: String) throws -> String {
+        guard let value = string(name), !value.isEmpty else {
+            throw ProvisionError("\(address): property '\(name)' has no value at apply time")
+        }
+        return value
+    }
+
+    /// A policy property as the JSON text AWS takes.
+    func policyJSON(_ name: String) throws -> String? {
+        guard let value = properties[name], value != .null else { return nil }
+        if case .string(let text) = value { return text }
+        return try CanonicalJSON.encode(PolicyDocument.normalize(value))
+    }
+}
+
+extension ResourceState {
+    /// The recorded cloud id, or an error when the state has none.
+    func requireID() throws -> String {
+        guard let id, !id.isEmpty else { throw ProvisionError("\(address) has no recorded id") }
+        return id
+    }
+}
+
+/// An error in provisioning that is not the cloud's own (those are `AWSError`).
+public struct ProvisionError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Polls until `check` answers true, or fails after `timeout` seconds naming what it waited for.
+func waitUntil(_ what: String, timeout: Double = 300, interval: Double = 1, _ check: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(timeout)
+    var delay = 0.05
+    while true {
+        if try await check() { return }
+        guard ContinuousClock.now < deadline else { throw ProvisionError("timed out after \(Int(timeout)) s waiting for \(what)") }
+        try await Task.sleep(for: .seconds(delay))
+        delay = min(interval, delay * 2)
+    }
+}
+
+extension AWSError {
+    /// Whether the error says the resource does not exist (already deleted, never created).
+    var isNotFound: Bool {
+        let code = code.lowercased()
+        return code.contains("notfound") || code.hasSuffix(".notfound") || code == "nosuchentity" || code == "nosuchbucket"
+            || code == "resourcenotfoundexception" || code == "trailnotfoundexception" || code.hasPrefix("invalid") && code.hasSuffix("id.notfound")
+    }
+}

@@ -1,0 +1,72 @@
+import AWS
+import Plan
+import Stack
+
+/// The IAM actions a handler calls, by operation: the source of `deploy permissions`.
+public struct HandlerActions: Sendable {
+    public var create: [String]
+    public var read: [String]
+    public var update: [String]
+    public var delete: [String]
+    /// Roles a create passes to a service (iam:PassRole), as property names holding role ARNs or profile names.
+    public var passesRole: Bool
+
+    public init(create: [String], read: [String], update: [String], delete: [String], passesRole: Bool = false) {
+        self.create = create
+        self.read = read
+        self.update = update
+        self.delete = delete
+        self.passesRole = passesRole
+    }
+
+    public var all: [String] { create + read + update + delete }
+}
+
+/// What a handler works with: the client, the stack, and a way to journal an id the moment the cloud returns it.
+public struct HandlerContext: Sendable {
+    public var client: AWSClient
+    public var stack: StackIdentity
+    public var partition: String
+    /// Records the cloud id of the resource being created, before the create has finished, so that a crash
+    /// after this point leaves the id in the state rather than an orphan in the account.
+    public var recordID: @Sendable (String) async throws -> Void
+
+    public init(client: AWSClient, stack: StackIdentity, partition: String,
+                recordID: @escaping @Sendable (String) async throws -> Void = { _ in }) {
+        self.client = client
+        self.stack = stack
+        self.partition = partition
+        self.recordID = recordID
+    }
+
+    /// This context with another `recordID`.
+    public func recording(_ record: @escaping @Sendable (String) async throws -> Void) -> HandlerContext {
+        var copy = self
+        copy.recordID = record
+        return copy
+    }
+}
+
+/// The only code that knows the API shape of one resource type: create, read (a whole type at once, by tag),
+/// update in place, delete, and finding a resource a killed run created but never recorded.
+public protocol ResourceHandler: Sendable {
+    var type: String { get }
+    var actions: HandlerActions { get }
+
+    /// Creates the resource and waits until it is usable; returns its computed attributes (`id` among them).
+    /// `token` is the idempotency token recorded in the state's intent before the call.
+    func create(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value]
+
+    /// Applies changed properties in place; returns the computed attributes afterwards.
+    func update(_ resource: DesiredResource, recorded: ResourceState, changed: Set<String>,
+                context: HandlerContext) async throws -> [String: Value]
+
+    /// Deletes the resource and waits until it is gone. A resource already gone is not an error.
+    func delete(_ recorded: ResourceState, context: HandlerContext) async throws
+
+    /// A resource created for `address` under `token` by an earlier, interrupted run: its computed attributes.
+    func find(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value]?
+
+    /// Reads every recorded resource of this type; one that is missing from the answer no longer exists.
+    func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult
+}

@@ -1,0 +1,120 @@
+import AWS
+import Foundation
+import Plan
+import Stack
+
+/// `aws.ec2.instance`: the inference node. IMDSv2, encrypted root volume, no public address; created with the
+/// idempotency token as ClientToken, waited on until running, and on delete until terminated.
+struct InstanceHandler: ResourceHandler {
+    let type = "aws.ec2.instance"
+    let actions = HandlerActions(
+        create: ["ec2:RunInstances", "ec2:DescribeInstances", "ec2:CreateTags", "kms:CreateGrant", "kms:GenerateDataKeyWithoutPlaintext",
+                 "kms:Decrypt"],
+        read: ["ec2:DescribeInstances"],
+        update: ["ec2:StopInstances", "ec2:StartInstances", "ec2:ModifyInstanceAttribute", "ec2:ModifyInstanceMetadataOptions",
+                 "ec2:MonitorInstances", "ec2:UnmonitorInstances", "ec2:DescribeInstances", "ec2:CreateTags", "ec2:DeleteTags"],
+        delete: ["ec2:TerminateInstances", "ec2:DescribeInstances"], passesRole: true)
+
+    func create(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value] {
+        let ec2 = EC2Support(context)
+        var parameters = [("ImageId", try resource.require("ami")), ("InstanceType", try resource.require("instance_type")),
+                          ("MinCount", "1"), ("MaxCount", "1"), ("SubnetId", try resource.require("subnet_id")), ("ClientToken", token),
+                          ("MetadataOptions.HttpTokens", resource.string("metadata_http_tokens") ?? "required"),
+                          ("MetadataOptions.HttpPutResponseHopLimit", String(resource.int("metadata_hop_limit") ?? 1)),
+                          ("MetadataOptions.HttpEndpoint", "enabled"),
+                          ("Monitoring.Enabled", resource.bool("monitoring") == true ? "true" : "false"),
+                          ("BlockDeviceMapping.1.DeviceName", "/dev/xvda"),
+                          ("BlockDeviceMapping.1.Ebs.VolumeSize", String(resource.int("root_volume_size") ?? 8)),
+                          ("BlockDeviceMapping.1.Ebs.VolumeType", resource.string("root_volume_type") ?? "gp3"),
+                          ("BlockDeviceMapping.1.Ebs.Encrypted", resource.bool("root_volume_encrypted") == true ? "true" : "false"),
+                          ("BlockDeviceMapping.1.Ebs.DeleteOnTermination", "true")]
+        if let key = resource.string("root_volume_kms_key_id") { parameters.append(("BlockDeviceMapping.1.Ebs.KmsKeyId", key)) }
+        parameters += EC2Support.list("SecurityGroupId", resource.strings("security_group_ids"))
+        if let profile = resource.string("iam_instance_profile") { parameters.append(("IamInstanceProfile.Name", profile)) }
+        if let userData = resource.string("user_data") { parameters.append(("UserData", Data(userData.utf8).base64EncodedString())) }
+        parameters += EC2Support.tagSpecification("instance", resource.tags) + EC2Support.tagSpecification("volume", resource.tags, index: 2)
+        let answer = try await ec2.call("RunInstances", parameters)
+        guard let id = answer.child("instancesSet")?.child("item")?.child("instanceId")?.text else {
+            throw ProvisionError("RunInstances returned no instanceId")
+        }
+        try await context.recordID(id)
+        return try await running(id, ec2: ec2)
+    }
+
+    private func describe(_ id: String, ec2: EC2Support) async throws -> XMLNode? {
+        let answer = try await ec2.call("DescribeInstances", [("InstanceId.1", id)])
+        return answer.child("reservationSet")?.child("item")?.child("instancesSet")?.child("item")
+    }
+
+    private func running(_ id: String, ec2: EC2Support) async throws -> [String: Value] {
+        var address = ""
+        try await waitUntil("instance \(id) to be running", timeout: 900, interval: 5) {
+            guard let instance = try await describe(id, ec2: ec2) else { return false }
+            let state = instance.child("instanceState")?.child("name")?.text
+            if state == "terminated" || state == "shutting-down" { throw ProvisionError("instance \(id) is \(state ?? "") instead of running") }
+            address = instance.child("privateIpAddress")?.text ?? ""
+            return state == "running"
+        }
+        return ["id": .string(id), "arn": ec2.arn("instance/\(id)"), "private_ip": .string(address)]
+    }
+
+    func update(_ resource: DesiredResource, recorded: ResourceState, changed: Set<String>,
+                context: HandlerContext) async throws -> [String: Value] {
+        let ec2 = EC2Support(context)
+        let id = try recorded.requireID()
+        if changed.contains("instance_type") {
+            _ = try await ec2.call("StopInstances", [("InstanceId.1", id)])
+            try await waitUntil("instance \(id) to stop", timeout: 900, interval: 5) {
+                try await describe(id, ec2: ec2)?.child("instanceState")?.child("name")?.text == "stopped"
+            }
+            _ = try await ec2.call("ModifyInstanceAttribute", [("InstanceId", id), ("InstanceType.Value", try resource.require("instance_type"))])
+            _ = try await ec2.call("StartInstances", [("InstanceId.1", id)])
+        }
+        if changed.contains("metadata_http_tokens") || changed.contains("metadata_hop_limit") {
+            _ = try await ec2.call("ModifyInstanceMetadataOptions", [
+                ("InstanceId", id), ("HttpTokens", resource.string("metadata_http_tokens") ?? "required"),
+                ("HttpPutResponseHopLimit", String(resource.int("metadata_hop_limit") ?? 1)), ("HttpEndpoint", "enabled")])
+        }
+        if changed.contains("security_group_ids") {
+            _ = try await ec2.call("ModifyInstanceAttribute", [("InstanceId", id)] + EC2Support.list("GroupId", resource.strings("security_group_ids")))
+        }
+        if changed.contains("monitoring") {
+            _ = try await ec2.call(resource.bool("monitoring") == true ? "MonitorInstances" : "UnmonitorInstances", [("InstanceId.1", id)])
+        }
+        for unsupported in ["iam_instance_profile", "root_volume_size", "root_volume_type"] where changed.contains(unsupported) {
+            throw ProvisionError("\(recorded.address): changing \(unsupported) of a running node is not supported in place; taint it to replace it")
+        }
+        if changed.contains("tags") { try await ec2.syncTags(id, from: recorded.attributes["tags"], to: resource.tags) }
+        return try await running(id, ec2: ec2)
+    }
+
+    func delete(_ recorded: ResourceState, context: HandlerContext) async throws {
+        let ec2 = EC2Support(context)
+        let id = try recorded.requireID()
+        try await ec2.deleting("instance \(id)") { _ = try await ec2.call("TerminateInstances", [("InstanceId.1", id)]) }
+        try await waitUntil("instance \(id) to terminate", timeout: 900, interval: 5) {
+            do {
+                let state = try await describe(id, ec2: ec2)?.child("instanceState")?.child("name")?.text
+                return state == nil || state == "terminated"
+            } catch let error as AWSError where error.isNotFound {
+                return true
+            }
+        }
+    }
+
+    func find(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value]? {
+        let ec2 = EC2Support(context)
+        let (items, _) = try await ec2.describeTagged("DescribeInstances", address: resource.address) { page in
+            page.child("reservationSet")?.children("item").flatMap { $0.child("instancesSet")?.children("item") ?? [] } ?? []
+        }
+        let alive = items.first { !["terminated", "shutting-down"].contains($0.child("instanceState")?.child("name")?.text ?? "") }
+        guard let id = alive?.child("instanceId")?.text else { return nil }
+        return try await running(id, ec2: ec2)
+    }
+
+    func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult {
+        try await EC2Support(context).read(resources, action: "DescribeInstances", idName: "instanceId", items: { page in
+            page.child("reservationSet")?.children("item").flatMap { $0.child("instancesSet")?.children("item") ?? [] } ?? []
+        }, convert: EC2Attributes.instance)
+    }
+}

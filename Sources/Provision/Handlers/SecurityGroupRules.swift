@@ -1,0 +1,55 @@
+import AWS
+import Plan
+import Stack
+
+/// Brings a security group's rules to the desired set: read what is there, revoke what is not wanted,
+/// authorize what is missing. Rules compare by meaning (their CIDR lists as sets).
+struct SecurityGroupRules {
+    let ec2: EC2Support
+
+    func sync(groupID: String, desired resource: DesiredResource) async throws {
+        let answer = try await ec2.call("DescribeSecurityGroups", [("GroupId.1", groupID)])
+        guard let group = answer.child("securityGroupInfo")?.child("item") else { throw ProvisionError("security group \(groupID) not found") }
+        for (property, element, direction) in [("ingress", "ipPermissions", "Ingress"), ("egress", "ipPermissionsEgress", "Egress")] {
+            let schema = resource.schema.attributes[property]
+            let current = normalized(EC2Attributes.rules(group.child(element)) ?? .list([]), schema)
+            let wanted = normalized(resource.properties[property] ?? .list([]), schema)
+            let revoke = current.filter { rule in !wanted.contains { $0.sortKey == rule.sortKey } }
+            let authorize = wanted.filter { rule in !current.contains { $0.sortKey == rule.sortKey } }
+            if !revoke.isEmpty {
+                _ = try await ec2.call("RevokeSecurityGroup\(direction)", [("GroupId", groupID)] + Self.permissions(revoke))
+            }
+            if !authorize.isEmpty {
+                _ = try await ec2.call("AuthorizeSecurityGroup\(direction)", [("GroupId", groupID)] + Self.permissions(authorize))
+            }
+        }
+    }
+
+    private func normalized(_ rules: Value, _ schema: AttributeSchema?) -> [Value] {
+        AttributeComparison.normalize(rules, schema).listValue ?? []
+    }
+
+    /// Rules as `IpPermissions.N.*` parameters.
+    static func permissions(_ rules: [Value]) -> [(String, String)] {
+        var parameters: [(String, String)] = []
+        for (position, rule) in rules.enumerated() {
+            let fields = rule.mapValue ?? [:]
+            let prefix = "IpPermissions.\(position + 1)"
+            let proto = fields["protocol"]?.stringValue ?? "-1"
+            parameters.append(("\(prefix).IpProtocol", proto))
+            if proto != "-1" {
+                if let from = fields["from_port"]?.intValue { parameters.append(("\(prefix).FromPort", String(from))) }
+                if let to = fields["to_port"]?.intValue { parameters.append(("\(prefix).ToPort", String(to))) }
+            }
+            let description = fields["description"]?.stringValue
+            for (index, cidr) in (fields["cidr_blocks"]?.listValue ?? []).compactMap(\.stringValue).enumerated() {
+                parameters.append(("\(prefix).IpRanges.\(index + 1).CidrIp", cidr))
+                if let description { parameters.append(("\(prefix).IpRanges.\(index + 1).Description", description)) }
+            }
+            for (index, group) in (fields["security_group_ids"]?.listValue ?? []).compactMap(\.stringValue).enumerated() {
+                parameters.append(("\(prefix).Groups.\(index + 1).GroupId", group))
+            }
+        }
+        return parameters
+    }
+}

@@ -1,0 +1,67 @@
+import AWS
+import Plan
+import Stack
+
+/// `aws.ec2.vpc`: the VPC, its DNS settings, and the ids of the default security group and main route table.
+struct VPCHandler: ResourceHandler {
+    let type = "aws.ec2.vpc"
+    let actions = HandlerActions(create: ["ec2:CreateVpc", "ec2:ModifyVpcAttribute", "ec2:CreateTags"],
+                                 read: ["ec2:DescribeVpcs", "ec2:DescribeSecurityGroups", "ec2:DescribeRouteTables"],
+                                 update: ["ec2:ModifyVpcAttribute", "ec2:CreateTags", "ec2:DeleteTags"],
+                                 delete: ["ec2:DeleteVpc"])
+
+    func create(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value] {
+        let ec2 = EC2Support(context)
+        let answer = try await ec2.call("CreateVpc", [("CidrBlock", try resource.require("cidr_block")),
+                                                      ("InstanceTenancy", resource.string("instance_tenancy") ?? "default")]
+                                        + EC2Support.tagSpecification("vpc", resource.tags))
+        guard let id = answer.child("vpc")?.child("vpcId")?.text else { throw ProvisionError("CreateVpc returned no vpcId") }
+        try await context.recordID(id)
+        try await setDNS(resource, id: id, ec2: ec2, changed: nil)
+        return try await computed(id, ec2: ec2)
+    }
+
+    func update(_ resource: DesiredResource, recorded: ResourceState, changed: Set<String>,
+                context: HandlerContext) async throws -> [String: Value] {
+        let ec2 = EC2Support(context)
+        let id = try recorded.requireID()
+        try await setDNS(resource, id: id, ec2: ec2, changed: changed)
+        if changed.contains("tags") { try await ec2.syncTags(id, from: recorded.attributes["tags"], to: resource.tags) }
+        return try await computed(id, ec2: ec2)
+    }
+
+    private func setDNS(_ resource: DesiredResource, id: String, ec2: EC2Support, changed: Set<String>?) async throws {
+        // one attribute per ModifyVpcAttribute call, as the API requires
+        for (property, parameter) in [("enable_dns_support", "EnableDnsSupport"), ("enable_dns_hostnames", "EnableDnsHostnames")]
+        where changed?.contains(property) ?? true {
+            guard let value = resource.bool(property) else { continue }
+            _ = try await ec2.call("ModifyVpcAttribute", [("VpcId", id), ("\(parameter).Value", value ? "true" : "false")])
+        }
+    }
+
+    private func computed(_ id: String, ec2: EC2Support) async throws -> [String: Value] {
+        let groups = try await ec2.call("DescribeSecurityGroups", EC2Support.filters([("vpc-id", [id]), ("group-name", ["default"])]))
+        let tables = try await ec2.call("DescribeRouteTables", EC2Support.filters([("vpc-id", [id]), ("association.main", ["true"])]))
+        return ["id": .string(id), "arn": ec2.arn("vpc/\(id)"),
+                "default_security_group_id": .string(groups.child("securityGroupInfo")?.child("item")?.child("groupId")?.text ?? ""),
+                "main_route_table_id": .string(tables.child("routeTableSet")?.child("item")?.child("routeTableId")?.text ?? "")]
+    }
+
+    func delete(_ recorded: ResourceState, context: HandlerContext) async throws {
+        let ec2 = EC2Support(context)
+        let id = try recorded.requireID()
+        try await ec2.deleting("VPC \(id)") { _ = try await ec2.call("DeleteVpc", [("VpcId", id)]) }
+    }
+
+    func find(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value]? {
+        let ec2 = EC2Support(context)
+        let (items, _) = try await ec2.describeTagged("DescribeVpcs", address: resource.address, items: EC2Support.set("vpcSet"))
+        guard let id = items.first?.child("vpcId")?.text else { return nil }
+        return try await computed(id, ec2: ec2)
+    }
+
+    func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult {
+        try await EC2Support(context).read(resources, action: "DescribeVpcs", idName: "vpcId", items: EC2Support.set("vpcSet"),
+                                           convert: EC2Attributes.vpc)
+    }
+}
