@@ -44,6 +44,61 @@ public struct S3: Sendable {
                                                bucket: bucket))
     }
 
+    /// PUTs a bucket subresource (`?versioning`, `?encryption`, ...) with an XML or JSON body and its SHA-256 checksum,
+    /// which S3 requires for some of them in place of Content-MD5.
+    public func putSubresource(_ bucket: String, _ subresource: String, body: String,
+                               contentType: String = "application/xml") async throws {
+        let data = Data(body.utf8)
+        let checksum = Data(Digest.sha256(data)).base64EncodedString()
+        _ = try await client.send(AWSOperation(service: .s3, name: "PutBucket\(subresource.prefix(1).uppercased())\(subresource.dropFirst())",
+                                               method: "PUT", query: [(subresource, "")],
+                                               headers: ["Content-Type": contentType, "x-amz-checksum-sha256": checksum,
+                                                         "x-amz-sdk-checksum-algorithm": "SHA256"],
+                                               body: data, bucket: bucket))
+    }
+
+    /// GETs a bucket subresource; the answer's body (XML, or JSON for `?policy`).
+    public func getSubresource(_ bucket: String, _ subresource: String) async throws -> Data {
+        try await client.send(AWSOperation(service: .s3, name: "GetBucket\(subresource.prefix(1).uppercased())\(subresource.dropFirst())",
+                                           method: "GET", query: [(subresource, "")], bucket: bucket)).body
+    }
+
+    /// DELETEs a bucket subresource (a policy, a public access block, tags).
+    public func deleteSubresource(_ bucket: String, _ subresource: String) async throws {
+        _ = try await client.send(AWSOperation(service: .s3, name: "DeleteBucket\(subresource.prefix(1).uppercased())\(subresource.dropFirst())",
+                                               method: "DELETE", query: [(subresource, "")], bucket: bucket))
+    }
+
+    /// Every version and delete marker in a bucket, as (key, version id) pairs, following pages.
+    public func listObjectVersions(_ bucket: String, limit: Int? = nil) async throws -> [(key: String, versionID: String)] {
+        var found: [(key: String, versionID: String)] = []
+        var keyMarker: String?
+        var versionMarker: String?
+        repeat {
+            var query: [(String, String)] = [("versions", "")]
+            if let limit { query.append(("max-keys", String(limit))) }
+            if let keyMarker { query.append(("key-marker", keyMarker)) }
+            if let versionMarker { query.append(("version-id-marker", versionMarker)) }
+            let response = try await client.send(AWSOperation(service: .s3, name: "ListObjectVersions", method: "GET", query: query,
+                                                              bucket: bucket))
+            let root = try AWSClient.parseXML(response, service: .s3, operation: "ListObjectVersions")
+            for entry in root.children("Version") + root.children("DeleteMarker") {
+                if let key = entry.child("Key")?.text { found.append((key, entry.child("VersionId")?.text ?? "null")) }
+            }
+            if let limit, found.count >= limit { return found }
+            let truncated = root.child("IsTruncated")?.text == "true"
+            keyMarker = truncated ? root.child("NextKeyMarker")?.text : nil
+            versionMarker = truncated ? root.child("NextVersionIdMarker")?.text : nil
+        } while keyMarker != nil
+        return found
+    }
+
+    /// Deletes one version of an object.
+    public func deleteObjectVersion(bucket: String, key: String, versionID: String) async throws {
+        _ = try await client.send(AWSOperation(service: .s3, name: "DeleteObject", method: "DELETE", path: Self.path(key),
+                                               query: [("versionId", versionID)], bucket: bucket))
+    }
+
     /// An object key as an encoded path; slashes stay, everything else outside the unreserved set is escaped.
     static func path(_ key: String) -> String {
         "/" + URIEncoding.encode(key, keepSlash: true)

@@ -30,12 +30,18 @@ public struct HandlerContext: Sendable {
     /// Records the cloud id of the resource being created, before the create has finished, so that a crash
     /// after this point leaves the id in the state rather than an orphan in the account.
     public var recordID: @Sendable (String) async throws -> Void
+    /// Destroy may delete the objects of a bucket before the bucket (`--empty-buckets`).
+    public var emptyBuckets: Bool
+    /// Destroy may delete protected resources and lift a table's deletion protection (`--force`).
+    public var force: Bool
 
-    public init(client: AWSClient, stack: StackIdentity, partition: String,
+    public init(client: AWSClient, stack: StackIdentity, partition: String, emptyBuckets: Bool = false, force: Bool = false,
                 recordID: @escaping @Sendable (String) async throws -> Void = { _ in }) {
         self.client = client
         self.stack = stack
         self.partition = partition
+        self.emptyBuckets = emptyBuckets
+        self.force = force
         self.recordID = recordID
     }
 

@@ -1,0 +1,203 @@
+import Foundation
+import Plan
+import Stack
+
+/// Carries out a plan: removals first (dependants before what they depend on), then each phase in order, its graph
+/// walked with bounded parallelism. Every step is journaled; a failed resource is tainted and its dependants skipped
+/// while independent branches go on; a stop request launches nothing new and lets running calls finish.
+public struct Executor: Sendable {
+    public var configuration: StackConfiguration
+    public var journal: Journal
+    public var context: HandlerContext
+    public var parallelism: Int
+    public var stop: StopFlag
+    public var events: @Sendable (ProgressEvent) -> Void
+
+    public init(configuration: StackConfiguration, journal: Journal, context: HandlerContext, parallelism: Int = 8,
+                stop: StopFlag = StopFlag(), events: @escaping @Sendable (ProgressEvent) -> Void = { _ in }) {
+        self.configuration = configuration
+        self.journal = journal
+        self.context = context
+        self.parallelism = parallelism
+        self.stop = stop
+        self.events = events
+    }
+
+    /// Applies `plan`, which was made against the journal's current state.
+    public func apply(_ plan: Plan) async throws -> ExecutionReport {
+        var report = ExecutionReport()
+        let state = await journal.state
+        let removals = plan.actions.filter { action in
+            action.kind == .delete || (action.kind == .replace && state.resource(action.address) != nil)
+        }.map(\.address)
+        let removal = await remove(removals, state: state, report: &report)
+        guard removal else { return report }
+        let view = DesiredView(configuration: configuration)
+        var blocked: Set<ResourceAddress> = Set(report.failed.map(\.address))
+        for phase in Phase.allCases {
+            let actions = plan.actions(in: phase).filter { [.create, .update, .replace].contains($0.kind) }
+            guard !actions.isEmpty else { continue }
+            let kinds = Dictionary(uniqueKeysWithValues: actions.map { ($0.address, $0.kind) })
+            var runnable: [PlannedAction] = []
+            for action in actions {
+                if let cause = action.dependencies.first(where: blocked.contains) {
+                    events(.skipped(action.address, because: cause))
+                    report.skipped.append(action.address)
+                    blocked.insert(action.address)
+                } else {
+                    runnable.append(action)
+                }
+            }
+            let walker = GraphWalker(nodes: runnable.map(\.address),
+                                     dependencies: Dictionary(uniqueKeysWithValues: runnable.map { ($0.address, $0.dependencies) }),
+                                     parallelism: parallelism, stop: stop)
+            let outcomes = await walker.walk { address in
+                await self.run(address, kind: kinds[address] ?? .create, view: view)
+            }
+            for action in runnable {
+                switch outcomes[action.address] {
+                case .succeeded:
+                    switch action.kind {
+                    case .create: report.created.append(action.address)
+                    case .update: report.updated.append(action.address)
+                    default: report.replaced.append(action.address)
+                    }
+                case .failed:
+                    blocked.insert(action.address)
+                    report.failed.append((action.address, await failure(action.address)))
+                case .skipped(let cause):
+                    events(.skipped(action.address, because: cause))
+                    blocked.insert(action.address)
+                    report.skipped.append(action.address)
+                case .notStarted, nil:
+                    blocked.insert(action.address)
+                    report.interrupted = true
+                }
+            }
+            if stop.isStopped { report.interrupted = true }
+        }
+        if report.succeeded {
+            let (outputs, _) = try await view.outputs(journal: journal)
+            try await journal.setOutputs(outputs.filter { !$0.value.containsUnknown })
+        }
+        return report
+    }
+
+    /// Deletes every resource in the state, except protected ones when `keepProtected`.
+    public func destroy(protected: Set<ResourceAddress>, keepProtected: Bool) async throws -> ExecutionReport {
+        var report = ExecutionReport()
+        let state = await journal.state
+        let targets = state.resources.map(\.address).filter { !(keepProtected && protected.contains($0)) }
+        report.kept = state.resources.map(\.address).filter { keepProtected && protected.contains($0) }
+        _ = await remove(targets, state: state, report: &report)
+        if report.succeeded { try await journal.setOutputs([:]) }
+        return report
+    }
+
+    private actor Failures {
+        var messages: [ResourceAddress: String] = [:]
+        func record(_ address: ResourceAddress, _ message: String) { messages[address] = message }
+    }
+
+    private let failures = Failures()
+
+    private func failure(_ address: ResourceAddress) async -> String {
+        await failures.messages[address] ?? "failed"
+    }
+
+    /// Deletes `addresses`, each after everything recorded as depending on it. Returns whether all went.
+    private func remove(_ addresses: [ResourceAddress], state: State, report: inout ExecutionReport) async -> Bool {
+        guard !addresses.isEmpty else { return true }
+        let members = Set(addresses)
+        // a resource may be deleted once every resource that depends on it is gone
+        var waitsFor: [ResourceAddress: [ResourceAddress]] = [:]
+        for address in addresses {
+            for dependency in state.resource(address)?.dependencies ?? [] where members.contains(dependency) {
+                waitsFor[dependency, default: []].append(address)
+            }
+        }
+        // later phases go first even where no recorded dependency says so
+        for address in addresses {
+            let order = Phase(rawValue: address.phase)?.order ?? 0
+            waitsFor[address, default: []] += addresses.filter { (Phase(rawValue: $0.phase)?.order ?? 0) > order }
+        }
+        let walker = GraphWalker(nodes: addresses.sorted(by: >), dependencies: waitsFor, parallelism: parallelism, stop: stop)
+        let outcomes = await walker.walk { address in
+            guard let recorded = state.resource(address) else { return true }
+            return await self.step(address, verb: "destroy") {
+                if recorded.id != nil { try await Handlers.handler(for: recorded.type).delete(recorded, context: self.context) }
+                try await self.journal.removed(address)
+            }
+        }
+        var complete = true
+        for address in addresses {
+            switch outcomes[address] {
+            case .succeeded: report.deleted.append(address)
+            case .failed:
+                complete = false
+                report.failed.append((address, await failure(address)))
+            case .skipped(let cause):
+                complete = false
+                events(.skipped(address, because: cause))
+                report.skipped.append(address)
+            case .notStarted, nil:
+                complete = false
+                report.interrupted = true
+            }
+        }
+        return complete
+    }
+
+    /// Creates (or adopts), replaces or updates one resource.
+    private func run(_ address: ResourceAddress, kind: PlannedAction.Kind, view: DesiredView) async -> Bool {
+        let verb = kind == .update ? "update" : "create"
+        return await step(address, verb: verb) {
+            guard let desired = try await view.resource(address, journal: self.journal) else {
+                throw ProvisionError("\(address) is no longer declared")
+            }
+            if let unknown = desired.properties.first(where: { $0.value.containsUnknown }) {
+                throw ProvisionError("\(address): '\(unknown.key)' is still unknown; what it depends on did not complete")
+            }
+            let handler = try Handlers.handler(for: desired.type)
+            let recorded = await self.journal.state.resource(address)
+            if kind == .update, let recorded, recorded.status == .created {
+                let changed = Set(desired.properties.keys.filter {
+                    !AttributeComparison.equal(desired.properties[$0] ?? .null, recorded.attributes[$0], schema: desired.schema.attributes[$0])
+                })
+                let computed = try await handler.update(desired, recorded: recorded, changed: changed, context: self.context)
+                try await self.journal.created(desired, computed: computed)
+                return
+            }
+            let journal = self.journal
+            let context = self.context.recording { id in try await journal.identify(address, id: id) }
+            if let recorded, recorded.status == .pending, let token = recorded.intent?.token,
+               let found = try await handler.find(desired, token: token, context: context) {
+                self.events(.adopted(address, id: found["id"]?.stringValue ?? "?"))
+                try await journal.created(desired, computed: found)
+                return
+            }
+            let token = recorded?.intent?.token ?? UUID().uuidString.lowercased()
+            try await journal.intend(desired, token: token)
+            let computed = try await handler.create(desired, token: token, context: context)
+            try await journal.created(desired, computed: computed)
+        }
+    }
+
+    /// Runs one resource's work with its start and end reported, tainting it on failure.
+    private func step(_ address: ResourceAddress, verb: String, _ work: () async throws -> Void) async -> Bool {
+        events(.started(address, verb: verb))
+        let start = ContinuousClock.now
+        do {
+            try await work()
+            let elapsed = ContinuousClock.now - start
+            events(.finished(address, verb: verb, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+            return true
+        } catch {
+            let message = "\(error)"
+            await failures.record(address, message)
+            if verb != "destroy" { try? await journal.taint(address) }
+            events(.failed(address, verb: verb, message: message))
+            return false
+        }
+    }
+}

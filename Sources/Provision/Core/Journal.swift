@@ -1,0 +1,77 @@
+import Foundation
+import Plan
+import Stack
+
+/// The state during an apply: every change is written to disk before the next step, so that a run killed at any
+/// instant leaves a state that tells the next run exactly what exists (created), what may exist (pending, with its
+/// token), and what failed half-way (tainted).
+public actor Journal {
+    public private(set) var state: State
+    let store: StateStore
+    /// Bumped on every change, so that evaluators know when their view is stale.
+    public private(set) var generation = 0
+
+    public init(state: State, store: StateStore) {
+        self.state = state
+        self.store = store
+    }
+
+    private func save() throws {
+        state.serial += 1
+        generation += 1
+        try store.write(state)
+    }
+
+    /// Records the intent to create: the address, its type and the idempotency token, before the call is made.
+    public func intend(_ resource: DesiredResource, token: String, now: Date = Date()) throws {
+        state.record(ResourceState(address: resource.address, type: resource.type, id: nil, attributes: [:],
+                                   sensitive: resource.sensitive.sorted(), dependencies: resource.dependencies, status: .pending,
+                                   intent: .init(token: token, operation: "create", startedAt: ISO8601DateFormatter().string(from: now))))
+        try save()
+    }
+
+    /// Records the cloud id of a resource still being created.
+    public func identify(_ address: ResourceAddress, id: String) throws {
+        guard var resource = state.resource(address) else { return }
+        resource.id = id
+        state.record(resource)
+        try save()
+    }
+
+    /// Records a resource as created or updated, with its properties and computed attributes.
+    public func created(_ resource: DesiredResource, computed: [String: Value]) throws {
+        var attributes = resource.properties
+        for (name, value) in computed { attributes[name] = value }
+        let id = computed["id"]?.stringValue ?? state.resource(resource.address)?.id
+        state.record(ResourceState(address: resource.address, type: resource.type, id: id, attributes: attributes,
+                                   sensitive: resource.sensitive.sorted(), dependencies: resource.dependencies))
+        try save()
+    }
+
+    /// Marks a resource whose create or update failed part-way; it is replaced on the next apply.
+    public func taint(_ address: ResourceAddress) throws {
+        guard var resource = state.resource(address) else { return }
+        if resource.status == .pending, resource.id == nil { return }  // nothing known to exist: stays pending
+        resource.status = .tainted
+        resource.intent = nil
+        state.record(resource)
+        try save()
+    }
+
+    public func removed(_ address: ResourceAddress) throws {
+        state.remove(address)
+        try save()
+    }
+
+    public func setOutputs(_ outputs: [String: Value]) throws {
+        state.outputs = outputs
+        try save()
+    }
+
+    /// Computed attributes of every resource that exists as recorded, for evaluating what depends on them.
+    public func knownAttributes() -> (generation: Int, values: [ResourceAddress: [String: Value]]) {
+        var values: [ResourceAddress: [String: Value]] = [:]
+        for resource in state.resources where resource.status == .created { values[resource.address] = resource.attributes }
+        return (generation, values)
+    }
+}

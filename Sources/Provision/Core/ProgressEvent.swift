@@ -1,0 +1,25 @@
+import Stack
+
+/// What the executor reports as it goes, for the CLI to print one line per start and end.
+public enum ProgressEvent: Sendable {
+    case started(ResourceAddress, verb: String)
+    case finished(ResourceAddress, verb: String, seconds: Double)
+    case adopted(ResourceAddress, id: String)
+    case failed(ResourceAddress, verb: String, message: String)
+    case skipped(ResourceAddress, because: ResourceAddress)
+}
+
+/// The outcome of an apply or destroy.
+public struct ExecutionReport: Sendable {
+    public var created: [ResourceAddress] = []
+    public var updated: [ResourceAddress] = []
+    public var replaced: [ResourceAddress] = []
+    public var deleted: [ResourceAddress] = []
+    public var failed: [(address: ResourceAddress, message: String)] = []
+    public var skipped: [ResourceAddress] = []
+    public var kept: [ResourceAddress] = []
+    /// Stopped by SIGINT or SIGTERM before everything ran.
+    public var interrupted = false
+
+    public var succeeded: Bool { failed.isEmpty && skipped.isEmpty && !interrupted }
+}

@@ -1,0 +1,96 @@
+import AWS
+import Plan
+import Stack
+
+/// `aws.cloudtrail.trail`: every API call in the account recorded to the audit bucket, encrypted with the stack's key,
+/// with log file validation; logging is started after create.
+struct CloudTrailHandler: ResourceHandler {
+    let type = "aws.cloudtrail.trail"
+    let actions = HandlerActions(
+        create: ["cloudtrail:CreateTrail", "cloudtrail:StartLogging", "cloudtrail:AddTags", "cloudtrail:GetTrail"],
+        read: ["cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus", "cloudtrail:ListTags"],
+        update: ["cloudtrail:UpdateTrail", "cloudtrail:StartLogging", "cloudtrail:StopLogging", "cloudtrail:AddTags",
+                 "cloudtrail:RemoveTags"],
+        delete: ["cloudtrail:DeleteTrail"])
+
+    private func cloudtrail(_ context: HandlerContext) -> JSONService { JSONService(client: context.client, service: .cloudtrail) }
+
+    private func settings(_ resource: DesiredResource) throws -> [String: JSONValue] {
+        var input: [String: JSONValue] = ["Name": .string(try resource.require("name")),
+                                          "S3BucketName": .string(try resource.require("s3_bucket_name")),
+                                          "IsMultiRegionTrail": .bool(resource.bool("is_multi_region_trail") == true),
+                                          "IncludeGlobalServiceEvents": .bool(resource.bool("include_global_service_events") != false),
+                                          "EnableLogFileValidation": .bool(resource.bool("enable_log_file_validation") == true)]
+        if let prefix = resource.string("s3_key_prefix") { input["S3KeyPrefix"] = .string(prefix) }
+        if let key = resource.string("kms_key_id") { input["KmsKeyId"] = .string(key) }
+        return input
+    }
+
+    func create(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value] {
+        var input = try settings(resource)
+        input["TagsList"] = JSONService.tagList(resource.tags)
+        let answer = try await cloudtrail(context).call("CreateTrail", input)
+        let name = try resource.require("name")
+        try await context.recordID(name)
+        if resource.bool("enable_logging") != false { try await cloudtrail(context).call("StartLogging", ["Name": .string(name)]) }
+        return ["id": .string(name), "arn": .string(answer["TrailARN"]?.stringValue ?? "")]
+    }
+
+    func update(_ resource: DesiredResource, recorded: ResourceState, changed: Set<String>,
+                context: HandlerContext) async throws -> [String: Value] {
+        let name = try recorded.requireID()
+        let service = cloudtrail(context)
+        let arn = recorded.attributes["arn"]?.stringValue ?? ""
+        if !changed.subtracting(["tags", "enable_logging"]).isEmpty { try await service.call("UpdateTrail", try settings(resource)) }
+        if changed.contains("enable_logging") {
+            try await service.call(resource.bool("enable_logging") != false ? "StartLogging" : "StopLogging", ["Name": .string(name)])
+        }
+        if changed.contains("tags") {
+            let before = recorded.attributes["tags"]?.mapValue?.compactMapValues(\.stringValue) ?? [:]
+            let removed = before.keys.filter { resource.tags[$0] == nil }.sorted()
+            if !removed.isEmpty {
+                try await service.call("RemoveTags", ["ResourceId": .string(arn), "TagsList": .array(removed.map { ["Key": .string($0)] })])
+            }
+            try await service.call("AddTags", ["ResourceId": .string(arn), "TagsList": JSONService.tagList(resource.tags)])
+        }
+        return ["id": .string(name), "arn": .string(arn)]
+    }
+
+    func delete(_ recorded: ResourceState, context: HandlerContext) async throws {
+        do {
+            try await cloudtrail(context).call("DeleteTrail", ["Name": .string(try recorded.requireID())])
+        } catch let error as AWSError where error.isNotFound {}
+    }
+
+    func find(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value]? {
+        let name = try resource.require("name")
+        let trails = try await cloudtrail(context).call("DescribeTrails", ["trailNameList": [.string(name)]])["trailList"]?.arrayValue ?? []
+        guard let trail = trails.first(where: { $0["Name"]?.stringValue == name }) else { return nil }
+        try await context.recordID(name)
+        if resource.bool("enable_logging") != false { try await cloudtrail(context).call("StartLogging", ["Name": .string(name)]) }
+        return ["id": .string(name), "arn": .string(trail["TrailARN"]?.stringValue ?? "")]
+    }
+
+    func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult {
+        let service = cloudtrail(context)
+        let names = resources.compactMap(\.id)
+        let trails = try await service.call("DescribeTrails", ["trailNameList": .array(names.map(JSONValue.string))])["trailList"]?.arrayValue ?? []
+        var calls = 1
+        var live: [ResourceAddress: [String: Value]] = [:]
+        for resource in resources {
+            guard let trail = trails.first(where: { $0["Name"]?.stringValue == resource.id }), let name = resource.id else { continue }
+            let status = try await service.call("GetTrailStatus", ["Name": .string(name)])
+            calls += 1
+            var attributes: [String: Value] = [
+                "name": .string(name), "arn": .string(trail["TrailARN"]?.stringValue ?? ""),
+                "s3_bucket_name": .string(trail["S3BucketName"]?.stringValue ?? ""),
+                "is_multi_region_trail": .bool(trail["IsMultiRegionTrail"]?.boolValue ?? false),
+                "include_global_service_events": .bool(trail["IncludeGlobalServiceEvents"]?.boolValue ?? false),
+                "enable_log_file_validation": .bool(trail["LogFileValidationEnabled"]?.boolValue ?? false),
+                "enable_logging": .bool(status["IsLogging"]?.boolValue ?? false)]
+            if let key = trail["KmsKeyId"]?.stringValue { attributes["kms_key_id"] = .string(key) }
+            live[resource.address] = attributes
+        }
+        return ReadResult(live: live, apiCalls: calls)
+    }
+}

@@ -1,0 +1,145 @@
+import AWS
+import Plan
+import Stack
+
+/// `aws.dynamodb.table`: encrypted with the stack's key, point-in-time recovery, deletion protection; waited on until
+/// ACTIVE. A protected table is only deleted by a forced destroy, which lifts the protection first.
+struct DynamoDBTableHandler: ResourceHandler {
+    let type = "aws.dynamodb.table"
+    let actions = HandlerActions(
+        create: ["dynamodb:CreateTable", "dynamodb:DescribeTable", "dynamodb:UpdateContinuousBackups", "dynamodb:TagResource",
+                 "kms:CreateGrant", "kms:DescribeKey"],
+        read: ["dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:ListTagsOfResource"],
+        update: ["dynamodb:UpdateTable", "dynamodb:UpdateContinuousBackups", "dynamodb:TagResource", "dynamodb:UntagResource",
+                 "dynamodb:DescribeTable"],
+        delete: ["dynamodb:DeleteTable", "dynamodb:UpdateTable", "dynamodb:DescribeTable"])
+
+    private func dynamodb(_ context: HandlerContext) -> JSONService { JSONService(client: context.client, service: .dynamodb) }
+
+    func create(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value] {
+        let name = try resource.require("name")
+        let hashKey = try resource.require("hash_key")
+        var attributes: [JSONValue] = [["AttributeName": .string(hashKey), "AttributeType": .string(resource.string("hash_key_type") ?? "S")]]
+        var schema: [JSONValue] = [["AttributeName": .string(hashKey), "KeyType": "HASH"]]
+        if let rangeKey = resource.string("range_key") {
+            attributes.append(["AttributeName": .string(rangeKey), "AttributeType": .string(resource.string("range_key_type") ?? "S")])
+            schema.append(["AttributeName": .string(rangeKey), "KeyType": "RANGE"])
+        }
+        var input: [String: JSONValue] = ["TableName": .string(name), "AttributeDefinitions": .array(attributes), "KeySchema": .array(schema),
+                                          "BillingMode": .string(resource.string("billing_mode") ?? "PAY_PER_REQUEST"),
+                                          "DeletionProtectionEnabled": .bool(resource.bool("deletion_protection") == true),
+                                          "Tags": JSONService.tagList(resource.tags)]
+        if resource.string("billing_mode") == "PROVISIONED" {
+            input["ProvisionedThroughput"] = ["ReadCapacityUnits": 1, "WriteCapacityUnits": 1]
+        }
+        if let key = resource.string("kms_key_arn") {
+            input["SSESpecification"] = ["Enabled": true, "SSEType": "KMS", "KMSMasterKeyId": .string(key)]
+        }
+        try await dynamodb(context).call("CreateTable", input)
+        try await context.recordID(name)
+        let arn = try await active(name, context: context)
+        if resource.bool("point_in_time_recovery") == true { try await setRecovery(true, name: name, context: context) }
+        return ["id": .string(name), "arn": .string(arn)]
+    }
+
+    private func active(_ name: String, context: HandlerContext) async throws -> String {
+        var arn = ""
+        try await waitUntil("table \(name) to be active") {
+            let table = try await dynamodb(context).call("DescribeTable", ["TableName": .string(name)])["Table"]
+            arn = table?["TableArn"]?.stringValue ?? ""
+            return table?["TableStatus"]?.stringValue == "ACTIVE"
+        }
+        return arn
+    }
+
+    private func setRecovery(_ enabled: Bool, name: String, context: HandlerContext) async throws {
+        try await dynamodb(context).call("UpdateContinuousBackups", [
+            "TableName": .string(name), "PointInTimeRecoverySpecification": ["PointInTimeRecoveryEnabled": .bool(enabled)]])
+    }
+
+    func update(_ resource: DesiredResource, recorded: ResourceState, changed: Set<String>,
+                context: HandlerContext) async throws -> [String: Value] {
+        let name = try recorded.requireID()
+        let service = dynamodb(context)
+        var input: [String: JSONValue] = ["TableName": .string(name)]
+        if changed.contains("deletion_protection") { input["DeletionProtectionEnabled"] = .bool(resource.bool("deletion_protection") == true) }
+        if changed.contains("billing_mode") { input["BillingMode"] = .string(resource.string("billing_mode") ?? "PAY_PER_REQUEST") }
+        if changed.contains("kms_key_arn"), let key = resource.string("kms_key_arn") {
+            input["SSESpecification"] = ["Enabled": true, "SSEType": "KMS", "KMSMasterKeyId": .string(key)]
+        }
+        if input.count > 1 { try await service.call("UpdateTable", input) }
+        if changed.contains("point_in_time_recovery") {
+            try await setRecovery(resource.bool("point_in_time_recovery") == true, name: name, context: context)
+        }
+        let arn = try await active(name, context: context)
+        if changed.contains("tags") {
+            let before = recorded.attributes["tags"]?.mapValue?.compactMapValues(\.stringValue) ?? [:]
+            let removed = before.keys.filter { resource.tags[$0] == nil }.sorted()
+            if !removed.isEmpty { try await service.call("UntagResource", ["ResourceArn": .string(arn), "TagKeys": .array(removed.map(JSONValue.string))]) }
+            try await service.call("TagResource", ["ResourceArn": .string(arn), "Tags": JSONService.tagList(resource.tags)])
+        }
+        return ["id": .string(name), "arn": .string(arn)]
+    }
+
+    func delete(_ recorded: ResourceState, context: HandlerContext) async throws {
+        let name = try recorded.requireID()
+        let service = dynamodb(context)
+        do {
+            let table = try await service.call("DescribeTable", ["TableName": .string(name)])["Table"]
+            if table?["DeletionProtectionEnabled"]?.boolValue == true {
+                guard context.force else {
+                    throw ProvisionError("table \(name) has deletion protection; destroy it with --force to lift the protection and delete it")
+                }
+                try await service.call("UpdateTable", ["TableName": .string(name), "DeletionProtectionEnabled": false])
+            }
+            try await service.call("DeleteTable", ["TableName": .string(name)])
+            try await waitUntil("table \(name) to be deleted") {
+                do {
+                    _ = try await service.call("DescribeTable", ["TableName": .string(name)])
+                    return false
+                } catch let error as AWSError where error.isNotFound {
+                    return true
+                }
+            }
+        } catch let error as AWSError where error.isNotFound {}
+    }
+
+    func find(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value]? {
+        let name = try resource.require("name")
+        do {
+            _ = try await dynamodb(context).call("DescribeTable", ["TableName": .string(name)])
+        } catch let error as AWSError where error.isNotFound {
+            return nil
+        }
+        try await context.recordID(name)
+        let arn = try await active(name, context: context)
+        if resource.bool("point_in_time_recovery") == true { try await setRecovery(true, name: name, context: context) }
+        return ["id": .string(name), "arn": .string(arn)]
+    }
+
+    func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult {
+        let service = dynamodb(context)
+        var live: [ResourceAddress: [String: Value]] = [:]
+        var calls = 0
+        for resource in resources {
+            guard let name = resource.id else { continue }
+            calls += 1
+            let table: JSONValue?
+            do {
+                table = try await service.call("DescribeTable", ["TableName": .string(name)])["Table"]
+            } catch let error as AWSError where error.isNotFound {
+                continue
+            }
+            guard let table, let arn = table["TableArn"]?.stringValue else { continue }
+            let backups = try await service.call("DescribeContinuousBackups", ["TableName": .string(name)])
+            let tags = try await service.call("ListTagsOfResource", ["ResourceArn": .string(arn)])
+            calls += 2
+            let recovery = backups["ContinuousBackupsDescription"]?["PointInTimeRecoveryDescription"]?["PointInTimeRecoveryStatus"]?.stringValue
+            live[resource.address] = ["name": .string(name), "arn": .string(arn),
+                                      "deletion_protection": .bool(table["DeletionProtectionEnabled"]?.boolValue ?? false),
+                                      "point_in_time_recovery": .bool(recovery == "ENABLED"),
+                                      "tags": JSONService.tags(tags["Tags"])]
+        }
+        return ReadResult(live: live, apiCalls: calls)
+    }
+}

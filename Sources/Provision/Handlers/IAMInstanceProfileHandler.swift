@@ -1,0 +1,91 @@
+import AWS
+import Plan
+import Stack
+
+/// `aws.iam.instance_profile`: the profile the node starts with, holding exactly one role.
+struct IAMInstanceProfileHandler: ResourceHandler {
+    let type = "aws.iam.instance_profile"
+    let actions = HandlerActions(
+        create: ["iam:CreateInstanceProfile", "iam:AddRoleToInstanceProfile", "iam:GetInstanceProfile", "iam:TagInstanceProfile"],
+        read: ["iam:ListInstanceProfiles"],
+        update: ["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:TagInstanceProfile", "iam:UntagInstanceProfile"],
+        delete: ["iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile"])
+
+    func create(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value] {
+        let iam = IAMSupport(context)
+        let name = try resource.require("name")
+        let answer = try await iam.call("CreateInstanceProfile", [("InstanceProfileName", name), ("Path", resource.string("path") ?? "/")]
+                                        + IAMSupport.tags(resource.tags))
+        try await context.recordID(name)
+        try await iam.call("AddRoleToInstanceProfile", [("InstanceProfileName", name), ("RoleName", try resource.require("role"))])
+        let profile = answer.child("InstanceProfile")
+        return ["arn": .string(profile?.child("Arn")?.text ?? ""), "id": .string(profile?.child("InstanceProfileId")?.text ?? name)]
+    }
+
+    private func roles(_ name: String, iam: IAMSupport) async throws -> (XMLNode?, [String]) {
+        let profile = try await iam.call("GetInstanceProfile", [("InstanceProfileName", name)]).child("InstanceProfile")
+        return (profile, profile?.child("Roles")?.children("member").compactMap { $0.child("RoleName")?.text } ?? [])
+    }
+
+    func update(_ resource: DesiredResource, recorded: ResourceState, changed: Set<String>,
+                context: HandlerContext) async throws -> [String: Value] {
+        let iam = IAMSupport(context)
+        let name = try recorded.requireID()
+        if changed.contains("role") {
+            let (_, current) = try await roles(name, iam: iam)
+            for role in current { try await iam.call("RemoveRoleFromInstanceProfile", [("InstanceProfileName", name), ("RoleName", role)]) }
+            try await iam.call("AddRoleToInstanceProfile", [("InstanceProfileName", name), ("RoleName", try resource.require("role"))])
+        }
+        if changed.contains("tags") {
+            try await iam.syncTags("InstanceProfile", nameParameter: "InstanceProfileName", name: name,
+                                   from: recorded.attributes["tags"], to: resource.tags)
+        }
+        return ["arn": recorded.attributes["arn"] ?? .null, "id": recorded.attributes["id"] ?? .string(name)]
+    }
+
+    func delete(_ recorded: ResourceState, context: HandlerContext) async throws {
+        let iam = IAMSupport(context)
+        let name = try recorded.requireID()
+        do {
+            let (_, current) = try await roles(name, iam: iam)
+            for role in current { try await iam.call("RemoveRoleFromInstanceProfile", [("InstanceProfileName", name), ("RoleName", role)]) }
+            try await iam.call("DeleteInstanceProfile", [("InstanceProfileName", name)])
+        } catch let error as AWSError where error.isNotFound {}
+    }
+
+    func find(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value]? {
+        let iam = IAMSupport(context)
+        let name = try resource.require("name")
+        do {
+            let (profile, current) = try await roles(name, iam: iam)
+            try await context.recordID(name)
+            if current.isEmpty { try await iam.call("AddRoleToInstanceProfile", [("InstanceProfileName", name), ("RoleName", try resource.require("role"))]) }
+            return ["arn": .string(profile?.child("Arn")?.text ?? ""), "id": .string(profile?.child("InstanceProfileId")?.text ?? name)]
+        } catch let error as AWSError where error.isNotFound {
+            return nil
+        }
+    }
+
+    func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult {
+        let iam = IAMSupport(context)
+        var profiles: [String: XMLNode] = [:]
+        var marker: String?
+        var calls = 0
+        repeat {
+            let page = try await iam.call("ListInstanceProfiles", marker.map { [("Marker", $0)] } ?? [])
+            calls += 1
+            for profile in page.child("InstanceProfiles")?.children("member") ?? [] {
+                if let name = profile.child("InstanceProfileName")?.text { profiles[name] = profile }
+            }
+            marker = page.child("IsTruncated")?.text == "true" ? page.child("Marker")?.text : nil
+        } while marker != nil
+        var live: [ResourceAddress: [String: Value]] = [:]
+        for resource in resources {
+            guard let name = resource.id, let profile = profiles[name] else { continue }
+            let role = profile.child("Roles")?.child("member")?.child("RoleName")?.text
+            live[resource.address] = ["name": .string(name), "path": .string(profile.child("Path")?.text ?? "/"),
+                                      "role": role.map(Value.string) ?? .null, "arn": .string(profile.child("Arn")?.text ?? "")]
+        }
+        return ReadResult(live: live, apiCalls: calls)
+    }
+}

@@ -1,0 +1,40 @@
+import AWS
+import Foundation
+import Plan
+import Stack
+
+/// Shared by the IAM handlers: Query calls that answer inside `<Action>Result`, tags, and URL-encoded policies.
+struct IAMSupport: Sendable {
+    let client: AWSClient
+
+    init(_ context: HandlerContext) { client = context.client }
+
+    /// Calls `action` and returns its `<action>Result` element.
+    @discardableResult
+    func call(_ action: String, _ parameters: [(String, String)]) async throws -> XMLNode {
+        let root = try await client.query(.iam, action: action, parameters: parameters)
+        return root.child("\(action)Result") ?? root
+    }
+
+    static func tags(_ tags: [String: String]) -> [(String, String)] {
+        tags.keys.sorted().enumerated().flatMap { position, key in
+            [("Tags.member.\(position + 1).Key", key), ("Tags.member.\(position + 1).Value", tags[key] ?? "")]
+        }
+    }
+
+    /// IAM returns policy documents URL-encoded.
+    static func policy(_ encoded: String?) -> Value {
+        guard let encoded else { return .null }
+        return .string(encoded.removingPercentEncoding ?? encoded)
+    }
+
+    /// Applies a tag change with TagX / UntagX (`Role`, `InstanceProfile`).
+    func syncTags(_ kind: String, nameParameter: String, name: String, from recorded: Value?, to desired: [String: String]) async throws {
+        let before = recorded?.mapValue?.compactMapValues(\.stringValue) ?? [:]
+        let removed = before.keys.filter { desired[$0] == nil }.sorted()
+        if !removed.isEmpty {
+            try await call("Untag\(kind)", [(nameParameter, name)] + removed.enumerated().map { ("TagKeys.member.\($0.offset + 1)", $0.element) })
+        }
+        if !desired.isEmpty { try await call("Tag\(kind)", [(nameParameter, name)] + Self.tags(desired)) }
+    }
+}

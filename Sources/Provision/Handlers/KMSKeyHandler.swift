@@ -1,0 +1,120 @@
+import AWS
+import Plan
+import Stack
+
+/// `aws.kms.key`: the customer-managed key, with its policy and rotation. Deleting schedules the deletion with the
+/// key's pending window, as KMS allows nothing sooner.
+struct KMSKeyHandler: ResourceHandler {
+    let type = "aws.kms.key"
+    let actions = HandlerActions(
+        create: ["kms:CreateKey", "kms:EnableKeyRotation", "kms:DescribeKey", "kms:TagResource", "kms:ListKeys", "kms:ListResourceTags"],
+        read: ["kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:GetKeyPolicy", "kms:ListResourceTags"],
+        update: ["kms:EnableKeyRotation", "kms:DisableKeyRotation", "kms:PutKeyPolicy", "kms:UpdateKeyDescription", "kms:TagResource",
+                 "kms:UntagResource"],
+        delete: ["kms:ScheduleKeyDeletion", "kms:DescribeKey"])
+
+    private func kms(_ context: HandlerContext) -> JSONService { JSONService(client: context.client, service: .kms) }
+
+    func create(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value] {
+        var input: [String: JSONValue] = ["Description": .string(resource.string("description") ?? ""),
+                                          "KeyUsage": .string(resource.string("key_usage") ?? "ENCRYPT_DECRYPT"),
+                                          "KeySpec": .string(resource.string("key_spec") ?? "SYMMETRIC_DEFAULT"),
+                                          "Tags": JSONService.tagList(resource.tags, key: "TagKey", value: "TagValue")]
+        if let policy = try resource.policyJSON("policy") { input["Policy"] = .string(policy) }
+        let answer = try await kms(context).call("CreateKey", input)
+        guard let id = answer["KeyMetadata"]?["KeyId"]?.stringValue, let arn = answer["KeyMetadata"]?["Arn"]?.stringValue else {
+            throw ProvisionError("CreateKey returned no KeyId")
+        }
+        try await context.recordID(id)
+        try await setRotation(resource, id: id, context: context)
+        return ["id": .string(id), "arn": .string(arn)]
+    }
+
+    private func setRotation(_ resource: DesiredResource, id: String, context: HandlerContext) async throws {
+        if resource.bool("enable_key_rotation") == true {
+            var input: [String: JSONValue] = ["KeyId": .string(id)]
+            if let days = resource.int("rotation_period_days") { input["RotationPeriodInDays"] = .number(Double(days)) }
+            try await kms(context).call("EnableKeyRotation", input)
+        } else {
+            try await kms(context).call("DisableKeyRotation", ["KeyId": .string(id)])
+        }
+    }
+
+    func update(_ resource: DesiredResource, recorded: ResourceState, changed: Set<String>,
+                context: HandlerContext) async throws -> [String: Value] {
+        let id = try recorded.requireID()
+        let service = kms(context)
+        if changed.contains("enable_key_rotation") || changed.contains("rotation_period_days") {
+            try await setRotation(resource, id: id, context: context)
+        }
+        if changed.contains("policy"), let policy = try resource.policyJSON("policy") {
+            try await service.call("PutKeyPolicy", ["KeyId": .string(id), "PolicyName": "default", "Policy": .string(policy)])
+        }
+        if changed.contains("description") {
+            try await service.call("UpdateKeyDescription", ["KeyId": .string(id), "Description": .string(resource.string("description") ?? "")])
+        }
+        if changed.contains("tags") {
+            let before = recorded.attributes["tags"]?.mapValue?.compactMapValues(\.stringValue) ?? [:]
+            let removed = before.keys.filter { resource.tags[$0] == nil }.sorted()
+            if !removed.isEmpty { try await service.call("UntagResource", ["KeyId": .string(id), "TagKeys": .array(removed.map(JSONValue.string))]) }
+            try await service.call("TagResource", ["KeyId": .string(id), "Tags": JSONService.tagList(resource.tags, key: "TagKey", value: "TagValue")])
+        }
+        return ["id": .string(id), "arn": recorded.attributes["arn"] ?? .null]
+    }
+
+    func delete(_ recorded: ResourceState, context: HandlerContext) async throws {
+        let id = try recorded.requireID()
+        let window = recorded.attributes["deletion_window_days"]?.intValue ?? 30
+        do {
+            let state = try await kms(context).call("DescribeKey", ["KeyId": .string(id)])["KeyMetadata"]?["KeyState"]?.stringValue
+            if state == "PendingDeletion" { return }
+            try await kms(context).call("ScheduleKeyDeletion", ["KeyId": .string(id), "PendingWindowInDays": .number(Double(window))])
+        } catch let error as AWSError where error.isNotFound {}
+    }
+
+    func find(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value]? {
+        let service = kms(context)
+        for key in try await KMS(client: context.client).listKeys() {
+            let tags = JSONService.tags(try await service.call("ListResourceTags", ["KeyId": .string(key.KeyId)])["Tags"],
+                                        key: "TagKey", value: "TagValue").mapValue ?? [:]
+            guard tags[DeployTags.stack] == .string(context.stack.name), tags[DeployTags.address] == .string(resource.address.description)
+            else { continue }
+            let state = try await service.call("DescribeKey", ["KeyId": .string(key.KeyId)])["KeyMetadata"]?["KeyState"]?.stringValue
+            guard state != "PendingDeletion" else { continue }
+            try await context.recordID(key.KeyId)
+            try await setRotation(resource, id: key.KeyId, context: context)
+            return ["id": .string(key.KeyId), "arn": .string(key.KeyArn)]
+        }
+        return nil
+    }
+
+    func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult {
+        // KMS has no batch read: a few calls per key, counted honestly
+        let service = kms(context)
+        var live: [ResourceAddress: [String: Value]] = [:]
+        var calls = 0
+        for resource in resources {
+            guard let id = resource.id else { continue }
+            let metadata: JSONValue?
+            do {
+                metadata = try await service.call("DescribeKey", ["KeyId": .string(id)])["KeyMetadata"]
+                calls += 1
+            } catch let error as AWSError where error.isNotFound {
+                calls += 1
+                continue
+            }
+            guard let metadata, metadata["KeyState"]?.stringValue != "PendingDeletion" else { continue }
+            let rotation = try await service.call("GetKeyRotationStatus", ["KeyId": .string(id)])
+            let policy = try await service.call("GetKeyPolicy", ["KeyId": .string(id), "PolicyName": "default"])
+            let tags = try await service.call("ListResourceTags", ["KeyId": .string(id)])
+            calls += 3
+            var attributes: [String: Value] = ["id": .string(id), "description": .string(metadata["Description"]?.stringValue ?? ""),
+                                               "enable_key_rotation": .bool(rotation["KeyRotationEnabled"]?.boolValue ?? false),
+                                               "tags": JSONService.tags(tags["Tags"], key: "TagKey", value: "TagValue")]
+            if let days = rotation["RotationPeriodInDays"]?.intValue { attributes["rotation_period_days"] = .int(days) }
+            if let text = policy["Policy"]?.stringValue { attributes["policy"] = .string(text) }
+            live[resource.address] = attributes
+        }
+        return ReadResult(live: live, apiCalls: calls)
+    }
+}

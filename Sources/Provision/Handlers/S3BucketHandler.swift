@@ -1,0 +1,167 @@
+import AWS
+import Foundation
+import Plan
+import Stack
+
+/// `aws.s3.bucket`: a bucket with Block Public Access, owner-enforced objects, default encryption (SSE-KMS with the
+/// stack's key), versioning, a policy, an expiry rule and tags. A bucket that still holds objects is not deleted
+/// unless destroy was asked to empty it.
+struct S3BucketHandler: ResourceHandler {
+    let type = "aws.s3.bucket"
+    let actions = HandlerActions(
+        create: ["s3:CreateBucket", "s3:PutBucketPublicAccessBlock", "s3:PutBucketOwnershipControls", "s3:PutEncryptionConfiguration",
+                 "s3:PutBucketVersioning", "s3:PutBucketPolicy", "s3:PutLifecycleConfiguration", "s3:PutBucketTagging",
+                 "kms:GenerateDataKey", "kms:DescribeKey"],
+        read: ["s3:ListAllMyBuckets", "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration", "s3:GetBucketPublicAccessBlock",
+               "s3:GetBucketTagging", "s3:GetBucketPolicy"],
+        update: ["s3:PutBucketPublicAccessBlock", "s3:DeleteBucketPublicAccessBlock", "s3:PutBucketOwnershipControls",
+                 "s3:PutEncryptionConfiguration", "s3:PutBucketVersioning", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy",
+                 "s3:PutLifecycleConfiguration", "s3:PutBucketTagging"],
+        delete: ["s3:DeleteBucket", "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"])
+
+    private static let allProperties: Set<String> = ["block_public_access", "object_ownership", "sse_algorithm", "kms_key_id",
+                                                     "bucket_key_enabled", "versioning", "policy", "lifecycle_expiration_days", "tags"]
+
+    func create(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value] {
+        let name = try resource.require("bucket")
+        try await S3(client: context.client).createBucket(name)
+        try await context.recordID(name)
+        try await configure(resource, name: name, changed: Self.allProperties, context: context)
+        return computed(name, context: context)
+    }
+
+    private func computed(_ name: String, context: HandlerContext) -> [String: Value] {
+        ["id": .string(name), "arn": .string("arn:\(context.partition):s3:::\(name)"),
+         "regional_domain_name": .string("\(name).s3.\(context.stack.region).amazonaws.com")]
+    }
+
+    private func configure(_ resource: DesiredResource, name: String, changed: Set<String>, context: HandlerContext) async throws {
+        let s3 = S3(client: context.client)
+        let namespace = "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
+        if changed.contains("block_public_access") {
+            if resource.bool("block_public_access") == true {
+                try await s3.putSubresource(name, "publicAccessBlock", body: """
+                    <PublicAccessBlockConfiguration \(namespace)><BlockPublicAcls>true</BlockPublicAcls>\
+                    <IgnorePublicAcls>true</IgnorePublicAcls><BlockPublicPolicy>true</BlockPublicPolicy>\
+                    <RestrictPublicBuckets>true</RestrictPublicBuckets></PublicAccessBlockConfiguration>
+                    """)
+            } else {
+                try await s3.deleteSubresource(name, "publicAccessBlock")
+            }
+        }
+        if changed.contains("object_ownership") {
+            try await s3.putSubresource(name, "ownershipControls", body: """
+                <OwnershipControls \(namespace)><Rule><ObjectOwnership>\(resource.string("object_ownership") ?? "BucketOwnerEnforced")\
+                </ObjectOwnership></Rule></OwnershipControls>
+                """)
+        }
+        if !changed.isDisjoint(with: ["sse_algorithm", "kms_key_id", "bucket_key_enabled"]) {
+            let algorithm = resource.string("sse_algorithm") ?? "AES256"
+            let key = resource.string("kms_key_id").map { "<KMSMasterKeyID>\(Self.escape($0))</KMSMasterKeyID>" } ?? ""
+            try await s3.putSubresource(name, "encryption", body: """
+                <ServerSideEncryptionConfiguration \(namespace)><Rule><ApplyServerSideEncryptionByDefault>\
+                <SSEAlgorithm>\(algorithm)</SSEAlgorithm>\(algorithm == "AES256" ? "" : key)</ApplyServerSideEncryptionByDefault>\
+                <BucketKeyEnabled>\(resource.bool("bucket_key_enabled") == true)</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>
+                """)
+        }
+        if changed.contains("versioning") {
+            try await s3.putSubresource(name, "versioning", body: """
+                <VersioningConfiguration \(namespace)><Status>\(resource.bool("versioning") == true ? "Enabled" : "Suspended")</Status>\
+                </VersioningConfiguration>
+                """)
+        }
+        if changed.contains("policy") {
+            if let policy = try resource.policyJSON("policy") {
+                try await s3.putSubresource(name, "policy", body: policy, contentType: "application/json")
+            } else {
+                try await s3.deleteSubresource(name, "policy")
+            }
+        }
+        if changed.contains("lifecycle_expiration_days"), let days = resource.int("lifecycle_expiration_days") {
+            try await s3.putSubresource(name, "lifecycle", body: """
+                <LifecycleConfiguration \(namespace)><Rule><ID>expire</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>\
+                <Expiration><Days>\(days)</Days></Expiration><NoncurrentVersionExpiration><NoncurrentDays>\(days)</NoncurrentDays>\
+                </NoncurrentVersionExpiration></Rule></LifecycleConfiguration>
+                """)
+        }
+        if changed.contains("tags") {
+            let tags = resource.tags.keys.sorted().map { "<Tag><Key>\(Self.escape($0))</Key><Value>\(Self.escape(resource.tags[$0] ?? ""))</Value></Tag>" }
+            try await s3.putSubresource(name, "tagging", body: "<Tagging \(namespace)><TagSet>\(tags.joined())</TagSet></Tagging>")
+        }
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    func update(_ resource: DesiredResource, recorded: ResourceState, changed: Set<String>,
+                context: HandlerContext) async throws -> [String: Value] {
+        let name = try recorded.requireID()
+        try await configure(resource, name: name, changed: changed, context: context)
+        return computed(name, context: context)
+    }
+
+    func delete(_ recorded: ResourceState, context: HandlerContext) async throws {
+        let s3 = S3(client: context.client)
+        let name = try recorded.requireID()
+        do {
+            let objects = try await s3.listObjectVersions(name, limit: context.emptyBuckets ? nil : 1)
+            if !objects.isEmpty {
+                guard context.emptyBuckets else {
+                    throw ProvisionError("bucket \(name) is not empty; destroy it with --empty-buckets to delete its objects too")
+                }
+                for object in objects { try await s3.deleteObjectVersion(bucket: name, key: object.key, versionID: object.versionID) }
+            }
+            try await s3.deleteBucket(name)
+        } catch let error as AWSError where error.isNotFound {}
+    }
+
+    func find(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value]? {
+        let name = try resource.require("bucket")
+        guard try await S3(client: context.client).listBuckets().contains(name) else { return nil }
+        try await context.recordID(name)
+        try await configure(resource, name: name, changed: Self.allProperties, context: context)
+        return computed(name, context: context)
+    }
+
+    func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult {
+        let s3 = S3(client: context.client)
+        let existing = Set(try await s3.listBuckets())
+        var calls = 1
+        var live: [ResourceAddress: [String: Value]] = [:]
+        for resource in resources {
+            guard let name = resource.id, existing.contains(name) else { continue }
+            var attributes: [String: Value] = ["bucket": .string(name)]
+            func xml(_ subresource: String) async throws -> XMLNode? {
+                calls += 1
+                do {
+                    return try XMLNode.parse(try await s3.getSubresource(name, subresource))
+                } catch let error as AWSError where error.httpStatus == 404 {
+                    return nil
+                }
+            }
+            attributes["versioning"] = .bool(try await xml("versioning")?.child("Status")?.text == "Enabled")
+            let block = try await xml("publicAccessBlock")
+            attributes["block_public_access"] = .bool(["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"]
+                .allSatisfy { block?.child($0)?.text == "true" })
+            if let rule = try await xml("encryption")?.child("Rule") {
+                attributes["sse_algorithm"] = rule.child("ApplyServerSideEncryptionByDefault")?.child("SSEAlgorithm").map { .string($0.text) }
+                attributes["kms_key_id"] = rule.child("ApplyServerSideEncryptionByDefault")?.child("KMSMasterKeyID").map { .string($0.text) }
+            }
+            var tags: [String: Value] = [:]
+            for tag in try await xml("tagging")?.child("TagSet")?.children("Tag") ?? [] {
+                if let key = tag.child("Key")?.text { tags[key] = .string(tag.child("Value")?.text ?? "") }
+            }
+            attributes["tags"] = .map(tags)
+            calls += 1
+            do {
+                attributes["policy"] = .string(String(decoding: try await s3.getSubresource(name, "policy"), as: UTF8.self))
+            } catch let error as AWSError where error.httpStatus == 404 {
+                attributes["policy"] = .null
+            }
+            live[resource.address] = attributes
+        }
+        return ReadResult(live: live, apiCalls: calls)
+    }
+}
