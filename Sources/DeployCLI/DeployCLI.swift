@@ -9,7 +9,8 @@ public enum DeployCLI {
     public static let version = "0.1.0"
 
     static let commands: [any Command.Type] = [
-        ValidateCommand.self, PlanCommand.self, GraphCommand.self, UnlockCommand.self, WhoamiCommand.self,
+        ValidateCommand.self, PlanCommand.self, ApplyCommand.self, DestroyCommand.self, OutputCommand.self,
+        PermissionsCommand.self, GraphCommand.self, UnlockCommand.self, WhoamiCommand.self,
     ]
 
     /// Runs one invocation; returns the process exit code.
@@ -112,6 +113,8 @@ enum ErrorReport {
         case let error as EndpointError: return (error.message, ExitCode.usage)
         case let error as StackError: return (error.description, ExitCode.usage)
         case let error as PlanFile.StaleError: return (error.description, ExitCode.usage)
+        case let error as AccountMismatch: return (error.description, ExitCode.usage)
+        case let error as NotConfirmed: return (error.description, ExitCode.usage)
         case let error as StateError: return (error.description, ExitCode.failure)
         case let error as LockError: return (error.description, ExitCode.failure)
         case let error as AWSError: return (error.description, ExitCode.failure)

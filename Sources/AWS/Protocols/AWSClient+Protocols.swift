@@ -7,7 +7,7 @@ extension AWSClient {
         guard case .query(let version) = service.wireProtocol else {
             preconditionFailure("\(service.signingName) does not speak the Query protocol")
         }
-        let body = URIEncoding.formEncode([("Action", action), ("Version", version)] + parameters)
+        let body = URIEncoding.formBody([("Action", action), ("Version", version)] + parameters)
         let operation = AWSOperation(service: service, name: action, method: "POST",
                                      headers: ["Content-Type": "application/x-www-form-urlencoded; charset=utf-8"],
                                      body: Data(body.utf8))

@@ -41,6 +41,12 @@ public enum URIEncoding {
         pairs.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")
     }
 
+    /// An `application/x-www-form-urlencoded` body: like `formEncode`, but a space is `+`, as HTML forms and the
+    /// AWS SDKs write it (some AWS-compatible endpoints re-encode the body that way before checking the signature).
+    public static func formBody(_ pairs: [(String, String)]) -> String {
+        pairs.map { "\(encode($0.0))=\(encode($0.1).replacingOccurrences(of: "%20", with: "+"))" }.joined(separator: "&")
+    }
+
     static func isUnreserved(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),

@@ -22,24 +22,15 @@ struct PlanCommand: Command {
 
     static func run(_ context: CommandContext) async throws -> Int32 {
         let options = try StackOptions(context.arguments, command: name)
-        let configuration = try options.loadConfiguration()
-        // every check that can fail on the stack's content runs before the state directory or the lock is touched
-        var checker = Expander(configuration)
-        _ = try checker.expand()
-        let store = options.stateStore(for: configuration)
-        var lock: StateLock?
-        if !context.arguments.flag("no-lock") {
-            lock = try StateLock.acquire(statePath: store.path, operation: name)
-            if let warning = lock?.warning { context.console.err("warning: \(warning)") }
+        var run = try StackRun.open(options)
+        if !context.arguments.flag("no-lock") { try run.lock(name, context.console) }
+        defer { run.release() }
+        let configuration = run.configuration
+        let store = run.store
+        let state = try run.state()
+        let plan = try await run.plan(state, refresh: !context.arguments.flag("no-refresh")) {
+            try ReaderFactory.readers(context, configuration)
         }
-        defer { lock?.release() }
-        let state = try store.load(for: configuration.stack)
-        var refresh: RefreshResult?
-        if let state, !state.resources.isEmpty, !context.arguments.flag("no-refresh") {
-            refresh = try await Refresher(readers: try ReaderFactory.readers(context, configuration)).refresh(state)
-        }
-        let plan = try Planner(configuration: configuration, state: state, refresh: refresh,
-                               stackDigest: StackDigest.compute(configuration)).plan()
         if let out = context.arguments.value("out") {
             try PlanFile(plan: plan, stackFile: options.stackPath, statePath: store.path).write(to: out)
         }

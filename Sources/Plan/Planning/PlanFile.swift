@@ -38,6 +38,7 @@ public struct PlanFile: Codable, Sendable {
     /// Why the plan can no longer be applied.
     public struct StaleError: Error, Sendable, CustomStringConvertible {
         public var reason: String
+        public init(reason: String) { self.reason = reason }
         public var description: String { "the saved plan is stale: \(reason); run deploy plan again" }
     }
 

@@ -47,11 +47,18 @@ enum EC2Attributes {
 
     static let vpcEndpoint: @Sendable (XMLNode) -> [String: Value]? = { item in
         if let state = item.child("state")?.text.lowercased(), state == "deleted" || state == "deleting" { return nil }
-        return compact(["vpc_id": text(item, "vpcId"), "service_name": text(item, "serviceName"),
-                        "vpc_endpoint_type": text(item, "vpcEndpointType"),
-                        "route_table_ids": list(item, "routeTableIdSet"), "subnet_ids": list(item, "subnetIdSet"),
-                        "security_group_ids": list(item, "groupSet", "groupId"),
-                        "private_dns_enabled": bool(item, "privateDnsEnabled"), "policy": text(item, "policyDocument")])
+        let type = item.child("vpcEndpointType")?.text
+        var attributes = compact(["vpc_id": text(item, "vpcId"), "service_name": text(item, "serviceName"),
+                                  "vpc_endpoint_type": text(item, "vpcEndpointType"),
+                                  "route_table_ids": list(item, "routeTableIdSet"), "subnet_ids": list(item, "subnetIdSet"),
+                                  "security_group_ids": list(item, "groupSet", "groupId")])
+        // private DNS only exists for interface endpoints
+        if type == "Interface" { attributes["private_dns_enabled"] = bool(item, "privateDnsEnabled") }
+        // with no policy given, AWS attaches its full-access default: that is "no policy", not drift
+        if let policy = item.child("policyDocument")?.text {
+            attributes["policy"] = isDefaultEndpointPolicy(policy) ? .null : .string(policy)
+        }
+        return attributes
     }
 
     static let instance: @Sendable (XMLNode) -> [String: Value]? = { item in
@@ -65,6 +72,15 @@ enum EC2Attributes {
                         "metadata_http_tokens": metadata.flatMap { text($0, "httpTokens") },
                         "metadata_hop_limit": metadata.flatMap { int($0, "httpPutResponseHopLimit") },
                         "monitoring": item.child("monitoring")?.child("state").map { .bool($0.text == "enabled") }])
+    }
+
+    static func isDefaultEndpointPolicy(_ text: String) -> Bool {
+        let normalized = PolicyDocument.normalize(.string(text))
+        guard case .map(let document) = normalized, case .list(let statements)? = document["Statement"], statements.count == 1,
+              case .map(let statement) = statements[0] else { return false }
+        return statement["Effect"] == .string("Allow") && statement["Action"] == .string("*") && statement["Resource"] == .string("*")
+            && (statement["Principal"] == .string("*") || statement["Principal"] == .map(["AWS": .string("*")]))
+            && statement["Condition"] == nil
     }
 
     /// Security group permissions as the templates write rules: one rule per permission, its CIDRs as a list.

@@ -160,16 +160,16 @@ public struct Executor: Sendable {
             }
             let handler = try Handlers.handler(for: desired.type)
             let recorded = await self.journal.state.resource(address)
+            let journal = self.journal
+            let context = self.context.recording { id in try await journal.identify(address, id: id) }
             if kind == .update, let recorded, recorded.status == .created {
                 let changed = Set(desired.properties.keys.filter {
                     !AttributeComparison.equal(desired.properties[$0] ?? .null, recorded.attributes[$0], schema: desired.schema.attributes[$0])
                 })
-                let computed = try await handler.update(desired, recorded: recorded, changed: changed, context: self.context)
-                try await self.journal.created(desired, computed: computed)
+                let computed = try await handler.update(desired, recorded: recorded, changed: changed, context: context)
+                try await journal.created(desired, computed: computed)
                 return
             }
-            let journal = self.journal
-            let context = self.context.recording { id in try await journal.identify(address, id: id) }
             if let recorded, recorded.status == .pending, let token = recorded.intent?.token,
                let found = try await handler.find(desired, token: token, context: context) {
                 self.events(.adopted(address, id: found["id"]?.stringValue ?? "?"))

@@ -42,7 +42,9 @@ public actor Journal {
     public func created(_ resource: DesiredResource, computed: [String: Value]) throws {
         var attributes = resource.properties
         for (name, value) in computed { attributes[name] = value }
-        let id = computed["id"]?.stringValue ?? state.resource(resource.address)?.id
+        // the handle a handler recorded wins over the computed `id` attribute (an IAM role's id is its RoleId,
+        // but deploy finds it by name)
+        let id = state.resource(resource.address)?.id ?? computed["id"]?.stringValue
         state.record(ResourceState(address: resource.address, type: resource.type, id: id, attributes: attributes,
                                    sensitive: resource.sensitive.sorted(), dependencies: resource.dependencies))
         try save()

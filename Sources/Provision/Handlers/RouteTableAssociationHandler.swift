@@ -21,7 +21,9 @@ struct RouteTableAssociationHandler: ResourceHandler {
         let id = try recorded.requireID()
         let answer = try await EC2Support(context).call("ReplaceRouteTableAssociation", [("AssociationId", id),
                                                                                          ("RouteTableId", try resource.require("route_table_id"))])
-        return ["id": .string(answer.child("newAssociationId")?.text ?? id)]
+        let replaced = answer.child("newAssociationId")?.text ?? id
+        try await context.recordID(replaced)
+        return ["id": .string(replaced)]
     }
 
     func delete(_ recorded: ResourceState, context: HandlerContext) async throws {

@@ -1,0 +1,114 @@
+import AWS
+import Dispatch
+import Foundation
+import Plan
+import Provision
+import Stack
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The identity deploy runs as belongs to another account than the stack names: nothing is done (exit 2).
+struct AccountMismatch: Error, CustomStringConvertible {
+    var expected: String
+    var actual: String
+    var arn: String
+    var description: String {
+        "the credentials belong to account \(actual) (\(arn)), but the stack is for account \(expected); nothing was changed"
+    }
+}
+
+/// A run that must not go on without a person's yes.
+struct NotConfirmed: Error, CustomStringConvertible {
+    var description: String
+}
+
+enum ApplySupport {
+    /// STS GetCallerIdentity must name the stack's account before anything is written.
+    static func checkAccount(_ client: AWSClient, _ stack: StackFile) async throws {
+        let identity = try await STS(client: client).getCallerIdentity()
+        guard identity.account == stack.account else {
+            throw AccountMismatch(expected: stack.account, actual: identity.account, arn: identity.arn)
+        }
+    }
+
+    /// Asks on a terminal; refuses when there is none and --auto-approve was not given.
+    static func confirm(_ question: String, _ context: CommandContext) throws {
+        if context.arguments.flag("auto-approve") { return }
+        guard isatty(STDIN_FILENO) == 1 else {
+            throw UsageError(message: "not on a terminal, so nothing can be confirmed: review the plan and pass --auto-approve",
+                             command: nil)
+        }
+        context.console.out("\(question) Only 'yes' will be accepted.")
+        FileHandle.standardOutput.write(Data("  Enter a value: ".utf8))
+        guard readLine() == "yes" else { throw NotConfirmed(description: "cancelled; nothing was changed") }
+    }
+
+    /// SIGINT and SIGTERM stop the run gently: nothing new is launched, running calls finish, state is written.
+    static func trapSignals(_ stop: StopFlag, _ console: Console) -> [any DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                if !stop.isStopped {
+                    console.err("Interrupted: launching nothing new; waiting for running calls to finish and the state to be written.")
+                }
+                stop.stop()
+            }
+            source.resume()
+            return source
+        }
+    }
+
+    /// Prints one line per resource as it starts and ends.
+    static func progress(_ console: Console) -> @Sendable (ProgressEvent) -> Void {
+        { event in
+            switch event {
+            case .started(let address, let verb): console.out("\(address): \(verb) started")
+            case .finished(let address, let verb, let seconds):
+                console.out("\(address): \(verb) complete after \(String(format: "%.1f", seconds))s")
+            case .adopted(let address, let id): console.out("\(address): found \(id) from an interrupted run; adopted")
+            case .failed(let address, let verb, let message): console.err("\(address): \(verb) failed: \(message)")
+            case .skipped(let address, let cause): console.out("\(address): skipped, because \(cause) did not complete")
+            }
+        }
+    }
+
+    /// The closing lines, and the exit code: 0 only when everything was done.
+    static func finish(_ report: ExecutionReport, verb: String, _ console: Console) -> Int32 {
+        var parts: [String] = []
+        if !report.created.isEmpty { parts.append("\(report.created.count) added") }
+        if !report.updated.isEmpty { parts.append("\(report.updated.count) changed") }
+        if !report.replaced.isEmpty { parts.append("\(report.replaced.count) replaced") }
+        if !report.deleted.isEmpty { parts.append("\(report.deleted.count) destroyed") }
+        if !report.kept.isEmpty { parts.append("\(report.kept.count) protected kept") }
+        if !report.failed.isEmpty { parts.append("\(report.failed.count) failed") }
+        if !report.skipped.isEmpty { parts.append("\(report.skipped.count) skipped") }
+        let summary = parts.isEmpty ? "nothing to do" : parts.joined(separator: ", ")
+        if report.interrupted {
+            console.err("\(verb) interrupted: \(summary). The state is saved; run \(verb) again to finish.")
+            return ExitCode.failure
+        }
+        guard report.succeeded else {
+            for failure in report.failed { console.err("error: \(failure.address): \(failure.message)") }
+            console.err("\(verb) incomplete: \(summary). Failed resources are tainted and will be replaced by the next apply.")
+            return ExitCode.failure
+        }
+        console.out("\(verb) complete: \(summary).")
+        return ExitCode.success
+    }
+
+    /// The handler context for a stack.
+    static func handlerContext(_ client: AWSClient, _ stack: StackFile, arguments: ParsedArguments) -> HandlerContext {
+        HandlerContext(client: client, stack: StackIdentity(name: stack.name, account: stack.account, region: stack.region),
+                       partition: stack.partition, emptyBuckets: arguments.flag("empty-buckets"), force: arguments.flag("force"))
+    }
+
+    static func parallelism(_ arguments: ParsedArguments, command: String) throws(UsageError) -> Int {
+        guard let text = arguments.value("parallelism") else { return 8 }
+        guard let value = Int(text), (1...64).contains(value) else {
+            throw UsageError(message: "--parallelism must be a whole number from 1 to 64, not '\(text)'", command: command)
+        }
+        return value
+    }
+}

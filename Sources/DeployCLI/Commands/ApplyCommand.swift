@@ -1,0 +1,96 @@
+import Foundation
+import Plan
+import Provision
+import Stack
+
+/// `deploy apply`: makes the account match the stack, phase by phase.
+struct ApplyCommand: Command {
+    static let name = "apply"
+    static let abstract = "Create, change and replace resources until the account matches the stack."
+    static let discussion = """
+        Checks that the credentials belong to the stack's account, takes the state lock, refreshes, plans, shows the \
+        plan and asks (or --auto-approve). Phases run in order; inside a phase independent resources run in parallel. \
+        The state is written after every step, so an interrupted apply is finished by running it again. Given a saved \
+        plan file instead of --stack, apply refuses it if the stack or the state changed since.
+        """
+    static let options = StackOptions.specs + StackOptions.stateSpecs + [
+        .value("phase", "name", "Apply one phase and what it needs from earlier phases."),
+        .value("parallelism", "n", "How many resources to work on at once (default 8)."),
+        .flag("auto-approve", "Apply without asking."),
+        .flag("no-refresh", "Plan against the recorded state without reading the account."),
+    ]
+    static let positionals = ["[PLANFILE]"]
+
+    static func validate(_ arguments: ParsedArguments) throws(UsageError) {
+        guard arguments.positionals.count <= 1 else {
+            throw UsageError(message: "unexpected argument '\(arguments.positionals[1])'", command: name)
+        }
+        if arguments.positionals.isEmpty, arguments.value("stack") == nil {
+            throw UsageError(message: "give --stack <file> or a saved plan file", command: name)
+        }
+        if !arguments.positionals.isEmpty, arguments.value("stack") != nil {
+            throw UsageError(message: "give either --stack or a plan file, not both", command: name)
+        }
+        _ = try ApplySupport.parallelism(arguments, command: name)
+        if let phase = arguments.value("phase"), Phase(rawValue: phase) == nil {
+            throw UsageError(message: Suggestion.message("unknown phase '\(phase)'", for: phase, among: Phase.allCases.map(\.rawValue)),
+                             command: name)
+        }
+    }
+
+    static func run(_ context: CommandContext) async throws -> Int32 {
+        var arguments = context.arguments
+        var saved: PlanFile?
+        if let path = arguments.positionals.first {
+            let file = try PlanFile.read(path)
+            saved = file
+            arguments.values["stack"] = file.stackFile
+            if arguments.values["state"] == nil { arguments.values["state"] = file.statePath }
+        }
+        var run = try StackRun.open(try StackOptions(arguments, command: name))
+        let configuration = run.configuration
+        let client = try StackSession.client(context, configuration.stack)
+        try await ApplySupport.checkAccount(client, configuration.stack)
+        try run.lock(name, context.console)
+        defer { run.release() }
+        let state = try run.state()
+        let handlerContext = ApplySupport.handlerContext(client, configuration.stack, arguments: arguments)
+        var plan = try await run.plan(state, refresh: !arguments.flag("no-refresh")) { [HandlerReader(context: handlerContext)] }
+        if let saved {
+            try saved.checkCurrent(stackDigest: plan.stackDigest, state: state.serial == 0 && state.resources.isEmpty ? nil : state)
+            let current = plan.actions.filter { $0.kind != .noop }.map { "\($0.kind.rawValue) \($0.address)" }
+            guard current == saved.actions else {
+                throw PlanFile.StaleError(reason: "the account changed since it was made (a refresh now plans something else)")
+            }
+        }
+        if let phase = arguments.value("phase").flatMap(Phase.init) { plan.actions = Self.restrict(plan.actions, to: phase) }
+        context.console.out(PlanText.render(plan))
+        guard plan.hasChanges else {
+            context.console.out("\nNo changes. The account matches the stack.")
+            return ExitCode.success
+        }
+        if let protected = plan.actions.first(where: { $0.protected && ($0.kind == .replace || $0.kind == .delete) }) {
+            throw NotConfirmed(description: "\(protected.address) is protected and this plan would \(protected.kind == .delete ? "destroy" : "replace") it; nothing was changed")
+        }
+        if saved == nil { try ApplySupport.confirm("\nApply these changes to account \(configuration.stack.account)?", context) }
+        let stop = StopFlag()
+        let signals = ApplySupport.trapSignals(stop, context.console)
+        defer { signals.forEach { $0.cancel() } }
+        let executor = Executor(configuration: configuration, journal: Journal(state: state, store: run.store), context: handlerContext,
+                                parallelism: try ApplySupport.parallelism(arguments, command: name), stop: stop,
+                                events: ApplySupport.progress(context.console))
+        context.console.out("")
+        return ApplySupport.finish(try await executor.apply(plan), verb: "apply", context.console)
+    }
+
+    /// The actions of one phase, and of the resources in earlier phases that they need.
+    static func restrict(_ actions: [PlannedAction], to phase: Phase) -> [PlannedAction] {
+        let byAddress = Dictionary(uniqueKeysWithValues: actions.map { ($0.address, $0) })
+        var needed = Set(actions.filter { $0.address.phase == phase.rawValue }.map(\.address))
+        var queue = Array(needed)
+        while let next = queue.popLast() {
+            for dependency in byAddress[next]?.dependencies ?? [] where needed.insert(dependency).inserted { queue.append(dependency) }
+        }
+        return actions.filter { needed.contains($0.address) && ($0.kind != .delete || $0.address.phase == phase.rawValue) }
+    }
+}

@@ -1,0 +1,81 @@
+import Stack
+
+/// The least IAM policy that lets an identity apply, refresh and destroy a stack: exactly the actions its resource
+/// types' handlers declare, plus the account check. With `scoped`, actions on named resources (roles, instance
+/// profiles, buckets, tables, trails, log groups) are limited to those resources' ARNs, and iam:PassRole to the
+/// roles the stack passes to EC2 and to VPC Flow Logs.
+public enum PermissionsPolicy {
+    public static func build(_ expanded: ExpandedStack, stack: StackFile, scoped: Bool) throws -> Value {
+        let partition = stack.partition
+        let account = stack.account
+        let region = stack.region
+        var unscoped: Set<String> = ["sts:GetCallerIdentity"]
+        var byResource: [String: Set<String>] = [:]
+        var passesRole = false
+        let types = Set(expanded.resources.map(\.type))
+        for type in types.sorted() {
+            let handler = try Handlers.handler(for: type)
+            passesRole = passesRole || handler.actions.passesRole
+            let arns = scoped ? expanded.resources.filter { $0.type == type }.flatMap { arnsOf($0, partition, account, region) } : []
+            for action in handler.actions.all {
+                if arns.isEmpty || !scopable(action) {
+                    unscoped.insert(action)
+                } else {
+                    for arn in arns { byResource[arn, default: []].insert(action) }
+                }
+            }
+        }
+        var statements: [Value] = [statement("DeployAnyResource", unscoped, ["*"])]
+        // group resources that take the same actions into one statement
+        var grouped: [[String]: [String]] = [:]
+        for (arn, actions) in byResource { grouped[actions.sorted(), default: []].append(arn) }
+        for (index, actions) in grouped.keys.sorted(by: { $0.joined() < $1.joined() }).enumerated() {
+            statements.append(statement("DeployNamedResources\(index + 1)", Set(actions), grouped[actions]!.sorted()))
+        }
+        if passesRole {
+            let roles = expanded.resources.filter { $0.type == "aws.iam.role" }.compactMap { $0.properties["name"]?.stringValue }
+            let resources = scoped && !roles.isEmpty ? roles.map { "arn:\(partition):iam::\(account):role/\($0)" } : ["*"]
+            statements.append(statement("DeployPassesItsOwnRoles", ["iam:PassRole"], resources))
+        }
+        return .map(["Version": .string("2012-10-17"), "Statement": .list(statements)])
+    }
+
+    private static func statement(_ sid: String, _ actions: Set<String>, _ resources: [String]) -> Value {
+        .map(["Sid": .string(sid), "Effect": .string("Allow"), "Action": .list(actions.sorted().map(Value.string)),
+              "Resource": resources.count == 1 ? .string(resources[0]) : .list(resources.map(Value.string))])
+    }
+
+    /// List and Describe calls, and creates of resources with cloud-assigned ids, cannot be limited to a named ARN.
+    private static func scopable(_ action: String) -> Bool {
+        let service = action.split(separator: ":").first ?? ""
+        guard ["iam", "s3", "dynamodb", "cloudtrail", "logs"].contains(service) else { return false }
+        let name = action.split(separator: ":").last ?? ""
+        return !(name.hasPrefix("List") || name.hasPrefix("Describe")) || name == "ListAttachedRolePolicies"
+            || name == "ListBucketVersions" || name == "ListRolePolicies" || name == "ListInstanceProfilesForRole"
+            || name == "ListTagsOfResource" || name == "ListTagsForResource"
+    }
+
+    /// The ARNs a named resource is known by before it exists.
+    private static func arnsOf(_ resource: DesiredResource, _ partition: String, _ account: String, _ region: String) -> [String] {
+        func name(_ key: String) -> String? { resource.properties[key]?.stringValue }
+        switch resource.type {
+        case "aws.iam.role":
+            return name("name").map { ["arn:\(partition):iam::\(account):role\(name("path") ?? "/")\($0)"] } ?? []
+        case "aws.iam.role_policy":
+            return name("role").map { ["arn:\(partition):iam::\(account):role/\($0)"] } ?? []
+        case "aws.iam.instance_profile":
+            return name("name").map { ["arn:\(partition):iam::\(account):instance-profile\(name("path") ?? "/")\($0)"] } ?? []
+        case "aws.s3.bucket":
+            return name("bucket").map { ["arn:\(partition):s3:::\($0)", "arn:\(partition):s3:::\($0)/*"] } ?? []
+        case "aws.dynamodb.table":
+            return name("name").map { ["arn:\(partition):dynamodb:\(region):\(account):table/\($0)"] } ?? []
+        case "aws.cloudtrail.trail":
+            return name("name").map { ["arn:\(partition):cloudtrail:\(region):\(account):trail/\($0)"] } ?? []
+        case "aws.logs.log_group":
+            return name("name").map { ["arn:\(partition):logs:\(region):\(account):log-group:\($0)",
+                                       "arn:\(partition):logs:\(region):\(account):log-group:\($0):*"] } ?? []
+        default:
+            return []
+        }
+    }
+}
