@@ -7,7 +7,7 @@ enum OutsideActor {
         var description: String
     }
 
-    /// Runs a Python snippet with `ec2`, `kms`, `s3` and `iam` clients in scope and `json` imported; returns its stdout.
+    /// Runs a Python snippet with `ec2`, `kms`, `s3`, `iam`, `dynamodb`, `logs` and `cloudtrail` clients in scope and `json` imported; returns its stdout.
     @discardableResult
     static func run(_ snippet: String, region: String) throws -> String {
         let environment = ProcessInfo.processInfo.environment
@@ -22,6 +22,7 @@ enum OutsideActor {
                 return boto3.client(name, endpoint_url=\(pythonString(endpoint)), region_name=\(pythonString(region)),
                                     aws_access_key_id=\(pythonString(key)), aws_secret_access_key=\(pythonString(secret)))
             ec2, kms, s3, iam = client("ec2"), client("kms"), client("s3"), client("iam")
+            dynamodb, logs, cloudtrail = client("dynamodb"), client("logs"), client("cloudtrail")
 
             """
         var clean = environment
@@ -32,7 +33,47 @@ enum OutsideActor {
         return result.stdout
     }
 
-    private static func pythonString(_ text: String) -> String {
+    static func pythonString(_ text: String) -> String {
         "'" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+    }
+
+    /// How many live resources of each type carry the stack's name: what exists in the account, whatever the state says.
+    static func census(stack: String, region: String) throws -> [String: Int] {
+        let output = try run("""
+            stack = \(pythonString(stack))
+            tagged = [{"Name": "tag:deploy:stack", "Values": [stack]}]
+            counts = {}
+            counts["aws.ec2.vpc"] = len(ec2.describe_vpcs(Filters=tagged)["Vpcs"])
+            counts["aws.ec2.subnet"] = len(ec2.describe_subnets(Filters=tagged)["Subnets"])
+            tables = ec2.describe_route_tables(Filters=tagged)["RouteTables"]
+            counts["aws.ec2.route_table"] = len(tables)
+            counts["aws.ec2.route_table_association"] = sum(1 for t in tables for a in t.get("Associations", []) if not a.get("Main"))
+            groups = ec2.describe_security_groups(Filters=tagged)["SecurityGroups"]
+            counts["aws.ec2.security_group"] = sum(1 for g in groups if g["GroupName"] != "default")
+            counts["aws.ec2.default_security_group"] = sum(1 for g in groups if g["GroupName"] == "default")
+            counts["aws.ec2.vpc_endpoint"] = sum(1 for e in ec2.describe_vpc_endpoints(Filters=tagged)["VpcEndpoints"]
+                                                 if e["State"].lower() not in ("deleted", "deleting"))
+            counts["aws.ec2.flow_log"] = len(ec2.describe_flow_logs(Filters=tagged)["FlowLogs"])
+            counts["aws.ec2.instance"] = sum(1 for r in ec2.describe_instances(Filters=tagged)["Reservations"] for i in r["Instances"]
+                                             if i["State"]["Name"] not in ("terminated", "shutting-down"))
+            counts["aws.logs.log_group"] = len(logs.describe_log_groups(logGroupNamePrefix="/deploy/" + stack + "/")["logGroups"])
+            roles = [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(stack + "-")]
+            counts["aws.iam.role"] = len(roles)
+            counts["aws.iam.role_policy"] = sum(len(iam.list_role_policies(RoleName=r)["PolicyNames"]) for r in roles)
+            counts["aws.iam.instance_profile"] = sum(1 for p in iam.list_instance_profiles()["InstanceProfiles"]
+                                                     if p["InstanceProfileName"].startswith(stack + "-"))
+            keys = 0
+            for key in kms.list_keys()["Keys"]:
+                tags = {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=key["KeyId"]).get("Tags", [])}
+                if tags.get("deploy:stack") == stack and kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] != "PendingDeletion":
+                    keys += 1
+            counts["aws.kms.key"] = keys
+            counts["aws.kms.alias"] = sum(1 for a in kms.list_aliases()["Aliases"] if a["AliasName"] == "alias/" + stack)
+            counts["aws.s3.bucket"] = sum(1 for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(stack + "-"))
+            counts["aws.dynamodb.table"] = sum(1 for t in dynamodb.list_tables()["TableNames"] if t.startswith(stack + "-"))
+            counts["aws.cloudtrail.trail"] = sum(1 for t in cloudtrail.describe_trails()["trailList"] if t["Name"].startswith(stack + "-"))
+            print(json.dumps(counts))
+            """, region: region)
+        return try JSONDecoder().decode([String: Int].self, from: Data(output.utf8))
     }
 }

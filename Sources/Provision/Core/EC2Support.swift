@@ -40,10 +40,11 @@ struct EC2Support: Sendable {
         return parameters
     }
 
-    /// Brings an existing resource's tags to `desired`: CreateTags for new or changed, DeleteTags for removed.
+    /// Brings an existing resource's tags to `desired`: CreateTags for all of them (the recorded tags may be stale
+    /// when the plan found drift), DeleteTags for those recorded but no longer wanted.
     func syncTags(_ id: String, from recorded: Value?, to desired: [String: String]) async throws {
         let current = recorded?.mapValue?.compactMapValues(\.stringValue) ?? [:]
-        let changed = desired.filter { current[$0.key] != $0.value }
+        let changed = desired
         if !changed.isEmpty {
             var parameters = [("ResourceId.1", id)]
             for (position, key) in changed.keys.sorted().enumerated() {

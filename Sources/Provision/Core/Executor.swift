@@ -38,6 +38,7 @@ public struct Executor: Sendable {
             let actions = plan.actions(in: phase).filter { [.create, .update, .replace].contains($0.kind) }
             guard !actions.isEmpty else { continue }
             let kinds = Dictionary(uniqueKeysWithValues: actions.map { ($0.address, $0.kind) })
+            let planned = Dictionary(uniqueKeysWithValues: actions.map { ($0.address, Set($0.changes.map(\.name))) })
             var runnable: [PlannedAction] = []
             for action in actions {
                 if let cause = action.dependencies.first(where: blocked.contains) {
@@ -52,7 +53,7 @@ public struct Executor: Sendable {
                                      dependencies: Dictionary(uniqueKeysWithValues: runnable.map { ($0.address, $0.dependencies) }),
                                      parallelism: parallelism, stop: stop)
             let outcomes = await walker.walk { address in
-                await self.run(address, kind: kinds[address] ?? .create, view: view)
+                await self.run(address, kind: kinds[address] ?? .create, planned: planned[address] ?? [], view: view)
             }
             for action in runnable {
                 switch outcomes[action.address] {
@@ -149,7 +150,8 @@ public struct Executor: Sendable {
     }
 
     /// Creates (or adopts), replaces or updates one resource.
-    private func run(_ address: ResourceAddress, kind: PlannedAction.Kind, view: DesiredView) async -> Bool {
+    /// `planned`: the properties the plan found changed, against the live values when it refreshed (drift).
+    private func run(_ address: ResourceAddress, kind: PlannedAction.Kind, planned: Set<String>, view: DesiredView) async -> Bool {
         let verb = kind == .update ? "update" : "create"
         return await step(address, verb: verb) {
             guard let desired = try await view.resource(address, journal: self.journal) else {
@@ -163,7 +165,7 @@ public struct Executor: Sendable {
             let journal = self.journal
             let context = self.context.recording { id in try await journal.identify(address, id: id) }
             if kind == .update, let recorded, recorded.status == .created {
-                let changed = Set(desired.properties.keys.filter {
+                let changed = planned.union(desired.properties.keys.filter {
                     !AttributeComparison.equal(desired.properties[$0] ?? .null, recorded.attributes[$0], schema: desired.schema.attributes[$0])
                 })
                 let computed = try await handler.update(desired, recorded: recorded, changed: changed, context: context)

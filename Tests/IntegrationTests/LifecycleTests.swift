@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+
+/// The default stack's whole life against the local endpoint with IAM enforced, run by an identity that holds
+/// exactly the policy `deploy permissions` printed: apply, plan again (clean), drift repaired, destroy to nothing.
+@Suite("apply and destroy against the local endpoint", .enabled(if: LocalEndpoint.isAvailable), .serialized)
+struct LifecycleTests {
+    /// moto authorises a few S3 bucket subresource calls under other action names than AWS does (its table maps
+    /// `?publicAccessBlock`, `?encryption` and `?ownershipControls` to the bucket's default action). The printed policy
+    /// names AWS's actions; for each of these present in it, the test user also gets moto's name, and nothing else.
+    static let localEndpointActionNames = [
+        "s3:GetBucketPublicAccessBlock": "s3:ListBucket", "s3:GetEncryptionConfiguration": "s3:ListBucket",
+        "s3:PutBucketPublicAccessBlock": "s3:CreateBucket", "s3:PutEncryptionConfiguration": "s3:CreateBucket",
+        "s3:PutBucketOwnershipControls": "s3:CreateBucket", "s3:DeleteBucketPublicAccessBlock": "s3:DeleteBucket",
+    ]
+
+    /// Credentials of a new IAM user whose only permissions are `policy`, attached as a managed policy.
+    static func deployer(policy: String, name: String, endpoint: LocalEndpoint) throws -> [String: String] {
+        let aliases = localEndpointActionNames.filter { policy.contains("\"\($0.key)\"") }.map(\.value)
+        let keys = try OutsideActor.run("""
+            policy = json.loads(\(pythonLiteral(policy)))
+            aliases = sorted(set(json.loads(\(pythonLiteral(String(decoding: try JSONEncoder().encode(aliases), as: UTF8.self))))))
+            if aliases:
+                policy["Statement"].append({"Sid": "LocalEndpointActionNames", "Effect": "Allow", "Action": aliases, "Resource": "*"})
+            arn = iam.create_policy(PolicyName=\(pythonLiteral(name)), PolicyDocument=json.dumps(policy))["Policy"]["Arn"]
+            iam.create_user(UserName=\(pythonLiteral(name)))
+            iam.attach_user_policy(UserName=\(pythonLiteral(name)), PolicyArn=arn)
+            key = iam.create_access_key(UserName=\(pythonLiteral(name)))["AccessKey"]
+            print(json.dumps({"id": key["AccessKeyId"], "secret": key["SecretAccessKey"]}))
+            """, region: endpoint.region)
+        let parsed = try JSONDecoder().decode([String: String].self, from: Data(keys.utf8))
+        var environment = endpoint.keyEnvironment
+        environment["AWS_ACCESS_KEY_ID"] = parsed["id"]
+        environment["AWS_SECRET_ACCESS_KEY"] = parsed["secret"]
+        return environment
+    }
+
+    static func pythonLiteral(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+            .replacingOccurrences(of: "\n", with: "\\n") + "'"
+    }
+
+    /// The policy `deploy permissions` prints; `--resources any` because the local endpoint evaluates resource ARNs
+    /// only for S3, and would deny IAM and DynamoDB calls scoped to named ARNs that real AWS allows.
+    static func permissions(_ fixture: StackFixture, _ endpoint: LocalEndpoint) throws -> DeployProcess.Result {
+        try DeployProcess.run(["permissions", "--stack", fixture.stackPath, "--resources", "any"], environment: endpoint.keyEnvironment)
+    }
+
+    func deploy(_ arguments: [String], _ fixture: StackFixture, _ environment: [String: String]) throws -> DeployProcess.Result {
+        try DeployProcess.run(arguments + ["--stack", fixture.stackPath, "--state", fixture.statePath], environment: environment)
+    }
+
+    @Test("apply, clean re-plan, outputs, protected destroy refused, forced destroy leaves nothing; under the printed policy")
+    func lifecycle() throws {
+        let endpoint = try LocalEndpoint.require()
+        let fixture = try StackFixture(prefix: "lc")
+        defer { fixture.remove() }
+        let permissions = try Self.permissions(fixture, endpoint)
+        #expect(permissions.status == 0, "\(permissions.stderr)")
+        let environment = try Self.deployer(policy: permissions.stdout, name: "\(fixture.name)-deployer", endpoint: endpoint)
+
+        let apply = try deploy(["apply", "--auto-approve"], fixture, environment)
+        #expect(apply.status == 0, "\(apply.stderr)")
+        #expect(apply.stdout.contains("apply complete: 31 added."))
+        #expect(try OutsideActor.census(stack: fixture.name, region: fixture.region) == fixture.expectedCensus())
+
+        let replan = try deploy(["plan", "--detailed-exitcode"], fixture, environment)
+        #expect(replan.status == 0, "a fresh apply re-plans clean:\n\(replan.stdout)\(replan.stderr)")
+
+        let output = try deploy(["output", "--output", "json"], fixture, environment)
+        let outputs = try output.json()
+        #expect((outputs["network.vpc_id"] as? String)?.hasPrefix("vpc-") == true)
+        #expect(outputs["storage.audit_bucket"] as? String == "\(fixture.name)-123456789012-audit")
+        #expect((outputs["inference.node_ids"] as? [String])?.count == 1)
+
+        let refused = try deploy(["destroy", "--auto-approve"], fixture, environment)
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("protected resources: keys.data_key, storage.audit_bucket"))
+
+        let destroy = try deploy(["destroy", "--auto-approve", "--force"], fixture, environment)
+        #expect(destroy.status == 0, "\(destroy.stderr)")
+        #expect(destroy.stdout.contains("destroy complete: 31 destroyed."))
+        let after = try OutsideActor.census(stack: fixture.name, region: fixture.region)
+        #expect(after.values.allSatisfy { $0 == 0 }, "left behind: \(after.filter { $0.value > 0 })")
+    }
+
+    @Test("changes made outside deploy are shown by plan and reverted by apply")
+    func driftRepaired() throws {
+        let endpoint = try LocalEndpoint.require()
+        let fixture = try StackFixture(prefix: "dr")
+        defer { fixture.remove() }
+        let environment = try Self.deployer(policy: try Self.permissions(fixture, endpoint).stdout,
+                                            name: "\(fixture.name)-deployer", endpoint: endpoint)
+        #expect(try deploy(["apply", "--auto-approve"], fixture, environment).status == 0)
+        let outputs = try deploy(["output", "--output", "json"], fixture, environment).json()
+        let group = try #require(outputs["network.inference_security_group_id"] as? String)
+        let key = try #require(outputs["keys.key_id"] as? String)
+        let vpc = try #require(outputs["network.vpc_id"] as? String)
+        try OutsideActor.run("""
+            ec2.authorize_security_group_ingress(GroupId="\(group)", IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+            kms.disable_key_rotation(KeyId="\(key)")
+            ec2.delete_tags(Resources=["\(vpc)"], Tags=[{"Key": "owner"}])
+            """, region: fixture.region)
+        let plan = try deploy(["plan", "--output", "json", "--detailed-exitcode"], fixture, environment)
+        #expect(plan.status == 2)
+        let drift = try #require(try plan.json()["drift"] as? [[String: Any]])
+        let drifted = Set(drift.compactMap { $0["address"] as? String })
+        #expect(drifted == ["network.inference_security_group", "keys.data_key", "network.vpc"])
+        let repair = try deploy(["apply", "--auto-approve"], fixture, environment)
+        #expect(repair.status == 0, "\(repair.stderr)")
+        #expect(repair.stdout.contains("apply complete: 3 changed."))
+        let clean = try deploy(["plan", "--detailed-exitcode"], fixture, environment)
+        #expect(clean.status == 0, "after repair the plan is clean:\n\(clean.stdout)")
+        let rotation = try OutsideActor.run("print(kms.get_key_rotation_status(KeyId=\"\(key)\")[\"KeyRotationEnabled\"])", region: fixture.region)
+        #expect(rotation.trimmingCharacters(in: .whitespacesAndNewlines) == "True")
+        #expect(try deploy(["destroy", "--auto-approve", "--force"], fixture, environment).status == 0)
+    }
+
+    @Test("a stack for another account is refused before anything is written")
+    func wrongAccount() throws {
+        let endpoint = try LocalEndpoint.require()
+        let fixture = try StackFixture(prefix: "wa", account: "999999999999")
+        defer { fixture.remove() }
+        for command in [["apply", "--auto-approve"], ["destroy", "--auto-approve"]] {
+            let result = try deploy(command, fixture, endpoint.keyEnvironment)
+            #expect(result.status == 2)
+            #expect(result.stderr.contains("the credentials belong to account 123456789012"))
+            #expect(result.stderr.contains("the stack is for account 999999999999; nothing was changed"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: fixture.statePath))
+        #expect(!FileManager.default.fileExists(atPath: StateLockPath.of(fixture.statePath)))
+        #expect(try OutsideActor.census(stack: fixture.name, region: fixture.region).values.allSatisfy { $0 == 0 })
+    }
+}
+
+enum StateLockPath {
+    static func of(_ state: String) -> String { state + ".lock" }
+}
