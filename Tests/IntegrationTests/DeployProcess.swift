@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs the built `deploy` binary and captures what it prints.
 enum DeployProcess {
@@ -40,5 +43,46 @@ enum DeployProcess {
         process.waitUntilExit()
         return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
                       stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+extension DeployProcess {
+    /// Runs `deploy` and kills it with SIGKILL as soon as `kill` says so for a line of its output (or after `delay`
+    /// seconds, when given); returns whether it was killed before it finished, and what it printed.
+    static func runKilling(_ arguments: [String], environment: [String: String], delay: Double? = nil,
+                           kill shouldKill: (Int, String) -> Bool) throws -> (killed: Bool, output: String) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = environment
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let pid = process.processIdentifier
+        if let delay {
+            DispatchQueue.global().asyncAfter(deadline: .now() + delay) { Glibc.kill(pid, SIGKILL) }
+        }
+        var output = ""
+        var pending = ""
+        var lineNumber = 0
+        var killed = false
+        while true {
+            let data = out.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            pending += String(decoding: data, as: UTF8.self)
+            while let newline = pending.firstIndex(of: "\n") {
+                let line = String(pending[..<newline])
+                pending.removeSubrange(...newline)
+                output += line + "\n"
+                lineNumber += 1
+                if !killed, shouldKill(lineNumber, line) {
+                    Glibc.kill(pid, SIGKILL)
+                    killed = true
+                }
+            }
+        }
+        process.waitUntilExit()
+        return (process.terminationReason == .uncaughtSignal, output)
     }
 }

@@ -58,15 +58,13 @@ struct EC2Support: Sendable {
         }
     }
 
-    /// Items of a Describe action that carry this stack's tag and, when given, an address tag.
+    /// Items of a Describe action that carry this stack's tag and, when given, an address tag. The address is
+    /// matched here rather than in a filter: filter values are patterns to some endpoints, and `[1]` is not literal there.
     func describeTagged(_ action: String, address: ResourceAddress? = nil,
                         items: (XMLNode) -> [XMLNode]) async throws -> (items: [XMLNode], calls: Int) {
-        guard let address else {
-            return try await ec2.describeTagged(action, tagKey: DeployTags.stack, tagValue: context.stack.name, items: items)
-        }
-        let page = try await call(action, Self.filters([("tag:\(DeployTags.stack)", [context.stack.name]),
-                                                       ("tag:\(DeployTags.address)", [address.description])]))
-        return (items(page), 1)
+        let (found, calls) = try await ec2.describeTagged(action, tagKey: DeployTags.stack, tagValue: context.stack.name, items: items)
+        guard let address else { return (found, calls) }
+        return (found.filter { EC2Attributes.tags($0).mapValue?[DeployTags.address] == .string(address.description) }, calls)
     }
 
     /// An ARN in this stack's partition, region and account.

@@ -78,9 +78,12 @@ struct LogGroupHandler: ResourceHandler {
 
     func find(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value]? {
         let name = try resource.require("name")
-        guard let found = try await computed(name, context: context) else { return nil }
+        guard try await describe(name, context: context) != nil else { return nil }
         try await context.recordID(name)
-        return found
+        // finish what the interrupted create may not have reached
+        return try await update(resource, recorded: ResourceState(address: resource.address, type: type, id: name, attributes: [:]),
+                                changed: resource.string("kms_key_id") == nil ? ["retention_in_days"] : ["retention_in_days", "kms_key_id"],
+                                context: context)
     }
 
     func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult {

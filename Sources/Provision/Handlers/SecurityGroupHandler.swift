@@ -46,6 +46,9 @@ struct SecurityGroupHandler: ResourceHandler {
         let (items, _) = try await ec2.describeTagged("DescribeSecurityGroups", address: resource.address,
                                                       items: EC2Support.set("securityGroupInfo"))
         guard let id = items.first?.child("groupId")?.text else { return nil }
+        try await context.recordID(id)
+        // the interrupted run may have stopped between creating the group and setting its rules
+        try await SecurityGroupRules(ec2: ec2).sync(groupID: id, desired: resource)
         return ["id": .string(id), "arn": ec2.arn("security-group/\(id)")]
     }
 

@@ -45,6 +45,8 @@ struct SubnetHandler: ResourceHandler {
         let ec2 = EC2Support(context)
         let (items, _) = try await ec2.describeTagged("DescribeSubnets", address: resource.address, items: EC2Support.set("subnetSet"))
         guard let id = items.first?.child("subnetId")?.text else { return nil }
+        try await context.recordID(id)
+        try await setPublicIP(resource.bool("map_public_ip_on_launch") == true, id: id, ec2: ec2)
         return ["id": .string(id), "arn": ec2.arn("subnet/\(id)")]
     }
 

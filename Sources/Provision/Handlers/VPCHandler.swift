@@ -57,6 +57,8 @@ struct VPCHandler: ResourceHandler {
         let ec2 = EC2Support(context)
         let (items, _) = try await ec2.describeTagged("DescribeVpcs", address: resource.address, items: EC2Support.set("vpcSet"))
         guard let id = items.first?.child("vpcId")?.text else { return nil }
+        try await context.recordID(id)
+        try await setDNS(resource, id: id, ec2: ec2, changed: nil)
         return try await computed(id, ec2: ec2)
     }
 

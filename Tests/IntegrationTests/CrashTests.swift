@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+
+/// `deploy apply` killed with SIGKILL at any instant, then run again, converges: exactly one of each resource
+/// exists, and the state records every one of them.
+@Suite("apply killed and resumed against the local endpoint", .enabled(if: LocalEndpoint.isAvailable), .serialized)
+struct CrashTests {
+    struct KillPoint: Sendable, CustomTestStringConvertible {
+        var label: String
+        var line: String?
+        var occurrence = 1
+        var delay: Double?
+        var testDescription: String { label }
+    }
+
+    static var points: [KillPoint] {
+        var points = [
+            KillPoint(label: "first create started", line: ": create started"),
+            KillPoint(label: "5th create started", line: ": create started", occurrence: 5),
+            KillPoint(label: "12th create complete", line: ": create complete", occurrence: 12),
+            KillPoint(label: "first keys resource started", line: "keys.", occurrence: 1),
+            KillPoint(label: "storage bucket created", line: "storage.artifacts_bucket: create started"),
+            KillPoint(label: "instance launched", line: "inference.node[0]: create started"),
+        ]
+        // random instants, from a seed printed in the case name so that a failure can be replayed
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<3 {
+            let delay = Double.random(in: 0.05...0.6, using: &generator)
+            points.append(KillPoint(label: String(format: "after %.0f ms", delay * 1000), delay: delay))
+        }
+        return points
+    }
+
+    @Test("converges with exactly one of each resource", arguments: points)
+    func killedAndResumed(_ point: KillPoint) throws {
+        let endpoint = try LocalEndpoint.require()
+        let fixture = try StackFixture(prefix: "cr")
+        defer { fixture.remove() }
+        var environment = endpoint.keyEnvironment
+        let outside = ProcessInfo.processInfo.environment
+        environment["AWS_ACCESS_KEY_ID"] = outside["DEPLOY_TEST_OUTSIDE_ACCESS_KEY_ID"]
+        environment["AWS_SECRET_ACCESS_KEY"] = outside["DEPLOY_TEST_OUTSIDE_SECRET_ACCESS_KEY"]
+        let arguments = ["apply", "--auto-approve", "--stack", fixture.stackPath, "--state", fixture.statePath]
+        var seen = 0
+        let (killed, output) = try DeployProcess.runKilling(arguments, environment: environment, delay: point.delay) { _, line in
+            guard let marker = point.line, line.contains(marker) else { return false }
+            seen += 1
+            return seen == point.occurrence
+        }
+        if point.delay == nil { #expect(killed, "the kill point was reached:\n\(output)") }
+        let resumed = try DeployProcess.run(arguments, environment: environment)
+        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+        #expect(try OutsideActor.census(stack: fixture.name, region: fixture.region) == fixture.expectedCensus(),
+                "after a kill at \(point.label) and a second apply")
+        let clean = try DeployProcess.run(["plan", "--detailed-exitcode", "--stack", fixture.stackPath, "--state", fixture.statePath],
+                                          environment: environment)
+        #expect(clean.status == 0, "\(clean.stdout)")
+        let destroy = try DeployProcess.run(["destroy", "--auto-approve", "--force", "--stack", fixture.stackPath, "--state", fixture.statePath],
+                                            environment: environment)
+        #expect(destroy.status == 0, "\(destroy.stderr)")
+    }
+}
