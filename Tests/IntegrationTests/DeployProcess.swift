@@ -38,12 +38,24 @@ enum DeployProcess {
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        // stderr is drained on another thread, so that a chatty child never blocks on a full pipe
+        let stderrBox = DataBox()
+        let reader = Thread { stderrBox.data = err.fileHandleForReading.readDataToEndOfFile(); stderrBox.done.signal() }
+        reader.start()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        stderrBox.done.wait()
+        let stderr = stderrBox.data
         process.waitUntilExit()
         return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
                       stderr: String(decoding: stderr, as: UTF8.self))
     }
+}
+
+/// Where the stderr reader thread leaves what it read.
+final class DataBox: @unchecked Sendable {
+    // @unchecked: written once by the reader thread before `done` is signalled, read only after waiting on it
+    var data = Data()
+    let done = DispatchSemaphore(value: 0)
 }
 
 extension DeployProcess {
