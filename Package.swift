@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "deploy", targets: ["deploy"]),
         .executable(name: "plan-benchmark", targets: ["PlanBenchmark"]),
+        .executable(name: "apply-benchmark", targets: ["ApplyBenchmark"]),
     ],
     targets: [
         .systemLibrary(
@@ -26,6 +27,7 @@ let package = Package(
         .target(name: "DeployCLI", dependencies: ["AWS", "Stack", "Plan", "Provision"]),
         .executableTarget(name: "deploy", dependencies: ["DeployCLI"]),
         .executableTarget(name: "PlanBenchmark", dependencies: ["Stack", "Plan"], path: "Benchmarks/PlanBenchmark"),
+        .executableTarget(name: "ApplyBenchmark", dependencies: ["AWS", "Stack", "Plan", "Provision"], path: "Benchmarks/ApplyBenchmark"),
         .testTarget(name: "AWSTests", dependencies: ["AWS"], exclude: ["Fixtures"]),
         .testTarget(name: "StackTests", dependencies: ["Stack"], exclude: ["Fixtures"]),
         .testTarget(name: "PlanTests", dependencies: ["Plan", "Stack"]),

@@ -27,7 +27,7 @@ enum DebugLog {
     }
 
     static func line(_ event: RequestEvent) -> String {
-        var text = "debug: \(event.service) \(event.operation) attempt \(event.attempt) \(event.method) \(event.url)"
+        var text = "debug: \(event.label.map { "[\($0)] " } ?? "")\(event.service) \(event.operation) attempt \(event.attempt) \(event.method) \(event.url)"
         text += event.status.map { " -> \($0)" } ?? " -> no response"
         if let failure = event.failure { text += " \(failure)" }
         if let id = event.requestID { text += " request-id=\(id)" }

@@ -43,6 +43,8 @@ public struct RequestEvent: Sendable {
     public var duration: TimeInterval
     /// Seconds waited before the next attempt, when one follows.
     public var retryDelay: TimeInterval?
+    /// What the call was made for (a resource address), from `RequestLabel.current` of the calling task.
+    public var label: String?
 
     public init(service: String, operation: String, method: String, url: String, attempt: Int) {
         self.service = service
@@ -51,5 +53,11 @@ public struct RequestEvent: Sendable {
         self.url = url
         self.attempt = attempt
         self.duration = 0
+        self.label = RequestLabel.current
     }
+}
+
+/// Names what the requests of a task are for, so that request logs can say which resource each call served.
+public enum RequestLabel {
+    @TaskLocal public static var current: String?
 }

@@ -11,7 +11,6 @@ public final class CurlTransport: HTTPTransport {
 
     public let options: TransportOptions
     private let idle = Mutex<[CurlEasyHandle]>([])
-    private let queue = DispatchQueue(label: "deploy.curl", attributes: .concurrent)
 
     public init(options: TransportOptions = TransportOptions()) {
         _ = Self.globalInit
@@ -22,9 +21,13 @@ public final class CurlTransport: HTTPTransport {
         let exchange = CurlExchange(request: request)
         let result: Result<HTTPResponse, TransportError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                queue.async {
+                // a thread of its own: curl_easy_perform blocks, and Dispatch's pools run only about one blocking
+                // item per core, which would serialise parallel calls on a small machine
+                let thread = Thread {
                     continuation.resume(returning: self.perform(exchange))
                 }
+                thread.stackSize = 1 << 20
+                thread.start()
             }
         } onCancel: {
             exchange.cancel()

@@ -58,19 +58,27 @@ public struct Refresher: Sendable {
         self.readers = byType
     }
 
+    /// Reads each recorded type with its reader, the types in parallel.
     public func refresh(_ state: State) async throws -> RefreshResult {
         var result = RefreshResult()
         let identity = StackIdentity(name: state.stack, account: state.account, region: state.region)
         let byType = Dictionary(grouping: state.resources.filter { $0.status != .pending }, by: \.type)
-        for type in byType.keys.sorted() {
-            let resources = byType[type] ?? []
-            guard let reader = readers[type] else {
-                result.unreadTypes.append(type)
-                continue
+        let readable = byType.keys.sorted().filter { readers[$0] != nil }
+        result.unreadTypes = byType.keys.sorted().filter { readers[$0] == nil }
+        let reads = try await withThrowingTaskGroup(of: (String, ReadResult).self) { group in
+            for type in readable {
+                let reader = readers[type]!
+                let resources = byType[type] ?? []
+                group.addTask { (type, try await reader.read(type: type, resources: resources, stack: identity)) }
             }
-            let read = try await reader.read(type: type, resources: resources, stack: identity)
+            var reads: [String: ReadResult] = [:]
+            for try await (type, read) in group { reads[type] = read }
+            return reads
+        }
+        for type in readable {
+            guard let read = reads[type] else { continue }
             result.apiCalls += read.apiCalls
-            for resource in resources { result.live[resource.address] = read.live[resource.address] }
+            for resource in byType[type] ?? [] { result.live[resource.address] = read.live[resource.address] }
         }
         return result
     }

@@ -1,3 +1,4 @@
+import AWS
 import Foundation
 import Plan
 import Stack
@@ -190,7 +191,7 @@ public struct Executor: Sendable {
         events(.started(address, verb: verb))
         let start = ContinuousClock.now
         do {
-            try await work()
+            try await RequestLabel.$current.withValue(address.description) { try await work() }
             let elapsed = ContinuousClock.now - start
             events(.finished(address, verb: verb, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
             return true

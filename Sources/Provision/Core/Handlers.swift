@@ -32,6 +32,8 @@ public struct HandlerReader: ResourceReader {
     public var types: [String] { Handlers.types }
 
     public func read(type: String, resources: [ResourceState], stack: StackIdentity) async throws -> ReadResult {
-        try await Handlers.handler(for: type).read(resources, context: context)
+        try await RequestLabel.$current.withValue("refresh \(type)") {
+            try await Handlers.handler(for: type).read(resources, context: context)
+        }
     }
 }
