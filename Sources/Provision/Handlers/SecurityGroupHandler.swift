@@ -22,7 +22,7 @@ struct SecurityGroupHandler: ResourceHandler {
                                         + EC2Support.tagSpecification("security-group", resource.tags))
         guard let id = answer.child("groupId")?.text else { throw ProvisionError("CreateSecurityGroup returned no groupId") }
         try await context.recordID(id)
-        try await SecurityGroupRules(ec2: ec2).sync(groupID: id, desired: resource)
+        try await SecurityGroupRules(ec2: ec2).sync(groupID: id, desired: resource, existing: SecurityGroupRules.newGroupRules)
         return ["id": .string(id), "arn": ec2.arn("security-group/\(id)")]
     }
 

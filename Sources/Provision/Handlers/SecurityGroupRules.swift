@@ -7,12 +7,24 @@ import Stack
 struct SecurityGroupRules {
     let ec2: EC2Support
 
-    func sync(groupID: String, desired resource: DesiredResource) async throws {
-        let answer = try await ec2.call("DescribeSecurityGroups", [("GroupId.1", groupID)])
-        guard let group = answer.child("securityGroupInfo")?.child("item") else { throw ProvisionError("security group \(groupID) not found") }
-        for (property, element, direction) in [("ingress", "ipPermissions", "Ingress"), ("egress", "ipPermissionsEgress", "Egress")] {
+    /// AWS gives a new group one rule: all egress to anywhere.
+    static let newGroupRules: [String: Value] = [
+        "ingress": .list([]),
+        "egress": .list([.map(["protocol": .string("-1"), "cidr_blocks": .list([.string("0.0.0.0/0")])])]),
+    ]
+
+    /// `existing`: the group's rules when known (a group just created), saving a Describe.
+    func sync(groupID: String, desired resource: DesiredResource, existing: [String: Value]? = nil) async throws {
+        var rules = existing ?? [:]
+        if existing == nil {
+            let answer = try await ec2.call("DescribeSecurityGroups", [("GroupId.1", groupID)])
+            guard let group = answer.child("securityGroupInfo")?.child("item") else { throw ProvisionError("security group \(groupID) not found") }
+            rules["ingress"] = EC2Attributes.rules(group.child("ipPermissions"))
+            rules["egress"] = EC2Attributes.rules(group.child("ipPermissionsEgress"))
+        }
+        for (property, direction) in [("ingress", "Ingress"), ("egress", "Egress")] {
             let schema = resource.schema.attributes[property]
-            let current = normalized(EC2Attributes.rules(group.child(element)) ?? .list([]), schema)
+            let current = normalized(rules[property] ?? .list([]), schema)
             let wanted = normalized(resource.properties[property] ?? .list([]), schema)
             let revoke = current.filter { rule in !wanted.contains { $0.sortKey == rule.sortKey } }
             let authorize = wanted.filter { rule in !current.contains { $0.sortKey == rule.sortKey } }

@@ -31,17 +31,22 @@ struct VPCHandler: ResourceHandler {
     }
 
     private func setDNS(_ resource: DesiredResource, id: String, ec2: EC2Support, changed: Set<String>?) async throws {
-        // one attribute per ModifyVpcAttribute call, as the API requires
-        for (property, parameter) in [("enable_dns_support", "EnableDnsSupport"), ("enable_dns_hostnames", "EnableDnsHostnames")]
-        where changed?.contains(property) ?? true {
-            guard let value = resource.bool(property) else { continue }
-            _ = try await ec2.call("ModifyVpcAttribute", [("VpcId", id), ("\(parameter).Value", value ? "true" : "false")])
+        // one attribute per ModifyVpcAttribute call, as the API requires; the two calls are independent
+        let calls = [("enable_dns_support", "EnableDnsSupport"), ("enable_dns_hostnames", "EnableDnsHostnames")]
+            .filter { changed?.contains($0.0) ?? true }
+            .compactMap { property, parameter in resource.bool(property).map { (parameter, $0) } }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (parameter, value) in calls {
+                group.addTask { _ = try await ec2.call("ModifyVpcAttribute", [("VpcId", id), ("\(parameter).Value", value ? "true" : "false")]) }
+            }
+            try await group.waitForAll()
         }
     }
 
     private func computed(_ id: String, ec2: EC2Support) async throws -> [String: Value] {
-        let groups = try await ec2.call("DescribeSecurityGroups", EC2Support.filters([("vpc-id", [id]), ("group-name", ["default"])]))
-        let tables = try await ec2.call("DescribeRouteTables", EC2Support.filters([("vpc-id", [id]), ("association.main", ["true"])]))
+        async let groupsCall = ec2.call("DescribeSecurityGroups", EC2Support.filters([("vpc-id", [id]), ("group-name", ["default"])]))
+        async let tablesCall = ec2.call("DescribeRouteTables", EC2Support.filters([("vpc-id", [id]), ("association.main", ["true"])]))
+        let (groups, tables) = try await (groupsCall, tablesCall)
         return ["id": .string(id), "arn": ec2.arn("vpc/\(id)"),
                 "default_security_group_id": .string(groups.child("securityGroupInfo")?.child("item")?.child("groupId")?.text ?? ""),
                 "main_route_table_id": .string(tables.child("routeTableSet")?.child("item")?.child("routeTableId")?.text ?? "")]
