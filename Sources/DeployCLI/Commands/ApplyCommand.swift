@@ -64,7 +64,11 @@ struct ApplyCommand: Command {
             }
         }
         if let phase = arguments.value("phase").flatMap(Phase.init) { plan.actions = Self.restrict(plan.actions, to: phase) }
-        context.console.out(PlanText.render(plan))
+        if saved == nil {
+            context.console.out(PlanText.render(plan))
+        } else {
+            context.console.out("Applying the saved plan (\(plan.summary.dropLast()))")
+        }
         guard plan.hasChanges else {
             context.console.out("\nNo changes. The account matches the stack.")
             return ExitCode.success
