@@ -31,6 +31,7 @@ let package = Package(
         .testTarget(name: "AWSTests", dependencies: ["AWS"], exclude: ["Fixtures"]),
         .testTarget(name: "StackTests", dependencies: ["Stack"], exclude: ["Fixtures"]),
         .testTarget(name: "PlanTests", dependencies: ["Plan", "Stack"]),
+        .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Plan", "Stack"]),
         .testTarget(name: "DeployCLITests", dependencies: ["DeployCLI", "AWS", "Stack", "Plan"]),
         .testTarget(
             name: "IntegrationTests",

@@ -145,3 +145,20 @@ struct StackCommandTests {
         return state
     }
 }
+
+/// `apply --phase`: one phase and what it needs from earlier phases, nothing else.
+@Suite("apply --phase")
+struct PhaseRestrictionTests {
+    @Test("a phase brings exactly the earlier resources it depends on")
+    func restrict() throws {
+        let configuration = try StackConfiguration.load(
+            stackPath: StackCommandTests.repository.appendingPathComponent("Stacks/private-inference.json5").path)
+        let plan = try Planner(configuration: configuration, state: nil, stackDigest: "d").plan()
+        let keys = ApplyCommand.restrict(plan.actions, to: .keys).map(\.address.description)
+        #expect(Set(keys) == Set(plan.actions(in: .keys).map(\.address.description)))
+        let inference = Set(ApplyCommand.restrict(plan.actions, to: .inference).map(\.address.description))
+        #expect(inference.isSuperset(of: ["inference.node[0]", "network.private_subnet[0]", "network.vpc", "keys.node_profile",
+                                          "keys.data_key", "storage.artifacts_bucket"]))
+        #expect(!inference.contains("storage.trail") && !inference.contains("network.flow_log"))
+    }
+}

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 
 /// `deploy apply` killed with SIGKILL at any instant, then run again, converges: exactly one of each resource
@@ -42,7 +45,7 @@ struct CrashTests {
         environment["AWS_SECRET_ACCESS_KEY"] = outside["DEPLOY_TEST_OUTSIDE_SECRET_ACCESS_KEY"]
         let arguments = ["apply", "--auto-approve", "--stack", fixture.stackPath, "--state", fixture.statePath]
         var seen = 0
-        let (killed, output) = try DeployProcess.runKilling(arguments, environment: environment, delay: point.delay) { _, line in
+        let (killed, output, _) = try DeployProcess.runKilling(arguments, environment: environment, delay: point.delay) { _, line in
             guard let marker = point.line, line.contains(marker) else { return false }
             seen += 1
             return seen == point.occurrence
@@ -58,5 +61,34 @@ struct CrashTests {
         let destroy = try DeployProcess.run(["destroy", "--auto-approve", "--force", "--stack", fixture.stackPath, "--state", fixture.statePath],
                                             environment: environment)
         #expect(destroy.status == 0, "\(destroy.stderr)")
+    }
+
+    @Test("SIGTERM launches nothing new, lets running calls finish, writes the state and exits 1; the next apply finishes")
+    func terminated() throws {
+        let endpoint = try LocalEndpoint.require()
+        let fixture = try StackFixture(prefix: "tm")
+        defer { fixture.remove() }
+        var environment = endpoint.keyEnvironment
+        let outside = ProcessInfo.processInfo.environment
+        environment["AWS_ACCESS_KEY_ID"] = outside["DEPLOY_TEST_OUTSIDE_ACCESS_KEY_ID"]
+        environment["AWS_SECRET_ACCESS_KEY"] = outside["DEPLOY_TEST_OUTSIDE_SECRET_ACCESS_KEY"]
+        let arguments = ["apply", "--auto-approve", "--stack", fixture.stackPath, "--state", fixture.statePath]
+        var seen = 0
+        let (killed, output, status) = try DeployProcess.runKilling(arguments, environment: environment, signal: SIGTERM) { _, line in
+            if line.contains(": create started") { seen += 1 }
+            return seen == 3
+        }
+        #expect(!killed, "SIGTERM is handled, not fatal")
+        #expect(status == 1)
+        #expect(output.contains("Interrupted: launching nothing new"))
+        #expect(output.contains("apply interrupted:"))
+        #expect(!output.contains("keys.data_key: create started"), "no later phase was started")
+        #expect(FileManager.default.fileExists(atPath: fixture.statePath))
+        #expect(!FileManager.default.fileExists(atPath: fixture.statePath + ".lock"), "the lock is released")
+        let resumed = try DeployProcess.run(arguments, environment: environment)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try OutsideActor.census(stack: fixture.name, region: fixture.region) == fixture.expectedCensus())
+        #expect(try DeployProcess.run(["destroy", "--auto-approve", "--force", "--stack", fixture.stackPath, "--state", fixture.statePath],
+                                      environment: environment).status == 0)
     }
 }

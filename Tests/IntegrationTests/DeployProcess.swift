@@ -61,8 +61,8 @@ final class DataBox: @unchecked Sendable {
 extension DeployProcess {
     /// Runs `deploy` and kills it with SIGKILL as soon as `kill` says so for a line of its output (or after `delay`
     /// seconds, when given); returns whether it was killed before it finished, and what it printed.
-    static func runKilling(_ arguments: [String], environment: [String: String], delay: Double? = nil,
-                           kill shouldKill: (Int, String) -> Bool) throws -> (killed: Bool, output: String) {
+    static func runKilling(_ arguments: [String], environment: [String: String], delay: Double? = nil, signal: Int32 = SIGKILL,
+                           kill shouldKill: (Int, String) -> Bool) throws -> (killed: Bool, output: String, status: Int32) {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
@@ -73,7 +73,7 @@ extension DeployProcess {
         try process.run()
         let pid = process.processIdentifier
         if let delay {
-            DispatchQueue.global().asyncAfter(deadline: .now() + delay) { Glibc.kill(pid, SIGKILL) }
+            DispatchQueue.global().asyncAfter(deadline: .now() + delay) { Glibc.kill(pid, signal) }
         }
         var output = ""
         var pending = ""
@@ -89,12 +89,12 @@ extension DeployProcess {
                 output += line + "\n"
                 lineNumber += 1
                 if !killed, shouldKill(lineNumber, line) {
-                    Glibc.kill(pid, SIGKILL)
+                    Glibc.kill(pid, signal)
                     killed = true
                 }
             }
         }
         process.waitUntilExit()
-        return (process.terminationReason == .uncaughtSignal, output)
+        return (process.terminationReason == .uncaughtSignal, output, process.terminationStatus)
     }
 }
