@@ -98,6 +98,18 @@ enum ApplySupport {
         return ExitCode.success
     }
 
+    /// Runs `work` with an executor whose progress is printed and which SIGINT/SIGTERM stop gently; returns the exit code.
+    static func execute(_ verb: String, run: StackRun, state: State, handlerContext: HandlerContext, arguments: ParsedArguments,
+                        _ context: CommandContext, _ work: (Executor) async throws -> ExecutionReport) async throws -> Int32 {
+        let stop = StopFlag()
+        let signals = trapSignals(stop, context.console)
+        defer { signals.forEach { $0.cancel() } }
+        let executor = Executor(configuration: run.configuration, journal: Journal(state: state, store: run.store), context: handlerContext,
+                                parallelism: try parallelism(arguments, command: verb), stop: stop, events: progress(context.console))
+        context.console.out("")
+        return finish(try await work(executor), verb: verb, context.console)
+    }
+
     /// The handler context for a stack.
     static func handlerContext(_ client: AWSClient, _ stack: StackFile, arguments: ParsedArguments) -> HandlerContext {
         HandlerContext(client: client, stack: StackIdentity(name: stack.name, account: stack.account, region: stack.region),

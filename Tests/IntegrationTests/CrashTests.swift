@@ -39,10 +39,7 @@ struct CrashTests {
         let endpoint = try LocalEndpoint.require()
         let fixture = try StackFixture(prefix: "cr")
         defer { fixture.remove() }
-        var environment = endpoint.keyEnvironment
-        let outside = ProcessInfo.processInfo.environment
-        environment["AWS_ACCESS_KEY_ID"] = outside["DEPLOY_TEST_OUTSIDE_ACCESS_KEY_ID"]
-        environment["AWS_SECRET_ACCESS_KEY"] = outside["DEPLOY_TEST_OUTSIDE_SECRET_ACCESS_KEY"]
+        let environment = endpoint.adminEnvironment
         let arguments = ["apply", "--auto-approve", "--stack", fixture.stackPath, "--state", fixture.statePath]
         var seen = 0
         let (killed, output, _) = try DeployProcess.runKilling(arguments, environment: environment, delay: point.delay) { _, line in
@@ -68,10 +65,7 @@ struct CrashTests {
         let endpoint = try LocalEndpoint.require()
         let fixture = try StackFixture(prefix: "tm")
         defer { fixture.remove() }
-        var environment = endpoint.keyEnvironment
-        let outside = ProcessInfo.processInfo.environment
-        environment["AWS_ACCESS_KEY_ID"] = outside["DEPLOY_TEST_OUTSIDE_ACCESS_KEY_ID"]
-        environment["AWS_SECRET_ACCESS_KEY"] = outside["DEPLOY_TEST_OUTSIDE_SECRET_ACCESS_KEY"]
+        let environment = endpoint.adminEnvironment
         let arguments = ["apply", "--auto-approve", "--stack", fixture.stackPath, "--state", fixture.statePath]
         var seen = 0
         let (killed, output, status) = try DeployProcess.runKilling(arguments, environment: environment, signal: SIGTERM) { _, line in

@@ -11,10 +11,7 @@ struct FaultTests {
         let fixture = try StackFixture(prefix: "ft")
         defer { fixture.remove() }
         let proxy = try FaultProxy(target: endpoint.url, throttle: 0.1, unavailable: 0.05, drop: 0.05, seed: 11)
-        var environment = endpoint.keyEnvironment
-        let outside = ProcessInfo.processInfo.environment
-        environment["AWS_ACCESS_KEY_ID"] = outside["DEPLOY_TEST_OUTSIDE_ACCESS_KEY_ID"]
-        environment["AWS_SECRET_ACCESS_KEY"] = outside["DEPLOY_TEST_OUTSIDE_SECRET_ACCESS_KEY"]
+        var environment = endpoint.adminEnvironment
         environment["AWS_ENDPOINT_URL"] = proxy.url
         let target = ["--stack", fixture.stackPath, "--state", fixture.statePath]
 

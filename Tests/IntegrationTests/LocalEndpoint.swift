@@ -37,6 +37,16 @@ struct LocalEndpoint: Sendable {
         var description: String { "the local AWS endpoint is not running: use scripts/test, or scripts/local-aws start" }
     }
 
+    /// The key environment with the outside-admin user's keys: an identity allowed everything, for tests about
+    /// crashes and faults rather than permissions.
+    var adminEnvironment: [String: String] {
+        var environment = keyEnvironment
+        let outside = ProcessInfo.processInfo.environment
+        environment["AWS_ACCESS_KEY_ID"] = outside["DEPLOY_TEST_OUTSIDE_ACCESS_KEY_ID"]
+        environment["AWS_SECRET_ACCESS_KEY"] = outside["DEPLOY_TEST_OUTSIDE_SECRET_ACCESS_KEY"]
+        return environment
+    }
+
     /// A client for this endpoint, signing with `secret` (the real one unless a test wants it wrong).
     func client(secret: String? = nil, addressing: ClientConfiguration.S3AddressingStyle = .auto,
                 url: String? = nil) -> AWSClient {

@@ -77,14 +77,8 @@ struct ApplyCommand: Command {
             throw NotConfirmed(description: "\(protected.address) is protected and this plan would \(protected.kind == .delete ? "destroy" : "replace") it; nothing was changed")
         }
         if saved == nil { try ApplySupport.confirm("\nApply these changes to account \(configuration.stack.account)?", context) }
-        let stop = StopFlag()
-        let signals = ApplySupport.trapSignals(stop, context.console)
-        defer { signals.forEach { $0.cancel() } }
-        let executor = Executor(configuration: configuration, journal: Journal(state: state, store: run.store), context: handlerContext,
-                                parallelism: try ApplySupport.parallelism(arguments, command: name), stop: stop,
-                                events: ApplySupport.progress(context.console))
-        context.console.out("")
-        return ApplySupport.finish(try await executor.apply(plan), verb: "apply", context.console)
+        return try await ApplySupport.execute(name, run: run, state: state, handlerContext: handlerContext, arguments: arguments,
+                                              context) { try await $0.apply(plan) }
     }
 
     /// The actions of one phase, and of the resources in earlier phases that they need.

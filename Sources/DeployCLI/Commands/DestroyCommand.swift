@@ -52,14 +52,10 @@ struct DestroyCommand: Command {
         context.console.out("Destroy \(doomed.count) resources of stack \(configuration.stack.name) in account \(configuration.stack.account):")
         for resource in doomed { context.console.out("  - \(resource.address) (\(resource.type)) \(resource.id ?? "")") }
         try ApplySupport.confirm("\nDestroy these resources?", context)
-        let stop = StopFlag()
-        let signals = ApplySupport.trapSignals(stop, context.console)
-        defer { signals.forEach { $0.cancel() } }
-        let executor = Executor(configuration: configuration, journal: Journal(state: state, store: run.store),
-                                context: ApplySupport.handlerContext(client, configuration.stack, arguments: context.arguments),
-                                parallelism: try ApplySupport.parallelism(context.arguments, command: name), stop: stop,
-                                events: ApplySupport.progress(context.console))
-        context.console.out("")
-        return ApplySupport.finish(try await executor.destroy(protected: protected, keepProtected: keep), verb: "destroy", context.console)
+        return try await ApplySupport.execute(name, run: run, state: state,
+                                              handlerContext: ApplySupport.handlerContext(client, configuration.stack, arguments: context.arguments),
+                                              arguments: context.arguments, context) {
+            try await $0.destroy(protected: protected, keepProtected: keep)
+        }
     }
 }

@@ -20,6 +20,12 @@ extension DesiredResource {
         return value
     }
 
+    /// Tag keys recorded before that the resource no longer wants, for the services that untag by key.
+    func removedTagKeys(since recorded: ResourceState) -> [String] {
+        let before = recorded.attributes["tags"]?.mapValue ?? [:]
+        return before.keys.filter { tags[$0] == nil }.sorted()
+    }
+
     /// A policy property as the JSON text AWS takes.
     func policyJSON(_ name: String) throws -> String? {
         guard let value = properties[name], value != .null else { return nil }

@@ -46,8 +46,7 @@ struct CloudTrailHandler: ResourceHandler {
             try await service.call(resource.bool("enable_logging") != false ? "StartLogging" : "StopLogging", ["Name": .string(name)])
         }
         if changed.contains("tags") {
-            let before = recorded.attributes["tags"]?.mapValue?.compactMapValues(\.stringValue) ?? [:]
-            let removed = before.keys.filter { resource.tags[$0] == nil }.sorted()
+            let removed = resource.removedTagKeys(since: recorded)
             if !removed.isEmpty {
                 try await service.call("RemoveTags", ["ResourceId": .string(arn), "TagsList": .array(removed.map { ["Key": .string($0)] })])
             }

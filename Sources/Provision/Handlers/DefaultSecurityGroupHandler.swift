@@ -29,11 +29,7 @@ struct DefaultSecurityGroupHandler: ResourceHandler {
 
     func update(_ resource: DesiredResource, recorded: ResourceState, changed: Set<String>,
                 context: HandlerContext) async throws -> [String: Value] {
-        let ec2 = EC2Support(context)
-        let id = try recorded.requireID()
-        if changed.contains("ingress") || changed.contains("egress") { try await SecurityGroupRules(ec2: ec2).sync(groupID: id, desired: resource) }
-        if changed.contains("tags") { try await ec2.syncTags(id, from: recorded.attributes["tags"], to: resource.tags) }
-        return ["id": .string(id)]
+        ["id": .string(try await SecurityGroupRules(ec2: EC2Support(context)).update(resource, recorded: recorded, changed: changed))]
     }
 
     func delete(_ recorded: ResourceState, context: HandlerContext) async throws {}

@@ -73,8 +73,7 @@ struct DynamoDBTableHandler: ResourceHandler {
         }
         let arn = try await active(name, context: context)
         if changed.contains("tags") {
-            let before = recorded.attributes["tags"]?.mapValue?.compactMapValues(\.stringValue) ?? [:]
-            let removed = before.keys.filter { resource.tags[$0] == nil }.sorted()
+            let removed = resource.removedTagKeys(since: recorded)
             if !removed.isEmpty { try await service.call("UntagResource", ["ResourceArn": .string(arn), "TagKeys": .array(removed.map(JSONValue.string))]) }
             try await service.call("TagResource", ["ResourceArn": .string(arn), "Tags": JSONService.tagList(resource.tags)])
         }

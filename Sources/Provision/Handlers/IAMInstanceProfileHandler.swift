@@ -67,18 +67,8 @@ struct IAMInstanceProfileHandler: ResourceHandler {
     }
 
     func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult {
-        let iam = IAMSupport(context)
-        var profiles: [String: XMLNode] = [:]
-        var marker: String?
-        var calls = 0
-        repeat {
-            let page = try await iam.call("ListInstanceProfiles", marker.map { [("Marker", $0)] } ?? [])
-            calls += 1
-            for profile in page.child("InstanceProfiles")?.children("member") ?? [] {
-                if let name = profile.child("InstanceProfileName")?.text { profiles[name] = profile }
-            }
-            marker = page.child("IsTruncated")?.text == "true" ? page.child("Marker")?.text : nil
-        } while marker != nil
+        let (profiles, calls) = try await IAMSupport(context).listAll("ListInstanceProfiles", list: "InstanceProfiles",
+                                                                      name: "InstanceProfileName")
         var live: [ResourceAddress: [String: Value]] = [:]
         for resource in resources {
             guard let name = resource.id, let profile = profiles[name] else { continue }

@@ -79,18 +79,7 @@ struct IAMRoleHandler: ResourceHandler {
     }
 
     func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult {
-        let iam = IAMSupport(context)
-        var roles: [String: XMLNode] = [:]
-        var marker: String?
-        var calls = 0
-        repeat {
-            let page = try await iam.call("ListRoles", marker.map { [("Marker", $0)] } ?? [])
-            calls += 1
-            for role in page.child("Roles")?.children("member") ?? [] {
-                if let name = role.child("RoleName")?.text { roles[name] = role }
-            }
-            marker = page.child("IsTruncated")?.text == "true" ? page.child("Marker")?.text : nil
-        } while marker != nil
+        let (roles, calls) = try await IAMSupport(context).listAll("ListRoles", list: "Roles", name: "RoleName")
         var live: [ResourceAddress: [String: Value]] = [:]
         for resource in resources {
             guard let name = resource.id, let role = roles[name] else { continue }

@@ -16,6 +16,22 @@ struct IAMSupport: Sendable {
         return root.child("\(action)Result") ?? root
     }
 
+    /// Every member of a paged List action (`ListRoles` -> `Roles`), by its name element; and the calls it took.
+    func listAll(_ action: String, list: String, name: String) async throws -> (members: [String: XMLNode], calls: Int) {
+        var members: [String: XMLNode] = [:]
+        var marker: String?
+        var calls = 0
+        repeat {
+            let page = try await call(action, marker.map { [("Marker", $0)] } ?? [])
+            calls += 1
+            for member in page.child(list)?.children("member") ?? [] {
+                if let key = member.child(name)?.text { members[key] = member }
+            }
+            marker = page.child("IsTruncated")?.text == "true" ? page.child("Marker")?.text : nil
+        } while marker != nil
+        return (members, calls)
+    }
+
     static func tags(_ tags: [String: String]) -> [(String, String)] {
         tags.keys.sorted().enumerated().flatMap { position, key in
             [("Tags.member.\(position + 1).Key", key), ("Tags.member.\(position + 1).Value", tags[key] ?? "")]

@@ -54,8 +54,7 @@ struct KMSKeyHandler: ResourceHandler {
             try await service.call("UpdateKeyDescription", ["KeyId": .string(id), "Description": .string(resource.string("description") ?? "")])
         }
         if changed.contains("tags") {
-            let before = recorded.attributes["tags"]?.mapValue?.compactMapValues(\.stringValue) ?? [:]
-            let removed = before.keys.filter { resource.tags[$0] == nil }.sorted()
+            let removed = resource.removedTagKeys(since: recorded)
             if !removed.isEmpty { try await service.call("UntagResource", ["KeyId": .string(id), "TagKeys": .array(removed.map(JSONValue.string))]) }
             try await service.call("TagResource", ["KeyId": .string(id), "Tags": JSONService.tagList(resource.tags, key: "TagKey", value: "TagValue")])
         }

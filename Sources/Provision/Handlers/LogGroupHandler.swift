@@ -62,8 +62,7 @@ struct LogGroupHandler: ResourceHandler {
         }
         let arn = recorded.attributes["arn"]?.stringValue ?? ""
         if changed.contains("tags") {
-            let before = recorded.attributes["tags"]?.mapValue?.compactMapValues(\.stringValue) ?? [:]
-            let removed = before.keys.filter { resource.tags[$0] == nil }.sorted()
+            let removed = resource.removedTagKeys(since: recorded)
             if !removed.isEmpty { try await service.call("UntagResource", ["resourceArn": .string(arn), "tagKeys": .array(removed.map(JSONValue.string))]) }
             try await service.call("TagResource", ["resourceArn": .string(arn), "tags": .object(resource.tags.mapValues(JSONValue.string))])
         }

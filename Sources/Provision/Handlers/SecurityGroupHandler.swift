@@ -29,9 +29,7 @@ struct SecurityGroupHandler: ResourceHandler {
     func update(_ resource: DesiredResource, recorded: ResourceState, changed: Set<String>,
                 context: HandlerContext) async throws -> [String: Value] {
         let ec2 = EC2Support(context)
-        let id = try recorded.requireID()
-        if changed.contains("ingress") || changed.contains("egress") { try await SecurityGroupRules(ec2: ec2).sync(groupID: id, desired: resource) }
-        if changed.contains("tags") { try await ec2.syncTags(id, from: recorded.attributes["tags"], to: resource.tags) }
+        let id = try await SecurityGroupRules(ec2: ec2).update(resource, recorded: recorded, changed: changed)
         return ["id": .string(id), "arn": ec2.arn("security-group/\(id)")]
     }
 

@@ -13,6 +13,14 @@ struct SecurityGroupRules {
         "egress": .list([.map(["protocol": .string("-1"), "cidr_blocks": .list([.string("0.0.0.0/0")])])]),
     ]
 
+    /// An in-place update of either kind of group: its rules, then its tags.
+    func update(_ resource: DesiredResource, recorded: ResourceState, changed: Set<String>) async throws -> String {
+        let id = try recorded.requireID()
+        if changed.contains("ingress") || changed.contains("egress") { try await sync(groupID: id, desired: resource) }
+        if changed.contains("tags") { try await ec2.syncTags(id, from: recorded.attributes["tags"], to: resource.tags) }
+        return id
+    }
+
     /// `existing`: the group's rules when known (a group just created), saving a Describe.
     func sync(groupID: String, desired resource: DesiredResource, existing: [String: Value]? = nil) async throws {
         var rules = existing ?? [:]
