@@ -35,58 +35,65 @@ struct S3BucketHandler: ResourceHandler {
          "regional_domain_name": .string("\(name).s3.\(context.stack.region).amazonaws.com")]
     }
 
+    /// Puts each changed part of the bucket's configuration; the parts are independent, so they go out at once.
     private func configure(_ resource: DesiredResource, name: String, changed: Set<String>, context: HandlerContext) async throws {
         let s3 = S3(client: context.client)
         let namespace = "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
+        var puts: [@Sendable () async throws -> Void] = []
         if changed.contains("block_public_access") {
             if resource.bool("block_public_access") == true {
-                try await s3.putSubresource(name, "publicAccessBlock", body: """
+                puts.append { try await s3.putSubresource(name, "publicAccessBlock", body: """
                     <PublicAccessBlockConfiguration \(namespace)><BlockPublicAcls>true</BlockPublicAcls>\
                     <IgnorePublicAcls>true</IgnorePublicAcls><BlockPublicPolicy>true</BlockPublicPolicy>\
                     <RestrictPublicBuckets>true</RestrictPublicBuckets></PublicAccessBlockConfiguration>
-                    """)
+                    """) }
             } else {
-                try await s3.deleteSubresource(name, "publicAccessBlock")
+                puts.append { try await s3.deleteSubresource(name, "publicAccessBlock") }
             }
         }
         if changed.contains("object_ownership") {
-            try await s3.putSubresource(name, "ownershipControls", body: """
-                <OwnershipControls \(namespace)><Rule><ObjectOwnership>\(resource.string("object_ownership") ?? "BucketOwnerEnforced")\
-                </ObjectOwnership></Rule></OwnershipControls>
-                """)
+            let ownership = resource.string("object_ownership") ?? "BucketOwnerEnforced"
+            puts.append { try await s3.putSubresource(name, "ownershipControls", body: """
+                <OwnershipControls \(namespace)><Rule><ObjectOwnership>\(ownership)</ObjectOwnership></Rule></OwnershipControls>
+                """) }
         }
         if !changed.isDisjoint(with: ["sse_algorithm", "kms_key_id", "bucket_key_enabled"]) {
             let algorithm = resource.string("sse_algorithm") ?? "AES256"
             let key = resource.string("kms_key_id").map { "<KMSMasterKeyID>\(Self.escape($0))</KMSMasterKeyID>" } ?? ""
-            try await s3.putSubresource(name, "encryption", body: """
+            let bucketKey = resource.bool("bucket_key_enabled") == true
+            puts.append { try await s3.putSubresource(name, "encryption", body: """
                 <ServerSideEncryptionConfiguration \(namespace)><Rule><ApplyServerSideEncryptionByDefault>\
                 <SSEAlgorithm>\(algorithm)</SSEAlgorithm>\(algorithm == "AES256" ? "" : key)</ApplyServerSideEncryptionByDefault>\
-                <BucketKeyEnabled>\(resource.bool("bucket_key_enabled") == true)</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>
-                """)
+                <BucketKeyEnabled>\(bucketKey)</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>
+                """) }
         }
         if changed.contains("versioning") {
-            try await s3.putSubresource(name, "versioning", body: """
-                <VersioningConfiguration \(namespace)><Status>\(resource.bool("versioning") == true ? "Enabled" : "Suspended")</Status>\
-                </VersioningConfiguration>
-                """)
+            let status = resource.bool("versioning") == true ? "Enabled" : "Suspended"
+            puts.append { try await s3.putSubresource(name, "versioning", body: """
+                <VersioningConfiguration \(namespace)><Status>\(status)</Status></VersioningConfiguration>
+                """) }
         }
         if changed.contains("policy") {
             if let policy = try resource.policyJSON("policy") {
-                try await s3.putSubresource(name, "policy", body: policy, contentType: "application/json")
+                puts.append { try await s3.putSubresource(name, "policy", body: policy, contentType: "application/json") }
             } else {
-                try await s3.deleteSubresource(name, "policy")
+                puts.append { try await s3.deleteSubresource(name, "policy") }
             }
         }
         if changed.contains("lifecycle_expiration_days"), let days = resource.int("lifecycle_expiration_days") {
-            try await s3.putSubresource(name, "lifecycle", body: """
+            puts.append { try await s3.putSubresource(name, "lifecycle", body: """
                 <LifecycleConfiguration \(namespace)><Rule><ID>expire</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>\
                 <Expiration><Days>\(days)</Days></Expiration><NoncurrentVersionExpiration><NoncurrentDays>\(days)</NoncurrentDays>\
                 </NoncurrentVersionExpiration></Rule></LifecycleConfiguration>
-                """)
+                """) }
         }
         if changed.contains("tags") {
             let tags = resource.tags.keys.sorted().map { "<Tag><Key>\(Self.escape($0))</Key><Value>\(Self.escape(resource.tags[$0] ?? ""))</Value></Tag>" }
-            try await s3.putSubresource(name, "tagging", body: "<Tagging \(namespace)><TagSet>\(tags.joined())</TagSet></Tagging>")
+            puts.append { try await s3.putSubresource(name, "tagging", body: "<Tagging \(namespace)><TagSet>\(tags.joined())</TagSet></Tagging>") }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for put in puts { group.addTask(operation: put) }
+            try await group.waitForAll()
         }
     }
 
