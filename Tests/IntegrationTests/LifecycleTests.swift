@@ -132,6 +132,53 @@ struct LifecycleTests {
         #expect(try deploy(["destroy", "--auto-approve", "--force"], fixture, environment).status == 0)
     }
 
+    @Test("a missing permission fails one resource with its code and request id; the rest goes on; fixed, apply finishes")
+    func failedCreate() throws {
+        let endpoint = try LocalEndpoint.require()
+        let fixture = try StackFixture(prefix: "fc")
+        defer { fixture.remove() }
+        let policy = try Self.permissions(fixture, endpoint).stdout.replacingOccurrences(of: "\"dynamodb:CreateTable\",", with: "")
+        #expect(!policy.contains("dynamodb:CreateTable"))
+        let limited = try Self.deployer(policy: policy, name: "\(fixture.name)-limited", endpoint: endpoint)
+        let apply = try deploy(["apply", "--auto-approve"], fixture, limited)
+        #expect(apply.status == 1)
+        #expect(apply.stderr.contains("error: storage.audit_table: dynamodb CreateTable failed: AccessDenied"))
+        #expect(apply.stderr.contains("request id"))
+        #expect(apply.stdout.contains("storage.trail: create complete"), "an independent branch went on")
+        #expect(apply.stdout.contains("inference.node[0]: create complete"))
+        #expect(apply.stderr.contains("apply incomplete: 30 added, 1 failed."))
+        let full = try Self.deployer(policy: try Self.permissions(fixture, endpoint).stdout, name: "\(fixture.name)-full", endpoint: endpoint)
+        let again = try deploy(["apply", "--auto-approve"], fixture, full)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout.contains("apply complete: 1 added."))
+        #expect(try OutsideActor.census(stack: fixture.name, region: fixture.region) == fixture.expectedCensus())
+        #expect(try deploy(["destroy", "--auto-approve", "--force"], fixture, full).status == 0)
+    }
+
+    @Test("a resource that failed half-way is tainted and replaced by the next apply")
+    func tainted() throws {
+        let endpoint = try LocalEndpoint.require()
+        let fixture = try StackFixture(prefix: "tn")
+        defer { fixture.remove() }
+        let full = try Self.permissions(fixture, endpoint).stdout
+        let limited = try Self.deployer(policy: full.replacingOccurrences(of: "\"cloudtrail:StartLogging\",", with: ""),
+                                        name: "\(fixture.name)-limited", endpoint: endpoint)
+        let apply = try deploy(["apply", "--auto-approve"], fixture, limited)
+        #expect(apply.status == 1)
+        #expect(apply.stderr.contains("storage.trail: cloudtrail StartLogging failed: AccessDenied"))
+        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: fixture.statePath))) as? [String: Any]
+        let trail = (state?["resources"] as? [[String: Any]])?.first { $0["address"] as? String == "storage.trail" }
+        #expect(trail?["status"] as? String == "tainted")
+        let environment = try Self.deployer(policy: full, name: "\(fixture.name)-full", endpoint: endpoint)
+        let plan = try deploy(["plan"], fixture, environment)
+        #expect(plan.stdout.contains("-/+ storage.trail (aws.cloudtrail.trail): tainted by a failed apply"))
+        let again = try deploy(["apply", "--auto-approve"], fixture, environment)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout.contains("apply complete: 1 replaced."))
+        #expect(try OutsideActor.census(stack: fixture.name, region: fixture.region) == fixture.expectedCensus())
+        #expect(try deploy(["destroy", "--auto-approve", "--force"], fixture, environment).status == 0)
+    }
+
     @Test("a stack for another account is refused before anything is written")
     func wrongAccount() throws {
         let endpoint = try LocalEndpoint.require()

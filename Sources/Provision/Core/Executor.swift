@@ -32,6 +32,9 @@ public struct Executor: Sendable {
             action.kind == .delete || (action.kind == .replace && state.resource(action.address) != nil)
         }.map(\.address)
         let removal = await remove(removals, state: state, report: &report)
+        // the old half of a replacement is reported as part of the replacement, not as a destroy
+        let replacing = Set(plan.actions.filter { $0.kind == .replace }.map(\.address))
+        report.deleted.removeAll { replacing.contains($0) }
         guard removal else { return report }
         let view = DesiredView(configuration: configuration)
         var blocked: Set<ResourceAddress> = Set(report.failed.map(\.address))

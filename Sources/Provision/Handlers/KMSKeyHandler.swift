@@ -26,6 +26,9 @@ struct KMSKeyHandler: ResourceHandler {
             throw ProvisionError("CreateKey returned no KeyId")
         }
         try await context.recordID(id)
+        try await waitUntil("key \(id) to be enabled") {
+            try await kms(context).call("DescribeKey", ["KeyId": .string(id)])["KeyMetadata"]?["KeyState"]?.stringValue == "Enabled"
+        }
         try await setRotation(resource, id: id, context: context)
         return ["id": .string(id), "arn": .string(arn)]
     }
