@@ -50,7 +50,12 @@ final class LoopbackHTTPServer: Sendable {
         let thread = Thread { [received] in
             while true {
                 let client = accept(fd, nil, nil)
-                guard client >= 0 else { return }
+                guard client >= 0 else {
+                    // closed here, not in stop(): a number closed while this thread still waits in accept could be
+                    // reused by another test's socket, and this thread would then answer that test's requests
+                    close(fd)
+                    return
+                }
                 guard let request = Self.read(client) else { close(client); continue }
                 let index = received.requests.withLock { $0.append(request); return $0.count - 1 }
                 Self.write(respond(request, index), to: client)
@@ -62,9 +67,9 @@ final class LoopbackHTTPServer: Sendable {
 
     var requests: [Request] { received.requests.withLock { $0 } }
 
+    /// Wakes the accepting thread, which closes the socket as it leaves.
     func stop() {
         shutdown(socket, Int32(SHUT_RDWR))
-        close(socket)
     }
 
     private static func read(_ fd: Int32) -> Request? {
