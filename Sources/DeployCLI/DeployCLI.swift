@@ -10,7 +10,7 @@ public enum DeployCLI {
 
     static let commands: [any Command.Type] = [
         ValidateCommand.self, PlanCommand.self, ApplyCommand.self, DestroyCommand.self, OutputCommand.self,
-        PermissionsCommand.self, GraphCommand.self, UnlockCommand.self, WhoamiCommand.self,
+        PermissionsCommand.self, GraphCommand.self, UnlockCommand.self, BreakevenCommand.self, WhoamiCommand.self,
     ]
 
     /// Runs one invocation; returns the process exit code.

@@ -7,6 +7,18 @@ enum TextTable {
         let width = (rows.map { $0.0.count }.max() ?? 0) + 2
         return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n")
     }
+
+    /// Columns: the first left-aligned, the rest right-aligned (numbers), two spaces apart.
+    static func rows(_ rows: [[String]]) -> String {
+        let columns = rows.map(\.count).max() ?? 0
+        let widths = (0..<columns).map { column in rows.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { column, cell in
+                let pad = String(repeating: " ", count: widths[column] - cell.count)
+                return column == 0 ? cell + pad : pad + cell
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
 }
 
 /// Stable, readable JSON for `--output json`.

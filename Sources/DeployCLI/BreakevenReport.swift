@@ -1,0 +1,200 @@
+import Costs
+import Foundation
+import Stack
+
+/// Resolves `deploy breakeven`'s flags against the catalog (and stack), and renders the answer with every assumption.
+struct BreakevenReport {
+    struct Assumption: Encodable {
+        var name: String
+        var value: String
+        var source: String
+    }
+
+    struct Current: Encodable {
+        var tokensPerMonth: Double
+        var apiCost: Double
+        var nodes: Int
+        var selfHostedCost: Double
+        var saving: Double
+    }
+
+    struct Document: Encodable {
+        var selfHostedMonthlyCost: Double
+        var breakEvenTokensPerMonth: Double?
+        var breakEvenApiSpendPerMonth: Double?
+        var nodesAtBreakEven: Int?
+        var nodesNeeded: Int
+        var blendedPricePerMillion: Double
+        var capacityPerNodeTokensPerMonth: Double
+        var current: Current?
+        var paybackMonths: Double?
+        var baseInfrastructure: [StackCost.Line]
+        var table: [BreakEven.Row]
+        var assumptions: [Assumption]
+    }
+
+    var model: BreakEven
+    var title: String
+    var assumptions: [Assumption]
+    var infrastructure: [StackCost.Line]
+
+    static func make(_ arguments: ParsedArguments) throws -> BreakevenReport {
+        let command = BreakevenCommand.name
+        func number(_ flag: String, allowZero: Bool = false) throws(UsageError) -> Double? {
+            guard let text = arguments.value(flag) else { return nil }
+            guard let value = Double(text.replacingOccurrences(of: "_", with: "")), value.isFinite else {
+                throw UsageError(message: "--\(flag) must be a number, not '\(text)'", command: command)
+            }
+            guard value > 0 || (allowZero && value == 0) else {
+                throw UsageError(message: "--\(flag) must be \(allowZero ? "zero or more" : "more than zero"), not \(text)", command: command)
+            }
+            return value
+        }
+        var expanded: ExpandedStack?
+        var stack: StackConfiguration?
+        if let path = arguments.value("stack") {
+            let configuration = try StackConfiguration.load(stackPath: path)
+            var expander = Expander(configuration)
+            expanded = try expander.expand()
+            stack = configuration
+        }
+        let catalogPath = arguments.value("catalog")
+            ?? stack.map { ($0.templatesDirectory as NSString).appendingPathComponent("pricing.json5") } ?? "Templates/pricing.json5"
+        let catalog = try PriceCatalog.load(catalogPath)
+        var assumptions: [Assumption] = []
+        func cite(_ origin: PriceSource) -> String { "\(origin.source), \(origin.date)" }
+
+        // the API
+        let priceIn: Double, priceOut: Double
+        var apiName = "the API"
+        if let modelName = arguments.value("api-model") {
+            guard let model = catalog.apiModels[modelName] else {
+                throw UsageError(message: Suggestion.message("unknown API model '\(modelName)' (the catalog has \(catalog.apiModels.keys.sorted().joined(separator: ", ")))",
+                                                             for: modelName, among: catalog.apiModels.keys), command: command)
+            }
+            (priceIn, priceOut, apiName) = (model.inputPerMillion, model.outputPerMillion, "the \(modelName) API")
+            assumptions.append(Assumption(name: "API price", value: String(format: "$%.2f input / $%.2f output per million tokens (%@)",
+                                                                           priceIn, priceOut, modelName), source: cite(model.origin)))
+        } else {
+            priceIn = try number("api-price-in") ?? 0
+            priceOut = try number("api-price-out") ?? 0
+            assumptions.append(Assumption(name: "API price", value: String(format: "$%.2f input / $%.2f output per million tokens", priceIn, priceOut),
+                                          source: "given"))
+        }
+        // the node
+        let stackNodes = expanded.flatMap(StackCost.nodes)
+        let hourly: Double
+        var nodeName = "a node"
+        if let gpuHourly = try number("gpu-hourly") {
+            hourly = gpuHourly
+            assumptions.append(Assumption(name: "node price", value: String(format: "$%.3f per hour", hourly), source: "given"))
+        } else if let type = arguments.value("instance") ?? stackNodes?.type {
+            guard let instance = catalog.instances[type] else {
+                throw UsageError(message: Suggestion.message("unknown instance '\(type)' (the catalog has \(catalog.instances.keys.sorted().joined(separator: ", ")))",
+                                                             for: type, among: catalog.instances.keys), command: command)
+            }
+            hourly = instance.hourly
+            nodeName = type
+            assumptions.append(Assumption(name: "node price", value: String(format: "%@ at $%.3f per hour (%@)", type, hourly, instance.gpu),
+                                          source: cite(instance.origin) + (arguments.value("instance") == nil ? "; type from the stack" : "")))
+        } else {
+            throw UsageError(message: "say what a node costs: --instance TYPE, --gpu-hourly USD, or --stack FILE", command: command)
+        }
+        let throughput: Double
+        if let file = arguments.value("throughput-from") {
+            throughput = try Throughput.read(file)
+            assumptions.append(Assumption(name: "throughput", value: String(format: "%.1f output tokens/s per node", throughput), source: "measured: \(file)"))
+        } else {
+            throughput = try number("throughput-tps") ?? 0
+            assumptions.append(Assumption(name: "throughput", value: String(format: "%.1f output tokens/s per node", throughput), source: "given"))
+        }
+
+        var inputs = BreakEvenInputs(inputPerMillion: priceIn, outputPerMillion: priceOut, nodeHourly: hourly, outputTokensPerSecond: throughput)
+        if let ratio = try number("input-output-ratio") { inputs.inputOutputRatio = ratio }
+        if let utilization = try number("utilization") {
+            guard utilization <= 1 else { throw UsageError(message: "--utilization must be in (0, 1], not \(utilization)", command: command) }
+            inputs.utilization = utilization
+        }
+        if let hours = try number("hours-per-month") {
+            guard hours <= 744 else { throw UsageError(message: "--hours-per-month cannot exceed 744 (31 days), not \(hours)", command: command) }
+            inputs.hoursPerMonth = hours
+        }
+        if let text = arguments.value("nodes") {
+            guard let nodes = Int(text), nodes >= 1 else { throw UsageError(message: "--nodes must be a whole number of at least 1, not '\(text)'", command: command) }
+            inputs.minimumNodes = nodes
+        } else if let stackNodes {
+            inputs.minimumNodes = stackNodes.count
+        }
+        inputs.operationsMonthly = try number("ops-per-month", allowZero: true) ?? 0
+        inputs.upfront = try number("upfront", allowZero: true) ?? 0
+        var infrastructure: [StackCost.Line] = []
+        if let expanded, let stack {
+            infrastructure = StackCost.lines(expanded, catalog: catalog, hoursPerMonth: inputs.hoursPerMonth)
+            inputs.baseMonthly = infrastructure.reduce(0) { $0 + $1.monthly }
+            assumptions.append(Assumption(name: "base infrastructure", value: String(format: "$%.2f per month (stack %@: %@)", inputs.baseMonthly,
+                                                                                     stack.stack.name, infrastructure.map(\.item).joined(separator: ", ")),
+                                          source: "\(catalogPath); usage assumed: 100 GB per bucket, 1 GB per table, 5 GB flow logs per month"))
+        }
+        var model = BreakEven(inputs)
+        if let tokens = try number("tokens-per-month", allowZero: true) {
+            model.inputs.tokensPerMonth = tokens
+        } else if let spend = try number("api-spend-per-month", allowZero: true) {
+            model.inputs.tokensPerMonth = spend / model.blendedPerMillion * 1_000_000
+        }
+        assumptions.append(Assumption(name: "workload", value: String(format: "%.2f input tokens per output token: $%.3f per million blended",
+                                                                      inputs.inputOutputRatio, model.blendedPerMillion), source: "given or default 3"))
+        assumptions.append(Assumption(name: "utilization", value: String(format: "%.0f%% of %.0f hours: %@ tokens per node per month",
+                                                                         inputs.utilization * 100, inputs.hoursPerMonth,
+                                                                         Chart.tokensLabel(model.capacityPerNode)), source: "given or default 60%, 730 h"))
+        if inputs.operationsMonthly > 0 || inputs.upfront > 0 {
+            assumptions.append(Assumption(name: "operations", value: String(format: "$%.2f per month, $%.2f upfront", inputs.operationsMonthly, inputs.upfront),
+                                          source: "given"))
+        }
+        return BreakevenReport(model: model, title: "Self-hosting on \(nodeName) vs \(apiName)", assumptions: assumptions,
+                               infrastructure: infrastructure)
+    }
+
+    var document: Document {
+        let point = model.point
+        let current = model.inputs.tokensPerMonth.map { tokens in
+            Current(tokensPerMonth: tokens, apiCost: model.apiCost(tokens), nodes: model.nodesFor(tokens),
+                    selfHostedCost: model.selfHostedCost(nodes: model.nodesFor(tokens)), saving: model.saving(tokens))
+        }
+        let nodes = current?.nodes ?? point?.nodes ?? model.inputs.minimumNodes
+        return Document(selfHostedMonthlyCost: model.selfHostedCost(nodes: nodes), breakEvenTokensPerMonth: point?.tokens,
+                        breakEvenApiSpendPerMonth: point.map { model.apiCost($0.tokens) }, nodesAtBreakEven: point?.nodes,
+                        nodesNeeded: nodes, blendedPricePerMillion: model.blendedPerMillion, capacityPerNodeTokensPerMonth: model.capacityPerNode,
+                        current: current, paybackMonths: model.paybackMonths, baseInfrastructure: infrastructure, table: model.table(),
+                        assumptions: assumptions)
+    }
+
+    var text: String {
+        let document = document
+        var lines = [title, "", "Assumptions"]
+        lines += TextTable.keyValue(assumptions.map { ("  \($0.name)", "\($0.value)  [\($0.source)]") }).split(separator: "\n").map(String.init)
+        for line in infrastructure { lines.append(String(format: "    %@ (%@): $%.2f", line.item, line.quantity, line.monthly)) }
+        lines += ["", "Answer"]
+        if let tokens = document.breakEvenTokensPerMonth, let spend = document.breakEvenApiSpendPerMonth, let nodes = document.nodesAtBreakEven {
+            lines.append("  Self-hosting breaks even at \(Chart.tokensLabel(tokens)) tokens per month, that is \(Chart.dollarsLabel(spend)) of API spend "
+                + "per month, with \(nodes) node\(nodes == 1 ? "" : "s") (\(Chart.tokensLabel(Double(nodes) * model.capacityPerNode)) tokens of capacity).")
+        } else {
+            lines.append("  Self-hosting never breaks even: one node costs \(Chart.dollarsLabel(model.nodeMonthly)) a month, more than the "
+                + "\(Chart.dollarsLabel(model.apiCost(model.capacityPerNode))) the API charges for the \(Chart.tokensLabel(model.capacityPerNode)) tokens it can serve.")
+        }
+        if let current = document.current {
+            let verdict = current.saving >= 0 ? "saves \(Chart.dollarsLabel(current.saving))" : "costs \(Chart.dollarsLabel(-current.saving)) more"
+            lines.append("  At your \(Chart.tokensLabel(current.tokensPerMonth)) tokens per month: the API costs \(Chart.dollarsLabel(current.apiCost)), "
+                + "self-hosting on \(current.nodes) node\(current.nodes == 1 ? "" : "s") costs \(Chart.dollarsLabel(current.selfHostedCost)): "
+                + "self-hosting \(verdict) a month.")
+            if let payback = document.paybackMonths { lines.append(String(format: "  The upfront cost is paid back in %.1f months.", payback)) }
+        }
+        lines += ["", "Monthly cost by volume"]
+        var table = [["tokens/month", "API", "nodes", "self-hosted", "saving"]]
+        for row in document.table {
+            table.append([Chart.tokensLabel(row.tokensPerMonth), Chart.dollarsLabel(row.apiCost), String(row.nodes),
+                          Chart.dollarsLabel(row.selfHostedCost), (row.saving < 0 ? "-" : "") + Chart.dollarsLabel(abs(row.saving))])
+        }
+        lines += TextTable.rows(table).split(separator: "\n").map { "  " + $0 }
+        return lines.joined(separator: "\n")
+    }
+}
