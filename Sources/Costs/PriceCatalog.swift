@@ -76,7 +76,8 @@ public struct PriceCatalog: Sendable {
         default: throw StackError("'\(key)' must be a number, found \(node.kindName)", at: node.location)
         }
         guard value.isFinite, value > 0 || (allowZero && value == 0) else {
-            throw StackError("'\(key)' must be \(allowZero ? "zero or more" : "more than zero"), not \(value)", at: node.location)
+            let shown = value.rounded() == value && abs(value) < 1e15 ? String(Int(value)) : String(value)
+            throw StackError("'\(key)' must be \(allowZero ? "zero or more" : "more than zero"), not \(shown)", at: node.location)
         }
         return value
     }
