@@ -10,14 +10,15 @@ final class FaultProxy {
     let logPath: String
     private let directory: URL
 
-    init(target: String, throttle: Double = 0, unavailable: Double = 0, drop: Double = 0, latencyMS: Double = 0, seed: Int = 7) throws {
+    init(target: String, throttle: Double = 0, unavailable: Double = 0, drop: Double = 0, dropAfter: Double = 0, latencyMS: Double = 0,
+         seed: Int = 7) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("fault-proxy-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let portFile = directory.appendingPathComponent("port").path
         logPath = directory.appendingPathComponent("requests.jsonl").path
         process.executableURL = StackFixture.repository.appendingPathComponent("scripts/fault-proxy")
         process.arguments = ["--target", target, "--port-file", portFile, "--throttle", "\(throttle)", "--unavailable", "\(unavailable)",
-                             "--drop", "\(drop)", "--latency", "\(latencyMS)", "--seed", "\(seed)", "--log", logPath]
+                             "--drop", "\(drop)", "--drop-after", "\(dropAfter)", "--latency", "\(latencyMS)", "--seed", "\(seed)", "--log", logPath]
         try process.run()
         let deadline = Date().addingTimeInterval(20)
         while !FileManager.default.fileExists(atPath: portFile) {

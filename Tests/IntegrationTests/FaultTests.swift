@@ -34,4 +34,26 @@ struct FaultTests {
         #expect(destroy.status == 0, "\(destroy.stderr)")
         #expect(try OutsideActor.census(stack: fixture.name, region: fixture.region).values.allSatisfy { $0 == 0 })
     }
+
+    @Test("answers lost after the endpoint acted: creates are not repeated blindly, nothing is duplicated")
+    func lostAnswers() throws {
+        let endpoint = try LocalEndpoint.require()
+        let fixture = try StackFixture(prefix: "la")
+        defer { fixture.remove() }
+        let proxy = try FaultProxy(target: endpoint.url, throttle: 0.05, dropAfter: 0.12, seed: 5)
+        var environment = endpoint.adminEnvironment
+        environment["AWS_ENDPOINT_URL"] = proxy.url
+        let target = ["--stack", fixture.stackPath, "--state", fixture.statePath]
+        let apply = try DeployProcess.run(["apply", "--auto-approve"] + target, environment: environment)
+        #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+        let faults = try proxy.faults()
+        #expect((faults["drop-after"] ?? 0) >= 5, "answers were lost: \(faults)")
+        #expect(try OutsideActor.census(stack: fixture.name, region: fixture.region) == fixture.expectedCensus(),
+                "exactly one of each, though the endpoint acted on calls whose answers never came back")
+        let plan = try DeployProcess.run(["plan", "--detailed-exitcode"] + target, environment: environment)
+        #expect(plan.status == 0, "\(plan.stdout)\(plan.stderr)")
+        let destroy = try DeployProcess.run(["destroy", "--auto-approve", "--force"] + target, environment: environment)
+        #expect(destroy.status == 0, "\(destroy.stderr)")
+        #expect(try OutsideActor.census(stack: fixture.name, region: fixture.region).values.allSatisfy { $0 == 0 })
+    }
 }

@@ -38,7 +38,8 @@ public final class AWSClient: Sendable {
     /// (or the credential provider's error).
     public func send(_ operation: AWSOperation) async throws -> HTTPResponse {
         let endpoint = try endpoint(for: operation.service)
-        let unsigned = makeRequest(operation, endpoint: endpoint)
+        var unsigned = makeRequest(operation, endpoint: endpoint)
+        unsigned.mayRepeat = RequestRetry.mayRepeat
         var attempt = 0
         var spent = 0
         while true {
@@ -107,6 +108,8 @@ public final class AWSClient: Sendable {
             let failure = AWSError(category: .transport, service: service, operation: operation.name,
                                    code: error.kind.code, message: error.description)
             guard error.isTransient else { return .failed(failure) }
+            // a lost answer may mean the endpoint acted: a call that must not run twice is not sent again blindly
+            if !RequestRetry.mayRepeat, error.kind == .connectionReset || error.kind == .timedOut { return .failed(failure) }
             return .retryable(failure, cost: error.kind == .timedOut ? RetryBudget.timeoutCost : RetryBudget.retryCost)
         }
     }

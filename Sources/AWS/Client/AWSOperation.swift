@@ -57,6 +57,12 @@ public struct RequestEvent: Sendable {
     }
 }
 
+/// Whether a request whose answer was lost (connection reset, timeout) may be sent again. Creates without an
+/// idempotency token turn this off: the caller then looks for what the lost call may have made before trying again.
+public enum RequestRetry {
+    @TaskLocal public static var mayRepeat = true
+}
+
 /// Names what the requests of a task are for, so that request logs can say which resource each call served.
 public enum RequestLabel {
     @TaskLocal public static var current: String?

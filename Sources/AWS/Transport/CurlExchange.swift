@@ -33,6 +33,10 @@ final class CurlExchange: Sendable {
         handle.set(CURLOPT_TIMEOUT_MS, Int(options.requestTimeout * 1000))
         handle.set(CURLOPT_USERAGENT, string: options.userAgent)
         if let bundle = options.caBundlePath { handle.set(CURLOPT_CAINFO, string: bundle) }
+        if !request.mayRepeat {
+            handle.set(CURLOPT_FRESH_CONNECT, 1)
+            handle.set(CURLOPT_FORBID_REUSE, 1)
+        }
 
         let context = Unmanaged.passUnretained(self).toOpaque()
         deploy_curl_setopt_data_callback(handle.raw, CURLOPT_WRITEFUNCTION) { data, size, count, context in

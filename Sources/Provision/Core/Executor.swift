@@ -184,8 +184,27 @@ public struct Executor: Sendable {
             }
             let token = recorded?.intent?.token ?? UUID().uuidString.lowercased()
             try await journal.intend(desired, token: token)
-            let computed = try await handler.create(desired, token: token, context: context)
-            try await journal.created(desired, computed: computed)
+            try await journal.created(desired, computed: try await self.create(desired, token: token, handler: handler, context: context))
+        }
+    }
+
+    /// Creates a resource. When an answer is lost on the way back, the create may have happened: rather than send it
+    /// again (a second VPC), look for it by tag or name, adopt it if found, and only then try again.
+    private func create(_ desired: DesiredResource, token: String, handler: any ResourceHandler,
+                        context: HandlerContext) async throws -> [String: Value] {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await RequestRetry.$mayRepeat.withValue(false) {
+                    try await handler.create(desired, token: token, context: context)
+                }
+            } catch let error as AWSError where error.category == .transport && attempt < 4 {
+                if let found = try await handler.find(desired, token: token, context: context) {
+                    events(.adopted(desired.address, id: found["id"]?.stringValue ?? "?"))
+                    return found
+                }
+            }
         }
     }
 

@@ -49,6 +49,14 @@ public struct ProvisionError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
+/// Runs `body`, treating the error `code` as success: what a call repeated after a lost answer says when its
+/// first attempt already did the work.
+func tolerating(_ code: String, _ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as AWSError where error.code == code {}
+}
+
 /// Polls until `check` answers true, or fails after `timeout` seconds naming what it waited for.
 func waitUntil(_ what: String, timeout: Double = 300, interval: Double = 1, _ check: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + .seconds(timeout)

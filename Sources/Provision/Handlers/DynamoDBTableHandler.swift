@@ -91,7 +91,9 @@ struct DynamoDBTableHandler: ResourceHandler {
                 }
                 try await service.call("UpdateTable", ["TableName": .string(name), "DeletionProtectionEnabled": false])
             }
-            try await service.call("DeleteTable", ["TableName": .string(name)])
+            try await tolerating("ResourceInUseException") {  // already being deleted
+                try await service.call("DeleteTable", ["TableName": .string(name)])
+            }
             try await waitUntil("table \(name) to be deleted") {
                 do {
                     _ = try await service.call("DescribeTable", ["TableName": .string(name)])

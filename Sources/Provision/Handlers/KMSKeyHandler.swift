@@ -70,7 +70,9 @@ struct KMSKeyHandler: ResourceHandler {
         do {
             let state = try await kms(context).call("DescribeKey", ["KeyId": .string(id)])["KeyMetadata"]?["KeyState"]?.stringValue
             if state == "PendingDeletion" { return }
-            try await kms(context).call("ScheduleKeyDeletion", ["KeyId": .string(id), "PendingWindowInDays": .number(Double(window))])
+            try await tolerating("KMSInvalidStateException") {
+                try await kms(context).call("ScheduleKeyDeletion", ["KeyId": .string(id), "PendingWindowInDays": .number(Double(window))])
+            }
         } catch let error as AWSError where error.isNotFound {}
     }
 

@@ -36,11 +36,16 @@ struct SecurityGroupRules {
             let wanted = normalized(resource.properties[property] ?? .list([]), schema)
             let revoke = current.filter { rule in !wanted.contains { $0.sortKey == rule.sortKey } }
             let authorize = wanted.filter { rule in !current.contains { $0.sortKey == rule.sortKey } }
+            // a repeated call whose first answer was lost finds its work done: that is success
             if !revoke.isEmpty {
-                _ = try await ec2.call("RevokeSecurityGroup\(direction)", [("GroupId", groupID)] + Self.permissions(revoke))
+                try await tolerating("InvalidPermission.NotFound") {
+                    _ = try await ec2.call("RevokeSecurityGroup\(direction)", [("GroupId", groupID)] + Self.permissions(revoke))
+                }
             }
             if !authorize.isEmpty {
-                _ = try await ec2.call("AuthorizeSecurityGroup\(direction)", [("GroupId", groupID)] + Self.permissions(authorize))
+                try await tolerating("InvalidPermission.Duplicate") {
+                    _ = try await ec2.call("AuthorizeSecurityGroup\(direction)", [("GroupId", groupID)] + Self.permissions(authorize))
+                }
             }
         }
     }
