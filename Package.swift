@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "deploy", targets: ["deploy"]),
         .executable(name: "plan-benchmark", targets: ["PlanBenchmark"]),
         .executable(name: "apply-benchmark", targets: ["ApplyBenchmark"]),
+        .executable(name: "inference-server", targets: ["InferenceServer"]),
     ],
     targets: [
         .systemLibrary(
@@ -30,6 +31,9 @@ let package = Package(
         .executableTarget(name: "PlanBenchmark", dependencies: ["Stack", "Plan"], path: "Benchmarks/PlanBenchmark"),
         .executableTarget(name: "ApplyBenchmark", dependencies: ["AWS", "Stack", "Plan", "Provision"], path: "Benchmarks/ApplyBenchmark"),
         .testTarget(name: "AWSTests", dependencies: ["AWS"], exclude: ["Fixtures"]),
+        .target(name: "InferenceEngine", path: "Inference/Engine"),
+        .executableTarget(name: "InferenceServer", dependencies: ["InferenceEngine"], path: "Inference/Server"),
+        .testTarget(name: "InferenceTests", dependencies: ["InferenceEngine"], exclude: ["Fixtures"]),
         .testTarget(name: "StackTests", dependencies: ["Stack"], exclude: ["Fixtures"]),
         .testTarget(name: "PlanTests", dependencies: ["Plan", "Stack"]),
         .testTarget(name: "CostsTests", dependencies: ["Costs", "Stack"]),

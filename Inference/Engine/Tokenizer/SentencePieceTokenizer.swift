@@ -1,0 +1,130 @@
+/// SentencePiece-style tokenization (`tokenizer.ggml.model = llama`), as llama.cpp does it: spaces become "▁",
+/// the text is split into characters, and the adjacent pair whose joined text is the highest-scoring token is merged
+/// again and again; what no token covers falls back to byte tokens (`<0x41>`).
+public struct SentencePieceTokenizer: Sendable {
+    public let vocabulary: Vocabulary
+
+    public init(_ vocabulary: Vocabulary) {
+        self.vocabulary = vocabulary
+    }
+
+    private struct Symbol {
+        var start: Int
+        var length: Int
+        var previous: Int
+        var next: Int
+    }
+
+    private struct Bigram: Comparable {
+        var left: Int
+        var right: Int
+        var score: Float
+        var length: Int
+
+        // the heap pops the smallest: highest score first, then the leftmost
+        static func < (a: Bigram, b: Bigram) -> Bool { a.score > b.score || (a.score == b.score && a.left < b.left) }
+    }
+
+    /// Token ids for `text`, without BOS.
+    public func encode(_ text: String) -> [Int] {
+        guard !text.isEmpty else { return [] }
+        var prepared = vocabulary.addSpacePrefix ? " " + text : text
+        prepared = prepared.replacingOccurrences(of: " ", with: "\u{2581}")
+        let bytes = Array(prepared.utf8)
+        var symbols: [Symbol] = []
+        var offset = 0
+        while offset < bytes.count {
+            let length = min(Self.utf8Length(bytes[offset]), bytes.count - offset)
+            symbols.append(Symbol(start: offset, length: length, previous: symbols.count - 1, next: offset + length == bytes.count ? -1 : symbols.count + 1))
+            offset += length
+        }
+        var queue = BinaryHeap<Bigram>()
+        var merges: [String: (Int, Int)] = [:]
+        func slice(_ start: Int, _ length: Int) -> String { String(decoding: bytes[start..<(start + length)], as: UTF8.self) }
+        func addBigram(_ left: Int, _ right: Int) {
+            guard left >= 0, right >= 0 else { return }
+            let joined = slice(symbols[left].start, symbols[left].length + symbols[right].length)
+            guard let id = vocabulary.ids[joined] else { return }
+            queue.push(Bigram(left: left, right: right, score: vocabulary.scores[id], length: joined.utf8.count))
+            merges[joined] = (left, right)
+        }
+        for index in symbols.indices.dropFirst() { addBigram(index - 1, index) }
+        while let bigram = queue.pop() {
+            let left = symbols[bigram.left], right = symbols[bigram.right]
+            guard left.length > 0, right.length > 0, left.length + right.length == bigram.length else { continue }
+            symbols[bigram.left].length += right.length
+            symbols[bigram.right].length = 0
+            symbols[bigram.left].next = right.next
+            if right.next >= 0 { symbols[right.next].previous = bigram.left }
+            addBigram(symbols[bigram.left].previous, bigram.left)
+            addBigram(bigram.left, symbols[bigram.left].next)
+        }
+        var output: [Int] = []
+        func resegment(_ index: Int) {
+            let symbol = symbols[index]
+            let piece = slice(symbol.start, symbol.length)
+            if let id = vocabulary.ids[piece] {
+                output.append(id)
+                return
+            }
+            guard let (left, right) = merges[piece] else {
+                for byte in bytes[symbol.start..<(symbol.start + symbol.length)] { output.append(byteToken(byte)) }
+                return
+            }
+            resegment(left)
+            resegment(right)
+        }
+        var index = symbols.isEmpty ? -1 : 0
+        while index != -1 {
+            if symbols[index].length > 0 { resegment(index) }
+            index = symbols[index].next
+        }
+        return output
+    }
+
+    private func byteToken(_ byte: UInt8) -> Int {
+        let hex = String(byte, radix: 16, uppercase: true)
+        return vocabulary.ids["<0x\(hex.count == 1 ? "0" + hex : hex)>"] ?? vocabulary.unknown ?? 0
+    }
+
+    static func utf8Length(_ lead: UInt8) -> Int {
+        switch lead >> 4 {
+        case 0xF: 4
+        case 0xE: 3
+        case 0xC, 0xD: 2
+        default: 1
+        }
+    }
+}
+
+/// A binary min-heap.
+struct BinaryHeap<Element: Comparable> {
+    private var items: [Element] = []
+
+    mutating func push(_ item: Element) {
+        items.append(item)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard items[child] < items[parent] else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> Element? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let top = items.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < items.count, items[left] < items[smallest] { smallest = left }
+            if right < items.count, items[right] < items[smallest] { smallest = right }
+            guard smallest != parent else { return top }
+            items.swapAt(parent, smallest)
+            parent = smallest
+        }
+    }
+}
