@@ -21,8 +21,12 @@ case "tokenize":
     do {
         let file = try GGUFFile.open(model)
         let vocabulary = try Vocabulary(file)
-        guard vocabulary.model == "llama" else { fail("tokenizer '\(vocabulary.model)' is not supported yet (llama/SentencePiece is)", code: 1) }
-        var ids = SentencePieceTokenizer(vocabulary).encode(text)
+        var ids: [Int]
+        switch vocabulary.model {
+        case "llama": ids = SentencePieceTokenizer(vocabulary).encode(text)
+        case "gpt2": ids = try BytePairTokenizer(vocabulary, merges: vocabulary.merges, pre: vocabulary.preTokenizer ?? "").encode(text)
+        default: fail("tokenizer '\(vocabulary.model)' is not supported (llama and gpt2 are)")
+        }
         if arguments.contains("--add-bos"), let bos = vocabulary.bos { ids.insert(bos, at: 0) }
         print(ids.map(String.init).joined(separator: " "))
     } catch {

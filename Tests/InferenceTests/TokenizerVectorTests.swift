@@ -50,4 +50,23 @@ struct TokenizerVectorTests {
         let tokenizer = try #require(Self.spm)
         #expect(tokenizer.encode(test.text) == test.expected)
     }
+
+    static func bpe(_ name: String) -> BytePairTokenizer? {
+        guard let file = try? GGUFFile.open(fixtures.appendingPathComponent("ggml-vocab-\(name).gguf").path),
+              let vocabulary = try? Vocabulary(file) else { return nil }
+        return try? BytePairTokenizer(vocabulary, merges: vocabulary.merges, pre: vocabulary.preTokenizer ?? "")
+    }
+
+    static let llama3 = bpe("llama-bpe")
+    static let qwen2 = bpe("qwen2")
+
+    @Test("byte-level BPE (llama-bpe, Llama 3) matches llama.cpp", arguments: cases("llama-bpe"))
+    func llama3BPE(_ test: Case) throws {
+        #expect(try #require(Self.llama3).encode(test.text) == test.expected)
+    }
+
+    @Test("byte-level BPE (qwen2) matches llama.cpp", arguments: cases("qwen2"))
+    func qwen2BPE(_ test: Case) throws {
+        #expect(try #require(Self.qwen2).encode(test.text) == test.expected)
+    }
 }

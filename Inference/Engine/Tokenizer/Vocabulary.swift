@@ -15,6 +15,10 @@ public struct Vocabulary: Sendable {
     public var unknown: Int?
     public var addSpacePrefix: Bool
     public var addBOS: Bool
+    /// `tokenizer.ggml.pre`: which pre-tokeniser a BPE vocabulary expects.
+    public var preTokenizer: String?
+    /// `tokenizer.ggml.merges`, for BPE vocabularies.
+    public var merges: [String]
 
     public init(_ file: GGUFFile) throws(GGUFError) {
         guard let model = file.string("tokenizer.ggml.model") else {
@@ -42,5 +46,7 @@ public struct Vocabulary: Sendable {
         unknown = special("unknown")
         addSpacePrefix = file.metadata["tokenizer.ggml.add_space_prefix"]?.boolValue ?? (model == "llama")
         addBOS = file.metadata["tokenizer.ggml.add_bos_token"]?.boolValue ?? (model == "llama")
+        preTokenizer = file.string("tokenizer.ggml.pre")
+        merges = file.metadata["tokenizer.ggml.merges"]?.arrayValue?.compactMap(\.stringValue) ?? []
     }
 }
