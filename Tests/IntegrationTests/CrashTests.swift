@@ -65,7 +65,10 @@ struct CrashTests {
         let endpoint = try LocalEndpoint.require()
         let fixture = try StackFixture(prefix: "tm")
         defer { fixture.remove() }
-        let environment = endpoint.adminEnvironment
+        // every call 100 ms slower, so that the signal surely lands while the network phase is running
+        let proxy = try FaultProxy(target: endpoint.url, latencyMS: 100)
+        var environment = endpoint.adminEnvironment
+        environment["AWS_ENDPOINT_URL"] = proxy.url
         let arguments = ["apply", "--auto-approve", "--stack", fixture.stackPath, "--state", fixture.statePath]
         var seen = 0
         let (killed, output, status) = try DeployProcess.runKilling(arguments, environment: environment, signal: SIGTERM) { _, line in

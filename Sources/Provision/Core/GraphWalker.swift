@@ -1,18 +1,21 @@
 import Foundation
 import Stack
+import Synchronization
 
-/// A flag the signal handlers set: launch nothing new, let what runs finish.
+/// A flag that stops a run gently: launch nothing new, let what runs finish. Set by `stop()`, or by SIGINT/SIGTERM
+/// through `StopFlag.signalled`, which a signal handler may store to (a lock-free atomic, safe there).
 public final class StopFlag: Sendable {
-    private let stopped = Atomic(false)
+    private let stopped = LockedFlag(false)
+    public static let signalled = Atomic<Bool>(false)
 
     public init() {}
 
     public func stop() { stopped.store(true) }
-    public var isStopped: Bool { stopped.load() }
+    public var isStopped: Bool { stopped.load() || Self.signalled.load(ordering: .relaxed) }
 }
 
-/// A minimal atomic boolean over a lock, so the flag can be shared with signal sources.
-final class Atomic: @unchecked Sendable {
+/// A boolean behind a lock.
+final class LockedFlag: @unchecked Sendable {
     // @unchecked: every access to `value` goes through `lock`
     private let lock = NSLock()
     private var value: Bool
