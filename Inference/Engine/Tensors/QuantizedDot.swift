@@ -1,0 +1,82 @@
+/// Dot products of a quantised weight row with an activation row quantised to Q8_0 (32 values and an f16 scale
+/// per block), the inner loop of every matrix-vector product. Each kernel has a plain scalar form, which the
+/// SIMD form is tested against on random data.
+public enum QuantizedDot {
+    /// Quantises `values` (a whole number of 32-blocks) to Q8_0, as ggml does: scale = max|x| / 127, round to nearest.
+    public static func quantizeQ8_0(_ values: UnsafeBufferPointer<Float>) -> [UInt8] {
+        precondition(values.count % 32 == 0, "Q8_0 quantises whole blocks of 32")
+        var out = [UInt8](repeating: 0, count: values.count / 32 * 34)
+        for block in 0..<(values.count / 32) {
+            var amax: Float = 0
+            for j in 0..<32 { amax = max(amax, abs(values[block * 32 + j])) }
+            let scale = amax / 127
+            let inverse: Float = scale == 0 ? 0 : 1 / scale
+            let scaleBits = Float16(scale).bitPattern
+            out[block * 34] = UInt8(scaleBits & 0xFF)
+            out[block * 34 + 1] = UInt8(scaleBits >> 8)
+            for j in 0..<32 {
+                out[block * 34 + 2 + j] = UInt8(bitPattern: Int8((values[block * 32 + j] * inverse).rounded()))
+            }
+        }
+        return out
+    }
+
+    /// Q8_0 · Q8_0, scalar.
+    public static func q8_0Scalar(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, blocks: Int) -> Float {
+        var sum: Float = 0
+        for block in 0..<blocks {
+            var dot: Int32 = 0
+            for j in 0..<32 {
+                dot += Int32(Int8(bitPattern: a[block * 34 + 2 + j])) * Int32(Int8(bitPattern: b[block * 34 + 2 + j]))
+            }
+            sum += Dequantize.half(a, block * 34) * Dequantize.half(b, block * 34) * Float(dot)
+        }
+        return sum
+    }
+
+    /// Q8_0 · Q8_0, 16 lanes at a time.
+    public static func q8_0(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, blocks: Int) -> Float {
+        var sum: Float = 0
+        for block in 0..<blocks {
+            let base = block * 34 + 2
+            var accumulator = SIMD16<Int32>()
+            for half in 0..<2 {
+                let x = SIMD16<Int32>(truncatingIfNeeded: a.loadUnaligned(fromByteOffset: base + half * 16, as: SIMD16<Int8>.self))
+                let y = SIMD16<Int32>(truncatingIfNeeded: b.loadUnaligned(fromByteOffset: base + half * 16, as: SIMD16<Int8>.self))
+                accumulator &+= x &* y
+            }
+            sum += Dequantize.half(a, block * 34) * Dequantize.half(b, block * 34) * Float(accumulator.wrappedSum())
+        }
+        return sum
+    }
+
+    /// Q4_0 · Q8_0, scalar: the weight's 4-bit values are offset by 8.
+    public static func q4_0Scalar(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, blocks: Int) -> Float {
+        var sum: Float = 0
+        for block in 0..<blocks {
+            var dot: Int32 = 0
+            for j in 0..<16 {
+                let byte = a[block * 18 + 2 + j]
+                dot += Int32(Int(byte & 0x0F) - 8) * Int32(Int8(bitPattern: b[block * 34 + 2 + j]))
+                dot += Int32(Int(byte >> 4) - 8) * Int32(Int8(bitPattern: b[block * 34 + 2 + j + 16]))
+            }
+            sum += Dequantize.half(a, block * 18) * Dequantize.half(b, block * 34) * Float(dot)
+        }
+        return sum
+    }
+
+    /// Q4_0 · Q8_0, 16 lanes at a time.
+    public static func q4_0(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, blocks: Int) -> Float {
+        var sum: Float = 0
+        let eight = SIMD16<Int32>(repeating: 8)
+        for block in 0..<blocks {
+            let packed = SIMD16<Int32>(truncatingIfNeeded: a.loadUnaligned(fromByteOffset: block * 18 + 2, as: SIMD16<UInt8>.self))
+            let low = (packed & 0x0F) &- eight, high = (packed &>> 4) &- eight
+            let y0 = SIMD16<Int32>(truncatingIfNeeded: b.loadUnaligned(fromByteOffset: block * 34 + 2, as: SIMD16<Int8>.self))
+            let y1 = SIMD16<Int32>(truncatingIfNeeded: b.loadUnaligned(fromByteOffset: block * 34 + 18, as: SIMD16<Int8>.self))
+            let dot = (low &* y0 &+ high &* y1).wrappedSum()
+            sum += Dequantize.half(a, block * 18) * Dequantize.half(b, block * 34) * Float(dot)
+        }
+        return sum
+    }
+}
