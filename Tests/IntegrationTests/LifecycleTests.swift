@@ -1,4 +1,5 @@
 import Foundation
+import Plan
 import Testing
 
 /// The default stack's whole life against the local endpoint with IAM enforced, run by an identity that holds
@@ -191,11 +192,8 @@ struct LifecycleTests {
             #expect(result.stderr.contains("the stack is for account 999999999999; nothing was changed"))
         }
         #expect(!FileManager.default.fileExists(atPath: fixture.statePath))
-        #expect(!FileManager.default.fileExists(atPath: StateLockPath.of(fixture.statePath)))
+        #expect(!FileManager.default.fileExists(atPath: StateLock.lockPath(forState: fixture.statePath)))
         #expect(try OutsideActor.census(stack: fixture.name, region: fixture.region).values.allSatisfy { $0 == 0 })
     }
 }
 
-enum StateLockPath {
-    static func of(_ state: String) -> String { state + ".lock" }
-}

@@ -74,18 +74,6 @@ public struct DependencyGraph<Node: Hashable & Sendable>: Sendable {
         }
         return order
     }
-
-    /// Every node that depends on `node`, directly or not.
-    public func dependants(of node: Node) -> Set<Node> {
-        var reverse: [Node: [Node]] = [:]
-        for (from, tos) in edges { for to in tos { reverse[to, default: []].append(from) } }
-        var found: Set<Node> = []
-        var stack = [node]
-        while let current = stack.popLast() {
-            for dependant in reverse[current] ?? [] where found.insert(dependant).inserted { stack.append(dependant) }
-        }
-        return found
-    }
 }
 
 private enum VisitMark { case visiting, done }

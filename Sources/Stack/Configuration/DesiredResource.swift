@@ -20,10 +20,6 @@ public struct ExpandedStack: Sendable {
     public var resources: [DesiredResource]
     public var outputs: [Phase: [String: Value]]
     public var sensitiveOutputs: Set<String>
-
-    public func resource(_ address: ResourceAddress) -> DesiredResource? {
-        resources.first { $0.address == address }
-    }
 }
 
 /// The tags deploy adds to every taggable resource, so it can find its own resources by tag.

@@ -54,7 +54,4 @@ public struct ResourceSchema: Sendable {
         if taggable { all["tags"] = AttributeSchema(.map) }
         self.attributes = all
     }
-
-    /// The AWS service, e.g. `ec2`.
-    public var service: String { type.split(separator: ".").dropFirst().first.map(String.init) ?? "" }
 }
