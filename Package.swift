@@ -31,7 +31,7 @@ let package = Package(
         .executableTarget(name: "PlanBenchmark", dependencies: ["Stack", "Plan"], path: "Benchmarks/PlanBenchmark"),
         .executableTarget(name: "ApplyBenchmark", dependencies: ["AWS", "Stack", "Plan", "Provision"], path: "Benchmarks/ApplyBenchmark"),
         .testTarget(name: "AWSTests", dependencies: ["AWS"], exclude: ["Fixtures"]),
-        .target(name: "InferenceEngine", path: "Inference/Engine"),
+        .target(name: "InferenceEngine", path: "Inference/Engine", swiftSettings: engineSettings),
         .executableTarget(name: "InferenceServer", dependencies: ["InferenceEngine"], path: "Inference/Server"),
         .testTarget(name: "InferenceTests", dependencies: ["InferenceEngine"], exclude: ["Fixtures"]),
         .testTarget(name: "StackTests", dependencies: ["Stack"], exclude: ["Fixtures"]),
@@ -46,3 +46,14 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+/// The engine's kernels are optimised in every configuration (debug builds of SIMD code run ~50x slower, which
+/// would make the model tests take minutes), and on x86-64 compiled for AVX2/FMA/F16C (Haswell, 2013, and every
+/// x86 EC2 instance type in use) so that the SIMD types lower to 256-bit instructions.
+var engineSettings: [SwiftSetting] {
+    var flags = ["-O"]
+    #if arch(x86_64)
+    flags += ["-target-cpu", "haswell"]
+    #endif
+    return [.unsafeFlags(flags)]
+}

@@ -46,7 +46,7 @@ struct GGUFBuilder {
 struct GGUFTests {
     static func parse(_ bytes: [UInt8]) throws(GGUFError) -> GGUFFile {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("t-\(UUID().uuidString).gguf").path
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         defer { try? FileManager.default.removeItem(atPath: path) }
         return try GGUFFile.open(path)
     }

@@ -25,8 +25,10 @@ struct QuantizedDotTests {
             }
             a.withUnsafeBytes { a in
                 b.withUnsafeBytes { b in
+                    let a = a.baseAddress!, b = b.baseAddress!
                     #expect(QuantizedDot.q8_0(a, b, blocks: blocks) == QuantizedDot.q8_0Scalar(a, b, blocks: blocks))
                     q4.withUnsafeBytes { q4 in
+                        let q4 = q4.baseAddress!
                         #expect(QuantizedDot.q4_0(q4, b, blocks: blocks) == QuantizedDot.q4_0Scalar(q4, b, blocks: blocks))
                     }
                 }
@@ -44,7 +46,66 @@ struct QuantizedDotTests {
         var back = [Float](repeating: 0, count: 256)
         try a.withUnsafeBytes { bytes in try back.withUnsafeMutableBufferPointer { try Dequantize.run(.q8_0, bytes, into: $0) } }
         #expect(zip(back, x).allSatisfy { abs($0 - $1) <= 2.0 / 127 * 0.51 + 1e-3 }, "each value within half a step")
-        let approximate = a.withUnsafeBytes { a in b.withUnsafeBytes { b in QuantizedDot.q8_0(a, b, blocks: 8) } }
+        let approximate = a.withUnsafeBytes { a in b.withUnsafeBytes { b in QuantizedDot.q8_0(a.baseAddress!, b.baseAddress!, blocks: 8) } }
         #expect(abs(approximate - exact) < 0.05 * max(1, abs(exact)) + 0.5, "\(approximate) vs \(exact)")
+    }
+
+    /// Random K-quant blocks with finite, modest f16 scales at the given byte offsets of each block.
+    static func randomBlocks(_ blocks: Int, size: Int, scaleOffsets: [Int], _ generator: inout some RandomNumberGenerator) -> [UInt8] {
+        var bytes = (0..<(blocks * size)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for block in 0..<blocks {
+            for offset in scaleOffsets {
+                let bits = Float16(Float.random(in: -0.05...0.05, using: &generator)).bitPattern
+                bytes[block * size + offset] = UInt8(bits & 0xFF)
+                bytes[block * size + offset + 1] = UInt8(bits >> 8)
+            }
+        }
+        return bytes
+    }
+
+    @Test("K-quant SIMD equals scalar, and both equal the dequantised dot product up to Q8_K rounding", arguments: [1, 4, 11])
+    func kQuants(_ blocks: Int) throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<10 {
+            let x = Self.randomFloats(blocks * 256, &generator)
+            var activations = [UInt8](repeating: 0, count: blocks * KQuantDot.q8KBlockBytes)
+            x.withUnsafeBufferPointer { x in activations.withUnsafeMutableBytes { KQuantDot.quantizeQ8_K(x, into: $0) } }
+            for (type, size, offsets) in [(TensorType.q4_K, 144, [0, 2]), (.q6_K, 210, [208])] {
+                let weights = Self.randomBlocks(blocks, size: size, scaleOffsets: offsets, &generator)
+                var dequantised = [Float](repeating: 0, count: blocks * 256)
+                try weights.withUnsafeBytes { w in try dequantised.withUnsafeMutableBufferPointer { try Dequantize.run(type, w, into: $0) } }
+                let exact = zip(dequantised, x).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+                let magnitude = zip(dequantised, x).reduce(Float(0)) { $0 + abs($1.0 * $1.1) }
+                weights.withUnsafeBytes { w in
+                    activations.withUnsafeBytes { a in
+                        let (w, a) = (w.baseAddress!, a.baseAddress!)
+                        let scalar = type == .q4_K ? KQuantDot.q4KScalar(w, a, blocks: blocks) : KQuantDot.q6KScalar(w, a, blocks: blocks)
+                        let simd = type == .q4_K ? KQuantDot.q4K(w, a, blocks: blocks) : KQuantDot.q6K(w, a, blocks: blocks)
+                        #expect(simd == scalar, "\(type.name)")
+                        // Q8_K keeps each activation within half a step of 2/127: a relative error of about 1/254 per term
+                        #expect(abs(scalar - exact) <= magnitude / 100 + 1e-4, "\(type.name): \(scalar) vs \(exact)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("float dot products: F16 and BF16 rows against F32 on the same values")
+    func floatDots() {
+        var generator = SystemRandomNumberGenerator()
+        for count in [1, 15, 16, 33, 256, 1000] {
+            let w = Self.randomFloats(count, &generator).map { Float(Float16($0)) }
+            let x = Self.randomFloats(count, &generator).map { Float(Float16($0)) }
+            let exact = zip(w, x).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+            let f32 = w.withUnsafeBytes { w in x.withUnsafeBytes { x in FloatDot.f32(w.baseAddress!, x.baseAddress!, count: count) } }
+            let wh = w.map { Float16($0) }, xh = x.map { Float16($0) }
+            let f16 = wh.withUnsafeBytes { w in xh.withUnsafeBytes { x in FloatDot.f16(w.baseAddress!, x.baseAddress!, count: count) } }
+            let wb = w.map(FloatDot.bfloatBits), xb = x.map(FloatDot.bfloatBits)
+            let bf16 = wb.withUnsafeBytes { w in xb.withUnsafeBytes { x in FloatDot.bf16(w.baseAddress!, x.baseAddress!, count: count) } }
+            let scale = Float(count).squareRoot() * 4
+            #expect(abs(f32 - exact) <= 1e-5 * scale, "f32 \(count)")
+            #expect(abs(f16 - exact) <= 1e-5 * scale, "f16 \(count): the values are exact in f16")
+            #expect(abs(bf16 - exact) <= 0.02 * scale, "bf16 \(count)")
+        }
     }
 }

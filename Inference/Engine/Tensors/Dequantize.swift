@@ -45,6 +45,11 @@ public enum Dequantize {
     }
 
     @inline(__always)
+    static func half(_ pointer: UnsafeRawPointer, _ offset: Int) -> Float {
+        Float(Float16(bitPattern: pointer.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+    }
+
+    @inline(__always)
     static func half(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> Float {
         Float(Float16(bitPattern: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
     }

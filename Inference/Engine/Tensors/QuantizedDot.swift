@@ -4,30 +4,36 @@
 public enum QuantizedDot {
     /// Quantises `values` (a whole number of 32-blocks) to Q8_0, as ggml does: scale = max|x| / 127, round to nearest.
     public static func quantizeQ8_0(_ values: UnsafeBufferPointer<Float>) -> [UInt8] {
-        precondition(values.count % 32 == 0, "Q8_0 quantises whole blocks of 32")
         var out = [UInt8](repeating: 0, count: values.count / 32 * 34)
+        out.withUnsafeMutableBytes { quantizeQ8_0(values, into: $0) }
+        return out
+    }
+
+    /// Quantises `values` into `out`, which holds at least `values.count / 32 * 34` bytes.
+    public static func quantizeQ8_0(_ values: UnsafeBufferPointer<Float>, into out: UnsafeMutableRawBufferPointer) {
+        precondition(values.count % 32 == 0 && out.count >= values.count / 32 * 34, "Q8_0 quantises whole blocks of 32")
         for block in 0..<(values.count / 32) {
             var amax: Float = 0
             for j in 0..<32 { amax = max(amax, abs(values[block * 32 + j])) }
+            // as ggml's x86 kernel: multiply by 127 / max and round half to even
             let scale = amax / 127
-            let inverse: Float = scale == 0 ? 0 : 1 / scale
+            let inverse: Float = amax == 0 ? 0 : 127 / amax
             let scaleBits = Float16(scale).bitPattern
             out[block * 34] = UInt8(scaleBits & 0xFF)
             out[block * 34 + 1] = UInt8(scaleBits >> 8)
             for j in 0..<32 {
-                out[block * 34 + 2 + j] = UInt8(bitPattern: Int8((values[block * 32 + j] * inverse).rounded()))
+                out[block * 34 + 2 + j] = UInt8(bitPattern: Int8((values[block * 32 + j] * inverse).rounded(.toNearestOrEven)))
             }
         }
-        return out
     }
 
     /// Q8_0 · Q8_0, scalar.
-    public static func q8_0Scalar(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, blocks: Int) -> Float {
+    public static func q8_0Scalar(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float {
         var sum: Float = 0
         for block in 0..<blocks {
             var dot: Int32 = 0
             for j in 0..<32 {
-                dot += Int32(Int8(bitPattern: a[block * 34 + 2 + j])) * Int32(Int8(bitPattern: b[block * 34 + 2 + j]))
+                dot += Int32(Int8(bitPattern: a.load(fromByteOffset: block * 34 + 2 + j, as: UInt8.self))) * Int32(Int8(bitPattern: b.load(fromByteOffset: block * 34 + 2 + j, as: UInt8.self)))
             }
             sum += Dequantize.half(a, block * 34) * Dequantize.half(b, block * 34) * Float(dot)
         }
@@ -35,7 +41,7 @@ public enum QuantizedDot {
     }
 
     /// Q8_0 · Q8_0, 16 lanes at a time.
-    public static func q8_0(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, blocks: Int) -> Float {
+    public static func q8_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float {
         var sum: Float = 0
         for block in 0..<blocks {
             let base = block * 34 + 2
@@ -51,14 +57,14 @@ public enum QuantizedDot {
     }
 
     /// Q4_0 · Q8_0, scalar: the weight's 4-bit values are offset by 8.
-    public static func q4_0Scalar(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, blocks: Int) -> Float {
+    public static func q4_0Scalar(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float {
         var sum: Float = 0
         for block in 0..<blocks {
             var dot: Int32 = 0
             for j in 0..<16 {
-                let byte = a[block * 18 + 2 + j]
-                dot += Int32(Int(byte & 0x0F) - 8) * Int32(Int8(bitPattern: b[block * 34 + 2 + j]))
-                dot += Int32(Int(byte >> 4) - 8) * Int32(Int8(bitPattern: b[block * 34 + 2 + j + 16]))
+                let byte = a.load(fromByteOffset: block * 18 + 2 + j, as: UInt8.self)
+                dot += Int32(Int(byte & 0x0F) - 8) * Int32(Int8(bitPattern: b.load(fromByteOffset: block * 34 + 2 + j, as: UInt8.self)))
+                dot += Int32(Int(byte >> 4) - 8) * Int32(Int8(bitPattern: b.load(fromByteOffset: block * 34 + 2 + j + 16, as: UInt8.self)))
             }
             sum += Dequantize.half(a, block * 18) * Dequantize.half(b, block * 34) * Float(dot)
         }
@@ -66,7 +72,7 @@ public enum QuantizedDot {
     }
 
     /// Q4_0 · Q8_0, 16 lanes at a time.
-    public static func q4_0(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, blocks: Int) -> Float {
+    public static func q4_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float {
         var sum: Float = 0
         let eight = SIMD16<Int32>(repeating: 8)
         for block in 0..<blocks {

@@ -1,0 +1,79 @@
+/// The tensors of a llama-family model, checked against the configuration's shapes and used in place from the
+/// memory-mapped file.
+public struct ModelWeights: @unchecked Sendable {
+    public struct Layer: @unchecked Sendable {
+        public var attentionNorm: UnsafeBufferPointer<Float>
+        public var query: WeightMatrix
+        public var key: WeightMatrix
+        public var value: WeightMatrix
+        public var output: WeightMatrix
+        public var queryBias: UnsafeBufferPointer<Float>?
+        public var keyBias: UnsafeBufferPointer<Float>?
+        public var valueBias: UnsafeBufferPointer<Float>?
+        public var feedForwardNorm: UnsafeBufferPointer<Float>
+        public var gate: WeightMatrix
+        public var up: WeightMatrix
+        public var down: WeightMatrix
+    }
+
+    public var tokenEmbedding: WeightMatrix
+    public var layers: [Layer]
+    public var outputNorm: UnsafeBufferPointer<Float>
+    /// The output projection; the token embedding when the file has no `output.weight` (tied embeddings).
+    public var output: WeightMatrix
+    /// Per-dimension RoPE frequency divisors (`rope_freqs.weight`, Llama 3.1), when present.
+    public var ropeFactors: UnsafeBufferPointer<Float>?
+
+    public init(_ file: GGUFFile, _ config: ModelConfig) throws(ModelError) {
+        func info(_ name: String) throws(ModelError) -> TensorInfo {
+            guard let tensor = file.tensor(name) else { throw ModelError("\(file.path): tensor '\(name)' is missing") }
+            return tensor
+        }
+        func matrix(_ name: String, rows: Int, columns: Int) throws(ModelError) -> WeightMatrix {
+            let tensor = try info(name)
+            guard tensor.dimensions == [columns, rows] else {
+                throw ModelError("\(file.path): tensor '\(name)' has shape \(tensor.dimensions), expected [\(columns), \(rows)]")
+            }
+            return try WeightMatrix(name: name, type: tensor.type, rows: rows, columns: columns, data: file.data(tensor))
+        }
+        func vector(_ name: String, _ count: Int) throws(ModelError) -> UnsafeBufferPointer<Float> {
+            let tensor = try info(name)
+            guard tensor.type == .f32, tensor.dimensions == [count] else {
+                throw ModelError("\(file.path): tensor '\(name)' is \(tensor.type.name) \(tensor.dimensions), expected F32 [\(count)]")
+            }
+            return file.data(tensor).bindMemory(to: Float.self)
+        }
+        func optionalVector(_ name: String, _ count: Int) throws(ModelError) -> UnsafeBufferPointer<Float>? {
+            file.tensor(name) == nil ? nil : try vector(name, count)
+        }
+        let e = config.embedding, kv = config.kvDimension, ff = config.feedForward
+        guard let vocabulary = file.tensor("token_embd.weight")?.dimensions.last else {
+            throw ModelError("\(file.path): tensor 'token_embd.weight' is missing")
+        }
+        tokenEmbedding = try matrix("token_embd.weight", rows: vocabulary, columns: e)
+        outputNorm = try vector("output_norm.weight", e)
+        output = file.tensor("output.weight") == nil ? tokenEmbedding : try matrix("output.weight", rows: vocabulary, columns: e)
+        ropeFactors = try optionalVector("rope_freqs.weight", config.ropeDimensions / 2)
+        var layers: [Layer] = []
+        for index in 0..<config.layers {
+            let p = "blk.\(index)."
+            layers.append(Layer(
+                attentionNorm: try vector(p + "attn_norm.weight", e),
+                query: try matrix(p + "attn_q.weight", rows: e, columns: e),
+                key: try matrix(p + "attn_k.weight", rows: kv, columns: e),
+                value: try matrix(p + "attn_v.weight", rows: kv, columns: e),
+                output: try matrix(p + "attn_output.weight", rows: e, columns: e),
+                queryBias: try optionalVector(p + "attn_q.bias", e),
+                keyBias: try optionalVector(p + "attn_k.bias", kv),
+                valueBias: try optionalVector(p + "attn_v.bias", kv),
+                feedForwardNorm: try vector(p + "ffn_norm.weight", e),
+                gate: try matrix(p + "ffn_gate.weight", rows: ff, columns: e),
+                up: try matrix(p + "ffn_up.weight", rows: ff, columns: e),
+                down: try matrix(p + "ffn_down.weight", rows: e, columns: ff)))
+        }
+        self.layers = layers
+    }
+
+    /// The number of tokens the model has embeddings (and logits) for.
+    public var vocabularySize: Int { tokenEmbedding.rows }
+}

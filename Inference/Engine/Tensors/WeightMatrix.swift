@@ -1,0 +1,125 @@
+/// A 2-D weight tensor used in place, in its stored type: `rows` output features, each a row of `columns`
+/// inputs (GGUF's first dimension). Multiplying never expands it to f32.
+public struct WeightMatrix: @unchecked Sendable {
+    public let name: String
+    public let type: TensorType
+    public let rows: Int
+    public let columns: Int
+    public let format: ActivationFormat
+    public let rowBytes: Int
+    let base: UnsafeRawPointer
+
+    /// Wraps `data`, which must hold exactly `rows` rows of `columns` values of `type`.
+    public init(name: String, type: TensorType, rows: Int, columns: Int, data: UnsafeRawBufferPointer) throws(ModelError) {
+        guard let format = ActivationFormat(weights: type) else {
+            throw ModelError("tensor '\(name)' has type \(type.name); supported are F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K")
+        }
+        let (elements, blockBytes) = type.block
+        guard columns % elements == 0, columns % format.blockElements == 0 else {
+            throw ModelError("tensor '\(name)' has \(columns) columns, not a whole number of \(type.name) blocks")
+        }
+        guard data.count == rows * columns / elements * blockBytes, let base = data.baseAddress else {
+            throw ModelError("tensor '\(name)' holds \(data.count) bytes, not \(rows) x \(columns) \(type.name) values")
+        }
+        self.name = name
+        self.type = type
+        self.rows = rows
+        self.columns = columns
+        self.format = format
+        self.rowBytes = columns / elements * blockBytes
+        self.base = base
+    }
+
+    /// Row `index` as f32 values (an embedding lookup).
+    public func row(_ index: Int, into output: UnsafeMutableBufferPointer<Float>) {
+        precondition(index >= 0 && index < rows && output.count == columns)
+        try! Dequantize.run(type, UnsafeRawBufferPointer(start: base + index * rowBytes, count: rowBytes), into: output)
+    }
+
+    /// `output[t][r] = Σ_c self[r][c] · input[t][c]` for `batch` rows of input, on `workers`.
+    public func multiply(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, workers: Workers) {
+        let activationBytes = format.rowBytes(columns)
+        let activations = UnsafeMutableRawPointer.allocate(byteCount: max(1, activationBytes * batch), alignment: 64)
+        defer { activations.deallocate() }
+        workers.split(batch) { tokens in
+            for t in tokens {
+                format.convert(UnsafeBufferPointer(start: input + t * columns, count: columns), into: activations + t * activationBytes)
+            }
+        }
+        switch type {
+        case .f32: run(F32Kernel.self, activations, activationBytes, batch, output, workers)
+        case .f16: run(F16Kernel.self, activations, activationBytes, batch, output, workers)
+        case .bf16: run(BF16Kernel.self, activations, activationBytes, batch, output, workers)
+        case .q8_0: run(Q8_0Kernel.self, activations, activationBytes, batch, output, workers)
+        case .q4_0: run(Q4_0Kernel.self, activations, activationBytes, batch, output, workers)
+        case .q4_K: run(Q4KKernel.self, activations, activationBytes, batch, output, workers)
+        case .q6_K: run(Q6KKernel.self, activations, activationBytes, batch, output, workers)
+        default: preconditionFailure("unsupported types are refused in init")
+        }
+    }
+
+    /// Rows are split among the threads; within a part, tokens go in tiles so that a tile's activations stay in
+    /// cache while each weight row is read once per tile.
+    private func run<Kernel: RowKernel>(_: Kernel.Type, _ activations: UnsafeMutableRawPointer, _ activationBytes: Int,
+                                        _ batch: Int, _ output: UnsafeMutablePointer<Float>, _ workers: Workers) {
+        let rows = rows, columns = columns, rowBytes = rowBytes, base = base
+        let tile = 16
+        workers.split(rows, minimumPerPart: 4) { part in
+            var start = 0
+            while start < batch {
+                let end = min(batch, start + tile)
+                for r in part {
+                    let weights = base + r * rowBytes
+                    for t in start..<end {
+                        output[t * rows + r] = Kernel.dot(weights, activations + t * activationBytes, columns: columns)
+                    }
+                }
+                start = end
+            }
+        }
+    }
+}
+
+extension ActivationFormat {
+    /// The block a row of this format is made of.
+    var blockElements: Int {
+        switch self {
+        case .f32, .f16, .bf16: 1
+        case .q8_0: 32
+        case .q8_K: 256
+        }
+    }
+}
+
+/// One weight type's row · activation dot product, as a type so that the matrix loop is specialised for it.
+protocol RowKernel {
+    static func dot(_ weights: UnsafeRawPointer, _ activations: UnsafeRawPointer, columns: Int) -> Float
+}
+
+enum F32Kernel: RowKernel {
+    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int) -> Float { FloatDot.f32(w, x, count: columns) }
+}
+
+enum F16Kernel: RowKernel {
+    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int) -> Float { FloatDot.f16(w, x, count: columns) }
+}
+
+enum BF16Kernel: RowKernel {
+    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int) -> Float { FloatDot.bf16(w, x, count: columns) }
+}
+
+enum Q8_0Kernel: RowKernel {
+    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int) -> Float { QuantizedDot.q8_0(w, x, blocks: columns / 32) }
+}
+
+enum Q4_0Kernel: RowKernel {
+    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int) -> Float { QuantizedDot.q4_0(w, x, blocks: columns / 32) }
+}
+
+enum Q4KKernel: RowKernel {
+    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int) -> Float { KQuantDot.q4K(w, x, blocks: columns / 256) }
+}
+
+enum Q6KKernel: RowKernel {
+    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int) -> Float { KQuantDot.q6K(w, x, blocks: columns / 256) }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+@testable import InferenceEngine
+
+/// The forward pass against llama.cpp on the committed random-weight models (Fixtures/models, written by
+/// scripts/make_model_fixtures.py): logits within each type's recorded tolerance, greedy continuations token for token.
+@Suite("models against llama.cpp")
+struct ModelFixtureTests {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/models")
+
+    struct Manifest: Decodable {
+        struct Model: Decodable, Sendable, CustomTestStringConvertible {
+            var file: String
+            var architecture: String
+            var type: String
+            var tolerance: Float
+            var logits: String
+            var vocabularySize: Int
+            var cases: [Case]
+            var testDescription: String { file }
+        }
+
+        struct Case: Decodable, Sendable {
+            var text: String
+            var tokens: [Int]
+            var logitsOffset: Int
+            var logitsSpread: Float
+            var greedy: [Int]
+        }
+
+        var models: [Model]
+    }
+
+    static let manifest: Manifest? = {
+        guard let data = try? Data(contentsOf: directory.appendingPathComponent("manifest.json")) else { return nil }
+        return try? JSONDecoder().decode(Manifest.self, from: data)
+    }()
+
+    static var models: [Manifest.Model] { manifest?.models ?? [] }
+
+    static func referenceLogits(_ model: Manifest.Model) throws -> [Float] {
+        let data = try Data(contentsOf: directory.appendingPathComponent(model.logits))
+        return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+
+    @Test("the fixtures cover both architectures and every tensor type")
+    func coverage() throws {
+        let models = try #require(Self.manifest).models
+        #expect(Set(models.map(\.architecture)) == ["llama", "qwen2"])
+        #expect(Set(models.map(\.type)).isSuperset(of: ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"]))
+        #expect(models.reduce(0) { $0 + $1.cases.reduce(0) { $0 + $1.greedy.count } } >= 60, "enough greedy steps to mean something")
+    }
+
+    @Test("logits match llama.cpp within the recorded tolerance", arguments: models)
+    func logits(_ model: Manifest.Model) throws {
+        let transformer = try Transformer(path: Self.directory.appendingPathComponent(model.file).path, workers: Workers(threads: 2))
+        #expect(transformer.vocabularySize == model.vocabularySize)
+        let reference = try Self.referenceLogits(model)
+        var positions = 0, close = 0
+        for test in model.cases {
+            let logits = try transformer.forward(test.tokens, cache: transformer.makeCache(capacity: 64), logits: .all)
+            let expected = Array(reference[test.logitsOffset..<(test.logitsOffset + logits.count)])
+            let v = model.vocabularySize
+            let deviations = (0..<test.tokens.count).map { t in
+                (0..<v).reduce(Float(0)) { max($0, abs(logits[t * v + $1] - expected[t * v + $1])) } / test.logitsSpread
+            }
+            let relative = deviations.max() ?? 0
+            positions += deviations.count
+            close += deviations.filter { $0 <= 0.01 }.count
+            #expect(relative <= model.tolerance, "\(model.file) '\(test.text)': max deviation \(relative) of the spread")
+        }
+        // the tolerance covers a rare flipped quantisation step; most positions must match far closer than that
+        #expect(close * 3 >= positions * 2, "\(model.file): only \(close) of \(positions) positions within 0.01 of the spread")
+    }
+
+    @Test("greedy continuations match llama.cpp token for token", arguments: models)
+    func greedy(_ model: Manifest.Model) throws {
+        let transformer = try Transformer(path: Self.directory.appendingPathComponent(model.file).path, workers: Workers(threads: 2))
+        for test in model.cases where !test.greedy.isEmpty {
+            let cache = transformer.makeCache(capacity: 64)
+            var logits = try transformer.forward(test.tokens, cache: cache)
+            var produced: [Int] = []
+            while produced.count < test.greedy.count {
+                let next = logits.indices.max { logits[$0] < logits[$1] }!
+                produced.append(next)
+                logits = try transformer.forward([next], cache: cache)
+            }
+            #expect(produced == test.greedy, "\(model.file) '\(test.text)'")
+        }
+    }
+}
