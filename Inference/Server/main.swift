@@ -1,39 +1,32 @@
 import Foundation
 import InferenceEngine
 
-// inference-server: so far `tokenize`; the model runtime and the HTTP API come with the next steps of the engine.
-let arguments = Array(CommandLine.arguments.dropFirst())
+// inference-server: the engine's command line (tokenize, generate, bench); the HTTP API comes next.
+let usage = """
+    USAGE: inference-server tokenize --model FILE --text TEXT [--add-bos] [--no-parse-special]
+           inference-server generate --model FILE --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K]
+                                     [--top-p P] [--min-p P] [--repeat-penalty R] [--presence-penalty P]
+                                     [--frequency-penalty F] [--seed S] [--stop TEXT]... [--threads N] [--ctx N]
+                                     [--chat [--system TEXT] [--chat-template NAME]]
+           inference-server bench --model FILE [-p 512] [-n 128] [-r 3] [--threads N] [--output text|json]
+    """
 
 func fail(_ message: String, code: Int32 = 2) -> Never {
     FileHandle.standardError.write(Data("inference-server: \(message)\n".utf8))
     exit(code)
 }
 
-func value(_ flag: String) -> String? {
-    guard let index = arguments.firstIndex(of: flag), index + 1 < arguments.count else { return nil }
-    return arguments[index + 1]
-}
-
-switch arguments.first {
-case "tokenize":
-    guard let model = value("--model") else { fail("tokenize needs --model FILE") }
-    guard let text = value("--text") else { fail("tokenize needs --text TEXT") }
-    do {
-        let file = try GGUFFile.open(model)
-        let vocabulary = try Vocabulary(file)
-        var ids: [Int]
-        switch vocabulary.model {
-        case "llama": ids = SentencePieceTokenizer(vocabulary).encode(text)
-        case "gpt2": ids = try BytePairTokenizer(vocabulary, merges: vocabulary.merges, pre: vocabulary.preTokenizer ?? "").encode(text)
-        default: fail("tokenizer '\(vocabulary.model)' is not supported (llama and gpt2 are)")
-        }
-        if arguments.contains("--add-bos"), let bos = vocabulary.bos { ids.insert(bos, at: 0) }
-        print(ids.map(String.init).joined(separator: " "))
-    } catch {
-        fail("\(error)")
+let arguments = Array(CommandLine.arguments.dropFirst())
+do {
+    switch arguments.first {
+    case "tokenize": try Tokenize.run(Array(arguments.dropFirst()))
+    case "generate": try Generate.run(Array(arguments.dropFirst()))
+    case "bench": try Bench.run(Array(arguments.dropFirst()))
+    case nil, "-h", "--help", "help": print(usage)
+    default: fail("unknown command '\(arguments[0])'\n\(usage)")
     }
-case nil, "-h", "--help":
-    print("USAGE: inference-server tokenize --model FILE --text TEXT [--add-bos]")
-default:
-    fail("unknown command '\(arguments[0])'; try: inference-server tokenize --model FILE --text TEXT")
+} catch let error as Arguments.Invalid {
+    fail(error.description)
+} catch {
+    fail("\(error)", code: 1)
 }

@@ -35,9 +35,11 @@ public enum KQuantDot {
     /// The 6-bit scale and minimum of sub-block `j` (0..<8) of a Q4_K block whose scales start at `scales`.
     @inline(__always)
     static func q4KScaleMin(_ w: UnsafeRawPointer, _ scales: Int, _ j: Int) -> (Int32, Int32) {
-        let byte = { (i: Int) in Int32(w.load(fromByteOffset: scales + i, as: UInt8.self)) }
-        if j < 4 { return (byte(j) & 63, byte(j + 4) & 63) }
-        return ((byte(j + 4) & 0x0F) | ((byte(j - 4) >> 6) << 4), (byte(j + 4) >> 4) | ((byte(j) >> 6) << 4))
+        let low = Int32(w.load(fromByteOffset: scales + j, as: UInt8.self))
+        let high = Int32(w.load(fromByteOffset: scales + j + 4, as: UInt8.self))
+        if j < 4 { return (low & 63, high & 63) }
+        let before = Int32(w.load(fromByteOffset: scales + j - 4, as: UInt8.self))
+        return ((high & 0x0F) | ((before >> 6) << 4), (high >> 4) | ((low >> 6) << 4))
     }
 
     @inline(__always)
@@ -73,22 +75,24 @@ public enum KQuantDot {
         return total
     }
 
-    /// Q4_K · Q8_K, 32 lanes at a time.
+    /// Q4_K · Q8_K, 16 lanes at a time.
     public static func q4K(_ w: UnsafeRawPointer, _ y: UnsafeRawPointer, blocks: Int) -> Float {
         var total: Float = 0
         for block in 0..<blocks {
             let wb = block * 144, yb = block * q8KBlockBytes
             var dot: Int32 = 0, minimums: Int32 = 0
-            let sums = SIMD16<Int32>(truncatingIfNeeded: y.loadUnaligned(fromByteOffset: yb + 260, as: SIMD16<Int16>.self))
             for pair in 0..<4 {
-                let packed = SIMD32<Int16>(truncatingIfNeeded: w.loadUnaligned(fromByteOffset: wb + 16 + pair * 32, as: SIMD32<UInt8>.self))
-                let low = packed & 0x0F, high = packed &>> 4
-                let y0 = SIMD32<Int16>(truncatingIfNeeded: y.loadUnaligned(fromByteOffset: yb + 4 + pair * 64, as: SIMD32<Int8>.self))
-                let y1 = SIMD32<Int16>(truncatingIfNeeded: y.loadUnaligned(fromByteOffset: yb + 36 + pair * 64, as: SIMD32<Int8>.self))
+                var low = SIMD16<Int32>(), high = SIMD16<Int32>()
+                for part in 0..<2 {
+                    let packed = lanes(w, wb + 16 + pair * 32 + part * 16, as: UInt8.self)
+                    low &+= (packed & 0x0F) &* lanes(y, yb + 4 + pair * 64 + part * 16, as: Int8.self)
+                    high &+= (packed &>> 4) &* lanes(y, yb + 36 + pair * 64 + part * 16, as: Int8.self)
+                }
                 let (scale0, min0) = q4KScaleMin(w, wb + 4, pair * 2)
                 let (scale1, min1) = q4KScaleMin(w, wb + 4, pair * 2 + 1)
-                dot += scale0 * widenedSum(low &* y0) + scale1 * widenedSum(high &* y1)
-                minimums += min0 * (sums[pair * 4] + sums[pair * 4 + 1]) + min1 * (sums[pair * 4 + 2] + sums[pair * 4 + 3])
+                dot += scale0 * low.wrappedSum() + scale1 * high.wrappedSum()
+                minimums += min0 * (q8KSum(y, yb, pair * 4) + q8KSum(y, yb, pair * 4 + 1))
+                minimums += min1 * (q8KSum(y, yb, pair * 4 + 2) + q8KSum(y, yb, pair * 4 + 3))
             }
             let dy = y.loadUnaligned(fromByteOffset: yb, as: Float.self)
             total += Dequantize.half(w, wb) * dy * Float(dot) - Dequantize.half(w, wb + 2) * dy * Float(minimums)
@@ -96,11 +100,10 @@ public enum KQuantDot {
         return total
     }
 
-    /// The sum of 32 int16 products (each at most 127 · 63 in magnitude), widened before adding.
+    /// 16 bytes at `offset`, widened to 32-bit lanes.
     @inline(__always)
-    static func widenedSum(_ v: SIMD32<Int16>) -> Int32 {
-        let pairs = SIMD16<Int32>(truncatingIfNeeded: v.evenHalf) &+ SIMD16<Int32>(truncatingIfNeeded: v.oddHalf)
-        return pairs.wrappedSum()
+    static func lanes<Byte: FixedWidthInteger & SIMDScalar>(_ p: UnsafeRawPointer, _ offset: Int, as: Byte.Type) -> SIMD16<Int32> {
+        SIMD16<Int32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: offset, as: SIMD16<Byte>.self))
     }
 
     /// Q6_K · Q8_K, scalar.
@@ -128,38 +131,34 @@ public enum KQuantDot {
         return Int32(nibble | (((high >> (2 * quarter)) & 3) << 4)) - 32
     }
 
-    /// Q6_K · Q8_K, 32 lanes at a time.
+    /// Q6_K · Q8_K, 16 lanes at a time.
     public static func q6K(_ w: UnsafeRawPointer, _ y: UnsafeRawPointer, blocks: Int) -> Float {
         var total: Float = 0
         for block in 0..<blocks {
             let wb = block * 210, yb = block * q8KBlockBytes
             var dot: Int32 = 0
             for half in 0..<2 {
-                let low0 = SIMD32<Int16>(truncatingIfNeeded: w.loadUnaligned(fromByteOffset: wb + half * 64, as: SIMD32<UInt8>.self))
-                let low1 = SIMD32<Int16>(truncatingIfNeeded: w.loadUnaligned(fromByteOffset: wb + half * 64 + 32, as: SIMD32<UInt8>.self))
-                let high = SIMD32<Int16>(truncatingIfNeeded: w.loadUnaligned(fromByteOffset: wb + 128 + half * 32, as: SIMD32<UInt8>.self))
-                let scales = wb + 192 + half * 8, activations = yb + 4 + half * 128
-                dot += q6KQuarter((low0 & 0x0F) | ((high & 3) &<< 4), w, scales, y, activations)
-                dot += q6KQuarter((low1 & 0x0F) | (((high &>> 2) & 3) &<< 4), w, scales + 2, y, activations + 32)
-                dot += q6KQuarter((low0 &>> 4) | (((high &>> 4) & 3) &<< 4), w, scales + 4, y, activations + 64)
-                dot += q6KQuarter((low1 &>> 4) | (((high &>> 6) & 3) &<< 4), w, scales + 6, y, activations + 96)
+                for part in 0..<2 {
+                    let offset = part * 16
+                    let low0 = lanes(w, wb + half * 64 + offset, as: UInt8.self)
+                    let low1 = lanes(w, wb + half * 64 + 32 + offset, as: UInt8.self)
+                    let high = lanes(w, wb + 128 + half * 32 + offset, as: UInt8.self)
+                    let scales = wb + 192 + half * 8 + part, activations = yb + 4 + half * 128 + offset
+                    dot += q6KPart((low0 & 0x0F) | ((high & 3) &<< 4), w, scales, y, activations)
+                    dot += q6KPart((low1 & 0x0F) | (((high &>> 2) & 3) &<< 4), w, scales + 2, y, activations + 32)
+                    dot += q6KPart((low0 &>> 4) | (((high &>> 4) & 3) &<< 4), w, scales + 4, y, activations + 64)
+                    dot += q6KPart((low1 &>> 4) | (((high &>> 6) & 3) &<< 4), w, scales + 6, y, activations + 96)
+                }
             }
             total += Dequantize.half(w, wb + 208) * y.loadUnaligned(fromByteOffset: yb, as: Float.self) * Float(dot)
         }
         return total
     }
 
-    /// 32 six-bit values (still offset by 32) times 32 activations, each 16 with its own scale.
+    /// 16 six-bit values (still offset by 32) times 16 activations, times their sub-block's scale.
     @inline(__always)
-    static func q6KQuarter(_ unsigned: SIMD32<Int16>, _ w: UnsafeRawPointer, _ scales: Int, _ y: UnsafeRawPointer, _ offset: Int) -> Int32 {
-        let x = SIMD32<Int16>(truncatingIfNeeded: y.loadUnaligned(fromByteOffset: offset, as: SIMD32<Int8>.self))
-        let products = (unsigned &- 32) &* x
-        let s0 = Int32(w.load(fromByteOffset: scales, as: Int8.self)), s1 = Int32(w.load(fromByteOffset: scales + 1, as: Int8.self))
-        return s0 * widenedSum16(products.lowHalf) + s1 * widenedSum16(products.highHalf)
-    }
-
-    @inline(__always)
-    static func widenedSum16(_ v: SIMD16<Int16>) -> Int32 {
-        SIMD16<Int32>(truncatingIfNeeded: v).wrappedSum()
+    static func q6KPart(_ unsigned: SIMD16<Int32>, _ w: UnsafeRawPointer, _ scale: Int, _ y: UnsafeRawPointer, _ offset: Int) -> Int32 {
+        let products = (unsigned &- 32) &* lanes(y, offset, as: Int8.self)
+        return Int32(w.load(fromByteOffset: scale, as: Int8.self)) * products.wrappedSum()
     }
 }

@@ -106,6 +106,13 @@ public struct BytePairTokenizer: Sendable {
         return table
     }()
 
+    /// The byte each character of GPT-2's table stands for.
+    static let byteValues: [Unicode.Scalar: UInt8] = {
+        var values: [Unicode.Scalar: UInt8] = [:]
+        for (byte, character) in byteCharacters.enumerated() { values[character.unicodeScalars.first!] = UInt8(byte) }
+        return values
+    }()
+
     static func byteEncoded(_ text: String) -> String {
         String(text.utf8.map { byteCharacters[Int($0)] })
     }

@@ -25,10 +25,16 @@ public struct SentencePieceTokenizer: Sendable {
         static func < (a: Bigram, b: Bigram) -> Bool { a.score > b.score || (a.score == b.score && a.left < b.left) }
     }
 
-    /// Token ids for `text`, without BOS.
+    /// Token ids for `text`, without BOS, with a leading space when the vocabulary asks for one.
     public func encode(_ text: String) -> [Int] {
+        encode(text, spacePrefix: vocabulary.addSpacePrefix)
+    }
+
+    /// Token ids for `text`, without BOS; `spacePrefix` puts a space before it (llama.cpp does so at the start of the
+    /// text and after each special token).
+    public func encode(_ text: String, spacePrefix: Bool) -> [Int] {
         guard !text.isEmpty else { return [] }
-        var prepared = vocabulary.addSpacePrefix ? " " + text : text
+        var prepared = spacePrefix ? " " + text : text
         prepared = prepared.replacingOccurrences(of: " ", with: "\u{2581}")
         let bytes = Array(prepared.utf8)
         var symbols: [Symbol] = []

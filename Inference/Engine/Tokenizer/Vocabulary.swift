@@ -13,6 +13,8 @@ public struct Vocabulary: Sendable {
     public var bos: Int?
     public var eos: Int?
     public var unknown: Int?
+    /// End of turn (`tokenizer.ggml.eot_token_id`), where the file names one.
+    public var eot: Int?
     public var addSpacePrefix: Bool
     public var addBOS: Bool
     /// `tokenizer.ggml.pre`: which pre-tokeniser a BPE vocabulary expects.
@@ -44,6 +46,7 @@ public struct Vocabulary: Sendable {
         bos = special("bos")
         eos = special("eos")
         unknown = special("unknown")
+        eot = special("eot")
         addSpacePrefix = file.metadata["tokenizer.ggml.add_space_prefix"]?.boolValue ?? (model == "llama")
         addBOS = file.metadata["tokenizer.ggml.add_bos_token"]?.boolValue ?? (model == "llama")
         preTokenizer = file.string("tokenizer.ggml.pre")

@@ -1,0 +1,121 @@
+import Foundation
+
+/// One turn of a conversation.
+public struct ChatMessage: Sendable, Codable, Equatable {
+    public var role: String
+    public var content: String
+
+    public init(role: String, content: String) {
+        self.role = role
+        self.content = content
+    }
+}
+
+/// The built-in chat formats, which turn messages into the prompt a model was tuned on. The format is detected
+/// from the model's `tokenizer.chat_template` the way llama.cpp's built-in detection does (by tell-tale markers, not
+/// by running the Jinja template), and can be named instead.
+public enum ChatTemplate: Sendable, Equatable {
+    case chatml
+    case llama3
+    /// Llama 2: `[INST] … [/INST]`, with or without a `<<SYS>>` block, BOS before later turns, stripped contents.
+    case llama2(system: Bool, bosInHistory: Bool, strip: Bool)
+    case mistralV3
+    case mistralV7
+    case phi3
+
+    /// The names `--chat-template` accepts, as llama.cpp spells them.
+    public static let names = ["chatml", "llama3", "llama2", "llama2-sys", "llama2-sys-bos", "llama2-sys-strip", "mistral-v3", "mistral-v7", "phi3"]
+
+    public init?(name: String) {
+        switch name {
+        case "chatml": self = .chatml
+        case "llama3": self = .llama3
+        case "llama2": self = .llama2(system: false, bosInHistory: false, strip: false)
+        case "llama2-sys": self = .llama2(system: true, bosInHistory: false, strip: false)
+        case "llama2-sys-bos": self = .llama2(system: true, bosInHistory: true, strip: false)
+        case "llama2-sys-strip": self = .llama2(system: true, bosInHistory: false, strip: true)
+        case "mistral-v3": self = .mistralV3
+        case "mistral-v7": self = .mistralV7
+        case "phi3": self = .phi3
+        default: return nil
+        }
+    }
+
+    public struct Unknown: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The format a Jinja chat template is written for, or an error that says how to name one.
+    public static func detect(_ template: String?) throws(Unknown) -> ChatTemplate {
+        guard let template, !template.isEmpty else {
+            throw Unknown(description: "the model has no tokenizer.chat_template; name a format with --chat-template (\(names.joined(separator: ", ")))")
+        }
+        func has(_ marker: String) -> Bool { template.contains(marker) }
+        if has("<|im_start|>") { return .chatml }
+        if has("[INST]") {
+            if has("[SYSTEM_PROMPT]") { return .mistralV7 }
+            if has("' [INST] ' + system_message") || has("[AVAILABLE_TOOLS]") { return .mistralV3 }
+            return .llama2(system: has("<<SYS>>"), bosInHistory: has("bos_token + '[INST]"), strip: has("content.strip()"))
+        }
+        if has("<|assistant|>") && has("<|end|>") { return .phi3 }
+        if has("<|start_header_id|>") && has("<|end_header_id|>") { return .llama3 }
+        throw Unknown(description: "the model's chat template is not one of the built-in formats; name one with --chat-template (\(names.joined(separator: ", ")))")
+    }
+
+    /// The prompt for `messages`, ending where the assistant's reply begins when `addAssistant`.
+    public func render(_ messages: [ChatMessage], addAssistant: Bool = true) -> String {
+        var out = ""
+        switch self {
+        case .chatml:
+            for m in messages { out += "<|im_start|>\(m.role)\n\(m.content)<|im_end|>\n" }
+            if addAssistant { out += "<|im_start|>assistant\n" }
+        case .llama3:
+            for m in messages { out += "<|start_header_id|>\(m.role)<|end_header_id|>\n\n\(m.content)<|eot_id|>" }
+            if addAssistant { out += "<|start_header_id|>assistant<|end_header_id|>\n\n" }
+        case .phi3:
+            for m in messages { out += "<|\(m.role)|>\n\(m.content)<|end|>\n" }
+            if addAssistant { out += "<|assistant|>\n" }
+        case let .llama2(system, bosInHistory, strip):
+            out = "[INST] "
+            var insideTurn = true
+            for m in messages {
+                let content = strip ? m.content.trimmingCharacters(in: .whitespacesAndNewlines) : m.content
+                if !insideTurn {
+                    out += bosInHistory ? "<s>[INST] " : "[INST] "
+                    insideTurn = true
+                }
+                switch m.role {
+                case "system": out += system ? "<<SYS>>\n\(content)\n<</SYS>>\n\n" : "\(content)\n"
+                case "user": out += "\(content) [/INST]"
+                default:
+                    out += "\(content)</s>"
+                    insideTurn = false
+                }
+            }
+        case .mistralV3:
+            var insideTurn = false
+            for m in messages {
+                if !insideTurn {
+                    out += "[INST] "
+                    insideTurn = true
+                }
+                switch m.role {
+                case "system": out += "\(m.content)\n\n"
+                case "user": out += "\(m.content)[/INST]"
+                default:
+                    out += " \(m.content.trimmingCharacters(in: .whitespacesAndNewlines))</s>"
+                    insideTurn = false
+                }
+            }
+        case .mistralV7:
+            for m in messages {
+                switch m.role {
+                case "system": out += "[SYSTEM_PROMPT] \(m.content)[/SYSTEM_PROMPT]"
+                case "user": out += "[INST] \(m.content)[/INST]"
+                default: out += " \(m.content)</s>"
+                }
+            }
+        }
+        return out
+    }
+}

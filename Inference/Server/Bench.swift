@@ -1,0 +1,77 @@
+import Foundation
+import InferenceEngine
+
+/// `inference-server bench`: prompt processing (pp) and generation (tg) speed, like llama-bench's rows: pp runs
+/// `-p` tokens in one batch on an empty cache, tg generates `-n` tokens one at a time; each is repeated `-r` times.
+enum Bench {
+    struct Row: Codable {
+        var model: String
+        var type: String
+        var sizeBytes: Int
+        var parameters: Int
+        var threads: Int
+        var test: String
+        var tokensPerSecond: Double
+        var standardDeviation: Double
+        var samples: [Double]
+    }
+
+    static func run(_ arguments: [String]) throws {
+        let options = try Arguments("bench", arguments, valued: ["--model", "-p", "-n", "-r", "--threads", "--output"], switches: [])
+        let path = try options.required("--model")
+        let promptTokens = try options.int("-p", default: 512), generateTokens = try options.int("-n", default: 128)
+        let repetitions = try options.int("-r", default: 3, range: 1...100)
+        let threads = try options.int("--threads", default: Workers.available, range: 1...1024)
+        let format = options.string("--output") ?? "text"
+        guard ["text", "json"].contains(format) else { throw Arguments.Invalid(description: "bench: --output is text or json, not '\(format)'") }
+
+        let file = try GGUFFile.open(path)
+        let model = try Transformer(file, workers: Workers(threads: threads))
+        let size = file.tensors.reduce(0) { $0 + $1.byteCount }
+        let parameters = file.tensors.reduce(0) { $0 + $1.elementCount }
+        let types = Dictionary(grouping: file.tensors.filter { $0.dimensions.count == 2 }, by: \.type)
+        let mainType = types.max { $0.value.reduce(0) { $0 + $1.byteCount } < $1.value.reduce(0) { $0 + $1.byteCount } }?.key.name ?? "?"
+        var generator = SplitMix64(seed: 1)
+        func randomTokens(_ count: Int) -> [Int] { (0..<count).map { _ in Int(generator.next() % UInt64(model.vocabularySize)) } }
+
+        var rows: [Row] = []
+        func measure(_ test: String, tokens: Int, _ body: () throws -> Void) rethrows {
+            var samples: [Double] = []
+            try body()  // warm-up: pages the weights in
+            for _ in 0..<repetitions {
+                let start = Date()
+                try body()
+                samples.append(Double(tokens) / Date().timeIntervalSince(start))
+            }
+            let mean = samples.reduce(0, +) / Double(samples.count)
+            let deviation = (samples.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(samples.count)).squareRoot()
+            rows.append(Row(model: URL(fileURLWithPath: path).lastPathComponent, type: mainType, sizeBytes: size, parameters: parameters,
+                            threads: threads, test: test, tokensPerSecond: mean, standardDeviation: deviation, samples: samples))
+        }
+        if promptTokens > 0 {
+            let tokens = randomTokens(promptTokens)
+            try measure("pp\(promptTokens)", tokens: promptTokens) {
+                _ = try model.forward(tokens, cache: model.makeCache(capacity: promptTokens))
+            }
+        }
+        if generateTokens > 0 {
+            let tokens = randomTokens(generateTokens)
+            try measure("tg\(generateTokens)", tokens: generateTokens) {
+                let cache = model.makeCache(capacity: generateTokens)
+                for token in tokens { _ = try model.forward([token], cache: cache) }
+            }
+        }
+        if format == "json" {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+        } else {
+            print("| model | type | size | params | threads | test | t/s |")
+            print("| --- | --- | ---: | ---: | ---: | --- | ---: |")
+            for row in rows {
+                print(String(format: "| %@ | %@ | %.2f MiB | %.2f M | %d | %@ | %.2f ± %.2f |", row.model, row.type, Double(row.sizeBytes) / 1_048_576,
+                             Double(row.parameters) / 1e6, row.threads, row.test, row.tokensPerSecond, row.standardDeviation))
+            }
+        }
+    }
+}
