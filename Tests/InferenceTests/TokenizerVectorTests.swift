@@ -32,10 +32,10 @@ struct TokenizerVectorTests {
         }
     }
 
-    static let spm: SentencePieceTokenizer? = {
+    static let spm: Tokenizer? = {
         guard let file = try? GGUFFile.open(fixtures.appendingPathComponent("ggml-vocab-llama-spm.gguf").path),
               let vocabulary = try? Vocabulary(file) else { return nil }
-        return SentencePieceTokenizer(vocabulary)
+        return try? Tokenizer(vocabulary)
     }()
 
     @Test("the fixtures are there and complete")
@@ -51,10 +51,10 @@ struct TokenizerVectorTests {
         #expect(tokenizer.encode(test.text) == test.expected)
     }
 
-    static func bpe(_ name: String) -> BytePairTokenizer? {
+    static func bpe(_ name: String) -> Tokenizer? {
         guard let file = try? GGUFFile.open(fixtures.appendingPathComponent("ggml-vocab-\(name).gguf").path),
               let vocabulary = try? Vocabulary(file) else { return nil }
-        return try? BytePairTokenizer(vocabulary, merges: vocabulary.merges, pre: vocabulary.preTokenizer ?? "")
+        return try? Tokenizer(vocabulary)
     }
 
     static let llama3 = bpe("llama-bpe")
