@@ -27,6 +27,14 @@ do {
     }
 } catch let error as Arguments.Invalid {
     fail(error.description)
+} catch let error as GGUFError {
+    fail(error.description)
+} catch let error as ModelError {
+    fail(error.description)
+} catch let error as ChatTemplate.Unknown {
+    fail(error.description)
+} catch let error as BytePairTokenizer.Unsupported {
+    fail(error.description)
 } catch {
     fail("\(error)", code: 1)
 }

@@ -142,3 +142,31 @@ struct GenerationTests {
         #expect(plain.finish() == "\u{FFFD}")
     }
 }
+
+/// Files that are valid GGUF but not a usable model are refused with the reason, before anything runs.
+@Suite("model loading")
+struct ModelLoadingTests {
+    @Test("a vocabulary-only file, a missing tensor and a wrong shape are each one clear error")
+    func refusals() throws {
+        let vocabulary = TokenizerVectorTests.fixtures.appendingPathComponent("ggml-vocab-llama-spm.gguf").path
+        #expect { try Transformer(path: vocabulary, workers: Workers(threads: 1)) } throws: { error in
+            "\(error)".contains("is missing") || "\(error)".contains("architecture")
+        }
+        let file = try GGUFFile.open(ModelFixtureTests.directory.appendingPathComponent("llama-q8_0.gguf").path)
+        var config = try ModelConfig(file)
+        config.layers += 1
+        #expect { try ModelWeights(file, config) } throws: { "\($0)".contains("'blk.2.attn_norm.weight' is missing") }
+        config = try ModelConfig(file)
+        config.feedForward *= 2
+        #expect { try ModelWeights(file, config) } throws: { "\($0)".contains("has shape [256, 512], expected [256, 1024]") }
+    }
+
+    @Test("the context limit is an error, not a crash")
+    func contextFull() throws {
+        let model = try Transformer(path: ModelFixtureTests.directory.appendingPathComponent("llama-q4_0.gguf").path, workers: Workers(threads: 1))
+        let cache = model.makeCache(capacity: 4)
+        _ = try model.forward([1, 2, 3], cache: cache)
+        #expect(throws: ModelError.self) { try model.forward([4, 5], cache: cache) }
+        #expect(throws: ModelError.self) { try model.forward([model.vocabularySize], cache: model.makeCache(capacity: 4)) }
+    }
+}

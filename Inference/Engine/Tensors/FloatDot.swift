@@ -21,10 +21,10 @@ public enum FloatDot {
         var a0 = SIMD16<Float>(), a1 = SIMD16<Float>()
         var index = 0
         while index + 32 <= count {
-            a0.addProduct(SIMD16<Float>(w.loadUnaligned(fromByteOffset: index * 2, as: SIMD16<Float16>.self)),
-                          SIMD16<Float>(x.loadUnaligned(fromByteOffset: index * 2, as: SIMD16<Float16>.self)))
-            a1.addProduct(SIMD16<Float>(w.loadUnaligned(fromByteOffset: index * 2 + 32, as: SIMD16<Float16>.self)),
-                          SIMD16<Float>(x.loadUnaligned(fromByteOffset: index * 2 + 32, as: SIMD16<Float16>.self)))
+            a0.addProduct(floatLanes(w.loadUnaligned(fromByteOffset: index * 2, as: SIMD16<Float16>.self)),
+                          floatLanes(x.loadUnaligned(fromByteOffset: index * 2, as: SIMD16<Float16>.self)))
+            a1.addProduct(floatLanes(w.loadUnaligned(fromByteOffset: index * 2 + 32, as: SIMD16<Float16>.self)),
+                          floatLanes(x.loadUnaligned(fromByteOffset: index * 2 + 32, as: SIMD16<Float16>.self)))
             index += 32
         }
         var sum = (a0 + a1).sum()
@@ -37,7 +37,7 @@ public enum FloatDot {
 
     public static func bf16(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, count: Int) -> Float {
         @inline(__always) func widen(_ bits: SIMD16<UInt16>) -> SIMD16<Float> {
-            unsafeBitCast(SIMD16<UInt32>(truncatingIfNeeded: bits) &<< 16, to: SIMD16<Float>.self)
+            unsafeBitCast(uint32Lanes(bits) &<< 16, to: SIMD16<Float>.self)
         }
         var a0 = SIMD16<Float>()
         var index = 0

@@ -90,7 +90,7 @@ public enum KQuantDot {
                 }
                 let (scale0, min0) = q4KScaleMin(w, wb + 4, pair * 2)
                 let (scale1, min1) = q4KScaleMin(w, wb + 4, pair * 2 + 1)
-                dot += scale0 * low.wrappedSum() + scale1 * high.wrappedSum()
+                dot += scale0 * laneSum(low) + scale1 * laneSum(high)
                 minimums += min0 * (q8KSum(y, yb, pair * 4) + q8KSum(y, yb, pair * 4 + 1))
                 minimums += min1 * (q8KSum(y, yb, pair * 4 + 2) + q8KSum(y, yb, pair * 4 + 3))
             }
@@ -102,8 +102,13 @@ public enum KQuantDot {
 
     /// 16 bytes at `offset`, widened to 32-bit lanes.
     @inline(__always)
-    static func lanes<Byte: FixedWidthInteger & SIMDScalar>(_ p: UnsafeRawPointer, _ offset: Int, as: Byte.Type) -> SIMD16<Int32> {
-        SIMD16<Int32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: offset, as: SIMD16<Byte>.self))
+    static func lanes(_ p: UnsafeRawPointer, _ offset: Int, as: Int8.Type) -> SIMD16<Int32> {
+        int32Lanes(loadInt16Lanes(p, offset, signed: true))
+    }
+
+    @inline(__always)
+    static func lanes(_ p: UnsafeRawPointer, _ offset: Int, as: UInt8.Type) -> SIMD16<Int32> {
+        int32Lanes(loadInt16Lanes(p, offset, signed: false))
     }
 
     /// Q6_K · Q8_K, scalar.
@@ -159,6 +164,6 @@ public enum KQuantDot {
     @inline(__always)
     static func q6KPart(_ unsigned: SIMD16<Int32>, _ w: UnsafeRawPointer, _ scale: Int, _ y: UnsafeRawPointer, _ offset: Int) -> Int32 {
         let products = (unsigned &- 32) &* lanes(y, offset, as: Int8.self)
-        return Int32(w.load(fromByteOffset: scale, as: Int8.self)) * products.wrappedSum()
+        return Int32(w.load(fromByteOffset: scale, as: Int8.self)) * laneSum(products)
     }
 }

@@ -40,18 +40,19 @@ public enum QuantizedDot {
         return sum
     }
 
-    /// Q8_0 · Q8_0, 16 lanes at a time.
+    /// Q8_0 · Q8_0, 16 lanes at a time. Two products of int8 values fit an int16 lane (2 · 127² < 2¹⁵), so each
+    /// block is two 16-lane int16 multiplies, widened once and summed; blocks are added in order, as llama.cpp's
+    /// kernels do, which keeps the result equal to the scalar form.
     public static func q8_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float {
         var sum: Float = 0
         for block in 0..<blocks {
             let base = block * 34 + 2
-            var accumulator = SIMD16<Int32>()
-            for half in 0..<2 {
-                let x = SIMD16<Int32>(truncatingIfNeeded: a.loadUnaligned(fromByteOffset: base + half * 16, as: SIMD16<Int8>.self))
-                let y = SIMD16<Int32>(truncatingIfNeeded: b.loadUnaligned(fromByteOffset: base + half * 16, as: SIMD16<Int8>.self))
-                accumulator &+= x &* y
-            }
-            sum += Dequantize.half(a, block * 34) * Dequantize.half(b, block * 34) * Float(accumulator.wrappedSum())
+            let x0 = loadInt16Lanes(a, base, signed: true)
+            let x1 = loadInt16Lanes(a, base + 16, signed: true)
+            let y0 = loadInt16Lanes(b, base, signed: true)
+            let y1 = loadInt16Lanes(b, base + 16, signed: true)
+            let dot = laneSum(int32Lanes(x0 &* y0 &+ x1 &* y1))
+            sum += Dequantize.half(a, block * 34) * Dequantize.half(b, block * 34) * Float(dot)
         }
         return sum
     }
@@ -71,16 +72,16 @@ public enum QuantizedDot {
         return sum
     }
 
-    /// Q4_0 · Q8_0, 16 lanes at a time.
+    /// Q4_0 · Q8_0, 16 lanes at a time, summed as in `q8_0`.
     public static func q4_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float {
         var sum: Float = 0
-        let eight = SIMD16<Int32>(repeating: 8)
+        let eight = SIMD16<Int16>(repeating: 8)
         for block in 0..<blocks {
-            let packed = SIMD16<Int32>(truncatingIfNeeded: a.loadUnaligned(fromByteOffset: block * 18 + 2, as: SIMD16<UInt8>.self))
+            let packed = loadInt16Lanes(a, block * 18 + 2, signed: false)
             let low = (packed & 0x0F) &- eight, high = (packed &>> 4) &- eight
-            let y0 = SIMD16<Int32>(truncatingIfNeeded: b.loadUnaligned(fromByteOffset: block * 34 + 2, as: SIMD16<Int8>.self))
-            let y1 = SIMD16<Int32>(truncatingIfNeeded: b.loadUnaligned(fromByteOffset: block * 34 + 18, as: SIMD16<Int8>.self))
-            let dot = (low &* y0 &+ high &* y1).wrappedSum()
+            let y0 = loadInt16Lanes(b, block * 34 + 2, signed: true)
+            let y1 = loadInt16Lanes(b, block * 34 + 18, signed: true)
+            let dot = laneSum(int32Lanes(low &* y0 &+ high &* y1))
             sum += Dequantize.half(a, block * 18) * Dequantize.half(b, block * 34) * Float(dot)
         }
         return sum

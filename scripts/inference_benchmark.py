@@ -1,0 +1,163 @@
+"""Races inference-server against llama.cpp (through llama-cpp-python) on a random-weight model of TinyLlama-1.1B's
+shape, in Q4_0 and Q8_0, same file, same threads, in one run; prints tokens per second for prompt processing (pp)
+and generation (tg), their ratio, the memory-bandwidth floor for generation and inference-server's peak memory.
+
+Needs PyPI gguf, numpy and llama-cpp-python, and a release build:
+    swift build -c release --product inference-server && python3 scripts/inference_benchmark.py [--threads 2] [-p 128] [-n 32]
+The models (about 0.6 and 1.2 GB) are written to a temporary directory (or --keep DIR) and are not committed.
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import gguf
+import llama_cpp
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+SERVER = os.path.join(ROOT, ".build", "release", "inference-server")
+SHAPE = {"embedding": 2048, "layers": 22, "heads": 32, "kv_heads": 4, "ff": 5632, "vocab": 32000}  # TinyLlama-1.1B
+
+
+def write_f16_model(path):
+    rng = np.random.default_rng(1)
+    e, ff, kv = SHAPE["embedding"], SHAPE["ff"], SHAPE["embedding"] // SHAPE["heads"] * SHAPE["kv_heads"]
+    writer = gguf.GGUFWriter(path, "llama")
+    writer.add_context_length(2048)
+    writer.add_embedding_length(e)
+    writer.add_block_count(SHAPE["layers"])
+    writer.add_feed_forward_length(ff)
+    writer.add_head_count(SHAPE["heads"])
+    writer.add_head_count_kv(SHAPE["kv_heads"])
+    writer.add_rope_dimension_count(e // SHAPE["heads"])
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_file_type(1)
+    writer.add_tokenizer_model("llama")
+    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
+    tokens += [f"tok{i}" for i in range(SHAPE["vocab"] - len(tokens))]
+    writer.add_token_list(tokens)
+    writer.add_token_scores([0.0] * len(tokens))
+    writer.add_token_types([3, 3, 3] + [6] * 256 + [1] * (len(tokens) - 259))
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+
+    def w(rows, cols):
+        return (rng.standard_normal((rows, cols), dtype=np.float32) * 0.02).astype(np.float16)
+
+    writer.add_tensor("token_embd.weight", w(SHAPE["vocab"], e))
+    for i in range(SHAPE["layers"]):
+        p = f"blk.{i}."
+        writer.add_tensor(p + "attn_norm.weight", np.ones(e, dtype=np.float32))
+        writer.add_tensor(p + "attn_q.weight", w(e, e))
+        writer.add_tensor(p + "attn_k.weight", w(kv, e))
+        writer.add_tensor(p + "attn_v.weight", w(kv, e))
+        writer.add_tensor(p + "attn_output.weight", w(e, e))
+        writer.add_tensor(p + "ffn_norm.weight", np.ones(e, dtype=np.float32))
+        writer.add_tensor(p + "ffn_gate.weight", w(ff, e))
+        writer.add_tensor(p + "ffn_up.weight", w(ff, e))
+        writer.add_tensor(p + "ffn_down.weight", w(e, ff))
+    writer.add_tensor("output_norm.weight", np.ones(e, dtype=np.float32))
+    writer.add_tensor("output.weight", w(SHAPE["vocab"], e))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def quantize(source, target, ftype):
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = ftype
+    params.pure = True
+    params.nthread = os.cpu_count()
+    if llama_cpp.llama_model_quantize(source.encode(), target.encode(), params) != 0:
+        sys.exit(f"quantising {target} failed")
+
+
+def bench_llama_cpp(path, threads, p, n, repetitions):
+    llm = llama_cpp.Llama(model_path=path, n_ctx=max(p, n) + 8, n_batch=max(p, 1), n_threads=threads,
+                          n_threads_batch=threads, verbose=False)
+    rng = np.random.default_rng(2)
+    prompt = [int(t) for t in rng.integers(3, SHAPE["vocab"], p)]
+    tokens = [int(t) for t in rng.integers(3, SHAPE["vocab"], n)]
+    results = {}
+    for name, run, count in [(f"pp{p}", lambda: llm.eval(prompt), p),
+                             (f"tg{n}", lambda: [llm.eval([t]) for t in tokens], n)]:
+        llm.reset()
+        run()  # warm-up
+        samples = []
+        for _ in range(repetitions):
+            llm.reset()
+            start = time.perf_counter()
+            run()
+            samples.append(count / (time.perf_counter() - start))
+        results[name] = float(np.mean(samples))
+    del llm
+    return results
+
+
+def bench_ours(path, threads, p, n, repetitions):
+    command = ["/usr/bin/time", "-f", "%M", SERVER, "bench", "--model", path, "-p", str(p), "-n", str(n),
+               "-r", str(repetitions), "--threads", str(threads), "--output", "json"]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    peak_kib = int(done.stderr.strip().splitlines()[-1])
+    rows = json.loads(done.stdout)
+    return {row["test"]: row["tokensPerSecond"] for row in rows}, peak_kib * 1024
+
+
+def copy_bandwidth():
+    """Bytes per second that one large copy moves (read + write), best of five."""
+    source = np.ones(256 * 1024 * 1024 // 4, dtype=np.float32)
+    target = np.empty_like(source)
+    best = 0.0
+    for _ in range(5):
+        start = time.perf_counter()
+        np.copyto(target, source)
+        best = max(best, 2 * source.nbytes / (time.perf_counter() - start))
+    return best
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("-p", type=int, default=128)
+    parser.add_argument("-n", type=int, default=32)
+    parser.add_argument("-r", type=int, default=2)
+    parser.add_argument("--keep")
+    args = parser.parse_args()
+    if not os.path.exists(SERVER):
+        sys.exit("build first: swift build -c release --product inference-server")
+    directory = args.keep or tempfile.mkdtemp(prefix="inference-bench-")
+    os.makedirs(directory, exist_ok=True)
+    f16 = os.path.join(directory, "tinyllama-shape-f16.gguf")
+    if not os.path.exists(f16):
+        write_f16_model(f16)
+    bandwidth = copy_bandwidth()
+    print(f"machine: {os.cpu_count()} cores, copy bandwidth {bandwidth / 1e9:.1f} GB/s; threads {args.threads}")
+    print("| model | size | test | inference-server t/s | llama.cpp t/s | ratio |")
+    print("| --- | ---: | --- | ---: | ---: | ---: |")
+    notes = []
+    for label, ftype in [("Q4_0", 2), ("Q8_0", 7)]:
+        path = os.path.join(directory, f"tinyllama-shape-{label.lower()}.gguf")
+        if not os.path.exists(path):
+            quantize(f16, path, ftype)
+        size = os.path.getsize(path)
+        ours, peak = bench_ours(path, args.threads, args.p, args.n, args.r)
+        theirs = bench_llama_cpp(path, args.threads, args.p, args.n, args.r)
+        for test in ours:
+            print(f"| {label} | {size / 2**20:.0f} MiB | {test} | {ours[test]:.2f} | {theirs[test]:.2f} | {ours[test] / theirs[test]:.2f} |")
+        floor = bandwidth / size  # every weight byte read once per generated token
+        kv_cache = SHAPE["layers"] * 2 * (args.p + 1) * SHAPE["embedding"] // SHAPE["heads"] * SHAPE["kv_heads"] * 2
+        notes.append(f"{label}: bandwidth ceiling for generation {floor:.1f} t/s ({size / 2**20:.0f} MiB per token); "
+                     f"inference-server peak RSS {peak / 2**20:.0f} MiB vs file + KV cache + 100 MiB = "
+                     f"{(size + kv_cache) / 2**20 + 100:.0f} MiB")
+    for note in notes:
+        print(note)
+
+
+if __name__ == "__main__":
+    main()
