@@ -26,10 +26,12 @@ struct QuantizedDotTests {
             a.withUnsafeBytes { a in
                 b.withUnsafeBytes { b in
                     let a = a.baseAddress!, b = b.baseAddress!
-                    #expect(QuantizedDot.q8_0(a, b, blocks: blocks) == QuantizedDot.q8_0Scalar(a, b, blocks: blocks))
+                    let q8 = QuantizedDot.q8_0Scalar(a, b, blocks: blocks)
+                    #expect(QuantizedDot.q8_0(a, b, blocks: blocks) == q8)
                     q4.withUnsafeBytes { q4 in
                         let q4 = q4.baseAddress!
-                        #expect(QuantizedDot.q4_0(q4, b, blocks: blocks) == QuantizedDot.q4_0Scalar(q4, b, blocks: blocks))
+                        let q4Scalar = QuantizedDot.q4_0Scalar(q4, b, blocks: blocks)
+                        #expect(QuantizedDot.q4_0(q4, b, blocks: blocks) == q4Scalar)
                     }
                 }
             }

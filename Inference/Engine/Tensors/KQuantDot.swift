@@ -82,11 +82,11 @@ public enum KQuantDot {
             let wb = block * 144, yb = block * q8KBlockBytes
             var dot: Int32 = 0, minimums: Int32 = 0
             for pair in 0..<4 {
-                var low = SIMD16<Int32>(), high = SIMD16<Int32>()
+                var low = SIMD8<Int32>(), high = SIMD8<Int32>()
                 for part in 0..<2 {
-                    let packed = lanes(w, wb + 16 + pair * 32 + part * 16, as: UInt8.self)
-                    low &+= (packed & 0x0F) &* lanes(y, yb + 4 + pair * 64 + part * 16, as: Int8.self)
-                    high &+= (packed &>> 4) &* lanes(y, yb + 36 + pair * 64 + part * 16, as: Int8.self)
+                    let packed = loadInt16Lanes(w, wb + 16 + pair * 32 + part * 16, signed: false)
+                    low &+= multiplyAddPairs(packed & 0x0F, loadInt16Lanes(y, yb + 4 + pair * 64 + part * 16, signed: true))
+                    high &+= multiplyAddPairs(packed &>> 4, loadInt16Lanes(y, yb + 36 + pair * 64 + part * 16, signed: true))
                 }
                 let (scale0, min0) = q4KScaleMin(w, wb + 4, pair * 2)
                 let (scale1, min1) = q4KScaleMin(w, wb + 4, pair * 2 + 1)
@@ -98,17 +98,6 @@ public enum KQuantDot {
             total += Dequantize.half(w, wb) * dy * Float(dot) - Dequantize.half(w, wb + 2) * dy * Float(minimums)
         }
         return total
-    }
-
-    /// 16 bytes at `offset`, widened to 32-bit lanes.
-    @inline(__always)
-    static func lanes(_ p: UnsafeRawPointer, _ offset: Int, as: Int8.Type) -> SIMD16<Int32> {
-        int32Lanes(loadInt16Lanes(p, offset, signed: true))
-    }
-
-    @inline(__always)
-    static func lanes(_ p: UnsafeRawPointer, _ offset: Int, as: UInt8.Type) -> SIMD16<Int32> {
-        int32Lanes(loadInt16Lanes(p, offset, signed: false))
     }
 
     /// Q6_K · Q8_K, scalar.
@@ -145,9 +134,9 @@ public enum KQuantDot {
             for half in 0..<2 {
                 for part in 0..<2 {
                     let offset = part * 16
-                    let low0 = lanes(w, wb + half * 64 + offset, as: UInt8.self)
-                    let low1 = lanes(w, wb + half * 64 + 32 + offset, as: UInt8.self)
-                    let high = lanes(w, wb + 128 + half * 32 + offset, as: UInt8.self)
+                    let low0 = loadInt16Lanes(w, wb + half * 64 + offset, signed: false)
+                    let low1 = loadInt16Lanes(w, wb + half * 64 + 32 + offset, signed: false)
+                    let high = loadInt16Lanes(w, wb + 128 + half * 32 + offset, signed: false)
                     let scales = wb + 192 + half * 8 + part, activations = yb + 4 + half * 128 + offset
                     dot += q6KPart((low0 & 0x0F) | ((high & 3) &<< 4), w, scales, y, activations)
                     dot += q6KPart((low1 & 0x0F) | (((high &>> 2) & 3) &<< 4), w, scales + 2, y, activations + 32)
@@ -162,8 +151,8 @@ public enum KQuantDot {
 
     /// 16 six-bit values (still offset by 32) times 16 activations, times their sub-block's scale.
     @inline(__always)
-    static func q6KPart(_ unsigned: SIMD16<Int32>, _ w: UnsafeRawPointer, _ scale: Int, _ y: UnsafeRawPointer, _ offset: Int) -> Int32 {
-        let products = (unsigned &- 32) &* lanes(y, offset, as: Int8.self)
+    static func q6KPart(_ unsigned: SIMD16<Int16>, _ w: UnsafeRawPointer, _ scale: Int, _ y: UnsafeRawPointer, _ offset: Int) -> Int32 {
+        let products = multiplyAddPairs(unsigned &- 32, loadInt16Lanes(y, offset, signed: true))
         return Int32(w.load(fromByteOffset: scale, as: Int8.self)) * laneSum(products)
     }
 }

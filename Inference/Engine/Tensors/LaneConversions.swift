@@ -1,7 +1,7 @@
-// Lane-type conversions for the kernels. The standard library's converting initialisers
+// Lane-type conversions and integer multiply-adds for the kernels. The standard library's converting initialisers
 // (`SIMD16<Int32>(truncatingIfNeeded:)`, `SIMD16<Float>(_:)`) stay out-of-line generic calls that convert one lane
 // at a time; these fixed-count loops inline, and LLVM turns each into one or two vector instructions
-// (vpmovsxbw, vpmovzxbw, vpmovsxwd, vcvtdq2ps, vcvtph2ps).
+// (vpmovsxbw, vpmovzxbw, vpmaddwd, vcvtph2ps).
 
 @inline(__always)
 func int16Lanes(_ v: SIMD16<Int8>) -> SIMD16<Int16> {
@@ -14,20 +14,6 @@ func int16Lanes(_ v: SIMD16<Int8>) -> SIMD16<Int16> {
 func int16Lanes(_ v: SIMD16<UInt8>) -> SIMD16<Int16> {
     var r = SIMD16<Int16>()
     for i in 0..<16 { r[i] = Int16(v[i]) }
-    return r
-}
-
-@inline(__always)
-func int32Lanes(_ v: SIMD16<Int16>) -> SIMD16<Int32> {
-    var r = SIMD16<Int32>()
-    for i in 0..<16 { r[i] = Int32(v[i]) }
-    return r
-}
-
-@inline(__always)
-func floatLanes(_ v: SIMD16<Int32>) -> SIMD16<Float> {
-    var r = SIMD16<Float>()
-    for i in 0..<16 { r[i] = Float(v[i]) }
     return r
 }
 
@@ -54,8 +40,24 @@ func loadInt16Lanes(_ p: UnsafeRawPointer, _ offset: Int, signed: Bool) -> SIMD1
 
 /// The sum of the lanes (wrapping), as a reduction LLVM vectorises.
 @inline(__always)
-func laneSum(_ v: SIMD16<Int32>) -> Int32 {
+func laneSum(_ v: SIMD8<Int32>) -> Int32 {
     var total: Int32 = 0
-    for i in 0..<16 { total &+= v[i] }
+    for i in 0..<8 { total &+= v[i] }
     return total
+}
+
+/// Products of int16 lanes with adjacent pairs added into int32 lanes: one `vpmaddwd`.
+@inline(__always)
+func multiplyAddPairs(_ a: SIMD16<Int16>, _ b: SIMD16<Int16>) -> SIMD8<Int32> {
+    var r = SIMD8<Int32>()
+    for i in 0..<8 { r[i] = Int32(a[2 * i]) &* Int32(b[2 * i]) &+ Int32(a[2 * i + 1]) &* Int32(b[2 * i + 1]) }
+    return r
+}
+
+/// The sum of int16 lanes, added in int16 (the caller guarantees it fits), widened at the end.
+@inline(__always)
+func laneSum(_ v: SIMD16<Int16>) -> Int32 {
+    var total: Int16 = 0
+    for i in 0..<16 { total &+= v[i] }
+    return Int32(total)
 }

@@ -40,9 +40,9 @@ public enum QuantizedDot {
         return sum
     }
 
-    /// Q8_0 · Q8_0, 16 lanes at a time. Two products of int8 values fit an int16 lane (2 · 127² < 2¹⁵), so each
-    /// block is two 16-lane int16 multiplies, widened once and summed; blocks are added in order, as llama.cpp's
-    /// kernels do, which keeps the result equal to the scalar form.
+    /// Q8_0 · Q8_0, 16 lanes at a time: int8 values widened to int16, multiplied with adjacent pairs added into
+    /// int32 (`vpmaddwd`); blocks are added in order, as llama.cpp's kernels do, which keeps the result equal to the
+    /// scalar form.
     public static func q8_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float {
         var sum: Float = 0
         for block in 0..<blocks {
@@ -51,7 +51,7 @@ public enum QuantizedDot {
             let x1 = loadInt16Lanes(a, base + 16, signed: true)
             let y0 = loadInt16Lanes(b, base, signed: true)
             let y1 = loadInt16Lanes(b, base + 16, signed: true)
-            let dot = laneSum(int32Lanes(x0 &* y0 &+ x1 &* y1))
+            let dot = laneSum(multiplyAddPairs(x0, y0) &+ multiplyAddPairs(x1, y1))
             sum += Dequantize.half(a, block * 34) * Dequantize.half(b, block * 34) * Float(dot)
         }
         return sum
@@ -72,18 +72,23 @@ public enum QuantizedDot {
         return sum
     }
 
-    /// Q4_0 · Q8_0, 16 lanes at a time, summed as in `q8_0`.
+    /// Q4_0 · Q8_0, 16 lanes at a time. A whole block's sum fits in int16 (32 · 8 · 127 < 2¹⁵), so the products
+    /// are added in int16 lanes and reduced there; blocks are added in order, as in `q8_0`.
     public static func q4_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float {
         var sum: Float = 0
-        let eight = SIMD16<Int16>(repeating: 8)
         for block in 0..<blocks {
-            let packed = loadInt16Lanes(a, block * 18 + 2, signed: false)
-            let low = (packed & 0x0F) &- eight, high = (packed &>> 4) &- eight
-            let y0 = loadInt16Lanes(b, block * 34 + 2, signed: true)
-            let y1 = loadInt16Lanes(b, block * 34 + 18, signed: true)
-            let dot = laneSum(int32Lanes(low &* y0 &+ high &* y1))
-            sum += Dequantize.half(a, block * 18) * Dequantize.half(b, block * 34) * Float(dot)
+            let y0 = loadInt16Lanes(b, block &* 34 &+ 2, signed: true)
+            let y1 = loadInt16Lanes(b, block &* 34 &+ 18, signed: true)
+            let dot = q4_0Block(a, block, y0, y1)
+            sum += Dequantize.half(a, block &* 18) * Dequantize.half(b, block &* 34) * Float(dot)
         }
         return sum
+    }
+
+    @inline(__always)
+    static func q4_0Block(_ a: UnsafeRawPointer, _ block: Int, _ y0: SIMD16<Int16>, _ y1: SIMD16<Int16>) -> Int32 {
+        let eight = SIMD16<Int16>(repeating: 8)
+        let packed = loadInt16Lanes(a, block &* 18 &+ 2, signed: false)
+        return laneSum(((packed & 0x0F) &- eight) &* y0 &+ ((packed &>> 4) &- eight) &* y1)
     }
 }
