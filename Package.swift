@@ -33,7 +33,7 @@ let package = Package(
         .testTarget(name: "AWSTests", dependencies: ["AWS"], exclude: ["Fixtures"]),
         .target(name: "InferenceEngine", path: "Inference/Engine", swiftSettings: engineSettings),
         .executableTarget(name: "InferenceServer", dependencies: ["InferenceEngine"], path: "Inference/Server"),
-        .testTarget(name: "InferenceTests", dependencies: ["InferenceEngine"], exclude: ["Fixtures"]),
+        .testTarget(name: "InferenceTests", dependencies: ["InferenceEngine", "InferenceServer"], exclude: ["Fixtures"]),
         .testTarget(name: "StackTests", dependencies: ["Stack"], exclude: ["Fixtures"]),
         .testTarget(name: "PlanTests", dependencies: ["Plan", "Stack"]),
         .testTarget(name: "CostsTests", dependencies: ["Costs", "Stack"]),

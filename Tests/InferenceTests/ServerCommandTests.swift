@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+@testable import InferenceEngine
+
+/// `inference-server tokenize`, `generate` and `bench` as a user runs them: what reaches stdout, stderr and the exit
+/// status.
+@Suite("inference-server command line")
+struct ServerCommandTests {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// The binary beside the test bundle (swift build puts every product in one folder).
+    static var binary: URL {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while directory.pathExtension == "xctest" || directory.lastPathComponent == "Contents" || directory.lastPathComponent == "MacOS" {
+            directory.deleteLastPathComponent()
+        }
+        return directory.appendingPathComponent("inference-server")
+    }
+
+    static func run(_ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // read both to the end before waiting, so that a full pipe cannot stall the child
+        let errorData = ThreadSafeData()
+        let reader = Thread { errorData.value = err.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !errorData.done { usleep(1000) }
+        return Result(status: process.terminationStatus, stdout: String(decoding: output, as: UTF8.self),
+                      stderr: String(decoding: errorData.value, as: UTF8.self))
+    }
+
+    final class ThreadSafeData: @unchecked Sendable {
+        private let lock = NSLock()
+        private var data = Data()
+        private var finished = false
+        var value: Data {
+            get { lock.withLock { data } }
+            set { lock.withLock { data = newValue; finished = true } }
+        }
+        var done: Bool { lock.withLock { finished } }
+    }
+
+    static func model(_ name: String) -> String { ModelFixtureTests.directory.appendingPathComponent(name).path }
+
+    @Test("tokenize prints the ids on one line; BOS only when asked; special tokens parsed unless told not to")
+    func tokenize() throws {
+        let plain = try Self.run(["tokenize", "--model", Self.model("llama-q8_0.gguf"), "--text", "Hello world"])
+        #expect(plain.status == 0)
+        let ids = plain.stdout.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        #expect(!ids.isEmpty && ids.first != 1)
+        let withBOS = try Self.run(["tokenize", "--model", Self.model("llama-q8_0.gguf"), "--text", "Hello world", "--add-bos"])
+        #expect(withBOS.stdout == "1 " + plain.stdout)
+        let special = try Self.run(["tokenize", "--model", Self.model("qwen2-q8_0.gguf"), "--text", "<|im_end|>"])
+        #expect(special.stdout == "1026\n")
+        let literal = try Self.run(["tokenize", "--model", Self.model("qwen2-q8_0.gguf"), "--text", "<|im_end|>", "--no-parse-special"])
+        #expect(literal.stdout != "1026\n")
+    }
+
+    @Test("greedy generate prints exactly llama.cpp's greedy continuation, and only that, on stdout")
+    func greedyText() throws {
+        let model = try #require(ModelFixtureTests.models.first { $0.file == "qwen2-q4_k_m.gguf" })
+        let test = try #require(model.cases.first { $0.greedy.count >= 8 })
+        let tokenizer = try Tokenizer(Vocabulary(GGUFFile.open(Self.model(model.file))))
+        let result = try Self.run(["generate", "--model", Self.model(model.file), "--prompt", test.text, "--temperature", "0",
+                                   "--max-tokens", String(test.greedy.count), "--threads", "2"])
+        #expect(result.status == 0)
+        #expect(result.stdout == tokenizer.decode(test.greedy) + "\n")
+        #expect(result.stderr.contains("generated: \(test.greedy.count) tokens"))
+    }
+
+    @Test("the same seed prints the same text; chat mode formats the prompt with the model's template")
+    func seedsAndChat() throws {
+        let arguments = ["generate", "--model", Self.model("llama-q4_0.gguf"), "--prompt", "Once upon a time", "--max-tokens", "16",
+                         "--temperature", "1.2", "--seed", "11"]
+        let first = try Self.run(arguments), second = try Self.run(arguments)
+        #expect(first.status == 0 && first.stdout == second.stdout && !first.stdout.isEmpty)
+        let chat = try Self.run(["generate", "--model", Self.model("qwen2-q8_0.gguf"), "--prompt", "Hi", "--chat", "--max-tokens", "4", "--seed", "1"])
+        #expect(chat.status == 0)
+        let noTemplate = try Self.run(["generate", "--model", Self.model("llama-f32.gguf"), "--prompt", "Hi", "--chat", "--chat-template", "nope"])
+        #expect(noTemplate.status == 2 && noTemplate.stderr.contains("--chat-template") && noTemplate.stdout.isEmpty)
+    }
+
+    @Test("bad input is one line on stderr, exit 2, nothing on stdout", arguments: [
+        ["generate", "--model", "/nonexistent.gguf", "--prompt", "x"],
+        ["generate", "--prompt", "x"],
+        ["generate", "--model", "M", "--prompt", "x", "--top-p", "2"],
+        ["generate", "--model", "M", "--prompt", "x", "--bogus"],
+        ["bench", "--model", "M", "--output", "xml"],
+        ["tokenize", "--model", "V", "--text", "x", "--add-bos", "--max-tokens"],
+        ["serve-everything"],
+    ])
+    func badInput(_ arguments: [String]) throws {
+        let resolved = arguments.map {
+            $0 == "M" ? Self.model("llama-q4_0.gguf") : $0 == "V" ? TokenizerVectorTests.fixtures.appendingPathComponent("ggml-vocab-llama-spm.gguf").path : $0
+        }
+        let result = try Self.run(resolved)
+        #expect(result.status == 2)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.hasPrefix("inference-server: "))
+    }
+
+    @Test("a vocabulary-only file tokenizes but does not generate")
+    func vocabularyOnly() throws {
+        let vocabulary = TokenizerVectorTests.fixtures.appendingPathComponent("ggml-vocab-llama-spm.gguf").path
+        #expect(try Self.run(["tokenize", "--model", vocabulary, "--text", "Hi"]).status == 0)
+        let generate = try Self.run(["generate", "--model", vocabulary, "--prompt", "Hi"])
+        #expect(generate.status == 2 && generate.stderr.contains("missing"))
+    }
+
+    @Test("bench --output json gives a pp and a tg row with positive speeds")
+    func bench() throws {
+        let result = try Self.run(["bench", "--model", Self.model("llama-q4_k_m.gguf"), "-p", "16", "-n", "4", "-r", "1", "--output", "json"])
+        #expect(result.status == 0)
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.compactMap { $0["test"] as? String } == ["pp16", "tg4"])
+        #expect(rows.allSatisfy { ($0["tokensPerSecond"] as? Double ?? 0) > 0 })
+    }
+}
