@@ -10,12 +10,19 @@ struct QuantizedDotTests {
         (0..<count).map { _ in Float.random(in: -2...2, using: &generator) }
     }
 
-    @Test("SIMD equals scalar, exactly, on random rows", arguments: [1, 3, 64])
+    /// Activations both as Q8_0 blocks (for the scalar forms) and widened (for the SIMD forms).
+    static func activations(_ values: [Float]) -> (q8_0: [UInt8], widened: [UInt8]) {
+        var widened = [UInt8](repeating: 0, count: QuantizedDot.widenedQ8_0Bytes(blocks: values.count / 32))
+        values.withUnsafeBufferPointer { v in widened.withUnsafeMutableBytes { QuantizedDot.widenQ8_0(v, into: $0) } }
+        return (values.withUnsafeBufferPointer { QuantizedDot.quantizeQ8_0($0) }, widened)
+    }
+
+    @Test("SIMD equals scalar up to float summation order, on random rows", arguments: [1, 3, 7, 64])
     func simdEqualsScalar(_ blocks: Int) {
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<20 {
             let a = Self.randomFloats(blocks * 32, &generator).withUnsafeBufferPointer { QuantizedDot.quantizeQ8_0($0) }
-            let b = Self.randomFloats(blocks * 32, &generator).withUnsafeBufferPointer { QuantizedDot.quantizeQ8_0($0) }
+            let (b, wide) = Self.activations(Self.randomFloats(blocks * 32, &generator))
             var q4 = [UInt8](repeating: 0, count: blocks * 18)
             for index in q4.indices { q4[index] = UInt8.random(in: 0...255, using: &generator) }
             for block in 0..<blocks {  // finite f16 scales
@@ -25,16 +32,33 @@ struct QuantizedDotTests {
             }
             a.withUnsafeBytes { a in
                 b.withUnsafeBytes { b in
-                    let a = a.baseAddress!, b = b.baseAddress!
-                    let q8 = QuantizedDot.q8_0Scalar(a, b, blocks: blocks)
-                    #expect(QuantizedDot.q8_0(a, b, blocks: blocks) == q8)
-                    q4.withUnsafeBytes { q4 in
-                        let q4 = q4.baseAddress!
-                        let q4Scalar = QuantizedDot.q4_0Scalar(q4, b, blocks: blocks)
-                        #expect(QuantizedDot.q4_0(q4, b, blocks: blocks) == q4Scalar)
+                    wide.withUnsafeBytes { wide in
+                        let (a, b, wide) = (a.baseAddress!, b.baseAddress!, wide.baseAddress!)
+                        // the same integer products and scales, summed in eight float lanes instead of block by block
+                        let q8 = QuantizedDot.q8_0Scalar(a, b, blocks: blocks), q8SIMD = QuantizedDot.q8_0(a, wide, blocks: blocks)
+                        #expect(abs(q8SIMD - q8) <= 2e-6 * Float(blocks) * max(1, abs(q8)), "Q8_0: \(q8SIMD) vs \(q8)")
+                        q4.withUnsafeBytes { q4 in
+                            let q4 = q4.baseAddress!
+                            let q4Scalar = QuantizedDot.q4_0Scalar(q4, b, blocks: blocks), q4SIMD = QuantizedDot.q4_0(q4, wide, blocks: blocks)
+                            #expect(abs(q4SIMD - q4Scalar) <= 2e-6 * Float(blocks) * max(1, abs(q4Scalar)), "Q4_0: \(q4SIMD) vs \(q4Scalar)")
+                        }
                     }
                 }
             }
+        }
+    }
+
+    @Test("the widened form holds exactly the Q8_0 values and scales")
+    func widenedForm() {
+        var generator = SystemRandomNumberGenerator()
+        let (q8, wide) = Self.activations(Self.randomFloats(96, &generator))
+        for block in 0..<3 {
+            for j in 0..<32 {
+                let widened = wide.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: block * 64 + j * 2, as: Int16.self) }
+                #expect(widened == Int16(Int8(bitPattern: q8[block * 34 + 2 + j])))
+            }
+            let scale = wide.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 3 * 64 + block * 4, as: Float.self) }
+            #expect(scale == q8.withUnsafeBytes { Dequantize.half($0, block * 34) })
         }
     }
 
@@ -44,7 +68,7 @@ struct QuantizedDotTests {
         let x = Self.randomFloats(256, &generator), y = Self.randomFloats(256, &generator)
         let exact = zip(x, y).reduce(Float(0)) { $0 + $1.0 * $1.1 }
         let a = x.withUnsafeBufferPointer { QuantizedDot.quantizeQ8_0($0) }
-        let b = y.withUnsafeBufferPointer { QuantizedDot.quantizeQ8_0($0) }
+        let b = Self.activations(y).widened
         var back = [Float](repeating: 0, count: 256)
         try a.withUnsafeBytes { bytes in try back.withUnsafeMutableBufferPointer { try Dequantize.run(.q8_0, bytes, into: $0) } }
         #expect(zip(back, x).allSatisfy { abs($0 - $1) <= 2.0 / 127 * 0.51 + 1e-3 }, "each value within half a step")

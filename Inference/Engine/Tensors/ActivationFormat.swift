@@ -1,6 +1,6 @@
 /// The form an activation row takes before it meets a weight row (ggml's `vec_dot_type`): float weights meet
-/// activations rounded to their own type; quantised weights meet activations quantised to Q8_0 or Q8_K, which
-/// lets the inner loop multiply integers.
+/// activations rounded to their own type; quantised weights meet activations quantised to Q8_0 (kept widened to
+/// int16, see `QuantizedDot.widenQ8_0`) or Q8_K, which lets the inner loop multiply integers.
 public enum ActivationFormat: Sendable {
     case f32, f16, bf16, q8_0, q8_K
 
@@ -21,7 +21,7 @@ public enum ActivationFormat: Sendable {
         switch self {
         case .f32: columns * 4
         case .f16, .bf16: columns * 2
-        case .q8_0: columns / 32 * 34
+        case .q8_0: QuantizedDot.widenedQ8_0Bytes(blocks: columns / 32)
         case .q8_K: columns / 256 * KQuantDot.q8KBlockBytes
         }
     }
@@ -37,7 +37,7 @@ public enum ActivationFormat: Sendable {
         case .bf16:
             for (index, value) in row.enumerated() { bytes.storeBytes(of: FloatDot.bfloatBits(value), toByteOffset: index * 2, as: UInt16.self) }
         case .q8_0:
-            QuantizedDot.quantizeQ8_0(row, into: bytes)
+            QuantizedDot.widenQ8_0(row, into: bytes)
         case .q8_K:
             KQuantDot.quantizeQ8_K(row, into: bytes)
         }

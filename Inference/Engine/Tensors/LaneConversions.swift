@@ -54,10 +54,16 @@ func multiplyAddPairs(_ a: SIMD16<Int16>, _ b: SIMD16<Int16>) -> SIMD8<Int32> {
     return r
 }
 
-/// The sum of int16 lanes, added in int16 (the caller guarantees it fits), widened at the end.
 @inline(__always)
-func laneSum(_ v: SIMD16<Int16>) -> Int32 {
-    var total: Int16 = 0
-    for i in 0..<16 { total &+= v[i] }
-    return Int32(total)
+func floatLanes(_ v: SIMD8<Int32>) -> SIMD8<Float> {
+    var r = SIMD8<Float>()
+    for i in 0..<8 { r[i] = Float(v[i]) }
+    return r
+}
+
+@inline(__always)
+func floatLanes(_ v: SIMD8<Float16>) -> SIMD8<Float> {
+    var r = SIMD8<Float>()
+    for i in 0..<8 { r[i] = Float(v[i]) }
+    return r
 }

@@ -40,21 +40,62 @@ public enum QuantizedDot {
         return sum
     }
 
-    /// Q8_0 · Q8_0, 16 lanes at a time: int8 values widened to int16, multiplied with adjacent pairs added into
-    /// int32 (`vpmaddwd`); blocks are added in order, as llama.cpp's kernels do, which keeps the result equal to the
-    /// scalar form.
+    /// Q8_0 weights · activations in the widened form (`widenQ8_0`): int8 weights widened to int16 meet int16
+    /// activations in `vpmaddwd`, each block's eight partial sums are scaled in float lanes and added across blocks,
+    /// as ggml's AVX2 kernel does.
     public static func q8_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float {
-        var sum: Float = 0
-        for block in 0..<blocks {
-            let base = block * 34 + 2
-            let x0 = loadInt16Lanes(a, base, signed: true)
-            let x1 = loadInt16Lanes(a, base + 16, signed: true)
-            let y0 = loadInt16Lanes(b, base, signed: true)
-            let y1 = loadInt16Lanes(b, base + 16, signed: true)
-            let dot = laneSum(multiplyAddPairs(x0, y0) &+ multiplyAddPairs(x1, y1))
-            sum += Dequantize.half(a, block * 34) * Dequantize.half(b, block * 34) * Float(dot)
+        withCombinedScales(a, stride: 34, b, blocks: blocks) { scales in
+            var accumulator = SIMD8<Float>()
+            for block in 0..<blocks {
+                let x0 = loadInt16Lanes(a, block &* 34 &+ 2, signed: true), x1 = loadInt16Lanes(a, block &* 34 &+ 18, signed: true)
+                let y0 = b.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self)
+                let y1 = b.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self)
+                accumulator.addProduct(floatLanes(multiplyAddPairs(x0, y0) &+ multiplyAddPairs(x1, y1)), SIMD8<Float>(repeating: scales[block]))
+            }
+            return accumulator.sum()
         }
-        return sum
+    }
+
+    /// Bytes of `blocks` Q8_0 activation blocks in the widened form: 32 int16 values per block, then one f32 scale
+    /// per block, then room for one 8-lane read past the last scale.
+    public static func widenedQ8_0Bytes(blocks: Int) -> Int { blocks * 64 + blocks * 4 + 32 }
+
+    /// Quantises `values` as `quantizeQ8_0` does (the same int8 values and f16-rounded scales), stored widened:
+    /// int16 values let the kernels multiply with `vpmaddwd` without widening the activations for every row.
+    public static func widenQ8_0(_ values: UnsafeBufferPointer<Float>, into out: UnsafeMutableRawBufferPointer) {
+        let blocks = values.count / 32
+        precondition(values.count % 32 == 0 && out.count >= widenedQ8_0Bytes(blocks: blocks))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 34) { block in
+            let bytes = UnsafeMutableRawBufferPointer(block)
+            for index in 0..<blocks {
+                quantizeQ8_0(UnsafeBufferPointer(rebasing: values[(index * 32)..<(index * 32 + 32)]), into: bytes)
+                for j in 0..<32 {
+                    out.storeBytes(of: Int16(Int8(bitPattern: bytes[2 + j])), toByteOffset: index * 64 + j * 2, as: Int16.self)
+                }
+                out.storeBytes(of: Dequantize.half(UnsafeRawBufferPointer(bytes), 0), toByteOffset: blocks * 64 + index * 4, as: Float.self)
+            }
+        }
+    }
+
+    /// Calls `body` with each block's weight scale (f16, every `stride` bytes of `a`) times its activation scale
+    /// (f32, after the widened values of `b`), converted eight at a time up front: converted one by one inside the
+    /// kernel, the f16 loads chain every block to the one before.
+    @inline(__always)
+    static func withCombinedScales(_ a: UnsafeRawPointer, stride: Int, _ b: UnsafeRawPointer, blocks: Int,
+                                   _ body: (UnsafeMutablePointer<Float>) -> Float) -> Float {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: blocks + 8) { buffer in
+            let scales = buffer.baseAddress!, activationScales = b + blocks * 64
+            var block = 0
+            while block < blocks {
+                var bits = SIMD8<UInt16>()
+                for i in 0..<8 where block &+ i < blocks { bits[i] = a.loadUnaligned(fromByteOffset: (block &+ i) &* stride, as: UInt16.self) }
+                let weights = floatLanes(unsafeBitCast(bits, to: SIMD8<Float16>.self))
+                let activations = activationScales.loadUnaligned(fromByteOffset: block * 4, as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(scales + block).storeBytes(of: weights * activations, as: SIMD8<Float>.self)
+                block &+= 8
+            }
+            return body(scales)
+        }
     }
 
     /// Q4_0 · Q8_0, scalar: the weight's 4-bit values are offset by 8.
@@ -72,23 +113,19 @@ public enum QuantizedDot {
         return sum
     }
 
-    /// Q4_0 · Q8_0, 16 lanes at a time. A whole block's sum fits in int16 (32 · 8 · 127 < 2¹⁵), so the products
-    /// are added in int16 lanes and reduced there; blocks are added in order, as in `q8_0`.
+    /// Q4_0 weights · widened Q8_0 activations: the nibbles, less 8, widened to int16, then as `q8_0`.
     public static func q4_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float {
-        var sum: Float = 0
-        for block in 0..<blocks {
-            let y0 = loadInt16Lanes(b, block &* 34 &+ 2, signed: true)
-            let y1 = loadInt16Lanes(b, block &* 34 &+ 18, signed: true)
-            let dot = q4_0Block(a, block, y0, y1)
-            sum += Dequantize.half(a, block &* 18) * Dequantize.half(b, block &* 34) * Float(dot)
+        withCombinedScales(a, stride: 18, b, blocks: blocks) { scales in
+            var accumulator = SIMD8<Float>()
+            let eight = SIMD16<Int16>(repeating: 8)
+            for block in 0..<blocks {
+                let packed = loadInt16Lanes(a, block &* 18 &+ 2, signed: false)
+                let y0 = b.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self)
+                let y1 = b.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self)
+                let sums = multiplyAddPairs((packed & 0x0F) &- eight, y0) &+ multiplyAddPairs((packed &>> 4) &- eight, y1)
+                accumulator.addProduct(floatLanes(sums), SIMD8<Float>(repeating: scales[block]))
+            }
+            return accumulator.sum()
         }
-        return sum
-    }
-
-    @inline(__always)
-    static func q4_0Block(_ a: UnsafeRawPointer, _ block: Int, _ y0: SIMD16<Int16>, _ y1: SIMD16<Int16>) -> Int32 {
-        let eight = SIMD16<Int16>(repeating: 8)
-        let packed = loadInt16Lanes(a, block &* 18 &+ 2, signed: false)
-        return laneSum(((packed & 0x0F) &- eight) &* y0 &+ ((packed &>> 4) &- eight) &* y1)
     }
 }
