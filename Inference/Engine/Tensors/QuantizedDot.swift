@@ -40,25 +40,30 @@ public enum QuantizedDot {
         return sum
     }
 
-    /// Q8_0 weights · activations in the widened form (`widenQ8_0`): int8 weights widened to int16 meet int16
-    /// activations in `vpmaddwd`, each block's eight partial sums are scaled in float lanes and added across blocks,
-    /// as ggml's AVX2 kernel does.
+    /// Q8_0 weights · activations in the widened form (`widenQ8_0`): the weights' bytes, offset by 128 to be
+    /// unsigned, widened to int16, meet the int16 activations in `vpmaddwd`; each block's eight partial sums are
+    /// scaled in float lanes and added across blocks, as ggml's AVX2 kernel does, and the offset's share
+    /// (128 · Σy per block, kept with the activations) is taken off at the end. (Sign-extended weights lead LLVM to
+    /// split the lanes and multiply in 32 bits, three times slower.)
     public static func q8_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float {
-        withCombinedScales(a, stride: 34, b, blocks: blocks) { scales in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: blocks + 8) { buffer in
+            let scales = buffer.baseAddress!
+            let offsetShare = combineScales(a, stride: 34, b, blocks: blocks, into: scales, offsetShare: true)
             var accumulator = SIMD8<Float>()
             for block in 0..<blocks {
-                let x0 = loadInt16Lanes(a, block &* 34 &+ 2, signed: true), x1 = loadInt16Lanes(a, block &* 34 &+ 18, signed: true)
+                let x0 = int16Lanes(a.loadUnaligned(fromByteOffset: block &* 34 &+ 2, as: SIMD16<UInt8>.self) ^ 0x80)
+                let x1 = int16Lanes(a.loadUnaligned(fromByteOffset: block &* 34 &+ 18, as: SIMD16<UInt8>.self) ^ 0x80)
                 let y0 = b.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self)
                 let y1 = b.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self)
                 accumulator.addProduct(floatLanes(multiplyAddPairs(x0, y0) &+ multiplyAddPairs(x1, y1)), SIMD8<Float>(repeating: scales[block]))
             }
-            return accumulator.sum()
+            return accumulator.sum() - offsetShare
         }
     }
 
     /// Bytes of `blocks` Q8_0 activation blocks in the widened form: 32 int16 values per block, then one f32 scale
-    /// per block, then room for one 8-lane read past the last scale.
-    public static func widenedQ8_0Bytes(blocks: Int) -> Int { blocks * 64 + blocks * 4 + 32 }
+    /// per block, then 128 · Σy per block (f32), then room for one 8-lane read past the end.
+    public static func widenedQ8_0Bytes(blocks: Int) -> Int { blocks * 72 + 32 }
 
     /// Quantises `values` as `quantizeQ8_0` does (the same int8 values and f16-rounded scales), stored widened:
     /// int16 values let the kernels multiply with `vpmaddwd` without widening the activations for every row.
@@ -73,29 +78,36 @@ public enum QuantizedDot {
                     out.storeBytes(of: Int16(Int8(bitPattern: bytes[2 + j])), toByteOffset: index * 64 + j * 2, as: Int16.self)
                 }
                 out.storeBytes(of: Dequantize.half(UnsafeRawBufferPointer(bytes), 0), toByteOffset: blocks * 64 + index * 4, as: Float.self)
+                let sum = (0..<32).reduce(0) { $0 + Int(Int8(bitPattern: bytes[2 + $1])) }
+                out.storeBytes(of: Float(128 * sum), toByteOffset: blocks * 68 + index * 4, as: Float.self)
             }
         }
     }
 
-    /// Calls `body` with each block's weight scale (f16, every `stride` bytes of `a`) times its activation scale
-    /// (f32, after the widened values of `b`), converted eight at a time up front: converted one by one inside the
-    /// kernel, the f16 loads chain every block to the one before.
+    /// Writes each block's weight scale (f16, every `stride` bytes of `a`) times its activation scale (f32, after the
+    /// widened values of `b`) to `scales` (room for `blocks` + 8), eight at a time: converted one by one inside the
+    /// kernel, the f16 loads would chain every block to the one before. With `offsetShare`, also returns
+    /// Σ scale · 128 · Σy over the blocks.
     @inline(__always)
-    static func withCombinedScales(_ a: UnsafeRawPointer, stride: Int, _ b: UnsafeRawPointer, blocks: Int,
-                                   _ body: (UnsafeMutablePointer<Float>) -> Float) -> Float {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: blocks + 8) { buffer in
-            let scales = buffer.baseAddress!, activationScales = b + blocks * 64
-            var block = 0
-            while block < blocks {
-                var bits = SIMD8<UInt16>()
-                for i in 0..<8 where block &+ i < blocks { bits[i] = a.loadUnaligned(fromByteOffset: (block &+ i) &* stride, as: UInt16.self) }
-                let weights = floatLanes(unsafeBitCast(bits, to: SIMD8<Float16>.self))
-                let activations = activationScales.loadUnaligned(fromByteOffset: block * 4, as: SIMD8<Float>.self)
-                UnsafeMutableRawPointer(scales + block).storeBytes(of: weights * activations, as: SIMD8<Float>.self)
-                block &+= 8
+    static func combineScales(_ a: UnsafeRawPointer, stride: Int, _ b: UnsafeRawPointer, blocks: Int,
+                              into scales: UnsafeMutablePointer<Float>, offsetShare: Bool = false) -> Float {
+        let activationScales = b + blocks * 64, offsets = b + blocks * 68
+        var share = SIMD8<Float>()
+        var block = 0
+        while block < blocks {
+            var bits = SIMD8<UInt16>()
+            for i in 0..<8 where block &+ i < blocks { bits[i] = a.loadUnaligned(fromByteOffset: (block &+ i) &* stride, as: UInt16.self) }
+            let weights = floatLanes(unsafeBitCast(bits, to: SIMD8<Float16>.self))
+            let combined = weights * activationScales.loadUnaligned(fromByteOffset: block * 4, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(scales + block).storeBytes(of: combined, as: SIMD8<Float>.self)
+            if offsetShare {
+                var mask = SIMD8<Float>()
+                for i in 0..<8 where block &+ i < blocks { mask[i] = 1 }
+                share.addProduct(combined * mask, offsets.loadUnaligned(fromByteOffset: block * 4, as: SIMD8<Float>.self))
             }
-            return body(scales)
+            block &+= 8
         }
+        return share.sum()
     }
 
     /// Q4_0 · Q8_0, scalar: the weight's 4-bit values are offset by 8.
@@ -115,7 +127,9 @@ public enum QuantizedDot {
 
     /// Q4_0 weights · widened Q8_0 activations: the nibbles, less 8, widened to int16, then as `q8_0`.
     public static func q4_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float {
-        withCombinedScales(a, stride: 18, b, blocks: blocks) { scales in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: blocks + 8) { buffer in
+            let scales = buffer.baseAddress!
+            _ = combineScales(a, stride: 18, b, blocks: blocks, into: scales)
             var accumulator = SIMD8<Float>()
             let eight = SIMD16<Int16>(repeating: 8)
             for block in 0..<blocks {
