@@ -1,6 +1,6 @@
 /// The form an activation row takes before it meets a weight row (ggml's `vec_dot_type`): float weights meet
-/// activations rounded to their own type; quantised weights meet activations quantised to Q8_0 (kept widened to
-/// int16, see `QuantizedDot.widenQ8_0`) or Q8_K, which lets the inner loop multiply integers.
+/// activations rounded to their own type; quantised weights meet activations quantised to Q8_0 or Q8_K (both kept
+/// widened to int16, see `QuantizedDot.widenQ8_0`), which lets the inner loop multiply integers.
 public enum ActivationFormat: Sendable {
     case f32, f16, bf16, q8_0, q8_K
 
@@ -22,7 +22,7 @@ public enum ActivationFormat: Sendable {
         case .f32: columns * 4
         case .f16, .bf16: columns * 2
         case .q8_0: QuantizedDot.widenedQ8_0Bytes(blocks: columns / 32)
-        case .q8_K: columns / 256 * KQuantDot.q8KBlockBytes
+        case .q8_K: KQuantDot.widenedQ8_KBytes(blocks: columns / 256)
         }
     }
 
@@ -39,7 +39,7 @@ public enum ActivationFormat: Sendable {
         case .q8_0:
             QuantizedDot.widenQ8_0(row, into: bytes)
         case .q8_K:
-            KQuantDot.quantizeQ8_K(row, into: bytes)
+            KQuantDot.widenQ8_K(row, into: bytes)
         }
     }
 }

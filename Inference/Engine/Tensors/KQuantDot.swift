@@ -75,29 +75,58 @@ public enum KQuantDot {
         return total
     }
 
-    /// Q4_K · Q8_K, 16 lanes at a time.
-    public static func q4K(_ w: UnsafeRawPointer, _ y: UnsafeRawPointer, blocks: Int) -> Float {
-        var total: Float = 0
-        for block in 0..<blocks {
-            let wb = block * 144, yb = block * q8KBlockBytes
-            var dot: Int32 = 0, minimums: Int32 = 0
-            for pair in 0..<4 {
-                var low = SIMD8<Int32>(), high = SIMD8<Int32>()
-                for part in 0..<2 {
-                    let packed = loadInt16Lanes(w, wb + 16 + pair * 32 + part * 16, signed: false)
-                    low &+= multiplyAddPairs(packed & 0x0F, loadInt16Lanes(y, yb + 4 + pair * 64 + part * 16, signed: true))
-                    high &+= multiplyAddPairs(packed &>> 4, loadInt16Lanes(y, yb + 36 + pair * 64 + part * 16, signed: true))
+    /// Bytes of `blocks` Q8_K activation blocks in the widened form: 256 int16 values per block, then one f32 scale
+    /// per block, then the 16 partial sums of each block as int32, then room for one 8-lane read past the end.
+    public static func widenedQ8_KBytes(blocks: Int) -> Int { blocks * (512 + 4 + 64) + 32 }
+
+    /// Quantises `values` as `quantizeQ8_K` does, stored widened (see `QuantizedDot.widenQ8_0` for why).
+    public static func widenQ8_K(_ values: UnsafeBufferPointer<Float>, into out: UnsafeMutableRawBufferPointer) {
+        let blocks = values.count / 256
+        precondition(values.count % 256 == 0 && out.count >= widenedQ8_KBytes(blocks: blocks))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: q8KBlockBytes) { block in
+            let bytes = UnsafeMutableRawBufferPointer(block)
+            for index in 0..<blocks {
+                quantizeQ8_K(UnsafeBufferPointer(rebasing: values[(index * 256)..<(index * 256 + 256)]), into: bytes)
+                for j in 0..<256 {
+                    out.storeBytes(of: Int16(Int8(bitPattern: bytes[4 + j])), toByteOffset: index * 512 + j * 2, as: Int16.self)
                 }
+                out.storeBytes(of: bytes.loadUnaligned(as: Float.self), toByteOffset: blocks * 512 + index * 4, as: Float.self)
+                for group in 0..<16 {
+                    let sum = Int32(bytes.loadUnaligned(fromByteOffset: 260 + group * 2, as: Int16.self))
+                    out.storeBytes(of: sum, toByteOffset: blocks * 516 + (index * 16 + group) * 4, as: Int32.self)
+                }
+            }
+        }
+    }
+
+    /// Q4_K weights · widened Q8_K activations: each sub-block's nibbles times its 6-bit scale (at most 945, an int16)
+    /// meet the int16 activations in `vpmaddwd`, summed over the block in int32 lanes, then scaled in float; the
+    /// minimums are taken off with the activations' partial sums.
+    public static func q4K(_ w: UnsafeRawPointer, _ y: UnsafeRawPointer, blocks: Int) -> Float {
+        var accumulator = SIMD8<Float>(), minimums: Float = 0
+        let scalesBase = y + blocks * 512, sumsBase = y + blocks * 516
+        for block in 0..<blocks {
+            let wb = block &* 144, yb = block &* 512
+            var sums = SIMD8<Int32>(), minimumDot: Int32 = 0
+            for pair in 0..<4 {
                 let (scale0, min0) = q4KScaleMin(w, wb + 4, pair * 2)
                 let (scale1, min1) = q4KScaleMin(w, wb + 4, pair * 2 + 1)
-                dot += scale0 * laneSum(low) + scale1 * laneSum(high)
-                minimums += min0 * (q8KSum(y, yb, pair * 4) + q8KSum(y, yb, pair * 4 + 1))
-                minimums += min1 * (q8KSum(y, yb, pair * 4 + 2) + q8KSum(y, yb, pair * 4 + 3))
+                let s0 = SIMD16<Int16>(repeating: Int16(scale0)), s1 = SIMD16<Int16>(repeating: Int16(scale1))
+                for part in 0..<2 {
+                    let packed = loadInt16Lanes(w, wb &+ 16 &+ pair &* 32 &+ part &* 16, signed: false)
+                    let y0 = y.loadUnaligned(fromByteOffset: yb &+ pair &* 128 &+ part &* 32, as: SIMD16<Int16>.self)
+                    let y1 = y.loadUnaligned(fromByteOffset: yb &+ pair &* 128 &+ 64 &+ part &* 32, as: SIMD16<Int16>.self)
+                    sums &+= multiplyAddPairs((packed & 0x0F) &* s0, y0) &+ multiplyAddPairs((packed &>> 4) &* s1, y1)
+                }
+                let groupSums = sumsBase + (block &* 16 &+ pair &* 4) &* 4
+                minimumDot &+= min0 &* (groupSums.loadUnaligned(as: Int32.self) &+ groupSums.loadUnaligned(fromByteOffset: 4, as: Int32.self))
+                minimumDot &+= min1 &* (groupSums.loadUnaligned(fromByteOffset: 8, as: Int32.self) &+ groupSums.loadUnaligned(fromByteOffset: 12, as: Int32.self))
             }
-            let dy = y.loadUnaligned(fromByteOffset: yb, as: Float.self)
-            total += Dequantize.half(w, wb) * dy * Float(dot) - Dequantize.half(w, wb + 2) * dy * Float(minimums)
+            let dy = scalesBase.loadUnaligned(fromByteOffset: block &* 4, as: Float.self)
+            accumulator.addProduct(floatLanes(sums), SIMD8<Float>(repeating: Dequantize.half(w, wb) * dy))
+            minimums += Dequantize.half(w, wb + 2) * dy * Float(minimumDot)
         }
-        return total
+        return accumulator.sum() - minimums
     }
 
     /// Q6_K · Q8_K, scalar.
@@ -125,34 +154,39 @@ public enum KQuantDot {
         return Int32(nibble | (((high >> (2 * quarter)) & 3) << 4)) - 32
     }
 
-    /// Q6_K · Q8_K, 16 lanes at a time.
+    /// Q6_K weights · widened Q8_K activations: each 16 six-bit values, less 32, times their int8 scale (at most
+    /// 4,096 in magnitude, an int16) meet the int16 activations in `vpmaddwd`, summed over the block in int32 lanes.
     public static func q6K(_ w: UnsafeRawPointer, _ y: UnsafeRawPointer, blocks: Int) -> Float {
-        var total: Float = 0
+        var accumulator = SIMD8<Float>()
+        let scalesBase = y + blocks * 512
+        let thirtyTwo = SIMD16<Int16>(repeating: 32)
         for block in 0..<blocks {
-            let wb = block * 210, yb = block * q8KBlockBytes
-            var dot: Int32 = 0
+            let wb = block &* 210, yb = block &* 512
+            var sums = SIMD8<Int32>()
             for half in 0..<2 {
                 for part in 0..<2 {
-                    let offset = part * 16
-                    let low0 = loadInt16Lanes(w, wb + half * 64 + offset, signed: false)
-                    let low1 = loadInt16Lanes(w, wb + half * 64 + 32 + offset, signed: false)
-                    let high = loadInt16Lanes(w, wb + 128 + half * 32 + offset, signed: false)
-                    let scales = wb + 192 + half * 8 + part, activations = yb + 4 + half * 128 + offset
-                    dot += q6KPart((low0 & 0x0F) | ((high & 3) &<< 4), w, scales, y, activations)
-                    dot += q6KPart((low1 & 0x0F) | (((high &>> 2) & 3) &<< 4), w, scales + 2, y, activations + 32)
-                    dot += q6KPart((low0 &>> 4) | (((high &>> 4) & 3) &<< 4), w, scales + 4, y, activations + 64)
-                    dot += q6KPart((low1 &>> 4) | (((high &>> 6) & 3) &<< 4), w, scales + 6, y, activations + 96)
+                    let offset = part &* 16
+                    let low0 = loadInt16Lanes(w, wb &+ half &* 64 &+ offset, signed: false)
+                    let low1 = loadInt16Lanes(w, wb &+ half &* 64 &+ 32 &+ offset, signed: false)
+                    let high = loadInt16Lanes(w, wb &+ 128 &+ half &* 32 &+ offset, signed: false)
+                    let scales = wb &+ 192 &+ half &* 8 &+ part, values = yb &+ (half &* 128 &+ offset) &* 2
+                    sums &+= q6KPart((low0 & 0x0F) | ((high & 3) &<< 4), thirtyTwo, w, scales, y, values)
+                    sums &+= q6KPart((low1 & 0x0F) | (((high &>> 2) & 3) &<< 4), thirtyTwo, w, scales &+ 2, y, values &+ 64)
+                    sums &+= q6KPart((low0 &>> 4) | (((high &>> 4) & 3) &<< 4), thirtyTwo, w, scales &+ 4, y, values &+ 128)
+                    sums &+= q6KPart((low1 &>> 4) | (((high &>> 6) & 3) &<< 4), thirtyTwo, w, scales &+ 6, y, values &+ 192)
                 }
             }
-            total += Dequantize.half(w, wb + 208) * y.loadUnaligned(fromByteOffset: yb, as: Float.self) * Float(dot)
+            let dy = scalesBase.loadUnaligned(fromByteOffset: block &* 4, as: Float.self)
+            accumulator.addProduct(floatLanes(sums), SIMD8<Float>(repeating: Dequantize.half(w, wb + 208) * dy))
         }
-        return total
+        return accumulator.sum()
     }
 
-    /// 16 six-bit values (still offset by 32) times 16 activations, times their sub-block's scale.
+    /// 16 six-bit values (still offset by 32) times their scale, times 16 widened activations, in pairs.
     @inline(__always)
-    static func q6KPart(_ unsigned: SIMD16<Int16>, _ w: UnsafeRawPointer, _ scale: Int, _ y: UnsafeRawPointer, _ offset: Int) -> Int32 {
-        let products = multiplyAddPairs(unsigned &- 32, loadInt16Lanes(y, offset, signed: true))
-        return Int32(w.load(fromByteOffset: scale, as: Int8.self)) * laneSum(products)
+    static func q6KPart(_ unsigned: SIMD16<Int16>, _ thirtyTwo: SIMD16<Int16>, _ w: UnsafeRawPointer, _ scale: Int,
+                        _ y: UnsafeRawPointer, _ offset: Int) -> SIMD8<Int32> {
+        let scaled = (unsigned &- thirtyTwo) &* SIMD16<Int16>(repeating: Int16(w.load(fromByteOffset: scale, as: Int8.self)))
+        return multiplyAddPairs(scaled, y.loadUnaligned(fromByteOffset: offset, as: SIMD16<Int16>.self))
     }
 }

@@ -38,14 +38,6 @@ func loadInt16Lanes(_ p: UnsafeRawPointer, _ offset: Int, signed: Bool) -> SIMD1
         : int16Lanes(p.loadUnaligned(fromByteOffset: offset, as: SIMD16<UInt8>.self))
 }
 
-/// The sum of the lanes (wrapping), as a reduction LLVM vectorises.
-@inline(__always)
-func laneSum(_ v: SIMD8<Int32>) -> Int32 {
-    var total: Int32 = 0
-    for i in 0..<8 { total &+= v[i] }
-    return total
-}
-
 /// Products of int16 lanes with adjacent pairs added into int32 lanes: one `vpmaddwd`.
 @inline(__always)
 func multiplyAddPairs(_ a: SIMD16<Int16>, _ b: SIMD16<Int16>) -> SIMD8<Int32> {
