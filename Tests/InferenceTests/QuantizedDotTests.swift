@@ -140,3 +140,54 @@ struct QuantizedDotTests {
         }
     }
 }
+
+/// Matrices multiplied together over one input give what each gives alone, whether their activation formats agree
+/// (one conversion, one parallel step) or not (one after the other).
+@Suite("weight matrices")
+struct WeightMatrixTests {
+    static func matrix(_ name: String, _ type: TensorType, rows: Int, columns: Int, _ values: [Float]) throws -> (WeightMatrix, [UInt8]) {
+        var bytes: [UInt8]
+        switch type {
+        case .f32: bytes = values.withUnsafeBytes { Array($0) }
+        case .q8_0: bytes = values.withUnsafeBufferPointer { QuantizedDot.quantizeQ8_0($0) }
+        default: bytes = values.map { Float16($0) }.withUnsafeBytes { Array($0) }
+        }
+        let matrix = try bytes.withUnsafeBytes { try WeightMatrix(name: name, type: type, rows: rows, columns: columns, data: $0) }
+        return (matrix, bytes)
+    }
+
+    @Test("together equals apart, for shared and mixed activation formats", arguments: [[TensorType.q8_0, .q8_0, .q8_0], [.f32, .q8_0, .f16]])
+    func together(_ types: [TensorType]) throws {
+        var generator = SystemRandomNumberGenerator()
+        let columns = 64, batch = 3, rowCounts = [5, 8, 3]
+        var storage: [[UInt8]] = []
+        var matrices: [WeightMatrix] = []
+        for (index, type) in types.enumerated() {
+            let values = (0..<(rowCounts[index] * columns)).map { _ in Float.random(in: -1...1, using: &generator) }
+            let (matrix, bytes) = try Self.matrix("m\(index)", type, rows: rowCounts[index], columns: columns, values)
+            matrices.append(matrix)
+            storage.append(bytes)  // the matrices point into these arrays' buffers
+        }
+        let input = (0..<(batch * columns)).map { _ in Float.random(in: -1...1, using: &generator) }
+        var apart = rowCounts.map { [Float](repeating: 0, count: batch * $0) }
+        var t0 = [Float](repeating: .nan, count: batch * rowCounts[0]), t1 = [Float](repeating: .nan, count: batch * rowCounts[1])
+        var t2 = [Float](repeating: .nan, count: batch * rowCounts[2])
+        let workers = Workers(threads: 2)
+        withExtendedLifetime(storage) {
+            input.withUnsafeBufferPointer { x in
+                for index in matrices.indices {
+                    apart[index].withUnsafeMutableBufferPointer { matrices[index].multiply(x.baseAddress!, batch: batch, into: $0.baseAddress!, workers: workers) }
+                }
+                t0.withUnsafeMutableBufferPointer { o0 in
+                    t1.withUnsafeMutableBufferPointer { o1 in
+                        t2.withUnsafeMutableBufferPointer { o2 in
+                            WeightMatrix.multiply(matrices, x.baseAddress!, batch: batch,
+                                                  into: [o0.baseAddress!, o1.baseAddress!, o2.baseAddress!], workers: workers)
+                        }
+                    }
+                }
+            }
+        }
+        #expect([t0, t1, t2] == apart)
+    }
+}

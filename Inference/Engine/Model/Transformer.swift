@@ -54,9 +54,8 @@ public final class Transformer: @unchecked Sendable {
         }
         for (index, layer) in weights.layers.enumerated() {
             rmsNorm(x, layer.attentionNorm, into: normed, rows: batch)
-            layer.query.multiply(normed.pointer, batch: batch, into: q.pointer, workers: workers)
-            layer.key.multiply(normed.pointer, batch: batch, into: k.pointer, workers: workers)
-            layer.value.multiply(normed.pointer, batch: batch, into: v.pointer, workers: workers)
+            WeightMatrix.multiply([layer.query, layer.key, layer.value], normed.pointer, batch: batch,
+                                  into: [q.pointer, k.pointer, v.pointer], workers: workers)
             addBias(layer.queryBias, to: q, rows: batch)
             addBias(layer.keyBias, to: k, rows: batch)
             addBias(layer.valueBias, to: v, rows: batch)
@@ -68,8 +67,7 @@ public final class Transformer: @unchecked Sendable {
             add(projected, to: x, count: batch * e)
 
             rmsNorm(x, layer.feedForwardNorm, into: normed, rows: batch)
-            layer.gate.multiply(normed.pointer, batch: batch, into: gate.pointer, workers: workers)
-            layer.up.multiply(normed.pointer, batch: batch, into: up.pointer, workers: workers)
+            WeightMatrix.multiply([layer.gate, layer.up], normed.pointer, batch: batch, into: [gate.pointer, up.pointer], workers: workers)
             for i in 0..<(batch * ff) {
                 let g = gate.pointer[i]
                 gate.pointer[i] = g / (1 + expf(-g)) * up.pointer[i]

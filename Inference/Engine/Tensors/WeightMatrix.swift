@@ -38,6 +38,19 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// `output[t][r] = Σ_c self[r][c] · input[t][c]` for `batch` rows of input, on `workers`.
     public func multiply(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, workers: Workers) {
+        Self.multiply([self], input, batch: batch, into: [output], workers: workers)
+    }
+
+    /// Several matrices over the same input (q, k and v; gate and up): the input is converted once when they take
+    /// the same activation format, and all their rows are shared out among the threads in one parallel step.
+    public static func multiply(_ matrices: [WeightMatrix], _ input: UnsafePointer<Float>, batch: Int,
+                                into outputs: [UnsafeMutablePointer<Float>], workers: Workers) {
+        guard let first = matrices.first else { return }
+        guard matrices.allSatisfy({ $0.format == first.format && $0.columns == first.columns }) else {
+            for (matrix, output) in zip(matrices, outputs) { multiply([matrix], input, batch: batch, into: [output], workers: workers) }
+            return
+        }
+        let format = first.format, columns = first.columns
         let activationBytes = format.rowBytes(columns)
         let activations = UnsafeMutableRawPointer.allocate(byteCount: max(1, activationBytes * batch), alignment: 64)
         defer { activations.deallocate() }
@@ -46,36 +59,46 @@ public struct WeightMatrix: @unchecked Sendable {
                 format.convert(UnsafeBufferPointer(start: input + t * columns, count: columns), into: activations + t * activationBytes)
             }
         }
+        let total = matrices.reduce(0) { $0 + $1.rows }
+        workers.split(total, minimumPerPart: 4) { part in
+            var offset = 0
+            for (matrix, output) in zip(matrices, outputs) {
+                let lower = max(part.lowerBound, offset), upper = min(part.upperBound, offset + matrix.rows)
+                if lower < upper { matrix.rows(lower - offset..<upper - offset, activations, activationBytes, batch, output) }
+                offset += matrix.rows
+            }
+        }
+    }
+
+    /// Rows `range` of the product, on the calling thread.
+    private func rows(_ range: Range<Int>, _ activations: UnsafeMutableRawPointer, _ activationBytes: Int, _ batch: Int,
+                      _ output: UnsafeMutablePointer<Float>) {
         switch type {
-        case .f32: run(F32Kernel.self, activations, activationBytes, batch, output, workers)
-        case .f16: run(F16Kernel.self, activations, activationBytes, batch, output, workers)
-        case .bf16: run(BF16Kernel.self, activations, activationBytes, batch, output, workers)
-        case .q8_0: run(Q8_0Kernel.self, activations, activationBytes, batch, output, workers)
-        case .q4_0: run(Q4_0Kernel.self, activations, activationBytes, batch, output, workers)
-        case .q4_K: run(Q4KKernel.self, activations, activationBytes, batch, output, workers)
-        case .q6_K: run(Q6KKernel.self, activations, activationBytes, batch, output, workers)
+        case .f32: run(F32Kernel.self, range, activations, activationBytes, batch, output)
+        case .f16: run(F16Kernel.self, range, activations, activationBytes, batch, output)
+        case .bf16: run(BF16Kernel.self, range, activations, activationBytes, batch, output)
+        case .q8_0: run(Q8_0Kernel.self, range, activations, activationBytes, batch, output)
+        case .q4_0: run(Q4_0Kernel.self, range, activations, activationBytes, batch, output)
+        case .q4_K: run(Q4KKernel.self, range, activations, activationBytes, batch, output)
+        case .q6_K: run(Q6KKernel.self, range, activations, activationBytes, batch, output)
         default: preconditionFailure("unsupported types are refused in init")
         }
     }
 
-    /// Rows are split among the threads; within a part, tokens go in tiles so that a tile's activations stay in
-    /// cache while each weight row is read once per tile.
-    private func run<Kernel: RowKernel>(_: Kernel.Type, _ activations: UnsafeMutableRawPointer, _ activationBytes: Int,
-                                        _ batch: Int, _ output: UnsafeMutablePointer<Float>, _ workers: Workers) {
-        let rows = rows, columns = columns, rowBytes = rowBytes, base = base
+    /// Tokens go in tiles so that a tile's activations stay in cache while each weight row is read once per tile.
+    private func run<Kernel: RowKernel>(_: Kernel.Type, _ range: Range<Int>, _ activations: UnsafeMutableRawPointer,
+                                        _ activationBytes: Int, _ batch: Int, _ output: UnsafeMutablePointer<Float>) {
         let tile = 16
-        workers.split(rows, minimumPerPart: 4) { part in
-            var start = 0
-            while start < batch {
-                let end = min(batch, start + tile)
-                for r in part {
-                    let weights = base + r * rowBytes
-                    for t in start..<end {
-                        output[t * rows + r] = Kernel.dot(weights, activations + t * activationBytes, columns: columns)
-                    }
+        var start = 0
+        while start < batch {
+            let end = min(batch, start + tile)
+            for r in range {
+                let weights = base + r * rowBytes
+                for t in start..<end {
+                    output[t * rows + r] = Kernel.dot(weights, activations + t * activationBytes, columns: columns)
                 }
-                start = end
             }
+            start = end
         }
     }
 }
