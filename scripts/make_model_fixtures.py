@@ -123,6 +123,9 @@ def write_model(path, arch, vocab, shape, ftype_name="F32"):
     writer.add_head_count_kv(kv_heads)
     writer.add_rope_dimension_count(head_dim)
     writer.add_rope_freq_base(10000.0 if arch == "llama" else 1000000.0)
+    if shape.get("rope_linear"):
+        writer.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
+        writer.add_rope_scaling_factor(shape["rope_linear"])
     writer.add_layer_norm_rms_eps(1e-6)
     writer.add_file_type(0)
     writer.add_tokenizer_model(vocab["model"])
@@ -145,6 +148,8 @@ def write_model(path, arch, vocab, shape, ftype_name="F32"):
         return rng.normal(0, std, size=(rows, cols)).astype(np.float32)
 
     writer.add_tensor("token_embd.weight", weights(n_vocab, e, 1.0))
+    if shape.get("rope_freqs"):  # Llama 3.1's per-dimension frequency divisors; not random, so the draws stay put
+        writer.add_tensor("rope_freqs.weight", np.linspace(1.0, 4.0, head_dim // 2, dtype=np.float32))
     for i in range(layers):
         p = f"blk.{i}."
         writer.add_tensor(p + "attn_norm.weight", rng.uniform(0.8, 1.2, e).astype(np.float32))
@@ -262,7 +267,8 @@ def main():
         shutil.rmtree(OUT)
     os.makedirs(OUT)
     big = {"embedding": 256, "layers": 2, "heads": 4, "kv_heads": 2, "ff": 512}
-    small = {"embedding": 128, "layers": 2, "heads": 4, "kv_heads": 2, "ff": 256}
+    # the small F32 model also carries linear RoPE scaling and Llama 3.1-style frequency factors
+    small = {"embedding": 128, "layers": 2, "heads": 4, "kv_heads": 2, "ff": 256, "rope_linear": 2.0, "rope_freqs": True}
     plan = [
         ("llama", "llama-spm", small, [("F32", None, False)]),
         ("llama", "llama-spm", big, [("F16", "F16", False), ("Q8_0", "Q8_0", True), ("Q4_0", "Q4_0", True),

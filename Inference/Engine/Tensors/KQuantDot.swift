@@ -76,8 +76,8 @@ public enum KQuantDot {
     }
 
     /// Bytes of `blocks` Q8_K activation blocks in the widened form: 256 int16 values per block, then one f32 scale
-    /// per block, then the 16 partial sums of each block as int32, then room for one 8-lane read past the end.
-    public static func widenedQ8_KBytes(blocks: Int) -> Int { blocks * (512 + 4 + 64) + 32 }
+    /// per block, then the 16 partial sums of each block as int32.
+    public static func widenedQ8_KBytes(blocks: Int) -> Int { blocks * (512 + 4 + 64) }
 
     /// Quantises `values` as `quantizeQ8_K` does, stored widened (see `QuantizedDot.widenQ8_0` for why).
     public static func widenQ8_K(_ values: UnsafeBufferPointer<Float>, into out: UnsafeMutableRawBufferPointer) {

@@ -62,8 +62,8 @@ public enum QuantizedDot {
     }
 
     /// Bytes of `blocks` Q8_0 activation blocks in the widened form: 32 int16 values per block, then one f32 scale
-    /// per block, then 128 · Σy per block (f32), then room for one 8-lane read past the end.
-    public static func widenedQ8_0Bytes(blocks: Int) -> Int { blocks * 72 + 32 }
+    /// per block, then 128 · Σy per block (f32).
+    public static func widenedQ8_0Bytes(blocks: Int) -> Int { blocks * 72 }
 
     /// Quantises `values` as `quantizeQ8_0` does (the same int8 values and f16-rounded scales), stored widened:
     /// int16 values let the kernels multiply with `vpmaddwd` without widening the activations for every row.
@@ -98,13 +98,20 @@ public enum QuantizedDot {
             var bits = SIMD8<UInt16>()
             for i in 0..<8 where block &+ i < blocks { bits[i] = a.loadUnaligned(fromByteOffset: (block &+ i) &* stride, as: UInt16.self) }
             let weights = floatLanes(unsafeBitCast(bits, to: SIMD8<Float16>.self))
-            let combined = weights * activationScales.loadUnaligned(fromByteOffset: block * 4, as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(scales + block).storeBytes(of: combined, as: SIMD8<Float>.self)
-            if offsetShare {
-                var mask = SIMD8<Float>()
-                for i in 0..<8 where block &+ i < blocks { mask[i] = 1 }
-                share.addProduct(combined * mask, offsets.loadUnaligned(fromByteOffset: block * 4, as: SIMD8<Float>.self))
+            // past the last block the lanes stay zero: whatever lies beyond the row must not reach the sums
+            var activations = SIMD8<Float>(), blockOffsets = SIMD8<Float>()
+            if block &+ 8 <= blocks {
+                activations = activationScales.loadUnaligned(fromByteOffset: block * 4, as: SIMD8<Float>.self)
+                if offsetShare { blockOffsets = offsets.loadUnaligned(fromByteOffset: block * 4, as: SIMD8<Float>.self) }
+            } else {
+                for i in 0..<(blocks &- block) {
+                    activations[i] = activationScales.loadUnaligned(fromByteOffset: (block &+ i) * 4, as: Float.self)
+                    if offsetShare { blockOffsets[i] = offsets.loadUnaligned(fromByteOffset: (block &+ i) * 4, as: Float.self) }
+                }
             }
+            let combined = weights * activations
+            UnsafeMutableRawPointer(scales + block).storeBytes(of: combined, as: SIMD8<Float>.self)
+            if offsetShare { share.addProduct(combined, blockOffsets) }
             block &+= 8
         }
         return share.sum()
