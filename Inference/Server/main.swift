@@ -16,6 +16,7 @@ func fail(_ message: String, code: Int32 = 2) -> Never {
     exit(code)
 }
 
+MemoryPolicy.apply()
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
     switch arguments.first {

@@ -35,14 +35,31 @@ public final class Transformer: @unchecked Sendable {
     /// Runs `tokens` through the model after the positions already in `cache`, appends their keys and values to it,
     /// and returns the logits of the last token, or of every token (`tokens.count` rows of `vocabularySize`).
     public func forward(_ tokens: [Int], cache: KVCache, logits: Logits = .last) throws(ModelError) -> [Float] {
-        let batch = tokens.count, e = config.embedding, kv = config.kvDimension, ff = config.feedForward
-        guard batch > 0 else { return [] }
-        guard cache.count + batch <= cache.capacity else {
-            throw ModelError("context full: \(cache.count) + \(batch) tokens exceed the \(cache.capacity) positions of the cache")
+        guard !tokens.isEmpty else { return [] }
+        guard cache.count + tokens.count <= cache.capacity else {
+            throw ModelError("context full: \(cache.count) + \(tokens.count) tokens exceed the \(cache.capacity) positions of the cache")
         }
         if let bad = tokens.first(where: { $0 < 0 || $0 >= vocabularySize }) {
             throw ModelError("token \(bad) is outside the vocabulary of \(vocabularySize)")
         }
+        // long prompts go through in chunks, which bounds the scratch memory (a chunk's activations) whatever the length
+        var result: [Float] = []
+        var offset = 0
+        while offset < tokens.count {
+            let end = min(tokens.count, offset + Self.chunk)
+            let chunkLogits = forwardChunk(Array(tokens[offset..<end]), cache: cache, logits: end == tokens.count ? logits : (logits == .all ? .all : nil))
+            result += chunkLogits
+            offset = end
+        }
+        return result
+    }
+
+    /// Tokens per pass through the layers: enough to fill the 16-token tiles many times over.
+    static let chunk = 64
+
+    /// One chunk of `forward`, already checked; `logits` nil computes none.
+    private func forwardChunk(_ tokens: [Int], cache: KVCache, logits: Logits?) -> [Float] {
+        let batch = tokens.count, e = config.embedding, kv = config.kvDimension, ff = config.feedForward
         let start = cache.count
         let x = Buffer(batch * e), normed = Buffer(batch * e), attention = Buffer(batch * e), projected = Buffer(batch * e)
         let q = Buffer(batch * e), k = Buffer(batch * kv), v = Buffer(batch * kv)
@@ -76,6 +93,7 @@ public final class Transformer: @unchecked Sendable {
             add(projected, to: x, count: batch * e)
         }
         cache.append(batch)
+        guard let logits else { return [] }
 
         let first = logits == .all ? 0 : batch - 1, rows = batch - first
         rmsNorm(Buffer(pointer: x.pointer + first * e), weights.outputNorm, into: normed, rows: rows)
