@@ -161,6 +161,21 @@ struct ModelLoadingTests {
         #expect { try ModelWeights(file, config) } throws: { "\($0)".contains("has shape [256, 512], expected [256, 1024]") }
     }
 
+    @Test("a prompt longer than a chunk gives the logits that token-by-token decoding gives")
+    func chunkedPrompt() throws {
+        let model = try Transformer(path: ModelFixtureTests.directory.appendingPathComponent("qwen2-q4_k_m.gguf").path, workers: Workers(threads: 2))
+        var generator = SplitMix64(seed: 5)
+        let tokens = (0..<(Transformer.chunk * 2 + 7)).map { _ in Int(generator.next() % UInt64(model.vocabularySize)) }
+        let together = try model.forward(tokens, cache: model.makeCache(capacity: tokens.count), logits: .all)
+        let cache = model.makeCache(capacity: tokens.count)
+        var apart: [Float] = []
+        for token in tokens { apart += try model.forward([token], cache: cache) }
+        #expect(together.count == tokens.count * model.vocabularySize)
+        #expect(together == apart, "each token's arithmetic is the same whether it comes alone or in a chunk")
+        let last = try model.forward(tokens, cache: model.makeCache(capacity: tokens.count))
+        #expect(last == Array(apart.suffix(model.vocabularySize)))
+    }
+
     @Test("the context limit is an error, not a crash")
     func contextFull() throws {
         let model = try Transformer(path: ModelFixtureTests.directory.appendingPathComponent("llama-q4_0.gguf").path, workers: Workers(threads: 1))
