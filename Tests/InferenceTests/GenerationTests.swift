@@ -161,9 +161,10 @@ struct ModelLoadingTests {
         #expect { try ModelWeights(file, config) } throws: { "\($0)".contains("has shape [256, 512], expected [256, 1024]") }
     }
 
-    @Test("a prompt longer than a chunk gives the logits that token-by-token decoding gives")
-    func chunkedPrompt() throws {
-        let model = try Transformer(path: ModelFixtureTests.directory.appendingPathComponent("qwen2-q4_k_m.gguf").path, workers: Workers(threads: 2))
+    @Test("a prompt longer than a chunk gives the logits that token-by-token decoding gives",
+          arguments: ["qwen2-q4_k_m.gguf", "qwen2-q4_0.gguf", "llama-q8_0.gguf"])
+    func chunkedPrompt(_ file: String) throws {
+        let model = try Transformer(path: ModelFixtureTests.directory.appendingPathComponent(file).path, workers: Workers(threads: 2))
         var generator = SplitMix64(seed: 5)
         let tokens = (0..<(Transformer.chunk * 2 + 7)).map { _ in Int(generator.next() % UInt64(model.vocabularySize)) }
         let together = try model.forward(tokens, cache: model.makeCache(capacity: tokens.count), logits: .all)

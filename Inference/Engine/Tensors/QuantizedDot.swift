@@ -117,6 +117,54 @@ public enum QuantizedDot {
         return share.sum()
     }
 
+    /// One Q8_0 row against four activation rows (four tokens of a prompt): each weight block is widened once for
+    /// all four. Each result is computed exactly as `q8_0` computes it alone.
+    public static func q8_0(_ a: UnsafeRawPointer, _ b: FourRows, blocks: Int) -> SIMD4<Float> {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * (blocks + 8)) { buffer in
+            let scales = buffer.baseAddress!, stride = blocks + 8
+            var offsetShares = SIMD4<Float>()
+            for i in 0..<4 { offsetShares[i] = combineScales(a, stride: 34, b[i], blocks: blocks, into: scales + i * stride, offsetShare: true) }
+            var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
+            for block in 0..<blocks {
+                let x0 = int16Lanes(a.loadUnaligned(fromByteOffset: block &* 34 &+ 2, as: SIMD16<UInt8>.self) ^ 0x80)
+                let x1 = int16Lanes(a.loadUnaligned(fromByteOffset: block &* 34 &+ 18, as: SIMD16<UInt8>.self) ^ 0x80)
+                @inline(__always) func sums(_ y: UnsafeRawPointer) -> SIMD8<Float> {
+                    floatLanes(multiplyAddPairs(x0, y.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self))
+                        &+ multiplyAddPairs(x1, y.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self)))
+                }
+                acc0.addProduct(sums(b[0]), SIMD8<Float>(repeating: scales[block]))
+                acc1.addProduct(sums(b[1]), SIMD8<Float>(repeating: scales[stride &+ block]))
+                acc2.addProduct(sums(b[2]), SIMD8<Float>(repeating: scales[2 &* stride &+ block]))
+                acc3.addProduct(sums(b[3]), SIMD8<Float>(repeating: scales[3 &* stride &+ block]))
+            }
+            return SIMD4(acc0.sum(), acc1.sum(), acc2.sum(), acc3.sum()) - offsetShares
+        }
+    }
+
+    /// One Q4_0 row against four activation rows, each block's nibbles unpacked once for all four; each result is
+    /// computed exactly as `q4_0` computes it alone.
+    public static func q4_0(_ a: UnsafeRawPointer, _ b: FourRows, blocks: Int) -> SIMD4<Float> {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * (blocks + 8)) { buffer in
+            let scales = buffer.baseAddress!, stride = blocks + 8
+            for i in 0..<4 { _ = combineScales(a, stride: 18, b[i], blocks: blocks, into: scales + i * stride) }
+            var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
+            let eight = SIMD16<Int16>(repeating: 8)
+            for block in 0..<blocks {
+                let packed = loadInt16Lanes(a, block &* 18 &+ 2, signed: false)
+                let low = (packed & 0x0F) &- eight, high = (packed &>> 4) &- eight
+                @inline(__always) func sums(_ y: UnsafeRawPointer) -> SIMD8<Float> {
+                    floatLanes(multiplyAddPairs(low, y.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self))
+                        &+ multiplyAddPairs(high, y.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self)))
+                }
+                acc0.addProduct(sums(b[0]), SIMD8<Float>(repeating: scales[block]))
+                acc1.addProduct(sums(b[1]), SIMD8<Float>(repeating: scales[stride &+ block]))
+                acc2.addProduct(sums(b[2]), SIMD8<Float>(repeating: scales[2 &* stride &+ block]))
+                acc3.addProduct(sums(b[3]), SIMD8<Float>(repeating: scales[3 &* stride &+ block]))
+            }
+            return SIMD4(acc0.sum(), acc1.sum(), acc2.sum(), acc3.sum())
+        }
+    }
+
     /// Q4_0 · Q8_0, scalar: the weight's 4-bit values are offset by 8.
     public static func q4_0Scalar(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float {
         var sum: Float = 0
@@ -149,4 +197,18 @@ public enum QuantizedDot {
             return accumulator.sum()
         }
     }
+}
+
+/// Four activation rows (four tokens) that one weight row meets at once, `stride` bytes apart.
+public struct FourRows {
+    public let first: UnsafeRawPointer
+    public let stride: Int
+
+    public init(_ first: UnsafeRawPointer, stride: Int) {
+        self.first = first
+        self.stride = stride
+    }
+
+    @inline(__always)
+    public subscript(_ index: Int) -> UnsafeRawPointer { first + index * stride }
 }

@@ -94,8 +94,15 @@ public struct WeightMatrix: @unchecked Sendable {
             let end = min(batch, start + tile)
             for r in range {
                 let weights = base + r * rowBytes
-                for t in start..<end {
+                var t = start
+                while t + 4 <= end {
+                    let four = Kernel.dot(weights, FourRows(activations + t * activationBytes, stride: activationBytes), columns: columns)
+                    for i in 0..<4 { output[(t + i) * rows + r] = four[i] }
+                    t += 4
+                }
+                while t < end {
                     output[t * rows + r] = Kernel.dot(weights, activations + t * activationBytes, columns: columns)
+                    t += 1
                 }
             }
             start = end
@@ -117,6 +124,15 @@ extension ActivationFormat {
 /// One weight type's row · activation dot product, as a type so that the matrix loop is specialised for it.
 protocol RowKernel {
     static func dot(_ weights: UnsafeRawPointer, _ activations: UnsafeRawPointer, columns: Int) -> Float
+    /// One weight row against four activation rows; kernels that can reuse the unpacked weights do.
+    static func dot(_ weights: UnsafeRawPointer, _ activations: FourRows, columns: Int) -> SIMD4<Float>
+}
+
+extension RowKernel {
+    static func dot(_ weights: UnsafeRawPointer, _ activations: FourRows, columns: Int) -> SIMD4<Float> {
+        SIMD4(dot(weights, activations[0], columns: columns), dot(weights, activations[1], columns: columns),
+              dot(weights, activations[2], columns: columns), dot(weights, activations[3], columns: columns))
+    }
 }
 
 enum F32Kernel: RowKernel {
@@ -133,10 +149,12 @@ enum BF16Kernel: RowKernel {
 
 enum Q8_0Kernel: RowKernel {
     static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int) -> Float { QuantizedDot.q8_0(w, x, blocks: columns / 32) }
+    static func dot(_ w: UnsafeRawPointer, _ x: FourRows, columns: Int) -> SIMD4<Float> { QuantizedDot.q8_0(w, x, blocks: columns / 32) }
 }
 
 enum Q4_0Kernel: RowKernel {
     static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int) -> Float { QuantizedDot.q4_0(w, x, blocks: columns / 32) }
+    static func dot(_ w: UnsafeRawPointer, _ x: FourRows, columns: Int) -> SIMD4<Float> { QuantizedDot.q4_0(w, x, blocks: columns / 32) }
 }
 
 enum Q4KKernel: RowKernel {
