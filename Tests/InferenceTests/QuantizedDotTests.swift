@@ -148,6 +148,28 @@ struct QuantizedDotTests {
         }
     }
 
+    @Test("K-quant rows against four tokens at once give, bit for bit, what each token gives alone", arguments: [1, 3])
+    func kQuantFourTokens(_ blocks: Int) {
+        var generator = SystemRandomNumberGenerator()
+        let rows = (0..<4).map { _ in
+            var widened = [UInt8](repeating: 0, count: KQuantDot.widenedQ8_KBytes(blocks: blocks))
+            Self.randomFloats(blocks * 256, &generator).withUnsafeBufferPointer { x in widened.withUnsafeMutableBytes { KQuantDot.widenQ8_K(x, into: $0) } }
+            return widened
+        }
+        let packed = rows.flatMap { $0 }
+        let q4K = Self.randomBlocks(blocks, size: 144, scaleOffsets: [0, 2], &generator)
+        let q6K = Self.randomBlocks(blocks, size: 210, scaleOffsets: [208], &generator)
+        packed.withUnsafeBytes { p in
+            let four = FourRows(p.baseAddress!, stride: rows[0].count)
+            q4K.withUnsafeBytes { w in
+                #expect(KQuantDot.q4K(w.baseAddress!, four, blocks: blocks) == SIMD4((0..<4).map { KQuantDot.q4K(w.baseAddress!, four[$0], blocks: blocks) }))
+            }
+            q6K.withUnsafeBytes { w in
+                #expect(KQuantDot.q6K(w.baseAddress!, four, blocks: blocks) == SIMD4((0..<4).map { KQuantDot.q6K(w.baseAddress!, four[$0], blocks: blocks) }))
+            }
+        }
+    }
+
     @Test("float dot products: F16 and BF16 rows against F32 on the same values")
     func floatDots() {
         var generator = SystemRandomNumberGenerator()

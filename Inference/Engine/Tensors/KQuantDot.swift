@@ -118,15 +118,61 @@ public enum KQuantDot {
                     let y1 = y.loadUnaligned(fromByteOffset: yb &+ pair &* 128 &+ 64 &+ part &* 32, as: SIMD16<Int16>.self)
                     sums &+= multiplyAddPairs((packed & 0x0F) &* s0, y0) &+ multiplyAddPairs((packed &>> 4) &* s1, y1)
                 }
-                let groupSums = sumsBase + (block &* 16 &+ pair &* 4) &* 4
-                minimumDot &+= min0 &* (groupSums.loadUnaligned(as: Int32.self) &+ groupSums.loadUnaligned(fromByteOffset: 4, as: Int32.self))
-                minimumDot &+= min1 &* (groupSums.loadUnaligned(fromByteOffset: 8, as: Int32.self) &+ groupSums.loadUnaligned(fromByteOffset: 12, as: Int32.self))
+                minimumDot &+= q4KMinimums(min0, min1, sumsBase, block, pair)
             }
             let dy = scalesBase.loadUnaligned(fromByteOffset: block &* 4, as: Float.self)
             accumulator.addProduct(floatLanes(sums), SIMD8<Float>(repeating: Dequantize.half(w, wb) * dy))
             minimums += Dequantize.half(w, wb + 2) * dy * Float(minimumDot)
         }
         return accumulator.sum() - minimums
+    }
+
+    /// A pair of sub-blocks' minimums times the activations' partial sums over them.
+    @inline(__always)
+    static func q4KMinimums(_ min0: Int32, _ min1: Int32, _ sumsBase: UnsafeRawPointer, _ block: Int, _ pair: Int) -> Int32 {
+        let groupSums = sumsBase + (block &* 16 &+ pair &* 4) &* 4
+        return min0 &* (groupSums.loadUnaligned(as: Int32.self) &+ groupSums.loadUnaligned(fromByteOffset: 4, as: Int32.self))
+            &+ min1 &* (groupSums.loadUnaligned(fromByteOffset: 8, as: Int32.self) &+ groupSums.loadUnaligned(fromByteOffset: 12, as: Int32.self))
+    }
+
+    /// One Q4_K row against four widened Q8_K rows (four tokens), each weight block unpacked and scaled once for the
+    /// four; each result is computed exactly as `q4K` computes it alone.
+    public static func q4K(_ w: UnsafeRawPointer, _ y: FourRows, blocks: Int) -> SIMD4<Float> {
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
+        var minimums = SIMD4<Float>()
+        for block in 0..<blocks {
+            let wb = block &* 144, yb = block &* 512
+            var sums0 = SIMD8<Int32>(), sums1 = SIMD8<Int32>(), sums2 = SIMD8<Int32>(), sums3 = SIMD8<Int32>()
+            var minimumDots = SIMD4<Int32>()
+            for pair in 0..<4 {
+                let (scale0, min0) = q4KScaleMin(w, wb + 4, pair * 2)
+                let (scale1, min1) = q4KScaleMin(w, wb + 4, pair * 2 + 1)
+                let s0 = SIMD16<Int16>(repeating: Int16(scale0)), s1 = SIMD16<Int16>(repeating: Int16(scale1))
+                for part in 0..<2 {
+                    let packed = loadInt16Lanes(w, wb &+ 16 &+ pair &* 32 &+ part &* 16, signed: false)
+                    let low = (packed & 0x0F) &* s0, high = (packed &>> 4) &* s1
+                    let offset = yb &+ pair &* 128 &+ part &* 32
+                    @inline(__always) func step(_ row: UnsafeRawPointer) -> SIMD8<Int32> {
+                        multiplyAddPairs(low, row.loadUnaligned(fromByteOffset: offset, as: SIMD16<Int16>.self))
+                            &+ multiplyAddPairs(high, row.loadUnaligned(fromByteOffset: offset &+ 64, as: SIMD16<Int16>.self))
+                    }
+                    sums0 &+= step(y[0])
+                    sums1 &+= step(y[1])
+                    sums2 &+= step(y[2])
+                    sums3 &+= step(y[3])
+                }
+                for i in 0..<4 { minimumDots[i] &+= q4KMinimums(min0, min1, y[i] + blocks * 516, block, pair) }
+            }
+            let d = Dequantize.half(w, wb), dmin = Dequantize.half(w, wb + 2)
+            var dy = SIMD4<Float>()
+            for i in 0..<4 { dy[i] = y[i].loadUnaligned(fromByteOffset: blocks * 512 + block &* 4, as: Float.self) }
+            acc0.addProduct(floatLanes(sums0), SIMD8<Float>(repeating: d * dy[0]))
+            acc1.addProduct(floatLanes(sums1), SIMD8<Float>(repeating: d * dy[1]))
+            acc2.addProduct(floatLanes(sums2), SIMD8<Float>(repeating: d * dy[2]))
+            acc3.addProduct(floatLanes(sums3), SIMD8<Float>(repeating: d * dy[3]))
+            for i in 0..<4 { minimums[i] += dmin * dy[i] * Float(minimumDots[i]) }
+        }
+        return SIMD4(acc0.sum(), acc1.sum(), acc2.sum(), acc3.sum()) - minimums
     }
 
     /// Q6_K · Q8_K, scalar.
@@ -165,15 +211,7 @@ public enum KQuantDot {
             var sums = SIMD8<Int32>()
             for half in 0..<2 {
                 for part in 0..<2 {
-                    let offset = part &* 16
-                    let low0 = loadInt16Lanes(w, wb &+ half &* 64 &+ offset, signed: false)
-                    let low1 = loadInt16Lanes(w, wb &+ half &* 64 &+ 32 &+ offset, signed: false)
-                    let high = loadInt16Lanes(w, wb &+ 128 &+ half &* 32 &+ offset, signed: false)
-                    let scales = wb &+ 192 &+ half &* 8 &+ part, values = yb &+ (half &* 128 &+ offset) &* 2
-                    sums &+= q6KPart((low0 & 0x0F) | ((high & 3) &<< 4), thirtyTwo, w, scales, y, values)
-                    sums &+= q6KPart((low1 & 0x0F) | (((high &>> 2) & 3) &<< 4), thirtyTwo, w, scales &+ 2, y, values &+ 64)
-                    sums &+= q6KPart((low0 &>> 4) | (((high &>> 4) & 3) &<< 4), thirtyTwo, w, scales &+ 4, y, values &+ 128)
-                    sums &+= q6KPart((low1 &>> 4) | (((high &>> 6) & 3) &<< 4), thirtyTwo, w, scales &+ 6, y, values &+ 192)
+                    sums &+= q6KSums(q6KQuarters(w, wb, half, part, thirtyTwo), y, yb &+ (half &* 128 &+ part &* 16) &* 2)
                 }
             }
             let dy = scalesBase.loadUnaligned(fromByteOffset: block &* 4, as: Float.self)
@@ -182,11 +220,62 @@ public enum KQuantDot {
         return accumulator.sum()
     }
 
-    /// 16 six-bit values (still offset by 32) times their scale, times 16 widened activations, in pairs.
+
+    /// 16 six-bit values, less 32, times their sub-block's int8 scale.
     @inline(__always)
-    static func q6KPart(_ unsigned: SIMD16<Int16>, _ thirtyTwo: SIMD16<Int16>, _ w: UnsafeRawPointer, _ scale: Int,
-                        _ y: UnsafeRawPointer, _ offset: Int) -> SIMD8<Int32> {
-        let scaled = (unsigned &- thirtyTwo) &* SIMD16<Int16>(repeating: Int16(w.load(fromByteOffset: scale, as: Int8.self)))
-        return multiplyAddPairs(scaled, y.loadUnaligned(fromByteOffset: offset, as: SIMD16<Int16>.self))
+    static func q6KScaled(_ unsigned: SIMD16<Int16>, _ thirtyTwo: SIMD16<Int16>, _ w: UnsafeRawPointer, _ scale: Int) -> SIMD16<Int16> {
+        (unsigned &- thirtyTwo) &* SIMD16<Int16>(repeating: Int16(w.load(fromByteOffset: scale, as: Int8.self)))
+    }
+
+    /// The four quarters of 16 lanes of a Q6_K half-block: the 6-bit values still offset by 32, each with its
+    /// scale's byte offset and its activations' offset from the lanes' first.
+    @inline(__always)
+    static func q6KQuarters(_ w: UnsafeRawPointer, _ wb: Int, _ half: Int, _ part: Int, _ thirtyTwo: SIMD16<Int16>) -> (SIMD16<Int16>, SIMD16<Int16>, SIMD16<Int16>, SIMD16<Int16>) {
+        let offset = part &* 16
+        let low0 = loadInt16Lanes(w, wb &+ half &* 64 &+ offset, signed: false)
+        let low1 = loadInt16Lanes(w, wb &+ half &* 64 &+ 32 &+ offset, signed: false)
+        let high = loadInt16Lanes(w, wb &+ 128 &+ half &* 32 &+ offset, signed: false)
+        let scales = wb &+ 192 &+ half &* 8 &+ part
+        return (q6KScaled((low0 & 0x0F) | ((high & 3) &<< 4), thirtyTwo, w, scales),
+                q6KScaled((low1 & 0x0F) | (((high &>> 2) & 3) &<< 4), thirtyTwo, w, scales &+ 2),
+                q6KScaled((low0 &>> 4) | (((high &>> 4) & 3) &<< 4), thirtyTwo, w, scales &+ 4),
+                q6KScaled((low1 &>> 4) | (((high &>> 6) & 3) &<< 4), thirtyTwo, w, scales &+ 6))
+    }
+
+    /// A half-block part's four scaled quarters times one token's widened activations.
+    @inline(__always)
+    static func q6KSums(_ q: (SIMD16<Int16>, SIMD16<Int16>, SIMD16<Int16>, SIMD16<Int16>), _ y: UnsafeRawPointer, _ values: Int) -> SIMD8<Int32> {
+        multiplyAddPairs(q.0, y.loadUnaligned(fromByteOffset: values, as: SIMD16<Int16>.self))
+            &+ multiplyAddPairs(q.1, y.loadUnaligned(fromByteOffset: values &+ 64, as: SIMD16<Int16>.self))
+            &+ multiplyAddPairs(q.2, y.loadUnaligned(fromByteOffset: values &+ 128, as: SIMD16<Int16>.self))
+            &+ multiplyAddPairs(q.3, y.loadUnaligned(fromByteOffset: values &+ 192, as: SIMD16<Int16>.self))
+    }
+
+    /// One Q6_K row against four widened Q8_K rows, each weight block unpacked and scaled once for the four; each
+    /// result is computed exactly as `q6K` computes it alone.
+    public static func q6K(_ w: UnsafeRawPointer, _ y: FourRows, blocks: Int) -> SIMD4<Float> {
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
+        let thirtyTwo = SIMD16<Int16>(repeating: 32)
+        for block in 0..<blocks {
+            let wb = block &* 210, yb = block &* 512
+            var sums0 = SIMD8<Int32>(), sums1 = SIMD8<Int32>(), sums2 = SIMD8<Int32>(), sums3 = SIMD8<Int32>()
+            for half in 0..<2 {
+                for part in 0..<2 {
+                    let quarters = q6KQuarters(w, wb, half, part, thirtyTwo)
+                    let values = yb &+ (half &* 128 &+ part &* 16) &* 2
+                    sums0 &+= q6KSums(quarters, y[0], values)
+                    sums1 &+= q6KSums(quarters, y[1], values)
+                    sums2 &+= q6KSums(quarters, y[2], values)
+                    sums3 &+= q6KSums(quarters, y[3], values)
+                }
+            }
+            let d = Dequantize.half(w, wb + 208)
+            @inline(__always) func dy(_ i: Int) -> Float { y[i].loadUnaligned(fromByteOffset: blocks * 512 + block &* 4, as: Float.self) }
+            acc0.addProduct(floatLanes(sums0), SIMD8<Float>(repeating: d * dy(0)))
+            acc1.addProduct(floatLanes(sums1), SIMD8<Float>(repeating: d * dy(1)))
+            acc2.addProduct(floatLanes(sums2), SIMD8<Float>(repeating: d * dy(2)))
+            acc3.addProduct(floatLanes(sums3), SIMD8<Float>(repeating: d * dy(3)))
+        }
+        return SIMD4(acc0.sum(), acc1.sum(), acc2.sum(), acc3.sum())
     }
 }

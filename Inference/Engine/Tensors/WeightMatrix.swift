@@ -159,8 +159,10 @@ enum Q4_0Kernel: RowKernel {
 
 enum Q4KKernel: RowKernel {
     static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int) -> Float { KQuantDot.q4K(w, x, blocks: columns / 256) }
+    static func dot(_ w: UnsafeRawPointer, _ x: FourRows, columns: Int) -> SIMD4<Float> { KQuantDot.q4K(w, x, blocks: columns / 256) }
 }
 
 enum Q6KKernel: RowKernel {
     static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int) -> Float { KQuantDot.q6K(w, x, blocks: columns / 256) }
+    static func dot(_ w: UnsafeRawPointer, _ x: FourRows, columns: Int) -> SIMD4<Float> { KQuantDot.q6K(w, x, blocks: columns / 256) }
 }
