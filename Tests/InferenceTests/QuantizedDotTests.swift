@@ -194,45 +194,47 @@ struct QuantizedDotTests {
 /// (one conversion, one parallel step) or not (one after the other).
 @Suite("weight matrices")
 struct WeightMatrixTests {
-    static func matrix(_ name: String, _ type: TensorType, rows: Int, columns: Int, _ values: [Float]) throws -> (WeightMatrix, [UInt8]) {
+    /// A matrix over its own copy of the encoded values, which the caller deallocates after use (a matrix keeps a
+    /// pointer, as it does into a model's mapping).
+    static func matrix(_ name: String, _ type: TensorType, rows: Int, columns: Int, _ values: [Float]) throws -> (WeightMatrix, UnsafeMutableRawBufferPointer) {
         var bytes: [UInt8]
         switch type {
         case .f32: bytes = values.withUnsafeBytes { Array($0) }
         case .q8_0: bytes = values.withUnsafeBufferPointer { QuantizedDot.quantizeQ8_0($0) }
         default: bytes = values.map { Float16($0) }.withUnsafeBytes { Array($0) }
         }
-        let matrix = try bytes.withUnsafeBytes { try WeightMatrix(name: name, type: type, rows: rows, columns: columns, data: $0) }
-        return (matrix, bytes)
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 32)
+        storage.copyBytes(from: bytes)
+        return (try WeightMatrix(name: name, type: type, rows: rows, columns: columns, data: UnsafeRawBufferPointer(storage)), storage)
     }
 
     @Test("together equals apart, for shared and mixed activation formats", arguments: [[TensorType.q8_0, .q8_0, .q8_0], [.f32, .q8_0, .f16]])
     func together(_ types: [TensorType]) throws {
         var generator = SystemRandomNumberGenerator()
         let columns = 96, batch = 3, rowCounts = [5, 8, 3]  // 3 blocks: the scales' 8-lane tail
-        var storage: [[UInt8]] = []
+        var storage: [UnsafeMutableRawBufferPointer] = []
+        defer { storage.forEach { $0.deallocate() } }
         var matrices: [WeightMatrix] = []
         for (index, type) in types.enumerated() {
             let values = (0..<(rowCounts[index] * columns)).map { _ in Float.random(in: -1...1, using: &generator) }
             let (matrix, bytes) = try Self.matrix("m\(index)", type, rows: rowCounts[index], columns: columns, values)
             matrices.append(matrix)
-            storage.append(bytes)  // the matrices point into these arrays' buffers
+            storage.append(bytes)
         }
         let input = (0..<(batch * columns)).map { _ in Float.random(in: -1...1, using: &generator) }
         var apart = rowCounts.map { [Float](repeating: 0, count: batch * $0) }
         var t0 = [Float](repeating: .nan, count: batch * rowCounts[0]), t1 = [Float](repeating: .nan, count: batch * rowCounts[1])
         var t2 = [Float](repeating: .nan, count: batch * rowCounts[2])
         let workers = Workers(threads: 2)
-        withExtendedLifetime(storage) {
-            input.withUnsafeBufferPointer { x in
-                for index in matrices.indices {
-                    apart[index].withUnsafeMutableBufferPointer { matrices[index].multiply(x.baseAddress!, batch: batch, into: $0.baseAddress!, workers: workers) }
-                }
-                t0.withUnsafeMutableBufferPointer { o0 in
-                    t1.withUnsafeMutableBufferPointer { o1 in
-                        t2.withUnsafeMutableBufferPointer { o2 in
-                            WeightMatrix.multiply(matrices, x.baseAddress!, batch: batch,
-                                                  into: [o0.baseAddress!, o1.baseAddress!, o2.baseAddress!], workers: workers)
-                        }
+        input.withUnsafeBufferPointer { x in
+            for index in matrices.indices {
+                apart[index].withUnsafeMutableBufferPointer { matrices[index].multiply(x.baseAddress!, batch: batch, into: $0.baseAddress!, workers: workers) }
+            }
+            t0.withUnsafeMutableBufferPointer { o0 in
+                t1.withUnsafeMutableBufferPointer { o1 in
+                    t2.withUnsafeMutableBufferPointer { o2 in
+                        WeightMatrix.multiply(matrices, x.baseAddress!, batch: batch,
+                                              into: [o0.baseAddress!, o1.baseAddress!, o2.baseAddress!], workers: workers)
                     }
                 }
             }

@@ -48,8 +48,7 @@ public struct Sampler: Sendable {
         if settings.temperature <= 0 {
             return logits.indices.max { logits[$0] < logits[$1] || (logits[$0] == logits[$1] && $0 > $1) } ?? 0
         }
-        var candidates = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
-        if settings.topK > 0 { candidates = Array(candidates.prefix(settings.topK)) }
+        var candidates = Self.best(logits, settings.topK)
         var probabilities = softmax(candidates.map { logits[$0] })
         if settings.topP < 1 {
             var total: Float = 0, keep = 0
@@ -72,6 +71,36 @@ public struct Sampler: Sendable {
             if draw < 0 { return candidates[index] }
         }
         return candidates.last ?? 0
+    }
+
+    /// The indices of the `k` largest logits (all of them when `k` is 0), best first, ties to the lower index.
+    /// A heap of `k` keeps this O(n log k): sorting a 150,000-token vocabulary for every token cost more than a
+    /// small model's whole forward pass.
+    static func best(_ logits: [Float], _ k: Int) -> [Int] {
+        guard k > 0, k < logits.count else {
+            return logits.indices.sorted { Ranked(logit: logits[$1], index: $1) < Ranked(logit: logits[$0], index: $0) }
+        }
+        var heap = BinaryHeap<Ranked>()
+        for (index, logit) in logits.enumerated() {
+            let candidate = Ranked(logit: logit, index: index)
+            if heap.count < k {
+                heap.push(candidate)
+            } else if let worst = heap.minimum, worst < candidate {
+                _ = heap.pop()
+                heap.push(candidate)
+            }
+        }
+        var order: [Int] = []
+        while let next = heap.pop() { order.append(next.index) }
+        return order.reversed()
+    }
+
+    /// A token ordered by how likely it is: "less" is a lower logit, or the same logit and a higher index.
+    struct Ranked: Comparable {
+        var logit: Float
+        var index: Int
+
+        static func < (a: Ranked, b: Ranked) -> Bool { a.logit < b.logit || (a.logit == b.logit && a.index > b.index) }
     }
 
     private func applyPenalties(_ logits: inout [Float], _ window: ArraySlice<Int>) {
