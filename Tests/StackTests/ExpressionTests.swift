@@ -125,7 +125,7 @@ struct ExpressionTests {
         Case(source: "x${param.zones}", expected: .string("cannot insert a list into a string; use join() or format()")),
         Case(source: "${format(\"%s %s\", \"a\")}", expected: .string("format: '%s %s' needs more arguments than the 1 given")),
         Case(source: "${lookup(param.sizes, \"cpux\")}", expected: .string("lookup: no key 'cpux' and no default; did you mean 'cpu'?")),
-        Case(source: "${9223372036854775807 + 1}", expected: .string("integer overflow")),
+        Case(source: "${9223372036854775807 + 1}", expected: .string("integer overflow: 9223372036854775807 + 1 does not fit in 64 bits")),
     ])
     func failures(_ test: Case) {
         do {

@@ -48,10 +48,10 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
 
     /// Terraform's cidrsubnet: the `number`th subnet with `newBits` more prefix bits.
     public func subnet(newBits: Int, number: Int) throws(EvaluationFailure) -> CIDR {
-        let length = prefixLength + newBits
-        guard newBits >= 0, length <= 32 else {
+        guard newBits >= 0, newBits <= 32 - prefixLength else {
             throw EvaluationFailure("cidrsubnet: \(self) cannot be extended by \(newBits) bits (at most \(32 - prefixLength))")
         }
+        let length = prefixLength + newBits
         guard number >= 0, UInt64(number) < (UInt64(1) << UInt64(newBits)) else {
             throw EvaluationFailure("cidrsubnet: \(newBits) new bits give \(UInt64(1) << UInt64(newBits)) subnets; \(number) is out of range")
         }
@@ -61,10 +61,10 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
 
     /// Terraform's cidrhost: the `number`th address in the network (negative counts from the end).
     public func host(_ number: Int) throws(EvaluationFailure) -> String {
-        let offset = number >= 0 ? UInt64(number) : size - UInt64(-number)
-        guard number >= -Int(size), offset < size else {
+        guard number >= -Int(size), number < Int(size) else {
             throw EvaluationFailure("cidrhost: \(self) has \(size) addresses; \(number) is out of range")
         }
+        let offset = number >= 0 ? UInt64(number) : size - UInt64(-number)
         return Self.dotted(address + UInt32(offset))
     }
 }

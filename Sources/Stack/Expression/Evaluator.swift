@@ -140,7 +140,10 @@ public struct Evaluator {
                     case .unknown: return .unknown
                     case .list, .map: throw EvaluationFailure("cannot insert a \(piece.typeName) into a string; use join() or format()")
                     case .null: throw EvaluationFailure("cannot insert null into a string")
-                    default: text += piece.interpolated
+                    default:
+                        let inserted = piece.interpolated
+                        try Limits.checkString(bytes: text.utf8.count + inserted.utf8.count, from: "string template")
+                        text += inserted
                     }
                 }
             }

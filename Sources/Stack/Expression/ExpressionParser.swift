@@ -1,3 +1,5 @@
+import TextSafety
+
 /// Turns JSON5 property values into expressions: strings are scanned for `${...}`; a string that is exactly one
 /// interpolation keeps the value's type (a number stays a number, a list a list); `$${` writes a literal `${`.
 public enum ExpressionParser {
@@ -84,10 +86,24 @@ public enum ExpressionParser {
 }
 
 /// A precedence-climbing parser for the expression language inside `${...}`.
+///
+/// Every sub-expression carries its height, and none may be taller than `maximumHeight`: evaluation, traversal and
+/// even releasing an expression recurse once per level, so a hostile `((((...))))` or `1+1+...+1` must be refused
+/// here, as a clear error, instead of overflowing the stack later.
 private struct Parser {
+    static let maximumHeight = 64
+
     let characters: [Character]
     let location: SourceLocation
     var index = 0
+    /// How deep the parser itself has recursed, bounded so that parsing cannot overflow the stack either.
+    private var nesting = 0
+
+    /// An expression with the number of levels it spans.
+    struct Node {
+        var expression: Expression
+        var height: Int
+    }
 
     init(characters: [Character], location: SourceLocation) {
         self.characters = characters
@@ -97,14 +113,33 @@ private struct Parser {
     mutating func parseAll() throws(StackError) -> Expression {
         skipSpace()
         guard index < characters.count else { throw error("empty expression '${}'") }
-        let expression = try conditional()
+        let node = try conditional()
         skipSpace()
-        guard index >= characters.count else { throw error("unexpected '\(characters[index])' in expression") }
-        return expression
+        guard index >= characters.count else { throw error("unexpected '\(SafeText.quoted(String(characters[index])))' in expression") }
+        return node.expression
     }
 
     private func error(_ message: String) -> StackError {
         StackError(message, at: ExpressionParser.shifted(location, by: index))
+    }
+
+    private var tooDeep: StackError {
+        error("expression nested more than \(Self.maximumHeight) levels deep; split it with locals or parameters")
+    }
+
+    /// A node over `children`, refused when it would be taller than the limit.
+    private func node(_ expression: Expression, over children: [Node]) throws(StackError) -> Node {
+        let height = (children.map(\.height).max() ?? 0) + 1
+        guard height <= Self.maximumHeight else { throw tooDeep }
+        return Node(expression: expression, height: height)
+    }
+
+    private static func leaf(_ expression: Expression) -> Node { Node(expression: expression, height: 1) }
+
+    /// Enters one level of the parser's own recursion.
+    private mutating func descend() throws(StackError) {
+        nesting += 1
+        guard nesting <= Self.maximumHeight else { throw tooDeep }
     }
 
     private mutating func skipSpace() {
@@ -122,17 +157,20 @@ private struct Parser {
 
     private mutating func expect(_ token: String) throws(StackError) {
         guard consume(token) else {
-            let found = index < characters.count ? "'\(characters[index])'" : "the end of the expression"
+            let found = index < characters.count ? "'\(SafeText.quoted(String(characters[index])))'" : "the end of the expression"
             throw error("expected '\(token)', found \(found)")
         }
     }
 
-    private mutating func conditional() throws(StackError) -> Expression {
+    private mutating func conditional() throws(StackError) -> Node {
+        try descend()
+        defer { nesting -= 1 }
         let test = try binary(precedence: 0)
         guard consume("?") else { return test }
         let then = try conditional()
         try expect(":")
-        return .conditional(test, then, try conditional())
+        let otherwise = try conditional()
+        return try node(.conditional(test.expression, then.expression, otherwise.expression), over: [test, then, otherwise])
     }
 
     private static let levels: [[Expression.BinaryOperator]] = [
@@ -140,7 +178,7 @@ private struct Parser {
         [.add, .subtract], [.multiply, .divide, .remainder],
     ]
 
-    private mutating func binary(precedence: Int) throws(StackError) -> Expression {
+    private mutating func binary(precedence: Int) throws(StackError) -> Node {
         guard precedence < Self.levels.count else { return try unary() }
         var left = try binary(precedence: precedence + 1)
         outer: while true {
@@ -152,21 +190,30 @@ private struct Parser {
                     index = saved
                     continue
                 }
-                left = .binary(candidate, left, try binary(precedence: precedence + 1))
+                let right = try binary(precedence: precedence + 1)
+                left = try node(.binary(candidate, left.expression, right.expression), over: [left, right])
                 continue outer
             }
             return left
         }
     }
 
-    private mutating func unary() throws(StackError) -> Expression {
-        if consume("!") { return .unary(.not, try unary()) }
-        if consume("-") { return .unary(.negate, try unary()) }
+    private mutating func unary() throws(StackError) -> Node {
+        try descend()
+        defer { nesting -= 1 }
+        if consume("!") {
+            let operand = try unary()
+            return try node(.unary(.not, operand.expression), over: [operand])
+        }
+        if consume("-") {
+            let operand = try unary()
+            return try node(.unary(.negate, operand.expression), over: [operand])
+        }
         return try postfix(try primary())
     }
 
-    private mutating func postfix(_ base: Expression) throws(StackError) -> Expression {
-        var expression = base
+    private mutating func postfix(_ base: Node) throws(StackError) -> Node {
+        var current = base
         while true {
             if consume(".") {
                 skipSpace()
@@ -175,23 +222,23 @@ private struct Parser {
                     throw error("use name[*].attribute to collect an attribute from every instance")
                 }
                 guard !name.isEmpty else { throw error("expected an attribute name after '.'") }
-                expression = .access(expression, .attribute(name))
+                current = try node(.access(current.expression, .attribute(name)), over: [current])
             } else if consume("[") {
                 if consume("*") {
                     try expect("]")
-                    expression = .access(expression, .splat)
+                    current = try node(.access(current.expression, .splat), over: [current])
                 } else {
                     let index = try conditional()
                     try expect("]")
-                    expression = .access(expression, .index(index))
+                    current = try node(.access(current.expression, .index(index.expression)), over: [current, index])
                 }
             } else {
-                return expression
+                return current
             }
         }
     }
 
-    private mutating func primary() throws(StackError) -> Expression {
+    private mutating func primary() throws(StackError) -> Node {
         skipSpace()
         guard index < characters.count else { throw error("expected a value, found the end of the expression") }
         let character = characters[index]
@@ -203,33 +250,35 @@ private struct Parser {
         }
         if character == "[" {
             index += 1
-            var items: [Expression] = []
-            if consume("]") { return .list(items) }
-            repeat {
-                if consume("]") { return .list(items) }
-                items.append(try conditional())
-            } while consume(",")
-            try expect("]")
-            return .list(items)
+            var items: [Node] = []
+            if !consume("]") {
+                repeat {
+                    if consume("]") { return try node(.list(items.map(\.expression)), over: items) }
+                    items.append(try conditional())
+                } while consume(",")
+                try expect("]")
+            }
+            return try node(.list(items.map(\.expression)), over: items)
         }
-        if character == "\"" { return .literal(.string(try string())) }
-        if character.isNumber { return .literal(try number()) }
+        if character == "\"" { return Self.leaf(.literal(.string(try string()))) }
+        if character.isNumber { return Self.leaf(.literal(try number())) }
         let name = identifier()
-        guard !name.isEmpty else { throw error("unexpected '\(character)' in expression") }
+        guard !name.isEmpty else { throw error("unexpected '\(SafeText.quoted(String(character)))' in expression") }
         switch name {
-        case "true": return .literal(.bool(true))
-        case "false": return .literal(.bool(false))
-        case "null": return .literal(.null)
+        case "true": return Self.leaf(.literal(.bool(true)))
+        case "false": return Self.leaf(.literal(.bool(false)))
+        case "null": return Self.leaf(.literal(.null))
         default: break
         }
         if consume("(") {
-            var arguments: [Expression] = []
-            if consume(")") { return .call(name, arguments) }
-            repeat { arguments.append(try conditional()) } while consume(",")
-            try expect(")")
-            return .call(name, arguments)
+            var arguments: [Node] = []
+            if !consume(")") {
+                repeat { arguments.append(try conditional()) } while consume(",")
+                try expect(")")
+            }
+            return try node(.call(name, arguments.map(\.expression)), over: arguments)
         }
-        return .variable(name)
+        return Self.leaf(.variable(name))
     }
 
     private mutating func identifier() -> String {

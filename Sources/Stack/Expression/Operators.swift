@@ -4,7 +4,10 @@ enum Operators {
         if operand == .unknown { return .unknown }
         switch (op, operand) {
         case (.not, .bool(let value)): return .bool(!value)
-        case (.negate, .int(let value)): return .int(-value)
+        case (.negate, .int(let value)):
+            let (negated, overflow) = Int(0).subtractingReportingOverflow(value)
+            guard !overflow else { throw EvaluationFailure("integer overflow: -(\(value)) does not fit in 64 bits") }
+            return .int(negated)
         case (.negate, .double(let value)): return .double(-value)
         default: throw EvaluationFailure("cannot apply '\(op.rawValue)' to \(operand.typeName)")
         }
@@ -27,27 +30,32 @@ enum Operators {
         guard let a = number(lhs), let b = number(rhs) else {
             throw EvaluationFailure("'\(op.rawValue)' needs numbers, not \(lhs.typeName) and \(rhs.typeName)")
         }
+        let result: Value
         switch op {
-        case .add: return .double(a + b)
-        case .subtract: return .double(a - b)
-        case .multiply: return .double(a * b)
+        case .add: result = .double(a + b)
+        case .subtract: result = .double(a - b)
+        case .multiply: result = .double(a * b)
         case .divide:
             guard b != 0 else { throw EvaluationFailure("division by zero") }
-            return .double(a / b)
+            result = .double(a / b)
         case .remainder:
             guard b != 0 else { throw EvaluationFailure("division by zero") }
-            return .double(a.truncatingRemainder(dividingBy: b))
+            result = .double(a.truncatingRemainder(dividingBy: b))
         case .less: return .bool(a < b)
         case .lessOrEqual: return .bool(a <= b)
         case .greater: return .bool(a > b)
         case .greaterOrEqual: return .bool(a >= b)
         default: throw EvaluationFailure("unsupported operator '\(op.rawValue)'")
         }
+        if case .double(let number) = result, !number.isFinite {
+            throw EvaluationFailure("number overflow: \(lhs) \(op.rawValue) \(rhs) is not a finite number")
+        }
+        return result
     }
 
     private static func integer(_ op: Expression.BinaryOperator, _ a: Int, _ b: Int) throws -> Value {
         func checked(_ result: (Int, Bool)) throws -> Value {
-            guard !result.1 else { throw EvaluationFailure("integer overflow") }
+            guard !result.1 else { throw EvaluationFailure("integer overflow: \(a) \(op.rawValue) \(b) does not fit in 64 bits") }
             return .int(result.0)
         }
         switch op {

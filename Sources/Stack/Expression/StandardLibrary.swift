@@ -1,4 +1,5 @@
 import Foundation
+import TextSafety
 
 /// The functions templates may call. Each checks its arguments and says what it expected.
 public enum StandardLibrary {
@@ -92,20 +93,28 @@ public enum StandardLibrary {
         "lower": Function(arity: 1...1) { args in .string(try string(args[0], "lower", 1).lowercased()) },
         "upper": Function(arity: 1...1) { args in .string(try string(args[0], "upper", 1).uppercased()) },
         "replace": Function(arity: 3...3) { args in
-            .string(try string(args[0], "replace", 1).replacingOccurrences(of: try string(args[1], "replace", 2),
-                                                                          with: try string(args[2], "replace", 3)))
+            let text = try string(args[0], "replace", 1), target = try string(args[1], "replace", 2)
+            let replacement = try string(args[2], "replace", 3)
+            guard !target.isEmpty else { return .string(text) }
+            let pieces = text.components(separatedBy: target)
+            try Limits.checkString(bytes: text.utf8.count + (pieces.count - 1) * (replacement.utf8.count - target.utf8.count),
+                                   from: "replace")
+            return .string(pieces.joined(separator: replacement))
         },
         "substr": Function(arity: 3...3) { args in
             let text = Array(try string(args[0], "substr", 1))
             let offset = try int(args[1], "substr", 2), length = try int(args[2], "substr", 3)
             guard offset >= 0, offset <= text.count else { throw EvaluationFailure("substr: offset \(offset) is out of range") }
-            let end = length < 0 ? text.count : min(text.count, offset + length)
+            let end = length < 0 ? text.count : offset + min(text.count - offset, length)
             return .string(String(text[offset..<end]))
         },
         "range": Function(arity: 1...2) { args in
             let start = args.count == 2 ? try int(args[0], "range", 1) : 0
             let end = try int(args[args.count - 1], "range", args.count)
-            guard end >= start, end - start <= 10_000 else { throw EvaluationFailure("range: \(start)..<\(end) is not a valid range") }
+            let (span, overflow) = end.subtractingReportingOverflow(start)
+            guard !overflow, span >= 0, span <= Limits.listElements else {
+                throw EvaluationFailure("range: \(start)..<\(end) is not a range of 0 to \(Limits.listElements) numbers")
+            }
             return .list((start..<end).map(Value.int))
         },
         "min": Function(arity: 1...32) { args in try extreme(args, "min", <) },
@@ -144,7 +153,7 @@ public enum StandardLibrary {
             return .unknown
         }
         do {
-            return try function.body(arguments)
+            return try Limits.checked(try function.body(arguments), from: name)
         } catch let failure as EvaluationFailure {
             throw failure
         } catch {
@@ -228,7 +237,7 @@ public enum StandardLibrary {
             guard let verb else { throw EvaluationFailure("format: the pattern ends inside a '%' directive") }
             if verb == "%" { out += "%"; continue }
             guard let argument = remaining.popFirst() else {
-                throw EvaluationFailure("format: '\(pattern)' needs more arguments than the \(arguments.count) given")
+                throw EvaluationFailure("format: '\(SafeText.quoted(pattern))' needs more arguments than the \(arguments.count) given")
             }
             var piece: String
             switch verb {
@@ -243,18 +252,28 @@ public enum StandardLibrary {
             case "q":
                 piece = Value.string(argument.interpolated).description
             default:
-                throw EvaluationFailure("format: unsupported directive '%\(verb)'")
+                throw EvaluationFailure("format: unsupported directive '%\(SafeText.quoted(String(verb)))'")
             }
             let leftAlign = flags.hasPrefix("-")
             let zeroPad = flags.hasPrefix("0")
-            if let width = Int(flags.drop { $0 == "-" || $0 == "0" }), piece.count < width {
-                let padding = String(repeating: zeroPad && !leftAlign ? "0" : " ", count: width - piece.count)
-                piece = leftAlign ? piece + padding : padding + piece
+            let widthText = flags.drop { $0 == "-" || $0 == "0" }
+            guard widthText.allSatisfy(\.isNumber) else {
+                throw EvaluationFailure("format: '%\(SafeText.quoted(flags))\(verb)' is not a valid directive")
+            }
+            if !widthText.isEmpty {
+                guard let width = Int(widthText), width <= Limits.stringBytes else {
+                    throw EvaluationFailure("format: width \(SafeText.quoted(String(widthText))) is larger than \(Limits.stringBytes)")
+                }
+                if piece.count < width {
+                    let padding = String(repeating: zeroPad && !leftAlign ? "0" : " ", count: width - piece.count)
+                    piece = leftAlign ? piece + padding : padding + piece
+                }
             }
             out += piece
+            try Limits.checkString(bytes: out.utf8.count, from: "format")
         }
         guard remaining.isEmpty else {
-            throw EvaluationFailure("format: '\(pattern)' uses fewer arguments than the \(arguments.count) given")
+            throw EvaluationFailure("format: '\(SafeText.quoted(pattern))' uses fewer arguments than the \(arguments.count) given")
         }
         return out
     }
