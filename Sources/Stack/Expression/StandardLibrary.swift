@@ -136,6 +136,16 @@ public enum StandardLibrary {
             }
         },
         "jsonencode": Function(arity: 1...1) { args in .string(try CanonicalJSON.encode(args[0])) },
+        "shellquote": Function(arity: 1...1) { args in
+            switch args[0] {
+            case .string, .int, .double, .bool:
+                guard let quoted = ShellQuoting.quoted(args[0].interpolated) else {
+                    throw EvaluationFailure("shellquote: a NUL character cannot be passed to a shell")
+                }
+                return .string(quoted)
+            default: throw EvaluationFailure("shellquote: cannot quote a \(args[0].typeName); quote each element")
+            }
+        },
     ]
 
     /// Calls a function by name.
