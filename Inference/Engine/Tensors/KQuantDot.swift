@@ -22,7 +22,7 @@ public enum KQuantDot {
             for group in 0..<16 {
                 var sum: Int16 = 0
                 for j in group * 16..<(group * 16 + 16) {
-                    let q = Int8(min(127, Int((inverse * x[j]).rounded(.toNearestOrEven))))
+                    let q = Saturating.int8(inverse * x[j])
                     out[base + 4 + j] = UInt8(bitPattern: q)
                     sum += Int16(q)
                 }

@@ -22,7 +22,7 @@ public enum QuantizedDot {
             out[block * 34] = UInt8(scaleBits & 0xFF)
             out[block * 34 + 1] = UInt8(scaleBits >> 8)
             for j in 0..<32 {
-                out[block * 34 + 2 + j] = UInt8(bitPattern: Int8((values[block * 32 + j] * inverse).rounded(.toNearestOrEven)))
+                out[block * 34 + 2 + j] = UInt8(bitPattern: Saturating.int8(values[block * 32 + j] * inverse))
             }
         }
     }
