@@ -61,7 +61,7 @@ struct GenerationTests {
     @Test("special tokens: matched only when asked, never split; text decodes back")
     func specialTokens() throws {
         let tokenizer = try Tokenizer(Vocabulary(Self.fixture("qwen2-q8_0.gguf")))
-        let start = try #require(tokenizer.vocabulary.ids["<|im_start|>"])
+        let start = try #require(tokenizer.vocabulary.id("<|im_start|>"))
         let parsed = tokenizer.encode("<|im_start|>user\nhi", parseSpecial: true)
         #expect(parsed.first == start)
         #expect(!tokenizer.encode("<|im_start|>user\nhi").contains(start), "not parsed: the text is plain text")
@@ -74,7 +74,7 @@ struct GenerationTests {
         #expect(spm.decode(spm.encode("hello world")) == " hello world", "the space prefix stays")
         #expect(spm.decode(spm.encode("hello🦙ö")) == " hello🦙ö", "byte fallback round-trips")
         #expect(spm.encode("a</s>b", parseSpecial: true).contains(2))
-        #expect(tokenizer.endOfGeneration.contains(try #require(tokenizer.vocabulary.ids["<|im_end|>"])))
+        #expect(tokenizer.endOfGeneration.contains(try #require(tokenizer.vocabulary.id("<|im_end|>"))))
     }
 
     @Test("a fixed seed samples the same text twice; another seed differs; greedy ignores the seed")

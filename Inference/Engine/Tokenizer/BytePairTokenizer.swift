@@ -55,11 +55,12 @@ public struct BytePairTokenizer: Sendable {
     }
 
     private func encodePiece(_ word: String, into output: inout [Int]) {
-        if ignoreMerges, let id = vocabulary.ids[word] {
+        if ignoreMerges, let id = vocabulary.id(word) {
             output.append(id)
             return
         }
-        var symbols = word.map { String($0) }
+        // symbols are scalars: GPT-2's byte characters never combine, and splitting by grapheme would join some
+        var symbols = word.unicodeScalars.map { String($0) }
         var next = Array(1...symbols.count).map { $0 == symbols.count ? -1 : $0 }
         var previous = Array(-1..<(symbols.count - 1))
         var queue = BinaryHeap<Bigram>()
@@ -70,7 +71,7 @@ public struct BytePairTokenizer: Sendable {
         for index in symbols.indices.dropFirst() { add(index - 1, index) }
         while let bigram = queue.pop() {
             guard !symbols[bigram.left].isEmpty, !symbols[bigram.right].isEmpty,
-                  symbols[bigram.left] + symbols[bigram.right] == bigram.text else { continue }
+                  (symbols[bigram.left] + symbols[bigram.right]).utf8.elementsEqual(bigram.text.utf8) else { continue }
             symbols[bigram.left] = bigram.text
             symbols[bigram.right] = ""
             next[bigram.left] = next[bigram.right]
@@ -81,10 +82,10 @@ public struct BytePairTokenizer: Sendable {
         var index = 0
         while index != -1 {
             let symbol = symbols[index]
-            if let id = vocabulary.ids[symbol] {
+            if let id = vocabulary.id(symbol) {
                 output.append(id)
             } else {
-                for character in symbol { if let id = vocabulary.ids[String(character)] { output.append(id) } }
+                for scalar in symbol.unicodeScalars { if let id = vocabulary.id(String(scalar)) { output.append(id) } }
             }
             index = next[index]
         }

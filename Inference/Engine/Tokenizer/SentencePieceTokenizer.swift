@@ -27,16 +27,19 @@ public struct SentencePieceTokenizer: Sendable {
 
     /// Token ids for `text`, without BOS, with a leading space when the vocabulary asks for one.
     public func encode(_ text: String) -> [Int] {
-        encode(text, spacePrefix: vocabulary.addSpacePrefix)
+        encode(bytes: Array(text.utf8)[...], spacePrefix: vocabulary.addSpacePrefix)
     }
 
-    /// Token ids for `text`, without BOS; `spacePrefix` puts a space before it (llama.cpp does so at the start of the
-    /// text and after each special token).
-    public func encode(_ text: String, spacePrefix: Bool) -> [Int] {
+    /// Token ids for UTF-8 `text`, without BOS; `spacePrefix` puts a space before it (llama.cpp does so at the start
+    /// of the text and after each special token). Everything works on bytes, as llama.cpp does: each space byte
+    /// becomes "▁", symbols are whole UTF-8 sequences, and pieces are looked up byte for byte.
+    public func encode(bytes text: ArraySlice<UInt8>, spacePrefix: Bool) -> [Int] {
         guard !text.isEmpty else { return [] }
-        var prepared = spacePrefix ? " " + text : text
-        prepared = prepared.replacingOccurrences(of: " ", with: "\u{2581}")
-        let bytes = Array(prepared.utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.count + 3)
+        for byte in (spacePrefix ? [0x20] : []) + text {
+            if byte == 0x20 { bytes += Self.spaceMark } else { bytes.append(byte) }
+        }
         var symbols: [Symbol] = []
         var offset = 0
         while offset < bytes.count {
@@ -45,13 +48,13 @@ public struct SentencePieceTokenizer: Sendable {
             offset += length
         }
         var queue = BinaryHeap<Bigram>()
-        var merges: [String: (Int, Int)] = [:]
-        func slice(_ start: Int, _ length: Int) -> String { String(decoding: bytes[start..<(start + length)], as: UTF8.self) }
+        var merges: [ArraySlice<UInt8>: (Int, Int)] = [:]
+        func slice(_ start: Int, _ length: Int) -> ArraySlice<UInt8> { bytes[start..<(start + length)] }
         func addBigram(_ left: Int, _ right: Int) {
             guard left >= 0, right >= 0 else { return }
             let joined = slice(symbols[left].start, symbols[left].length + symbols[right].length)
             guard let id = vocabulary.ids[joined] else { return }
-            queue.push(Bigram(left: left, right: right, score: vocabulary.scores[id], length: joined.utf8.count))
+            queue.push(Bigram(left: left, right: right, score: vocabulary.scores[id], length: joined.count))
             merges[joined] = (left, right)
         }
         for index in symbols.indices.dropFirst() { addBigram(index - 1, index) }
@@ -74,7 +77,7 @@ public struct SentencePieceTokenizer: Sendable {
                 return
             }
             guard let (left, right) = merges[piece] else {
-                for byte in bytes[symbol.start..<(symbol.start + symbol.length)] { output.append(byteToken(byte)) }
+                for byte in piece { output.append(byteToken(byte)) }
                 return
             }
             resegment(left)
@@ -88,9 +91,12 @@ public struct SentencePieceTokenizer: Sendable {
         return output
     }
 
+    /// "▁" (U+2581), which stands for a space in SentencePiece vocabularies.
+    private static let spaceMark: [UInt8] = [0xE2, 0x96, 0x81]
+
     private func byteToken(_ byte: UInt8) -> Int {
         let hex = String(byte, radix: 16, uppercase: true)
-        return vocabulary.ids["<0x\(hex.count == 1 ? "0" + hex : hex)>"] ?? vocabulary.unknown ?? 0
+        return vocabulary.id("<0x\(hex.count == 1 ? "0" + hex : hex)>") ?? vocabulary.unknown ?? 0
     }
 
     static func utf8Length(_ lead: UInt8) -> Int {

@@ -1,4 +1,5 @@
 import Foundation
+import TextSafety
 
 /// A model's tokenizer: the vocabulary's algorithm (SentencePiece or byte-level BPE), special tokens matched as
 /// whole tokens before the text between them is tokenized, BOS from metadata, and decoding back to bytes.
@@ -6,7 +7,7 @@ public struct Tokenizer: Sendable {
     public let vocabulary: Vocabulary
     private let algorithm: Algorithm
     /// Control and user-defined tokens, longest first, as llama.cpp matches them.
-    private let specials: [(text: String, id: Int, kind: Vocabulary.TokenKind)]
+    private let specials: [(text: [UInt8], id: Int, kind: Vocabulary.TokenKind)]
 
     private enum Algorithm: Sendable {
         case sentencePiece(SentencePieceTokenizer)
@@ -18,33 +19,34 @@ public struct Tokenizer: Sendable {
         switch vocabulary.model {
         case "llama": algorithm = .sentencePiece(SentencePieceTokenizer(vocabulary))
         case "gpt2": algorithm = .bytePair(try BytePairTokenizer(vocabulary, merges: vocabulary.merges, pre: vocabulary.preTokenizer ?? ""))
-        default: throw BytePairTokenizer.Unsupported(description: "tokenizer '\(vocabulary.model)' is not supported (llama and gpt2 are)")
+        default: throw BytePairTokenizer.Unsupported(description: "tokenizer '\(SafeText.quoted(vocabulary.model))' is not supported (llama and gpt2 are)")
         }
         specials = vocabulary.kinds.enumerated()
-            .filter { $0.element == .control || $0.element == .userDefined }
-            .map { (text: vocabulary.tokens[$0.offset], id: $0.offset, kind: $0.element) }
+            .filter { $0.element == .control || $0.element == .userDefined || $0.element == .unknown }
+            .map { (text: Array(vocabulary.tokens[$0.offset].utf8), id: $0.offset, kind: $0.element) }
             .filter { !$0.text.isEmpty }
-            .sorted { $0.text.utf8.count > $1.text.utf8.count }
+            .sorted { $0.text.count > $1.text.count }
     }
 
     public var size: Int { vocabulary.tokens.count }
 
-    /// Token ids for `text`. `addBOS` prepends BOS when the vocabulary adds one (`tokenizer.ggml.add_bos_token`);
-    /// `parseSpecial` lets control tokens written in the text (`<|im_start|>`) stand for themselves; user-defined
-    /// tokens always do.
+    /// Token ids for `text`. `addBOS` prepends BOS when the vocabulary adds one (`tokenizer.ggml.add_bos_token`, or
+    /// llama.cpp's default for the tokenizer); `parseSpecial` lets control and unknown tokens written in the text
+    /// (`<|im_start|>`, `<unk>`) stand for themselves; user-defined tokens always do. Text is matched as bytes,
+    /// exactly as llama.cpp matches it, never by Swift's canonical equivalence or grapheme clusters.
     public func encode(_ text: String, addBOS: Bool = false, parseSpecial: Bool = false) -> [Int] {
         var output: [Int] = []
         if addBOS, vocabulary.addBOS, let bos = vocabulary.bos { output.append(bos) }
         var afterSpecial = true
-        for fragment in partition(text, parseSpecial: parseSpecial) {
+        for fragment in partition(Array(text.utf8), parseSpecial: parseSpecial) {
             switch fragment {
             case .token(let id):
                 output.append(id)
                 afterSpecial = true
             case .text(let piece):
                 switch algorithm {
-                case .sentencePiece(let spm): output += spm.encode(piece, spacePrefix: vocabulary.addSpacePrefix && afterSpecial)
-                case .bytePair(let bpe): output += bpe.encode(piece)
+                case .sentencePiece(let spm): output += spm.encode(bytes: piece, spacePrefix: vocabulary.addSpacePrefix && afterSpecial)
+                case .bytePair(let bpe): output += bpe.encode(String(decoding: piece, as: UTF8.self))
                 }
                 afterSpecial = false
             }
@@ -52,24 +54,39 @@ public struct Tokenizer: Sendable {
         return output
     }
 
-    private enum Fragment { case text(String), token(Int) }
+    private enum Fragment { case text(ArraySlice<UInt8>), token(Int) }
 
-    /// Splits `text` at every special token it contains, longest tokens first.
-    private func partition(_ text: String, parseSpecial: Bool) -> [Fragment] {
-        var fragments: [Fragment] = [.text(text)]
+    /// Splits `bytes` at every special token they contain, longest tokens first, as llama.cpp's
+    /// `tokenizer_st_partition` does.
+    private func partition(_ bytes: [UInt8], parseSpecial: Bool) -> [Fragment] {
+        var fragments: [Fragment] = [.text(bytes[...])]
         for special in specials where parseSpecial || special.kind == .userDefined {
-            guard text.contains(special.text) else { continue }
             fragments = fragments.flatMap { fragment -> [Fragment] in
-                guard case .text(let piece) = fragment, piece.contains(special.text) else { return [fragment] }
+                guard case .text(let piece) = fragment else { return [fragment] }
                 var pieces: [Fragment] = []
-                for (index, part) in piece.components(separatedBy: special.text).enumerated() {
-                    if index > 0 { pieces.append(.token(special.id)) }
-                    if !part.isEmpty { pieces.append(.text(part)) }
+                var rest = piece
+                while let match = Self.firstRange(of: special.text, in: rest) {
+                    if match.lowerBound > rest.startIndex { pieces.append(.text(rest[rest.startIndex..<match.lowerBound])) }
+                    pieces.append(.token(special.id))
+                    rest = rest[match.upperBound...]
                 }
+                if !rest.isEmpty { pieces.append(.text(rest)) }
                 return pieces
             }
         }
         return fragments
+    }
+
+    private static func firstRange(of needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Range<Int>? {
+        guard let first = needle.first, needle.count <= haystack.count else { return nil }
+        var start = haystack.startIndex
+        let last = haystack.endIndex - needle.count
+        while start <= last {
+            guard let candidate = haystack[start...last].firstIndex(of: first) else { return nil }
+            if haystack[candidate..<(candidate + needle.count)].elementsEqual(needle) { return candidate..<(candidate + needle.count) }
+            start = candidate + 1
+        }
+        return nil
     }
 
     /// The bytes token `id` stands for (empty for control tokens unless `special`), as llama.cpp's token_to_piece.
@@ -88,11 +105,28 @@ public struct Tokenizer: Sendable {
                     return [byte]
                 }
                 if vocabulary.kinds[id] == .unknown { return Array("\u{2585}".utf8) }
-                return Array(text.replacingOccurrences(of: "\u{2581}", with: " ").utf8)
+                return Self.spacesRestored(Array(text.utf8))
             case .bytePair:
                 return text.unicodeScalars.compactMap { BytePairTokenizer.byteValues[$0] }
             }
         }
+    }
+
+    /// SentencePiece's "▁" (E2 96 81) turned back into spaces, byte for byte.
+    private static func spacesRestored(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            if index + 2 < bytes.count, bytes[index] == 0xE2, bytes[index + 1] == 0x96, bytes[index + 2] == 0x81 {
+                out.append(0x20)
+                index += 3
+            } else {
+                out.append(bytes[index])
+                index += 1
+            }
+        }
+        return out
     }
 
     /// The text of `ids`, with invalid UTF-8 replaced.
@@ -100,12 +134,6 @@ public struct Tokenizer: Sendable {
         String(decoding: ids.flatMap { piece($0, special: special) }, as: UTF8.self)
     }
 
-    /// Tokens that end a generation: EOS, EOT and the end-of-turn control tokens of the common chat formats.
-    public var endOfGeneration: Set<Int> {
-        var ids = Set([vocabulary.eos, vocabulary.eot].compactMap { $0 })
-        for text in ["<|eot_id|>", "<|im_end|>", "<|end|>", "<|endoftext|>", "<end_of_turn>", "<|eom_id|>"] {
-            if let id = vocabulary.ids[text], vocabulary.kinds[id] == .control { ids.insert(id) }
-        }
-        return ids
-    }
+    /// Tokens that end a generation: EOS, EOT and every end-of-turn token llama.cpp recognises.
+    public var endOfGeneration: Set<Int> { vocabulary.endOfGeneration }
 }
