@@ -33,7 +33,7 @@ let package = Package(
         .executableTarget(name: "ApplyBenchmark", dependencies: ["AWS", "Stack", "Plan", "Provision"], path: "Benchmarks/ApplyBenchmark"),
         .testTarget(name: "AWSTests", dependencies: ["AWS"], exclude: ["Fixtures"]),
         .target(name: "InferenceEngine", dependencies: ["TextSafety"], path: "Inference/Engine", swiftSettings: engineSettings),
-        .executableTarget(name: "InferenceServer", dependencies: ["InferenceEngine"], path: "Inference/Server"),
+        .executableTarget(name: "InferenceServer", dependencies: ["InferenceEngine", "TextSafety"], path: "Inference/Server"),
         .testTarget(name: "InferenceTests", dependencies: ["InferenceEngine", "InferenceServer"], exclude: ["Fixtures"]),
         .testTarget(name: "StackTests", dependencies: ["Stack", "TextSafety"], exclude: ["Fixtures"]),
         .testTarget(name: "PlanTests", dependencies: ["Plan", "Stack"]),

@@ -1,6 +1,8 @@
 import Foundation
+import TextSafety
 
-/// A command's flags: `--name value` pairs and bare switches, checked against what the command accepts.
+/// A command's flags: `--name value` or `--name=value` pairs, llama.cpp's short forms (`-m`, `-p`, `-n`, `-t`, …)
+/// and bare switches, checked against what the command accepts. `-h` or `--help` asks for the command's usage.
 struct Arguments {
     let command: String
     private var values: [String: [String]] = [:]
@@ -10,22 +12,42 @@ struct Arguments {
         var description: String
     }
 
-    /// Parses `arguments` (after the command) given the flags that take a value and the bare switches.
-    init(_ command: String, _ arguments: [String], valued: Set<String>, switches allowed: Set<String>) throws(Invalid) {
+    /// `-h` or `--help` was given: the caller prints `usage` and exits 0.
+    struct HelpRequested: Error {
+        var usage: String
+    }
+
+    /// Parses `arguments` (after the command) given the flags that take a value, the bare switches, and short
+    /// aliases (`-m` for `--model`); `usage` is what `--help` shows.
+    init(_ command: String, _ arguments: [String], valued: Set<String>, switches allowed: Set<String>,
+         aliases: [String: String] = [:], usage: String) throws {
         self.command = command
         var index = 0
         while index < arguments.count {
-            let flag = arguments[index]
+            var flag = arguments[index]
+            var inlineValue: String?
+            if flag.hasPrefix("--"), let equals = flag.firstIndex(of: "=") {
+                inlineValue = String(flag[flag.index(after: equals)...])
+                flag = String(flag[..<equals])
+            }
+            flag = aliases[flag] ?? flag
+            if flag == "-h" || flag == "--help" { throw HelpRequested(usage: usage) }
             if allowed.contains(flag) {
+                guard inlineValue == nil else { throw Invalid(description: "\(command): \(flag) takes no value") }
                 switches.insert(flag)
                 index += 1
             } else if valued.contains(flag) {
-                guard index + 1 < arguments.count else { throw Invalid(description: "\(command): \(flag) needs a value") }
-                values[flag, default: []].append(arguments[index + 1])
-                index += 2
+                if let inlineValue {
+                    values[flag, default: []].append(inlineValue)
+                    index += 1
+                } else {
+                    guard index + 1 < arguments.count else { throw Invalid(description: "\(command): \(flag) needs a value") }
+                    values[flag, default: []].append(arguments[index + 1])
+                    index += 2
+                }
             } else {
                 let known = (valued.union(allowed)).sorted().joined(separator: " ")
-                throw Invalid(description: "\(command): unknown option '\(flag)' (known: \(known))")
+                throw Invalid(description: "\(command): unknown option '\(SafeText.quoted(flag))' (known: \(known))")
             }
         }
     }
@@ -44,7 +66,7 @@ struct Arguments {
     func int(_ flag: String, default fallback: Int, range: ClosedRange<Int> = 0...Int.max) throws(Invalid) -> Int {
         guard let text = string(flag) else { return fallback }
         guard let value = Int(text), range.contains(value) else {
-            throw Invalid(description: "\(command): \(flag) must be an integer in \(range.lowerBound)...\(range.upperBound), not '\(text)'")
+            throw Invalid(description: "\(command): \(flag) must be an integer in \(range.lowerBound)...\(range.upperBound), not '\(SafeText.quoted(text))'")
         }
         return value
     }
@@ -52,7 +74,7 @@ struct Arguments {
     func float(_ flag: String, default fallback: Float, range: ClosedRange<Float>) throws(Invalid) -> Float {
         guard let text = string(flag) else { return fallback }
         guard let value = Float(text), range.contains(value) else {
-            throw Invalid(description: "\(command): \(flag) must be a number in \(range.lowerBound)...\(range.upperBound), not '\(text)'")
+            throw Invalid(description: "\(command): \(flag) must be a number in \(range.lowerBound)...\(range.upperBound), not '\(SafeText.quoted(text))'")
         }
         return value
     }

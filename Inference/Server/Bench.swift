@@ -16,8 +16,12 @@ enum Bench {
         var samples: [Double]
     }
 
+    static let usage = "USAGE: inference-server bench --model FILE [-p 512] [-n 128] [-r 3] [--threads N] [--output text|json]"
+
     static func run(_ arguments: [String]) throws {
-        let options = try Arguments("bench", arguments, valued: ["--model", "-p", "-n", "-r", "--threads", "--output"], switches: [])
+        let options = try Arguments("bench", arguments, valued: ["--model", "-p", "-n", "-r", "--threads", "--output"], switches: [],
+                                    aliases: ["-m": "--model", "-t": "--threads", "-o": "--output", "--n-prompt": "-p", "--n-gen": "-n",
+                                              "--repetitions": "-r"], usage: usage)
         let path = try options.required("--model")
         let promptTokens = try options.int("-p", default: 512), generateTokens = try options.int("-n", default: 128)
         let repetitions = try options.int("-r", default: 3, range: 1...100)

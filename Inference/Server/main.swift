@@ -1,15 +1,9 @@
 import Foundation
 import InferenceEngine
+import TextSafety
 
 // inference-server: the engine's command line (tokenize, generate, bench); the HTTP API comes next.
-let usage = """
-    USAGE: inference-server tokenize --model FILE --text TEXT [--add-bos] [--no-parse-special]
-           inference-server generate --model FILE --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K]
-                                     [--top-p P] [--min-p P] [--repeat-penalty R] [--presence-penalty P]
-                                     [--frequency-penalty F] [--seed S] [--stop TEXT]... [--threads N] [--ctx N]
-                                     [--chat [--system TEXT] [--chat-template NAME]]
-           inference-server bench --model FILE [-p 512] [-n 128] [-r 3] [--threads N] [--output text|json]
-    """
+let usage = [Tokenize.usage, Generate.usage, Bench.usage].joined(separator: "\n")
 
 func fail(_ message: String, code: Int32 = 2) -> Never {
     FileHandle.standardError.write(Data("inference-server: \(message)\n".utf8))
@@ -23,9 +17,12 @@ do {
     case "tokenize": try Tokenize.run(Array(arguments.dropFirst()))
     case "generate": try Generate.run(Array(arguments.dropFirst()))
     case "bench": try Bench.run(Array(arguments.dropFirst()))
-    case nil, "-h", "--help", "help": print(usage)
-    default: fail("unknown command '\(arguments[0])'\n\(usage)")
+    case "-h", "--help", "help": print(usage)
+    case nil: fail("missing command\n\(usage)")
+    default: fail("unknown command '\(SafeText.quoted(arguments[0]))'\n\(usage)")
     }
+} catch let help as Arguments.HelpRequested {
+    print(help.usage)
 } catch let error as Arguments.Invalid {
     fail(error.description)
 } catch let error as GGUFError {

@@ -75,7 +75,7 @@ struct ServerCommandTests {
         let result = try Self.run(["generate", "--model", Self.model(model.file), "--prompt", test.text, "--temperature", "0",
                                    "--max-tokens", String(test.greedy.count), "--threads", "2"])
         #expect(result.status == 0)
-        #expect(result.stdout == tokenizer.decode(test.greedy) + "\n")
+        #expect(result.stdout == tokenizer.decode(test.greedy), "exactly the model's text, no newline added")
         #expect(result.stderr.contains("generated: \(test.greedy.count) tokens"))
     }
 
@@ -125,5 +125,52 @@ struct ServerCommandTests {
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
         #expect(rows.compactMap { $0["test"] as? String } == ["pp16", "tg4"])
         #expect(rows.allSatisfy { ($0["tokensPerSecond"] as? Double ?? 0) > 0 })
+    }
+
+    @Test("each command's --help and -h print its usage on stdout and exit 0", arguments: ["tokenize", "generate", "bench"])
+    func help(_ command: String) throws {
+        for flag in ["--help", "-h"] {
+            let result = try Self.run([command, flag])
+            #expect(result.status == 0 && result.stdout.contains("USAGE: inference-server \(command)") && result.stderr.isEmpty)
+        }
+        let none = try Self.run([])
+        #expect(none.status == 2 && none.stdout.isEmpty && none.stderr.contains("missing command"))
+    }
+
+    @Test("llama.cpp's short flags and --flag=value mean what they mean there")
+    func llamaCppFlags() throws {
+        let model = try #require(ModelFixtureTests.models.first { $0.file == "qwen2-q4_k_m.gguf" })
+        let test = try #require(model.cases.first { $0.greedy.count >= 8 })
+        let long = try Self.run(["generate", "--model", Self.model(model.file), "--prompt", test.text, "--temperature", "0",
+                                 "--max-tokens", "6", "--threads", "2"])
+        let short = try Self.run(["generate", "-m", Self.model(model.file), "-p", test.text, "--temp=0", "-n", "6", "-t", "2"])
+        let equals = try Self.run(["generate", "--model=\(Self.model(model.file))", "--prompt=\(test.text)", "--temperature=0",
+                                   "--n-predict=6", "--threads=2"])
+        #expect(long.status == 0 && !long.stdout.isEmpty)
+        #expect(short.stdout == long.stdout && equals.stdout == long.stdout)
+        let switchWithValue = try Self.run(["generate", "--model", Self.model(model.file), "--prompt", "x", "--chat=yes"])
+        #expect(switchWithValue.status == 2 && switchWithValue.stderr.contains("takes no value"))
+    }
+
+    @Test("--max-tokens -1 generates until the end of sequence or a full context")
+    func unbounded() throws {
+        let result = try Self.run(["generate", "--model", Self.model("llama-q4_0.gguf"), "--prompt", "Once", "--max-tokens", "-1",
+                                   "--ctx", "24", "--temperature", "0"])
+        #expect(result.status == 0)
+        let generated = try #require(result.stderr.firstMatch(of: /generated: (\d+) tokens/).map { Int($0.1) ?? 0 })
+        let prompt = try #require(result.stderr.firstMatch(of: /prompt: (\d+) tokens/).map { Int($0.1) ?? 0 })
+        #expect(prompt + generated == 24 || result.stderr.contains("finish: stop"), "\(result.stderr)")
+        #expect(try Self.run(["generate", "--model", Self.model("llama-q4_0.gguf"), "--prompt", "x", "-n", "0"]).status == 2)
+    }
+
+    @Test("tokenize --pieces shows each id beside its bytes, escaped where they are not printable")
+    func pieces() throws {
+        let vocabulary = TokenizerVectorTests.fixtures.appendingPathComponent("ggml-vocab-llama-spm.gguf").path
+        let result = try Self.run(["tokenize", "-m", vocabulary, "--text", "Hi\n🦙", "--add-bos", "--pieces"])
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "1 -> '<s>'")
+        #expect(lines.contains("13 -> '\\n'"))
+        #expect(lines.contains { $0.hasSuffix("-> '\\xF0'") }, "a lone byte of a split character is shown as \\xNN: \(lines)")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TextSafety
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -77,7 +78,7 @@ public final class GGUFFile: @unchecked Sendable {
         for _ in 0..<keyCount {
             let at = reader.offset
             let key = try reader.string()
-            guard metadata[key] == nil else { throw reader.error("duplicate metadata key '\(key)'", at: at) }
+            guard metadata[key] == nil else { throw reader.error("duplicate metadata key '\(SafeText.quoted(key))'", at: at) }
             metadata[key] = try reader.value(type: try reader.u32(), depth: 0)
             keys.append(key)
         }
@@ -93,37 +94,37 @@ public final class GGUFFile: @unchecked Sendable {
         for _ in 0..<tensorCount {
             let at = reader.offset
             let name = try reader.string()
-            guard names.insert(name).inserted else { throw reader.error("duplicate tensor '\(name)'", at: at) }
+            guard names.insert(name).inserted else { throw reader.error("duplicate tensor '\(SafeText.quoted(name))'", at: at) }
             let dimensionCount = Int(try reader.u32())
-            guard (1...4).contains(dimensionCount) else { throw reader.error("tensor '\(name)' has \(dimensionCount) dimensions (1 to 4)", at: at) }
+            guard (1...4).contains(dimensionCount) else { throw reader.error("tensor '\(SafeText.quoted(name))' has \(dimensionCount) dimensions (1 to 4)", at: at) }
             var dimensions: [Int] = []
             var elements = 1
             for _ in 0..<dimensionCount {
                 let dimension = try reader.u64()
-                guard dimension > 0, dimension < 1 << 40 else { throw reader.error("tensor '\(name)' has a dimension of \(dimension)", at: at) }
+                guard dimension > 0, dimension < 1 << 40 else { throw reader.error("tensor '\(SafeText.quoted(name))' has a dimension of \(dimension)", at: at) }
                 dimensions.append(Int(dimension))
                 let (product, overflow) = elements.multipliedReportingOverflow(by: Int(dimension))
-                guard !overflow, product < 1 << 48 else { throw reader.error("tensor '\(name)' is impossibly large", at: at) }
+                guard !overflow, product < 1 << 48 else { throw reader.error("tensor '\(SafeText.quoted(name))' is impossibly large", at: at) }
                 elements = product
             }
             let typeNumber = try reader.u32()
             guard let type = TensorType(rawValue: typeNumber) else {
-                throw reader.error("tensor '\(name)' has unknown type \(typeNumber)", at: at)
+                throw reader.error("tensor '\(SafeText.quoted(name))' has unknown type \(typeNumber)", at: at)
             }
             let (blockElements, blockBytes) = type.block
             guard dimensions[0] % blockElements == 0 else {
-                throw reader.error("tensor '\(name)': a row of \(dimensions[0]) is not a whole number of \(type.name) blocks of \(blockElements)", at: at)
+                throw reader.error("tensor '\(SafeText.quoted(name))': a row of \(dimensions[0]) is not a whole number of \(type.name) blocks of \(blockElements)", at: at)
             }
             let offset = try reader.u64()
             guard offset < UInt64(size), Int(offset) % alignment == 0 else {
-                throw reader.error("tensor '\(name)' has offset \(offset), outside the file or not aligned to \(alignment)", at: at)
+                throw reader.error("tensor '\(SafeText.quoted(name))' has offset \(offset), outside the file or not aligned to \(alignment)", at: at)
             }
             infos.append((TensorInfo(name: name, dimensions: dimensions, type: type, offset: Int(offset), elementCount: elements,
                                      byteCount: elements / blockElements * blockBytes), at))
         }
         let dataOffset = (reader.offset + alignment - 1) / alignment * alignment
         for (info, at) in infos where dataOffset + info.offset + info.byteCount > size {
-            throw reader.error("tensor '\(info.name)' (\(info.byteCount) bytes at \(info.offset)) runs past the end of the file", at: at)
+            throw reader.error("tensor '\(SafeText.quoted(info.name))' (\(info.byteCount) bytes at \(info.offset)) runs past the end of the file", at: at)
         }
         self.path = path
         self.version = version

@@ -59,6 +59,8 @@ public struct Generator: Sendable {
 
         let generationStart = Date()
         var history = prompt
+        // what the stream still holds back is released at the end unless a stop sequence or the caller ended it
+        var flushAtEnd = true
         while result.tokens.count < maxTokens {
             let token = sampler.sample(logits, history: history)
             if endOfGeneration.contains(token) {
@@ -69,13 +71,13 @@ public struct Generator: Sendable {
             history.append(token)
             let (ready, stopped) = text.append(tokenizer.piece(token))
             result.text += ready
-            if !ready.isEmpty, !onText(ready) { result.finishReason = .stop; break }
-            if stopped { result.finishReason = .stop; break }
+            if !ready.isEmpty, !onText(ready) { result.finishReason = .stop; flushAtEnd = false; break }
+            if stopped { result.finishReason = .stop; flushAtEnd = false; break }
             guard result.tokens.count < maxTokens else { break }
             guard cache.count < cache.capacity else { break }
             logits = try model.forward([token], cache: cache)
         }
-        if result.finishReason == .length {
+        if flushAtEnd {
             let rest = text.finish()
             result.text += rest
             if !rest.isEmpty { _ = onText(rest) }

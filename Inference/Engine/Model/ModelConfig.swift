@@ -1,3 +1,5 @@
+import TextSafety
+
 /// A transformer's shape and settings, read from GGUF metadata under its architecture's prefix
 /// (`llama.embedding_length`, `qwen2.attention.head_count`, …).
 public struct ModelConfig: Sendable, Equatable {
@@ -28,7 +30,7 @@ public struct ModelConfig: Sendable, Equatable {
             throw ModelError("\(file.path): no general.architecture")
         }
         guard Self.architectures.contains(architecture) else {
-            throw ModelError("\(file.path): architecture '\(architecture)' is not supported (supported: \(Self.architectures.joined(separator: ", ")))")
+            throw ModelError("\(file.path): architecture '\(SafeText.quoted(architecture))' is not supported (supported: \(Self.architectures.joined(separator: ", ")))")
         }
         func int(_ key: String) throws(ModelError) -> Int {
             guard let value = file.int("\(architecture).\(key)"), value > 0 else {
@@ -50,10 +52,13 @@ public struct ModelConfig: Sendable, Equatable {
             throw ModelError("\(file.path): a key length of \(keyLength) other than embedding / heads (\(headDimension)) is not supported")
         }
         ropeDimensions = file.int("\(architecture).rope.dimension_count") ?? headDimension
-        guard ropeDimensions % 2 == 0, ropeDimensions <= headDimension else {
+        guard ropeDimensions > 0, ropeDimensions % 2 == 0, ropeDimensions <= headDimension else {
             throw ModelError("\(file.path): RoPE over \(ropeDimensions) of \(headDimension) head dimensions is not possible")
         }
         ropeBase = Float(file.float("\(architecture).rope.freq_base") ?? 10_000)
+        guard ropeBase.isFinite, ropeBase > 0 else {
+            throw ModelError("\(file.path): \(architecture).rope.freq_base must be a positive number, not \(ropeBase)")
+        }
         switch file.string("\(architecture).rope.scaling.type") ?? "none" {
         case "none":
             ropeScale = 1
@@ -61,10 +66,13 @@ public struct ModelConfig: Sendable, Equatable {
             let factor = Float(file.float("\(architecture).rope.scaling.factor") ?? 1)
             ropeScale = factor > 0 ? 1 / factor : 1
         case let other:
-            throw ModelError("\(file.path): RoPE scaling '\(other)' is not supported (none and linear are)")
+            throw ModelError("\(file.path): RoPE scaling '\(SafeText.quoted(other))' is not supported (none and linear are)")
         }
         ropeStyle = architecture == "qwen2" ? .halves : .adjacent
         rmsEpsilon = Float(file.float("\(architecture).attention.layer_norm_rms_epsilon") ?? 1e-5)
+        guard rmsEpsilon.isFinite, rmsEpsilon >= 0 else {
+            throw ModelError("\(file.path): \(architecture).attention.layer_norm_rms_epsilon must be a number of 0 or more, not \(rmsEpsilon)")
+        }
         contextLength = file.int("\(architecture).context_length") ?? 2048
         attentionBiases = architecture == "qwen2"
     }

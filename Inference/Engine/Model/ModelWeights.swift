@@ -1,3 +1,5 @@
+import TextSafety
+
 /// The tensors of a llama-family model, checked against the configuration's shapes and used in place from the
 /// memory-mapped file.
 public struct ModelWeights: @unchecked Sendable {
@@ -26,20 +28,20 @@ public struct ModelWeights: @unchecked Sendable {
 
     public init(_ file: GGUFFile, _ config: ModelConfig) throws(ModelError) {
         func info(_ name: String) throws(ModelError) -> TensorInfo {
-            guard let tensor = file.tensor(name) else { throw ModelError("\(file.path): tensor '\(name)' is missing") }
+            guard let tensor = file.tensor(name) else { throw ModelError("\(file.path): tensor '\(SafeText.quoted(name))' is missing") }
             return tensor
         }
         func matrix(_ name: String, rows: Int, columns: Int) throws(ModelError) -> WeightMatrix {
             let tensor = try info(name)
             guard tensor.dimensions == [columns, rows] else {
-                throw ModelError("\(file.path): tensor '\(name)' has shape \(tensor.dimensions), expected [\(columns), \(rows)]")
+                throw ModelError("\(file.path): tensor '\(SafeText.quoted(name))' has shape \(tensor.dimensions), expected [\(columns), \(rows)]")
             }
             return try WeightMatrix(name: name, type: tensor.type, rows: rows, columns: columns, data: file.data(tensor))
         }
         func vector(_ name: String, _ count: Int) throws(ModelError) -> UnsafeBufferPointer<Float> {
             let tensor = try info(name)
             guard tensor.type == .f32, tensor.dimensions == [count] else {
-                throw ModelError("\(file.path): tensor '\(name)' is \(tensor.type.name) \(tensor.dimensions), expected F32 [\(count)]")
+                throw ModelError("\(file.path): tensor '\(SafeText.quoted(name))' is \(tensor.type.name) \(tensor.dimensions), expected F32 [\(count)]")
             }
             return file.data(tensor).bindMemory(to: Float.self)
         }

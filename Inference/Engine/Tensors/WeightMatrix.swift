@@ -1,3 +1,5 @@
+import TextSafety
+
 /// A 2-D weight tensor used in place, in its stored type: `rows` output features, each a row of `columns`
 /// inputs (GGUF's first dimension). Multiplying never expands it to f32.
 public struct WeightMatrix: @unchecked Sendable {
@@ -12,14 +14,14 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Wraps `data`, which must hold exactly `rows` rows of `columns` values of `type`.
     public init(name: String, type: TensorType, rows: Int, columns: Int, data: UnsafeRawBufferPointer) throws(ModelError) {
         guard let format = ActivationFormat(weights: type) else {
-            throw ModelError("tensor '\(name)' has type \(type.name); supported are F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K")
+            throw ModelError("tensor '\(SafeText.quoted(name))' has type \(type.name); supported are F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K")
         }
         let (elements, blockBytes) = type.block
         guard columns % elements == 0, columns % format.blockElements == 0 else {
-            throw ModelError("tensor '\(name)' has \(columns) columns, not a whole number of \(type.name) blocks")
+            throw ModelError("tensor '\(SafeText.quoted(name))' has \(columns) columns, not a whole number of \(type.name) blocks")
         }
         guard data.count == rows * columns / elements * blockBytes, let base = data.baseAddress else {
-            throw ModelError("tensor '\(name)' holds \(data.count) bytes, not \(rows) x \(columns) \(type.name) values")
+            throw ModelError("tensor '\(SafeText.quoted(name))' holds \(data.count) bytes, not \(rows) x \(columns) \(type.name) values")
         }
         self.name = name
         self.type = type

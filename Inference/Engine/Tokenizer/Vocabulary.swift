@@ -44,11 +44,17 @@ public struct Vocabulary: Sendable {
         for (id, token) in tokens.enumerated() where ids[Array(token.utf8)[...]] == nil { ids[Array(token.utf8)[...]] = id }
         self.ids = ids
         let count = tokens.count
-        func special(_ key: String) -> Int? { file.int("tokenizer.ggml.\(key)_token_id").flatMap { $0 < count ? $0 : nil } }
-        bos = special("bos")
-        eos = special("eos")
-        unknown = special("unknown")
-        eot = special("eot")
+        func special(_ key: String) throws(GGUFError) -> Int? {
+            guard let id = file.int("tokenizer.ggml.\(key)_token_id") else { return nil }
+            guard (0..<count).contains(id) else {
+                throw GGUFError(path: file.path, message: "tokenizer.ggml.\(key)_token_id is \(id), outside the vocabulary of \(count) tokens")
+            }
+            return id
+        }
+        bos = try special("bos")
+        eos = try special("eos")
+        unknown = try special("unknown")
+        eot = try special("eot")
         addSpacePrefix = file.metadata["tokenizer.ggml.add_space_prefix"]?.boolValue ?? (model == "llama")
         preTokenizer = file.string("tokenizer.ggml.pre")
         addBOS = file.metadata["tokenizer.ggml.add_bos_token"]?.boolValue
