@@ -25,8 +25,15 @@ struct StackOptions: Sendable {
         statePath = arguments.value("state")
     }
 
-    func loadConfiguration() throws(StackError) -> StackConfiguration {
-        try StackConfiguration.load(stackPath: stackPath, templatesDirectory: templates)
+    /// Loads and checks the stack, its templates and its instance types; `warnings` receives what is accepted but
+    /// worth a second look, one line each with its location.
+    func loadConfiguration(warnings console: Console? = nil) throws -> StackConfiguration {
+        let configuration = try StackConfiguration.load(stackPath: stackPath, templatesDirectory: templates)
+        try InstanceTypeCheck.check(configuration)
+        for warning in configuration.warnings {
+            console?.err("warning: " + (warning.location.map { "\($0): " } ?? "") + warning.message)
+        }
+        return configuration
     }
 
     func stateStore(for configuration: StackConfiguration) -> StateStore {

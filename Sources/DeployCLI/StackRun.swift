@@ -12,8 +12,8 @@ struct StackRun {
     var lock: StateLock?
 
     /// Loads and checks the stack; any error in it stops here, before the state directory or the lock is touched.
-    static func open(_ options: StackOptions) throws -> StackRun {
-        let configuration = try options.loadConfiguration()
+    static func open(_ options: StackOptions, console: Console? = nil) throws -> StackRun {
+        let configuration = try options.loadConfiguration(warnings: console)
         var checker = Expander(configuration)
         _ = try checker.expand()
         return StackRun(configuration: configuration, store: options.stateStore(for: configuration))

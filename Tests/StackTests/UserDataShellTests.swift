@@ -23,6 +23,11 @@ struct UserDataShellTests {
         defer { try? FileManager.default.removeItem(at: sandbox) }
         let marker = sandbox.appendingPathComponent("pwned").path
         let key = template.replacingOccurrences(of: "MARK", with: marker)
+        guard !key.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+            // a control character never reaches the script: every stack string that holds one is refused
+            #expect(throws: StackError.self) { _ = try Self.renderUserData(in: sandbox, values: ["server_key": key]) }
+            return
+        }
 
         let script = try Self.renderUserData(in: sandbox, values: ["server_key": key, "server_sha256": Self.checksum,
                                                                    "model_sha256": Self.checksum])

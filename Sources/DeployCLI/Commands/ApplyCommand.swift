@@ -47,7 +47,7 @@ struct ApplyCommand: Command {
             arguments.values["stack"] = file.stackFile
             if arguments.values["state"] == nil { arguments.values["state"] = file.statePath }
         }
-        var run = try StackRun.open(try StackOptions(arguments, command: name))
+        var run = try StackRun.open(try StackOptions(arguments, command: name), console: context.console)
         let configuration = run.configuration
         let client = try StackSession.client(context, configuration.stack)
         try await ApplySupport.checkAccount(client, configuration.stack)

@@ -29,7 +29,7 @@ struct DestroyCommand: Command {
     }
 
     static func run(_ context: CommandContext) async throws -> Int32 {
-        var run = try StackRun.open(try StackOptions(context.arguments, command: name))
+        var run = try StackRun.open(try StackOptions(context.arguments, command: name), console: context.console)
         let configuration = run.configuration
         let client = try StackSession.client(context, configuration.stack)
         try await ApplySupport.checkAccount(client, configuration.stack)

@@ -22,7 +22,7 @@ struct PlanCommand: Command {
 
     static func run(_ context: CommandContext) async throws -> Int32 {
         let options = try StackOptions(context.arguments, command: name)
-        var run = try StackRun.open(options)
+        var run = try StackRun.open(options, console: context.console)
         if !context.arguments.flag("no-lock") { try run.lock(name, context.console) }
         defer { run.release() }
         let configuration = run.configuration

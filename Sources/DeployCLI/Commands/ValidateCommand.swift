@@ -22,7 +22,7 @@ struct ValidateCommand: Command {
 
     static func run(_ context: CommandContext) async throws -> Int32 {
         let options = try StackOptions(context.arguments, command: name)
-        let configuration = try options.loadConfiguration()
+        let configuration = try options.loadConfiguration(warnings: context.console)
         var expander = Expander(configuration)
         let expanded = try expander.expand()
         var phases: [String: Int] = [:]

@@ -1,4 +1,5 @@
 import Foundation
+import TextSafety
 
 /// A typed input of a template, with its default and constraints.
 public struct ParameterDeclaration: Sendable {
@@ -42,13 +43,19 @@ public struct ParameterDeclaration: Sendable {
     public var allowed: [Value]?
     public var minimum: Int?
     public var maximum: Int?
-    /// A regular expression every string value must match entirely.
+    /// A regular expression every string value (every element, for a list) must match entirely; `${stack.region}`,
+    /// `${stack.name}` and `${stack.account}` in it stand for the stack's own values, matched literally.
     public var pattern: String?
+    /// A list's elements must all differ.
+    public var unique: Bool
+    /// Values that are accepted with a warning (`warn: [{ value: "0.0.0.0/0", message: "..." }]`); a list warns when
+    /// it contains one.
+    public var warnings: [(value: Value, message: String)]
     /// Kept out of plans and output.
     public var sensitive: Bool
     public var location: SourceLocation
 
-    static let keys = ["type", "of", "description", "default", "allowed", "min", "max", "pattern", "sensitive"]
+    static let keys = ["type", "of", "description", "default", "allowed", "min", "max", "pattern", "sensitive", "unique", "warn"]
 
     init(name: String, node: JSON5Node) throws(StackError) {
         let fields = try ObjectFields(node, allowed: Self.keys, context: "parameter '\(name)'")
@@ -65,9 +72,19 @@ public struct ParameterDeclaration: Sendable {
         self.minimum = try fields.int("min")
         self.maximum = try fields.int("max")
         self.sensitive = try fields.bool("sensitive") ?? false
+        self.unique = try fields.bool("unique") ?? false
         self.location = node.location
+        self.warnings = []
+        if let warnNode = fields["warn"] {
+            guard case .array(let items) = warnNode.kind else { throw StackError("'warn' must be a list", at: warnNode.location) }
+            for item in items {
+                let warning = try ObjectFields(item, allowed: ["value", "message"], context: "warning")
+                guard let valueNode = warning["value"] else { throw StackError("a warning needs a 'value'", at: item.location) }
+                warnings.append((Value(valueNode), try warning.requiredString("message")))
+            }
+        }
         if let pattern = try fields.string("pattern") {
-            guard (try? NSRegularExpression(pattern: pattern)) != nil else {
+            guard (try? NSRegularExpression(pattern: Self.substitute(pattern, stack: [:]))) != nil else {
                 throw StackError("'\(pattern)' is not a valid regular expression", at: fields["pattern"]?.location)
             }
             self.pattern = pattern
@@ -85,17 +102,30 @@ public struct ParameterDeclaration: Sendable {
         }
     }
 
-    /// The value given for this parameter, checked against its type and constraints.
-    public func check(_ node: JSON5Node) throws(StackError) -> Value {
+    /// The value given for this parameter, checked against its type and constraints; `stack` holds the stack's
+    /// `name`, `account` and `region` for patterns that refer to them.
+    public func check(_ node: JSON5Node, stack: [String: String] = [:]) throws(StackError) -> Value {
         let value = try Self.check(node, as: type, name: name)
         if let allowed, !allowed.contains(value) {
-            throw StackError("parameter '\(name)' must be one of \(allowed.map(\.description).joined(separator: ", ")), not \(value)",
+            throw StackError("parameter '\(name)' must be one of \(allowed.map(\.description).joined(separator: ", ")), not \(SafeText.quoted(value.description))",
                              at: node.location)
         }
-        if let pattern, let regex = try? NSRegularExpression(pattern: "^(?:\(pattern))$") {
-            let strings: [String] = value.stringValue.map { [$0] } ?? (value.listValue ?? []).compactMap(\.stringValue)
-            for text in strings where regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil {
-                throw StackError("parameter '\(name)': '\(text)' does not match the pattern \(pattern)", at: node.location)
+        let strings: [String] = value.stringValue.map { [$0] } ?? (value.listValue ?? []).compactMap(\.stringValue)
+        for text in strings where ControlCharacters.present(in: text) {
+            throw StackError("parameter '\(name)': '\(SafeText.quoted(text))' holds a control character", at: node.location)
+        }
+        if let pattern {
+            let resolved = Self.substitute(pattern, stack: stack)
+            if let regex = try? NSRegularExpression(pattern: "^(?:\(resolved))$") {
+                for text in strings where regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil {
+                    throw StackError("parameter '\(name)': '\(SafeText.quoted(text))' does not match the pattern \(resolved)", at: node.location)
+                }
+            }
+        }
+        if unique, case .list(let items) = value {
+            var seen: Set<Value> = []
+            for item in items where !seen.insert(item).inserted {
+                throw StackError("parameter '\(name)' lists \(SafeText.quoted(item.description)) more than once", at: node.location)
             }
         }
         if let number = value.intValue, type == .int {
@@ -115,6 +145,22 @@ public struct ParameterDeclaration: Sendable {
             }
         }
         return value
+    }
+
+    /// The warnings `value` earns, as messages.
+    public func warnings(for value: Value) -> [String] {
+        warnings.filter { candidate in value == candidate.value || value.listValue?.contains(candidate.value) == true }
+            .map { candidate in "parameter '\(name)' holds \(candidate.value): \(candidate.message)" }
+    }
+
+    /// `pattern` with `${stack.name}`, `${stack.account}` and `${stack.region}` replaced by the stack's values, each
+    /// escaped so that it matches only itself.
+    static func substitute(_ pattern: String, stack: [String: String]) -> String {
+        var out = pattern
+        for key in ["name", "account", "region"] {
+            out = out.replacingOccurrences(of: "${stack.\(key)}", with: NSRegularExpression.escapedPattern(for: stack[key] ?? "x"))
+        }
+        return out
     }
 
     private static func check(_ node: JSON5Node, as type: ParameterType, name: String) throws(StackError) -> Value {

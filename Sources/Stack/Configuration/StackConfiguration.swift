@@ -14,6 +14,8 @@ public struct StackConfiguration: Sendable {
     public var blockGraph: DependencyGraph<String>
     /// The templates directory used.
     public var templatesDirectory: String
+    /// Values that are accepted but worth a second look (a port open to the world), each where it was written.
+    public var warnings: [(message: String, location: SourceLocation?)]
 
     /// Loads a stack and its templates. `templatesDirectory` overrides the stack's `templates` key; without either,
     /// `Templates` in the stack's directory, then beside it (`../Templates`), then `./Templates`, are tried.
@@ -46,10 +48,17 @@ public struct StackConfiguration: Sendable {
         self.templatesDirectory = templatesDirectory
         parameters = [:]
         sensitiveParameters = [:]
+        warnings = []
         for template in templates {
             let (values, sensitive) = try Self.resolveParameters(template, stack: stack)
             parameters[template.phase] = values
             sensitiveParameters[template.phase] = sensitive
+            let given = Dictionary((stack.phaseParameters[template.phase] ?? []).map { ($0.key, $0.value.location) }) { first, _ in first }
+            for parameter in template.parameters {
+                for message in parameter.warnings(for: values[parameter.name] ?? .null) {
+                    warnings.append(("\(template.phase.rawValue): \(message)", given[parameter.name] ?? parameter.location))
+                }
+            }
         }
         try ReferenceChecker(templates: templates).check()
         blockGraph = try Self.buildGraph(templates)
@@ -68,7 +77,7 @@ public struct StackConfiguration: Sendable {
                 throw StackError(Suggestion.message("the \(template.phase.rawValue) template has no parameter '\(member.key)'",
                                                     for: member.key, among: declared.keys), at: member.keyLocation)
             }
-            values[member.key] = try parameter.check(member.value)
+            values[member.key] = try parameter.check(member.value, stack: ["name": stack.name, "account": stack.account, "region": stack.region])
         }
         for parameter in template.parameters where values[parameter.name] == nil {
             guard let value = parameter.defaultValue else {

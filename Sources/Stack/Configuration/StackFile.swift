@@ -1,4 +1,5 @@
 import Foundation
+import TextSafety
 
 /// A stack file (Stacks/*.json5): where to deploy, the parameters of each phase, tags, and what destroy must keep.
 public struct StackFile: Sendable {
@@ -21,10 +22,14 @@ public struct StackFile: Sendable {
     /// Parameter values given for each phase, as written.
     public var phaseParameters: [Phase: [JSON5Node.Member]]
     public var phaseLocations: [Phase: SourceLocation]
+    /// Regions and instance types accepted beyond the built-in lists (`allow: { regions: [...], instance_types: [...] }`).
+    public var allow: Allowances
+    /// Where `allow.instance_types` is written, for errors that point at it.
+    public var allowLocation: SourceLocation?
     /// The file's text, for the stack digest.
     public var text: String
 
-    static let keys = ["name", "description", "account", "region", "role", "templates", "tags", "protect", "phases"]
+    static let keys = ["name", "description", "account", "region", "role", "templates", "tags", "protect", "phases", "allow"]
 
     /// Reads and checks a stack file.
     public static func load(_ path: String) throws(StackError) -> StackFile {
@@ -43,23 +48,37 @@ public struct StackFile: Sendable {
         let nameValid = (1...32).contains(name.count) && name.first?.isLetter == true
             && name.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }
         guard nameValid else {
-            throw StackError("stack name '\(name)' must be 1 to 32 lower-case letters, digits and '-', starting with a letter",
+            throw StackError("stack name '\(SafeText.quoted(name))' must be 1 to 32 lower-case letters, digits and '-', starting with a letter",
                              at: fields["name"]?.location)
         }
         let account = try fields.requiredString("account")
         guard account.count == 12, account.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-            throw StackError("account '\(account)' must be a 12-digit AWS account id", at: fields["account"]?.location)
+            throw StackError("account '\(SafeText.quoted(account))' must be a 12-digit AWS account id", at: fields["account"]?.location)
+        }
+        var allow = Allowances()
+        if let allowNode = fields["allow"] {
+            let allowFields = try ObjectFields(allowNode, allowed: ["regions", "instance_types"], context: "allow")
+            allow.regions = Set(try allowFields.stringList("regions").map(\.0))
+            allow.instanceTypes = Set(try allowFields.stringList("instance_types").map(\.0))
+            for (region, location) in try allowFields.stringList("regions") where !Self.isRegionName(region) {
+                throw StackError("allow.regions: '\(SafeText.quoted(region))' is not a region name like eu-west-1", at: location)
+            }
         }
         let region = try fields.requiredString("region")
         guard Self.isRegionName(region) else {
-            throw StackError("region '\(region)' is not a region name like eu-west-1", at: fields["region"]?.location)
+            throw StackError("region '\(SafeText.quoted(region))' is not a region name like eu-west-1", at: fields["region"]?.location)
+        }
+        guard KnownRegions.all.contains(region) || allow.regions.contains(region) else {
+            let message = Suggestion.message("region '\(region)' does not exist", for: region, among: KnownRegions.all)
+            throw StackError(message + " (a region newer than this release can be named in the stack's allow.regions)",
+                             at: fields["region"]?.location)
         }
         var role: Role?
         if let roleNode = fields["role"] {
             let roleFields = try ObjectFields(roleNode, allowed: ["arn", "external_id"], context: "role")
             let arn = try roleFields.requiredString("arn")
             guard arn.hasPrefix("arn:"), arn.contains(":role/"), arn.split(separator: ":", omittingEmptySubsequences: false).count >= 6 else {
-                throw StackError("role arn '\(arn)' is not an IAM role ARN", at: roleFields["arn"]?.location)
+                throw StackError("role arn '\(SafeText.quoted(arn))' is not an IAM role ARN", at: roleFields["arn"]?.location)
             }
             role = Role(arn: arn, externalID: try roleFields.string("external_id"))
         }
@@ -69,8 +88,11 @@ public struct StackFile: Sendable {
                 throw StackError("tag '\(member.key)' must be a string, found \(member.value.kindName)", at: member.value.location)
             }
             guard !member.key.lowercased().hasPrefix("aws:"), (1...128).contains(member.key.count), value.count <= 256 else {
-                throw StackError("tag '\(member.key)' is not allowed: keys are 1-128 characters and cannot start with 'aws:'; values at most 256",
+                throw StackError("tag '\(SafeText.quoted(member.key))' is not allowed: keys are 1-128 characters and cannot start with 'aws:'; values at most 256",
                                  at: member.keyLocation)
+            }
+            guard !ControlCharacters.present(in: member.key), !ControlCharacters.present(in: value) else {
+                throw StackError("tag '\(SafeText.quoted(member.key))' holds a control character", at: member.value.location)
             }
             tags[member.key] = value
         }
@@ -91,7 +113,8 @@ public struct StackFile: Sendable {
         return StackFile(file: file, name: name, account: account, region: region, role: role,
                          templates: try fields.string("templates"), tags: tags,
                          protect: try fields.stringList("protect").map { (address: $0.0, location: $0.1) },
-                         phaseParameters: phaseParameters, phaseLocations: phaseLocations, text: text)
+                         phaseParameters: phaseParameters, phaseLocations: phaseLocations, allow: allow,
+                         allowLocation: fields["allow"]?.location, text: text)
     }
 
     /// The ARN partition of the stack's region.

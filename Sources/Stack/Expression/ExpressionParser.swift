@@ -124,7 +124,7 @@ private struct Parser {
     }
 
     private var tooDeep: StackError {
-        error("expression nested more than \(Self.maximumHeight) levels deep; split it with locals or parameters")
+        error("expression nested more than \(Self.maximumHeight) levels deep")
     }
 
     /// A node over `children`, refused when it would be taller than the limit.
