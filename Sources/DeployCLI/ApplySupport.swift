@@ -110,7 +110,9 @@ enum ApplySupport {
         }
         guard report.succeeded else {
             for failure in report.failed { console.err("error: \(failure.address): \(failure.message)") }
-            console.err("\(verb) incomplete: \(summary). Failed resources are tainted and will be replaced by the next apply.")
+            let consequence = verb == "destroy" ? "Failed resources stay in the state; run destroy again once their cause is fixed."
+                : "Failed resources are tainted and will be replaced by the next apply."
+            console.err("\(verb) incomplete: \(summary). \(consequence)")
             return ExitCode.failure
         }
         console.out("\(verb) complete: \(summary).")

@@ -1,5 +1,6 @@
 import AWS
 import Plan
+import Provision
 import Stack
 import Foundation
 
@@ -115,6 +116,7 @@ enum ErrorReport {
         case let error as PlanFile.StaleError: return (error.description, ExitCode.usage)
         case let error as AccountMismatch: return (error.description, ExitCode.usage)
         case let error as NotConfirmed: return (error.description, ExitCode.usage)
+        case let error as DestroyRefused: return (error.description, ExitCode.usage)
         case let error as StateError: return (error.description, ExitCode.failure)
         case let error as LockError: return (error.description, ExitCode.failure)
         case let error as AWSError: return (error.description, ExitCode.failure)

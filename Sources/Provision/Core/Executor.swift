@@ -88,15 +88,38 @@ public struct Executor: Sendable {
         return report
     }
 
-    /// Deletes every resource in the state, except protected ones when `keepProtected`.
+    /// Deletes every resource in the state, except protected ones when `keepProtected`. Every resource is asked
+    /// first whether its deletion would be refused; if any would, nothing is deleted and `DestroyRefused` says why.
     public func destroy(protected: Set<ResourceAddress>, keepProtected: Bool) async throws -> ExecutionReport {
         var report = ExecutionReport()
         let state = await journal.state
         let targets = state.resources.map(\.address).filter { !(keepProtected && protected.contains($0)) }
+        let blockers = try await deletionBlockers(targets.compactMap { state.resource($0) })
+        guard blockers.isEmpty else { throw DestroyRefused(blockers: blockers) }
         report.kept = state.resources.map(\.address).filter { keepProtected && protected.contains($0) }
         _ = await remove(targets, state: state, report: &report)
         if report.succeeded { try await journal.setOutputs([:]) }
         return report
+    }
+
+    /// What would refuse deletion among `resources`, asked with bounded parallelism, in address order.
+    private func deletionBlockers(_ resources: [ResourceState]) async throws -> [(address: ResourceAddress, reason: String)] {
+        var found: [(address: ResourceAddress, reason: String)] = []
+        let context = self.context
+        for batch in stride(from: 0, to: resources.count, by: parallelism).map({ Array(resources[$0..<min($0 + parallelism, resources.count)]) }) {
+            try await withThrowingTaskGroup(of: (ResourceAddress, String?).self) { group in
+                for resource in batch where resource.id != nil {
+                    group.addTask {
+                        let reason = try await RequestLabel.$current.withValue(resource.address.description) {
+                            try await Handlers.handler(for: resource.type).deletionBlocker(resource, context: context)
+                        }
+                        return (resource.address, reason)
+                    }
+                }
+                for try await (address, reason) in group { if let reason { found.append((address, reason)) } }
+            }
+        }
+        return found.sorted { $0.address < $1.address }
     }
 
     private actor Failures {

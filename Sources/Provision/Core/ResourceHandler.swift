@@ -75,4 +75,23 @@ public protocol ResourceHandler: Sendable {
 
     /// Reads every recorded resource of this type; one that is missing from the answer no longer exists.
     func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult
+
+    /// Why `delete` would refuse this resource under `context` (deletion protection without --force, objects in a
+    /// bucket without --empty-buckets), or nil when it can go. Destroy asks every resource before deleting any.
+    func deletionBlocker(_ recorded: ResourceState, context: HandlerContext) async throws -> String?
+}
+
+extension ResourceHandler {
+    /// Most resources can always be deleted.
+    public func deletionBlocker(_ recorded: ResourceState, context: HandlerContext) async throws -> String? { nil }
+}
+
+/// Destroy found resources it would have to refuse, before deleting anything.
+public struct DestroyRefused: Error, Sendable, CustomStringConvertible {
+    public var blockers: [(address: ResourceAddress, reason: String)]
+
+    public var description: String {
+        "destroy would stop partway, so nothing was deleted:\n"
+            + blockers.map { "  \($0.address): \($0.reason)" }.joined(separator: "\n")
+    }
 }

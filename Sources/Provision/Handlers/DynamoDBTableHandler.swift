@@ -80,15 +80,27 @@ struct DynamoDBTableHandler: ResourceHandler {
         return ["id": .string(name), "arn": .string(arn)]
     }
 
+    func deletionBlocker(_ recorded: ResourceState, context: HandlerContext) async throws -> String? {
+        guard !context.force, let name = recorded.id else { return nil }
+        do {
+            let table = try await dynamodb(context).call("DescribeTable", ["TableName": .string(name)])["Table"]
+            return table?["DeletionProtectionEnabled"]?.boolValue == true ? Self.protected(name) : nil
+        } catch let error as AWSError where error.isNotFound {
+            return nil
+        }
+    }
+
+    private static func protected(_ name: String) -> String {
+        "table \(name) has deletion protection; destroy it with --force to lift the protection and delete it, or name it in the stack's protect list and keep it with --keep-protected"
+    }
+
     func delete(_ recorded: ResourceState, context: HandlerContext) async throws {
         let name = try recorded.requireID()
         let service = dynamodb(context)
         do {
             let table = try await service.call("DescribeTable", ["TableName": .string(name)])["Table"]
             if table?["DeletionProtectionEnabled"]?.boolValue == true {
-                guard context.force else {
-                    throw ProvisionError("table \(name) has deletion protection; destroy it with --force to lift the protection and delete it")
-                }
+                guard context.force else { throw ProvisionError(Self.protected(name)) }
                 try await service.call("UpdateTable", ["TableName": .string(name), "DeletionProtectionEnabled": false])
             }
             try await tolerating("ResourceInUseException") {  // already being deleted

@@ -109,15 +109,26 @@ struct S3BucketHandler: ResourceHandler {
         return computed(name, context: context)
     }
 
+    func deletionBlocker(_ recorded: ResourceState, context: HandlerContext) async throws -> String? {
+        guard !context.emptyBuckets, let name = recorded.id else { return nil }
+        do {
+            return try await S3(client: context.client).listObjectVersions(name, limit: 1).isEmpty ? nil : Self.notEmpty(name)
+        } catch let error as AWSError where error.isNotFound {
+            return nil
+        }
+    }
+
+    private static func notEmpty(_ name: String) -> String {
+        "bucket \(name) is not empty; destroy it with --empty-buckets to delete its objects too"
+    }
+
     func delete(_ recorded: ResourceState, context: HandlerContext) async throws {
         let s3 = S3(client: context.client)
         let name = try recorded.requireID()
         do {
             let objects = try await s3.listObjectVersions(name, limit: context.emptyBuckets ? nil : 1)
             if !objects.isEmpty {
-                guard context.emptyBuckets else {
-                    throw ProvisionError("bucket \(name) is not empty; destroy it with --empty-buckets to delete its objects too")
-                }
+                guard context.emptyBuckets else { throw ProvisionError(Self.notEmpty(name)) }
                 for object in objects { try await s3.deleteObjectVersion(bucket: name, key: object.key, versionID: object.versionID) }
             }
             try await s3.deleteBucket(name)
