@@ -114,6 +114,7 @@ enum ErrorReport {
         case let error as EndpointError: return (error.message, ExitCode.usage)
         case let error as StackError: return (error.description, ExitCode.usage)
         case let error as PlanFile.StaleError: return (error.description, ExitCode.usage)
+        case let error as PlanFile.DamagedError: return (error.description, ExitCode.usage)
         case let error as AccountMismatch: return (error.description, ExitCode.usage)
         case let error as NotConfirmed: return (error.description, ExitCode.usage)
         case let error as DestroyRefused: return (error.description, ExitCode.usage)

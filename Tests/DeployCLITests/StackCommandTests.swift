@@ -69,6 +69,35 @@ struct StackCommandTests {
         #expect((document["summary"] as? [String: Int])?["unchanged"] == 31)
     }
 
+    @Test("a stale or edited saved plan is refused from local files, before credentials, lock or refresh")
+    func staleSavedPlan() async throws {
+        let (stack, directory) = try scratchStack()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let configuration = try StackConfiguration.load(stackPath: stack)
+        let statePath = directory.appendingPathComponent("state.json").path
+        let store = StateStore(path: statePath)
+        try store.write(try Self.applied(configuration))
+        let planPath = directory.appendingPathComponent("plan.json").path
+        #expect(await run(["plan", "--stack", stack, "--state", statePath, "--no-refresh", "--out", planPath]).0 == 0)
+        var written = try #require(try store.load(for: configuration.stack))
+        written.serial += 1
+        try store.write(written)
+        // no credentials in this environment: reaching the network would fail on them, not on the plan
+        let (code, output) = await run(["apply", planPath])
+        #expect(code == 2)
+        #expect(output.stderr.contains("the saved plan is stale: the state was written since (serial 4, the plan's is 3)"), "\(output.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: StateLock.lockPath(forState: statePath)))
+
+        let text = try String(contentsOfFile: planPath, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"serial\" : 3", with: "\"serial\" : 4").write(toFile: planPath, atomically: true, encoding: .utf8)
+        let (edited, editedOutput) = await run(["apply", planPath])
+        #expect(edited == 2 && editedOutput.stderr.contains("does not match its checksum"), "\(editedOutput.stderr)")
+        try "{\"format\": \"deploy.planfile/1\", \"act".write(toFile: planPath, atomically: true, encoding: .utf8)
+        let (truncated, truncatedOutput) = await run(["apply", planPath])
+        #expect(truncated == 2 && truncatedOutput.stderr.contains("is damaged or not a deploy plan"), "\(truncatedOutput.stderr)")
+        #expect(!truncatedOutput.stderr.contains("DecodingError"))
+    }
+
     @Test("a held lock stops plan with who holds it; unlock removes it")
     func locked() async throws {
         let (stack, directory) = try scratchStack()

@@ -34,6 +34,69 @@ struct PlanFileTests {
         #expect(throws: PlanFile.StaleError.self) { try first.checkCurrent(stackDigest: digest, state: state) }
     }
 
+    struct Damage: Sendable, CustomTestStringConvertible {
+        var name: String
+        var reason: String
+        var damage: @Sendable (String) throws -> Void
+        var testDescription: String { name }
+    }
+
+    static let damages: [Damage] = [
+        Damage(name: "missing", reason: "does not exist") { try FileManager.default.removeItem(atPath: $0) },
+        Damage(name: "a directory", reason: "is a directory") { path in
+            try FileManager.default.removeItem(atPath: path)
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        },
+        Damage(name: "truncated", reason: "is damaged or not a deploy plan (not valid JSON)") { path in
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: path))
+        },
+        Damage(name: "empty", reason: "is damaged or not a deploy plan (not valid JSON)") { try Data().write(to: URL(fileURLWithPath: $0)) },
+        Damage(name: "a key removed", reason: "is damaged or not a deploy plan ('stackDigest' is missing)") { path in
+            try Self.edit(path) { $0.removeValue(forKey: "stackDigest") }
+        },
+        Damage(name: "an action edited", reason: "does not match its checksum: it was edited or damaged") { path in
+            try Self.edit(path) { $0["actions"] = ["delete keys.data_key"] }
+        },
+        Damage(name: "the checksum removed", reason: "has no checksum") { path in try Self.edit(path) { $0.removeValue(forKey: "checksum") } },
+        Damage(name: "another format", reason: "is a 'deploy.planfile/0' file") { path in try Self.edit(path) { $0["format"] = "deploy.planfile/0" } },
+        Damage(name: "one byte flipped", reason: "does not match its checksum") { path in
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            try text.replacingOccurrences(of: "\"serial\" : 7", with: "\"serial\" : 8").write(toFile: path, atomically: true, encoding: .utf8)
+        },
+    ]
+
+    static func edit(_ path: String, _ change: (inout [String: Any]) -> Void) throws {
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        change(&object)
+        try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]).write(to: URL(fileURLWithPath: path))
+    }
+
+    @Test("a damaged or edited plan file is refused with its true reason", arguments: damages)
+    func damaged(_ damage: Damage) throws {
+        let configuration = try PlanFixtures.configuration()
+        let state = try PlanFixtures.applied(configuration)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("plan-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try PlanFile(plan: try PlanFixtures.plan(configuration, state: state), stackFile: "s.json5", statePath: "s.json").write(to: path)
+        _ = try PlanFile.read(path)
+        try damage.damage(path)
+        #expect { _ = try PlanFile.read(path) } throws: { error in
+            guard let damaged = error as? PlanFile.DamagedError else { return false }
+            return damaged.description.contains(damage.reason)
+        }
+    }
+
+    @Test("a saved plan names the stack, templates and state by absolute path")
+    func absolutePaths() throws {
+        let plan = try PlanFixtures.plan(try PlanFixtures.configuration(), state: nil)
+        let file = PlanFile(plan: plan, stackFile: "Stacks/../Stacks/p.json5", templatesDirectory: "Templates", statePath: ".deploy/p.json")
+        let here = FileManager.default.currentDirectoryPath
+        #expect(file.stackFile == (here as NSString).appendingPathComponent("Stacks/p.json5"))
+        #expect(file.templatesDirectory == (here as NSString).appendingPathComponent("Templates"))
+        #expect(file.statePath == (here as NSString).appendingPathComponent(".deploy/p.json"))
+    }
+
     @Test("the JSON plan document has the documented shape")
     func document() throws {
         let configuration = try PlanFixtures.configuration()

@@ -45,10 +45,13 @@ struct ApplyCommand: Command {
             let file = try PlanFile.read(path)
             saved = file
             arguments.values["stack"] = file.stackFile
+            if arguments.values["templates"] == nil, let templates = file.templatesDirectory { arguments.values["templates"] = templates }
             if arguments.values["state"] == nil { arguments.values["state"] = file.statePath }
         }
         var run = try StackRun.open(try StackOptions(arguments, command: name), console: context.console)
         let configuration = run.configuration
+        // a stale plan is refused from local files alone, before any call, lock or refresh
+        if let saved { try saved.checkCurrent(stackDigest: StackDigest.compute(configuration), state: try Self.recorded(run)) }
         let client = try StackSession.client(context, configuration.stack)
         try await ApplySupport.checkAccount(client, configuration.stack)
         try run.lock(name, context.console)
@@ -57,9 +60,10 @@ struct ApplyCommand: Command {
         let handlerContext = ApplySupport.handlerContext(client, configuration.stack, arguments: arguments)
         var plan = try await run.plan(state, refresh: !arguments.flag("no-refresh")) { [HandlerReader(context: handlerContext)] }
         if let saved {
-            try saved.checkCurrent(stackDigest: plan.stackDigest, state: state.serial == 0 && state.resources.isEmpty ? nil : state)
+            try saved.checkCurrent(stackDigest: plan.stackDigest, state: try Self.recorded(run))
             let current = plan.actions.filter { $0.kind != .noop }.map { "\($0.kind.rawValue) \($0.address)" }
             guard current == saved.actions else {
+                // the file's checksum holds and the stack and state are those it was made from: only the account moved
                 throw PlanFile.StaleError(reason: "the account changed since it was made (a refresh now plans something else)")
             }
         }
@@ -79,6 +83,12 @@ struct ApplyCommand: Command {
         if saved == nil { try ApplySupport.confirm("\nApply these changes to account \(configuration.stack.account)?", context) }
         return try await ApplySupport.execute(name, run: run, state: state, handlerContext: handlerContext, arguments: arguments,
                                               context) { try await $0.apply(plan) }
+    }
+
+    /// The recorded state, or nil when there is none yet (as a plan made before the first apply records it).
+    static func recorded(_ run: StackRun) throws -> State? {
+        let state = try run.state()
+        return state.serial == 0 && state.resources.isEmpty ? nil : state
     }
 
     /// The actions of one phase, and of the resources in earlier phases that they need.

@@ -32,7 +32,7 @@ struct PlanCommand: Command {
             try ReaderFactory.readers(context, configuration)
         }
         if let out = context.arguments.value("out") {
-            try PlanFile(plan: plan, stackFile: options.stackPath, statePath: store.path).write(to: out)
+            try PlanFile(plan: plan, stackFile: options.stackPath, templatesDirectory: options.templates, statePath: store.path).write(to: out)
         }
         switch context.options.output {
         case .json:

@@ -1,5 +1,7 @@
+import AWS
 import Foundation
 import Stack
+import TextSafety
 
 /// A saved plan (`deploy plan --out FILE`): the plan, plus what it was made from so that apply can refuse it
 /// once the stack, the templates or the state have moved on.
@@ -11,7 +13,10 @@ public struct PlanFile: Codable, Sendable {
 
     public var format: String
     public var created: String
+    /// The stack file, as an absolute path, so that the plan applies from any directory.
     public var stackFile: String
+    /// The templates directory the plan was made with (absolute), when one was named.
+    public var templatesDirectory: String?
     public var stackName: String
     public var stackDigest: String
     /// The state the plan was made against; nil when there was none.
@@ -21,18 +26,33 @@ public struct PlanFile: Codable, Sendable {
     /// Each planned action as `kind address`, to compare with a fresh plan.
     public var actions: [String]
     public var summary: String
+    /// SHA-256 of everything above, so that a damaged or edited plan is refused as such.
+    public var checksum: String?
 
-    public init(plan: Plan, stackFile: String, statePath: String, created: Date = Date()) {
+    public init(plan: Plan, stackFile: String, templatesDirectory: String? = nil, statePath: String, created: Date = Date()) {
         format = Self.format
         self.created = ISO8601DateFormatter().string(from: created)
-        self.stackFile = stackFile
+        self.stackFile = Self.absolute(stackFile)
+        self.templatesDirectory = templatesDirectory.map(Self.absolute)
         stackName = plan.stack.name
         stackDigest = plan.stackDigest
         lineage = plan.lineage
         serial = plan.serial
-        self.statePath = statePath
+        self.statePath = Self.absolute(statePath)
         actions = plan.actions.filter { $0.kind != .noop }.map { "\($0.kind.rawValue) \($0.address)" }
         summary = plan.summary
+    }
+
+    static func absolute(_ path: String) -> String {
+        let joined = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
+        return (joined as NSString).standardizingPath
+    }
+
+    /// A plan file that cannot be used at all: unreadable, damaged, edited, or not a plan.
+    public struct DamagedError: Error, Sendable, CustomStringConvertible {
+        public var path: String
+        public var reason: String
+        public var description: String { "the plan file '\(SafeText.quoted(path))' \(reason); run deploy plan --out again" }
     }
 
     /// Why the plan can no longer be applied.
@@ -65,20 +85,58 @@ public struct PlanFile: Codable, Sendable {
     }
 
     public func write(to path: String) throws {
+        var sealed = self
+        sealed.checksum = try computedChecksum()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let directory = (path as NSString).deletingLastPathComponent
         try AtomicFile.makeDirectory(directory)
-        try AtomicFile.write(try encoder.encode(self), to: path, mode: 0o600)
+        try AtomicFile.write(try encoder.encode(sealed), to: path, mode: 0o600)
     }
 
-    /// Reads a saved plan; a file that is not one is reported as such.
-    public static func read(_ path: String) throws -> PlanFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw StaleError(reason: "cannot read '\(path)'")
+    /// The checksum of the file's content, its own field left out.
+    func computedChecksum() throws -> String {
+        var unsealed = self
+        unsealed.checksum = nil
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return "sha256:" + Digest.hex(Digest.sha256(try encoder.encode(unsealed)))
+    }
+
+    /// Reads a saved plan and verifies its checksum; anything else is a `DamagedError` naming what is wrong.
+    public static func read(_ path: String) throws(DamagedError) -> PlanFile {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw DamagedError(path: path, reason: "does not exist")
         }
-        let file = try JSONDecoder().decode(PlanFile.self, from: data)
-        guard file.format == format else { throw StaleError(reason: "'\(path)' is a \(file.format) file, not \(format)") }
+        guard !isDirectory.boolValue else { throw DamagedError(path: path, reason: "is a directory") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let code = access(path, R_OK) == 0 ? EIO : errno
+            throw DamagedError(path: path, reason: "cannot be read (\(String(cString: strerror(code))))")
+        }
+        let file: PlanFile
+        do {
+            file = try JSONDecoder().decode(PlanFile.self, from: data)
+        } catch {
+            throw DamagedError(path: path, reason: "is damaged or not a deploy plan (\(Self.reason(error)))")
+        }
+        guard file.format == format else {
+            throw DamagedError(path: path, reason: "is a '\(SafeText.quoted(file.format))' file, not \(format)")
+        }
+        guard let recorded = file.checksum else { throw DamagedError(path: path, reason: "has no checksum; it was not written by deploy plan") }
+        guard let actual = try? file.computedChecksum(), actual == recorded else {
+            throw DamagedError(path: path, reason: "does not match its checksum: it was edited or damaged after deploy plan wrote it")
+        }
         return file
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.dataCorrupted: "not valid JSON"
+        case DecodingError.keyNotFound(let key, _): "'\(key.stringValue)' is missing"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            "'\(context.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type"
+        default: "unreadable"
+        }
     }
 }
