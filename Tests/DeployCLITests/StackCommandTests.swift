@@ -108,7 +108,11 @@ struct StackCommandTests {
         let (code, output) = await run(["plan", "--stack", stack, "--state", statePath])
         #expect(code == 1)
         #expect(output.stderr.contains("locked by alice on ci-runner-3, pid 4242, for apply since 2026-11-22T08:00:00Z"))
-        #expect(output.stderr.contains("deploy unlock lock-42"))
+        // the hint works exactly as printed
+        let hint = try #require(output.stderr.components(separatedBy: "remove the lock with: deploy ").last)
+        let (hinted, hintedOutput) = await run(hint.trimmingCharacters(in: .whitespacesAndNewlines).components(separatedBy: " "))
+        #expect(hinted == 0 && hintedOutput.stdout.contains("Removed the lock lock-42"), "\(hint) \(hintedOutput.stderr)")
+        try JSONEncoder().encode(info).write(to: URL(fileURLWithPath: StateLock.lockPath(forState: statePath)))
         let (wrong, _) = await run(["unlock", "--state", statePath, "lock-41"])
         #expect(wrong == 1)
         let (unlocked, message) = await run(["unlock", "--state", statePath, "lock-42"])

@@ -82,11 +82,11 @@ struct StateStoreTests {
         try JSONEncoder().encode(holder).write(to: URL(fileURLWithPath: StateLock.lockPath(forState: statePath)))
         #expect { try StateLock.acquire(statePath: statePath, operation: "plan") } throws: { error in
             guard let error = error as? LockError else { return false }
-            return error.holder?.id == "other-run" && error.message.contains("deploy unlock other-run")
+            return error.holder?.id == "other-run" && error.message.contains("deploy unlock --state \(statePath) other-run")
                 && error.message.contains("pid \(getppid())") && error.message.contains("for apply since")
         }
         #expect(throws: LockError.self) { try StateLock.forceUnlock(statePath: statePath, id: "wrong-id") }
-        #expect(try StateLock.forceUnlock(statePath: statePath, id: "other-run").id == "other-run")
+        #expect(try StateLock.forceUnlock(statePath: statePath, id: "other-run")?.id == "other-run")
         #expect(StateLock.holder(statePath: statePath) == nil)
         let again = try StateLock.acquire(statePath: statePath, operation: "plan")
         again.release()
@@ -110,6 +110,62 @@ struct StateStoreTests {
         #expect { try StateLock.acquire(statePath: statePath, operation: "plan") } throws: { error in
             (error as? LockError)?.message.contains("on build-agent-7") == true
         }
+    }
+
+    @Test("a lock is never seen empty or half-written while another run takes it")
+    func atomicLock() async throws {
+        defer { cleanup() }
+        let statePath = "\(directory)/s.json"
+        let lockPath = StateLock.lockPath(forState: statePath)
+        try AtomicFile.makeDirectory(directory)
+        let done = ManagedFlag()
+        let reader = Task.detached {
+            var seen = 0, bad = 0
+            while !done.value {
+                guard let data = FileManager.default.contents(atPath: lockPath) else { continue }
+                seen += 1
+                if (try? JSONDecoder().decode(LockInfo.self, from: data)) == nil { bad += 1 }
+            }
+            return (seen, bad)
+        }
+        for _ in 0..<2_000 {
+            let lock = try StateLock.acquire(statePath: statePath, operation: "plan")
+            lock.release()
+        }
+        done.set()
+        let (seen, bad) = await reader.value
+        #expect(bad == 0, "\(bad) of \(seen) reads found an empty or partial lock")
+    }
+
+    @Test("an empty or garbled lock is reported with a hint that works, and removed by unlock --force alone",
+          arguments: ["", "{\"id\": \"abc", "\u{0}\u{0}\u{0}"])
+    func unreadableLock(_ content: String) throws {
+        defer { cleanup() }
+        let statePath = "\(directory)/s.json"
+        try AtomicFile.makeDirectory(directory)
+        try content.write(toFile: StateLock.lockPath(forState: statePath), atomically: false, encoding: .utf8)
+        #expect { try StateLock.acquire(statePath: statePath, operation: "plan") } throws: { error in
+            (error as? LockError)?.message.contains("cannot be read (empty or damaged); if no run is active, remove it with: "
+                                                    + "deploy unlock --force --state \(statePath)") == true
+        }
+        #expect { try StateLock.forceUnlock(statePath: statePath, id: "abc") } throws: { error in
+            (error as? LockError)?.message.contains("remove it with --force and no id") == true
+        }
+        #expect(try StateLock.forceUnlock(statePath: statePath, id: nil) == nil)
+        #expect(!FileManager.default.fileExists(atPath: StateLock.lockPath(forState: statePath)))
+        let lock = try StateLock.acquire(statePath: statePath, operation: "plan")
+        #expect { try StateLock.forceUnlock(statePath: statePath, id: nil) } throws: { error in
+            (error as? LockError)?.message.contains("give its id (\(lock.info.id))") == true
+        }
+        lock.release()
+    }
+
+    final class ManagedFlag: @unchecked Sendable {
+        // guarded by the lock; the reader polls it from another thread
+        private let lock = NSLock()
+        private var flag = false
+        var value: Bool { lock.withLock { flag } }
+        func set() { lock.withLock { flag = true } }
     }
 
     /// A pid that certainly belongs to no running process: a child that has exited and been reaped.

@@ -5,14 +5,24 @@ import Stack
 struct UnlockCommand: Command {
     static let name = "unlock"
     static let abstract = "Remove a stale state lock, given the id that the locked-state error printed."
-    static let discussion = "Only the lock with exactly this id is removed; make sure the run that holds it has really stopped."
-    static let options = StackOptions.specs + StackOptions.stateSpecs
-    static let positionals = ["LOCK_ID"]
+    static let discussion = """
+        Only the lock with exactly this id is removed; make sure the run that holds it has really stopped. A lock that \
+        cannot be read at all (empty or damaged) has no id to give: remove it with --force and no LOCK_ID.
+        """
+    static let options = StackOptions.specs + StackOptions.stateSpecs + [
+        .flag("force", "Remove a lock that cannot be read (a readable lock still needs its id)."),
+    ]
+    static let positionals = ["[LOCK_ID]"]
 
     static func validate(_ arguments: ParsedArguments) throws(UsageError) {
-        guard arguments.positionals.count == 1 else {
-            throw UsageError(message: arguments.positionals.isEmpty ? "missing LOCK_ID" : "unexpected argument '\(arguments.positionals[1])'",
-                             command: name)
+        guard arguments.positionals.count <= 1 else {
+            throw UsageError(message: "unexpected argument '\(arguments.positionals[1])'", command: name)
+        }
+        guard !arguments.positionals.isEmpty || arguments.flag("force") else {
+            throw UsageError(message: "missing LOCK_ID (or --force, for a lock that cannot be read)", command: name)
+        }
+        guard arguments.value("state") != nil || arguments.value("stack") != nil else {
+            throw UsageError(message: "give --state <path> or --stack <file> to say whose lock", command: name)
         }
     }
 
@@ -24,7 +34,10 @@ struct UnlockCommand: Command {
             let options = try StackOptions(context.arguments, command: name)
             statePath = options.stateStore(for: try options.loadConfiguration()).path
         }
-        let holder = try StateLock.forceUnlock(statePath: statePath, id: context.arguments.positionals[0])
+        guard let holder = try StateLock.forceUnlock(statePath: statePath, id: context.arguments.positionals.first) else {
+            context.console.out("Removed the unreadable lock \(StateLock.lockPath(forState: statePath)).")
+            return ExitCode.success
+        }
         context.console.out("Removed the lock \(holder.id) (\(holder.operation) by \(holder.who) on \(holder.host), pid \(holder.pid), since \(holder.created)).")
         return ExitCode.success
     }

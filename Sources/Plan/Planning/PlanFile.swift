@@ -32,20 +32,15 @@ public struct PlanFile: Codable, Sendable {
     public init(plan: Plan, stackFile: String, templatesDirectory: String? = nil, statePath: String, created: Date = Date()) {
         format = Self.format
         self.created = ISO8601DateFormatter().string(from: created)
-        self.stackFile = Self.absolute(stackFile)
-        self.templatesDirectory = templatesDirectory.map(Self.absolute)
+        self.stackFile = Paths.absolute(stackFile)
+        self.templatesDirectory = templatesDirectory.map(Paths.absolute)
         stackName = plan.stack.name
         stackDigest = plan.stackDigest
         lineage = plan.lineage
         serial = plan.serial
-        self.statePath = Self.absolute(statePath)
+        self.statePath = Paths.absolute(statePath)
         actions = plan.actions.filter { $0.kind != .noop }.map { "\($0.kind.rawValue) \($0.address)" }
         summary = plan.summary
-    }
-
-    static func absolute(_ path: String) -> String {
-        let joined = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
-        return (joined as NSString).standardizingPath
     }
 
     /// A plan file that cannot be used at all: unreadable, damaged, edited, or not a plan.

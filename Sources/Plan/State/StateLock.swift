@@ -1,4 +1,5 @@
 import Foundation
+import Stack
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,8 +21,10 @@ public struct LockError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// An exclusive lock on one state file: `<state>.lock`, created with O_EXCL, holding who took it.
-/// A lock left by a process that no longer runs on this same host is taken over; any other is reported.
+/// An exclusive lock on one state file: `<state>.lock`, holding who took it. It appears whole or not at all: its
+/// content is written and synced in a temporary file first, then hard-linked into place (a link fails when the lock
+/// exists), so no reader ever sees an empty or half-written lock. A lock left by a process that no longer runs on
+/// this same host is taken over; any other is reported.
 public final class StateLock: Sendable {
     public let info: LockInfo
     public let path: String
@@ -50,10 +53,11 @@ public final class StateLock: Sendable {
         for _ in 0..<2 {
             if try create(path, info) { return StateLock(info: info, path: path, warning: warning) }
             guard let holder = read(path) else {
-                throw LockError(message: "the state is locked by \(path), which cannot be read; if no run is active, remove it", holder: nil)
+                throw LockError(message: "the state is locked by \(path), which cannot be read (empty or damaged); if no run is active, "
+                                    + "remove it with: deploy unlock --force --state \(ShellQuoting.word(Paths.absolute(statePath)))", holder: nil)
             }
             guard holder.host == info.host, holder.pid != info.pid, !processExists(holder.pid) else {
-                throw LockError(message: describeHeld(holder, now: now), holder: holder)
+                throw LockError(message: describeHeld(holder, statePath: statePath, now: now), holder: holder)
             }
             unlink(path)
             warning = "took over a stale state lock: pid \(holder.pid) on \(holder.host) (\(holder.operation) by \(holder.who) since \(holder.created)) is no longer running"
@@ -66,11 +70,26 @@ public final class StateLock: Sendable {
         if Self.read(path)?.id == info.id { unlink(path) }
     }
 
-    /// `deploy unlock LOCK_ID`: removes a lock whose id matches.
-    public static func forceUnlock(statePath: String, id: String) throws(LockError) -> LockInfo {
+    /// `deploy unlock LOCK_ID`: removes a lock whose id matches. Without an id, removes a lock only when it cannot
+    /// be read (empty or damaged), and returns nil: a readable lock always needs its id.
+    public static func forceUnlock(statePath: String, id: String?) throws(LockError) -> LockInfo? {
         let path = lockPath(forState: statePath)
-        guard let holder = read(path) else {
+        guard access(path, F_OK) == 0 else {
             throw LockError(message: "the state \(statePath) is not locked", holder: nil)
+        }
+        guard let holder = read(path) else {
+            guard id == nil else {
+                throw LockError(message: "the lock \(path) cannot be read (empty or damaged), so no id can match; remove it with --force and no id",
+                                holder: nil)
+            }
+            guard unlink(path) == 0 else {
+                throw LockError(message: "cannot remove \(path): \(String(cString: strerror(errno)))", holder: nil)
+            }
+            return nil
+        }
+        guard let id else {
+            throw LockError(message: "the lock on \(statePath) is readable: give its id (\(holder.id)), which --force does not replace",
+                            holder: holder)
         }
         guard holder.id == id else {
             throw LockError(message: "the lock on \(statePath) has id \(holder.id), not \(id); nothing was removed", holder: holder)
@@ -84,18 +103,22 @@ public final class StateLock: Sendable {
     /// The current lock on a state, if any.
     public static func holder(statePath: String) -> LockInfo? { read(lockPath(forState: statePath)) }
 
+    /// Creates the lock with its content in one step; false when a lock is already there.
     private static func create(_ path: String, _ info: LockInfo) throws(LockError) -> Bool {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            if errno == EEXIST { return false }
             throw LockError(message: "cannot create the lock \(path): \(String(cString: strerror(errno)))", holder: nil)
         }
-        defer { close(descriptor) }
+        defer { unlink(temporary) }
         let data = (try? JSONEncoder().encode(info)) ?? Data()
         let written = data.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-        guard written == data.count, fsync(descriptor) == 0 else {
-            unlink(path)
-            throw LockError(message: "cannot write the lock \(path)", holder: nil)
+        let synced = fsync(descriptor) == 0
+        close(descriptor)
+        guard written == data.count, synced else { throw LockError(message: "cannot write the lock \(path)", holder: nil) }
+        guard link(temporary, path) == 0 else {
+            if errno == EEXIST { return false }
+            throw LockError(message: "cannot create the lock \(path): \(String(cString: strerror(errno)))", holder: nil)
         }
         return true
     }
@@ -109,13 +132,13 @@ public final class StateLock: Sendable {
         kill(pid, 0) == 0 || errno == EPERM
     }
 
-    private static func describeHeld(_ holder: LockInfo, now: Date) -> String {
+    private static func describeHeld(_ holder: LockInfo, statePath: String, now: Date) -> String {
         var age = ""
         if let created = ISO8601DateFormatter().date(from: holder.created) {
             age = " (\(Self.duration(now.timeIntervalSince(created))) ago)"
         }
         return "the state is locked by \(holder.who) on \(holder.host), pid \(holder.pid), for \(holder.operation) since \(holder.created)\(age). "
-            + "If that run is gone, remove the lock with: deploy unlock \(holder.id)"
+            + "If that run is gone, remove the lock with: deploy unlock --state \(ShellQuoting.word(Paths.absolute(statePath))) \(holder.id)"
     }
 
     static func duration(_ seconds: TimeInterval) -> String {

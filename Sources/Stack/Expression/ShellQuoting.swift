@@ -11,4 +11,13 @@ public enum ShellQuoting {
         }
         return out + "'"
     }
+
+    /// `text` as a shell word for a hint the user copies: bare when it holds only characters no shell treats
+    /// specially, quoted otherwise.
+    public static func word(_ text: String) -> String {
+        let plain = !text.isEmpty && text.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "_./:=@%+,-".unicodeScalars.contains(scalar))
+        }
+        return plain ? text : (quoted(text) ?? text)
+    }
 }
