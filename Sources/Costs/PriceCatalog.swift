@@ -38,10 +38,7 @@ public struct PriceCatalog: Sendable {
 
     /// Reads and checks a catalog; every error names file:line:column.
     public static func load(_ path: String) throws(StackError) -> PriceCatalog {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw StackError("cannot read the price catalog '\(path)'", at: nil)
-        }
-        return try parse(text, file: path)
+        try parse(try SourceFile.text(path, what: "price catalog"), file: path)
     }
 
     public static func parse(_ text: String, file: String) throws(StackError) -> PriceCatalog {

@@ -6,9 +6,7 @@ import Stack
 /// (an array of runs; the generation run has `n_gen > 0` and `avg_ts`).
 public enum Throughput {
     public static func read(_ path: String) throws(StackError) -> Double {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw StackError("cannot read the benchmark result '\(path)'", at: nil)
-        }
+        let text = try SourceFile.text(path, what: "benchmark result")
         let value = Value(try JSON5Parser.parse(text, file: path))
         func number(_ value: Value?) -> Double? {
             switch value {

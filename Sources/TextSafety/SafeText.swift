@@ -19,7 +19,7 @@ public enum SafeText {
         var written = 0
         while index < bytes.count {
             guard written < limit else { return out + "… (\(bytes.count - index) more bytes)" }
-            let length = sequenceLength(lead: bytes[index])
+            let length = utf8SequenceLength(lead: bytes[index])
             if length > 0, index + length <= bytes.count,
                let scalar = String(validating: bytes[index..<(index + length)], as: UTF8.self)?.unicodeScalars.first {
                 out += escaped(scalar)
@@ -33,7 +33,22 @@ public enum SafeText {
         return out
     }
 
-    private static func sequenceLength(lead: UInt8) -> Int {
+    /// A whole message made safe for a terminal: line breaks and tabs stay, every other control character is
+    /// escaped, and a message longer than `limit` characters is cut. The last guard before standard error, for
+    /// whatever an error quotes that was not quoted through `quoted` at its source.
+    public static func terminal(_ message: String, limit: Int = 8_000) -> String {
+        var out = ""
+        var count = 0
+        for scalar in message.unicodeScalars {
+            guard count < limit else { return out + "… (cut)" }
+            out += scalar == "\n" || scalar == "\t" || !isControl(scalar) ? String(scalar) : escaped(scalar)
+            count += 1
+        }
+        return out
+    }
+
+    /// How many bytes a UTF-8 sequence starting with `lead` has, or 0 when `lead` cannot start one.
+    public static func utf8SequenceLength(lead: UInt8) -> Int {
         switch lead {
         case 0x00...0x7F: 1
         case 0xC2...0xDF: 2
@@ -51,12 +66,14 @@ public enum SafeText {
         case "\\": return "\\\\"
         default: break
         }
+        guard isControl(scalar) else { return String(scalar) }
+        return "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+    }
+
+    /// C0 and C1 controls, DEL, and the bidirectional controls that can make a name read backwards.
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         let value = scalar.value
-        // C0 and C1 controls, DEL, and the bidirectional controls that can make a name read backwards
-        let isControl = value < 0x20 || (0x7F...0x9F).contains(value) || (0x202A...0x202E).contains(value)
-            || (0x2066...0x2069).contains(value)
-        guard isControl else { return String(scalar) }
-        return "\\u{" + String(value, radix: 16, uppercase: true) + "}"
+        return value < 0x20 || (0x7F...0x9F).contains(value) || (0x202A...0x202E).contains(value) || (0x2066...0x2069).contains(value)
     }
 
     private static func hex(_ byte: UInt8) -> String {

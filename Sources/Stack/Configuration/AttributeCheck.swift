@@ -1,3 +1,5 @@
+import TextSafety
+
 /// Checks an evaluated property against its schema; unknown values pass until apply knows them.
 enum AttributeCheck {
     static func check(_ value: Value, _ schema: AttributeSchema, name: String, type: String) throws(EvaluationFailure) {
@@ -49,7 +51,7 @@ enum AttributeCheck {
 
     private static func checkAllowed(_ text: String, _ schema: AttributeSchema, name: String) throws(EvaluationFailure) {
         guard let allowed = schema.allowed, !allowed.contains(text) else { return }
-        throw EvaluationFailure(Suggestion.message("'\(name)' must be one of \(allowed.joined(separator: ", ")), not '\(text)'",
+        throw EvaluationFailure(Suggestion.message("'\(name)' must be one of \(allowed.joined(separator: ", ")), not '\(SafeText.quoted(text))'",
                                                    for: text, among: allowed))
     }
 }

@@ -1,3 +1,5 @@
+import TextSafety
+
 /// Checks across resources that only make sense once values are known: subnets inside their VPC and not
 /// overlapping each other, and rule CIDRs that parse.
 enum NetworkValidation {
@@ -42,7 +44,7 @@ enum NetworkValidation {
                 guard case .map(let fields) = rule else { continue }
                 let allowed = ["protocol", "from_port", "to_port", "cidr_blocks", "security_group_ids", "prefix_list_ids", "description"]
                 for key in fields.keys.sorted() where !allowed.contains(key) {
-                    throw located(resource, direction, Suggestion.message("unknown key '\(key)' in a rule", for: key, among: allowed))
+                    throw located(resource, direction, Suggestion.message("unknown key '\(SafeText.quoted(key))' in a rule", for: key, among: allowed))
                 }
                 for port in ["from_port", "to_port"] {
                     if let value = fields[port], value != .unknown {

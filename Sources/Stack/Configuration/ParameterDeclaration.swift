@@ -85,7 +85,7 @@ public struct ParameterDeclaration: Sendable {
         }
         if let pattern = try fields.string("pattern") {
             guard (try? NSRegularExpression(pattern: Self.substitute(pattern, stack: [:]))) != nil else {
-                throw StackError("'\(pattern)' is not a valid regular expression", at: fields["pattern"]?.location)
+                throw StackError("'\(SafeText.quoted(pattern))' is not a valid regular expression", at: fields["pattern"]?.location)
             }
             self.pattern = pattern
         }

@@ -1,3 +1,5 @@
+import TextSafety
+
 /// Checks, before anything is evaluated, that every reference and function call in the templates names
 /// something that exists and is visible from where it is used.
 struct ReferenceChecker {
@@ -30,7 +32,7 @@ struct ReferenceChecker {
 
     private func check(_ expression: Expression, in template: Template, use: Use, at location: SourceLocation) throws(StackError) {
         for call in expression.calls(at: location) where !StandardLibrary.names.contains(call.name) {
-            throw StackError(Suggestion.message("unknown function '\(call.name)'", for: call.name, among: StandardLibrary.names),
+            throw StackError(Suggestion.message("unknown function '\(SafeText.quoted(call.name))'", for: call.name, among: StandardLibrary.names),
                              at: call.location ?? location)
         }
         for reference in expression.traversals(at: location) {
@@ -77,7 +79,7 @@ struct ReferenceChecker {
                     let outputName: String? = if steps.count > 1, case .attribute(let output) = steps[1] { output } else { nil }
                     let names = target.outputs.map(\.name)
                     guard let outputName, names.contains(outputName) else {
-                        throw StackError(Suggestion.message("phase '\(root)' has no output '\(outputName ?? "")'",
+                        throw StackError(Suggestion.message("phase '\(root)' has no output '\(SafeText.quoted(outputName ?? ""))'",
                                                             for: outputName ?? "", among: names), at: location)
                     }
                     return
@@ -111,7 +113,7 @@ struct ReferenceChecker {
         }
         let known = Array(resource.schema.attributes.keys) + resource.schema.computed
         guard known.contains(attribute) else {
-            throw StackError(Suggestion.message("\(resource.type) has no attribute '\(attribute)'", for: attribute, among: known),
+            throw StackError(Suggestion.message("\(resource.type) has no attribute '\(SafeText.quoted(attribute))'", for: attribute, among: known),
                              at: location)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TextSafety
 
 /// A stack file together with its four templates, parameters resolved and every static check passed:
 /// references name declared things, counted resources are indexed, and the resource graph has no cycle.
@@ -74,7 +75,7 @@ public struct StackConfiguration: Sendable {
         var values: [String: Value] = [:]
         for member in given {
             guard let parameter = declared[member.key] else {
-                throw StackError(Suggestion.message("the \(template.phase.rawValue) template has no parameter '\(member.key)'",
+                throw StackError(Suggestion.message("the \(template.phase.rawValue) template has no parameter '\(SafeText.quoted(member.key))'",
                                                     for: member.key, among: declared.keys), at: member.keyLocation)
             }
             values[member.key] = try parameter.check(member.value, stack: ["name": stack.name, "account": stack.account, "region": stack.region])
@@ -108,7 +109,7 @@ public struct StackConfiguration: Sendable {
                 for dependency in resource.dependsOn {
                     let target = dependency.name.contains(".") ? dependency.name : "\(phase).\(dependency.name)"
                     guard templates.contains(where: { $0.resources.contains { $0.blockAddress == target } }) else {
-                        throw StackError("depends_on names '\(dependency.name)', which is not a declared resource", at: dependency.location)
+                        throw StackError("depends_on names '\(SafeText.quoted(dependency.name))', which is not a declared resource", at: dependency.location)
                     }
                     graph.add(resource.blockAddress, dependsOn: target)
                 }
@@ -146,7 +147,7 @@ public struct StackConfiguration: Sendable {
         let blocks = Set(orderedBlocks.map(\.blockAddress))
         for entry in stack.protect {
             guard let address = ResourceAddress(entry.address), blocks.contains(address.block) else {
-                throw StackError(Suggestion.message("protect names '\(entry.address)', which is not a declared resource",
+                throw StackError(Suggestion.message("protect names '\(SafeText.quoted(entry.address))', which is not a declared resource",
                                                     for: entry.address, among: blocks), at: entry.location)
             }
         }

@@ -33,11 +33,7 @@ public struct StackFile: Sendable {
 
     /// Reads and checks a stack file.
     public static func load(_ path: String) throws(StackError) -> StackFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw StackError("cannot read the stack file '\(path)'", at: nil)
-        }
-        guard let text = String(data: data, encoding: .utf8) else { throw StackError("'\(path)' is not UTF-8 text", at: nil) }
-        return try parse(text, file: path)
+        try parse(try SourceFile.text(path, what: "stack file"), file: path)
     }
 
     /// Parses a stack file's text.
@@ -69,7 +65,7 @@ public struct StackFile: Sendable {
             throw StackError("region '\(SafeText.quoted(region))' is not a region name like eu-west-1", at: fields["region"]?.location)
         }
         guard KnownRegions.all.contains(region) || allow.regions.contains(region) else {
-            let message = Suggestion.message("region '\(region)' does not exist", for: region, among: KnownRegions.all)
+            let message = Suggestion.message("region '\(SafeText.quoted(region))' does not exist", for: region, among: KnownRegions.all)
             throw StackError(message + " (a region newer than this release can be named in the stack's allow.regions)",
                              at: fields["region"]?.location)
         }
@@ -85,7 +81,7 @@ public struct StackFile: Sendable {
         var tags: [String: String] = [:]
         for member in try fields.object("tags") {
             guard case .string(let value) = member.value.kind else {
-                throw StackError("tag '\(member.key)' must be a string, found \(member.value.kindName)", at: member.value.location)
+                throw StackError("tag '\(SafeText.quoted(member.key))' must be a string, found \(member.value.kindName)", at: member.value.location)
             }
             guard !member.key.lowercased().hasPrefix("aws:"), (1...128).contains(member.key.count), value.count <= 256 else {
                 throw StackError("tag '\(SafeText.quoted(member.key))' is not allowed: keys are 1-128 characters and cannot start with 'aws:'; values at most 256",
@@ -100,11 +96,11 @@ public struct StackFile: Sendable {
         var phaseLocations: [Phase: SourceLocation] = [:]
         for member in try fields.object("phases") {
             guard let phase = Phase(rawValue: member.key) else {
-                throw StackError(Suggestion.message("unknown phase '\(member.key)'", for: member.key, among: Phase.allCases.map(\.rawValue)),
+                throw StackError(Suggestion.message("unknown phase '\(SafeText.quoted(member.key))'", for: member.key, among: Phase.allCases.map(\.rawValue)),
                                  at: member.keyLocation)
             }
             guard case .object(let parameters) = member.value.kind else {
-                throw StackError("phase '\(member.key)' must be an object of parameters, found \(member.value.kindName)",
+                throw StackError("phase '\(SafeText.quoted(member.key))' must be an object of parameters, found \(member.value.kindName)",
                                  at: member.value.location)
             }
             phaseParameters[phase] = parameters

@@ -1,4 +1,5 @@
 import Foundation
+import TextSafety
 
 /// One declared resource block of a template, before evaluation.
 public struct ResourceDeclaration: Sendable {
@@ -39,13 +40,7 @@ public struct Template: Sendable {
     /// Reads `Templates/<phase>.json5`.
     public static func load(phase: Phase, directory: String) throws(StackError) -> Template {
         let path = (directory as NSString).appendingPathComponent("\(phase.rawValue).json5")
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw StackError("cannot read the \(phase.rawValue) template '\(path)'", at: nil)
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw StackError("'\(path)' is not UTF-8 text", at: nil)
-        }
-        return try parse(text, file: path, phase: phase)
+        return try parse(try SourceFile.text(path, what: "\(phase.rawValue) template"), file: path, phase: phase)
     }
 
     /// Parses and checks a template's text.
@@ -87,7 +82,7 @@ public struct Template: Sendable {
     }
 
     private static func resource(_ member: JSON5Node.Member, phase: Phase) throws(StackError) -> ResourceDeclaration {
-        let fields = try ObjectFields(member.value, allowed: ResourceDeclaration.keys, context: "resource '\(member.key)'")
+        let fields = try ObjectFields(member.value, allowed: ResourceDeclaration.keys, context: "resource '\(SafeText.quoted(member.key))'")
         let type = try fields.requiredString("type")
         guard let schema = ResourceTypes.schema(for: type) else {
             throw StackError(Suggestion.message("unknown resource type '\(type)'", for: type, among: ResourceTypes.names),
@@ -103,7 +98,7 @@ public struct Template: Sendable {
         }
         for (name, attribute) in schema.attributes.sorted(by: { $0.key < $1.key })
         where attribute.required && !properties.contains(where: { $0.name == name }) {
-            throw StackError("resource '\(member.key)' (\(type)) is missing the required property '\(name)'",
+            throw StackError("resource '\(SafeText.quoted(member.key))' (\(type)) is missing the required property '\(name)'",
                              at: fields["properties"]?.location ?? member.keyLocation)
         }
         let dependsOn = try fields.stringList("depends_on").map { (name: $0.0, location: $0.1) }

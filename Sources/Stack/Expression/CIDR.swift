@@ -1,3 +1,5 @@
+import TextSafety
+
 /// An IPv4 network in CIDR notation.
 public struct CIDR: Sendable, Hashable, CustomStringConvertible {
     public var address: UInt32
@@ -7,20 +9,20 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
     public init(_ text: String) throws(EvaluationFailure) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let length = Int(parts[1]), (0...32).contains(length), parts[1].allSatisfy(\.isNumber) else {
-            throw EvaluationFailure("'\(text)' is not a CIDR block like 10.0.0.0/16")
+            throw EvaluationFailure("'\(SafeText.quoted(text))' is not a CIDR block like 10.0.0.0/16")
         }
         let octets = parts[0].split(separator: ".", omittingEmptySubsequences: false)
-        guard octets.count == 4 else { throw EvaluationFailure("'\(text)' is not a CIDR block like 10.0.0.0/16") }
+        guard octets.count == 4 else { throw EvaluationFailure("'\(SafeText.quoted(text))' is not a CIDR block like 10.0.0.0/16") }
         var address: UInt32 = 0
         for octet in octets {
             guard let value = UInt32(octet), value <= 255, octet.allSatisfy(\.isNumber), octet.count <= 3 else {
-                throw EvaluationFailure("'\(text)' is not a CIDR block like 10.0.0.0/16")
+                throw EvaluationFailure("'\(SafeText.quoted(text))' is not a CIDR block like 10.0.0.0/16")
             }
             address = address << 8 | value
         }
         let cidr = CIDR(address: address, prefixLength: length)
         guard address & ~cidr.mask == 0 else {
-            throw EvaluationFailure("'\(text)' has host bits set; the network is \(CIDR(address: address & cidr.mask, prefixLength: length))")
+            throw EvaluationFailure("'\(SafeText.quoted(text))' has host bits set; the network is \(CIDR(address: address & cidr.mask, prefixLength: length))")
         }
         self = cidr
     }

@@ -1,3 +1,5 @@
+import TextSafety
+
 /// An error while evaluating an expression, before a location is attached to it.
 public struct EvaluationFailure: Error, Sendable {
     public var message: String
@@ -178,7 +180,7 @@ public struct Evaluator {
                 if name == "outputs" {
                     let output = try attributeName(&rest, after: "\(root).outputs")
                     guard let found = outputs(phase.rawValue, output) else {
-                        throw EvaluationFailure("phase '\(root)' has no output '\(output)'")
+                        throw EvaluationFailure("phase '\(root)' has no output '\(SafeText.quoted(output))'")
                     }
                     dependencies.formUnion(found.dependencies)
                     if found.sensitive { usedSensitive = true }

@@ -297,7 +297,7 @@ private struct Parser {
         if let value = Int(text) { return .int(value) }
         if let value = Double(text) { return .double(value) }
         index = start
-        throw error("invalid number '\(text)'")
+        throw error("invalid number '\(SafeText.quoted(text))'")
     }
 
     private mutating func string() throws(StackError) -> String {

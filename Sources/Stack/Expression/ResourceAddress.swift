@@ -1,3 +1,5 @@
+import TextSafety
+
 /// Names one resource instance: `phase.name` or, for counted resources, `phase.name[index]`.
 public struct ResourceAddress: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var phase: String
@@ -44,7 +46,7 @@ extension ResourceAddress: Codable {
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let address = ResourceAddress(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "invalid resource address '\(text)'"))
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "invalid resource address '\(SafeText.quoted(text))'"))
         }
         self = address
     }

@@ -46,7 +46,7 @@ public enum StandardLibrary {
             let key = try string(args[1], "lookup", 2)
             if let value = entries[key] { return value }
             if args.count == 3 { return args[2] }
-            throw EvaluationFailure(Suggestion.message("lookup: no key '\(key)' and no default", for: key, among: entries.keys))
+            throw EvaluationFailure(Suggestion.message("lookup: no key '\(SafeText.quoted(key))' and no default", for: key, among: entries.keys))
         },
         "element": Function(arity: 2...2) { args in
             let items = try list(args[0], "element", 1)
@@ -131,7 +131,7 @@ public enum StandardLibrary {
             case .string(let text):
                 if let value = Int(text) { return .int(value) }
                 if let value = Double(text) { return .double(value) }
-                throw EvaluationFailure("tonumber: '\(text)' is not a number")
+                throw EvaluationFailure("tonumber: '\(SafeText.quoted(text))' is not a number")
             default: throw EvaluationFailure("tonumber: cannot convert a \(args[0].typeName) to a number")
             }
         },

@@ -1,4 +1,5 @@
 import Foundation
+import TextSafety
 
 /// Parses JSON5 (comments, trailing commas, unquoted keys, single quotes, hex, leading/trailing decimal points,
 /// Infinity and NaN, line continuations) into nodes that remember their line and column.
@@ -110,7 +111,7 @@ public struct JSON5Parser {
             case "Infinity": return JSON5Node(kind: .double(.infinity), location: start)
             case "NaN": return JSON5Node(kind: .double(.nan), location: start)
             case "": throw error("expected a value, found \(describeNext())")
-            default: throw StackError("unexpected word '\(word)'; strings need quotes", at: start)
+            default: throw StackError("unexpected word '\(SafeText.quoted(word))'; strings need quotes", at: start)
             }
         }
     }
@@ -143,11 +144,11 @@ public struct JSON5Parser {
                 guard !key.isEmpty else { throw error("expected a key or '}', found \(describeNext())") }
             }
             if let first = seen[key] {
-                throw StackError("duplicate key '\(key)' (first at line \(first.line))", at: keyLocation)
+                throw StackError("duplicate key '\(SafeText.quoted(key))' (first at line \(first.line))", at: keyLocation)
             }
             seen[key] = keyLocation
             try skipTrivia()
-            guard peek == UInt8(ascii: ":") else { throw error("expected ':' after key '\(key)', found \(describeNext())") }
+            guard peek == UInt8(ascii: ":") else { throw error("expected ':' after key '\(SafeText.quoted(key))', found \(describeNext())") }
             advance()
             try skipTrivia()
             members.append(JSON5Node.Member(key: key, keyLocation: keyLocation, value: try value()))
@@ -156,7 +157,7 @@ public struct JSON5Parser {
                 advance()
             } else if peek != UInt8(ascii: "}") {
                 guard peek != nil else { throw StackError("'{' is never closed", at: open) }
-                throw error("expected ',' or '}' after the value of '\(key)', found \(describeNext())")
+                throw error("expected ',' or '}' after the value of '\(SafeText.quoted(key))', found \(describeNext())")
             }
         }
     }
@@ -292,15 +293,15 @@ public struct JSON5Parser {
         if word == "Infinity" { return .double(negative ? -.infinity : .infinity) }
         if word == "NaN" { return .double(.nan) }
         if word.hasPrefix("0x") || word.hasPrefix("0X") {
-            guard let value = Int(word.dropFirst(2), radix: 16) else { throw StackError("invalid number '\(word)'", at: start) }
+            guard let value = Int(word.dropFirst(2), radix: 16) else { throw StackError("invalid number '\(SafeText.quoted(word))'", at: start) }
             return .int(negative ? -value : value)
         }
         if word.count > 1, word.hasPrefix("0"), word.dropFirst().first?.isNumber == true {
-            throw StackError("numbers cannot have leading zeros: '\(word)'", at: start)
+            throw StackError("numbers cannot have leading zeros: '\(SafeText.quoted(word))'", at: start)
         }
         if let value = Int(word) { return .int(negative ? -value : value) }
         guard let value = Double(word), word.first != "e", word.first != "E" else {
-            throw StackError("invalid number '\(word)'", at: start)
+            throw StackError("invalid number '\(SafeText.quoted(word))'", at: start)
         }
         return .double(negative ? -value : value)
     }

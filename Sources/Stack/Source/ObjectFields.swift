@@ -1,3 +1,5 @@
+import TextSafety
+
 /// Reads the members of a JSON5 object, rejecting keys it does not know with a "did you mean".
 public struct ObjectFields {
     public let node: JSON5Node
@@ -10,7 +12,7 @@ public struct ObjectFields {
             throw StackError("\(context) must be an object, found \(node.kindName)", at: node.location)
         }
         for member in list where !allowed.contains(member.key) {
-            throw StackError(Suggestion.message("unknown key '\(member.key)' in \(context)", for: member.key, among: allowed),
+            throw StackError(Suggestion.message("unknown key '\(SafeText.quoted(member.key))' in \(context)", for: member.key, among: allowed),
                              at: member.keyLocation)
         }
         self.node = node
@@ -22,7 +24,7 @@ public struct ObjectFields {
 
     public func required(_ key: String) throws(StackError) -> JSON5Node {
         guard let value = members[key]?.value else {
-            throw StackError("\(context) is missing '\(key)'", at: node.location)
+            throw StackError("\(context) is missing '\(SafeText.quoted(key))'", at: node.location)
         }
         return value
     }
@@ -30,7 +32,7 @@ public struct ObjectFields {
     public func string(_ key: String) throws(StackError) -> String? {
         guard let value = self[key] else { return nil }
         guard case .string(let text) = value.kind else {
-            throw StackError("'\(key)' must be a string, found \(value.kindName)", at: value.location)
+            throw StackError("'\(SafeText.quoted(key))' must be a string, found \(value.kindName)", at: value.location)
         }
         return text
     }
@@ -43,7 +45,7 @@ public struct ObjectFields {
     public func int(_ key: String) throws(StackError) -> Int? {
         guard let value = self[key] else { return nil }
         guard case .int(let number) = value.kind else {
-            throw StackError("'\(key)' must be an integer, found \(value.kindName)", at: value.location)
+            throw StackError("'\(SafeText.quoted(key))' must be an integer, found \(value.kindName)", at: value.location)
         }
         return number
     }
@@ -51,7 +53,7 @@ public struct ObjectFields {
     public func bool(_ key: String) throws(StackError) -> Bool? {
         guard let value = self[key] else { return nil }
         guard case .bool(let flag) = value.kind else {
-            throw StackError("'\(key)' must be true or false, found \(value.kindName)", at: value.location)
+            throw StackError("'\(SafeText.quoted(key))' must be true or false, found \(value.kindName)", at: value.location)
         }
         return flag
     }
@@ -60,7 +62,7 @@ public struct ObjectFields {
     public func object(_ key: String) throws(StackError) -> [JSON5Node.Member] {
         guard let value = self[key] else { return [] }
         guard case .object(let list) = value.kind else {
-            throw StackError("'\(key)' must be an object, found \(value.kindName)", at: value.location)
+            throw StackError("'\(SafeText.quoted(key))' must be an object, found \(value.kindName)", at: value.location)
         }
         return list
     }
@@ -68,12 +70,12 @@ public struct ObjectFields {
     public func stringList(_ key: String) throws(StackError) -> [(String, SourceLocation)] {
         guard let value = self[key] else { return [] }
         guard case .array(let items) = value.kind else {
-            throw StackError("'\(key)' must be a list of strings, found \(value.kindName)", at: value.location)
+            throw StackError("'\(SafeText.quoted(key))' must be a list of strings, found \(value.kindName)", at: value.location)
         }
         var out: [(String, SourceLocation)] = []
         for item in items {
             guard case .string(let text) = item.kind else {
-                throw StackError("'\(key)' must be a list of strings, found \(item.kindName) in it", at: item.location)
+                throw StackError("'\(SafeText.quoted(key))' must be a list of strings, found \(item.kindName) in it", at: item.location)
             }
             out.append((text, item.location))
         }

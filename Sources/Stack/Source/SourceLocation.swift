@@ -33,6 +33,8 @@ public struct StackError: Error, Sendable, CustomStringConvertible {
 public enum Suggestion {
     /// The candidate closest to `word`, or nil when none is plausibly a misspelling of it.
     public static func closest(to word: String, among candidates: some Sequence<String>) -> String? {
+        // a typo is short; measuring a megabyte against every candidate would only take time
+        guard word.count <= 64 else { return nil }
         let scored = candidates.map { ($0, distance(word, $0)) }.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
         guard let (candidate, score) = scored, score <= max(2, word.count / 3) else { return nil }
         return candidate
