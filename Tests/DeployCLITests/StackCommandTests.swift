@@ -161,7 +161,7 @@ struct StackCommandTests {
     func missing() async {
         #expect(await run(["plan"]).1.stderr.hasPrefix("error: --stack <file> is required"))
         let (code, output) = await run(["validate", "--stack", "/nonexistent/s.json5"])
-        #expect(code == 2 && output.stderr == "error: cannot read the stack file '/nonexistent/s.json5'")
+        #expect(code == 2 && output.stderr == "error: cannot read the stack file '/nonexistent/s.json5': no such file")
     }
 
     static func applied(_ configuration: StackConfiguration) throws -> State {
