@@ -46,9 +46,14 @@ enum ApplySupport {
         }
     }
 
-    /// Asks on a terminal; refuses when there is none and --auto-approve was not given.
+    /// Asks on a terminal; refuses when there is none and --auto-approve was not given, and under --output json,
+    /// whose stream of events has no room for a question.
     static func confirm(_ question: String, _ context: CommandContext) throws {
         if context.arguments.flag("auto-approve") { return }
+        guard context.options.output == .text else {
+            throw UsageError(message: "--output json reports events and cannot ask for confirmation: review the plan and pass --auto-approve",
+                             command: nil)
+        }
         guard isatty(STDIN_FILENO) == 1 else {
             throw UsageError(message: "not on a terminal, so nothing can be confirmed: review the plan and pass --auto-approve",
                              command: nil)
@@ -79,56 +84,17 @@ enum ApplySupport {
         return [timer]
     }
 
-    /// Prints one line per resource as it starts and ends.
-    static func progress(_ console: Console) -> @Sendable (ProgressEvent) -> Void {
-        { event in
-            switch event {
-            case .started(let address, let verb): console.out("\(address): \(verb) started")
-            case .finished(let address, let verb, let seconds):
-                console.out("\(address): \(verb) complete after \(String(format: "%.1f", seconds))s")
-            case .adopted(let address, let id): console.out("\(address): found \(id) from an interrupted run; adopted")
-            case .failed(let address, let verb, let message): console.err("\(address): \(verb) failed: \(message)")
-            case .skipped(let address, let cause): console.out("\(address): skipped, because \(cause) did not complete")
-            }
-        }
-    }
-
-    /// The closing lines, and the exit code: 0 only when everything was done.
-    static func finish(_ report: ExecutionReport, verb: String, _ console: Console) -> Int32 {
-        var parts: [String] = []
-        if !report.created.isEmpty { parts.append("\(report.created.count) added") }
-        if !report.updated.isEmpty { parts.append("\(report.updated.count) changed") }
-        if !report.replaced.isEmpty { parts.append("\(report.replaced.count) replaced") }
-        if !report.deleted.isEmpty { parts.append("\(report.deleted.count) destroyed") }
-        if !report.kept.isEmpty { parts.append("\(report.kept.count) protected kept") }
-        if !report.failed.isEmpty { parts.append("\(report.failed.count) failed") }
-        if !report.skipped.isEmpty { parts.append("\(report.skipped.count) skipped") }
-        let summary = parts.isEmpty ? "nothing to do" : parts.joined(separator: ", ")
-        if report.interrupted {
-            console.err("\(verb) interrupted: \(summary). The state is saved; run \(verb) again to finish.")
-            return ExitCode.failure
-        }
-        guard report.succeeded else {
-            for failure in report.failed { console.err("error: \(failure.address): \(failure.message)") }
-            let consequence = verb == "destroy" ? "Failed resources stay in the state; run destroy again once their cause is fixed."
-                : "Failed resources are tainted and will be replaced by the next apply."
-            console.err("\(verb) incomplete: \(summary). \(consequence)")
-            return ExitCode.failure
-        }
-        console.out("\(verb) complete: \(summary).")
-        return ExitCode.success
-    }
-
     /// Runs `work` with an executor whose progress is printed and which SIGINT/SIGTERM stop gently; returns the exit code.
     static func execute(_ verb: String, run: StackRun, state: State, handlerContext: HandlerContext, arguments: ParsedArguments,
                         _ context: CommandContext, _ work: (Executor) async throws -> ExecutionReport) async throws -> Int32 {
         let stop = StopFlag()
         let signals = trapSignals(stop, context.console)
         defer { signals.forEach { $0.cancel() } }
+        let reporter = RunReporter(context)
         let executor = Executor(configuration: run.configuration, journal: Journal(state: state, store: run.store), context: handlerContext,
-                                parallelism: try parallelism(arguments, command: verb), stop: stop, events: progress(context.console))
-        context.console.out("")
-        return finish(try await work(executor), verb: verb, context.console)
+                                parallelism: try parallelism(arguments, command: verb), stop: stop, events: reporter.progress())
+        if context.options.output == .text { context.console.out("") }
+        return reporter.finish(try await work(executor), verb: verb)
     }
 
     /// The handler context for a stack.

@@ -15,6 +15,10 @@ protocol Command: Sendable {
     static var options: [OptionSpec] { get }
     /// Names of positional arguments, for the usage line.
     static var positionals: [String] { get }
+    /// Whether the command talks to AWS, and so takes --profile, --region, --endpoint-url, --ca-bundle and --debug.
+    static var usesAWS: Bool { get }
+    /// The --output formats the command honours; with only text, it takes no --output at all.
+    static var outputFormats: [OutputFormat] { get }
 
     /// Checks the arguments before anything touches the network or disk.
     static func validate(_ arguments: ParsedArguments) throws(UsageError)
@@ -26,6 +30,8 @@ extension Command {
     static var discussion: String { "" }
     static var options: [OptionSpec] { [] }
     static var positionals: [String] { [] }
+    static var usesAWS: Bool { false }
+    static var outputFormats: [OutputFormat] { [.text] }
 
     static func validate(_ arguments: ParsedArguments) throws(UsageError) {
         guard arguments.positionals.isEmpty else {

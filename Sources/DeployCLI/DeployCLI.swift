@@ -11,17 +11,20 @@ public enum DeployCLI {
 
     static let commands: [any Command.Type] = [
         ValidateCommand.self, PlanCommand.self, ApplyCommand.self, DestroyCommand.self, OutputCommand.self,
+        StateCommand.self, ImportCommand.self, TaintCommand.self, UntaintCommand.self,
         PermissionsCommand.self, GraphCommand.self, UnlockCommand.self, BreakevenCommand.self, WhoamiCommand.self,
+        VersionCommand.self,
     ]
 
     /// Runs one invocation; returns the process exit code.
     public static func main(arguments: [String], environment: [String: String]) async -> Int32 {
-        await main(arguments: arguments, environment: environment, console: .standard)
+        await main(arguments: arguments, environment: environment, console: .standard(environment: environment))
     }
 
     static func main(arguments: [String], environment: [String: String], console: Console) async -> Int32 {
         // with --detailed-exitcode, 2 means "there are changes", so every error is 1, as Terraform does
         let errorCode = { (code: Int32) in arguments.contains("--detailed-exitcode") ? ExitCode.failure : code }
+        let errors = ErrorOutput(json: wantsJSON(arguments), console: console)
         var commandName: String?
         do {
             if arguments.first == "--version" {
@@ -29,9 +32,14 @@ public enum DeployCLI {
                 return ExitCode.success
             }
             guard let first = commandWord(arguments) else {
-                guard arguments.isEmpty || arguments.contains("--help") || arguments.contains("-h") else {
-                    _ = try ArgumentParser.parse(arguments, options: GlobalOptions.specs, command: nil)
-                    throw UsageError(message: "missing command", command: nil)
+                guard arguments.contains("--help") || arguments.contains("-h") else {
+                    guard arguments.isEmpty else {
+                        _ = try ArgumentParser.parse(arguments, options: GlobalOptions.specs, command: nil)
+                        throw UsageError(message: "missing command", command: nil)
+                    }
+                    // as git and terraform do: no command at all is a mistake, answered with the usage on standard error
+                    console.err(Help.root(commands))
+                    return ExitCode.usage
                 }
                 console.out(Help.root(commands))
                 return ExitCode.success
@@ -52,25 +60,29 @@ public enum DeployCLI {
             commandName = command.name
             var rest = arguments
             rest.remove(at: rest.firstIndex(of: first) ?? 0)
-            let parsed = try ArgumentParser.parse(rest, options: GlobalOptions.specs + command.options, command: command.name)
+            let parsed = try ArgumentParser.parse(rest, options: GlobalOptions.specs(for: command) + command.options, command: command.name)
             if parsed.flag("help") {
                 console.out(Help.command(command))
                 return ExitCode.success
             }
-            let options = try GlobalOptions(parsed, command: command.name)
+            let options = try GlobalOptions(parsed, command: command.name, formats: command.outputFormats)
             try command.validate(parsed)
             return try await command.run(CommandContext(options: options, arguments: parsed,
                                                         environment: environment, console: console))
         } catch let error as UsageError {
-            console.err("error: \(error.message)")
             let usage = error.command.map { "deploy \($0) --help" } ?? "deploy --help"
-            console.err("See '\(usage)'.")
+            errors.report(error.message, code: ExitCode.usage, hint: "See '\(usage)'.")
             return errorCode(ExitCode.usage)
         } catch {
             let (message, code) = ErrorReport.describe(error, command: commandName)
-            console.err("error: \(message)")
+            errors.report(message, code: code)
             return errorCode(code)
         }
+    }
+
+    /// Whether the invocation asks for `--output json`, read before parsing so that even a parsing error comes as JSON.
+    static func wantsJSON(_ arguments: [String]) -> Bool {
+        arguments.contains("--output=json") || zip(arguments, arguments.dropFirst()).contains { $0 == "--output" && $1 == "json" }
     }
 
     /// The first positional word, skipping global options and their values.

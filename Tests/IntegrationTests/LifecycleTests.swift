@@ -131,14 +131,49 @@ struct LifecycleTests {
         let drift = try #require(try plan.json()["drift"] as? [[String: Any]])
         let drifted = Set(drift.compactMap { $0["address"] as? String })
         #expect(drifted == ["network.inference_security_group", "keys.data_key", "network.vpc"])
-        let repair = try deploy(["apply", "--auto-approve"], fixture, environment)
+        // as a program follows it: JSON Lines, a plan event first, one event per step, a summary last
+        let repair = try deploy(["apply", "--auto-approve", "--output", "json"], fixture, environment)
         #expect(repair.status == 0, "\(repair.stderr)")
-        #expect(repair.stdout.contains("apply complete: 3 changed."))
+        let events = try repair.stdout.split(separator: "\n").map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not JSON: \(line)")
+        }
+        #expect(events.first?["event"] as? String == "plan")
+        #expect(events.filter { $0["event"] as? String == "finished" }.count == 3)
+        let summary = try #require(events.last)
+        #expect(summary["event"] as? String == "summary" && summary["status"] as? String == "complete")
+        #expect(Set(summary["updated"] as? [String] ?? []) == drifted)
         let clean = try deploy(["plan", "--detailed-exitcode"], fixture, environment)
         #expect(clean.status == 0, "after repair the plan is clean:\n\(clean.stdout)")
         let rotation = try OutsideActor.run("print(kms.get_key_rotation_status(KeyId=\"\(key)\")[\"KeyRotationEnabled\"])", region: fixture.region)
         #expect(rotation.trimmingCharacters(in: .whitespacesAndNewlines) == "True")
         #expect(try deploy(["destroy", "--auto-approve", "--force"], fixture, environment).status == 0)
+    }
+
+    @Test("import adopts a resource made outside deploy, read by its id under the printed policy; plan then changes it in place")
+    func importExisting() throws {
+        let endpoint = try LocalEndpoint.require()
+        let fixture = try StackFixture(prefix: "im")
+        defer { fixture.remove() }
+        let environment = try Self.deployer(policy: try Self.permissions(fixture, endpoint).stdout,
+                                            name: "\(fixture.name)-deployer", endpoint: endpoint)
+        let vpc = try OutsideActor.run("print(ec2.create_vpc(CidrBlock='10.40.0.0/16')['Vpc']['VpcId'])", region: fixture.region)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        defer { _ = try? OutsideActor.run("ec2.delete_vpc(VpcId='\(vpc)')", region: fixture.region) }
+        let missing = try deploy(["import", "network.vpc", "vpc-0000000000000000f"], fixture, environment)
+        #expect(missing.status == 2 && missing.stderr.contains("no aws.ec2.vpc with id 'vpc-0000000000000000f'"), "\(missing.stderr)")
+        let imported = try deploy(["import", "network.vpc", vpc], fixture, environment)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let show = try deploy(["state", "show", "network.vpc", "--output", "json"], fixture, environment)
+        let shown = try show.json()
+        #expect(shown["id"] as? String == vpc && (shown["attributes"] as? [String: Any])?["cidr_block"] as? String == "10.40.0.0/16")
+        let again = try deploy(["import", "network.vpc", vpc], fixture, environment)
+        #expect(again.status == 2 && again.stderr.contains("is already in the state"))
+        let plan = try deploy(["plan", "--output", "json"], fixture, environment)
+        let phases = try #require(try plan.json()["phases"] as? [[String: Any]])
+        let actions = phases.flatMap { $0["actions"] as? [[String: Any]] ?? [] }
+        let planned = try #require(actions.first { $0["address"] as? String == "network.vpc" })
+        #expect(planned["action"] as? String == "update", "the imported VPC is changed in place (its tags), not created: \(planned)")
+        #expect(try deploy(["state", "rm", "network.vpc"], fixture, environment).status == 0)
     }
 
     @Test("a missing permission fails one resource with its code and request id; the rest goes on; fixed, apply finishes")

@@ -130,6 +130,7 @@ struct RefreshTests {
         #expect(text.stdout.contains("Changed outside deploy since the last apply:"))
         #expect(text.stdout.contains("\"0.0.0.0/0\""))
         #expect(text.stdout.contains("+ network.subnet (aws.ec2.subnet): deleted outside deploy"))
-        #expect(text.stdout.contains("refreshed 3 resources in 3 API calls"))
+        // the missing subnet costs one more Describe without the tag filter before it is called deleted
+        #expect(text.stdout.contains("refreshed 3 resources in 4 API calls"), "\(text.stdout)")
     }
 }

@@ -14,13 +14,14 @@ public struct EC2: Sendable {
 
     /// Every item a Describe action returns for resources carrying a tag, following NextToken pages.
     /// `items` picks the resources out of one page (for DescribeInstances, the instances inside reservations).
-    public func describeTagged(_ action: String, tagKey: String, tagValue: String,
+    /// Every item of a Describe action carrying the tag (or, with a nil `tagKey`, every item), following pages.
+    public func describeTagged(_ action: String, tagKey: String?, tagValue: String,
                                items: (XMLNode) -> [XMLNode]) async throws -> (items: [XMLNode], calls: Int) {
         var found: [XMLNode] = []
         var token: String?
         var calls = 0
         repeat {
-            var parameters = [("Filter.1.Name", "tag:\(tagKey)"), ("Filter.1.Value.1", tagValue)]
+            var parameters = tagKey.map { [("Filter.1.Name", "tag:\($0)"), ("Filter.1.Value.1", tagValue)] } ?? []
             if let token { parameters.append(("NextToken", token)) }
             let page = try await client.query(.ec2, action: action, parameters: parameters)
             calls += 1

@@ -6,6 +6,8 @@ import Stack
 /// `deploy apply`: makes the account match the stack, phase by phase.
 struct ApplyCommand: Command {
     static let name = "apply"
+    static let usesAWS = true
+    static let outputFormats: [OutputFormat] = [.text, .json]
     static let abstract = "Create, change and replace resources until the account matches the stack."
     static let discussion = """
         Checks that the credentials belong to the stack's account, takes the state lock, refreshes, plans, shows the \
@@ -68,14 +70,15 @@ struct ApplyCommand: Command {
             }
         }
         if let phase = arguments.value("phase").flatMap(Phase.init) { plan.actions = Self.restrict(plan.actions, to: phase) }
+        let reporter = RunReporter(context)
         if saved == nil {
-            context.console.out(PlanText.render(plan))
+            try reporter.plan(plan)
         } else {
-            context.console.out("Applying the saved plan (\(plan.summary.dropLast()))")
+            reporter.note("Applying the saved plan (\(plan.summary.dropLast()))")
         }
         guard plan.hasChanges else {
-            context.console.out("\nNo changes. The account matches the stack.")
-            return ExitCode.success
+            reporter.note("\nNo changes. The account matches the stack.")
+            return reporter.unchanged(verb: name)
         }
         if let protected = plan.actions.first(where: { $0.protected && ($0.kind == .replace || $0.kind == .delete) }) {
             throw NotConfirmed(description: "\(protected.address) is protected and this plan would \(protected.kind == .delete ? "destroy" : "replace") it; nothing was changed")

@@ -5,6 +5,7 @@ import Stack
 /// `deploy breakeven`: at what API spend self-hosting pays off, for the user's own numbers and stack.
 struct BreakevenCommand: Command {
     static let name = "breakeven"
+    static let outputFormats: [OutputFormat] = [.text, .json]
     static let abstract = "Tell at what API spend self-hosting pays off, before anything is provisioned."
     static let discussion = """
         Self-hosted monthly cost = nodes x hourly price x hours + the stack's base infrastructure + operations. A node \

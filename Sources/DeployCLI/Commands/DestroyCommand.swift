@@ -6,6 +6,8 @@ import Stack
 /// `deploy destroy`: deletes everything the stack created, dependants first.
 struct DestroyCommand: Command {
     static let name = "destroy"
+    static let usesAWS = true
+    static let outputFormats: [OutputFormat] = [.text, .json]
     static let abstract = "Delete every resource of the stack, in reverse dependency order."
     static let discussion = """
         Protected resources (by default the KMS key and the audit bucket) are refused unless --force, or kept with \
@@ -36,9 +38,10 @@ struct DestroyCommand: Command {
         try run.lock(name, context.console)
         defer { run.release() }
         let state = try run.state()
+        let reporter = RunReporter(context)
         guard !state.resources.isEmpty else {
-            context.console.out("Nothing to destroy: the state of \(configuration.stack.name) records no resources.")
-            return ExitCode.success
+            reporter.note("Nothing to destroy: the state of \(configuration.stack.name) records no resources.")
+            return reporter.unchanged(verb: name)
         }
         var expander = Expander(configuration)
         let declaredProtected = Set(try expander.expand().resources.filter(\.protected).map(\.address))
@@ -49,8 +52,8 @@ struct DestroyCommand: Command {
                 + "Pass --force to delete them too, or --keep-protected to keep them; nothing was changed")
         }
         let doomed = state.resources.filter { !(keep && protected.contains($0.address)) }.sorted { $0.address > $1.address }
-        context.console.out("Destroy \(doomed.count) resources of stack \(configuration.stack.name) in account \(configuration.stack.account):")
-        for resource in doomed { context.console.out("  - \(resource.address) (\(resource.type)) \(resource.id ?? "")") }
+        reporter.note("Destroy \(doomed.count) resources of stack \(configuration.stack.name) in account \(configuration.stack.account):\n"
+            + doomed.map { "  - \($0.address) (\($0.type)) \($0.id ?? "")" }.joined(separator: "\n"))
         try ApplySupport.confirm("\nDestroy these resources?", context)
         return try await ApplySupport.execute(name, run: run, state: state,
                                               handlerContext: ApplySupport.handlerContext(client, configuration.stack, arguments: context.arguments),

@@ -4,8 +4,9 @@ import Stack
 /// `deploy graph`: the resource dependency graph as Graphviz DOT or Mermaid.
 struct GraphCommand: Command {
     static let name = "graph"
+    static let outputFormats: [OutputFormat] = [.text, .json]
     static let abstract = "Print the resource dependency graph (Graphviz DOT, or Mermaid with --mermaid)."
-    static let discussion = "Edges point from a resource to what it depends on; phases are drawn as clusters. Render with: deploy graph --stack S | dot -Tsvg > graph.svg"
+    static let discussion = "With --output json, the nodes and their dependencies as a deploy.graph/1 document. Edges point from a resource to what it depends on; phases are drawn as clusters. Render with: deploy graph --stack S | dot -Tsvg > graph.svg"
     static let options = StackOptions.specs + [.flag("mermaid", "Print a Mermaid flowchart instead of DOT.")]
 
     static func run(_ context: CommandContext) async throws -> Int32 {
@@ -13,8 +14,32 @@ struct GraphCommand: Command {
         let configuration = try options.loadConfiguration()
         var expander = Expander(configuration)
         let nodes = GraphRendering.nodes(try expander.expand())
+        if context.options.output == .json {
+            guard !context.arguments.flag("mermaid") else {
+                throw UsageError(message: "--mermaid and --output json are two different outputs; choose one", command: name)
+            }
+            context.console.out(try JSONText.encode(Document(stack: configuration.stack.name, nodes: nodes.map {
+                Document.Node(address: $0.address.description, phase: $0.address.phase, type: $0.type,
+                              dependencies: $0.dependencies.map(\.description))
+            })))
+            return ExitCode.success
+        }
         context.console.out(context.arguments.flag("mermaid")
             ? GraphRendering.mermaid(nodes) : GraphRendering.dot(nodes, stack: configuration.stack.name))
         return ExitCode.success
+    }
+
+    /// `--output json`: `{"format": "deploy.graph/1", "stack", "nodes": [{"address", "phase", "type", "dependencies"}]}`.
+    struct Document: Encodable {
+        var format = "deploy.graph/1"
+        var stack: String
+        var nodes: [Node]
+
+        struct Node: Encodable {
+            var address: String
+            var phase: String
+            var type: String
+            var dependencies: [String]
+        }
     }
 }

@@ -5,6 +5,8 @@ import Stack
 /// `deploy plan`: what apply would do, resource by resource, against the recorded and live state.
 struct PlanCommand: Command {
     static let name = "plan"
+    static let usesAWS = true
+    static let outputFormats: [OutputFormat] = [.text, .json]
     static let abstract = "Show exactly what apply would create, change, replace and destroy."
     static let discussion = """
         Evaluates the stack, compares it with the recorded state (refreshed from the account when resources are \
@@ -38,7 +40,7 @@ struct PlanCommand: Command {
         case .json:
             context.console.out(try JSONText.encode(PlanDocument(plan)))
         case .text:
-            context.console.out(PlanText.render(plan, showUnchanged: context.arguments.flag("show-unchanged")))
+            context.console.out(PlanText.render(plan, showUnchanged: context.arguments.flag("show-unchanged"), colour: context.console.colourOut))
             if let out = context.arguments.value("out") {
                 context.console.out("\nSaved the plan to \(out). Apply it with: deploy apply \(out)")
             }

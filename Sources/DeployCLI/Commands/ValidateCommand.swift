@@ -4,6 +4,7 @@ import Stack
 /// `deploy validate`: every static check on a stack and its templates, without state or network.
 struct ValidateCommand: Command {
     static let name = "validate"
+    static let outputFormats: [OutputFormat] = [.text, .json]
     static let abstract = "Check a stack and its templates without touching state or the network."
     static let discussion = """
         Parses the stack and the four phase templates, checks parameters, resource types, properties, references, \

@@ -4,6 +4,8 @@ import Foundation
 /// `deploy whoami`: the account, identity, region and endpoint that the resolved credentials reach.
 struct WhoamiCommand: Command {
     static let name = "whoami"
+    static let usesAWS = true
+    static let outputFormats: [OutputFormat] = [.text, .json]
     static let abstract = "Show the account, identity, region and endpoint the credentials resolve to."
     static let discussion = """
         Calls STS GetCallerIdentity, which needs no permission. Credentials are resolved like the AWS CLI: \

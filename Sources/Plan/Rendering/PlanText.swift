@@ -2,7 +2,9 @@ import Stack
 
 /// The plan as people read it: drift first, then each phase's actions with attribute-level diffs, then the summary.
 public enum PlanText {
-    public static func render(_ plan: Plan, showUnchanged: Bool = false) -> String {
+    /// `colour`: the action symbols in ANSI colours (green create, yellow update, magenta replace, red delete), for a
+    /// terminal that wants them.
+    public static func render(_ plan: Plan, showUnchanged: Bool = false, colour: Bool = false) -> String {
         var lines: [String] = []
         lines.append("Stack \(plan.stack.name): account \(plan.stack.account), region \(plan.stack.region)")
         if let lineage = plan.lineage, let serial = plan.serial {
@@ -36,7 +38,7 @@ public enum PlanText {
             lines.append(unchanged > 0 && !showUnchanged ? "\(phase.rawValue) (\(unchanged) unchanged)" : phase.rawValue)
             if actions.isEmpty { lines.append("  no changes") }
             for action in actions {
-                var header = "  \(symbol(action.kind)) \(action.address) (\(action.type))"
+                var header = "  \(colour ? coloured(action.kind) : symbol(action.kind)) \(action.address) (\(action.type))"
                 if !action.replacedBecause.isEmpty, action.reason == nil {
                     header += ": replaced because \(action.replacedBecause.joined(separator: ", ")) cannot change in place"
                 }
@@ -59,6 +61,17 @@ public enum PlanText {
         case .delete: "-"
         case .noop: " "
         }
+    }
+
+    static func coloured(_ kind: PlannedAction.Kind) -> String {
+        let code = switch kind {
+        case .create: "32"
+        case .update: "33"
+        case .replace: "35"
+        case .delete: "31"
+        case .noop: "0"
+        }
+        return "\u{1B}[\(code)m\(symbol(kind))\u{1B}[0m"
     }
 
     private static func attributeLines(_ changes: [AttributeChange], kind: PlannedAction.Kind, indent: String) -> [String] {

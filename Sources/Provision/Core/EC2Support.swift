@@ -89,8 +89,19 @@ struct EC2Support: Sendable {
     /// The live view of each recorded resource, read from one tagged Describe per type.
     func read(_ resources: [ResourceState], action: String, idName: String, items: (XMLNode) -> [XMLNode],
               convert: (XMLNode) -> [String: Value]?) async throws -> ReadResult {
-        let (found, calls) = try await describeTagged(action, items: items)
+        var (found, calls) = try await describeTagged(action, items: items)
         let byID = Dictionary(resources.compactMap { resource in resource.id.map { ($0, resource.address) } }) { first, _ in first }
+        // a resource without our tag (imported, or its tag removed by hand) still exists: look once more, untagged,
+        // before calling anything gone
+        let tagged = Set(found.compactMap { $0.child(idName)?.text })
+        if byID.keys.contains(where: { !tagged.contains($0) }) {
+            let (all, more) = try await ec2.describeTagged(action, tagKey: nil, tagValue: "", items: items)
+            found += all.filter { item in
+                guard let id = item.child(idName)?.text else { return false }
+                return !tagged.contains(id)
+            }
+            calls += more
+        }
         var live: [ResourceAddress: [String: Value]] = [:]
         for item in found {
             guard let id = item.child(idName)?.text, let address = byID[id], var attributes = convert(item) else { continue }

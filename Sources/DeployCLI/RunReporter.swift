@@ -1,0 +1,144 @@
+import Foundation
+import Plan
+import Provision
+import Stack
+
+/// How apply and destroy report as they go: lines for a person (`--output text`), or JSON Lines for a program
+/// (`--output json`): one object per event on standard output, each with an `event` field, the last a `summary`.
+struct RunReporter: Sendable {
+    let format: OutputFormat
+    let console: Console
+
+    init(_ context: CommandContext) {
+        format = context.options.output
+        console = context.console
+    }
+
+    /// One JSON Lines event.
+    struct Event: Encodable {
+        var event: String
+        var address: String?
+        var verb: String?
+        var seconds: Double?
+        var id: String?
+        var message: String?
+        var cause: String?
+    }
+
+    /// What an apply or destroy is about to do: the rendered plan, or its document.
+    func plan(_ plan: Plan) throws {
+        switch format {
+        case .text: console.out(PlanText.render(plan, colour: console.colourOut))
+        case .json: try line(PlanEvent(plan: PlanDocument(plan)))
+        }
+    }
+
+    private struct PlanEvent: Encodable {
+        var event = "plan"
+        var plan: PlanDocument
+    }
+
+    /// A sentence for a person; in JSON, a `note` event.
+    func note(_ text: String) {
+        switch format {
+        case .text: console.out(text)
+        case .json: try? line(Event(event: "note", message: text.trimmingCharacters(in: .whitespacesAndNewlines)))
+        }
+    }
+
+    /// Prints one line (or one event) per resource as it starts and ends.
+    func progress() -> @Sendable (ProgressEvent) -> Void {
+        let reporter = self
+        return { event in
+            switch reporter.format {
+            case .text: reporter.text(event)
+            case .json: try? reporter.line(reporter.event(event))
+            }
+        }
+    }
+
+    private func text(_ event: ProgressEvent) {
+        switch event {
+        case .started(let address, let verb): console.out("\(address): \(verb) started")
+        case .finished(let address, let verb, let seconds):
+            console.out("\(address): \(verb) complete after \(String(format: "%.1f", seconds))s")
+        case .adopted(let address, let id): console.out("\(address): found \(id) from an interrupted run; adopted")
+        case .failed(let address, let verb, let message): console.err("\(address): \(verb) failed: \(message)")
+        case .skipped(let address, let cause): console.out("\(address): skipped, because \(cause) did not complete")
+        }
+    }
+
+    private func event(_ event: ProgressEvent) -> Event {
+        switch event {
+        case .started(let address, let verb): Event(event: "started", address: address.description, verb: verb)
+        case .finished(let address, let verb, let seconds):
+            Event(event: "finished", address: address.description, verb: verb, seconds: (seconds * 1000).rounded() / 1000)
+        case .adopted(let address, let id): Event(event: "adopted", address: address.description, id: id)
+        case .failed(let address, let verb, let message): Event(event: "failed", address: address.description, verb: verb, message: message)
+        case .skipped(let address, let cause): Event(event: "skipped", address: address.description, cause: cause.description)
+        }
+    }
+
+    private struct Summary: Encodable {
+        var event = "summary"
+        var verb: String
+        var status: String
+        var created, updated, replaced, deleted, kept, skipped: [String]
+        var failed: [Failure]
+
+        struct Failure: Encodable {
+            var address: String
+            var message: String
+        }
+    }
+
+    /// Nothing needed doing: exit 0, and in JSON a `summary` whose status is `unchanged`.
+    func unchanged(verb: String) -> Int32 {
+        if format == .json {
+            try? line(Summary(verb: verb, status: "unchanged", created: [], updated: [], replaced: [], deleted: [], kept: [],
+                              skipped: [], failed: []))
+        }
+        return ExitCode.success
+    }
+
+    /// The closing lines (or the `summary` event), and the exit code: 0 only when everything was done.
+    func finish(_ report: ExecutionReport, verb: String) -> Int32 {
+        let status = report.interrupted ? "interrupted" : report.succeeded ? "complete" : "incomplete"
+        if format == .json {
+            let names = { (addresses: [ResourceAddress]) in addresses.map(\.description) }
+            try? line(Summary(verb: verb, status: status, created: names(report.created), updated: names(report.updated),
+                              replaced: names(report.replaced), deleted: names(report.deleted), kept: names(report.kept),
+                              skipped: names(report.skipped),
+                              failed: report.failed.map { Summary.Failure(address: $0.address.description, message: $0.message) }))
+            return report.succeeded ? ExitCode.success : ExitCode.failure
+        }
+        var parts: [String] = []
+        if !report.created.isEmpty { parts.append("\(report.created.count) added") }
+        if !report.updated.isEmpty { parts.append("\(report.updated.count) changed") }
+        if !report.replaced.isEmpty { parts.append("\(report.replaced.count) replaced") }
+        if !report.deleted.isEmpty { parts.append("\(report.deleted.count) destroyed") }
+        if !report.kept.isEmpty { parts.append("\(report.kept.count) protected kept") }
+        if !report.failed.isEmpty { parts.append("\(report.failed.count) failed") }
+        if !report.skipped.isEmpty { parts.append("\(report.skipped.count) skipped") }
+        let summary = parts.isEmpty ? "nothing to do" : parts.joined(separator: ", ")
+        if report.interrupted {
+            console.err("\(verb) interrupted: \(summary). The state is saved; run \(verb) again to finish.")
+            return ExitCode.failure
+        }
+        guard report.succeeded else {
+            for failure in report.failed { console.error("\(failure.address): \(failure.message)") }
+            let consequence = verb == "destroy" ? "Failed resources stay in the state; run destroy again once their cause is fixed."
+                : "Failed resources are tainted and will be replaced by the next apply."
+            console.err("\(verb) incomplete: \(summary). \(consequence)")
+            return ExitCode.failure
+        }
+        console.out("\(verb) complete: \(summary).")
+        return ExitCode.success
+    }
+
+    private func line(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        console.out(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+}

@@ -1,0 +1,48 @@
+import Plan
+import Stack
+import TextSafety
+
+/// What the state-editing commands share: the stack's state under its lock, and the addresses they name.
+enum StateEditing {
+    /// Loads the state under the lock, lets `change` edit it, and writes it back (atomically, with a new serial)
+    /// only when `change` returns true.
+    static func mutate(_ context: CommandContext, command: String, _ change: (inout State) throws -> Bool) throws {
+        var run = try StackRun.open(try StackOptions(context.arguments, command: command), console: context.console)
+        try run.lock(command, context.console)
+        defer { run.release() }
+        guard var state = try run.store.load(for: run.configuration.stack) else {
+            throw NotConfirmed(description: "stack \(run.configuration.stack.name) has no state yet: nothing is recorded")
+        }
+        guard try change(&state) else { return }
+        state.serial += 1
+        try run.store.write(state)
+    }
+
+    /// The state, read without the lock (for commands that only look).
+    static func read(_ context: CommandContext, command: String) throws -> (StackConfiguration, State) {
+        let options = try StackOptions(context.arguments, command: command)
+        let configuration = try options.loadConfiguration()
+        guard let state = try options.stateStore(for: configuration).load(for: configuration.stack) else {
+            throw NotConfirmed(description: "stack \(configuration.stack.name) has no state yet: nothing is recorded")
+        }
+        return (configuration, state)
+    }
+
+    /// `text` as a resource address, or a usage error that says what one looks like.
+    static func address(_ text: String, command: String) throws(UsageError) -> ResourceAddress {
+        guard let address = ResourceAddress(text) else {
+            throw UsageError(message: "'\(SafeText.quoted(text))' is not a resource address like network.vpc or network.private_subnet[0]",
+                             command: command)
+        }
+        return address
+    }
+
+    /// The recorded resource at `address`, or an error naming the closest recorded one.
+    static func recorded(_ address: ResourceAddress, in state: State) throws -> ResourceState {
+        guard let resource = state.resource(address) else {
+            throw NotConfirmed(description: Suggestion.message("\(address) is not in the state", for: address.description,
+                                                                among: state.resources.map(\.address.description)))
+        }
+        return resource
+    }
+}
