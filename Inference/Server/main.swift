@@ -18,8 +18,8 @@ do {
     case "generate": try Generate.run(Array(arguments.dropFirst()))
     case "bench": try Bench.run(Array(arguments.dropFirst()))
     case "-h", "--help", "help": print(usage)
-    case nil: fail("missing command\n\(usage)")
-    default: fail("unknown command '\(SafeText.quoted(arguments[0]))'\n\(usage)")
+    case nil: fail("missing command (tokenize, generate or bench); see 'inference-server --help'")
+    default: fail("unknown command '\(SafeText.quoted(arguments[0]))' (tokenize, generate or bench); see 'inference-server --help'")
     }
 } catch let help as Arguments.HelpRequested {
     print(help.usage)
