@@ -112,6 +112,8 @@ struct ExpressionFuzzTests {
         Refusal(source: "(-9223372036854775807 - 1) % -1", message: "integer overflow"),
         Refusal(source: "3037000500 * 3037000500", message: "integer overflow"),
         Refusal(source: "tonumber(\"1e308\") * 10", message: "not a finite number"),
+        Refusal(source: "tonumber(\"1e400\")", message: "is not a number"),
+        Refusal(source: "tonumber(\"nan\")", message: "is not a number"),
         Refusal(source: "format(\"%999999999d\", 1)", message: "width 999999999 is larger than 65536"),
         Refusal(source: "format(\"%65537s\", \"a\")", message: "width 65537 is larger than 65536"),
         Refusal(source: "range(-9223372036854775807, 9223372036854775807)", message: "range:"),

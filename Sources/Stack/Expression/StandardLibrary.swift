@@ -130,7 +130,7 @@ public enum StandardLibrary {
             case .int, .double: return args[0]
             case .string(let text):
                 if let value = Int(text) { return .int(value) }
-                if let value = Double(text) { return .double(value) }
+                if let value = Double(text), value.isFinite { return .double(value) }
                 throw EvaluationFailure("tonumber: '\(SafeText.quoted(text))' is not a number")
             default: throw EvaluationFailure("tonumber: cannot convert a \(args[0].typeName) to a number")
             }
