@@ -6,17 +6,11 @@ import Testing
 /// evaluates to a value within the limits or is refused with an error; none may crash, hang or take the memory.
 @Suite("expression fuzzing")
 struct ExpressionFuzzTests {
-    /// SplitMix64, so that every run generates the same expressions and a failure can be replayed.
+    /// SplitMix64 (the suite's deterministic generator), so that every run generates the same expressions.
     struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+        var generator: SplitMix64
+        init(state: UInt64) { generator = SplitMix64(seed: state) }
+        mutating func below(_ bound: Int) -> Int { Int(generator.next() % UInt64(bound)) }
         mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
     }
 
