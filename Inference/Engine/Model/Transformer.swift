@@ -57,18 +57,89 @@ public final class Transformer: @unchecked Sendable {
     /// Tokens per pass through the layers: enough to fill the 16-token tiles many times over.
     static let chunk = 64
 
+    /// One sequence's part of a batched step: the tokens to run after what its cache holds.
+    public struct Segment: Sendable {
+        public var tokens: [Int]
+        public var cache: KVCache
+        /// Whether to compute the logits of the segment's last token (a prompt chunk that is not the last needs none).
+        public var wantsLogits: Bool
+
+        public init(tokens: [Int], cache: KVCache, wantsLogits: Bool = true) {
+            self.tokens = tokens
+            self.cache = cache
+            self.wantsLogits = wantsLogits
+        }
+    }
+
+    /// Runs several sequences' tokens through the model in one pass, as continuous batching needs: every weight
+    /// matrix is read once for all their rows, while each row attends only to its own sequence's cache. Returns, per
+    /// segment, the logits of its last token (empty where not wanted). Each row gives the same numbers it would give
+    /// alone: the kernels treat rows independently.
+    public func forward(segments: [Segment]) throws(ModelError) -> [[Float]] {
+        var seen = Set<ObjectIdentifier>()
+        for segment in segments {
+            guard seen.insert(ObjectIdentifier(segment.cache)).inserted else {
+                throw ModelError("two segments of one step share a cache")
+            }
+            guard segment.cache.count + segment.tokens.count <= segment.cache.capacity else {
+                throw ModelError("context full: \(segment.cache.count) + \(segment.tokens.count) tokens exceed the \(segment.cache.capacity) positions of the cache")
+            }
+            if let bad = segment.tokens.first(where: { $0 < 0 || $0 >= vocabularySize }) {
+                throw ModelError("token \(bad) is outside the vocabulary of \(vocabularySize)")
+            }
+        }
+        var rows: [Row] = [], logitRows: [Int] = [], owners: [Int] = []
+        for (index, segment) in segments.enumerated() where !segment.tokens.isEmpty {
+            for (offset, token) in segment.tokens.enumerated() {
+                rows.append(Row(token: token, cache: segment.cache, position: segment.cache.count + offset))
+            }
+            if segment.wantsLogits {
+                logitRows.append(rows.count - 1)
+                owners.append(index)
+            }
+        }
+        let logits = run(rows, logitRows: logitRows)
+        for segment in segments { segment.cache.append(segment.tokens.count) }
+        var result = [[Float]](repeating: [], count: segments.count)
+        for (position, owner) in owners.enumerated() {
+            result[owner] = Array(logits[(position * vocabularySize)..<((position + 1) * vocabularySize)])
+        }
+        return result
+    }
+
+    /// One row of a pass: a token, the cache of its sequence, and its position there.
+    struct Row {
+        var token: Int
+        var cache: KVCache
+        var position: Int
+    }
+
     /// One chunk of `forward`, already checked; `logits` nil computes none.
     private func forwardChunk(_ tokens: [Int], cache: KVCache, logits: Logits?) -> [Float] {
-        let batch = tokens.count, e = config.embedding, kv = config.kvDimension, ff = config.feedForward
-        let start = cache.count
+        let rows = tokens.enumerated().map { Row(token: $0.element, cache: cache, position: cache.count + $0.offset) }
+        let logitRows: [Int] = switch logits {
+        case .all?: Array(rows.indices)
+        case .last?: [rows.count - 1]
+        case nil: []
+        }
+        let result = run(rows, logitRows: logitRows)
+        cache.append(tokens.count)
+        return result
+    }
+
+    /// The layers over `rows`, writing each row's keys and values into its cache at its position (the caches'
+    /// counts are the caller's to advance); returns the logits of `logitRows`, in order.
+    private func run(_ rows: [Row], logitRows: [Int]) -> [Float] {
+        let batch = rows.count, e = config.embedding, kv = config.kvDimension, ff = config.feedForward
         let x = Buffer(batch * e), normed = Buffer(batch * e), attention = Buffer(batch * e), projected = Buffer(batch * e)
         let q = Buffer(batch * e), k = Buffer(batch * kv), v = Buffer(batch * kv)
         let gate = Buffer(batch * ff), up = Buffer(batch * ff)
         defer { [x, normed, attention, projected, q, k, v, gate, up].forEach { $0.free() } }
 
-        for (t, token) in tokens.enumerated() {
-            weights.tokenEmbedding.row(token, into: UnsafeMutableBufferPointer(start: x.pointer + t * e, count: e))
+        for (t, row) in rows.enumerated() {
+            weights.tokenEmbedding.row(row.token, into: UnsafeMutableBufferPointer(start: x.pointer + t * e, count: e))
         }
+        let positions = rows.map(\.position)
         for (index, layer) in weights.layers.enumerated() {
             rmsNorm(x, layer.attentionNorm, into: normed, rows: batch)
             WeightMatrix.multiply([layer.query, layer.key, layer.value], normed.pointer, batch: batch,
@@ -76,10 +147,10 @@ public final class Transformer: @unchecked Sendable {
             addBias(layer.queryBias, to: q, rows: batch)
             addBias(layer.keyBias, to: k, rows: batch)
             addBias(layer.valueBias, to: v, rows: batch)
-            rotate(q, heads: config.heads, rows: batch, start: start)
-            rotate(k, heads: config.kvHeads, rows: batch, start: start)
-            store(k, v, layer: index, cache: cache, rows: batch, start: start)
-            attend(q, layer: index, cache: cache, rows: batch, start: start, into: attention)
+            rotate(q, heads: config.heads, positions: positions)
+            rotate(k, heads: config.kvHeads, positions: positions)
+            store(k, v, layer: index, rows: rows)
+            attend(q, layer: index, rows: rows, into: attention)
             layer.output.multiply(attention.pointer, batch: batch, into: projected.pointer, workers: workers)
             add(projected, to: x, count: batch * e)
 
@@ -92,14 +163,16 @@ public final class Transformer: @unchecked Sendable {
             layer.down.multiply(gate.pointer, batch: batch, into: projected.pointer, workers: workers)
             add(projected, to: x, count: batch * e)
         }
-        cache.append(batch)
-        guard let logits else { return [] }
+        guard !logitRows.isEmpty else { return [] }
 
-        let first = logits == .all ? 0 : batch - 1, rows = batch - first
-        rmsNorm(Buffer(pointer: x.pointer + first * e), weights.outputNorm, into: normed, rows: rows)
-        var result = [Float](repeating: 0, count: rows * vocabularySize)
+        // the rows whose logits are wanted, gathered and normed together
+        let picked = Buffer(logitRows.count * e)
+        defer { picked.free() }
+        for (slot, row) in logitRows.enumerated() { (picked.pointer + slot * e).update(from: x.pointer + row * e, count: e) }
+        rmsNorm(picked, weights.outputNorm, into: normed, rows: logitRows.count)
+        var result = [Float](repeating: 0, count: logitRows.count * vocabularySize)
         result.withUnsafeMutableBufferPointer { out in
-            weights.output.multiply(normed.pointer, batch: rows, into: out.baseAddress!, workers: workers)
+            weights.output.multiply(normed.pointer, batch: logitRows.count, into: out.baseAddress!, workers: workers)
         }
         return result
     }
@@ -127,12 +200,12 @@ public final class Transformer: @unchecked Sendable {
         for i in 0..<count { target.pointer[i] += values.pointer[i] }
     }
 
-    /// Rotary position embedding of each head of each row, at positions `start + row`.
-    private func rotate(_ values: Buffer, heads: Int, rows: Int, start: Int) {
+    /// Rotary position embedding of each head of each row, at that row's position.
+    private func rotate(_ values: Buffer, heads: Int, positions: [Int]) {
         let d = config.headDimension, pairs = config.ropeDimensions / 2
         var cosines = [Float](repeating: 0, count: pairs), sines = [Float](repeating: 0, count: pairs)
-        for row in 0..<rows {
-            var theta = Float(start + row)
+        for (row, position) in positions.enumerated() {
+            var theta = Float(position)
             for i in 0..<pairs {
                 let angle = config.ropeScale * (theta / (weights.ropeFactors?[i] ?? 1))
                 cosines[i] = cosf(angle)
@@ -151,34 +224,38 @@ public final class Transformer: @unchecked Sendable {
         }
     }
 
-    private func store(_ k: Buffer, _ v: Buffer, layer: Int, cache: KVCache, rows: Int, start: Int) {
+    private func store(_ k: Buffer, _ v: Buffer, layer: Int, rows: [Row]) {
         let kv = config.kvDimension
-        let keys = cache.keys[layer] + start * kv, values = cache.values[layer] + start * kv
-        for i in 0..<(rows * kv) {
-            keys[i] = Float16(k.pointer[i])
-            values[i] = Float16(v.pointer[i])
+        for (index, row) in rows.enumerated() {
+            let keys = row.cache.keys[layer] + row.position * kv, values = row.cache.values[layer] + row.position * kv
+            for i in 0..<kv {
+                keys[i] = Float16(k.pointer[index * kv + i])
+                values[i] = Float16(v.pointer[index * kv + i])
+            }
         }
     }
 
-    /// Causal grouped-query attention: each query head attends to its KV head over positions `0...start + row`.
+    /// Causal grouped-query attention: each query head of a row attends to its KV head over positions `0...position`
+    /// of that row's own cache.
     /// As in llama.cpp, the query meets the f16 keys rounded to f16, and the probabilities meet the f16 values
     /// rounded to f16: quantised models turn such differences into whole quantisation steps downstream.
-    private func attend(_ q: Buffer, layer: Int, cache: KVCache, rows: Int, start: Int, into out: Buffer) {
+    private func attend(_ q: Buffer, layer: Int, rows: [Row], into out: Buffer) {
         let d = config.headDimension, heads = config.heads, kv = config.kvDimension
         let group = heads / config.kvHeads
         let scale = 1 / sqrtf(Float(d))
-        let keys = cache.keys[layer], values = cache.values[layer]
-        workers.split(rows * heads) { items in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: start + rows)
+        let longest = (rows.map(\.position).max() ?? 0) + 1
+        workers.split(rows.count * heads) { items in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: longest)
             let accumulator = UnsafeMutablePointer<Float>.allocate(capacity: d)
             let query = UnsafeMutablePointer<Float>.allocate(capacity: d)
             defer { scores.deallocate(); accumulator.deallocate(); query.deallocate() }
             for item in items {
                 let row = item / heads, head = item % heads
+                let keys = rows[row].cache.keys[layer], values = rows[row].cache.values[layer]
                 let source = q.pointer + (row * heads + head) * d
                 for i in 0..<d { query[i] = Float(Float16(source[i])) }
                 let kvOffset = (head / group) * d
-                let length = start + row + 1
+                let length = rows[row].position + 1
                 var maximum = -Float.infinity
                 for position in 0..<length {
                     let key = keys + position * kv + kvOffset
