@@ -1,0 +1,135 @@
+import Foundation
+import InferenceEngine
+import InferenceService
+import Synchronization
+import TextSafety
+
+/// `inference-server serve`: the OpenAI-compatible API. It listens at once (answering /health with 503 while the
+/// model loads), serves with continuous batching, and on SIGTERM or SIGINT stops accepting, finishes the requests
+/// in flight and exits 0.
+enum Serve {
+    static let usage = """
+        USAGE: inference-server serve --model FILE (--keys FILE | --no-auth) [--host 127.0.0.1] [--port 8080]
+                                      [--audit-log FILE] [--audit-content full|digest] [--audit-max-bytes N]
+                                      [--threads N] [--parallel N] [--ctx N] [--rate-limit N] [--model-id NAME]
+                                      [--chat-template NAME] [--max-connections N]
+               --ctx is each parallel slot's context (default: the model's, at most 4096).
+        """
+
+    static let stop = Atomic<Bool>(false)
+
+    static func run(_ arguments: [String]) throws {
+        let options = try Arguments("serve", arguments, valued: [
+            "--model", "--host", "--port", "--keys", "--audit-log", "--audit-content", "--audit-max-bytes", "--threads", "--parallel",
+            "--ctx", "--rate-limit", "--model-id", "--chat-template", "--max-connections",
+        ], switches: ["--no-auth"], aliases: ["-m": "--model", "-t": "--threads", "-c": "--ctx", "-np": "--parallel"], usage: usage)
+        let path = try options.required("--model")
+        let host = options.string("--host") ?? "127.0.0.1"
+        let port = try options.int("--port", default: 8080, range: 0...65535)
+        let threads = try options.int("--threads", default: Workers.available, range: 1...1024)
+        let parallel = try options.int("--parallel", default: 4, range: 1...256)
+        let rate = try options.int("--rate-limit", default: 50, range: 0...100_000)
+        let maxConnections = try options.int("--max-connections", default: 64, range: 1...10_000)
+        guard options.has("--no-auth") != (options.string("--keys") != nil) else {
+            throw Arguments.Invalid(description: "serve: give --keys FILE (create one with: inference-server keys add NAME --keys FILE) or, explicitly, --no-auth")
+        }
+        let content = options.string("--audit-content") ?? "full"
+        guard let auditContent = AuditLog.Content(rawValue: content) else {
+            throw Arguments.Invalid(description: "serve: --audit-content is full or digest, not '\(SafeText.quoted(content))'")
+        }
+        if let name = options.string("--chat-template"), ChatTemplate(name: name) == nil {
+            throw Arguments.Invalid(description: "serve: unknown --chat-template '\(SafeText.quoted(name))' (known: \(ChatTemplate.names.joined(separator: ", ")))")
+        }
+        let keys = try options.string("--keys").map { path throws in try KeyStore(path: path) }
+        let audit = try options.string("--audit-log").map { path throws in
+            try AuditLog(path: path, content: auditContent,
+                         maxBytes: try options.int("--audit-max-bytes", default: 256 << 20, range: 4096...Int.max))
+        }
+        let file = try GGUFFile.open(path)
+        let modelID = options.string("--model-id") ?? ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+
+        let service = OpenAIService(options: .init(keys: keys, audit: audit, rateLimiter: rate > 0 ? RateLimiter(rate: Double(rate), burst: Double(2 * rate)) : nil))
+        var configuration = HTTPServer.Configuration(host: host, port: port)
+        configuration.maxConnections = maxConnections
+        let server: HTTPServer
+        do {
+            server = try HTTPServer(configuration) { service.handle($0) }
+        } catch {
+            throw Arguments.Invalid(description: "serve: \(error.description)")
+        }
+        server.serve()
+        if keys == nil {
+            FileHandle.standardError.write(Data("inference-server: WARNING: authentication is off (--no-auth): anyone who can reach \(host):\(server.port) can use the model\n".utf8))
+        }
+
+        let model = try Transformer(file, workers: Workers(threads: threads))
+        let tokenizer = try Tokenizer(Vocabulary(file))
+        let template = try options.string("--chat-template").flatMap(ChatTemplate.init(name:)) ?? ChatTemplate.detect(file.string("tokenizer.chat_template"))
+        let context = try options.int("--ctx", default: min(model.config.contextLength, 4096), range: 16...model.config.contextLength)
+        let scheduler = Scheduler(model: model, tokenizer: tokenizer, configuration: .init(parallel: parallel, contextPerSlot: context))
+        scheduler.start()
+        service.serve(ServedModel(id: modelID, created: Int(Date().timeIntervalSince1970), scheduler: scheduler, tokenizer: tokenizer,
+                                  chatTemplate: template, context: context))
+        let hostText = host.contains(":") ? "[\(host)]" : host
+        let line = "inference-server: listening on http://\(hostText):\(server.port) — model \(modelID), \(parallel) parallel slots of \(context) tokens, "
+            + (keys.map { "auth on (\($0.path))" } ?? "auth OFF") + (audit.map { ", audit log \($0.path)" } ?? "") + "\n"
+        FileHandle.standardOutput.write(Data(line.utf8))
+
+        for number in [SIGTERM, SIGINT] { signal(number) { _ in Serve.stop.store(true, ordering: .relaxed) } }
+        while !stop.load(ordering: .relaxed) { usleep(100_000) }
+        FileHandle.standardError.write(Data("inference-server: stopping: finishing the requests in flight\n".utf8))
+        server.stop()
+        scheduler.drain()
+        FileHandle.standardError.write(Data("inference-server: stopped\n".utf8))
+    }
+}
+
+/// `inference-server keys add NAME | list | revoke NAME --keys FILE`.
+enum Keys {
+    static let usage = "USAGE: inference-server keys add NAME --keys FILE | keys list --keys FILE | keys revoke NAME --keys FILE"
+
+    static func run(_ arguments: [String]) throws {
+        guard let action = arguments.first, ["add", "list", "revoke"].contains(action) else {
+            if arguments.first == "--help" || arguments.first == "-h" { throw Arguments.HelpRequested(usage: usage) }
+            throw Arguments.Invalid(description: "keys: give add, list or revoke")
+        }
+        var rest = Array(arguments.dropFirst())
+        let name = action == "list" ? nil : rest.first.flatMap { $0.hasPrefix("-") ? nil : $0 }
+        if name != nil { rest.removeFirst() }
+        let options = try Arguments("keys \(action)", rest, valued: ["--keys"], switches: [], usage: usage)
+        let path = try options.required("--keys")
+        do {
+            switch action {
+            case "add":
+                guard let name else { throw Arguments.Invalid(description: "keys add: give the NAME of the user or team") }
+                let key = try KeyStore.add(name: name, path: path)
+                print(key)
+                FileHandle.standardError.write(Data("inference-server: created a key for \(name); it is shown only now\n".utf8))
+            case "revoke":
+                guard let name else { throw Arguments.Invalid(description: "keys revoke: give the NAME whose key to revoke") }
+                try KeyStore.revoke(name: name, path: path)
+                FileHandle.standardError.write(Data("inference-server: revoked \(name)'s key; a running server refuses it within a second\n".utf8))
+            default:
+                for entry in try KeyStore.list(path: path) { print("\(entry.name)\t\(entry.created)\tsha256:\(entry.sha256.prefix(12))…") }
+            }
+        } catch let error as KeyStore.KeyError {
+            throw Arguments.Invalid(description: "keys \(action): \(error.description)")
+        }
+    }
+}
+
+/// `inference-server audit verify FILE...`: checks the chain of one audit log (or of rotated files, oldest first).
+enum Audit {
+    static let usage = "USAGE: inference-server audit verify FILE [FILE...]   (rotated files oldest first: log.2 log.1 log)"
+
+    static func run(_ arguments: [String]) throws {
+        if arguments.first == "--help" || arguments.first == "-h" { throw Arguments.HelpRequested(usage: usage) }
+        guard arguments.first == "verify", arguments.count >= 2 else { throw Arguments.Invalid(description: "audit: give verify FILE...") }
+        let result = AuditLog.verify(Array(arguments.dropFirst()))
+        if let failure = result.failure {
+            FileHandle.standardError.write(Data("inference-server: audit verify: \(failure) (\(result.records) records before it are intact)\n".utf8))
+            exit(1)
+        }
+        print("audit log intact: \(result.records) records")
+    }
+}

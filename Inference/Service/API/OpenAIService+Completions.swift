@@ -1,0 +1,158 @@
+import Foundation
+import InferenceEngine
+
+/// `/v1/completions` and `/v1/chat/completions`: a whole JSON answer, or OpenAI's server-sent events (a first chunk
+/// with the role, content deltas in whole characters, a chunk with the finish reason, the usage chunk when asked,
+/// then `data: [DONE]`).
+extension OpenAIService {
+    func complete(_ request: HTTPRequest, chat: Bool, model: ServedModel, record: inout Record) throws(APIError) -> HTTPResponse {
+        let parameters = try CompletionParameters.parse(request.body, chat: chat)
+        if let name = parameters.model, name != model.id {
+            throw .notFound("the model '\(name)' does not exist; this server serves '\(model.id)'", code: "model_not_found")
+        }
+        let text: String
+        if let messages = parameters.messages {
+            text = model.chatTemplate.render(messages)
+        } else {
+            text = parameters.prompt ?? ""
+        }
+        let prompt = model.tokenizer.encode(text, addBOS: true, parseSpecial: true)
+        guard !prompt.isEmpty else { throw .invalid("the prompt is empty", param: chat ? "messages" : "prompt") }
+        guard prompt.count < model.context else {
+            throw .invalid("the prompt has \(prompt.count) tokens; the context holds \(model.context), leaving no room to generate",
+                           param: chat ? "messages" : "prompt", code: "context_length_exceeded")
+        }
+        let maxTokens = min(parameters.maxTokens ?? Int.max, model.context - prompt.count)
+        record.fields["parameters"] = parameters.recorded.filter { $0.key != "messages" && $0.key != "prompt" }
+        record.fields["prompt"] = auditContent(text)
+        record.fields["promptTokens"] = prompt.count
+
+        let channel = EventChannel()
+        let cancellation = Cancellation()
+        let completion = CompletionRequest(prompt: prompt, sampling: parameters.sampling, maxTokens: maxTokens, stop: parameters.stop,
+                                           cancellation: cancellation) { channel.send($0) }
+        do {
+            try model.scheduler.submit(completion)
+        } catch {
+            switch error {
+            case .busy: throw .rateLimited(retryAfter: 1, "every slot is busy and the queue is full; retry shortly")
+            case .stopping: throw .unavailable("the server is shutting down")
+            case .promptTooLong(let tokens, let context):
+                throw .invalid("the prompt has \(tokens) tokens; the context holds \(context)", param: chat ? "messages" : "prompt",
+                               code: "context_length_exceeded")
+            case .emptyPrompt: throw .invalid("the prompt is empty", param: chat ? "messages" : "prompt")
+            }
+        }
+        let identity = Identity(id: (chat ? "chatcmpl-" : "cmpl-") + record.id.dropFirst(4), created: Int(Date().timeIntervalSince1970),
+                                model: model.id, chat: chat)
+        if parameters.stream {
+            let started = record, includeUsage = parameters.includeUsage
+            return HTTPResponse(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")],
+                                body: .stream { [self] writer in
+                                    stream(identity, channel: channel, cancellation: cancellation, includeUsage: includeUsage,
+                                           writer: writer, record: started)
+                                })
+        }
+        var output = ""
+        while true {
+            for event in channel.receive(timeout: 0.1) {
+                switch event {
+                case .text(let piece): output += piece
+                case .failed(let message):
+                    throw APIError(status: 500, message: "generation failed: \(message)", type: "server_error", param: nil, code: nil)
+                case .finished(let summary):
+                    recordCompletion(&record, output, summary)
+                    let usage = Self.usage(summary)
+                    let choice: [String: Any] = chat
+                        ? ["index": 0, "message": ["role": "assistant", "content": output], "finish_reason": summary.finishReason.rawValue,
+                           "logprobs": NSNull()]
+                        : ["index": 0, "text": output, "finish_reason": summary.finishReason.rawValue, "logprobs": NSNull()]
+                    return Self.json(200, identity.object(choices: [choice], usage: usage, chunk: false))
+                }
+            }
+            if request.clientGone() {
+                cancellation.cancel()
+                record.fields["completed"] = false
+                throw APIError(status: 499, message: "the client closed the connection", type: "client_closed", param: nil, code: nil)
+            }
+        }
+    }
+
+    /// The response's id, time, model and kind, which every chunk repeats.
+    struct Identity {
+        var id: String
+        var created: Int
+        var model: String
+        var chat: Bool
+
+        func object(choices: [[String: Any]], usage: Any?, chunk: Bool) -> [String: Any] {
+            var object: [String: Any] = ["id": id, "created": created, "model": model, "choices": choices,
+                                         "object": chat ? (chunk ? "chat.completion.chunk" : "chat.completion") : "text_completion",
+                                         "system_fingerprint": "inference-server"]
+            if let usage { object["usage"] = usage }
+            return object
+        }
+    }
+
+    static func usage(_ summary: CompletionSummary) -> [String: Any] {
+        ["prompt_tokens": summary.promptTokens, "completion_tokens": summary.completionTokens,
+         "total_tokens": summary.promptTokens + summary.completionTokens,
+         "prompt_tokens_details": ["cached_tokens": summary.reusedPromptTokens]]
+    }
+
+    private func stream(_ identity: Identity, channel: EventChannel, cancellation: Cancellation, includeUsage: Bool,
+                        writer: ChunkWriter, record: Record) {
+        var record = record
+        func send(_ object: Any) -> Bool { writer.write(Array("data: ".utf8) + JSONBody.encode(object) + Array("\n\n".utf8)) }
+        func chunk(_ delta: [String: Any]?, text: String? = nil, finish: String? = nil) -> [String: Any] {
+            var choice: [String: Any] = ["index": 0, "finish_reason": finish as Any? ?? NSNull(), "logprobs": NSNull()]
+            if identity.chat { choice["delta"] = delta ?? [:] } else { choice["text"] = text ?? "" }
+            return identity.object(choices: [choice], usage: includeUsage ? NSNull() : nil, chunk: true)
+        }
+        var output = ""
+        var open = !identity.chat || send(chunk(["role": "assistant", "content": ""]))
+        var summary: CompletionSummary?
+        var failure: String?
+        while open, summary == nil, failure == nil {
+            for event in channel.receive(timeout: 0.1) {
+                switch event {
+                case .text(let piece):
+                    output += piece
+                    open = open && send(chunk(["content": piece], text: piece))
+                case .finished(let finished): summary = finished
+                case .failed(let message): failure = message
+                }
+            }
+            if writer.clientGone { open = false }
+        }
+        if let summary, open {
+            open = send(chunk(identity.chat ? [:] : nil, finish: summary.finishReason.rawValue))
+            if includeUsage, open { open = send(identity.object(choices: [], usage: Self.usage(summary), chunk: true)) }
+            if open { open = writer.write(Array("data: [DONE]\n\n".utf8)) }
+        }
+        if let failure, open { _ = send(APIError(status: 500, message: "generation failed: \(failure)", type: "server_error").body) }
+        if summary == nil || !open { cancellation.cancel() }
+        if let summary { recordCompletion(&record, output, summary) }
+        record.fields["status"] = open && summary != nil ? 200 : (failure != nil ? 500 : 499)
+        record.fields["completed"] = open && summary != nil
+        record.fields["stream"] = true
+        record.fields["latencyMs"] = Int(Date().timeIntervalSince(record.started) * 1000)
+        metrics.request(route: record.fields["route"] as? String ?? "?", status: record.fields["status"] as? Int ?? 200)
+        audit(record.fields)
+    }
+
+    private func recordCompletion(_ record: inout Record, _ output: String, _ summary: CompletionSummary) {
+        record.fields["completion"] = auditContent(output)
+        record.fields["completionTokens"] = summary.completionTokens
+        record.fields["reusedPromptTokens"] = summary.reusedPromptTokens
+        record.fields["finishReason"] = summary.finishReason.rawValue
+        metrics.generation(promptTokens: summary.promptTokens, generatedTokens: summary.completionTokens,
+                           reusedPromptTokens: summary.reusedPromptTokens, timeToFirstToken: summary.timeToFirstToken,
+                           secondsPerToken: summary.secondsPerToken)
+    }
+
+    /// The text itself, or only its SHA-256 with `--audit-content digest`.
+    private func auditContent(_ text: String) -> Any {
+        options.audit?.content == .digest ? ["sha256": SHA256.hex(text), "characters": text.count] : text
+    }
+}

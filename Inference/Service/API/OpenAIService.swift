@@ -1,0 +1,160 @@
+import Foundation
+import InferenceEngine
+import Synchronization
+
+/// The OpenAI-compatible API over the scheduler: routes, API keys, the audit record of every request, metrics,
+/// a rate limit per client, and streaming in OpenAI's server-sent-event format.
+public final class OpenAIService: Sendable {
+    public struct Options: Sendable {
+        /// nil: no authentication (`--no-auth`).
+        public var keys: KeyStore?
+        public var audit: AuditLog?
+        public var rateLimiter: RateLimiter?
+
+        public init(keys: KeyStore?, audit: AuditLog?, rateLimiter: RateLimiter?) {
+            self.keys = keys
+            self.audit = audit
+            self.rateLimiter = rateLimiter
+        }
+    }
+
+    let options: Options
+    public let metrics = Metrics()
+    private let served = Mutex<ServedModel?>(nil)
+    /// Raised when an audit record cannot be written; from then on requests are refused (nothing goes unrecorded).
+    private let auditFailure = Mutex<String?>(nil)
+
+    public init(options: Options) {
+        self.options = options
+    }
+
+    /// Makes the model available; until then every route but /health answers 503 and /health says it is loading.
+    public func serve(_ model: ServedModel) { served.withLock { $0 = model } }
+
+    public var model: ServedModel? { served.withLock { $0 } }
+
+    /// One request's record as it is built, written to the audit log when the response is known.
+    /// @unchecked: it holds JSON values (`Any`); it is built by the handler and then handed, whole, to the one
+    /// streaming closure that finishes it, never shared between threads at once.
+    struct Record: @unchecked Sendable {
+        var id = "req-" + (0..<12).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        var started = Date()
+        var fields: [String: Any] = [:]
+    }
+
+    public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        var record = Record()
+        record.fields = ["time": ISO8601DateFormatter.withMilliseconds.string(from: record.started), "requestId": record.id,
+                         "client": request.peer, "method": request.method, "route": Self.route(request.path)]
+        let response: HTTPResponse
+        do {
+            response = try route(request, &record)
+        } catch {
+            response = error.response
+        }
+        return finish(response, record: record)
+    }
+
+    /// Adds the request id, counts the request, and writes its audit record (streams write theirs when they end).
+    private func finish(_ response: HTTPResponse, record: Record) -> HTTPResponse {
+        var response = response
+        response.headers.append(("X-Request-Id", record.id))
+        if case .bytes = response.body {
+            var fields = record.fields
+            fields["status"] = response.status
+            fields["latencyMs"] = Int(Date().timeIntervalSince(record.started) * 1000)
+            metrics.request(route: record.fields["route"] as? String ?? "?", status: response.status)
+            guard audit(fields) else { return APIError.unavailable("the audit log cannot be written; the request was not served").response }
+        }
+        return response
+    }
+
+    @discardableResult
+    func audit(_ fields: [String: Any]) -> Bool {
+        guard let log = options.audit else { return true }
+        do {
+            try log.append(fields)
+            return true
+        } catch {
+            auditFailure.withLock { $0 = error.description }
+            return false
+        }
+    }
+
+    /// The route label for metrics and the audit log: known paths as they are, the rest as "other".
+    static func route(_ path: String) -> String {
+        if path.hasPrefix("/v1/models/") { return "/v1/models/{id}" }
+        return ["/health", "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions"].contains(path) ? path : "other"
+    }
+
+    private func route(_ request: HTTPRequest, _ record: inout Record) throws(APIError) -> HTTPResponse {
+        let path = request.path
+        if path == "/health" {
+            guard request.method == "GET" || request.method == "HEAD" else { throw Self.methodNotAllowed("GET") }
+            if let failure = auditFailure.withLock({ $0 }) { return APIError.unavailable("the audit log failed: \(failure)").response }
+            return model == nil
+                ? HTTPResponse.text(503, #"{"status":"loading"}"#, contentType: "application/json", headers: [("Retry-After", "1")])
+                : HTTPResponse.text(200, #"{"status":"ok"}"#, contentType: "application/json")
+        }
+        if let limiter = options.rateLimiter {
+            let client = String(request.peer.split(separator: ":").dropLast().joined(separator: ":"))
+            let (admitted, retryAfter) = limiter.admit(client)
+            guard admitted else { throw .rateLimited(retryAfter: retryAfter, "too many requests from \(client); retry in \(retryAfter) s") }
+        }
+        if let keys = options.keys {
+            guard let header = request.header("authorization"), header.lowercased().hasPrefix("bearer "),
+                  let identity = keys.identity(forKey: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
+                throw .unauthorized
+            }
+            record.fields["identity"] = identity
+        } else {
+            record.fields["identity"] = "anonymous (--no-auth)"
+        }
+        if let failure = auditFailure.withLock({ $0 }) { throw .unavailable("the audit log failed: \(failure)") }
+        guard let model else { throw .unavailable("the model is still loading") }
+        record.fields["model"] = model.id
+        switch path {
+        case "/v1/models":
+            guard request.method == "GET" else { throw Self.methodNotAllowed("GET") }
+            return Self.json(200, ["object": "list", "data": [Self.describe(model)]])
+        case _ where path.hasPrefix("/v1/models/"):
+            guard request.method == "GET" else { throw Self.methodNotAllowed("GET") }
+            let id = String(path.dropFirst("/v1/models/".count)).removingPercentEncoding ?? ""
+            guard id == model.id else { throw .notFound("the model '\(id)' does not exist", code: "model_not_found") }
+            return Self.json(200, Self.describe(model))
+        case "/metrics":
+            guard request.method == "GET" else { throw Self.methodNotAllowed("GET") }
+            let statistics = model.scheduler.statistics
+            return .text(200, metrics.render(queued: statistics.queued, active: statistics.active, cachedTokens: statistics.cachedTokens,
+                                             cacheCapacity: statistics.cacheCapacity, parallel: model.scheduler.configuration.parallel),
+                         contentType: "text/plain; version=0.0.4; charset=utf-8")
+        case "/v1/completions", "/v1/chat/completions":
+            guard request.method == "POST" else { throw Self.methodNotAllowed("POST") }
+            return try complete(request, chat: path == "/v1/chat/completions", model: model, record: &record)
+        default:
+            throw .notFound("no route \(request.method) \(path)")
+        }
+    }
+
+    static func methodNotAllowed(_ allowed: String) -> APIError {
+        APIError(status: 405, message: "this route takes \(allowed)", type: "invalid_request_error", param: nil, code: nil,
+                 headers: [("Allow", allowed)])
+    }
+
+    static func describe(_ model: ServedModel) -> [String: Any] {
+        ["id": model.id, "object": "model", "created": model.created, "owned_by": "inference-server"]
+    }
+
+    static func json(_ status: Int, _ object: Any, headers: [(String, String)] = []) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: .bytes(JSONBody.encode(object)))
+    }
+}
+
+extension ISO8601DateFormatter {
+    /// `2026-12-01T09:39:14.123Z`.
+    static var withMilliseconds: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }
+}

@@ -1,0 +1,267 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An HTTP/1.1 server on POSIX sockets: keep-alive, chunked streaming, limits on size and time, a bounded number
+/// of connections (one thread each; beyond that a 503 with Retry-After), and a graceful stop that lets in-flight
+/// requests finish.
+public final class HTTPServer: Sendable {
+    public typealias Handler = @Sendable (HTTPRequest) -> HTTPResponse
+
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        public var limits = HTTPLimits()
+        /// Connections served at once.
+        public var maxConnections = 64
+        /// Wraps each accepted socket (TLS); nil serves plain HTTP.
+        public var wrap: (@Sendable (Int32) -> ByteStream?)?
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    public struct StartError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    private let configuration: Configuration
+    private let handler: Handler
+    private let listener: Int32
+    /// The port actually bound (the configured one, or the kernel's choice for port 0).
+    public let port: Int
+    private let state = Mutex<(connections: Int, stopping: Bool)>((0, false))
+    private let allDone = DispatchSemaphore(value: 0)
+    private let acceptEnded = DispatchSemaphore(value: 0)
+
+    /// Binds and listens; `serve` starts accepting.
+    public init(_ configuration: Configuration, handler: @escaping Handler) throws(StartError) {
+        self.configuration = configuration
+        self.handler = handler
+        signal(SIGPIPE, SIG_IGN)
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
+        var found: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(configuration.host, String(configuration.port), &hints, &found)
+        guard status == 0, let info = found else {
+            throw StartError(description: "cannot resolve \(configuration.host): \(String(cString: gai_strerror(status)))")
+        }
+        defer { freeaddrinfo(found) }
+        let descriptor = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.pointee.ai_protocol)
+        guard descriptor >= 0 else { throw StartError(description: "cannot create a socket: \(String(cString: strerror(errno)))") }
+        var yes: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        guard bind(descriptor, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
+            let reason = String(cString: strerror(errno))
+            Glibc.close(descriptor)
+            throw StartError(description: "cannot listen on \(configuration.host):\(configuration.port): \(reason)")
+        }
+        guard listen(descriptor, 128) == 0 else {
+            Glibc.close(descriptor)
+            throw StartError(description: "cannot listen: \(String(cString: strerror(errno)))")
+        }
+        listener = descriptor
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
+        port = Self.port(of: address)
+    }
+
+    /// Accepts connections on a thread of its own until `stop`.
+    public func serve() {
+        let thread = Thread { [self] in
+            acceptLoop()
+            acceptEnded.signal()
+        }
+        thread.name = "http-accept"
+        thread.start()
+    }
+
+    /// Stops accepting, waits for the requests in flight to finish (at most `timeout`), and closes the listener.
+    public func stop(timeout: Duration = .seconds(30)) {
+        state.withLock { $0.stopping = true }
+        shutdown(listener, Int32(SHUT_RDWR))
+        acceptEnded.wait()
+        Glibc.close(listener)
+        let open = state.withLock { $0.connections }
+        if open > 0 { _ = allDone.wait(timeout: .now() + .milliseconds(Int(timeout.components.seconds * 1000))) }
+    }
+
+    private func acceptLoop() {
+        while true {
+            var address = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let client = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listener, $0, &length) }
+            }
+            if client >= 0 { _ = fcntl(client, F_SETFD, FD_CLOEXEC) }
+            if state.withLock({ $0.stopping }) {
+                if client >= 0 { Glibc.close(client) }
+                return
+            }
+            guard client >= 0 else {
+                if errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE {
+                    if errno == EMFILE || errno == ENFILE { usleep(10_000) }
+                    continue
+                }
+                return
+            }
+            var noDelay: Int32 = 1
+            setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
+            let peer = Self.describe(address)
+            let admitted = state.withLock { state -> Bool in
+                guard state.connections < configuration.maxConnections else { return false }
+                state.connections += 1
+                return true
+            }
+            guard admitted else {
+                let stream = SocketStream(descriptor: client)
+                _ = stream.write(Self.serialize(Self.overloaded(), keepAlive: false, head: false))
+                stream.close()
+                continue
+            }
+            let thread = Thread { [self] in
+                defer {
+                    let last = state.withLock { state -> Bool in
+                        state.connections -= 1
+                        return state.connections == 0 && state.stopping
+                    }
+                    if last { allDone.signal() }
+                }
+                guard let stream = configuration.wrap.map({ $0(client) }) ?? SocketStream(descriptor: client) else {
+                    Glibc.close(client)
+                    return
+                }
+                serveConnection(stream, peer: peer)
+                stream.close()
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    private func serveConnection(_ stream: ByteStream, peer: String) {
+        let reader = RequestReader(stream: stream, limits: configuration.limits, peer: peer)
+        reader.sendContinue = { stream.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) }
+        reader.stopping = { [self] in state.withLock { $0.stopping } }
+        while true {
+            switch reader.next() {
+            case .closed:
+                return
+            case .refused(let status, let message):
+                let body = #"{"error":{"message":"# + JSONString.quote(message) + #","type":"invalid_request_error","param":null,"code":null}}"#
+                _ = stream.write(Self.serialize(.text(status, body, contentType: "application/json"), keepAlive: false, head: false))
+                return
+            case .request(var request):
+                let probe = StreamProbe(stream: stream)
+                request.clientGone = { probe.peerClosed }
+                let stopping = state.withLock { $0.stopping }
+                let keepAlive = request.keepAlive && !stopping
+                let response = handler(request)
+                guard write(response, to: stream, keepAlive: keepAlive, head: request.method == "HEAD") else { return }
+                if !keepAlive { return }
+            }
+        }
+    }
+
+    private func write(_ response: HTTPResponse, to stream: ByteStream, keepAlive: Bool, head: Bool) -> Bool {
+        switch response.body {
+        case .bytes:
+            return stream.write(Self.serialize(response, keepAlive: keepAlive, head: head))
+        case .stream(let produce):
+            var lines = ["HTTP/1.1 \(response.status) \(HTTPResponse.reason(response.status))"]
+            lines += response.headers.map { "\($0.0): \($0.1)" }
+            lines += ["Transfer-Encoding: chunked", "Connection: \(keepAlive ? "keep-alive" : "close")", "", ""]
+            guard stream.write(Array(lines.joined(separator: "\r\n").utf8)) else { return false }
+            let writer = StreamChunkWriter(stream: stream)
+            produce(writer)
+            return writer.finish()
+        }
+    }
+
+    static func serialize(_ response: HTTPResponse, keepAlive: Bool, head: Bool) -> [UInt8] {
+        guard case .bytes(let body) = response.body else { return [] }
+        var lines = ["HTTP/1.1 \(response.status) \(HTTPResponse.reason(response.status))"]
+        lines += response.headers.map { "\($0.0): \($0.1)" }
+        lines += ["Content-Length: \(body.count)", "Connection: \(keepAlive ? "keep-alive" : "close")", "", ""]
+        return Array(lines.joined(separator: "\r\n").utf8) + (head ? [] : body)
+    }
+
+    static func overloaded() -> HTTPResponse {
+        .text(503, #"{"error":{"message":"the server is at its connection limit; retry shortly","type":"server_error","param":null,"code":"overloaded"}}"#,
+              contentType: "application/json", headers: [("Retry-After", "1")])
+    }
+
+    static func describe(_ address: sockaddr_storage) -> String {
+        var copy = address
+        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST)), service = [CChar](repeating: 0, count: Int(NI_MAXSERV))
+        let status = withUnsafePointer(to: &copy) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getnameinfo($0, socklen_t(MemoryLayout<sockaddr_storage>.size), &host, socklen_t(host.count), &service,
+                            socklen_t(service.count), NI_NUMERICHOST | NI_NUMERICSERV)
+            }
+        }
+        guard status == 0 else { return "unknown" }
+        return "\(String(cString: host)):\(String(cString: service))"
+    }
+
+    static func port(of address: sockaddr_storage) -> Int {
+        var copy = address
+        return withUnsafePointer(to: &copy) { pointer in
+            if address.ss_family == sa_family_t(AF_INET6) {
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
+            }
+            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+        }
+    }
+}
+
+/// Lets a handler ask whether its client hung up.
+final class StreamProbe: @unchecked Sendable {
+    // @unchecked: `peerClosed` only polls the socket, which is safe from any thread while the connection lives
+    private let stream: ByteStream
+    init(stream: ByteStream) { self.stream = stream }
+    var peerClosed: Bool { stream.peerClosed }
+}
+
+/// Chunked transfer encoding over a connection.
+final class StreamChunkWriter: ChunkWriter, @unchecked Sendable {
+    // @unchecked: used only by the connection's own thread, which owns the stream
+    private let stream: ByteStream
+    private var failed = false
+
+    init(stream: ByteStream) {
+        self.stream = stream
+    }
+
+    func write(_ bytes: [UInt8]) -> Bool {
+        guard !failed else { return false }
+        guard !bytes.isEmpty else { return true }
+        let frame = Array(String(bytes.count, radix: 16).utf8) + [13, 10] + bytes + [13, 10]
+        if !stream.write(frame) { failed = true }
+        return !failed
+    }
+
+    var clientGone: Bool { failed || stream.peerClosed }
+
+    /// Writes the last chunk; false when the stream broke on the way.
+    func finish() -> Bool {
+        guard !failed else { return false }
+        return stream.write(Array("0\r\n\r\n".utf8))
+    }
+}
+
+/// JSON string quoting for the few bodies written by hand.
+enum JSONString {
+    static func quote(_ text: String) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
+        let array = String(decoding: data, as: UTF8.self)
+        return String(array.dropFirst().dropLast())
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Synchronization
+
+/// The server's Prometheus metrics: requests by route and status, prompt and generated tokens, time to first token
+/// and per-token latency, and the scheduler's gauges (queue depth, active sequences, KV cache use), rendered in
+/// the Prometheus text exposition format.
+public final class Metrics: Sendable {
+    /// A histogram with fixed upper bounds, in seconds.
+    struct Histogram {
+        var bounds: [Double]
+        var counts: [Int]
+        var sum: Double = 0
+        var count = 0
+
+        init(bounds: [Double]) {
+            self.bounds = bounds
+            counts = Array(repeating: 0, count: bounds.count)
+        }
+
+        mutating func observe(_ value: Double) {
+            for (index, bound) in bounds.enumerated() where value <= bound { counts[index] += 1 }
+            sum += value
+            count += 1
+        }
+    }
+
+    private struct State {
+        var requests: [String: Int] = [:]
+        var promptTokens = 0
+        var generatedTokens = 0
+        var reusedPromptTokens = 0
+        var timeToFirstToken = Histogram(bounds: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30])
+        var tokenLatency = Histogram(bounds: [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1])
+    }
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// Counts a finished request.
+    public func request(route: String, status: Int) {
+        state.withLock { $0.requests["\(route)\u{0}\(status)", default: 0] += 1 }
+    }
+
+    /// Records a generation's tokens and timings.
+    public func generation(promptTokens: Int, generatedTokens: Int, reusedPromptTokens: Int, timeToFirstToken: Double, secondsPerToken: Double) {
+        state.withLock { state in
+            state.promptTokens += promptTokens
+            state.generatedTokens += generatedTokens
+            state.reusedPromptTokens += reusedPromptTokens
+            state.timeToFirstToken.observe(timeToFirstToken)
+            if generatedTokens > 1 { state.tokenLatency.observe(secondsPerToken) }
+        }
+    }
+
+    /// The exposition text, with the scheduler's current figures.
+    public func render(queued: Int, active: Int, cachedTokens: Int, cacheCapacity: Int, parallel: Int) -> String {
+        let state = state.withLock { $0 }
+        var out = ""
+        func family(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
+        family("inference_requests_total", "counter", "HTTP requests answered, by route and status.")
+        for key in state.requests.keys.sorted() {
+            let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false)
+            out += "inference_requests_total{route=\"\(Self.label(String(parts[0])))\",status=\"\(parts[1])\"} \(state.requests[key]!)\n"
+        }
+        family("inference_prompt_tokens_total", "counter", "Prompt tokens of finished generations.")
+        out += "inference_prompt_tokens_total \(state.promptTokens)\n"
+        family("inference_prompt_tokens_reused_total", "counter", "Prompt tokens taken from the cache of an earlier request.")
+        out += "inference_prompt_tokens_reused_total \(state.reusedPromptTokens)\n"
+        family("inference_generated_tokens_total", "counter", "Tokens generated.")
+        out += "inference_generated_tokens_total \(state.generatedTokens)\n"
+        histogram(&out, "inference_time_to_first_token_seconds", "From the request's arrival to its first generated token.", state.timeToFirstToken)
+        histogram(&out, "inference_token_latency_seconds", "Mean time per generated token after the first, per request.", state.tokenLatency)
+        family("inference_queue_depth", "gauge", "Requests waiting for a slot.")
+        out += "inference_queue_depth \(queued)\n"
+        family("inference_active_sequences", "gauge", "Sequences being generated now.")
+        out += "inference_active_sequences \(active)\n"
+        family("inference_parallel_slots", "gauge", "Sequences that can be generated at once.")
+        out += "inference_parallel_slots \(parallel)\n"
+        family("inference_kv_cache_tokens", "gauge", "Positions held in the KV caches.")
+        out += "inference_kv_cache_tokens \(cachedTokens)\n"
+        family("inference_kv_cache_capacity_tokens", "gauge", "Positions the KV caches can hold.")
+        out += "inference_kv_cache_capacity_tokens \(cacheCapacity)\n"
+        return out
+    }
+
+    private func histogram(_ out: inout String, _ name: String, _ help: String, _ histogram: Histogram) {
+        out += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
+        for (index, bound) in histogram.bounds.enumerated() { out += "\(name)_bucket{le=\"\(bound)\"} \(histogram.counts[index])\n" }
+        out += "\(name)_bucket{le=\"+Inf\"} \(histogram.count)\n\(name)_sum \(histogram.sum)\n\(name)_count \(histogram.count)\n"
+    }
+
+    /// A label value escaped as the exposition format asks.
+    static func label(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+    }
+}
