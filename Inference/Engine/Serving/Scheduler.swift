@@ -141,6 +141,7 @@ public final class Scheduler: @unchecked Sendable {
                 return (taken, state.stopping)
             }
             for (request, submitted) in taken { place(request, submitted: submitted) }
+            publishStatistics()
             if slots.contains(where: \.isBusy) { return true }
             if stopping { return false }
             wake.lock()
@@ -200,10 +201,16 @@ public final class Scheduler: @unchecked Sendable {
                 slot.release(tick: tick)
             }
         }
+        shared.withLock { $0.statistics.steps += 1 }
+        publishStatistics()
+    }
+
+    /// Shares the slots' figures with the other threads.
+    private func publishStatistics() {
+        let active = slots.filter(\.isBusy).count, cached = slots.reduce(0) { $0 + $1.cache.count }
         shared.withLock { state in
-            state.statistics.steps += 1
-            state.statistics.active = slots.filter(\.isBusy).count
-            state.statistics.cachedTokens = slots.reduce(0) { $0 + $1.cache.count }
+            state.statistics.active = active
+            state.statistics.cachedTokens = cached
         }
     }
 
