@@ -21,6 +21,11 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CSSL",
+            pkgConfig: "libssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(name: "TextSafety"),
         .target(name: "AWS", dependencies: ["CCurl", "CCrypto", "TextSafety"]),
         .target(name: "Stack", dependencies: ["TextSafety"]),
@@ -33,7 +38,7 @@ let package = Package(
         .executableTarget(name: "ApplyBenchmark", dependencies: ["AWS", "Stack", "Plan", "Provision"], path: "Benchmarks/ApplyBenchmark"),
         .testTarget(name: "AWSTests", dependencies: ["AWS"], exclude: ["Fixtures"]),
         .target(name: "InferenceEngine", dependencies: ["TextSafety"], path: "Inference/Engine", swiftSettings: engineSettings),
-        .target(name: "InferenceService", dependencies: ["InferenceEngine", "TextSafety", "CCrypto"], path: "Inference/Service"),
+        .target(name: "InferenceService", dependencies: ["InferenceEngine", "TextSafety", "CCrypto", "CSSL"], path: "Inference/Service"),
         .executableTarget(name: "InferenceServer", dependencies: ["InferenceEngine", "InferenceService", "TextSafety"], path: "Inference/Server"),
         .testTarget(name: "InferenceTests", dependencies: ["InferenceEngine", "InferenceService", "InferenceServer"], exclude: ["Fixtures"]),
         .testTarget(name: "StackTests", dependencies: ["Stack", "TextSafety"], exclude: ["Fixtures"]),

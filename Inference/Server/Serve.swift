@@ -12,7 +12,7 @@ enum Serve {
         USAGE: inference-server serve --model FILE (--keys FILE | --no-auth) [--host 127.0.0.1] [--port 8080]
                                       [--audit-log FILE] [--audit-content full|digest] [--audit-max-bytes N]
                                       [--threads N] [--parallel N] [--ctx N] [--rate-limit N] [--model-id NAME]
-                                      [--chat-template NAME] [--max-connections N]
+                                      [--chat-template NAME] [--max-connections N] [--tls-cert FILE --tls-key FILE]
                --ctx is each parallel slot's context (default: the model's, at most 4096).
         """
 
@@ -21,7 +21,7 @@ enum Serve {
     static func run(_ arguments: [String]) throws {
         let options = try Arguments("serve", arguments, valued: [
             "--model", "--host", "--port", "--keys", "--audit-log", "--audit-content", "--audit-max-bytes", "--threads", "--parallel",
-            "--ctx", "--rate-limit", "--model-id", "--chat-template", "--max-connections",
+            "--ctx", "--rate-limit", "--model-id", "--chat-template", "--max-connections", "--tls-cert", "--tls-key",
         ], switches: ["--no-auth"], aliases: ["-m": "--model", "-t": "--threads", "-c": "--ctx", "-np": "--parallel"], usage: usage)
         let path = try options.required("--model")
         let host = options.string("--host") ?? "127.0.0.1"
@@ -51,6 +51,19 @@ enum Serve {
         let service = OpenAIService(options: .init(keys: keys, audit: audit, rateLimiter: rate > 0 ? RateLimiter(rate: Double(rate), burst: Double(2 * rate)) : nil))
         var configuration = HTTPServer.Configuration(host: host, port: port)
         configuration.maxConnections = maxConnections
+        guard (options.string("--tls-cert") == nil) == (options.string("--tls-key") == nil) else {
+            throw Arguments.Invalid(description: "serve: --tls-cert and --tls-key go together")
+        }
+        var scheme = "http"
+        if let certificate = options.string("--tls-cert"), let key = options.string("--tls-key") {
+            do {
+                let tls = try TLSContext(certificate: certificate, key: key)
+                configuration.wrap = { tls.accept($0) }
+                scheme = "https"
+            } catch {
+                throw Arguments.Invalid(description: "serve: \(error.description)")
+            }
+        }
         let server: HTTPServer
         do {
             server = try HTTPServer(configuration) { service.handle($0) }
@@ -71,7 +84,7 @@ enum Serve {
         service.serve(ServedModel(id: modelID, created: Int(Date().timeIntervalSince1970), scheduler: scheduler, tokenizer: tokenizer,
                                   chatTemplate: template, context: context))
         let hostText = host.contains(":") ? "[\(host)]" : host
-        let line = "inference-server: listening on http://\(hostText):\(server.port) — model \(modelID), \(parallel) parallel slots of \(context) tokens, "
+        let line = "inference-server: listening on \(scheme)://\(hostText):\(server.port) — model \(modelID), \(parallel) parallel slots of \(context) tokens, "
             + (keys.map { "auth on (\($0.path))" } ?? "auth OFF") + (audit.map { ", audit log \($0.path)" } ?? "") + "\n"
         FileHandle.standardOutput.write(Data(line.utf8))
 
