@@ -13,6 +13,7 @@ enum Serve {
                                       [--audit-log FILE] [--audit-content full|digest] [--audit-max-bytes N]
                                       [--threads N] [--parallel N] [--ctx N] [--rate-limit N] [--model-id NAME]
                                       [--chat-template NAME] [--max-connections N] [--tls-cert FILE --tls-key FILE]
+                                      [--no-prefix-reuse]
                --ctx is each parallel slot's context (default: the model's, at most 4096).
         """
 
@@ -22,7 +23,7 @@ enum Serve {
         let options = try Arguments("serve", arguments, valued: [
             "--model", "--host", "--port", "--keys", "--audit-log", "--audit-content", "--audit-max-bytes", "--threads", "--parallel",
             "--ctx", "--rate-limit", "--model-id", "--chat-template", "--max-connections", "--tls-cert", "--tls-key",
-        ], switches: ["--no-auth"], aliases: ["-m": "--model", "-t": "--threads", "-c": "--ctx", "-np": "--parallel"], usage: usage)
+        ], switches: ["--no-auth", "--no-prefix-reuse"], aliases: ["-m": "--model", "-t": "--threads", "-c": "--ctx", "-np": "--parallel"], usage: usage)
         let path = try options.required("--model")
         let host = options.string("--host") ?? "127.0.0.1"
         let port = try options.int("--port", default: 8080, range: 0...65535)
@@ -79,7 +80,8 @@ enum Serve {
         let tokenizer = try Tokenizer(Vocabulary(file))
         let template = try options.string("--chat-template").flatMap(ChatTemplate.init(name:)) ?? ChatTemplate.detect(file.string("tokenizer.chat_template"))
         let context = try options.int("--ctx", default: min(model.config.contextLength, 4096), range: 16...model.config.contextLength)
-        let scheduler = Scheduler(model: model, tokenizer: tokenizer, configuration: .init(parallel: parallel, contextPerSlot: context))
+        let scheduler = Scheduler(model: model, tokenizer: tokenizer, configuration: .init(parallel: parallel, contextPerSlot: context,
+                                                                                                    reusePrefixes: !options.has("--no-prefix-reuse")))
         scheduler.start()
         service.serve(ServedModel(id: modelID, created: Int(Date().timeIntervalSince1970), scheduler: scheduler, tokenizer: tokenizer,
                                   chatTemplate: template, context: context))

@@ -136,6 +136,24 @@ class OpenAIClientTests(unittest.TestCase):
         self.assertGreater(sum(sample.value for sample in families["inference_generated_tokens"].samples), 0)
 
 
+class ShutdownTests(unittest.TestCase):
+    def test_sigterm_finishes_the_stream_in_flight_then_exits_zero(self):
+        server = Server()
+        stream = server.client().completions.create(model="qwen2-test", prompt="Once", max_tokens=200, stream=True)
+        chunks = iter(stream)
+        first = next(chunks)
+        server.process.terminate()
+        rest = list(chunks)
+        self.assertEqual((rest or [first])[-1].choices[0].finish_reason, "length", "the stream in flight ran to its end")
+        self.assertEqual(server.process.wait(timeout=30), 0)
+        with self.assertRaises(openai.APIConnectionError):
+            server.client().models.list()
+        with open(server.audit) as log:
+            self.assertEqual(len(log.readlines()), 1, "its audit record was written before exit")
+        server.process.stdout.close()
+        server.process.stderr.close()
+
+
 class LoadTests(unittest.TestCase):
     def test_sixteen_clients_three_hundred_requests(self):
         server = Server()

@@ -21,8 +21,12 @@ public final class Scheduler: @unchecked Sendable {
         public var prefillChunk: Int
         /// Most tokens in one step across all sequences.
         public var stepBudget: Int
+        /// Whether a prompt reuses the cached keys and values of an earlier one that began the same way.
+        public var reusePrefixes = true
 
-        public init(parallel: Int = 4, contextPerSlot: Int = 2048, queueLimit: Int? = nil, prefillChunk: Int = 32, stepBudget: Int = 64) {
+        public init(parallel: Int = 4, contextPerSlot: Int = 2048, queueLimit: Int? = nil, prefillChunk: Int = 32, stepBudget: Int = 64,
+                    reusePrefixes: Bool = true) {
+            self.reusePrefixes = reusePrefixes
             self.parallel = max(1, parallel)
             self.contextPerSlot = contextPerSlot
             self.queueLimit = queueLimit ?? 4 * max(1, parallel)
@@ -158,7 +162,7 @@ public final class Scheduler: @unchecked Sendable {
             let (sa, sb) = (a.sharedPrefix(with: request.prompt), b.sharedPrefix(with: request.prompt))
             return sa != sb ? sa < sb : a.lastUsed > b.lastUsed
         }
-        best?.start(request, submitted: submitted, tick: tick)
+        best?.start(request, submitted: submitted, tick: tick, reuse: configuration.reusePrefixes)
     }
 
     /// One step: sample for every sequence that has logits, then run every sequence's next tokens together.

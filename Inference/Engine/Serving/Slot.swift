@@ -34,8 +34,8 @@ final class Slot {
     }
 
     /// Takes `request`, keeping the cached prefix it shares (all but its last token, whose logits are needed).
-    func start(_ request: CompletionRequest, submitted: Date, tick: UInt64) {
-        let keep = min(sharedPrefix(with: request.prompt), request.prompt.count - 1)
+    func start(_ request: CompletionRequest, submitted: Date, tick: UInt64, reuse: Bool = true) {
+        let keep = reuse ? min(sharedPrefix(with: request.prompt), request.prompt.count - 1) : 0
         cache.truncate(to: keep)
         cachedTokens.removeLast(cachedTokens.count - keep)
         reused = keep
