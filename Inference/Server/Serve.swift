@@ -145,6 +145,6 @@ enum Audit {
             FileHandle.standardError.write(Data("inference-server: audit verify: \(failure) (\(result.records) records before it are intact)\n".utf8))
             exit(1)
         }
-        print("audit log intact: \(result.records) records")
+        print("audit log intact: \(result.records) record\(result.records == 1 ? "" : "s") chained")
     }
 }
