@@ -78,7 +78,8 @@ enum Serve {
 
         let model = try Transformer(file, workers: Workers(threads: threads))
         let tokenizer = try Tokenizer(Vocabulary(file))
-        let template = try options.string("--chat-template").flatMap(ChatTemplate.init(name:)) ?? ChatTemplate.detect(file.string("tokenizer.chat_template"))
+        let template: Result<ChatTemplate, ChatTemplate.Unknown> = options.string("--chat-template").flatMap(ChatTemplate.init(name:))
+            .map { .success($0) } ?? Result { () throws(ChatTemplate.Unknown) in try ChatTemplate.detect(file.string("tokenizer.chat_template")) }
         let context = try options.int("--ctx", default: min(model.config.contextLength, 4096), range: 16...model.config.contextLength)
         let scheduler = Scheduler(model: model, tokenizer: tokenizer, configuration: .init(parallel: parallel, contextPerSlot: context,
                                                                                                     reusePrefixes: !options.has("--no-prefix-reuse")))
@@ -89,6 +90,9 @@ enum Serve {
         let line = "inference-server: listening on \(scheme)://\(hostText):\(server.port) — model \(modelID), \(parallel) parallel slots of \(context) tokens, "
             + (keys.map { "auth on (\($0.path))" } ?? "auth OFF") + (audit.map { ", audit log \($0.path)" } ?? "") + "\n"
         FileHandle.standardOutput.write(Data(line.utf8))
+        if case .failure(let reason) = template {
+            FileHandle.standardError.write(Data("inference-server: chat completions are off: \(reason.description)\n".utf8))
+        }
 
         for number in [SIGTERM, SIGINT] { signal(number) { _ in Serve.stop.store(true, ordering: .relaxed) } }
         while !stop.load(ordering: .relaxed) { usleep(100_000) }

@@ -21,7 +21,7 @@ struct ServiceTests {
         let tokenizer: Tokenizer
 
         init(parallel: Int = 4, queueLimit: Int? = nil, limits: HTTPLimits = HTTPLimits(), rateLimit: Double? = nil,
-             auditMaxBytes: Int = 1 << 30, maxConnections: Int = 64, startScheduler: Bool = true) throws {
+             auditMaxBytes: Int = 1 << 30, maxConnections: Int = 64, startScheduler: Bool = true, withTemplate: Bool = true) throws {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("service-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             keysPath = directory.appendingPathComponent("keys.json").path
@@ -37,7 +37,9 @@ struct ServiceTests {
                                                    audit: try AuditLog(path: auditPath, maxBytes: auditMaxBytes),
                                                    rateLimiter: rateLimit.map { RateLimiter(rate: $0, burst: $0) }))
             service.serve(ServedModel(id: "qwen2-test", created: 1_700_000_000, scheduler: scheduler, tokenizer: tokenizer,
-                                      chatTemplate: try ChatTemplate.detect(file.string("tokenizer.chat_template")), context: 128))
+                                      chatTemplate: withTemplate ? .success(try ChatTemplate.detect(file.string("tokenizer.chat_template")))
+                                                    : .failure(ChatTemplate.Unknown(description: "the model has no tokenizer.chat_template")),
+                                      context: 128))
             var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: 0)
             configuration.limits = limits
             configuration.maxConnections = maxConnections
@@ -295,6 +297,28 @@ struct ServiceTests {
         #expect(files.count >= 3, "rotated at 4 KiB")
         #expect(AuditLog.verify(files) == AuditLog.Verification(records: 30, failure: nil))
         #expect(AuditLog.verify(files.reversed()).failure != nil, "out of order, the chain breaks")
+    }
+
+    @Test("a client over its request rate is 429 with Retry-After; other clients are not held back by it")
+    func rateLimit() throws {
+        let harness = try Harness(rateLimit: 2)
+        defer { harness.close() }
+        let client = try harness.client()
+        let statuses = (0..<4).map { _ in client.request("GET", "/v1/models", headers: harness.auth)?.status }
+        #expect(statuses.prefix(2) == [200, 200])
+        let limited = try #require(client.request("GET", "/v1/models", headers: harness.auth))
+        #expect(limited.status == 429 && Int(limited.headers["retry-after"] ?? "") ?? 0 >= 1)
+        #expect(client.request("GET", "/health")?.status == 200, "/health is never limited")
+    }
+
+    @Test("without a chat format, chat completions are a 400 that says so and text completions still work")
+    func noChatTemplate() throws {
+        let harness = try Harness(withTemplate: false)
+        defer { harness.close() }
+        let client = try harness.client()
+        let chat = try #require(client.request("POST", "/v1/chat/completions", body: #"{"messages":[{"role":"user","content":"x"}]}"#, headers: harness.auth))
+        #expect(chat.status == 400 && (chat.json?["error"] as? [String: Any])?["code"] as? String == "no_chat_template")
+        #expect(client.request("POST", "/v1/completions", body: #"{"prompt":"x","max_tokens":2}"#, headers: harness.auth)?.status == 200)
     }
 
     @Test("metrics are Prometheus text: help, type, labelled counters, histograms")

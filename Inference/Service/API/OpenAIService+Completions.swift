@@ -12,7 +12,12 @@ extension OpenAIService {
         }
         let text: String
         if let messages = parameters.messages {
-            text = model.chatTemplate.render(messages)
+            switch model.chatTemplate {
+            case .success(let template): text = template.render(messages)
+            case .failure(let reason):
+                throw .invalid("chat completions need a chat format: \(reason.description); /v1/completions takes plain text", param: "messages",
+                               code: "no_chat_template")
+            }
         } else {
             text = parameters.prompt ?? ""
         }

@@ -1,0 +1,218 @@
+"""Races `inference-server serve` against llama.cpp's own llama-server (--parallel 16, continuous batching) and
+llama-cpp-python's server on one random-weight model of TinyLlama-1.1B's shape in Q4_0, same file, same threads, in
+one run. Prints, side by side: aggregate generated tokens per second and time to first token (p50, p99) with 1, 4
+and 16 concurrent streaming clients; then time to first token per turn of an 8-turn conversation, with prefix
+reuse on and off; and the ratios the serving issue sets as targets (16-client aggregate against the engine's own
+prompt-processing rate and against one client; against llama-server at 16).
+
+Needs a release build, PyPI gguf, numpy, httpx and llama-cpp-python (for the model and its server: pip install
+'llama-cpp-python[server]'), and llama-server built from the llama.cpp vendored in llama-cpp-python's source
+distribution (not committed, not run by CI):
+    pip download --no-deps --no-binary llama-cpp-python llama-cpp-python==0.3.36 -d /tmp/lcp && tar xzf /tmp/lcp/*.tar.gz -C /tmp/lcp
+    cmake -S /tmp/lcp/llama_cpp_python-0.3.36/vendor/llama.cpp -B /tmp/llama-build -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF
+    cmake --build /tmp/llama-build --target llama-server -j 2
+    swift build -c release --product inference-server
+    python3 scripts/serve_benchmark.py --llama-server /tmp/llama-build/bin/llama-server [--threads 2] [--keep DIR]
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import httpx
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import inference_benchmark as engine_benchmark  # noqa: E402  (the model writer and quantiser)
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+SERVER = os.path.join(ROOT, ".build", "release", "inference-server")
+# the random model's vocabulary is its 256 byte tokens plus tok0..tok31999, which no text spells (SentencePiece
+# cannot merge its way to them): text is one token per byte, so prompts are short runs of letters
+PROMPT_BYTES = 16
+TURN_BYTES = 32
+MAX_TOKENS = 64
+CONTEXT_PER_SLOT = 1024
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_ready(base, process, timeout=300):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"server exited: {process.args}")
+        try:
+            # llama-cpp-python's server has no /health; every server lists its model once it is loaded
+            if httpx.get(base + "/v1/models", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    sys.exit(f"server did not become ready: {process.args}")
+
+
+def start(kind, model, threads, llama_server, reuse=True):
+    port = free_port()
+    if kind == "inference-server":
+        arguments = [SERVER, "serve", "--model", model, "--no-auth", "--port", str(port), "--parallel", "16", "--threads", str(threads),
+                     "--ctx", str(CONTEXT_PER_SLOT), "--rate-limit", "0"] + ([] if reuse else ["--no-prefix-reuse"])
+    elif kind == "llama-server":
+        arguments = [llama_server, "-m", model, "--port", str(port), "--parallel", "16", "-c", str(16 * CONTEXT_PER_SLOT), "-t", str(threads),
+                     "-tb", str(threads), "--cont-batching", "--no-webui"] + ([] if reuse else ["--cache-reuse", "0", "--no-cache-prompt"])
+    else:
+        arguments = [sys.executable, "-m", "llama_cpp.server", "--model", model, "--port", str(port), "--n_threads", str(threads),
+                     "--n_ctx", str(CONTEXT_PER_SLOT)]
+    process = subprocess.Popen(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    wait_ready(base, process)
+    return process, base
+
+
+def stream_completion(client, base, prompt, max_tokens, extra):
+    """One streamed completion: (seconds to the first token, tokens generated)."""
+    body = {"prompt": prompt, "max_tokens": max_tokens, "temperature": 0, "stream": True, **extra}
+    started = time.perf_counter()
+    first = None
+    tokens = 0
+    with client.stream("POST", base + "/v1/completions", json=body, timeout=600) as response:
+        for line in response.iter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            chunk = json.loads(line[6:])
+            choices = chunk.get("choices") or []
+            if choices and choices[0].get("text"):
+                tokens += 1
+                if first is None:
+                    first = time.perf_counter() - started
+    return (first if first is not None else time.perf_counter() - started), tokens
+
+
+def load(base, clients, requests_per_client, extra):
+    rng = random.Random(clients)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    prompts = ["".join(rng.choice(letters) for _ in range(PROMPT_BYTES)) for _ in range(clients * requests_per_client)]
+
+    def run(index):
+        # a connection per request: llama-server and llama-cpp-python close kept-alive connections at will
+        return [stream_completion(httpx.Client(), base, prompts[index * requests_per_client + k], MAX_TOKENS, extra)
+                for k in range(requests_per_client)]
+
+    stream_completion(httpx.Client(), base, "warm up", 4, extra)
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=clients) as pool:
+        results = [item for batch in pool.map(run, range(clients)) for item in batch]
+    wall = time.perf_counter() - started
+    first_tokens = sorted(result[0] for result in results)
+    generated = sum(result[1] for result in results)
+    return {"tps": generated / wall, "p50": first_tokens[len(first_tokens) // 2],
+            "p99": first_tokens[min(len(first_tokens) - 1, int(len(first_tokens) * 0.99))], "tokens": generated}
+
+
+def conversation(base, extra, turns=8):
+    """Time to first token of each turn of a chat that re-sends its growing history."""
+    rng = random.Random(8)
+    history = ""
+    times = []
+    for turn in range(turns):
+        history += " " + "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(TURN_BYTES))
+        body = {"prompt": history, "max_tokens": 4, "temperature": 0, "stream": True, **extra}
+        started = time.perf_counter()
+        first = None
+        reply = ""
+        with httpx.Client().stream("POST", base + "/v1/completions", json=body, timeout=600) as response:
+            if response.status_code != 200:
+                sys.exit(f"turn {turn} was refused: {response.status_code} {response.read()[:200]}")
+            for line in response.iter_lines():
+                if line.startswith("data: ") and line != "data: [DONE]":
+                    choices = json.loads(line[6:]).get("choices") or []
+                    if choices and choices[0].get("text"):
+                        first = first or time.perf_counter() - started
+                        reply += choices[0]["text"]
+        times.append(first or time.perf_counter() - started)
+        history += reply
+    return times
+
+
+def engine_pp(model, threads):
+    output = subprocess.run([SERVER, "bench", "--model", model, "-p", "128", "-n", "0", "-r", "2", "--threads", str(threads), "--output", "json"],
+                            check=True, capture_output=True, text=True).stdout
+    return next(row["tokensPerSecond"] for row in json.loads(output) if row["test"].startswith("pp"))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--llama-server", default="/tmp/llama-build/bin/llama-server")
+    parser.add_argument("--keep", help="directory for the model (default: a temporary one)")
+    parser.add_argument("--requests", type=int, default=2, help="requests per client")
+    parser.add_argument("--skip-python-server", action="store_true")
+    parser.add_argument("--conversation-only", action="store_true", help="only the 8-turn conversation")
+    options = parser.parse_args()
+    directory = options.keep or tempfile.mkdtemp(prefix="serve-bench-")
+    os.makedirs(directory, exist_ok=True)
+    f16, model = os.path.join(directory, "tinyllama-shape-f16.gguf"), os.path.join(directory, "tinyllama-shape-q4_0.gguf")
+    if not os.path.exists(model):
+        engine_benchmark.write_f16_model(f16)
+        engine_benchmark.quantize(f16, model, 2)
+        os.remove(f16)
+
+    pp = engine_pp(model, options.threads)
+    print(f"model {os.path.basename(model)}, {options.threads} threads; engine prompt processing (bench pp128): {pp:.1f} t/s\n")
+    kinds = ["inference-server"] + (["llama-server"] if os.path.exists(options.llama_server) else []) \
+        + ([] if options.skip_python_server else ["llama-cpp-python"])
+    extras = {"inference-server": {}, "llama-server": {"ignore_eos": True}, "llama-cpp-python": {}}
+    results = {}
+    for kind in ([] if options.conversation_only else kinds):
+        process, base = start(kind, model, options.threads, options.llama_server)
+        try:
+            for clients in (1, 4, 16):
+                try:
+                    results[(kind, clients)] = load(base, clients, options.requests, extras[kind])
+                except httpx.HTTPError as error:
+                    results[(kind, clients)] = {"failed": f"{type(error).__name__}: {error}"}
+                print(f"  measured {kind} with {clients} clients", file=sys.stderr, flush=True)
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
+    if options.conversation_only:
+        kinds = [kind for kind in kinds if kind != "llama-cpp-python"]
+    print(f"{'server':<18}{'clients':>8}{'aggregate t/s':>15}{'TTFT p50 s':>12}{'TTFT p99 s':>12}")
+    for (kind, clients), result in results.items():
+        if "failed" in result:
+            print(f"{kind:<18}{clients:>8}   failed: {result['failed']}")
+            continue
+        print(f"{kind:<18}{clients:>8}{result['tps']:>15.1f}{result['p50']:>12.3f}{result['p99']:>12.3f}")
+
+    print("\n8-turn conversation, time to first token per turn (s):")
+    for kind in [k for k in kinds if k != "llama-cpp-python"]:
+        for reuse in (True, False):
+            process, base = start(kind, model, options.threads, options.llama_server, reuse=reuse)
+            try:
+                times = conversation(base, extras[kind])
+            finally:
+                process.terminate()
+                process.wait(timeout=60)
+            print(f"  {kind:<18} reuse {'on ' if reuse else 'off'}  " + " ".join(f"{t:.3f}" for t in times))
+
+    if options.conversation_only:
+        return
+    ours16, ours1 = results[("inference-server", 16)]["tps"], results[("inference-server", 1)]["tps"]
+    print(f"\ntargets: 16-client aggregate / engine pp = {ours16 / pp:.2f} (>= 0.8); 16 clients / 1 client = {ours16 / ours1:.2f} (>= 1.3)")
+    if "tps" in results.get(("llama-server", 16), {}):
+        print(f"16-client aggregate / llama-server's = {ours16 / results[('llama-server', 16)]['tps']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
