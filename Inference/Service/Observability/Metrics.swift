@@ -62,24 +62,21 @@ public final class Metrics: Sendable {
             let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false)
             out += "inference_requests_total{route=\"\(Self.label(String(parts[0])))\",status=\"\(parts[1])\"} \(state.requests[key]!)\n"
         }
-        family("inference_prompt_tokens_total", "counter", "Prompt tokens of finished generations.")
-        out += "inference_prompt_tokens_total \(state.promptTokens)\n"
-        family("inference_prompt_tokens_reused_total", "counter", "Prompt tokens taken from the cache of an earlier request.")
-        out += "inference_prompt_tokens_reused_total \(state.reusedPromptTokens)\n"
-        family("inference_generated_tokens_total", "counter", "Tokens generated.")
-        out += "inference_generated_tokens_total \(state.generatedTokens)\n"
+        func sample(_ name: String, _ type: String, _ help: String, _ value: Int) {
+            family(name, type, help)
+            out += "\(name) \(value)\n"
+        }
+        sample("inference_prompt_tokens_total", "counter", "Prompt tokens of finished generations.", state.promptTokens)
+        sample("inference_prompt_tokens_reused_total", "counter", "Prompt tokens taken from the cache of an earlier request.",
+               state.reusedPromptTokens)
+        sample("inference_generated_tokens_total", "counter", "Tokens generated.", state.generatedTokens)
         histogram(&out, "inference_time_to_first_token_seconds", "From the request's arrival to its first generated token.", state.timeToFirstToken)
         histogram(&out, "inference_token_latency_seconds", "Mean time per generated token after the first, per request.", state.tokenLatency)
-        family("inference_queue_depth", "gauge", "Requests waiting for a slot.")
-        out += "inference_queue_depth \(queued)\n"
-        family("inference_active_sequences", "gauge", "Sequences being generated now.")
-        out += "inference_active_sequences \(active)\n"
-        family("inference_parallel_slots", "gauge", "Sequences that can be generated at once.")
-        out += "inference_parallel_slots \(parallel)\n"
-        family("inference_kv_cache_tokens", "gauge", "Positions held in the KV caches.")
-        out += "inference_kv_cache_tokens \(cachedTokens)\n"
-        family("inference_kv_cache_capacity_tokens", "gauge", "Positions the KV caches can hold.")
-        out += "inference_kv_cache_capacity_tokens \(cacheCapacity)\n"
+        sample("inference_queue_depth", "gauge", "Requests waiting for a slot.", queued)
+        sample("inference_active_sequences", "gauge", "Sequences being generated now.", active)
+        sample("inference_parallel_slots", "gauge", "Sequences that can be generated at once.", parallel)
+        sample("inference_kv_cache_tokens", "gauge", "Positions held in the KV caches.", cachedTokens)
+        sample("inference_kv_cache_capacity_tokens", "gauge", "Positions the KV caches can hold.", cacheCapacity)
         return out
     }
 
