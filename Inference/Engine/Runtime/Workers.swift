@@ -1,5 +1,6 @@
 import Foundation
 import Dispatch
+import Synchronization
 
 /// Runs data-parallel work on a fixed number of threads: the work is cut into as many parts as there are threads,
 /// and each part runs on its own thread of Dispatch's pool (the caller's thread takes one).
@@ -13,19 +14,29 @@ public struct Workers: Sendable {
     /// The machine's active processor count.
     public static var available: Int { ProcessInfo.processInfo.activeProcessorCount }
 
-    /// Calls `body` with disjoint ranges covering `0..<count`, in parallel; returns when all are done.
+    /// Calls `body` with disjoint ranges covering `0..<count`, in parallel; returns when all are done. The work is cut
+    /// into a few chunks per thread, which the threads claim as they finish the last: a thread slowed by something
+    /// else on the machine (a server's connection threads, its clients) then holds up a chunk, not a whole half.
+    /// Every element is computed the same whichever thread takes it, so results do not depend on the split.
     public func split(_ count: Int, minimumPerPart: Int = 1, _ body: (Range<Int>) -> Void) {
-        let parts = min(threads, max(1, count / max(1, minimumPerPart)))
-        guard parts > 1 else {
+        let minimum = max(1, minimumPerPart)
+        let threads = min(self.threads, max(1, count / minimum))
+        guard threads > 1 else {
             if count > 0 { body(0..<count) }
             return
         }
+        let chunks = min(threads * 4, max(1, count / minimum))
+        let next = Atomic<Int>(0)
         // the parts touch disjoint memory by contract, which the compiler cannot see through raw pointers
         withoutActuallyEscaping(body) { body in
             let work = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
-                let lower = count * part / parts, upper = count * (part + 1) / parts
-                if lower < upper { work.value(lower..<upper) }
+            DispatchQueue.concurrentPerform(iterations: threads) { _ in
+                while true {
+                    let chunk = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard chunk < chunks else { return }
+                    let lower = count * chunk / chunks, upper = count * (chunk + 1) / chunks
+                    if lower < upper { work.value(lower..<upper) }
+                }
             }
         }
     }
