@@ -131,13 +131,20 @@ struct TerraformHabitsTests {
         #expect(applyHelp.stdout.contains("--profile") && applyHelp.stdout.contains("--output"))
     }
 
-    @Test("apply under --output json cannot ask, so it needs --auto-approve")
-    func applyJSONNeedsApproval() async throws {
+    @Test("under --output json nothing can be confirmed, so apply and destroy need --auto-approve; their errors are JSON")
+    func jsonNeedsApproval() async throws {
+        func context(_ arguments: [String]) throws -> CommandContext {
+            let parsed = try ArgumentParser.parse(arguments, options: GlobalOptions.specs + ApplyCommand.options, command: "apply")
+            return CommandContext(options: try GlobalOptions(parsed, command: "apply"), arguments: parsed, environment: [:],
+                                  console: CommandLineTests.Captured().console)
+        }
+        #expect { try ApplySupport.confirm("Apply?", try context(["--output", "json"])) } throws: { error in
+            (error as? UsageError)?.message.contains("--output json reports events and cannot ask for confirmation") == true
+        }
+        try ApplySupport.confirm("Apply?", try context(["--output", "json", "--auto-approve"]))
+
         let (stack, state, directory) = try applied()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (code, output) = await run(["taint", "network.vpc", "--stack", stack, "--state", state])
-        #expect(code == 0, "\(output.stderr)")
-        // no credentials: the run stops at them; the approval rule is checked in ApplySupport.confirm
         let (applyCode, apply) = await run(["apply", "--stack", stack, "--state", state, "--output", "json", "--no-refresh"])
         #expect(applyCode == 2)
         #expect((try? JSONSerialization.jsonObject(with: Data(apply.stderr.utf8))) != nil, "errors under --output json are JSON: \(apply.stderr)")

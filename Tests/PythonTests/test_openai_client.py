@@ -107,11 +107,11 @@ class OpenAIClientTests(unittest.TestCase):
         self.assertEqual(ask(7), ask(7))
         self.assertNotEqual(ask(7), ask(8))
         free = self.client.completions.create(model="qwen2-test", prompt="The llama", max_tokens=12, temperature=0).choices[0].text
-        if len(free) > 4:
-            stop = free[2:4]
-            stopped = self.client.completions.create(model="qwen2-test", prompt="The llama", max_tokens=12, temperature=0, stop=[stop])
-            self.assertEqual(stopped.choices[0].finish_reason, "stop")
-            self.assertEqual(stopped.choices[0].text, free[:free.index(stop)])
+        self.assertGreater(len(free), 4, "twelve greedy tokens give text to cut")
+        stop = free[2:4]
+        stopped = self.client.completions.create(model="qwen2-test", prompt="The llama", max_tokens=12, temperature=0, stop=[stop])
+        self.assertEqual(stopped.choices[0].finish_reason, "stop")
+        self.assertEqual(stopped.choices[0].text, free[:free.index(stop)])
 
     def test_errors_as_the_client_raises_them(self):
         with self.assertRaises(openai.AuthenticationError):
