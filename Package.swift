@@ -27,8 +27,9 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "TextSafety"),
-        .target(name: "AWS", dependencies: ["CCurl", "CCrypto", "TextSafety"]),
-        .target(name: "Stack", dependencies: ["TextSafety"]),
+        .target(name: "Hashing", dependencies: ["CCrypto"]),
+        .target(name: "AWS", dependencies: ["CCurl", "CCrypto", "Hashing", "TextSafety"]),
+        .target(name: "Stack", dependencies: ["Hashing", "TextSafety"]),
         .target(name: "Plan", dependencies: ["Stack", "AWS", "TextSafety"]),
         .target(name: "Provision", dependencies: ["AWS", "Stack", "Plan"]),
         .target(name: "Costs", dependencies: ["Stack"]),
@@ -38,17 +39,18 @@ let package = Package(
         .executableTarget(name: "ApplyBenchmark", dependencies: ["AWS", "Stack", "Plan", "Provision"], path: "Benchmarks/ApplyBenchmark"),
         .testTarget(name: "AWSTests", dependencies: ["AWS"], exclude: ["Fixtures"]),
         .target(name: "InferenceEngine", dependencies: ["TextSafety"], path: "Inference/Engine", swiftSettings: engineSettings),
-        .target(name: "InferenceService", dependencies: ["InferenceEngine", "TextSafety", "CCrypto", "CSSL"], path: "Inference/Service"),
+        .target(name: "InferenceService", dependencies: ["InferenceEngine", "TextSafety", "Hashing", "CSSL"], path: "Inference/Service"),
         .executableTarget(name: "InferenceServer", dependencies: ["InferenceEngine", "InferenceService", "TextSafety"], path: "Inference/Server"),
         .testTarget(name: "InferenceTests", dependencies: ["InferenceEngine", "InferenceService", "InferenceServer"], exclude: ["Fixtures"]),
-        .testTarget(name: "StackTests", dependencies: ["Stack", "TextSafety"], exclude: ["Fixtures"]),
-        .testTarget(name: "PlanTests", dependencies: ["Plan", "Stack"]),
-        .testTarget(name: "CostsTests", dependencies: ["Costs", "Stack"]),
-        .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Plan", "Stack"]),
-        .testTarget(name: "DeployCLITests", dependencies: ["DeployCLI", "AWS", "Stack", "Plan"]),
+        .target(name: "DeployTestSupport", path: "Tests/Support"),
+        .testTarget(name: "StackTests", dependencies: ["Stack", "TextSafety", "DeployTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "PlanTests", dependencies: ["Plan", "Stack", "DeployTestSupport"]),
+        .testTarget(name: "CostsTests", dependencies: ["Costs", "Stack", "DeployTestSupport"]),
+        .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Plan", "Stack", "DeployTestSupport"]),
+        .testTarget(name: "DeployCLITests", dependencies: ["DeployCLI", "AWS", "Stack", "Plan", "DeployTestSupport"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["AWS", "DeployCLI", "Stack", "Plan", "deploy"]
+            dependencies: ["AWS", "DeployCLI", "Stack", "Plan", "Hashing", "deploy", "DeployTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -5,6 +5,7 @@ import FoundationXML
 import Testing
 @testable import Costs
 import Stack
+import DeployTestSupport
 
 /// The cost model against examples worked by hand, the quoted single-A100 claim, the catalog, and the chart.
 @Suite("break-even")
@@ -123,7 +124,7 @@ struct BreakEvenTests {
     @Test("the default stack's base infrastructure, priced item by item")
     func stackCost() throws {
         let catalog = try PriceCatalog.load(Self.repository.appendingPathComponent("Templates/pricing.json5").path)
-        var expander = Expander(try StackConfiguration.load(stackPath: Self.repository.appendingPathComponent("Stacks/private-inference.json5").path))
+        var expander = Expander(try StackConfiguration.load(stackPath: ShippedStack.path()))
         let lines = StackCost.lines(try expander.expand(), catalog: catalog, hoursPerMonth: 730)
         let byItem = Dictionary(uniqueKeysWithValues: lines.map { ($0.item, $0.monthly) })
         let endpoints: Double = byItem["interface endpoints"] ?? 0

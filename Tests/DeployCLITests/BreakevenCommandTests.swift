@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DeployCLI
+import DeployTestSupport
 
 /// `deploy breakeven` through the command line: the JSON answer, the text's assumptions, and bad input.
 @Suite("deploy breakeven")
@@ -13,7 +14,7 @@ struct BreakevenCommandTests {
 
     @Test("JSON has the documented keys, with the stack's base infrastructure and node count")
     func json() async throws {
-        let stack = StackCommandTests.repository.appendingPathComponent("Stacks/private-inference.json5").path
+        let stack = ShippedStack.path()
         let (code, output) = await run(["--api-model", "gpt-4o", "--throughput-tps", "1500", "--stack", stack, "--instance", "a100-single",
                                         "--tokens-per-month", "1e9", "--output", "json"])
         #expect(code == 0, "\(output.stderr)")

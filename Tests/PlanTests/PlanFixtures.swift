@@ -1,6 +1,7 @@
 import Foundation
 @testable import Plan
 import Stack
+import DeployTestSupport
 
 /// The shipped stacks, and states made as if a previous apply had created every resource.
 enum PlanFixtures {
@@ -8,7 +9,7 @@ enum PlanFixtures {
         .deletingLastPathComponent()
 
     static func configuration(_ stack: String = "private-inference") throws -> StackConfiguration {
-        try StackConfiguration.load(stackPath: repository.appendingPathComponent("Stacks/\(stack).json5").path)
+        try StackConfiguration.load(stackPath: ShippedStack.path(stack))
     }
 
     /// A fake cloud id for an address, stable across runs.

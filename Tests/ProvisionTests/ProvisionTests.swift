@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 @testable import Provision
 import Stack
+import DeployTestSupport
 
 /// The parts of provisioning that need no endpoint: handler coverage, the graph walk, the permissions policy.
 @Suite("provisioning without an endpoint")
@@ -63,7 +64,7 @@ struct ProvisionTests {
     @Test("the permissions policy names each handler's actions, scoped to the stack's named resources")
     func permissions() throws {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let configuration = try StackConfiguration.load(stackPath: repository.appendingPathComponent("Stacks/private-inference.json5").path)
+        let configuration = try StackConfiguration.load(stackPath: ShippedStack.path())
         var expander = Expander(configuration)
         let expanded = try expander.expand()
         let scoped = try PermissionsPolicy.build(expanded, stack: configuration.stack, scoped: true)

@@ -46,19 +46,22 @@ public enum QuantizedDot {
     /// (128 · Σy per block, kept with the activations) is taken off at the end. (Sign-extended weights lead LLVM to
     /// split the lanes and multiply in 32 bits, three times slower.)
     public static func q8_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: blocks + 8) { buffer in
-            let scales = buffer.baseAddress!
-            let offsetShare = combineScales(a, stride: 34, b, blocks: blocks, into: scales, offsetShare: true)
-            var accumulator = SIMD8<Float>()
-            for block in 0..<blocks {
-                let x0 = int16Lanes(a.loadUnaligned(fromByteOffset: block &* 34 &+ 2, as: SIMD16<UInt8>.self) ^ 0x80)
-                let x1 = int16Lanes(a.loadUnaligned(fromByteOffset: block &* 34 &+ 18, as: SIMD16<UInt8>.self) ^ 0x80)
-                let y0 = b.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self)
-                let y1 = b.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self)
-                accumulator.addProduct(floatLanes(multiplyAddPairs(x0, y0) &+ multiplyAddPairs(x1, y1)), SIMD8<Float>(repeating: scales[block]))
-            }
-            return accumulator.sum() - offsetShare
+        withScratch(blocks) { q8_0(a, b, blocks: blocks, scratch: $0) }
+    }
+
+    /// `q8_0` with the combined scales kept in `scales` (room for `scratchFloats(blocks:)`), which the caller
+    /// allocates once for many rows: past a kilobyte a temporary allocation goes to the heap, once per row.
+    static func q8_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int, scratch scales: UnsafeMutablePointer<Float>) -> Float {
+        let offsetShare = combineScales(a, stride: 34, b, blocks: blocks, into: scales, offsetShare: true)
+        var accumulator = SIMD8<Float>()
+        for block in 0..<blocks {
+            let x0 = int16Lanes(a.loadUnaligned(fromByteOffset: block &* 34 &+ 2, as: SIMD16<UInt8>.self) ^ 0x80)
+            let x1 = int16Lanes(a.loadUnaligned(fromByteOffset: block &* 34 &+ 18, as: SIMD16<UInt8>.self) ^ 0x80)
+            let y0 = b.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self)
+            let y1 = b.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self)
+            accumulator.addProduct(floatLanes(multiplyAddPairs(x0, y0) &+ multiplyAddPairs(x1, y1)), SIMD8<Float>(repeating: scales[block]))
         }
+        return accumulator.sum() - offsetShare
     }
 
     /// Bytes of `blocks` Q8_0 activation blocks in the widened form: 32 int16 values per block, then one f32 scale
@@ -120,49 +123,60 @@ public enum QuantizedDot {
     /// One Q8_0 row against four activation rows (four tokens of a prompt): each weight block is widened once for
     /// all four. Each result is computed exactly as `q8_0` computes it alone.
     public static func q8_0(_ a: UnsafeRawPointer, _ b: FourRows, blocks: Int) -> SIMD4<Float> {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * (blocks + 8)) { buffer in
-            let scales = buffer.baseAddress!, stride = blocks + 8
-            var offsetShares = SIMD4<Float>()
-            for i in 0..<4 { offsetShares[i] = combineScales(a, stride: 34, b[i], blocks: blocks, into: scales + i * stride, offsetShare: true) }
-            var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
-            for block in 0..<blocks {
-                let x0 = int16Lanes(a.loadUnaligned(fromByteOffset: block &* 34 &+ 2, as: SIMD16<UInt8>.self) ^ 0x80)
-                let x1 = int16Lanes(a.loadUnaligned(fromByteOffset: block &* 34 &+ 18, as: SIMD16<UInt8>.self) ^ 0x80)
-                @inline(__always) func sums(_ y: UnsafeRawPointer) -> SIMD8<Float> {
-                    floatLanes(multiplyAddPairs(x0, y.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self))
-                        &+ multiplyAddPairs(x1, y.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self)))
-                }
-                acc0.addProduct(sums(b[0]), SIMD8<Float>(repeating: scales[block]))
-                acc1.addProduct(sums(b[1]), SIMD8<Float>(repeating: scales[stride &+ block]))
-                acc2.addProduct(sums(b[2]), SIMD8<Float>(repeating: scales[2 &* stride &+ block]))
-                acc3.addProduct(sums(b[3]), SIMD8<Float>(repeating: scales[3 &* stride &+ block]))
+        withScratch(blocks) { q8_0(a, b, blocks: blocks, scratch: $0) }
+    }
+
+    static func q8_0(_ a: UnsafeRawPointer, _ b: FourRows, blocks: Int, scratch scales: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
+        let stride = blocks + 8
+        var offsetShares = SIMD4<Float>()
+        for i in 0..<4 { offsetShares[i] = combineScales(a, stride: 34, b[i], blocks: blocks, into: scales + i * stride, offsetShare: true) }
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
+        for block in 0..<blocks {
+            let x0 = int16Lanes(a.loadUnaligned(fromByteOffset: block &* 34 &+ 2, as: SIMD16<UInt8>.self) ^ 0x80)
+            let x1 = int16Lanes(a.loadUnaligned(fromByteOffset: block &* 34 &+ 18, as: SIMD16<UInt8>.self) ^ 0x80)
+            @inline(__always) func sums(_ y: UnsafeRawPointer) -> SIMD8<Float> {
+                floatLanes(multiplyAddPairs(x0, y.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self))
+                    &+ multiplyAddPairs(x1, y.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self)))
             }
-            return SIMD4(acc0.sum(), acc1.sum(), acc2.sum(), acc3.sum()) - offsetShares
+            acc0.addProduct(sums(b[0]), SIMD8<Float>(repeating: scales[block]))
+            acc1.addProduct(sums(b[1]), SIMD8<Float>(repeating: scales[stride &+ block]))
+            acc2.addProduct(sums(b[2]), SIMD8<Float>(repeating: scales[2 &* stride &+ block]))
+            acc3.addProduct(sums(b[3]), SIMD8<Float>(repeating: scales[3 &* stride &+ block]))
         }
+        return SIMD4(acc0.sum(), acc1.sum(), acc2.sum(), acc3.sum()) - offsetShares
     }
 
     /// One Q4_0 row against four activation rows, each block's nibbles unpacked once for all four; each result is
     /// computed exactly as `q4_0` computes it alone.
     public static func q4_0(_ a: UnsafeRawPointer, _ b: FourRows, blocks: Int) -> SIMD4<Float> {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * (blocks + 8)) { buffer in
-            let scales = buffer.baseAddress!, stride = blocks + 8
-            for i in 0..<4 { _ = combineScales(a, stride: 18, b[i], blocks: blocks, into: scales + i * stride) }
-            var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
-            let eight = SIMD16<Int16>(repeating: 8)
-            for block in 0..<blocks {
-                let packed = loadInt16Lanes(a, block &* 18 &+ 2, signed: false)
-                let low = (packed & 0x0F) &- eight, high = (packed &>> 4) &- eight
-                @inline(__always) func sums(_ y: UnsafeRawPointer) -> SIMD8<Float> {
-                    floatLanes(multiplyAddPairs(low, y.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self))
-                        &+ multiplyAddPairs(high, y.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self)))
-                }
-                acc0.addProduct(sums(b[0]), SIMD8<Float>(repeating: scales[block]))
-                acc1.addProduct(sums(b[1]), SIMD8<Float>(repeating: scales[stride &+ block]))
-                acc2.addProduct(sums(b[2]), SIMD8<Float>(repeating: scales[2 &* stride &+ block]))
-                acc3.addProduct(sums(b[3]), SIMD8<Float>(repeating: scales[3 &* stride &+ block]))
+        withScratch(blocks) { q4_0(a, b, blocks: blocks, scratch: $0) }
+    }
+
+    static func q4_0(_ a: UnsafeRawPointer, _ b: FourRows, blocks: Int, scratch scales: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
+        let stride = blocks + 8
+        for i in 0..<4 { _ = combineScales(a, stride: 18, b[i], blocks: blocks, into: scales + i * stride) }
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
+        let eight = SIMD16<Int16>(repeating: 8)
+        for block in 0..<blocks {
+            let packed = loadInt16Lanes(a, block &* 18 &+ 2, signed: false)
+            let low = (packed & 0x0F) &- eight, high = (packed &>> 4) &- eight
+            @inline(__always) func sums(_ y: UnsafeRawPointer) -> SIMD8<Float> {
+                floatLanes(multiplyAddPairs(low, y.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self))
+                    &+ multiplyAddPairs(high, y.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self)))
             }
-            return SIMD4(acc0.sum(), acc1.sum(), acc2.sum(), acc3.sum())
+            acc0.addProduct(sums(b[0]), SIMD8<Float>(repeating: scales[block]))
+            acc1.addProduct(sums(b[1]), SIMD8<Float>(repeating: scales[stride &+ block]))
+            acc2.addProduct(sums(b[2]), SIMD8<Float>(repeating: scales[2 &* stride &+ block]))
+            acc3.addProduct(sums(b[3]), SIMD8<Float>(repeating: scales[3 &* stride &+ block]))
         }
+        return SIMD4(acc0.sum(), acc1.sum(), acc2.sum(), acc3.sum())
+    }
+
+    /// Floats of scratch a kernel call over `blocks` blocks needs: the combined scales of four rows.
+    static func scratchFloats(blocks: Int) -> Int { 4 * (blocks + 8) }
+
+    private static func withScratch<Result>(_ blocks: Int, _ body: (UnsafeMutablePointer<Float>) -> Result) -> Result {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchFloats(blocks: blocks)) { body($0.baseAddress!) }
     }
 
     /// Q4_0 · Q8_0, scalar: the weight's 4-bit values are offset by 8.
@@ -182,20 +196,21 @@ public enum QuantizedDot {
 
     /// Q4_0 weights · widened Q8_0 activations: the nibbles, less 8, widened to int16, then as `q8_0`.
     public static func q4_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: blocks + 8) { buffer in
-            let scales = buffer.baseAddress!
-            _ = combineScales(a, stride: 18, b, blocks: blocks, into: scales)
-            var accumulator = SIMD8<Float>()
-            let eight = SIMD16<Int16>(repeating: 8)
-            for block in 0..<blocks {
-                let packed = loadInt16Lanes(a, block &* 18 &+ 2, signed: false)
-                let y0 = b.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self)
-                let y1 = b.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self)
-                let sums = multiplyAddPairs((packed & 0x0F) &- eight, y0) &+ multiplyAddPairs((packed &>> 4) &- eight, y1)
-                accumulator.addProduct(floatLanes(sums), SIMD8<Float>(repeating: scales[block]))
-            }
-            return accumulator.sum()
+        withScratch(blocks) { q4_0(a, b, blocks: blocks, scratch: $0) }
+    }
+
+    static func q4_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int, scratch scales: UnsafeMutablePointer<Float>) -> Float {
+        _ = combineScales(a, stride: 18, b, blocks: blocks, into: scales)
+        var accumulator = SIMD8<Float>()
+        let eight = SIMD16<Int16>(repeating: 8)
+        for block in 0..<blocks {
+            let packed = loadInt16Lanes(a, block &* 18 &+ 2, signed: false)
+            let y0 = b.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self)
+            let y1 = b.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self)
+            let sums = multiplyAddPairs((packed & 0x0F) &- eight, y0) &+ multiplyAddPairs((packed &>> 4) &- eight, y1)
+            accumulator.addProduct(floatLanes(sums), SIMD8<Float>(repeating: scales[block]))
         }
+        return accumulator.sum()
     }
 }
 

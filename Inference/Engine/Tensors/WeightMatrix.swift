@@ -90,6 +90,8 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Tokens go in tiles so that a tile's activations stay in cache while each weight row is read once per tile.
     private func run<Kernel: RowKernel>(_: Kernel.Type, _ range: Range<Int>, _ activations: UnsafeMutableRawPointer,
                                         _ activationBytes: Int, _ batch: Int, _ output: UnsafeMutablePointer<Float>) {
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: QuantizedDot.scratchFloats(blocks: columns / 32))
+        defer { scratch.deallocate() }
         let tile = 16
         var start = 0
         while start < batch {
@@ -98,12 +100,12 @@ public struct WeightMatrix: @unchecked Sendable {
                 let weights = base + r * rowBytes
                 var t = start
                 while t + 4 <= end {
-                    let four = Kernel.dot(weights, FourRows(activations + t * activationBytes, stride: activationBytes), columns: columns)
+                    let four = Kernel.dot(weights, FourRows(activations + t * activationBytes, stride: activationBytes), columns: columns, scratch: scratch)
                     for i in 0..<4 { output[(t + i) * rows + r] = four[i] }
                     t += 4
                 }
                 while t < end {
-                    output[t * rows + r] = Kernel.dot(weights, activations + t * activationBytes, columns: columns)
+                    output[t * rows + r] = Kernel.dot(weights, activations + t * activationBytes, columns: columns, scratch: scratch)
                     t += 1
                 }
             }
@@ -123,48 +125,57 @@ extension ActivationFormat {
     }
 }
 
-/// One weight type's row · activation dot product, as a type so that the matrix loop is specialised for it.
+/// One weight type's row · activation dot product, as a type so that the matrix loop is specialised for it. `scratch`
+/// holds `QuantizedDot.scratchFloats(blocks:)` floats for kernels that need room, allocated once per run of rows.
 protocol RowKernel {
-    static func dot(_ weights: UnsafeRawPointer, _ activations: UnsafeRawPointer, columns: Int) -> Float
+    static func dot(_ weights: UnsafeRawPointer, _ activations: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> Float
     /// One weight row against four activation rows; kernels that can reuse the unpacked weights do.
-    static func dot(_ weights: UnsafeRawPointer, _ activations: FourRows, columns: Int) -> SIMD4<Float>
+    static func dot(_ weights: UnsafeRawPointer, _ activations: FourRows, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float>
 }
 
 extension RowKernel {
-    static func dot(_ weights: UnsafeRawPointer, _ activations: FourRows, columns: Int) -> SIMD4<Float> {
-        SIMD4(dot(weights, activations[0], columns: columns), dot(weights, activations[1], columns: columns),
-              dot(weights, activations[2], columns: columns), dot(weights, activations[3], columns: columns))
+    static func dot(_ weights: UnsafeRawPointer, _ activations: FourRows, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
+        SIMD4(dot(weights, activations[0], columns: columns, scratch: scratch), dot(weights, activations[1], columns: columns, scratch: scratch),
+              dot(weights, activations[2], columns: columns, scratch: scratch), dot(weights, activations[3], columns: columns, scratch: scratch))
     }
 }
 
 enum F32Kernel: RowKernel {
-    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int) -> Float { FloatDot.f32(w, x, count: columns) }
+    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> Float { FloatDot.f32(w, x, count: columns) }
 }
 
 enum F16Kernel: RowKernel {
-    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int) -> Float { FloatDot.f16(w, x, count: columns) }
+    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> Float { FloatDot.f16(w, x, count: columns) }
 }
 
 enum BF16Kernel: RowKernel {
-    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int) -> Float { FloatDot.bf16(w, x, count: columns) }
+    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> Float { FloatDot.bf16(w, x, count: columns) }
 }
 
 enum Q8_0Kernel: RowKernel {
-    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int) -> Float { QuantizedDot.q8_0(w, x, blocks: columns / 32) }
-    static func dot(_ w: UnsafeRawPointer, _ x: FourRows, columns: Int) -> SIMD4<Float> { QuantizedDot.q8_0(w, x, blocks: columns / 32) }
+    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> Float {
+        QuantizedDot.q8_0(w, x, blocks: columns / 32, scratch: scratch)
+    }
+    static func dot(_ w: UnsafeRawPointer, _ x: FourRows, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
+        QuantizedDot.q8_0(w, x, blocks: columns / 32, scratch: scratch)
+    }
 }
 
 enum Q4_0Kernel: RowKernel {
-    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int) -> Float { QuantizedDot.q4_0(w, x, blocks: columns / 32) }
-    static func dot(_ w: UnsafeRawPointer, _ x: FourRows, columns: Int) -> SIMD4<Float> { QuantizedDot.q4_0(w, x, blocks: columns / 32) }
+    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> Float {
+        QuantizedDot.q4_0(w, x, blocks: columns / 32, scratch: scratch)
+    }
+    static func dot(_ w: UnsafeRawPointer, _ x: FourRows, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
+        QuantizedDot.q4_0(w, x, blocks: columns / 32, scratch: scratch)
+    }
 }
 
 enum Q4KKernel: RowKernel {
-    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int) -> Float { KQuantDot.q4K(w, x, blocks: columns / 256) }
-    static func dot(_ w: UnsafeRawPointer, _ x: FourRows, columns: Int) -> SIMD4<Float> { KQuantDot.q4K(w, x, blocks: columns / 256) }
+    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> Float { KQuantDot.q4K(w, x, blocks: columns / 256) }
+    static func dot(_ w: UnsafeRawPointer, _ x: FourRows, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { KQuantDot.q4K(w, x, blocks: columns / 256) }
 }
 
 enum Q6KKernel: RowKernel {
-    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int) -> Float { KQuantDot.q6K(w, x, blocks: columns / 256) }
-    static func dot(_ w: UnsafeRawPointer, _ x: FourRows, columns: Int) -> SIMD4<Float> { KQuantDot.q6K(w, x, blocks: columns / 256) }
+    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> Float { KQuantDot.q6K(w, x, blocks: columns / 256) }
+    static func dot(_ w: UnsafeRawPointer, _ x: FourRows, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { KQuantDot.q6K(w, x, blocks: columns / 256) }
 }

@@ -126,7 +126,7 @@ public final class AWSClient: Sendable {
         }
         return HTTPRequest(method: operation.method, scheme: endpoint.scheme, host: host, port: endpoint.port,
                            path: path.isEmpty ? "/" : path, query: URIEncoding.formEncode(operation.query),
-                           headers: operation.headers, body: operation.body)
+                           headers: operation.headers, body: operation.body, bodyFile: operation.bodyFile)
     }
 
     func usesVirtualHost(bucket: String, endpoint: Endpoint) -> Bool {

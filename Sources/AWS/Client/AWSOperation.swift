@@ -11,11 +11,13 @@ public struct AWSOperation: Sendable {
     public var query: [(String, String)]
     public var headers: HTTPHeaders
     public var body: Data
+    /// A body streamed from part of a file (an S3 part or object), instead of `body`.
+    public var bodyFile: FileBody?
     /// S3 only: the bucket the request addresses, placed in the host or the path.
     public var bucket: String?
 
     public init(service: AWSService, name: String, method: String = "POST", path: String = "/",
-                query: [(String, String)] = [], headers: HTTPHeaders = [:], body: Data = Data(), bucket: String? = nil) {
+                query: [(String, String)] = [], headers: HTTPHeaders = [:], body: Data = Data(), bodyFile: FileBody? = nil, bucket: String? = nil) {
         self.service = service
         self.name = name
         self.method = method
@@ -23,6 +25,7 @@ public struct AWSOperation: Sendable {
         self.query = query
         self.headers = headers
         self.body = body
+        self.bodyFile = bodyFile
         self.bucket = bucket
     }
 }

@@ -70,12 +70,13 @@ public struct S3: Sendable {
     }
 
     /// Every version and delete marker in a bucket, as (key, version id) pairs, following pages.
-    public func listObjectVersions(_ bucket: String, limit: Int? = nil) async throws -> [(key: String, versionID: String)] {
+    public func listObjectVersions(_ bucket: String, prefix: String? = nil, limit: Int? = nil) async throws -> [(key: String, versionID: String)] {
         var found: [(key: String, versionID: String)] = []
         var keyMarker: String?
         var versionMarker: String?
         repeat {
             var query: [(String, String)] = [("versions", "")]
+            if let prefix { query.append(("prefix", prefix)) }
             if let limit { query.append(("max-keys", String(limit))) }
             if let keyMarker { query.append(("key-marker", keyMarker)) }
             if let versionMarker { query.append(("version-id-marker", versionMarker)) }

@@ -1,16 +1,12 @@
 import CCrypto
 import Foundation
+import Hashing
 
 /// SHA-256 and HMAC-SHA-256 over libcrypto, the only hashing SigV4 needs.
 public enum Digest {
     /// The SHA-256 digest of `data`.
     public static func sha256(_ data: some ContiguousBytes) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: 32)
-        let ok = data.withUnsafeBytes { bytes in
-            digest.withUnsafeMutableBufferPointer { deploy_sha256(bytes.baseAddress, bytes.count, $0.baseAddress) }
-        }
-        precondition(ok == 1, "libcrypto SHA-256 failed")
-        return digest
+        SHA256.digest(data)
     }
 
     /// The SHA-256 digest of a string's UTF-8 bytes.
@@ -35,16 +31,7 @@ public enum Digest {
     }
 
     /// Lower-case hexadecimal of `bytes`.
-    public static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    public static func hex(_ bytes: [UInt8]) -> String { Hex.encode(bytes) }
 
     /// Hex SHA-256 of an empty payload, used for every bodiless request.
     public static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

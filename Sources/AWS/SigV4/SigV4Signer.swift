@@ -176,7 +176,9 @@ public struct SigV4Signer: Sendable {
     }
 
     private func payloadHash(for request: HTTPRequest) -> String {
-        options.payloadHash ?? (request.body.isEmpty ? Digest.emptyPayloadHash : Digest.hex(Digest.sha256(request.body)))
+        if let payloadHash = options.payloadHash { return payloadHash }
+        if let file = request.bodyFile { return Digest.hex(file.sha256) }
+        return request.body.isEmpty ? Digest.emptyPayloadHash : Digest.hex(Digest.sha256(request.body))
     }
 
     private static func appending(_ parameters: [(String, String)], to query: String) -> String {

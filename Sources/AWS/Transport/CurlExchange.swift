@@ -8,6 +8,8 @@ final class CurlExchange: Sendable {
     let request: HTTPRequest
     private let cancelled = Atomic<Bool>(false)
     private let collected = Mutex<(headers: [(String, String)], body: Data)>(([], Data()))
+    /// Where a file body is read from: the open file and the bytes sent so far (reset by every attempt).
+    private let upload = Mutex<(descriptor: Int32, sent: Int64)>((-1, 0))
 
     init(request: HTTPRequest) {
         self.request = request
@@ -30,7 +32,13 @@ final class CurlExchange: Sendable {
         handle.set(CURLOPT_SSL_VERIFYPEER, 1)
         handle.set(CURLOPT_SSL_VERIFYHOST, 2)
         handle.set(CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000))
-        handle.set(CURLOPT_TIMEOUT_MS, Int(options.requestTimeout * 1000))
+        if request.bodyFile == nil {
+            handle.set(CURLOPT_TIMEOUT_MS, Int(options.requestTimeout * 1000))
+        } else {
+            // a large body may take longer than any fixed limit: give up only when it stalls
+            handle.set(CURLOPT_LOW_SPEED_LIMIT, 1024)
+            handle.set(CURLOPT_LOW_SPEED_TIME, max(1, Int(options.requestTimeout)))
+        }
         handle.set(CURLOPT_USERAGENT, string: options.userAgent)
         if let bundle = options.caBundlePath { handle.set(CURLOPT_CAINFO, string: bundle) }
         if !request.mayRepeat {
@@ -60,7 +68,16 @@ final class CurlExchange: Sendable {
         handle.set(CURLOPT_XFERINFODATA, pointer: context)
         handle.set(CURLOPT_NOPROGRESS, 0)
 
-        setMethodAndBody(on: handle)
+        if let file = request.bodyFile {
+            let descriptor = open(file.path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                return .failure(TransportError(kind: .invalidRequest, message: "cannot read \(file.path): \(String(cString: strerror(errno)))",
+                                               url: request.redactedURL))
+            }
+            upload.withLock { $0 = (descriptor, 0) }
+        }
+        defer { upload.withLock { if $0.descriptor >= 0 { close($0.descriptor) } } }
+        setMethodAndBody(on: handle, context: context)
         var list: UnsafeMutablePointer<curl_slist>?
         for line in headerLines() { list = curl_slist_append(list, line) }
         deploy_curl_setopt_slist(handle.raw, CURLOPT_HTTPHEADER, list)
@@ -73,7 +90,18 @@ final class CurlExchange: Sendable {
         return .success(HTTPResponse(status: status, headers: HTTPHeaders(headers), body: body))
     }
 
-    private func setMethodAndBody(on handle: CurlEasyHandle) {
+    private func setMethodAndBody(on handle: CurlEasyHandle, context: UnsafeMutableRawPointer) {
+        if let file = request.bodyFile {
+            handle.set(CURLOPT_UPLOAD, 1)
+            handle.set(CURLOPT_CUSTOMREQUEST, string: request.method)
+            deploy_curl_setopt_off_t(handle.raw, CURLOPT_INFILESIZE_LARGE, curl_off_t(file.length))
+            deploy_curl_setopt_data_callback(handle.raw, CURLOPT_READFUNCTION) { buffer, size, count, context in
+                guard let buffer, let context else { return readAbort }
+                return Unmanaged<CurlExchange>.fromOpaque(context).takeUnretainedValue().read(into: buffer, capacity: size * count)
+            }
+            handle.set(CURLOPT_READDATA, pointer: context)
+            return
+        }
         switch request.method {
         case "GET" where request.body.isEmpty:
             handle.set(CURLOPT_HTTPGET, 1)
@@ -93,6 +121,23 @@ final class CurlExchange: Sendable {
                 } else {
                     handle.set(CURLOPT_COPYPOSTFIELDS, string: "")
                 }
+            }
+        }
+    }
+
+    /// The next bytes of the file body, read as libcurl asks for them; only the part's own range is ever read.
+    private func read(into buffer: UnsafeMutablePointer<CChar>, capacity: Int) -> Int {
+        guard let file = request.bodyFile else { return readAbort }
+        return upload.withLock { state in
+            let wanted = Int(min(Int64(capacity), file.length - state.sent))
+            guard wanted > 0 else { return 0 }
+            while true {
+                let count = pread(state.descriptor, buffer, wanted, off_t(file.offset + state.sent))
+                if count < 0, errno == EINTR { continue }
+                // a file that shrank under us: abort rather than send a short body under the full length's checksum
+                guard count > 0 else { return readAbort }
+                state.sent += Int64(count)
+                return count
             }
         }
     }
@@ -136,3 +181,6 @@ final class CurlExchange: Sendable {
         return TransportError(kind: kind, message: message, url: request.redactedURL)
     }
 }
+
+/// What a read callback returns to make libcurl abort the transfer.
+private let readAbort = Int(CURL_READFUNC_ABORT)

@@ -10,12 +10,14 @@ public struct HTTPRequest: Sendable {
     public var query: String
     public var headers: HTTPHeaders
     public var body: Data
+    /// A body streamed from a file instead of `body` (which is then empty).
+    public var bodyFile: FileBody?
     /// False for a call that must not run twice: it then gets a connection of its own, since libcurl silently resends
     /// a request once when a reused connection closes before any answer.
     public var mayRepeat = true
 
     public init(method: String, scheme: String = "https", host: String, port: Int? = nil,
-                path: String = "/", query: String = "", headers: HTTPHeaders = [:], body: Data = Data()) {
+                path: String = "/", query: String = "", headers: HTTPHeaders = [:], body: Data = Data(), bodyFile: FileBody? = nil) {
         self.method = method
         self.scheme = scheme
         self.host = host
@@ -24,6 +26,7 @@ public struct HTTPRequest: Sendable {
         self.query = query
         self.headers = headers
         self.body = body
+        self.bodyFile = bodyFile
     }
 
     /// The value of the Host header: the port is included only when it is not the scheme's default.

@@ -36,9 +36,12 @@ public struct ResourceState: Codable, Sendable, Equatable {
     public var dependencies: [ResourceAddress]
     public var status: Status
     public var intent: Intent?
+    /// What a long create or update has done so far (an upload's id and its finished parts), so that a run killed
+    /// part-way continues where it stopped; cleared when the resource is recorded as done.
+    public var progress: Value?
 
     public init(address: ResourceAddress, type: String, id: String?, attributes: [String: Value], sensitive: [String] = [],
-                dependencies: [ResourceAddress] = [], status: Status = .created, intent: Intent? = nil) {
+                dependencies: [ResourceAddress] = [], status: Status = .created, intent: Intent? = nil, progress: Value? = nil) {
         self.address = address
         self.type = type
         self.id = id
@@ -47,6 +50,7 @@ public struct ResourceState: Codable, Sendable, Equatable {
         self.dependencies = dependencies
         self.status = status
         self.intent = intent
+        self.progress = progress
     }
 }
 

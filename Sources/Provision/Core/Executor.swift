@@ -191,6 +191,7 @@ public struct Executor: Sendable {
             let recorded = await self.journal.state.resource(address)
             let journal = self.journal
             let context = self.context.recording { id in try await journal.identify(address, id: id) }
+                .tracking(recorded?.progress) { progress in try await journal.progress(address, progress) }
             if kind == .update, let recorded, recorded.status == .created {
                 let changed = planned.union(desired.properties.keys.filter {
                     !AttributeComparison.equal(desired.properties[$0] ?? .null, recorded.attributes[$0], schema: desired.schema.attributes[$0])

@@ -7,7 +7,7 @@ public enum Handlers {
     public static let all: [any ResourceHandler] = [
         VPCHandler(), SubnetHandler(), RouteTableHandler(), RouteTableAssociationHandler(), SecurityGroupHandler(),
         DefaultSecurityGroupHandler(), VPCEndpointHandler(), FlowLogHandler(), LogGroupHandler(), KMSKeyHandler(),
-        KMSAliasHandler(), IAMRoleHandler(), IAMRolePolicyHandler(), IAMInstanceProfileHandler(), S3BucketHandler(),
+        KMSAliasHandler(), IAMRoleHandler(), IAMRolePolicyHandler(), IAMInstanceProfileHandler(), S3BucketHandler(), S3ObjectHandler(),
         DynamoDBTableHandler(), CloudTrailHandler(), InstanceHandler(),
     ]
 

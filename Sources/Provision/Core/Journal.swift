@@ -24,9 +24,11 @@ public actor Journal {
 
     /// Records the intent to create: the address, its type and the idempotency token, before the call is made.
     public func intend(_ resource: DesiredResource, token: String, now: Date = Date()) throws {
+        // an interrupted upload's progress outlives a second intent: the next attempt continues it
         state.record(ResourceState(address: resource.address, type: resource.type, id: nil, attributes: [:],
                                    sensitive: resource.sensitive.sorted(), dependencies: resource.dependencies, status: .pending,
-                                   intent: .init(token: token, operation: "create", startedAt: ISO8601DateFormatter().string(from: now))))
+                                   intent: .init(token: token, operation: "create", startedAt: ISO8601DateFormatter().string(from: now)),
+                                   progress: state.resource(resource.address)?.progress))
         try save()
     }
 
@@ -56,6 +58,14 @@ public actor Journal {
         if resource.status == .pending, resource.id == nil { return }  // nothing known to exist: stays pending
         resource.status = .tainted
         resource.intent = nil
+        state.record(resource)
+        try save()
+    }
+
+    /// Records how far a long create or update has come (nil clears it), before the work goes on.
+    public func progress(_ address: ResourceAddress, _ progress: Value?) throws {
+        guard var resource = state.resource(address) else { return }
+        resource.progress = progress
         state.record(resource)
         try save()
     }

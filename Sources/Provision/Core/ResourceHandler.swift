@@ -34,6 +34,10 @@ public struct HandlerContext: Sendable {
     public var emptyBuckets: Bool
     /// Destroy may delete protected resources and lift a table's deletion protection (`--force`).
     public var force: Bool
+    /// What an earlier, interrupted run recorded of this resource's progress (see `recordProgress`).
+    public var progress: Value?
+    /// Journals how far a long create or update has come, so that a run killed part-way can continue.
+    public var recordProgress: @Sendable (Value?) async throws -> Void = { _ in }
 
     public init(client: AWSClient, stack: StackIdentity, partition: String, emptyBuckets: Bool = false, force: Bool = false,
                 recordID: @escaping @Sendable (String) async throws -> Void = { _ in }) {
@@ -49,6 +53,14 @@ public struct HandlerContext: Sendable {
     public func recording(_ record: @escaping @Sendable (String) async throws -> Void) -> HandlerContext {
         var copy = self
         copy.recordID = record
+        return copy
+    }
+
+    /// This context for a resource whose progress is journaled: `progress` as recorded, `record` to add to it.
+    public func tracking(_ progress: Value?, _ record: @escaping @Sendable (Value?) async throws -> Void) -> HandlerContext {
+        var copy = self
+        copy.progress = progress
+        copy.recordProgress = record
         return copy
     }
 }

@@ -13,6 +13,8 @@ public struct DesiredResource: Sendable {
     /// Where each property was written, for errors found after evaluation.
     public var propertyLocations: [String: SourceLocation]
     public var location: SourceLocation
+    /// The local file the resource uploads, resolved against the stack's directory, with its size and digest.
+    public var artifact: LocalArtifact?
 }
 
 /// The result of evaluating a whole stack: every desired resource in apply order, and each phase's outputs.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Evaluates a checked stack into desired resources, block by block in dependency order.
 ///
 /// Attributes the cloud assigns (ids, ARNs) come from `computed`: the planner answers with the recorded values
@@ -99,6 +101,8 @@ public struct Expander {
             dependencies.formUnion(evaluator.dependencies)
             if evaluator.usedSensitive || schema.sensitive { sensitive.insert(property.name) }
         }
+        let artifact = try localArtifact(block, address: address, properties: properties, locations: locations)
+        if let artifact { properties.merge(artifact.attributes) { _, derived in derived } }
         for (name, schema) in block.schema.attributes where properties[name] == nil {
             if let value = schema.defaultValue { properties[name] = value }
             if schema.sensitive { sensitive.insert(name) }
@@ -119,7 +123,30 @@ public struct Expander {
         }
         return DesiredResource(address: address, type: block.type, schema: block.schema, properties: properties,
                                sensitive: sensitive, dependencies: dependencies.sorted(), protected: protected,
-                               propertyLocations: locations, location: block.location)
+                               propertyLocations: locations, location: block.location, artifact: artifact)
+    }
+
+    /// The local file a resource uploads, hashed: named beside the stack (`source`) or among the templates
+    /// (`template_file`), exactly one of them.
+    private func localArtifact(_ block: ResourceDeclaration, address: ResourceAddress, properties: [String: Value],
+                               locations: [String: SourceLocation]) throws(StackError) -> LocalArtifact? {
+        let named = [(block.schema.localFile, (configuration.stack.file as NSString).deletingLastPathComponent),
+                     (block.schema.templateFile, configuration.templatesDirectory)]
+            .compactMap { property, base in property.flatMap { name in properties[name].map { (name, $0, base) } } }
+        guard block.schema.localFile != nil || block.schema.templateFile != nil else { return nil }
+        guard named.count == 1, let (property, value, base) = named.first else {
+            let choices = [block.schema.localFile, block.schema.templateFile].compactMap { $0 }.joined(separator: " or ")
+            throw StackError("\(address): set exactly one of \(choices)", at: block.location)
+        }
+        guard case .string(let relative) = value else {
+            throw StackError("\(address): '\(property)' must be a file path known before apply", at: locations[property] ?? block.location)
+        }
+        do {
+            return try LocalArtifact.describe(relative, in: base, at: locations[property] ?? block.location)
+        } catch {
+            let beside = property == block.schema.localFile ? "the stack file" : "the templates"
+            throw StackError("\(address): \(error.message) (\(property) is relative to \(beside))", at: error.location)
+        }
     }
 
     private func tags(for address: ResourceAddress, declared: Value?) -> [String: Value] {

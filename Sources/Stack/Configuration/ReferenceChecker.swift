@@ -111,7 +111,7 @@ struct ReferenceChecker {
         guard case .attribute(let attribute) = rest.first else {
             throw StackError("refer to an attribute of '\(name)', such as \(name).\(resource.schema.computed.first ?? "id")", at: location)
         }
-        let known = Array(resource.schema.attributes.keys) + resource.schema.computed
+        let known = Array(resource.schema.attributes.keys) + resource.schema.computed + resource.schema.derived
         guard known.contains(attribute) else {
             throw StackError(Suggestion.message("\(resource.type) has no attribute '\(SafeText.quoted(attribute))'", for: attribute, among: known),
                              at: location)

@@ -45,10 +45,21 @@ public struct ResourceSchema: Sendable {
     public var computed: [String]
     /// Whether the resource takes tags (the stack's tags plus the deploy tags are added to it).
     public var taggable: Bool
+    /// The property naming a local file (relative to the stack file) whose size and SHA-256 become the attributes
+    /// `size` and `sha256` at plan time, so that other resources can pin exactly what will be uploaded.
+    public var localFile: String?
+    /// The property naming such a file among the templates instead (the node's boot files ship with them).
+    public var templateFile: String?
 
-    public init(_ type: String, taggable: Bool = true, computed: [String], _ attributes: [String: AttributeSchema]) {
+    /// Attributes derived from the local file before apply: known at plan time, set by no template.
+    public var derived: [String] { localFile == nil ? [] : LocalArtifact.attributes }
+
+    public init(_ type: String, taggable: Bool = true, localFile: String? = nil, templateFile: String? = nil, computed: [String],
+                _ attributes: [String: AttributeSchema]) {
         self.type = type
         self.taggable = taggable
+        self.localFile = localFile
+        self.templateFile = templateFile
         self.computed = computed
         var all = attributes
         if taggable { all["tags"] = AttributeSchema(.map) }

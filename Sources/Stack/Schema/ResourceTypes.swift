@@ -109,6 +109,17 @@ public enum ResourceTypes {
             "policy": .init(.policy),
             "lifecycle_expiration_days": .init(.int, range: 1...36500),
         ]),
+        // exactly one of source (beside the stack) and template_file (among the templates)
+        ResourceSchema("aws.s3.object", localFile: "source", templateFile: "template_file", computed: ["id", "version_id", "etag"], [
+            "bucket": .init(.string, required: true, replace: true),
+            "key": .init(.string, required: true, replace: true),
+            "source": .init(.string),
+            "template_file": .init(.string),
+            "kms_key_id": .init(.string),
+            "content_type": .init(.string, default: .string("application/octet-stream")),
+            // S3 takes parts of 5 MiB to 5 GiB; the default keeps 10,000 parts (S3's limit) above 160 GiB
+            "multipart_part_mib": .init(.int, range: 5...5120, default: .int(16)),
+        ]),
         ResourceSchema("aws.dynamodb.table", computed: ["arn", "id"], [
             "name": .init(.string, required: true, replace: true),
             "hash_key": .init(.string, required: true, replace: true),

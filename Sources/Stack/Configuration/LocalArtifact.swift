@@ -1,0 +1,56 @@
+import Foundation
+import Hashing
+import Synchronization
+
+/// A local file a resource uploads (`aws.s3.object`'s `source`), hashed when the stack is expanded: its digest is
+/// in the plan, other phases pin it, and a changed file shows as a change before anything is sent.
+public struct LocalArtifact: Sendable, Equatable {
+    /// The names under which the file's figures join the resource's properties.
+    public static let attributes = ["sha256", "size"]
+
+    /// The file, as its directory resolves it.
+    public var path: String
+    public var size: Int64
+    /// Lower-case hex.
+    public var sha256: String
+
+    public var attributes: [String: Value] { ["sha256": .string(sha256), "size": .int(Int(size))] }
+
+    /// Hashes `relative` (resolved against `directory`, unless absolute); a missing, unreadable or empty file is an
+    /// error at `location`.
+    public static func describe(_ relative: String, in directory: String, at location: SourceLocation) throws(StackError) -> LocalArtifact {
+        guard !relative.isEmpty else { throw StackError("the source file name is empty", at: location) }
+        let path = relative.hasPrefix("/") || directory.isEmpty ? relative : (directory as NSString).appendingPathComponent(relative)
+        let summary: (size: Int64, sha256: [UInt8])
+        do {
+            summary = try digests.summary(path)
+        } catch {
+            throw StackError("source '\(relative)': \(error.description)", at: location)
+        }
+        guard summary.size > 0 else { throw StackError("source '\(relative)' (\(path)) is empty", at: location) }
+        return LocalArtifact(path: path, size: summary.size, sha256: Hex.encode(summary.sha256))
+    }
+}
+
+/// Digests already computed in this process, by path, kept while the file's identity, size and modification time
+/// stay the same: apply expands the stack again for each resource, and a model of gigabytes is hashed once per run.
+private let digests = DigestCache()
+
+private final class DigestCache: Sendable {
+    private struct Identity: Equatable {
+        var device: UInt64, inode: UInt64, size: Int64, seconds: Int, nanoseconds: Int
+    }
+
+    private let known = Mutex<[String: (identity: Identity, sha256: [UInt8])]>([:])
+
+    func summary(_ path: String) throws(FileDigest.Failure) -> (size: Int64, sha256: [UInt8]) {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return try FileDigest.summary(path: path) }
+        let identity = Identity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino), size: Int64(status.st_size),
+                                seconds: status.st_mtim.tv_sec, nanoseconds: status.st_mtim.tv_nsec)
+        if let cached = known.withLock({ $0[path] }), cached.identity == identity { return (identity.size, cached.sha256) }
+        let summary = try FileDigest.summary(path: path)
+        if summary.size == identity.size { known.withLock { $0[path] = (identity, summary.sha256) } }
+        return summary
+    }
+}

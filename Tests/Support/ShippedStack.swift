@@ -1,0 +1,44 @@
+import Foundation
+
+/// The shipped stacks as tests load them: a copy of `Stacks/` in a scratch directory, beside stand-ins for the
+/// artifacts the stacks upload (the real ones, a static server build and a model, are made by `scripts/artifacts`
+/// and are not committed), with `Templates` linked beside it so that the copy finds the repository's templates.
+public enum ShippedStack {
+    public static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// Small files standing in for what `scripts/artifacts` puts in Stacks/artifacts, by name.
+    public static let standIns: [String: String] = [
+        "inference-server": "#!/bin/sh\necho 'a stand-in for the inference-server binary'\n",
+        "model.gguf": "GGUF: a stand-in for the model\n",
+        "keys.json": "{\"keys\": []}\n",
+    ]
+
+    private static let copy: URL = {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("deploy-shipped-\(UUID().uuidString)")
+        let stacks = root.appendingPathComponent("Stacks")
+        do {
+            try FileManager.default.createDirectory(at: stacks.appendingPathComponent("artifacts"), withIntermediateDirectories: true)
+            for name in try FileManager.default.contentsOfDirectory(atPath: repository.appendingPathComponent("Stacks").path) where name.hasSuffix(".json5") {
+                try FileManager.default.copyItem(at: repository.appendingPathComponent("Stacks/\(name)"), to: stacks.appendingPathComponent(name))
+            }
+            try writeStandIns(into: stacks.appendingPathComponent("artifacts"))
+            try FileManager.default.createSymbolicLink(at: root.appendingPathComponent("Templates"),
+                                                       withDestinationURL: repository.appendingPathComponent("Templates"))
+        } catch {
+            preconditionFailure("cannot copy the shipped stacks: \(error)")
+        }
+        return stacks
+    }()
+
+    /// The path of the copy of `Stacks/<name>.json5`.
+    public static func path(_ name: String = "private-inference") -> String {
+        copy.appendingPathComponent("\(name).json5").path
+    }
+
+    /// Writes the stand-in artifacts into `directory`.
+    public static func writeStandIns(into directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        for (name, text) in standIns { try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+    }
+}
