@@ -4,6 +4,7 @@ people changing the account outside deploy (the tests use it to make drift). Run
 allowance, so it must make exactly BOOTSTRAP_REQUESTS requests."""
 import argparse
 import json
+import os
 import sys
 
 ACCOUNT = "123456789012"
@@ -72,6 +73,7 @@ def main() -> int:
 
     values = {
         "AWS_ENDPOINT_URL": args.endpoint,
+        "AWS_CA_BUNDLE": os.environ.get("AWS_CA_BUNDLE", ""),
         "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
         "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
         "AWS_REGION": REGION,

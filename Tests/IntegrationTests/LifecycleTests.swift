@@ -82,11 +82,9 @@ struct LifecycleTests {
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("protected resources: keys.data_key, storage.audit_bucket"))
 
-        // the bucket's policy denies every call without TLS, and the local endpoint speaks plain HTTP: lift it to upload
+        // an object deploy did not upload: the stack's own objects go with it, someone else's keep the bucket
         try OutsideActor.run("""
-            bucket = '\(fixture.name)-123456789012-artifacts'
-            s3.delete_bucket_policy(Bucket=bucket)
-            s3.put_object(Bucket=bucket, Key='models/model.gguf', Body=b'GGUF')
+            s3.put_object(Bucket='\(fixture.name)-123456789012-artifacts', Key='uploads/customer-data.bin', Body=b'data')
             """, region: fixture.region)
         // what a destroy would refuse is found before the first delete: nothing is touched
         let before = try OutsideActor.census(stack: fixture.name, region: fixture.region)

@@ -12,6 +12,8 @@ struct LocalEndpoint: Sendable {
     let userARN: String
     let roleARN: String
     let externalID: String
+    /// The CA that signed the endpoint's TLS certificate.
+    let caBundle: String?
 
     static let current: LocalEndpoint? = {
         let env = ProcessInfo.processInfo.environment
@@ -19,7 +21,8 @@ struct LocalEndpoint: Sendable {
               let account = env["DEPLOY_TEST_ACCOUNT"], let user = env["DEPLOY_TEST_USER_ARN"],
               let role = env["DEPLOY_TEST_ROLE_ARN"], let externalID = env["DEPLOY_TEST_EXTERNAL_ID"] else { return nil }
         return LocalEndpoint(url: url, accessKeyID: id, secretAccessKey: secret, region: env["AWS_REGION"] ?? "us-east-1",
-                             account: account, userARN: user, roleARN: role, externalID: externalID)
+                             account: account, userARN: user, roleARN: role, externalID: externalID,
+                             caBundle: env["AWS_CA_BUNDLE"].flatMap { $0.isEmpty ? nil : $0 })
     }()
 
     /// Integration tests run when the endpoint is up; scripts/test sets DEPLOY_REQUIRE_LOCAL_AWS so that a
@@ -52,6 +55,7 @@ struct LocalEndpoint: Sendable {
                 url: String? = nil) -> AWSClient {
         var configuration = ClientConfiguration(region: region, endpoints: EndpointResolver(commandLineURL: url ?? self.url))
         configuration.s3AddressingStyle = addressing
+        configuration.transport.caBundlePath = caBundle
         configuration.retry = RetryPolicy(maxAttempts: 2, baseDelay: 0.01, maxDelay: 0.05)
         let keys = Credentials(accessKeyID: accessKeyID, secretAccessKey: secret ?? secretAccessKey)
         return AWSClient(configuration: configuration, credentials: StaticCredentialProvider(keys))

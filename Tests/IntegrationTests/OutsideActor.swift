@@ -69,7 +69,12 @@ enum OutsideActor {
                     keys += 1
             counts["aws.kms.key"] = keys
             counts["aws.kms.alias"] = sum(1 for a in kms.list_aliases()["Aliases"] if a["AliasName"] == "alias/" + stack)
-            counts["aws.s3.bucket"] = sum(1 for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(stack + "-"))
+            buckets = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(stack + "-")]
+            counts["aws.s3.bucket"] = len(buckets)
+            # the objects deploy uploaded: current versions tagged with the stack
+            counts["aws.s3.object"] = sum(1 for b in buckets for o in s3.list_objects_v2(Bucket=b).get("Contents", [])
+                                          if {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=b, Key=o["Key"])["TagSet"]}
+                                             .get("deploy:stack") == stack)
             counts["aws.dynamodb.table"] = sum(1 for t in dynamodb.list_tables()["TableNames"] if t.startswith(stack + "-"))
             counts["aws.cloudtrail.trail"] = sum(1 for t in cloudtrail.describe_trails()["trailList"] if t["Name"].startswith(stack + "-"))
             print(json.dumps(counts))

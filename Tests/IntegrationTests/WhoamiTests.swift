@@ -117,6 +117,7 @@ struct ProfileFiles {
             "AWS_CONFIG_FILE": directory.appendingPathComponent("config").path,
             "AWS_SHARED_CREDENTIALS_FILE": directory.appendingPathComponent("credentials").path,
             "AWS_ENDPOINT_URL": endpoint.url,
+            "AWS_CA_BUNDLE": endpoint.caBundle ?? "",
         ]
     }
 }
@@ -126,6 +127,6 @@ extension LocalEndpoint {
     var keyEnvironment: [String: String] {
         ["HOME": FileManager.default.temporaryDirectory.path, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin",
          "AWS_ACCESS_KEY_ID": accessKeyID, "AWS_SECRET_ACCESS_KEY": secretAccessKey, "AWS_REGION": region,
-         "AWS_ENDPOINT_URL": url]
+         "AWS_ENDPOINT_URL": url, "AWS_CA_BUNDLE": caBundle ?? ""]
     }
 }

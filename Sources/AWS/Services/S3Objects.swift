@@ -224,8 +224,15 @@ extension S3 {
         return headers
     }
 
+    /// The prefix to list `key`'s uploads or versions under: its first path segment. Some S3-compatible endpoints
+    /// (moto among them) check signatures against a query whose `%2F` they decoded, so a prefix holding a slash
+    /// fails there; callers filter the answer to the key itself.
+    public static func listingPrefix(for key: String) -> String {
+        key.firstIndex(of: "/").map { String(key[..<$0]) } ?? key
+    }
+
     /// Text safe inside an XML element.
-    static func escapeXML(_ text: String) -> String {
+    public static func escapeXML(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }

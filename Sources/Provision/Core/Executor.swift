@@ -105,7 +105,11 @@ public struct Executor: Sendable {
     /// What would refuse deletion among `resources`, asked with bounded parallelism, in address order.
     private func deletionBlockers(_ resources: [ResourceState]) async throws -> [(address: ResourceAddress, reason: String)] {
         var found: [(address: ResourceAddress, reason: String)] = []
-        let context = self.context
+        let context = {
+            var context = self.context
+            context.deletingObjects = Set(resources.filter { $0.type == "aws.s3.object" }.compactMap(\.id))
+            return context
+        }()
         for batch in stride(from: 0, to: resources.count, by: parallelism).map({ Array(resources[$0..<min($0 + parallelism, resources.count)]) }) {
             try await withThrowingTaskGroup(of: (ResourceAddress, String?).self) { group in
                 for resource in batch where resource.id != nil {

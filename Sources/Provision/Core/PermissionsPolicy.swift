@@ -2,7 +2,7 @@ import Stack
 
 /// The least IAM policy that lets an identity apply, refresh and destroy a stack: exactly the actions its resource
 /// types' handlers declare, plus the account check. With `scoped`, actions on named resources (roles, instance
-/// profiles, buckets, tables, trails, log groups) are limited to those resources' ARNs, and iam:PassRole to the
+/// profiles, buckets, objects, tables, trails, log groups) are limited to those resources' ARNs, and iam:PassRole to the
 /// roles the stack passes to EC2 and to VPC Flow Logs.
 public enum PermissionsPolicy {
     public static func build(_ expanded: ExpandedStack, stack: StackFile, scoped: Bool) throws -> Value {
@@ -67,6 +67,10 @@ public enum PermissionsPolicy {
             return name("name").map { ["arn:\(partition):iam::\(account):instance-profile\(name("path") ?? "/")\($0)"] } ?? []
         case "aws.s3.bucket":
             return name("bucket").map { ["arn:\(partition):s3:::\($0)", "arn:\(partition):s3:::\($0)/*"] } ?? []
+        case "aws.s3.object":
+            // the bucket for the listings of uploads and versions, the object for everything else
+            guard let bucket = name("bucket"), let key = name("key") else { return [] }
+            return ["arn:\(partition):s3:::\(bucket)", "arn:\(partition):s3:::\(bucket)/\(key)"]
         case "aws.dynamodb.table":
             return name("name").map { ["arn:\(partition):dynamodb:\(region):\(account):table/\($0)"] } ?? []
         case "aws.cloudtrail.trail":

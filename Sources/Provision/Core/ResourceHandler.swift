@@ -34,6 +34,8 @@ public struct HandlerContext: Sendable {
     public var emptyBuckets: Bool
     /// Destroy may delete protected resources and lift a table's deletion protection (`--force`).
     public var force: Bool
+    /// The objects (`bucket/key`) the same destroy deletes: they do not keep their bucket from being deleted.
+    public var deletingObjects: Set<String> = []
     /// What an earlier, interrupted run recorded of this resource's progress (see `recordProgress`).
     public var progress: Value?
     /// Journals how far a long create or update has come, so that a run killed part-way can continue.

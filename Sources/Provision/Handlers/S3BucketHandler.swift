@@ -59,7 +59,7 @@ struct S3BucketHandler: ResourceHandler {
         }
         if !changed.isDisjoint(with: ["sse_algorithm", "kms_key_id", "bucket_key_enabled"]) {
             let algorithm = resource.string("sse_algorithm") ?? "AES256"
-            let key = resource.string("kms_key_id").map { "<KMSMasterKeyID>\(Self.escape($0))</KMSMasterKeyID>" } ?? ""
+            let key = resource.string("kms_key_id").map { "<KMSMasterKeyID>\(S3.escapeXML($0))</KMSMasterKeyID>" } ?? ""
             let bucketKey = resource.bool("bucket_key_enabled") == true
             puts.append { try await s3.putSubresource(name, "encryption", body: """
                 <ServerSideEncryptionConfiguration \(namespace)><Rule><ApplyServerSideEncryptionByDefault>\
@@ -88,18 +88,13 @@ struct S3BucketHandler: ResourceHandler {
                 """) }
         }
         if changed.contains("tags") {
-            let tags = resource.tags.keys.sorted().map { "<Tag><Key>\(Self.escape($0))</Key><Value>\(Self.escape(resource.tags[$0] ?? ""))</Value></Tag>" }
+            let tags = resource.tags.keys.sorted().map { "<Tag><Key>\(S3.escapeXML($0))</Key><Value>\(S3.escapeXML(resource.tags[$0] ?? ""))</Value></Tag>" }
             puts.append { try await s3.putSubresource(name, "tagging", body: "<Tagging \(namespace)><TagSet>\(tags.joined())</TagSet></Tagging>") }
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for put in puts { group.addTask(operation: put) }
             try await group.waitForAll()
         }
-    }
-
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
     func update(_ resource: DesiredResource, recorded: ResourceState, changed: Set<String>,
@@ -111,8 +106,11 @@ struct S3BucketHandler: ResourceHandler {
 
     func deletionBlocker(_ recorded: ResourceState, context: HandlerContext) async throws -> String? {
         guard !context.emptyBuckets, let name = recorded.id else { return nil }
+        // the stack's own objects go first, in the same destroy; anything else in the bucket is someone's data
+        let own = Set(context.deletingObjects.filter { $0.hasPrefix(name + "/") }.map { String($0.dropFirst(name.count + 1)) })
         do {
-            return try await S3(client: context.client).listObjectVersions(name, limit: 1).isEmpty ? nil : Self.notEmpty(name)
+            let versions = try await S3(client: context.client).listObjectVersions(name, limit: own.isEmpty ? 1 : nil)
+            return versions.allSatisfy { own.contains($0.key) } ? nil : Self.notEmpty(name)
         } catch let error as AWSError where error.isNotFound {
             return nil
         }

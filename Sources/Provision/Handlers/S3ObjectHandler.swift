@@ -66,10 +66,10 @@ struct S3ObjectHandler: ResourceHandler {
         let (bucket, key) = try Self.location(recorded)
         let s3 = S3(client: context.client)
         do {
-            for upload in try await s3.listMultipartUploads(bucket: bucket, prefix: key) where upload.key == key {
+            for upload in try await s3.listMultipartUploads(bucket: bucket, prefix: S3.listingPrefix(for: key)) where upload.key == key {
                 try await s3.abortMultipartUpload(bucket: bucket, key: key, uploadID: upload.uploadID)
             }
-            for version in try await s3.listObjectVersions(bucket, prefix: key) where version.key == key {
+            for version in try await s3.listObjectVersions(bucket, prefix: S3.listingPrefix(for: key)) where version.key == key {
                 try await s3.deleteObjectVersion(bucket: bucket, key: key, versionID: version.versionID)
             }
         } catch let error as AWSError where error.isNotFound {}

@@ -146,7 +146,7 @@ struct S3ObjectUpload {
 
     /// Aborts the key's other open uploads: those of runs killed before they could journal their id.
     private func sweep(except uploadID: String) async throws {
-        for upload in try await s3.listMultipartUploads(bucket: bucket, prefix: key) where upload.key == key && upload.uploadID != uploadID {
+        for upload in try await s3.listMultipartUploads(bucket: bucket, prefix: S3.listingPrefix(for: key)) where upload.key == key && upload.uploadID != uploadID {
             try await s3.abortMultipartUpload(bucket: bucket, key: key, uploadID: upload.uploadID)
         }
     }
