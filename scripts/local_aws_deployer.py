@@ -16,9 +16,9 @@ LOCAL_ENDPOINT_ACTION_NAMES = {
 }
 
 
-def main() -> int:
-    name, policy_file = sys.argv[1], sys.argv[2]
-    policy = json.load(open(policy_file))
+def create_user(name: str, policy: dict) -> tuple[str, str]:
+    """Creates user `name` holding `policy` (plus moto's names for its actions); returns its access key and secret."""
+    policy = json.loads(json.dumps(policy))
     actions = {action for statement in policy["Statement"] for action in
                (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])}
     aliases = sorted({alias for action, alias in LOCAL_ENDPOINT_ACTION_NAMES.items() if action in actions})
@@ -31,8 +31,14 @@ def main() -> int:
     iam.create_user(UserName=name)
     iam.attach_user_policy(UserName=name, PolicyArn=arn)
     key = iam.create_access_key(UserName=name)["AccessKey"]
-    print(f"export AWS_ACCESS_KEY_ID='{key['AccessKeyId']}'")
-    print(f"export AWS_SECRET_ACCESS_KEY='{key['SecretAccessKey']}'")
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def main() -> int:
+    name, policy_file = sys.argv[1], sys.argv[2]
+    key, secret = create_user(name, json.load(open(policy_file)))
+    print(f"export AWS_ACCESS_KEY_ID='{key}'")
+    print(f"export AWS_SECRET_ACCESS_KEY='{secret}'")
     return 0
 
 
