@@ -143,8 +143,12 @@ struct ArtifactUploadTests {
         #expect(changed.status == 2)
         #expect(changed.stdout.contains("~ storage.model (aws.s3.object)") && changed.stdout.contains("sha256 = "), "\(changed.stdout)")
         #expect(!changed.stdout.contains("~ storage.server"), "only the changed file")
+        let updated = try DeployProcess.run(["apply", "--auto-approve"] + target, environment: environment)
+        #expect(updated.status == 0, "\(updated.stderr)")
+        #expect(try Self.inspect(fixture)["sha256"] as? String == (try Self.localDigest(fixture)), "the new file was uploaded")
 
-        // killed again mid-upload of the new file; destroy then leaves no part behind
+        // killed mid-upload of yet another version; destroy then leaves no part behind
+        try Self.writeModel(fixture, seed: 3)
         #expect(try Self.applyKilled(after: 1, ["apply", "--auto-approve"] + target, environment: environment))
         #expect(try Self.openUploads(fixture) >= 1, "the killed run left its upload open")
         let destroy = try DeployProcess.run(["destroy", "--auto-approve", "--force"] + target, environment: environment)
