@@ -144,7 +144,8 @@ class ShutdownTests(unittest.TestCase):
         first = next(chunks)
         server.process.terminate()
         rest = list(chunks)
-        self.assertEqual((rest or [first])[-1].choices[0].finish_reason, "length", "the stream in flight ran to its end")
+        # ran to its end: a finish reason came (the random-weight model may also end it with its end-of-sequence token)
+        self.assertIn((rest or [first])[-1].choices[0].finish_reason, ("length", "stop"), "the stream in flight ran to its end")
         self.assertEqual(server.process.wait(timeout=30), 0)
         with self.assertRaises(openai.APIConnectionError):
             server.client().models.list()
