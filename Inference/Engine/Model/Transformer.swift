@@ -247,20 +247,19 @@ public final class Transformer: @unchecked Sendable {
         workers.split(rows.count * heads) { items in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: longest)
             let accumulator = UnsafeMutablePointer<Float>.allocate(capacity: d)
-            let query = UnsafeMutablePointer<Float>.allocate(capacity: d)
+            let query = UnsafeMutablePointer<Float16>.allocate(capacity: d)
             defer { scores.deallocate(); accumulator.deallocate(); query.deallocate() }
             for item in items {
                 let row = item / heads, head = item % heads
                 let keys = rows[row].cache.keys[layer], values = rows[row].cache.values[layer]
                 let source = q.pointer + (row * heads + head) * d
-                for i in 0..<d { query[i] = Float(Float16(source[i])) }
+                for i in 0..<d { query[i] = Float16(source[i]) }
                 let kvOffset = (head / group) * d
                 let length = rows[row].position + 1
                 var maximum = -Float.infinity
                 for position in 0..<length {
-                    let key = keys + position * kv + kvOffset
-                    var dot: Float = 0
-                    for i in 0..<d { dot += query[i] * Float(key[i]) }
+                    // f16 · f16 summed in f32 lanes, as ggml's vec_dot_f16
+                    let dot = FloatDot.f16(UnsafeRawPointer(keys + position * kv + kvOffset), UnsafeRawPointer(query), count: d)
                     scores[position] = dot * scale
                     maximum = max(maximum, scores[position])
                 }
@@ -273,11 +272,29 @@ public final class Transformer: @unchecked Sendable {
                 accumulator.initialize(repeating: 0, count: d)
                 for position in 0..<length {
                     let weight = Float(Float16(scores[position] * normaliser))
-                    let value = values + position * kv + kvOffset
-                    for i in 0..<d { accumulator[i] += weight * Float(value[i]) }
+                    // each lane still adds its positions in order: the same sums as one dimension at a time
+                    Self.addScaled(UnsafeRawPointer(values + position * kv + kvOffset), weight, into: accumulator, count: d)
                 }
                 (out.pointer + (row * heads + head) * d).update(from: accumulator, count: d)
             }
+        }
+    }
+
+    /// `accumulator[i] += weight · values[i]` over `count` f16 values, sixteen lanes at a time.
+    @inline(__always)
+    private static func addScaled(_ values: UnsafeRawPointer, _ weight: Float, into accumulator: UnsafeMutablePointer<Float>, count: Int) {
+        let scale = SIMD16<Float>(repeating: weight)
+        var i = 0
+        while i + 16 <= count {
+            let raw = UnsafeMutableRawPointer(accumulator + i)
+            var sum = raw.loadUnaligned(as: SIMD16<Float>.self)
+            sum.addProduct(floatLanes(values.loadUnaligned(fromByteOffset: i * 2, as: SIMD16<Float16>.self)), scale)
+            raw.storeBytes(of: sum, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < count {
+            accumulator[i] += weight * Float(values.loadUnaligned(fromByteOffset: i * 2, as: Float16.self))
+            i += 1
         }
     }
 }
