@@ -33,7 +33,8 @@ let package = Package(
         .target(name: "Plan", dependencies: ["Stack", "AWS", "TextSafety"]),
         .target(name: "Provision", dependencies: ["AWS", "Stack", "Plan"]),
         .target(name: "Costs", dependencies: ["Stack"]),
-        .target(name: "DeployCLI", dependencies: ["AWS", "Stack", "Plan", "Provision", "Costs", "TextSafety"]),
+        .target(name: "Compliance", dependencies: ["Stack"]),
+        .target(name: "DeployCLI", dependencies: ["AWS", "Stack", "Plan", "Provision", "Costs", "Compliance", "TextSafety"]),
         .executableTarget(name: "deploy", dependencies: ["DeployCLI"]),
         .executableTarget(name: "PlanBenchmark", dependencies: ["Stack", "Plan"], path: "Benchmarks/PlanBenchmark"),
         .executableTarget(name: "ApplyBenchmark", dependencies: ["AWS", "Stack", "Plan", "Provision"], path: "Benchmarks/ApplyBenchmark"),
@@ -46,6 +47,7 @@ let package = Package(
         .testTarget(name: "StackTests", dependencies: ["Stack", "TextSafety", "DeployTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PlanTests", dependencies: ["Plan", "Stack", "DeployTestSupport"]),
         .testTarget(name: "CostsTests", dependencies: ["Costs", "Stack", "DeployTestSupport"]),
+        .testTarget(name: "ComplianceTests", dependencies: ["Compliance", "Stack", "DeployTestSupport"]),
         .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Plan", "Stack", "DeployTestSupport"]),
         .testTarget(name: "DeployCLITests", dependencies: ["DeployCLI", "AWS", "Stack", "Plan", "DeployTestSupport"]),
         .testTarget(

@@ -17,12 +17,8 @@ struct PolicyStatements {
     var statements: [Statement]
 
     init?(_ value: Value?) {
-        guard var document = value else { return nil }
-        if case .string(let text) = document {
-            guard let decoded = Self.decode(text) else { return nil }
-            document = decoded
-        }
-        guard case .map(let fields) = document else { return nil }
+        // a map as the template wrote it, or the JSON text AWS returns: both in IAM's normal form
+        guard let value, case .map(let fields) = PolicyDocument.normalize(value) else { return nil }
         let raw: [Value] = switch fields["Statement"] {
         case .list(let items)?: items
         case .map?: [fields["Statement"]!]
@@ -51,23 +47,6 @@ struct PolicyStatements {
         case .string(let text)?: [text]
         case .map(let kinds)?: kinds.values.flatMap { strings($0) }
         default: []
-        }
-    }
-
-    /// A JSON policy document as a value.
-    static func decode(_ text: String) -> Value? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) else { return nil }
-        return convert(object)
-    }
-
-    private static func convert(_ object: Any) -> Value {
-        switch object {
-        case let text as String: .string(text)
-        case let number as NSNumber where CFGetTypeID(number) == CFBooleanGetTypeID(): .bool(number.boolValue)
-        case let number as NSNumber: number.doubleValue == Double(number.intValue) ? .int(number.intValue) : .double(number.doubleValue)
-        case let items as [Any]: .list(items.map(convert))
-        case let fields as [String: Any]: .map(fields.mapValues(convert))
-        default: .null
         }
     }
 }

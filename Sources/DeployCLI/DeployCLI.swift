@@ -12,7 +12,7 @@ public enum DeployCLI {
     static let commands: [any Command.Type] = [
         ValidateCommand.self, PlanCommand.self, ApplyCommand.self, DestroyCommand.self, OutputCommand.self,
         StateCommand.self, ImportCommand.self, TaintCommand.self, UntaintCommand.self,
-        PermissionsCommand.self, GraphCommand.self, UnlockCommand.self, BreakevenCommand.self, WhoamiCommand.self,
+        PermissionsCommand.self, GraphCommand.self, UnlockCommand.self, BreakevenCommand.self, WhoamiCommand.self, CheckCommand.self,
         VersionCommand.self,
     ]
 

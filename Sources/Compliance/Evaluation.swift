@@ -1,0 +1,43 @@
+import Foundation
+import Stack
+
+/// One rule's verdict on one resource.
+public struct Finding: Sendable {
+    public enum Status: String, Sendable { case pass, fail, suppressed }
+
+    public var rule: Rule
+    public var address: String
+    public var type: String
+    public var status: Status
+    public var message: String
+    /// The attributes the rule read.
+    public var evidence: [String: Value]
+}
+
+/// Every rule over every resource it applies to.
+public struct Evaluation: Sendable {
+    public var findings: [Finding]
+
+    public init(_ inventory: Inventory, rules: [Rule] = RuleCatalog.all) {
+        var findings: [Finding] = []
+        for subject in inventory.subjects {
+            for rule in rules {
+                switch rule.check(subject, in: inventory) {
+                case .notApplicable: continue
+                case .pass(let evidence):
+                    findings.append(Finding(rule: rule, address: subject.address, type: subject.type, status: .pass, message: rule.title,
+                                            evidence: evidence))
+                case .fail(let reason, let evidence):
+                    findings.append(Finding(rule: rule, address: subject.address, type: subject.type, status: .fail, message: reason,
+                                            evidence: evidence))
+                }
+            }
+        }
+        self.findings = findings
+    }
+
+    public var failures: [Finding] { findings.filter { $0.status == .fail } }
+
+    /// Whether anything at or above `threshold` failed.
+    public func fails(atOrAbove threshold: Severity) -> Bool { failures.contains { $0.rule.severity >= threshold } }
+}

@@ -1,0 +1,24 @@
+import Stack
+
+/// A rule that passes when `holds` answers nil, and fails with the reason it gives otherwise; the evidence is the
+/// named attributes.
+func rule(_ id: String, _ title: String, _ severity: Severity, types: [String], _ mappings: Mappings, rationale: String,
+          remediation: String, reads: [String], _ holds: @escaping @Sendable (Subject, Inventory) -> String?) -> Rule {
+    Rule(id: id, title: title, severity: severity, rationale: rationale, remediation: remediation, types: types, mappings: mappings) {
+        subject, inventory in
+        let evidence = Dictionary(uniqueKeysWithValues: reads.map { ($0, subject[$0] ?? .null) })
+        if let reason = holds(subject, inventory) { return .fail(reason, evidence: evidence) }
+        return .pass(evidence: evidence)
+    }
+}
+
+/// A value that is what the rule wants, or still unknown because only apply can tell (a plan's view of an id).
+func isTrue(_ value: Value?) -> Bool { value == .bool(true) }
+
+/// The CIDR blocks that mean "anyone".
+let anywhere: Set<String> = ["0.0.0.0/0", "::/0"]
+
+/// Whether a policy statement makes anyone a principal without a condition to narrow it.
+func isPublic(_ statement: PolicyStatements.Statement) -> Bool {
+    statement.effect == "Allow" && statement.principals.contains("*") && statement.conditions.isEmpty
+}

@@ -1,0 +1,85 @@
+import Compliance
+import Foundation
+import Stack
+
+/// A compliance evaluation as `deploy check` prints it: a table grouped by phase, or a JSON document with the
+/// evidence of every finding.
+struct ComplianceReport {
+    let evaluation: Evaluation
+    let stack: StackFile
+    let mode: String
+    let threshold: Severity
+
+    init(_ evaluation: Evaluation, stack: StackFile, mode: String, threshold: Severity) {
+        self.evaluation = evaluation
+        self.stack = stack
+        self.mode = mode
+        self.threshold = threshold
+    }
+
+    private static func phase(_ finding: Finding) -> String { String(finding.address.prefix { $0 != "." }) }
+
+    /// Failures in full, phase by phase, and the counts of what passed.
+    var lines: [String] {
+        var lines = ["Compliance of stack \(stack.name) (account \(stack.account), region \(stack.region)), on the \(mode):"]
+        for phase in Phase.allCases.map(\.rawValue) {
+            let findings = evaluation.findings.filter { Self.phase($0) == phase }
+            guard !findings.isEmpty else { continue }
+            let failed = findings.filter { $0.status == .fail }
+            lines.append("")
+            lines.append("\(phase): \(findings.count - failed.count) passed, \(failed.count) failed")
+            let width = failed.map(\.rule.id.count).max() ?? 0
+            for finding in failed.sorted(by: { ($0.rule.severity, $0.address) > ($1.rule.severity, $1.address) }) {
+                let id = finding.rule.id.padding(toLength: width, withPad: " ", startingAt: 0)
+                lines.append("  FAIL \(finding.rule.severity.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)) \(id)  \(finding.address): \(finding.message)")
+                lines.append("       fix: \(finding.rule.remediation)")
+            }
+        }
+        let failed = evaluation.failures
+        let blocking = failed.filter { $0.rule.severity >= threshold }.count
+        lines.append("")
+        lines.append("\(evaluation.findings.count - failed.count) passed, \(failed.count) failed (\(blocking) at or above \(threshold.rawValue)), "
+                     + "\(Set(evaluation.findings.map(\.rule.id)).count) rules over \(Set(evaluation.findings.map(\.address)).count) resources.")
+        return lines
+    }
+
+    struct Document: Encodable {
+        var format = "deploy.check/1"
+        var stack: String
+        var account: String
+        var region: String
+        var mode: String
+        var timestamp: String
+        var threshold: String
+        var summary: [String: Int]
+        var findings: [Entry]
+    }
+
+    struct Entry: Encodable {
+        var rule: String
+        var title: String
+        var severity: String
+        var status: String
+        var address: String
+        var type: String
+        var message: String
+        var remediation: String
+        var evidence: [String: Value]
+        var cis: [String]
+        var fsbp: [String]
+        var prowler: [String]
+    }
+
+    var document: Document {
+        let failed = evaluation.failures.count
+        return Document(stack: stack.name, account: stack.account, region: stack.region, mode: mode,
+                        timestamp: ISO8601DateFormatter().string(from: Date()), threshold: threshold.rawValue,
+                        summary: ["passed": evaluation.findings.count - failed, "failed": failed],
+                        findings: evaluation.findings.map { finding in
+                            Entry(rule: finding.rule.id, title: finding.rule.title, severity: finding.rule.severity.rawValue,
+                                  status: finding.status.rawValue, address: finding.address, type: finding.type, message: finding.message,
+                                  remediation: finding.rule.remediation, evidence: finding.evidence, cis: finding.rule.mappings.cis,
+                                  fsbp: finding.rule.mappings.fsbp, prowler: finding.rule.mappings.prowler)
+                        })
+    }
+}

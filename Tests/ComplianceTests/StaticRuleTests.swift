@@ -1,0 +1,136 @@
+import Compliance
+import DeployTestSupport
+import Foundation
+import Stack
+import Testing
+
+/// Every rule over the default stack as planned: each passes there, and each fails once the one thing it guards is
+/// broken (a hand-made change to the planned resources), naming the resource.
+@Suite("compliance rules on the plan")
+struct StaticRuleTests {
+    /// One break: set `attribute` of `address` to `value` (nil removes the resource), and `rule` fails on `finding`.
+    struct Break: Sendable, CustomTestStringConvertible {
+        var rule: String
+        var address: String
+        var attribute: String
+        var value: Value?
+        var finding: String?
+
+        init(_ rule: String, _ address: String, _ attribute: String, _ value: Value?, finding: String? = nil) {
+            self.rule = rule
+            self.address = address
+            self.attribute = attribute
+            self.value = value
+            self.finding = finding
+        }
+
+        var testDescription: String { rule }
+    }
+
+    static func policy(_ effect: String = "Allow", principal: Value? = nil, actions: [String], resource: String = "*") -> Value {
+        var statement: [String: Value] = ["Effect": .string(effect), "Action": .list(actions.map(Value.string)), "Resource": .string(resource)]
+        if let principal { statement["Principal"] = principal }
+        return .map(["Version": .string("2012-10-17"), "Statement": .list([.map(statement)])])
+    }
+
+    static func ingress(_ port: Int, _ cidrs: [String]) -> Value {
+        .list([.map(["protocol": .string("tcp"), "from_port": .int(port), "to_port": .int(port), "cidr_blocks": .list(cidrs.map(Value.string))])])
+    }
+
+    static let otherKey = Value.string("arn:aws:kms:eu-west-1:999999999999:key/4d1f2c3b-0000-0000-0000-000000000000")
+    static func trust(_ principal: Value) -> Value {
+        .map(["Version": .string("2012-10-17"), "Statement": .list([.map(["Effect": .string("Allow"), "Principal": principal,
+                                                                          "Action": .string("sts:AssumeRole")])])])
+    }
+
+    static let breaks: [Break] = [
+        Break("s3-bucket-kms-encryption", "storage.artifacts_bucket", "sse_algorithm", .string("AES256")),
+        Break("s3-bucket-public-access-block", "storage.audit_bucket", "block_public_access", .bool(false)),
+        Break("s3-bucket-secure-transport", "storage.artifacts_bucket", "policy", .null),
+        Break("s3-bucket-versioning", "storage.artifacts_bucket", "versioning", .bool(false)),
+        Break("s3-bucket-acls-disabled", "storage.artifacts_bucket", "object_ownership", .string("ObjectWriter")),
+        Break("s3-bucket-policy-not-public", "storage.artifacts_bucket", "policy", policy(principal: .string("*"), actions: ["s3:GetObject"])),
+        Break("s3-object-stack-key", "storage.model", "kms_key_id", otherKey),
+        Break("kms-key-rotation", "keys.data_key", "enable_key_rotation", .bool(false)),
+        Break("kms-key-policy-not-public", "keys.data_key", "policy", policy(principal: .map(["AWS": .string("*")]), actions: ["kms:Decrypt"])),
+        Break("kms-key-deletion-window", "keys.data_key", "deletion_window_days", .int(3)),
+        Break("cloudtrail-multi-region", "storage.trail", "is_multi_region_trail", .bool(false)),
+        Break("cloudtrail-log-file-validation", "storage.trail", "enable_log_file_validation", .bool(false)),
+        Break("cloudtrail-kms-encryption", "storage.trail", "kms_key_id", .null),
+        Break("cloudtrail-logging", "storage.trail", "enable_logging", .bool(false)),
+        Break("cloudtrail-bucket-not-public", "storage.audit_bucket", "block_public_access", .bool(false), finding: "storage.trail"),
+        Break("vpc-flow-logs", "network.flow_log", "", nil, finding: "network.vpc"),
+        Break("vpc-default-security-group-closed", "network.default_security_group", "ingress", ingress(443, ["10.40.0.0/16"])),
+        Break("sg-no-admin-ports-from-anywhere", "network.inference_security_group", "ingress", ingress(22, ["0.0.0.0/0"])),
+        Break("sg-inference-port-allowed-cidrs", "network.inference_security_group", "ingress", ingress(8080, ["192.168.0.0/16"])),
+        Break("subnet-no-public-ip", "network.private_subnet[0]", "map_public_ip_on_launch", .bool(true)),
+        Break("vpc-interface-endpoints", "network.interface_endpoint[0]", "", nil, finding: "network.vpc"),
+        Break("vpc-s3-gateway-endpoint", "network.s3_endpoint", "", nil, finding: "network.vpc"),
+        Break("ec2-imdsv2", "inference.node[0]", "metadata_http_tokens", .string("optional")),
+        Break("ec2-volume-encryption", "inference.node[0]", "root_volume_encrypted", .bool(false)),
+        Break("ec2-no-public-ip", "inference.node[0]", "associate_public_ip_address", .bool(true)),
+        Break("ec2-instance-profile", "inference.node[0]", "iam_instance_profile", .null),
+        Break("ec2-no-secrets-in-user-data", "inference.node[0]", "user_data",
+              .string("#!/bin/sh\nexport AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n")),
+        Break("ec2-detailed-monitoring", "inference.node[0]", "monitoring", .bool(false)),
+        Break("iam-no-administrator-statement", "keys.node_policy", "policy", policy(actions: ["*"])),
+        Break("iam-no-service-wildcards", "keys.node_policy", "policy", policy(actions: ["s3:*"], resource: "arn:aws:s3:::x/*")),
+        Break("iam-no-privilege-escalation", "keys.node_policy", "policy", policy(actions: ["iam:PassRole"])),
+        Break("iam-trust-no-wildcard-principal", "keys.node_role", "assume_role_policy", trust(.map(["AWS": .string("*")]))),
+        Break("iam-cross-account-external-id", "keys.node_role", "assume_role_policy",
+              trust(.map(["AWS": .string("arn:aws:iam::999999999999:root")]))),
+        Break("iam-role-no-administrator-policy", "keys.node_role", "managed_policy_arns",
+              .list([.string("arn:aws:iam::aws:policy/AdministratorAccess")])),
+        Break("dynamodb-kms-encryption", "storage.audit_table", "kms_key_arn", otherKey),
+        Break("dynamodb-point-in-time-recovery", "storage.audit_table", "point_in_time_recovery", .bool(false)),
+        Break("dynamodb-deletion-protection", "storage.audit_table", "deletion_protection", .bool(false)),
+        Break("logs-group-retention", "network.flow_log_group", "retention_in_days", .int(30)),
+    ]
+
+    static func planned() throws -> Inventory {
+        let configuration = try StackConfiguration.load(stackPath: ShippedStack.path())
+        var expander = Expander(configuration)
+        return Inventory(planned: try expander.expand(), configuration: configuration)
+    }
+
+    @Test("the default stack passes every rule on its plan")
+    func defaultStackPasses() throws {
+        let evaluation = Evaluation(try Self.planned())
+        #expect(evaluation.failures.map { "\($0.rule.id) \($0.address): \($0.message)" } == [])
+        #expect(Set(evaluation.findings.map(\.rule.id)) == Set(RuleCatalog.all.map(\.id)), "every rule found something to look at")
+    }
+
+    @Test("each rule fails, on the right resource, when what it guards is broken", arguments: breaks)
+    func broken(_ change: Break) throws {
+        var inventory = try Self.planned()
+        let index = try #require(inventory.subjects.firstIndex { $0.address == change.address }, "\(change.address) is in the plan")
+        if let value = change.value {
+            inventory.subjects[index].attributes[change.attribute] = value
+        } else {
+            inventory.subjects.remove(at: index)
+        }
+        let rule = try #require(RuleCatalog.rule(change.rule))
+        let failures = Evaluation(inventory, rules: [rule]).failures
+        #expect(failures.map(\.address) == [change.finding ?? change.address], "\(failures.map(\.message))")
+    }
+
+    @Test("every rule is broken by a case above, and carries what a report needs")
+    func catalog() {
+        #expect(Set(Self.breaks.map(\.rule)) == Set(RuleCatalog.all.map(\.id)))
+        #expect(RuleCatalog.all.count >= 35)
+        #expect(Set(RuleCatalog.all.map(\.id)).count == RuleCatalog.all.count, "ids are unique")
+        for rule in RuleCatalog.all {
+            #expect(!rule.title.isEmpty && !rule.rationale.isEmpty && !rule.remediation.isEmpty && !rule.types.isEmpty, "\(rule.id)")
+            #expect(rule.types.allSatisfy { ResourceTypes.schema(for: $0) != nil }, "\(rule.id) names known types")
+        }
+    }
+
+    @Test("the user data rule never copies the user data into its evidence")
+    func secretsStayOut() throws {
+        var inventory = try Self.planned()
+        let index = try #require(inventory.subjects.firstIndex { $0.address == "inference.node[0]" })
+        inventory.subjects[index].attributes["user_data"] = .string("password = hunter2hunter2")
+        let finding = try #require(Evaluation(inventory, rules: [RuleCatalog.rule("ec2-no-secrets-in-user-data")!]).failures.first)
+        #expect(!"\(finding.evidence)\(finding.message)".contains("hunter2"))
+    }
+}
