@@ -12,6 +12,8 @@ public struct Finding: Sendable {
     public var message: String
     /// The attributes the rule read.
     public var evidence: [String: Value]
+    /// Those of them read from the account (a live check).
+    public var observed: Set<String>
 }
 
 /// Every rule over every resource it applies to.
@@ -26,10 +28,10 @@ public struct Evaluation: Sendable {
                 case .notApplicable: continue
                 case .pass(let evidence):
                     findings.append(Finding(rule: rule, address: subject.address, type: subject.type, status: .pass, message: rule.title,
-                                            evidence: evidence))
+                                            evidence: evidence, observed: subject.observed))
                 case .fail(let reason, let evidence):
                     findings.append(Finding(rule: rule, address: subject.address, type: subject.type, status: .fail, message: reason,
-                                            evidence: evidence))
+                                            evidence: evidence, observed: subject.observed))
                 }
             }
         }

@@ -7,12 +7,15 @@ public struct Subject: Sendable {
     public var type: String
     public var attributes: [String: Value]
     public var dependencies: [String]
+    /// The attributes read from the account just now (a live check); the others are as the state recorded them.
+    public var observed: Set<String>
 
-    public init(address: String, type: String, attributes: [String: Value], dependencies: [String] = []) {
+    public init(address: String, type: String, attributes: [String: Value], dependencies: [String] = [], observed: Set<String> = []) {
         self.address = address
         self.type = type
         self.attributes = attributes
         self.dependencies = dependencies
+        self.observed = observed
     }
 
     public subscript(_ name: String) -> Value? { attributes[name] }

@@ -9,13 +9,19 @@ struct ComplianceReport {
     let stack: StackFile
     let mode: String
     let threshold: Severity
+    /// Recorded resources the account no longer holds (a live check).
+    let missing: [String]
 
-    init(_ evaluation: Evaluation, stack: StackFile, mode: String, threshold: Severity) {
+    init(_ evaluation: Evaluation, stack: StackFile, mode: String, threshold: Severity, missing: [String] = []) {
         self.evaluation = evaluation
         self.stack = stack
         self.mode = mode
         self.threshold = threshold
+        self.missing = missing
     }
+
+    /// Whether the report fails the run: a finding at or above the threshold, or a recorded resource gone.
+    var fails: Bool { evaluation.fails(atOrAbove: threshold) || !missing.isEmpty }
 
     private static func phase(_ finding: Finding) -> String { String(finding.address.prefix { $0 != "." }) }
 
@@ -35,6 +41,10 @@ struct ComplianceReport {
                 lines.append("       fix: \(finding.rule.remediation)")
             }
         }
+        if !missing.isEmpty {
+            lines.append("")
+            lines.append("missing from the account (deleted outside deploy): " + missing.joined(separator: ", "))
+        }
         let failed = evaluation.failures
         let blocking = failed.filter { $0.rule.severity >= threshold }.count
         lines.append("")
@@ -52,6 +62,7 @@ struct ComplianceReport {
         var timestamp: String
         var threshold: String
         var summary: [String: Int]
+        var missing: [String]
         var findings: [Entry]
     }
 
@@ -65,6 +76,8 @@ struct ComplianceReport {
         var message: String
         var remediation: String
         var evidence: [String: Value]
+        /// The evidence read from the account just now; the rest is as the state recorded it.
+        var observed: [String]
         var cis: [String]
         var fsbp: [String]
         var prowler: [String]
@@ -74,11 +87,12 @@ struct ComplianceReport {
         let failed = evaluation.failures.count
         return Document(stack: stack.name, account: stack.account, region: stack.region, mode: mode,
                         timestamp: ISO8601DateFormatter().string(from: Date()), threshold: threshold.rawValue,
-                        summary: ["passed": evaluation.findings.count - failed, "failed": failed],
+                        summary: ["passed": evaluation.findings.count - failed, "failed": failed], missing: missing,
                         findings: evaluation.findings.map { finding in
                             Entry(rule: finding.rule.id, title: finding.rule.title, severity: finding.rule.severity.rawValue,
                                   status: finding.status.rawValue, address: finding.address, type: finding.type, message: finding.message,
-                                  remediation: finding.rule.remediation, evidence: finding.evidence, cis: finding.rule.mappings.cis,
+                                  remediation: finding.rule.remediation, evidence: finding.evidence,
+                                  observed: finding.evidence.keys.filter { finding.observed.contains($0) }.sorted(), cis: finding.rule.mappings.cis,
                                   fsbp: finding.rule.mappings.fsbp, prowler: finding.rule.mappings.prowler)
                         })
     }

@@ -31,7 +31,10 @@ struct CheckCommandTests {
 
         let (jsonCode, json) = await run(["check", "--stack", stack, "--output", "json"])
         #expect(jsonCode == 1)
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let documents = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        #expect(documents.count == 1, "no state: the plan alone")
+        let document = try #require(documents.first)
+        #expect(document["mode"] as? String == "plan")
         #expect(document["format"] as? String == "deploy.check/1" && document["account"] as? String == "123456789012")
         let findings = try #require(document["findings"] as? [[String: Any]])
         let failed = try #require(findings.first { $0["status"] as? String == "fail" })
@@ -41,7 +44,9 @@ struct CheckCommandTests {
     }
 
     @Test("bad input is exit 2 with one clear error", arguments: [["check", "--stack", "/nonexistent.json5"],
-                                                                 ["check", "--stack", "x.json5", "--severity", "urgent"]])
+                                                                 ["check", "--stack", "x.json5", "--severity", "urgent"],
+                                                                 ["check", "--stack", "x.json5", "--plan", "--live"],
+                                                                 ["check", "--stack", ShippedStack.path(), "--state", "/nonexistent/state.json", "--live"]])
     func badInput(_ arguments: [String]) async throws {
         let (code, output) = await run(arguments)
         #expect(code == 2)

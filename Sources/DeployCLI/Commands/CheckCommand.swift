@@ -3,24 +3,33 @@ import Foundation
 import Plan
 import Stack
 
-/// `deploy check`: the compliance rules over the stack as planned.
+/// `deploy check`: the compliance rules over the stack as planned, and over what the account holds.
 struct CheckCommand: Command {
     static let name = "check"
+    static let usesAWS = true
     static let outputFormats: [OutputFormat] = [.text, .json]
-    static let abstract = "Check the stack's security posture against the compliance rules, on its plan."
+    static let abstract = "Check the stack's security posture against the compliance rules, on its plan and in the account."
     static let discussion = """
         Runs every rule (encryption with the stack's key, no public access, TLS only, IMDSv2, rotation, trails, flow \
-        logs, least privilege, ...) over the resources the stack plans, with the ids and ARNs the state records where it \
-        has them; no credentials are needed. Exit 0 when nothing at or above --severity (default low) fails, 1 when \
-        something does, 2 on bad input. --output json adds, for every finding, the attributes the rule read and the \
-        rule's CIS, AWS Foundational Security Best Practices and Prowler mappings.
+        logs, least privilege, ...) over the resources the stack plans (--plan: no credentials needed, the ids and ARNs \
+        the state records where it has them) and over the resources the state records, read from the account with \
+        read-only calls (--live; the same rules, on the same attribute names). Without either, the plan, and the \
+        account too when the state records resources. Exit 0 when nothing at or above --severity (default low) fails, \
+        1 when something does, 2 on bad input. --output json adds, for every finding, the attributes the rule read \
+        (and which of them came from the account) and the rule's CIS, AWS Foundational Security Best Practices and \
+        Prowler mappings.
         """
     static let options = StackOptions.specs + StackOptions.stateSpecs + [
+        .flag("plan", "Check the planned resources only."),
+        .flag("live", "Check the resources in the account only."),
         .value("severity", "level", "Fail only on findings at or above low, medium, high or critical (default low)."),
     ]
 
     static func validate(_ arguments: ParsedArguments) throws(UsageError) {
         guard arguments.positionals.isEmpty else { throw UsageError(message: "unexpected argument '\(arguments.positionals[0])'", command: name) }
+        if arguments.flag("plan") && arguments.flag("live") {
+            throw UsageError(message: "--plan and --live exclude each other; give neither for both", command: name)
+        }
         if let level = arguments.value("severity"), Severity(rawValue: level) == nil {
             throw UsageError(message: "--severity must be low, medium, high or critical, not '\(level)'", command: name)
         }
@@ -30,17 +39,42 @@ struct CheckCommand: Command {
         let options = try StackOptions(context.arguments, command: name)
         let configuration = try options.loadConfiguration(warnings: context.console)
         let state = try options.stateStore(for: configuration).load(for: configuration.stack)
-        var known: [String: [String: Value]] = [:]
-        for resource in state?.resources ?? [] where resource.status == .created { known[resource.address.description] = resource.attributes }
-        var expander = Expander(configuration)
-        let inventory = Inventory(planned: try expander.expand(), configuration: configuration, known: known)
-        let evaluation = Evaluation(inventory)
+        let recorded = (state?.resources ?? []).filter { $0.status == .created }
         let threshold = context.arguments.value("severity").flatMap(Severity.init(rawValue:)) ?? .low
-        let report = ComplianceReport(evaluation, stack: configuration.stack, mode: "plan", threshold: threshold)
-        switch context.options.output {
-        case .json: context.console.out(try JSONText.encode(report.document))
-        case .text: for line in report.lines { context.console.out(line) }
+        let wantsLive = context.arguments.flag("live") || (!context.arguments.flag("plan") && !recorded.isEmpty)
+        if context.arguments.flag("live") && recorded.isEmpty {
+            throw UsageError(message: "--live needs a state that records resources; apply the stack first", command: name)
         }
-        return evaluation.fails(atOrAbove: threshold) ? ExitCode.failure : ExitCode.success
+
+        var reports: [ComplianceReport] = []
+        if !context.arguments.flag("live") {
+            var known: [String: [String: Value]] = [:]
+            for resource in recorded { known[resource.address.description] = resource.attributes }
+            var expander = Expander(configuration)
+            let inventory = Inventory(planned: try expander.expand(), configuration: configuration, known: known)
+            reports.append(ComplianceReport(Evaluation(inventory), stack: configuration.stack, mode: "plan", threshold: threshold))
+        }
+        if wantsLive, let state {
+            let client = try StackSession.client(context, configuration.stack)
+            try await ApplySupport.checkAccount(client, configuration.stack)
+            let refreshed = try await Refresher(readers: try ReaderFactory.readers(context, configuration)).refresh(state)
+            let live = Dictionary(uniqueKeysWithValues: refreshed.live.map { ($0.key.description, $0.value) })
+            let inventory = Inventory(recorded: recorded.map { ($0.address.description, $0.type, $0.attributes, $0.dependencies.map(\.description)) },
+                                      live: live, configuration: configuration)
+            let gone = recorded.filter { live[$0.address.description] == .some(nil) }.map(\.address.description)
+            reports.append(ComplianceReport(Evaluation(inventory), stack: configuration.stack, mode: "account", threshold: threshold,
+                                            missing: gone))
+        }
+        switch context.options.output {
+        case .json:
+            // one document per mode checked, the plan's first
+            context.console.out(try JSONText.encode(reports.map(\.document)))
+        case .text:
+            for (index, report) in reports.enumerated() {
+                if index > 0 { context.console.out("") }
+                for line in report.lines { context.console.out(line) }
+            }
+        }
+        return reports.contains { $0.fails } ? ExitCode.failure : ExitCode.success
     }
 }
