@@ -10,9 +10,10 @@ import sys
 import boto3
 
 LOCAL_ENDPOINT_ACTION_NAMES = {
-    "s3:GetBucketPublicAccessBlock": "s3:ListBucket", "s3:GetEncryptionConfiguration": "s3:ListBucket",
-    "s3:PutBucketPublicAccessBlock": "s3:CreateBucket", "s3:PutEncryptionConfiguration": "s3:CreateBucket",
-    "s3:PutBucketOwnershipControls": "s3:CreateBucket", "s3:DeleteBucketPublicAccessBlock": "s3:DeleteBucket",
+    "s3:GetBucketPublicAccessBlock": ["s3:ListBucket"], "s3:GetEncryptionConfiguration": ["s3:ListBucket"],
+    # AWS authorises DeletePublicAccessBlock as s3:PutBucketPublicAccessBlock; moto as s3:DeleteBucket
+    "s3:PutBucketPublicAccessBlock": ["s3:CreateBucket", "s3:DeleteBucket"], "s3:PutEncryptionConfiguration": ["s3:CreateBucket"],
+    "s3:PutBucketOwnershipControls": ["s3:CreateBucket"],
 }
 
 
@@ -21,7 +22,7 @@ def create_user(name: str, policy: dict) -> tuple[str, str]:
     policy = json.loads(json.dumps(policy))
     actions = {action for statement in policy["Statement"] for action in
                (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])}
-    aliases = sorted({alias for action, alias in LOCAL_ENDPOINT_ACTION_NAMES.items() if action in actions})
+    aliases = sorted({alias for action, names in LOCAL_ENDPOINT_ACTION_NAMES.items() if action in actions for alias in names})
     if aliases:
         policy["Statement"].append({"Sid": "LocalEndpointActionNames", "Effect": "Allow", "Action": aliases, "Resource": "*"})
     iam = boto3.client("iam", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1",

@@ -13,15 +13,20 @@ public enum PermissionsPolicy {
         var byResource: [String: Set<String>] = [:]
         var passesRole = false
         let types = Set(expanded.resources.map(\.type))
+        let stackARNs = scoped ? expanded.resources.flatMap { arnsOf($0, partition, account, region) } : []
         for type in types.sorted() {
             let handler = try Handlers.handler(for: type)
             passesRole = passesRole || handler.actions.passesRole
             let arns = scoped ? expanded.resources.filter { $0.type == type }.flatMap { arnsOf($0, partition, account, region) } : []
             for action in handler.actions.all {
-                if arns.isEmpty || !scopable(action) {
+                // each action on the kind of resource it authorises on: a role's delete removes it from the stack's
+                // instance profiles, an object's delete lists versions of its bucket
+                var fitting = arns.filter { ResourceKind.of($0) == ResourceKind.required(by: action) }
+                if fitting.isEmpty { fitting = stackARNs.filter { ResourceKind.of($0) == ResourceKind.required(by: action) } }
+                if fitting.isEmpty || !scopable(action) {
                     unscoped.insert(action)
                 } else {
-                    for arn in arns { byResource[arn, default: []].insert(action) }
+                    for arn in fitting { byResource[arn, default: []].insert(action) }
                 }
             }
         }
@@ -50,9 +55,37 @@ public enum PermissionsPolicy {
         let service = action.split(separator: ":").first ?? ""
         guard ["iam", "s3", "dynamodb", "cloudtrail", "logs"].contains(service) else { return false }
         let name = action.split(separator: ":").last ?? ""
+        // log deliveries (what a flow log to CloudWatch Logs needs) have no resource of their own
+        if name.hasSuffix("LogDelivery") { return false }
         return !(name.hasPrefix("List") || name.hasPrefix("Describe")) || name == "ListAttachedRolePolicies"
             || name == "ListBucketVersions" || name == "ListRolePolicies" || name == "ListInstanceProfilesForRole"
             || name == "ListTagsOfResource" || name == "ListTagsForResource"
+    }
+
+    /// The kinds of ARN that IAM actions authorise on, where a service has more than one.
+    enum ResourceKind: Equatable {
+        case bucket, object, role, instanceProfile, other
+
+        static let objectActions: Set<String> = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion",
+                                                 "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:PutObjectTagging",
+                                                 "s3:GetObjectTagging", "s3:GetObjectVersion"]
+
+        static func of(_ arn: String) -> ResourceKind {
+            if arn.contains(":s3:::") { return arn.split(separator: ":", maxSplits: 5).last?.contains("/") == true ? .object : .bucket }
+            if arn.contains(":instance-profile/") { return .instanceProfile }
+            if arn.contains(":role/") { return .role }
+            return .other
+        }
+
+        static func required(by action: String) -> ResourceKind {
+            if action.hasPrefix("s3:") { return objectActions.contains(action) ? .object : .bucket }
+            if action.hasPrefix("iam:") {
+                if action == "iam:ListInstanceProfilesForRole" { return .role }
+                if action.contains("InstanceProfile") { return .instanceProfile }
+                if action.contains("Role") { return .role }
+            }
+            return .other
+        }
     }
 
     /// The ARNs a named resource is known by before it exists.

@@ -14,7 +14,8 @@ struct S3BucketHandler: ResourceHandler {
                  "kms:GenerateDataKey", "kms:DescribeKey"],
         read: ["s3:ListAllMyBuckets", "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration", "s3:GetBucketPublicAccessBlock",
                "s3:GetBucketTagging", "s3:GetBucketPolicy"],
-        update: ["s3:PutBucketPublicAccessBlock", "s3:DeleteBucketPublicAccessBlock", "s3:PutBucketOwnershipControls",
+        // (DeletePublicAccessBlock is authorised by s3:PutBucketPublicAccessBlock: IAM has no action of its own for it)
+        update: ["s3:PutBucketPublicAccessBlock", "s3:PutBucketOwnershipControls",
                  "s3:PutEncryptionConfiguration", "s3:PutBucketVersioning", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy",
                  "s3:PutLifecycleConfiguration", "s3:PutBucketTagging"],
         delete: ["s3:DeleteBucket", "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"])
