@@ -14,6 +14,8 @@ public struct Finding: Sendable {
     public var evidence: [String: Value]
     /// Those of them read from the account (a live check).
     public var observed: Set<String>
+    /// Where the template declares the resource.
+    public var location: SourceLocation?
 }
 
 /// Every rule over every resource it applies to.
@@ -28,10 +30,10 @@ public struct Evaluation: Sendable {
                 case .notApplicable: continue
                 case .pass(let evidence):
                     findings.append(Finding(rule: rule, address: subject.address, type: subject.type, status: .pass, message: rule.title,
-                                            evidence: evidence, observed: subject.observed))
+                                            evidence: evidence, observed: subject.observed, location: subject.location))
                 case .fail(let reason, let evidence):
                     findings.append(Finding(rule: rule, address: subject.address, type: subject.type, status: .fail, message: reason,
-                                            evidence: evidence, observed: subject.observed))
+                                            evidence: evidence, observed: subject.observed, location: subject.location))
                 }
             }
         }

@@ -8,8 +8,10 @@ extension Inventory {
         let subjects = expanded.resources.map { resource in
             var attributes = resource.properties
             for name in resource.schema.computed { attributes[name] = known[resource.address.description]?[name] ?? .unknown }
-            return Subject(address: resource.address.description, type: resource.type, attributes: attributes,
-                           dependencies: resource.dependencies.map(\.description))
+            var subject = Subject(address: resource.address.description, type: resource.type, attributes: attributes,
+                                  dependencies: resource.dependencies.map(\.description))
+            subject.location = resource.location
+            return subject
         }
         self.init(subjects: subjects, configuration: configuration)
     }

@@ -9,6 +9,8 @@ public struct Subject: Sendable {
     public var dependencies: [String]
     /// The attributes read from the account just now (a live check); the others are as the state recorded them.
     public var observed: Set<String>
+    /// Where the template declares the resource.
+    public var location: SourceLocation?
 
     public init(address: String, type: String, attributes: [String: Value], dependencies: [String] = [], observed: Set<String> = []) {
         self.address = address

@@ -29,7 +29,7 @@ struct CheckCommandTests {
         #expect(output.stdout.contains("FAIL MEDIUM   dynamodb-deletion-protection  storage.audit_table: deletion protection is off"), "\(output.stdout)")
         #expect(await run(["check", "--stack", stack, "--severity", "high"]).0 == 0, "a medium failure is under a high threshold")
 
-        let (jsonCode, json) = await run(["check", "--stack", stack, "--output", "json"])
+        let (jsonCode, json) = await run(["check", "--stack", stack, "--format", "json"])
         #expect(jsonCode == 1)
         let documents = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
         #expect(documents.count == 1, "no state: the plan alone")

@@ -39,7 +39,7 @@ struct LiveCheckTests {
     ]
 
     static func check(_ fixture: StackFixture, _ environment: [String: String]) throws -> (DeployProcess.Result, [[String: Any]]) {
-        let result = try DeployProcess.run(["check", "--live", "--output", "json", "--stack", fixture.stackPath, "--state", fixture.statePath],
+        let result = try DeployProcess.run(["check", "--live", "--format", "json", "--stack", fixture.stackPath, "--state", fixture.statePath],
                                            environment: environment)
         let reports = (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [[String: Any]] ?? []
         return (result, (reports.first?["findings"] as? [[String: Any]]) ?? [])

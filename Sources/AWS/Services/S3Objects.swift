@@ -1,4 +1,5 @@
 import Foundation
+import TextSafety
 
 /// How S3 encrypts an object at rest: SSE-KMS under a named key, or S3's own keys.
 public struct ObjectEncryption: Sendable, Equatable {
@@ -145,7 +146,7 @@ extension S3 {
     /// Joins the parts into the object.
     public func completeMultipartUpload(bucket: String, key: String, uploadID: String, parts: [UploadedPart]) async throws -> StoredObject {
         let list = parts.sorted { $0.number < $1.number }.map { part in
-            "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(Self.escapeXML(part.etag))</ETag>"
+            "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(SafeText.xmlEscaped(part.etag))</ETag>"
                 + "<ChecksumSHA256>\(part.checksumSHA256)</ChecksumSHA256></Part>"
         }
         let body = Data("<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\(list.joined())</CompleteMultipartUpload>".utf8)
@@ -205,7 +206,7 @@ extension S3 {
 
     /// Replaces the object's tags.
     public func putObjectTags(bucket: String, key: String, tags: [String: String]) async throws {
-        let set = tags.keys.sorted().map { "<Tag><Key>\(Self.escapeXML($0))</Key><Value>\(Self.escapeXML(tags[$0] ?? ""))</Value></Tag>" }
+        let set = tags.keys.sorted().map { "<Tag><Key>\(SafeText.xmlEscaped($0))</Key><Value>\(SafeText.xmlEscaped(tags[$0] ?? ""))</Value></Tag>" }
         let body = Data("<Tagging xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><TagSet>\(set.joined())</TagSet></Tagging>".utf8)
         let checksum = Data(Digest.sha256(body)).base64EncodedString()
         _ = try await client.send(AWSOperation(service: .s3, name: "PutObjectTagging", method: "PUT", path: Self.path(key),
@@ -229,11 +230,5 @@ extension S3 {
     /// fails there; callers filter the answer to the key itself.
     public static func listingPrefix(for key: String) -> String {
         key.firstIndex(of: "/").map { String(key[..<$0]) } ?? key
-    }
-
-    /// Text safe inside an XML element.
-    public static func escapeXML(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 }

@@ -7,7 +7,7 @@ import Stack
 struct CheckCommand: Command {
     static let name = "check"
     static let usesAWS = true
-    static let outputFormats: [OutputFormat] = [.text, .json]
+    static let formats = ["text", "json", "sarif", "junit"]
     static let abstract = "Check the stack's security posture against the compliance rules, on its plan and in the account."
     static let discussion = """
         Runs every rule (encryption with the stack's key, no public access, TLS only, IMDSv2, rotation, trails, flow \
@@ -15,18 +15,23 @@ struct CheckCommand: Command {
         the state records where it has them) and over the resources the state records, read from the account with \
         read-only calls (--live; the same rules, on the same attribute names). Without either, the plan, and the \
         account too when the state records resources. Exit 0 when nothing at or above --severity (default low) fails, \
-        1 when something does, 2 on bad input. --output json adds, for every finding, the attributes the rule read \
+        1 when something does, 2 on bad input. --format json adds, for every finding, the attributes the rule read \
         (and which of them came from the account) and the rule's CIS, AWS Foundational Security Best Practices and \
-        Prowler mappings.
+        Prowler mappings; sarif writes SARIF 2.1.0 for code scanning, junit JUnit XML for CI.
         """
     static let options = StackOptions.specs + StackOptions.stateSpecs + [
         .flag("plan", "Check the planned resources only."),
         .flag("live", "Check the resources in the account only."),
         .value("severity", "level", "Fail only on findings at or above low, medium, high or critical (default low)."),
+        .value("format", "kind", "text (default), json, sarif or junit."),
+        .value("out", "file", "Write the report to this file instead of standard output."),
     ]
 
     static func validate(_ arguments: ParsedArguments) throws(UsageError) {
         guard arguments.positionals.isEmpty else { throw UsageError(message: "unexpected argument '\(arguments.positionals[0])'", command: name) }
+        if let format = arguments.value("format"), !formats.contains(format) {
+            throw UsageError(message: "--format must be text, json, sarif or junit, not '\(format)'", command: name)
+        }
         if arguments.flag("plan") && arguments.flag("live") {
             throw UsageError(message: "--plan and --live exclude each other; give neither for both", command: name)
         }
@@ -61,19 +66,26 @@ struct CheckCommand: Command {
             let live = Dictionary(uniqueKeysWithValues: refreshed.live.map { ($0.key.description, $0.value) })
             let inventory = Inventory(recorded: recorded.map { ($0.address.description, $0.type, $0.attributes, $0.dependencies.map(\.description)) },
                                       live: live, configuration: configuration)
+            var located = inventory
+            if let expanded = try? { var expander = Expander(configuration); return try expander.expand() }() {
+                let locations = Dictionary(uniqueKeysWithValues: expanded.resources.map { ($0.address.description, $0.location) })
+                for index in located.subjects.indices { located.subjects[index].location = locations[located.subjects[index].address] }
+            }
             let gone = recorded.filter { live[$0.address.description] == .some(nil) }.map(\.address.description)
-            reports.append(ComplianceReport(Evaluation(inventory), stack: configuration.stack, mode: "account", threshold: threshold,
+            reports.append(ComplianceReport(Evaluation(located), stack: configuration.stack, mode: "account", threshold: threshold,
                                             missing: gone))
         }
-        switch context.options.output {
-        case .json:
-            // one document per mode checked, the plan's first
-            context.console.out(try JSONText.encode(reports.map(\.document)))
-        case .text:
-            for (index, report) in reports.enumerated() {
-                if index > 0 { context.console.out("") }
-                for line in report.lines { context.console.out(line) }
-            }
+        let text: String
+        switch context.arguments.value("format") ?? "text" {
+        case "json": text = try JSONText.encode(reports.map(\.document))  // one document per mode checked, the plan's first
+        case "sarif": text = try JSONText.encode(SARIFReport(reports, baseDirectory: FileManager.default.currentDirectoryPath))
+        case "junit": text = JUnitReport.xml(reports)
+        default: text = reports.map { $0.lines.joined(separator: "\n") }.joined(separator: "\n\n")
+        }
+        if let out = context.arguments.value("out") {
+            try AtomicFile.write(Data((text + "\n").utf8), to: out, mode: 0o644)
+        } else {
+            context.console.out(text)
         }
         return reports.contains { $0.fails } ? ExitCode.failure : ExitCode.success
     }

@@ -2,6 +2,7 @@ import AWS
 import Foundation
 import Plan
 import Stack
+import TextSafety
 
 /// `aws.s3.bucket`: a bucket with Block Public Access, owner-enforced objects, default encryption (SSE-KMS with the
 /// stack's key), versioning, a policy, an expiry rule and tags. A bucket that still holds objects is not deleted
@@ -60,7 +61,7 @@ struct S3BucketHandler: ResourceHandler {
         }
         if !changed.isDisjoint(with: ["sse_algorithm", "kms_key_id", "bucket_key_enabled"]) {
             let algorithm = resource.string("sse_algorithm") ?? "AES256"
-            let key = resource.string("kms_key_id").map { "<KMSMasterKeyID>\(S3.escapeXML($0))</KMSMasterKeyID>" } ?? ""
+            let key = resource.string("kms_key_id").map { "<KMSMasterKeyID>\(SafeText.xmlEscaped($0))</KMSMasterKeyID>" } ?? ""
             let bucketKey = resource.bool("bucket_key_enabled") == true
             puts.append { try await s3.putSubresource(name, "encryption", body: """
                 <ServerSideEncryptionConfiguration \(namespace)><Rule><ApplyServerSideEncryptionByDefault>\
@@ -89,7 +90,7 @@ struct S3BucketHandler: ResourceHandler {
                 """) }
         }
         if changed.contains("tags") {
-            let tags = resource.tags.keys.sorted().map { "<Tag><Key>\(S3.escapeXML($0))</Key><Value>\(S3.escapeXML(resource.tags[$0] ?? ""))</Value></Tag>" }
+            let tags = resource.tags.keys.sorted().map { "<Tag><Key>\(SafeText.xmlEscaped($0))</Key><Value>\(SafeText.xmlEscaped(resource.tags[$0] ?? ""))</Value></Tag>" }
             puts.append { try await s3.putSubresource(name, "tagging", body: "<Tagging \(namespace)><TagSet>\(tags.joined())</TagSet></Tagging>") }
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
