@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "Plan", dependencies: ["Stack", "AWS", "TextSafety"]),
         .target(name: "Provision", dependencies: ["AWS", "Stack", "Plan", "TextSafety"]),
         .target(name: "Costs", dependencies: ["Stack"]),
-        .target(name: "Compliance", dependencies: ["Stack"]),
+        .target(name: "Compliance", dependencies: ["Stack", "TextSafety"]),
         .target(name: "DeployCLI", dependencies: ["AWS", "Stack", "Plan", "Provision", "Costs", "Compliance", "TextSafety"]),
         .executableTarget(name: "deploy", dependencies: ["DeployCLI"]),
         .executableTarget(name: "PlanBenchmark", dependencies: ["Stack", "Plan"], path: "Benchmarks/PlanBenchmark"),

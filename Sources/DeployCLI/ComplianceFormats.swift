@@ -38,12 +38,19 @@ struct SARIFReport: Encodable {
         var logicalLocations: [Logical]
     }
 
+    struct Suppression: Encodable {
+        var kind = "external"
+        var status = "accepted"
+        var justification: String
+    }
+
     struct Result: Encodable {
         var ruleId: String
         var ruleIndex: Int
         var level: String
         var message: Text
         var locations: [Location]
+        var suppressions: [Suppression]?
         var properties: [String: Value]
     }
 
@@ -89,7 +96,7 @@ struct SARIFReport: Encodable {
                                    "security-severity": [Self.score(rule.severity)]])
         }
         runs = reports.map { report in
-            let results = report.evaluation.failures.map { finding in
+            let results = report.evaluation.findings.filter { $0.status != .pass }.map { finding in
                 let physical = finding.location.map { location in
                     Location.Physical(artifactLocation: ["uri": Self.relative(location.file, to: baseDirectory)],
                                       region: ["startLine": location.line, "startColumn": location.column])
@@ -97,6 +104,8 @@ struct SARIFReport: Encodable {
                 return Result(ruleId: finding.rule.id, ruleIndex: rules.firstIndex { $0.id == finding.rule.id } ?? 0,
                               level: Self.level(finding.rule.severity), message: Text(text: "\(finding.address): \(finding.message)"),
                               locations: [Location(physicalLocation: physical, logicalLocations: [.init(fullyQualifiedName: finding.address)])],
+                              suppressions: finding.status == .suppressed
+                                  ? [Suppression(justification: "\(finding.suppression?.reason ?? "") (until \(finding.suppression?.expires ?? ""))")] : nil,
                               properties: ["evidence": .map(finding.evidence), "severity": .string(finding.rule.severity.rawValue)])
             }
             return Run(tool: ["driver": Driver(rules: entries)],
@@ -128,6 +137,10 @@ enum JUnitReport {
                 for finding in findings {
                     let name = SafeText.xmlEscaped("\(finding.rule.id) \(finding.address)")
                     let classname = SafeText.xmlEscaped("\(report.stack.name).\(report.mode).\(phase)")
+                    if finding.status == .suppressed {
+                        lines.append("    <testcase classname=\"\(classname)\" name=\"\(name)\"><skipped message=\"\(SafeText.xmlEscaped(finding.message))\"/></testcase>")
+                        continue
+                    }
                     guard finding.status == .fail else {
                         lines.append("    <testcase classname=\"\(classname)\" name=\"\(name)\"/>")
                         continue

@@ -32,13 +32,18 @@ struct ComplianceReport {
             let findings = evaluation.findings.filter { Self.phase($0) == phase }
             guard !findings.isEmpty else { continue }
             let failed = findings.filter { $0.status == .fail }
+            let suppressed = findings.filter { $0.status == .suppressed }
             lines.append("")
-            lines.append("\(phase): \(findings.count - failed.count) passed, \(failed.count) failed")
+            lines.append("\(phase): \(findings.count - failed.count - suppressed.count) passed, \(failed.count) failed"
+                         + (suppressed.isEmpty ? "" : ", \(suppressed.count) suppressed"))
             let width = failed.map(\.rule.id.count).max() ?? 0
             for finding in failed.sorted(by: { ($0.rule.severity, $0.address) > ($1.rule.severity, $1.address) }) {
                 let id = finding.rule.id.padding(toLength: width, withPad: " ", startingAt: 0)
                 lines.append("  FAIL \(finding.rule.severity.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)) \(id)  \(finding.address): \(finding.message)")
                 lines.append("       fix: \(finding.rule.remediation)")
+            }
+            for finding in suppressed {
+                lines.append("  SUPPRESSED \(finding.rule.id)  \(finding.address): \(finding.message)")
             }
         }
         if !missing.isEmpty {
@@ -46,9 +51,11 @@ struct ComplianceReport {
             lines.append("missing from the account (deleted outside deploy): " + missing.joined(separator: ", "))
         }
         let failed = evaluation.failures
+        let suppressed = evaluation.findings.filter { $0.status == .suppressed }.count
         let blocking = failed.filter { $0.rule.severity >= threshold }.count
         lines.append("")
-        lines.append("\(evaluation.findings.count - failed.count) passed, \(failed.count) failed (\(blocking) at or above \(threshold.rawValue)), "
+        lines.append("\(evaluation.findings.count - failed.count - suppressed) passed, \(failed.count) failed (\(blocking) at or above \(threshold.rawValue)), "
+                     + (suppressed > 0 ? "\(suppressed) suppressed, " : "")
                      + "\(Set(evaluation.findings.map(\.rule.id)).count) rules over \(Set(evaluation.findings.map(\.address)).count) resources.")
         return lines
     }
@@ -85,9 +92,11 @@ struct ComplianceReport {
 
     var document: Document {
         let failed = evaluation.failures.count
+        let suppressed = evaluation.findings.filter { $0.status == .suppressed }.count
         return Document(stack: stack.name, account: stack.account, region: stack.region, mode: mode,
                         timestamp: ISO8601DateFormatter().string(from: Date()), threshold: threshold.rawValue,
-                        summary: ["passed": evaluation.findings.count - failed, "failed": failed], missing: missing,
+                        summary: ["passed": evaluation.findings.count - failed - suppressed, "failed": failed, "suppressed": suppressed],
+                        missing: missing,
                         findings: evaluation.findings.map { finding in
                             Entry(rule: finding.rule.id, title: finding.rule.title, severity: finding.rule.severity.rawValue,
                                   status: finding.status.rawValue, address: finding.address, type: finding.type, message: finding.message,

@@ -1,3 +1,4 @@
+import Compliance
 import Foundation
 import Plan
 import Stack
@@ -30,6 +31,7 @@ struct StackOptions: Sendable {
     func loadConfiguration(warnings console: Console? = nil) throws -> StackConfiguration {
         let configuration = try StackConfiguration.load(stackPath: stackPath, templatesDirectory: templates)
         try InstanceTypeCheck.check(configuration)
+        try SuppressionCheck.check(configuration)
         for warning in configuration.warnings {
             console?.err("warning: " + (warning.location.map { "\($0): " } ?? "") + warning.message)
         }

@@ -43,6 +43,51 @@ struct CheckCommandTests {
         #expect(failed["fsbp"] as? [String] == ["DynamoDB.6"] && failed["prowler"] as? [String] == ["dynamodb_table_deletion_protection_enabled"])
     }
 
+    /// A scratch default stack without the audit table's deletion protection, and with `suppress` as given.
+    func stack(suppress: String) throws -> (String, URL) {
+        let (stack, directory) = try StackCommandTests().scratchStack()
+        let text = try String(contentsOfFile: stack, encoding: .utf8)
+        try text.replacingOccurrences(of: "audit_retention_days: 2557,", with: "audit_retention_days: 2557, table_deletion_protection: false,")
+            .replacingOccurrences(of: "  phases: {", with: "  suppress: [\(suppress)],\n  phases: {")
+            .write(toFile: stack, atomically: true, encoding: .utf8)
+        return (stack, directory)
+    }
+
+    @Test("a suppression holds the finding back until it expires, then the finding fails again and says so")
+    func suppressions() async throws {
+        let holding = #"{ rule: "dynamodb-deletion-protection", address: "storage.audit_table", reason: "a dev stack, dropped nightly", expires: "2999-12-31" }"#
+        let (stack, directory) = try self.stack(suppress: holding)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (code, output) = await run(["check", "--stack", stack])
+        #expect(code == 0, "\(output.stdout)\(output.stderr)")
+        #expect(output.stdout.contains("storage: 24 passed, 0 failed, 1 suppressed"), "\(output.stdout)")
+        #expect(output.stdout.contains("SUPPRESSED dynamodb-deletion-protection  storage.audit_table: deletion protection is off (accepted until 2999-12-31: a dev stack, dropped nightly)"))
+
+        let (expiredStack, expiredDirectory) = try self.stack(suppress: holding.replacingOccurrences(of: "2999-12-31", with: "2020-01-01"))
+        defer { try? FileManager.default.removeItem(at: expiredDirectory) }
+        let (expiredCode, expired) = await run(["check", "--stack", expiredStack])
+        #expect(expiredCode == 1)
+        #expect(expired.stdout.contains("storage.audit_table: deletion protection is off (its suppression expired on 2020-01-01)"), "\(expired.stdout)")
+    }
+
+    @Test("a suppression of an unknown rule or resource, or without reason or date, is a stack error", arguments: [
+        (#"{ rule: "dynamodb-deletion-protectoin", address: "storage.audit_table", reason: "r", expires: "2999-12-31" }"#,
+         "suppression of unknown rule 'dynamodb-deletion-protectoin'; did you mean 'dynamodb-deletion-protection'?"),
+        (#"{ rule: "ec2-imdsv2", address: "inference.nodes[0]", reason: "r", expires: "2999-12-31" }"#,
+         "suppression of 'inference.nodes[0]', which the stack does not declare; did you mean 'inference.node'?"),
+        (#"{ rule: "ec2-imdsv2", address: "inference.node", reason: " ", expires: "2999-12-31" }"#, "a suppression needs a reason"),
+        (#"{ rule: "ec2-imdsv2", address: "inference.node", reason: "r", expires: "2027-02-30" }"#, "must be a date like 2027-03-31"),
+    ])
+    func badSuppression(_ entry: String, _ message: String) async throws {
+        let (stack, directory) = try self.stack(suppress: entry)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for command in ["check", "validate"] {
+            let (code, output) = await run([command, "--stack", stack])
+            #expect(code == 2)
+            #expect(output.stderr.contains("private-inference.json5:") && output.stderr.contains(message), "\(output.stderr)")
+        }
+    }
+
     @Test("bad input is exit 2 with one clear error", arguments: [["check", "--stack", "/nonexistent.json5"],
                                                                  ["check", "--stack", "x.json5", "--severity", "urgent"],
                                                                  ["check", "--stack", "x.json5", "--plan", "--live"],

@@ -57,7 +57,7 @@ struct CheckCommand: Command {
             for resource in recorded { known[resource.address.description] = resource.attributes }
             var expander = Expander(configuration)
             let inventory = Inventory(planned: try expander.expand(), configuration: configuration, known: known)
-            reports.append(ComplianceReport(Evaluation(inventory), stack: configuration.stack, mode: "plan", threshold: threshold))
+            reports.append(ComplianceReport(Evaluation(inventory, suppressions: configuration.stack.suppressions), stack: configuration.stack, mode: "plan", threshold: threshold))
         }
         if wantsLive, let state {
             let client = try StackSession.client(context, configuration.stack)
@@ -72,7 +72,7 @@ struct CheckCommand: Command {
                 for index in located.subjects.indices { located.subjects[index].location = locations[located.subjects[index].address] }
             }
             let gone = recorded.filter { live[$0.address.description] == .some(nil) }.map(\.address.description)
-            reports.append(ComplianceReport(Evaluation(located), stack: configuration.stack, mode: "account", threshold: threshold,
+            reports.append(ComplianceReport(Evaluation(located, suppressions: configuration.stack.suppressions), stack: configuration.stack, mode: "account", threshold: threshold,
                                             missing: gone))
         }
         let text: String

@@ -28,8 +28,10 @@ public struct StackFile: Sendable {
     public var allowLocation: SourceLocation?
     /// The file's text, for the stack digest.
     public var text: String
+    /// Compliance findings accepted until a date.
+    public var suppressions: [Suppression] = []
 
-    static let keys = ["name", "description", "account", "region", "role", "templates", "tags", "protect", "phases", "allow"]
+    static let keys = ["name", "description", "account", "region", "role", "templates", "tags", "protect", "phases", "allow", "suppress"]
 
     /// Reads and checks a stack file.
     public static func load(_ path: String) throws(StackError) -> StackFile {
@@ -110,7 +112,7 @@ public struct StackFile: Sendable {
                          templates: try fields.string("templates"), tags: tags,
                          protect: try fields.stringList("protect").map { (address: $0.0, location: $0.1) },
                          phaseParameters: phaseParameters, phaseLocations: phaseLocations, allow: allow,
-                         allowLocation: fields["allow"]?.location, text: text)
+                         allowLocation: fields["allow"]?.location, text: text, suppressions: try Suppression.parse(fields["suppress"]))
     }
 
     /// The ARN partition of the stack's region.
