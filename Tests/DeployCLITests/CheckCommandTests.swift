@@ -88,6 +88,31 @@ struct CheckCommandTests {
         }
     }
 
+    @Test("plan shows the compliance summary above the plan; apply refuses a critical failure before any call, unless --allow-findings")
+    func planAndApply() async throws {
+        let (stack, directory) = try StackCommandTests().scratchStack()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (_, clean) = await run(["plan", "--stack", stack])
+        #expect(clean.stdout.hasPrefix("Compliance on the plan: 58 passed, 0 failed.\n"), "\(clean.stdout.prefix(200))")
+
+        let storage = directory.appendingPathComponent("Templates/storage.json5").path
+        let text = try String(contentsOfFile: storage, encoding: .utf8)
+        let opened = text.replacingOccurrences(of: "block_public_access: true,\n        lifecycle_expiration_days",
+                                               with: "block_public_access: false,\n        lifecycle_expiration_days")
+        #expect(opened != text)
+        try opened.write(toFile: storage, atomically: true, encoding: .utf8)
+
+        let (_, planned) = await run(["plan", "--stack", stack])
+        #expect(planned.stdout.contains("Compliance on the plan: 56 passed, 2 failed (deploy check for details):"), "\(planned.stdout.prefix(400))")
+        #expect(planned.stdout.contains("  CRITICAL s3-bucket-public-access-block storage.audit_bucket: Block Public Access is not on for all four settings"))
+        let (code, refused) = await run(["apply", "--stack", stack, "--auto-approve"])
+        #expect(code == 1)
+        #expect(refused.stderr.contains("the plan fails 2 critical compliance check(s); nothing was changed"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("cloudtrail-bucket-not-public storage.trail"))
+        let (_, allowed) = await run(["apply", "--stack", stack, "--auto-approve", "--allow-findings"])
+        #expect(!allowed.stderr.contains("compliance"), "past the findings, apply goes on to the account check: \(allowed.stderr)")
+    }
+
     @Test("bad input is exit 2 with one clear error", arguments: [["check", "--stack", "/nonexistent.json5"],
                                                                  ["check", "--stack", "x.json5", "--severity", "urgent"],
                                                                  ["check", "--stack", "x.json5", "--plan", "--live"],

@@ -1,3 +1,4 @@
+import Compliance
 import Foundation
 import Plan
 import Provision
@@ -10,8 +11,9 @@ struct ApplyCommand: Command {
     static let outputFormats: [OutputFormat] = [.text, .json]
     static let abstract = "Create, change and replace resources until the account matches the stack."
     static let discussion = """
-        Checks that the credentials belong to the stack's account, takes the state lock, refreshes, plans, shows the \
-        plan and asks (or --auto-approve). Phases run in order; inside a phase independent resources run in parallel. \
+        Refuses a plan that fails a critical compliance check (see deploy check) unless --allow-findings; checks that \
+        the credentials belong to the stack's account, takes the state lock, refreshes, plans, shows the plan and asks \
+        (or --auto-approve). Phases run in order; inside a phase independent resources run in parallel. \
         The state is written after every step, so an interrupted apply is finished by running it again. Given a saved \
         plan file instead of --stack, apply refuses it if the stack or the state changed since.
         """
@@ -20,6 +22,7 @@ struct ApplyCommand: Command {
         .value("parallelism", "n", "How many resources to work on at once (default 8)."),
         .flag("auto-approve", "Apply without asking."),
         .flag("no-refresh", "Plan against the recorded state without reading the account."),
+        .flag("allow-findings", "Apply even when the plan fails a critical compliance check."),
     ]
     static let positionals = ["[PLANFILE]"]
 
@@ -54,6 +57,9 @@ struct ApplyCommand: Command {
         let configuration = run.configuration
         // a stale plan is refused from local files alone, before any call, lock or refresh
         if let saved { try saved.checkCurrent(stackDigest: StackDigest.compute(configuration), state: try Self.recorded(run)) }
+        // a critical compliance failure on the plan stops here too, before any call
+        let critical = try StaticCheck.evaluate(configuration, state: try Self.recorded(run)).failures.filter { $0.rule.severity == .critical }
+        if !critical.isEmpty, !arguments.flag("allow-findings") { throw FindingsRefused(findings: critical) }
         let client = try StackSession.client(context, configuration.stack)
         try await ApplySupport.checkAccount(client, configuration.stack)
         try run.lock(name, context.console)

@@ -53,11 +53,8 @@ struct CheckCommand: Command {
 
         var reports: [ComplianceReport] = []
         if !context.arguments.flag("live") {
-            var known: [String: [String: Value]] = [:]
-            for resource in recorded { known[resource.address.description] = resource.attributes }
-            var expander = Expander(configuration)
-            let inventory = Inventory(planned: try expander.expand(), configuration: configuration, known: known)
-            reports.append(ComplianceReport(Evaluation(inventory, suppressions: configuration.stack.suppressions), stack: configuration.stack, mode: "plan", threshold: threshold))
+            reports.append(ComplianceReport(try StaticCheck.evaluate(configuration, state: state), stack: configuration.stack, mode: "plan",
+                                            threshold: threshold))
         }
         if wantsLive, let state {
             let client = try StackSession.client(context, configuration.stack)
