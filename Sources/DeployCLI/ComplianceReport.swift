@@ -20,6 +20,43 @@ struct ComplianceReport {
         self.missing = missing
     }
 
+    /// The frameworks a report can be grouped by, and how a rule maps into each.
+    static let frameworks: [String: (name: String, controls: @Sendable (Rule) -> [String])] = [
+        "cis-5.0": ("CIS AWS Foundations Benchmark v5.0", { $0.mappings.cis }),
+        "fsbp": ("AWS Foundational Security Best Practices", { $0.mappings.fsbp }),
+    ]
+
+    /// By control of `framework`: each control the rules map to, passed when every finding of its rules passed.
+    func controls(_ framework: String) -> [(control: String, failed: Int, passed: Int, rules: [String])] {
+        guard let map = Self.frameworks[framework]?.controls else { return [] }
+        var byControl: [String: (failed: Int, passed: Int, rules: Set<String>)] = [:]
+        for finding in evaluation.findings {
+            for control in map(finding.rule) {
+                var entry = byControl[control] ?? (0, 0, [])
+                if finding.status == .fail { entry.failed += 1 } else { entry.passed += 1 }
+                entry.rules.insert(finding.rule.id)
+                byControl[control] = entry
+            }
+        }
+        return byControl.keys.sorted { $0.compare($1, options: .numeric) == .orderedAscending }.map { control in
+            let entry = byControl[control]!
+            return (control, entry.failed, entry.passed, entry.rules.sorted())
+        }
+    }
+
+    /// The report by control, for `--framework`.
+    func controlLines(_ framework: String) -> [String] {
+        let name = Self.frameworks[framework]?.name ?? framework
+        var lines = ["\(name), stack \(stack.name), on the \(mode):"]
+        for entry in controls(framework) {
+            let verdict = entry.failed > 0 ? "FAIL" : "PASS"
+            lines.append("  \(verdict) \(entry.control.padding(toLength: 14, withPad: " ", startingAt: 0)) \(entry.passed) passed, \(entry.failed) failed  (\(entry.rules.joined(separator: ", ")))")
+        }
+        let failing = controls(framework).filter { $0.failed > 0 }.count
+        lines.append("\(controls(framework).count) controls checked, \(failing) failing.")
+        return lines
+    }
+
     /// Whether the report fails the run: a finding at or above the threshold, or a recorded resource gone.
     var fails: Bool { evaluation.fails(atOrAbove: threshold) || !missing.isEmpty }
 

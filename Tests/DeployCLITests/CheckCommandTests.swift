@@ -28,6 +28,9 @@ struct CheckCommandTests {
         #expect(output.stdout.contains("storage: 24 passed, 1 failed"), "\(output.stdout)")
         #expect(output.stdout.contains("FAIL MEDIUM   dynamodb-deletion-protection  storage.audit_table: deletion protection is off"), "\(output.stdout)")
         #expect(await run(["check", "--stack", stack, "--severity", "high"]).0 == 0, "a medium failure is under a high threshold")
+        let (_, byControl) = await run(["check", "--stack", stack, "--framework", "fsbp"])
+        #expect(byControl.stdout.contains("  FAIL DynamoDB.6     0 passed, 1 failed  (dynamodb-deletion-protection)"), "\(byControl.stdout)")
+        #expect(byControl.stdout.contains("  PASS S3.8           2 passed, 0 failed  (s3-bucket-public-access-block)"))
 
         let (jsonCode, json) = await run(["check", "--stack", stack, "--format", "json"])
         #expect(jsonCode == 1)
@@ -116,6 +119,7 @@ struct CheckCommandTests {
     @Test("bad input is exit 2 with one clear error", arguments: [["check", "--stack", "/nonexistent.json5"],
                                                                  ["check", "--stack", "x.json5", "--severity", "urgent"],
                                                                  ["check", "--stack", "x.json5", "--plan", "--live"],
+                                                                 ["check", "--stack", "x.json5", "--framework", "nist"],
                                                                  ["check", "--stack", ShippedStack.path(), "--state", "/nonexistent/state.json", "--live"]])
     func badInput(_ arguments: [String]) async throws {
         let (code, output) = await run(arguments)

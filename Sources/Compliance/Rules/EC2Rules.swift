@@ -12,7 +12,7 @@ enum EC2Rules {
 
     static let all: [Rule] = [
         rule("ec2-imdsv2", "Instances require IMDSv2 with a hop limit of 1 or 2", .high, types: instance,
-             Mappings(fsbp: ["EC2.8"], prowler: ["ec2_instance_imdsv2_enabled"]),
+             Mappings(cis: ["5.7"], fsbp: ["EC2.8"], prowler: ["ec2_instance_imdsv2_enabled"]),
              rationale: "A server-side request forgery cannot read the instance profile's credentials.",
              remediation: "Set metadata_http_tokens to required and metadata_hop_limit to 1.",
              reads: ["metadata_http_tokens", "metadata_hop_limit"]) { node, _ in

@@ -25,12 +25,16 @@ struct CheckCommand: Command {
         .value("severity", "level", "Fail only on findings at or above low, medium, high or critical (default low)."),
         .value("format", "kind", "text (default), json, sarif or junit."),
         .value("out", "file", "Write the report to this file instead of standard output."),
+        .value("framework", "name", "Report text by control: cis-5.0 or fsbp."),
     ]
 
     static func validate(_ arguments: ParsedArguments) throws(UsageError) {
         guard arguments.positionals.isEmpty else { throw UsageError(message: "unexpected argument '\(arguments.positionals[0])'", command: name) }
         if let format = arguments.value("format"), !formats.contains(format) {
             throw UsageError(message: "--format must be text, json, sarif or junit, not '\(format)'", command: name)
+        }
+        if let framework = arguments.value("framework"), ComplianceReport.frameworks[framework] == nil {
+            throw UsageError(message: "--framework must be cis-5.0 or fsbp, not '\(framework)'", command: name)
         }
         if arguments.flag("plan") && arguments.flag("live") {
             throw UsageError(message: "--plan and --live exclude each other; give neither for both", command: name)
@@ -77,7 +81,9 @@ struct CheckCommand: Command {
         case "json": text = try JSONText.encode(reports.map(\.document))  // one document per mode checked, the plan's first
         case "sarif": text = try JSONText.encode(SARIFReport(reports, baseDirectory: FileManager.default.currentDirectoryPath))
         case "junit": text = JUnitReport.xml(reports)
-        default: text = reports.map { $0.lines.joined(separator: "\n") }.joined(separator: "\n\n")
+        default:
+            let framework = context.arguments.value("framework")
+            text = reports.map { (framework.map($0.controlLines) ?? $0.lines).joined(separator: "\n") }.joined(separator: "\n\n")
         }
         if let out = context.arguments.value("out") {
             try AtomicFile.write(Data((text + "\n").utf8), to: out, mode: 0o644)
