@@ -38,7 +38,7 @@ let package = Package(
         .executableTarget(name: "deploy", dependencies: ["DeployCLI"]),
         .executableTarget(name: "PlanBenchmark", dependencies: ["Stack", "Plan"], path: "Benchmarks/PlanBenchmark"),
         .executableTarget(name: "ApplyBenchmark", dependencies: ["AWS", "Stack", "Plan", "Provision"], path: "Benchmarks/ApplyBenchmark"),
-        .testTarget(name: "AWSTests", dependencies: ["AWS"], exclude: ["Fixtures"]),
+        .testTarget(name: "AWSTests", dependencies: ["AWS", "Hashing"], exclude: ["Fixtures"]),
         .target(name: "InferenceEngine", dependencies: ["TextSafety"], path: "Inference/Engine", swiftSettings: engineSettings),
         .target(name: "InferenceService", dependencies: ["InferenceEngine", "TextSafety", "Hashing", "CSSL"], path: "Inference/Service"),
         .executableTarget(name: "InferenceServer", dependencies: ["InferenceEngine", "InferenceService", "TextSafety"], path: "Inference/Server"),

@@ -35,30 +35,17 @@ public enum FileDigest {
         var status = stat()
         guard fstat(descriptor, &status) == 0 else { throw Failure(description: "cannot read \(path): \(errorText())") }
         let size = Int64(status.st_size)
-        let chunk = 1 << 20
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
-        defer { buffer.deallocate() }
         var whole = SHA256()
         var parts: [[UInt8]] = []
         var start: Int64 = 0
         while start < size {
-            let length = min(partSize, size - start)
             var part = SHA256()
-            var done: Int64 = 0
-            while done < length {
-                let count = pread(descriptor, buffer.baseAddress, Int(min(Int64(chunk), length - done)), off_t(start + done))
-                if count < 0, errno == EINTR { continue }
-                guard count > 0 else {
-                    throw Failure(description: count == 0 ? "\(path) ended at byte \(start + done), before its \(size) bytes"
-                                                          : "cannot read \(path): \(errorText())")
-                }
-                let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+            try read(descriptor, path: path, offset: start, length: min(partSize, size - start)) { bytes in
                 part.update(bytes)
                 whole.update(bytes)
-                done += Int64(count)
             }
             parts.append(part.finish())
-            start += length
+            start += partSize
         }
         return (size, whole.finish(), parts)
     }
@@ -70,23 +57,28 @@ public enum FileDigest {
     }
 
     private static func digest(_ descriptor: Int32, path: String, offset: Int64, length: Int64) throws(Failure) -> [UInt8] {
+        var hash = SHA256()
+        try read(descriptor, path: path, offset: offset, length: length) { hash.update($0) }
+        return hash.finish()
+    }
+
+    /// Hands `length` bytes of the file from `offset` to `body`, a mebibyte at a time.
+    private static func read(_ descriptor: Int32, path: String, offset: Int64, length: Int64,
+                             _ body: (UnsafeRawBufferPointer) -> Void) throws(Failure) {
         let chunk = 1 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
         defer { buffer.deallocate() }
-        var hash = SHA256()
         var done: Int64 = 0
         while done < length {
-            let wanted = Int(min(Int64(chunk), length - done))
-            let count = pread(descriptor, buffer.baseAddress, wanted, off_t(offset + done))
+            let count = pread(descriptor, buffer.baseAddress, Int(min(Int64(chunk), length - done)), off_t(offset + done))
             if count < 0, errno == EINTR { continue }
             guard count > 0 else {
                 throw Failure(description: count == 0 ? "\(path) ended at byte \(offset + done), before the \(length) bytes expected"
                                                       : "cannot read \(path): \(errorText())")
             }
-            hash.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            body(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             done += Int64(count)
         }
-        return hash.finish()
     }
 
     private static func errorText() -> String { String(cString: strerror(errno)) }

@@ -14,11 +14,7 @@ public struct Suppression: Sendable {
 
     /// Whether it still holds on `date`.
     public func holds(on date: Date) -> Bool {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.string(from: date) <= expires
+        Self.days().string(from: date) <= expires
     }
 
     /// Whether it covers the finding of `rule` on `address` (an instance is covered by its block's address too).
@@ -50,12 +46,18 @@ public struct Suppression: Sendable {
 
     /// `YYYY-MM-DD` naming a real day.
     static func isDate(_ text: String) -> Bool {
+        let formatter = days()
+        guard text.count == 10, let date = formatter.date(from: text) else { return false }
+        return formatter.string(from: date) == text
+    }
+
+    /// `YYYY-MM-DD` in UTC, strictly.
+    private static func days() -> DateFormatter {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyy-MM-dd"
         formatter.isLenient = false
-        guard text.count == 10, let date = formatter.date(from: text) else { return false }
-        return formatter.string(from: date) == text
+        return formatter
     }
 }
