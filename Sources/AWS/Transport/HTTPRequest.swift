@@ -51,9 +51,6 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: HTTPHeaders
     public var body: Data
-    /// False for a call that must not run twice: it then gets a connection of its own, since libcurl silently resends
-    /// a request once when a reused connection closes before any answer.
-    public var mayRepeat = true
 
     public init(status: Int, headers: HTTPHeaders = [:], body: Data = Data()) {
         self.status = status
