@@ -95,6 +95,13 @@ enum Serve {
         }
 
         for number in [SIGTERM, SIGINT] { signal(number) { _ in Serve.stop.store(true, ordering: .relaxed) } }
+        // a blocked signal mask survives exec: a server started by a process that blocks SIGTERM (a test runner, some
+        // supervisors) would otherwise never hear it and never stop
+        var stopping = sigset_t()
+        sigemptyset(&stopping)
+        sigaddset(&stopping, SIGTERM)
+        sigaddset(&stopping, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &stopping, nil)
         while !stop.load(ordering: .relaxed) { usleep(100_000) }
         FileHandle.standardError.write(Data("inference-server: stopping: finishing the requests in flight\n".utf8))
         server.stop()

@@ -66,6 +66,10 @@ struct NodeBootTests {
         #expect(try Self.request(url + "/v1/chat/completions", key: "sk-not-a-key-of-this-node", body: chat).status == 401)
         let calls = try String(contentsOfFile: root + "/stand-ins/calls", encoding: .utf8)
         #expect(calls.contains("systemctl enable --now inference-server.service") && calls.contains("useradd --system"), "\(calls)")
+        let stopped = try DeployProcess.run([Self.bootScript.path, "stop", "--root", root], environment: ProcessInfo.processInfo.environment,
+                                            executable: URL(fileURLWithPath: "/usr/bin/env"))
+        #expect(stopped.status == 0 && !stopped.stderr.contains("killed"), "the service stops on SIGTERM: \(stopped.stderr)")
+        #expect(try Self.request(url + "/health", key: nil).status == 0, "nothing answers once it has stopped")
 
         // someone with write access to the bucket changes one byte of the model
         try OutsideActor.run("""
