@@ -36,6 +36,7 @@ extension Inventory {
         let network = configuration.parameters[.network] ?? [:]
         self.init(subjects: subjects, allowedCIDRs: network["allowed_cidrs"]?.listValue?.compactMap(\.stringValue) ?? [],
                   inferencePort: network["inference_port"]?.intValue,
-                  requiredEndpoints: network["interface_endpoints"]?.listValue?.compactMap(\.stringValue) ?? [])
+                  requiredEndpoints: network["interface_endpoints"]?.listValue?.compactMap(\.stringValue) ?? [],
+                  account: configuration.stack.account)
     }
 }

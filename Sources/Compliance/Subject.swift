@@ -26,11 +26,6 @@ public struct Subject: Sendable {
     public func bool(_ name: String) -> Bool? { attributes[name]?.boolValue }
     public func int(_ name: String) -> Int? { attributes[name]?.intValue }
     public func list(_ name: String) -> [Value] { attributes[name]?.listValue ?? [] }
-
-    /// The named attributes, as evidence.
-    public func evidence(_ names: String...) -> [String: Value] {
-        Dictionary(uniqueKeysWithValues: names.map { ($0, attributes[$0] ?? .null) })
-    }
 }
 
 /// Every resource of the stack, for the rules that look beyond one resource (is this the stack's own key, which
@@ -43,9 +38,13 @@ public struct Inventory: Sendable {
     public var inferencePort: Int?
     /// The AWS services the node reaches through interface endpoints (kms, sts, logs, ...).
     public var requiredEndpoints: [String]
+    /// The stack's own account: a trust of it is not a trust of another account.
+    public var account: String?
 
-    public init(subjects: [Subject], allowedCIDRs: [String] = [], inferencePort: Int? = nil, requiredEndpoints: [String] = []) {
+    public init(subjects: [Subject], allowedCIDRs: [String] = [], inferencePort: Int? = nil, requiredEndpoints: [String] = [],
+                account: String? = nil) {
         self.subjects = subjects
+        self.account = account
         self.allowedCIDRs = allowedCIDRs
         self.inferencePort = inferencePort
         self.requiredEndpoints = requiredEndpoints

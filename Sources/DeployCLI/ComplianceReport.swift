@@ -48,12 +48,12 @@ struct ComplianceReport {
     func controlLines(_ framework: String) -> [String] {
         let name = Self.frameworks[framework]?.name ?? framework
         var lines = ["\(name), stack \(stack.name), on the \(mode):"]
-        for entry in controls(framework) {
+        let controls = controls(framework)
+        for entry in controls {
             let verdict = entry.failed > 0 ? "FAIL" : "PASS"
             lines.append("  \(verdict) \(entry.control.padding(toLength: 14, withPad: " ", startingAt: 0)) \(entry.passed) passed, \(entry.failed) failed  (\(entry.rules.joined(separator: ", ")))")
         }
-        let failing = controls(framework).filter { $0.failed > 0 }.count
-        lines.append("\(controls(framework).count) controls checked, \(failing) failing.")
+        lines.append("\(controls.count) controls checked, \(controls.filter { $0.failed > 0 }.count) failing.")
         return lines
     }
 

@@ -125,6 +125,17 @@ struct StaticRuleTests {
         }
     }
 
+    @Test("a role trusted by its own account needs no external id; by another, it does")
+    func ownAccountTrust() throws {
+        var inventory = try Self.planned()
+        let index = try #require(inventory.subjects.firstIndex { $0.address == "keys.node_role" })
+        let rule = try #require(RuleCatalog.rule("iam-cross-account-external-id"))
+        for (principal, fails) in [("arn:aws:iam::123456789012:root", false), ("123456789012", false), ("arn:aws:iam::999999999999:role/x", true)] {
+            inventory.subjects[index].attributes["assume_role_policy"] = Self.trust(.map(["AWS": .string(principal)]))
+            #expect(!Evaluation(inventory, rules: [rule]).failures.isEmpty == fails, "\(principal)")
+        }
+    }
+
     @Test("the user data rule never copies the user data into its evidence")
     func secretsStayOut() throws {
         var inventory = try Self.planned()

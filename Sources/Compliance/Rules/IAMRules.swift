@@ -46,10 +46,16 @@ enum IAMRules {
         rule("iam-cross-account-external-id", "Roles trusted by another account require an external id", .high, types: ["aws.iam.role"],
              Mappings(),
              rationale: "Without an external id a vendor can be tricked into acting for someone else (the confused deputy).",
-             remediation: "Add a StringEquals condition on sts:ExternalId to the trust statement.", reads: ["assume_role_policy"]) { role, _ in
+             remediation: "Add a StringEquals condition on sts:ExternalId to the trust statement.", reads: ["assume_role_policy"]) { role, inventory in
+            /// The account a principal names: a 12-digit id, or the one in an IAM ARN.
+            func account(_ principal: String) -> String? {
+                if principal.count == 12, principal.allSatisfy(\.isNumber) { return principal }
+                let fields = principal.split(separator: ":", omittingEmptySubsequences: false)
+                return fields.count >= 5 && fields[0] == "arn" && fields[2] == "iam" ? String(fields[4]) : nil
+            }
             let statements = PolicyStatements(role["assume_role_policy"])?.allowing ?? []
             let unguarded = statements.filter { statement in
-                statement.principals.contains { $0.hasPrefix("arn:") && $0.contains(":iam::") || $0.allSatisfy(\.isNumber) && $0.count == 12 }
+                statement.principals.contains { account($0).map { $0 != inventory.account } ?? false }
                     && statement.conditions["StringEquals"]?.mapValue?["sts:ExternalId"] == nil
             }
             return unguarded.isEmpty ? nil : "another account may assume the role without an external id"

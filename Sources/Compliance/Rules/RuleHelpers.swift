@@ -12,7 +12,7 @@ func rule(_ id: String, _ title: String, _ severity: Severity, types: [String], 
     }
 }
 
-/// A value that is what the rule wants, or still unknown because only apply can tell (a plan's view of an id).
+/// Whether a flag is set: a missing or unknown value is not.
 func isTrue(_ value: Value?) -> Bool { value == .bool(true) }
 
 /// The CIDR blocks that mean "anyone".

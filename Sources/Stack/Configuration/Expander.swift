@@ -130,10 +130,10 @@ public struct Expander {
     /// (`template_file`), exactly one of them.
     private func localArtifact(_ block: ResourceDeclaration, address: ResourceAddress, properties: [String: Value],
                                locations: [String: SourceLocation]) throws(StackError) -> LocalArtifact? {
+        guard block.schema.localFile != nil || block.schema.templateFile != nil else { return nil }
         let named = [(block.schema.localFile, (configuration.stack.file as NSString).deletingLastPathComponent),
                      (block.schema.templateFile, configuration.templatesDirectory)]
             .compactMap { property, base in property.flatMap { name in properties[name].map { (name, $0, base) } } }
-        guard block.schema.localFile != nil || block.schema.templateFile != nil else { return nil }
         guard named.count == 1, let (property, value, base) = named.first else {
             let choices = [block.schema.localFile, block.schema.templateFile].compactMap { $0 }.joined(separator: " or ")
             throw StackError("\(address): set exactly one of \(choices)", at: block.location)
