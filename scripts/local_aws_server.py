@@ -1,14 +1,29 @@
-"""moto's server (what `moto_server` runs), with two corrections to how it evaluates policy conditions.
+"""moto's server (what `moto_server` runs), with corrections where it differs from AWS.
+
+Two are in how it evaluates policy conditions.
 
 The stacks' buckets deny every request that does not arrive over TLS (a Deny with Bool aws:SecureTransport =
 "false"). moto takes a condition operator it does not know (Bool is one) as satisfied, and answers DENIED, not "does
 not apply", for a statement whose condition fails: either way that statement would refuse every object call. Here
 Bool is evaluated, an unmet condition makes a statement not apply (as in AWS), and aws:SecureTransport is true, as it
-is for every request: scripts/local-aws serves only TLS. Everything else is moto's own."""
+is for every request: scripts/local-aws serves only TLS.
+
+moto authorises S3 Control's account Block Public Access calls as s3:PutPublicAccessBlock (the operation's name);
+AWS's IAM action is s3:PutAccountPublicAccessBlock, which is what `deploy permissions` grants. And moto fails with an
+internal error on server access logging to a bucket whose policy has a statement with Principal "*" (a TLS-only
+Deny, in every bucket of the stacks): it reads such a statement as if its principal were a map. Last, moto keeps a
+VPC's default network ACL after the VPC is deleted; AWS deletes it with the VPC. And moto has no MonitorInstances
+or UnmonitorInstances (detailed monitoring on and off): here they set the instance's monitoring state as AWS does.
+DynamoDB's UpdateTable ignores SSESpecification in moto; here it changes the table's key as in AWS. Everything else
+is moto's own."""
 import sys
 
 from moto.iam import policy_conditions
-from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+from moto.iam.access_control import IAMPolicyStatement, IAMRequestBase, PermissionResult
+from moto.ec2.models import EC2Backend
+from moto.dynamodb.responses import DynamoHandler
+from moto.ec2.responses.monitoring import Monitoring
+from moto.s3.models import FakeBucket
 from moto.server import main
 
 
@@ -31,6 +46,84 @@ def is_action_permitted(self, action, resource="*", principal=None, incoming_con
 
 
 IAMPolicyStatement.is_action_permitted = is_action_permitted
+
+ACCOUNT_ACTIONS = {f"s3:{verb}PublicAccessBlock": f"s3:{verb}AccountPublicAccessBlock" for verb in ("Get", "Put", "Delete")}
+_moto_request_init = IAMRequestBase.__init__
+
+
+def request_init(self, account_id, method, path, data, body, headers, action):
+    _moto_request_init(self, account_id, method, path, data, body, headers, action)
+    if path.startswith("/v20180820/"):
+        self._action = ACCOUNT_ACTIONS.get(self._action, self._action)
+
+
+IAMRequestBase.__init__ = request_init
+
+_moto_log_permissions = FakeBucket._log_permissions_enabled_policy
+
+
+def log_permissions_enabled_policy(target_bucket, target_prefix):
+    import json
+    policy = target_bucket.policy
+    if not policy:
+        return False
+    document = json.loads(policy.decode())
+    statements = document["Statement"] if isinstance(document["Statement"], list) else [document["Statement"]]
+    # moto's check, on only the statements it can read: those that name their principals in a map
+    readable = [s for s in statements if isinstance(s.get("Principal"), dict)]
+    original = target_bucket.policy
+    try:
+        target_bucket.policy = json.dumps({**document, "Statement": readable}).encode()
+        return _moto_log_permissions(target_bucket, target_prefix)
+    finally:
+        target_bucket.policy = original
+
+
+FakeBucket._log_permissions_enabled_policy = staticmethod(log_permissions_enabled_policy)
+
+_moto_delete_vpc = EC2Backend.delete_vpc
+
+
+def delete_vpc(self, vpc_id):
+    vpc = _moto_delete_vpc(self, vpc_id)
+    for acl_id in [acl.id for acl in self.network_acls.values() if acl.vpc_id == vpc_id]:
+        self.network_acls.pop(acl_id, None)
+    return vpc
+
+
+EC2Backend.delete_vpc = delete_vpc
+
+
+def set_monitoring(state, action):
+    def respond(self):
+        self.error_on_dryrun()
+        items = []
+        for instance_id in self._get_param("InstanceIds", []):
+            self.ec2_backend.get_instance(instance_id).monitoring_state = state
+            items.append(f"<item><instanceId>{instance_id}</instanceId><monitoring><state>{state}</state></monitoring></item>")
+        return (f'<{action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>{action}</requestId>'
+                f'<instancesSet>{"".join(items)}</instancesSet></{action}Response>')
+    return respond
+
+
+Monitoring.monitor_instances = set_monitoring("enabled", "MonitorInstances")
+Monitoring.unmonitor_instances = set_monitoring("disabled", "UnmonitorInstances")
+
+_moto_update_table = DynamoHandler.update_table
+
+
+def update_table(self):
+    specification = self.body.get("SSESpecification")
+    if specification is not None:
+        table = self.dynamodb_backend.get_table(self.body["TableName"])
+        # Enabled false: back to a key AWS owns, which DescribeTable shows as no SSE description
+        table.sse_specification = dict(specification) if specification.get("Enabled") else None
+        if table.sse_specification and "KMSMasterKeyId" not in table.sse_specification:
+            table.sse_specification["KMSMasterKeyId"] = table._get_default_encryption_key(table.account_id, table.region_name)
+    return _moto_update_table(self)
+
+
+DynamoHandler.update_table = update_table
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -12,7 +12,7 @@ struct CheckCommandTests {
     func defaultPasses() async throws {
         let (code, output) = await run(["check", "--stack", ShippedStack.path()])
         #expect(code == 0, "\(output.stdout)\(output.stderr)")
-        #expect(output.stdout.contains(" 0 failed (0 at or above low), 38 rules over "), "\(output.stdout)")
+        #expect(output.stdout.contains(" 0 failed (0 at or above low), 45 rules over "), "\(output.stdout)")
     }
 
     @Test("a stack without deletion protection fails the rule, unless the threshold is above its severity")
@@ -25,12 +25,12 @@ struct CheckCommandTests {
 
         let (code, output) = await run(["check", "--stack", stack])
         #expect(code == 1)
-        #expect(output.stdout.contains("storage: 24 passed, 1 failed"), "\(output.stdout)")
+        #expect(output.stdout.contains("storage: 35 passed, 1 failed"), "\(output.stdout)")
         #expect(output.stdout.contains("FAIL MEDIUM   dynamodb-deletion-protection  storage.audit_table: deletion protection is off"), "\(output.stdout)")
         #expect(await run(["check", "--stack", stack, "--severity", "high"]).0 == 0, "a medium failure is under a high threshold")
         let (_, byControl) = await run(["check", "--stack", stack, "--framework", "fsbp"])
         #expect(byControl.stdout.contains("  FAIL DynamoDB.6     0 passed, 1 failed  (dynamodb-deletion-protection)"), "\(byControl.stdout)")
-        #expect(byControl.stdout.contains("  PASS S3.8           2 passed, 0 failed  (s3-bucket-public-access-block)"))
+        #expect(byControl.stdout.contains("  PASS S3.8           3 passed, 0 failed  (s3-bucket-public-access-block)"))
 
         let (jsonCode, json) = await run(["check", "--stack", stack, "--format", "json"])
         #expect(jsonCode == 1)
@@ -63,7 +63,7 @@ struct CheckCommandTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let (code, output) = await run(["check", "--stack", stack])
         #expect(code == 0, "\(output.stdout)\(output.stderr)")
-        #expect(output.stdout.contains("storage: 24 passed, 0 failed, 1 suppressed"), "\(output.stdout)")
+        #expect(output.stdout.contains("storage: 35 passed, 0 failed, 1 suppressed"), "\(output.stdout)")
         #expect(output.stdout.contains("SUPPRESSED dynamodb-deletion-protection  storage.audit_table: deletion protection is off (accepted until 2999-12-31: a dev stack, dropped nightly)"))
 
         let (expiredStack, expiredDirectory) = try self.stack(suppress: holding.replacingOccurrences(of: "2999-12-31", with: "2020-01-01"))
@@ -96,17 +96,17 @@ struct CheckCommandTests {
         let (stack, directory) = try StackCommandTests().scratchStack()
         defer { try? FileManager.default.removeItem(at: directory) }
         let (_, clean) = await run(["plan", "--stack", stack])
-        #expect(clean.stdout.hasPrefix("Compliance on the plan: 58 passed, 0 failed.\n"), "\(clean.stdout.prefix(200))")
+        #expect(clean.stdout.hasPrefix("Compliance on the plan: 72 passed, 0 failed.\n"), "\(clean.stdout.prefix(200))")
 
         let storage = directory.appendingPathComponent("Templates/storage.json5").path
         let text = try String(contentsOfFile: storage, encoding: .utf8)
-        let opened = text.replacingOccurrences(of: "block_public_access: true,\n        lifecycle_expiration_days",
-                                               with: "block_public_access: false,\n        lifecycle_expiration_days")
+        let audit = "block_public_access: true,\n        lifecycle_expiration_days: \"${param.audit_retention_days}\",\n        logging_target_bucket"
+        let opened = text.replacingOccurrences(of: audit, with: audit.replacingOccurrences(of: "true", with: "false"))
         #expect(opened != text)
         try opened.write(toFile: storage, atomically: true, encoding: .utf8)
 
         let (_, planned) = await run(["plan", "--stack", stack])
-        #expect(planned.stdout.contains("Compliance on the plan: 56 passed, 2 failed (deploy check for details):"), "\(planned.stdout.prefix(400))")
+        #expect(planned.stdout.contains("Compliance on the plan: 70 passed, 2 failed (deploy check for details):"), "\(planned.stdout.prefix(400))")
         #expect(planned.stdout.contains("  CRITICAL s3-bucket-public-access-block storage.audit_bucket: Block Public Access is not on for all four settings"))
         let (code, refused) = await run(["apply", "--stack", stack, "--auto-approve"])
         #expect(code == 1)

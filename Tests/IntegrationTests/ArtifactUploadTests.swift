@@ -151,7 +151,7 @@ struct ArtifactUploadTests {
         try Self.writeModel(fixture, seed: 3)
         #expect(try Self.applyKilled(after: 1, ["apply", "--auto-approve"] + target, environment: environment))
         #expect(try Self.openUploads(fixture) >= 1, "the killed run left its upload open")
-        let destroy = try DeployProcess.run(["destroy", "--auto-approve", "--force"] + target, environment: environment)
+        let destroy = try DeployProcess.run(["destroy", "--auto-approve", "--force", "--empty-buckets"] + target, environment: environment)
         #expect(destroy.status == 0, "\(destroy.stderr)")
         #expect(try OutsideActor.census(stack: fixture.name, region: fixture.region).values.allSatisfy { $0 == 0 })
     }
@@ -175,7 +175,7 @@ struct ArtifactUploadTests {
         let object = try Self.inspect(fixture)
         #expect(object["sha256"] as? String == (try Self.localDigest(fixture)))
         #expect(object["open_uploads"] as? Int == 0)
-        let destroy = try DeployProcess.run(["destroy", "--auto-approve", "--force"] + target, environment: endpoint.adminEnvironment)
+        let destroy = try DeployProcess.run(["destroy", "--auto-approve", "--force", "--empty-buckets"] + target, environment: endpoint.adminEnvironment)
         #expect(destroy.status == 0, "\(destroy.stderr)")
     }
 }

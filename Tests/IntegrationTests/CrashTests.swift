@@ -55,7 +55,7 @@ struct CrashTests {
         let clean = try DeployProcess.run(["plan", "--detailed-exitcode", "--stack", fixture.stackPath, "--state", fixture.statePath],
                                           environment: environment)
         #expect(clean.status == 0, "\(clean.stdout)")
-        let destroy = try DeployProcess.run(["destroy", "--auto-approve", "--force", "--stack", fixture.stackPath, "--state", fixture.statePath],
+        let destroy = try DeployProcess.run(["destroy", "--auto-approve", "--force", "--empty-buckets", "--stack", fixture.stackPath, "--state", fixture.statePath],
                                             environment: environment)
         #expect(destroy.status == 0, "\(destroy.stderr)")
     }
@@ -85,7 +85,7 @@ struct CrashTests {
         let resumed = try DeployProcess.run(arguments, environment: environment)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try OutsideActor.census(stack: fixture.name, region: fixture.region) == fixture.expectedCensus())
-        #expect(try DeployProcess.run(["destroy", "--auto-approve", "--force", "--stack", fixture.stackPath, "--state", fixture.statePath],
+        #expect(try DeployProcess.run(["destroy", "--auto-approve", "--force", "--empty-buckets", "--stack", fixture.stackPath, "--state", fixture.statePath],
                                       environment: environment).status == 0)
     }
 }

@@ -32,7 +32,7 @@ struct FaultTests {
 
         let plan = try DeployProcess.run(["plan", "--detailed-exitcode"] + target, environment: environment)
         #expect(plan.status == 0, "\(plan.stdout)\(plan.stderr)")
-        let destroy = try DeployProcess.run(["destroy", "--auto-approve", "--force"] + target, environment: environment)
+        let destroy = try DeployProcess.run(["destroy", "--auto-approve", "--force", "--empty-buckets"] + target, environment: environment)
         #expect(destroy.status == 0, "\(destroy.stderr)")
         #expect(try OutsideActor.census(stack: fixture.name, region: fixture.region).values.allSatisfy { $0 == 0 })
     }
@@ -55,7 +55,7 @@ struct FaultTests {
                 "exactly one of each, though the endpoint acted on calls whose answers never came back")
         let plan = try DeployProcess.run(["plan", "--detailed-exitcode"] + target, environment: environment)
         #expect(plan.status == 0, "\(plan.stdout)\(plan.stderr)")
-        let destroy = try DeployProcess.run(["destroy", "--auto-approve", "--force"] + target, environment: environment)
+        let destroy = try DeployProcess.run(["destroy", "--auto-approve", "--force", "--empty-buckets"] + target, environment: environment)
         #expect(destroy.status == 0, "\(destroy.stderr)")
         #expect(try OutsideActor.census(stack: fixture.name, region: fixture.region).values.allSatisfy { $0 == 0 })
     }

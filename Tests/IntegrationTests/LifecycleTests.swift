@@ -66,7 +66,7 @@ struct LifecycleTests {
 
         let apply = try deploy(["apply", "--auto-approve"], fixture, environment)
         #expect(apply.status == 0, "\(apply.stderr)")
-        #expect(apply.stdout.contains("apply complete: 36 added."))
+        #expect(apply.stdout.contains("apply complete: 40 added."))
         #expect(try OutsideActor.census(stack: fixture.name, region: fixture.region) == fixture.expectedCensus())
 
         let replan = try deploy(["plan", "--detailed-exitcode"], fixture, environment)
@@ -80,7 +80,7 @@ struct LifecycleTests {
 
         let refused = try deploy(["destroy", "--auto-approve"], fixture, environment)
         #expect(refused.status == 2)
-        #expect(refused.stderr.contains("protected resources: keys.data_key, storage.audit_bucket"))
+        #expect(refused.stderr.contains("protected resources: keys.data_key, storage.access_logs_bucket, storage.audit_bucket"))
 
         // an object deploy did not upload: the stack's own objects go with it, someone else's keep the bucket
         try OutsideActor.run("""
@@ -101,7 +101,7 @@ struct LifecycleTests {
         #expect(try OutsideActor.census(stack: fixture.name, region: fixture.region) == before, "the refusals deleted nothing")
         let destroy = try deploy(["destroy", "--auto-approve", "--force", "--empty-buckets"], fixture, environment)
         #expect(destroy.status == 0, "\(destroy.stderr)")
-        #expect(destroy.stdout.contains("destroy complete: 36 destroyed."))
+        #expect(destroy.stdout.contains("destroy complete: 40 destroyed."))
         let after = try OutsideActor.census(stack: fixture.name, region: fixture.region)
         #expect(after.values.allSatisfy { $0 == 0 }, "left behind: \(after.filter { $0.value > 0 })")
     }
@@ -144,7 +144,7 @@ struct LifecycleTests {
         #expect(clean.status == 0, "after repair the plan is clean:\n\(clean.stdout)")
         let rotation = try OutsideActor.run("print(kms.get_key_rotation_status(KeyId=\"\(key)\")[\"KeyRotationEnabled\"])", region: fixture.region)
         #expect(rotation.trimmingCharacters(in: .whitespacesAndNewlines) == "True")
-        #expect(try deploy(["destroy", "--auto-approve", "--force"], fixture, environment).status == 0)
+        #expect(try deploy(["destroy", "--auto-approve", "--force", "--empty-buckets"], fixture, environment).status == 0)
     }
 
     @Test("import adopts a resource made outside deploy, read by its id under the printed policy; plan then changes it in place")
@@ -188,13 +188,13 @@ struct LifecycleTests {
         #expect(apply.stderr.contains("request id"))
         #expect(apply.stdout.contains("storage.trail: create complete"), "an independent branch went on")
         #expect(apply.stdout.contains("inference.node[0]: create complete"))
-        #expect(apply.stderr.contains("apply incomplete: 35 added, 1 failed."))
+        #expect(apply.stderr.contains("apply incomplete: 39 added, 1 failed."))
         let full = try Self.deployer(policy: try Self.permissions(fixture, endpoint).stdout, name: "\(fixture.name)-full", endpoint: endpoint)
         let again = try deploy(["apply", "--auto-approve"], fixture, full)
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stdout.contains("apply complete: 1 added."))
         #expect(try OutsideActor.census(stack: fixture.name, region: fixture.region) == fixture.expectedCensus())
-        #expect(try deploy(["destroy", "--auto-approve", "--force"], fixture, full).status == 0)
+        #expect(try deploy(["destroy", "--auto-approve", "--force", "--empty-buckets"], fixture, full).status == 0)
     }
 
     @Test("a resource that failed half-way is tainted and replaced by the next apply")
@@ -218,7 +218,7 @@ struct LifecycleTests {
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stdout.contains("apply complete: 1 replaced."))
         #expect(try OutsideActor.census(stack: fixture.name, region: fixture.region) == fixture.expectedCensus())
-        #expect(try deploy(["destroy", "--auto-approve", "--force"], fixture, environment).status == 0)
+        #expect(try deploy(["destroy", "--auto-approve", "--force", "--empty-buckets"], fixture, environment).status == 0)
     }
 
     @Test("a stack for another account is refused before anything is written")

@@ -45,7 +45,7 @@ struct NodeBootTests {
         let target = ["--stack", fixture.stackPath, "--state", fixture.statePath]
         let apply = try DeployProcess.run(["apply", "--auto-approve"] + target, environment: endpoint.adminEnvironment)
         #expect(apply.status == 0, "\(apply.stderr)")
-        defer { _ = try? DeployProcess.run(["destroy", "--auto-approve", "--force"] + target, environment: endpoint.adminEnvironment) }
+        defer { _ = try? DeployProcess.run(["destroy", "--auto-approve", "--force", "--empty-buckets"] + target, environment: endpoint.adminEnvironment) }
 
         let root = fixture.directory.appendingPathComponent("node").path
         let booted = try Self.boot(fixture, root: root)

@@ -7,7 +7,9 @@ enum OutsideActor {
         var description: String
     }
 
-    /// Runs a Python snippet with `ec2`, `kms`, `s3`, `iam`, `dynamodb`, `logs` and `cloudtrail` clients in scope and `json` imported; returns its stdout.
+    /// Runs a Python snippet with `ec2`, `kms`, `s3`, `iam`, `dynamodb`, `logs` and `cloudtrail` clients in scope, `json`
+    /// imported and `signed(service, method, path, body)` to send a signed request boto3 cannot address here (S3
+    /// Control's hosts carry the account id); returns its stdout.
     @discardableResult
     static func run(_ snippet: String, region: String) throws -> String {
         let environment = ProcessInfo.processInfo.environment
@@ -17,11 +19,18 @@ enum OutsideActor {
             throw Failure(description: "the outside-admin keys are not in the environment; start the endpoint with scripts/local-aws")
         }
         let prelude = """
-            import json, boto3
+            import json, os, boto3, botocore.auth, botocore.awsrequest, botocore.credentials, requests
             def client(name):
                 return boto3.client(name, endpoint_url=\(pythonString(endpoint)), region_name=\(pythonString(region)),
                                     aws_access_key_id=\(pythonString(key)), aws_secret_access_key=\(pythonString(secret)))
             ec2, kms, s3, iam = client("ec2"), client("kms"), client("s3"), client("iam")
+            def signed(service, method, path, body=b"", headers={}):
+                request = botocore.awsrequest.AWSRequest(method=method, url=\(pythonString(endpoint)) + path, data=body, headers=dict(headers))
+                credentials = botocore.credentials.Credentials(\(pythonString(key)), \(pythonString(secret)))
+                botocore.auth.S3SigV4Auth(credentials, service, \(pythonString(region))).add_auth(request)
+                answer = requests.request(method, request.url, data=body, headers=dict(request.headers), verify=os.environ.get("AWS_CA_BUNDLE", True))
+                answer.raise_for_status()
+                return answer.content
             dynamodb, logs, cloudtrail = client("dynamodb"), client("logs"), client("cloudtrail")
 
             """
@@ -53,6 +62,7 @@ enum OutsideActor {
             counts["aws.ec2.default_security_group"] = sum(1 for g in groups if g["GroupName"] == "default")
             counts["aws.ec2.vpc_endpoint"] = sum(1 for e in ec2.describe_vpc_endpoints(Filters=tagged)["VpcEndpoints"]
                                                  if e["State"].lower() not in ("deleted", "deleting"))
+            counts["aws.ec2.default_network_acl"] = sum(1 for a in ec2.describe_network_acls(Filters=tagged)["NetworkAcls"] if a["IsDefault"])
             counts["aws.ec2.flow_log"] = len(ec2.describe_flow_logs(Filters=tagged)["FlowLogs"])
             counts["aws.ec2.instance"] = sum(1 for r in ec2.describe_instances(Filters=tagged)["Reservations"] for i in r["Instances"]
                                              if i["State"]["Name"] not in ("terminated", "shutting-down"))

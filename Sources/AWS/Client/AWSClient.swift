@@ -117,6 +117,7 @@ public final class AWSClient: Sendable {
     func makeRequest(_ operation: AWSOperation, endpoint: Endpoint) -> HTTPRequest {
         var host = endpoint.host
         var path = endpoint.basePath + operation.path
+        if let prefix = operation.hostPrefix, !endpoint.isCustom { host = "\(prefix).\(host)" }
         if let bucket = operation.bucket {
             if usesVirtualHost(bucket: bucket, endpoint: endpoint) {
                 host = "\(bucket).\(host)"
@@ -139,7 +140,7 @@ public final class AWSClient: Sendable {
 
     func signer(for service: AWSService, endpoint: Endpoint, credentials: Credentials) -> SigV4Signer {
         SigV4Signer(credentials: credentials, region: endpoint.signingRegion, service: service.signingName,
-                    options: service == .s3 ? .s3 : SigV4Signer.Options())
+                    options: service.signingName == "s3" ? .s3 : SigV4Signer.Options())
     }
 }
 

@@ -15,9 +15,13 @@ public struct AWSOperation: Sendable {
     public var bodyFile: FileBody?
     /// S3 only: the bucket the request addresses, placed in the host or the path.
     public var bucket: String?
+    /// A label put before the endpoint's host (S3 Control's account id), except on a custom endpoint, where the
+    /// request goes to the host as given.
+    public var hostPrefix: String?
 
     public init(service: AWSService, name: String, method: String = "POST", path: String = "/",
-                query: [(String, String)] = [], headers: HTTPHeaders = [:], body: Data = Data(), bodyFile: FileBody? = nil, bucket: String? = nil) {
+                query: [(String, String)] = [], headers: HTTPHeaders = [:], body: Data = Data(), bodyFile: FileBody? = nil, bucket: String? = nil,
+                hostPrefix: String? = nil) {
         self.service = service
         self.name = name
         self.method = method
@@ -27,6 +31,7 @@ public struct AWSOperation: Sendable {
         self.body = body
         self.bodyFile = bodyFile
         self.bucket = bucket
+        self.hostPrefix = hostPrefix
     }
 }
 

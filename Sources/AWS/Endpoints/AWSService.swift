@@ -48,4 +48,7 @@ public struct AWSService: Sendable, Hashable {
                                         wireProtocol: .json(version: "1.1", targetPrefix: "Logs_20140328"))
     public static let s3 = AWSService(signingName: "s3", endpointPrefix: "s3", environmentName: "S3",
                                       wireProtocol: .restXML)
+    /// S3 Control: account-level S3 settings, at `<account>.s3-control.<region>`, signed as s3.
+    public static let s3control = AWSService(signingName: "s3", endpointPrefix: "s3-control", environmentName: "S3_CONTROL",
+                                             wireProtocol: .restXML)
 }

@@ -28,7 +28,7 @@ enum CloudTrailRules {
             trail.bool("enable_logging") == false ? "logging is stopped" : nil
         },
         rule("cloudtrail-bucket-not-public", "The trail delivers to a bucket that is not public", .critical, types: trail,
-             Mappings(prowler: ["cloudtrail_logs_s3_bucket_is_not_publicly_accessible"]),
+             Mappings(fsbp: ["CloudTrail.6"], prowler: ["cloudtrail_logs_s3_bucket_is_not_publicly_accessible"]),
              rationale: "The audit trail describes the whole account; it must not be readable by anyone.",
              remediation: "Block public access on the trail's bucket and remove public policy statements.",
              reads: ["s3_bucket_name"]) { trail, inventory in
@@ -37,6 +37,7 @@ enum CloudTrailRules {
                 return "the trail's bucket is not one of the stack's, so its access cannot be checked"
             }
             let open = PolicyStatements(bucket["policy"])?.statements.contains(where: isPublic) ?? false
+                || !bucket.list("public_acl_grants").isEmpty
             return isTrue(bucket["block_public_access"]) && !open ? nil : "bucket \(bucket.address) can be public"
         },
     ]

@@ -23,9 +23,15 @@ enum EC2Rules {
              Mappings(fsbp: ["EC2.3"], prowler: ["ec2_ebs_volume_encryption"]),
              rationale: "The model and anything the node writes are unreadable on a copied disk.",
              remediation: "Set root_volume_encrypted and root_volume_kms_key_id to the keys phase's key.",
-             reads: ["root_volume_encrypted", "root_volume_kms_key_id"]) { node, inventory in
+             reads: ["root_volume_encrypted", "root_volume_kms_key_id", "volumes"]) { node, inventory in
             guard isTrue(node["root_volume_encrypted"]) else { return "the root volume is not encrypted" }
-            return inventory.isStackKey(node["root_volume_kms_key_id"], of: node) ? nil : "the root volume is not encrypted with the stack's key"
+            guard inventory.isStackKey(node["root_volume_kms_key_id"], of: node) else { return "the root volume is not encrypted with the stack's key" }
+            // live, every attached volume as the account reports it
+            let stray = node.list("volumes").compactMap(\.mapValue).filter { volume in
+                !isTrue(volume["encrypted"]) || !inventory.isStackKey(volume["kms_key_id"], of: node)
+            }
+            return stray.isEmpty ? nil : "attached and not encrypted with the stack's key: "
+                + stray.map { $0["id"]?.stringValue ?? "a volume" }.joined(separator: ", ")
         },
         rule("ec2-no-public-ip", "Instances have no public address", .high, types: instance,
              Mappings(fsbp: ["EC2.9"], prowler: ["ec2_instance_public_ip"]),
@@ -36,7 +42,7 @@ enum EC2Rules {
             return nil
         },
         rule("ec2-instance-profile", "Instances run with an instance profile", .medium, types: instance,
-             Mappings(prowler: ["ec2_instance_profile_attached"]),
+             Mappings(cis: ["1.17"], prowler: ["ec2_instance_profile_attached"]),
              rationale: "The node's credentials are short-lived and rotated by AWS, never keys written to disk.",
              remediation: "Set iam_instance_profile to the keys phase's profile.", reads: ["iam_instance_profile"]) { node, _ in
             switch node["iam_instance_profile"] {
@@ -53,6 +59,14 @@ enum EC2Rules {
             guard let text = node.string("user_data") else { return nil }
             let found = secretPatterns.filter { text.range(of: $0, options: .regularExpression) != nil }
             return found.isEmpty ? nil : "user data matches \(found.count) secret pattern(s)"
+        },
+        rule("ec2-managed-by-ssm", "Instances can be reached by Systems Manager instead of SSH", .medium, types: instance,
+             Mappings(fsbp: ["SSM.1"], prowler: ["ec2_instance_managed_by_ssm"]),
+             rationale: "Operators get an audited session through the VPC's endpoints; no SSH port or key exists.",
+             remediation: "Let the node's role call ssm:UpdateInstanceInformation, ssmmessages:* channels and ec2messages:GetMessages "
+                 + "(or attach AmazonSSMManagedInstanceCore), and add ssm, ssmmessages and ec2messages interface endpoints.",
+             reads: ["iam_instance_profile"]) { node, inventory in
+            SystemsManagerReach(node, inventory).missing
         },
         rule("ec2-detailed-monitoring", "Instances have detailed monitoring", .low, types: instance,
              Mappings(prowler: ["ec2_instance_detailed_monitoring_enabled"]),

@@ -12,7 +12,7 @@ enum IAMRules {
 
     static let all: [Rule] = [
         rule("iam-no-administrator-statement", "No policy allows every action on every resource", .critical, types: policies,
-             Mappings(cis: ["1.16"], fsbp: ["IAM.1"], prowler: ["iam_inline_policy_no_administrative_privileges"]),
+             Mappings(cis: ["1.15"], fsbp: ["IAM.1"], prowler: ["iam_inline_policy_no_administrative_privileges"]),
              rationale: "An identity that may do anything is what an attacker wants to become.",
              remediation: "Name the actions and resources the identity needs.", reads: ["policy"]) { policy, _ in
             let admin = PolicyStatements(policy["policy"])?.allowing.contains { statement in
@@ -21,7 +21,8 @@ enum IAMRules {
             return admin ? "a statement allows * on *" : nil
         },
         rule("iam-no-service-wildcards", "No policy allows every action of a service", .high, types: policies,
-             Mappings(fsbp: ["IAM.21"], prowler: ["iam_policy_cloudshell_admin_not_attached"]),
+             Mappings(fsbp: ["IAM.21"],
+                      prowler: ["iam_inline_policy_no_full_access_to_kms", "iam_inline_policy_no_full_access_to_cloudtrail"]),
              rationale: "service:* grants actions nobody reviewed, including ones added later.",
              remediation: "List the actions of the service the identity calls.", reads: ["policy"]) { policy, _ in
             let wild = PolicyStatements(policy["policy"])?.allowing.flatMap(\.actions).filter { $0.hasSuffix(":*") } ?? []
@@ -37,7 +38,7 @@ enum IAMRules {
             return found.isEmpty ? nil : "allows \(found.joined(separator: ", "))"
         },
         rule("iam-trust-no-wildcard-principal", "Role trust policies name who may assume them", .critical, types: ["aws.iam.role"],
-             Mappings(prowler: ["iam_role_cross_service_confused_deputy_prevention"]),
+             Mappings(),
              rationale: "A trust policy with Principal * lets any AWS account assume the role.",
              remediation: "Name the service or the account in the trust policy's Principal.", reads: ["assume_role_policy"]) { role, _ in
             let open = PolicyStatements(role["assume_role_policy"])?.allowing.contains { $0.principals.contains("*") } ?? false
@@ -61,7 +62,7 @@ enum IAMRules {
             return unguarded.isEmpty ? nil : "another account may assume the role without an external id"
         },
         rule("iam-role-no-administrator-policy", "Roles carry no administrator managed policy", .critical, types: ["aws.iam.role"],
-             Mappings(prowler: ["iam_role_administratoraccess_policy"]),
+             Mappings(cis: ["1.15"], prowler: ["iam_role_administratoraccess_policy"]),
              rationale: "The node needs to read its artifacts and use its key, nothing more.",
              remediation: "Detach AdministratorAccess, PowerUserAccess and IAMFullAccess.", reads: ["managed_policy_arns"]) { role, _ in
             let attached = role.list("managed_policy_arns").compactMap(\.stringValue).filter { arn in

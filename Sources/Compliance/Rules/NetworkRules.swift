@@ -23,6 +23,30 @@ enum NetworkRules {
 
     static func ingress(_ group: Subject) -> [Ingress] { group.list("ingress").map(Ingress.init) }
 
+    /// One network ACL entry per CIDR, numbered as the templates write them (counting up from `rule_number`).
+    struct ACLEntry {
+        var number: Int
+        var rule: Ingress
+        var allows: Bool
+
+        static func entries(_ acl: Subject, _ direction: String) -> [ACLEntry] {
+            acl.list(direction).flatMap { value -> [ACLEntry] in
+                let fields = value.mapValue ?? [:]
+                let rule = Ingress(value)
+                let first = fields["rule_number"]?.intValue ?? 0
+                return rule.cidrs.enumerated().map { index, cidr in
+                    var single = rule
+                    single.cidrs = [cidr]
+                    return ACLEntry(number: first + index, rule: single, allows: fields["action"]?.stringValue != "deny")
+                }
+            }.sorted { $0.number < $1.number }
+        }
+
+        func carriesTCP(_ port: Int) -> Bool {
+            rule.allTraffic || (["tcp", "6"].contains(rule.protocolName.lowercased()) && rule.covers(port))
+        }
+    }
+
     static let all: [Rule] = [
         rule("vpc-flow-logs", "Every VPC has flow logs", .medium, types: ["aws.ec2.vpc"],
              Mappings(cis: ["3.7"], fsbp: ["EC2.6"], prowler: ["vpc_flow_logs_enabled"]),
@@ -58,6 +82,34 @@ enum NetworkRules {
             guard let port = inventory.inferencePort else { return nil }
             let extra = ingress(group).filter { $0.covers(port) }.flatMap(\.cidrs).filter { !inventory.allowedCIDRs.contains($0) }
             return extra.isEmpty ? nil : "port \(port) is also open to \(extra.joined(separator: ", "))"
+        }.onlyFor { group, inventory in
+            // the node's groups: the endpoints' group may serve 443 to the VPC when the inference port is 443 too
+            inventory.subjects(of: "aws.ec2.instance").contains { node in
+                if let id = group.string("id"), node.list("security_group_ids").contains(.string(id)) { return true }
+                return node.dependencies.contains(group.address)
+            }
+        },
+        rule("nacl-no-admin-ports-from-anywhere", "No network ACL admits the internet to SSH or RDP", .high,
+             types: ["aws.ec2.default_network_acl"],
+             Mappings(cis: ["5.2"], fsbp: ["EC2.21"],
+                      prowler: ["ec2_networkacl_allow_ingress_tcp_port_22", "ec2_networkacl_allow_ingress_tcp_port_3389",
+                                "ec2_networkacl_allow_ingress_any_port"]),
+             rationale: "The subnet itself turns scanners away, whatever a security group lets through by mistake.",
+             remediation: "Allow ingress from 0.0.0.0/0 and ::/0 only to ports other than 22 and 3389, or deny those first.",
+             reads: ["ingress"]) { acl, _ in
+            // the lowest-numbered entry that matches decides, as in EC2
+            let open = [22, 3389].filter { port in
+                ACLEntry.entries(acl, "ingress").first { !anywhere.isDisjoint(with: $0.rule.cidrs) && $0.carriesTCP(port) }?.allows == true
+            }
+            return open.isEmpty ? nil : "ingress from anywhere reaches port " + open.map(String.init).joined(separator: " and ")
+        },
+        rule("route-table-no-internet-route", "Private route tables have no route to an internet or NAT gateway", .high,
+             types: ["aws.ec2.route_table"], Mappings(),
+             rationale: "The node reaches AWS through the VPC's endpoints only: no path to the internet exists, either way.",
+             remediation: "Delete routes to igw-, eigw- and nat- targets from the private route table.", reads: ["routes"]) { table, _ in
+            let out = table.list("routes").compactMap { $0.mapValue?["target"]?.stringValue }
+                .filter { ["igw-", "eigw-", "nat-"].contains(where: $0.hasPrefix) }
+            return out.isEmpty ? nil : "routes to \(out.joined(separator: ", "))"
         },
         rule("subnet-no-public-ip", "Subnets do not give instances public addresses", .medium, types: ["aws.ec2.subnet"],
              Mappings(fsbp: ["EC2.15"], prowler: ["vpc_subnet_no_public_ip_by_default"]),
@@ -66,7 +118,7 @@ enum NetworkRules {
             isTrue(subnet["map_public_ip_on_launch"]) ? "instances launched here get a public address" : nil
         },
         rule("vpc-interface-endpoints", "The VPC reaches the services the node uses through interface endpoints", .medium,
-             types: ["aws.ec2.vpc"], Mappings(prowler: ["vpc_endpoint_services_allowed_principals_trust_boundaries"]),
+             types: ["aws.ec2.vpc"], Mappings(),
              rationale: "KMS, STS and CloudWatch Logs are reached without an internet path.",
              remediation: "Declare an Interface endpoint for each service in the network phase's interface_endpoints.",
              reads: ["id"]) { vpc, inventory in

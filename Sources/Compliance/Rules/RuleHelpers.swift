@@ -12,6 +12,17 @@ func rule(_ id: String, _ title: String, _ severity: Severity, types: [String], 
     }
 }
 
+extension Rule {
+    /// This rule, not applicable to the subjects `applies` turns away (a bucket no trail delivers to).
+    func onlyFor(_ applies: @escaping @Sendable (Subject, Inventory) -> Bool) -> Rule {
+        let evaluate = self.evaluate
+        return Rule(id: id, title: title, severity: severity, rationale: rationale, remediation: remediation, types: types,
+                    mappings: mappings) { subject, inventory in
+            applies(subject, inventory) ? evaluate(subject, inventory) : .notApplicable
+        }
+    }
+}
+
 /// Whether a flag is set: a missing or unknown value is not.
 func isTrue(_ value: Value?) -> Bool { value == .bool(true) }
 

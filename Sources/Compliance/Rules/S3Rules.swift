@@ -49,6 +49,28 @@ enum S3Rules {
             let open = PolicyStatements(bucket["policy"])?.statements.filter(isPublic) ?? []
             return open.isEmpty ? nil : "the policy allows \(open.flatMap(\.actions).joined(separator: ", ")) to everyone"
         },
+        rule("s3-bucket-no-public-acl", "S3 bucket ACLs grant nothing to everyone", .critical, types: ["aws.s3.bucket"],
+             Mappings(fsbp: ["S3.2", "S3.3"], prowler: ["s3_bucket_public_write_acl", "s3_bucket_public_list_acl"]),
+             rationale: "An ACL grant to AllUsers or AuthenticatedUsers publishes the bucket, whatever its policy says.",
+             remediation: "Enforce bucket-owner ownership (object_ownership BucketOwnerEnforced), which drops every ACL.",
+             reads: ["public_acl_grants"]) { bucket, _ in
+            let grants = bucket.list("public_acl_grants").compactMap(\.stringValue)
+            return grants.isEmpty ? nil : "the ACL grants \(grants.joined(separator: ", "))"
+        },
+        rule("s3-audit-bucket-access-logging", "The trail's bucket has server access logging", .medium, types: ["aws.s3.bucket"],
+             Mappings(cis: ["3.4"], fsbp: ["CloudTrail.7"], prowler: ["cloudtrail_logs_s3_bucket_access_logging_enabled"]),
+             rationale: "Who read or deleted the audit logs is itself on record, in another bucket.",
+             remediation: "Set logging_target_bucket to a bucket of its own (the storage phase's access_logs_bucket).",
+             reads: ["logging_target_bucket", "logging_target_prefix"]) { bucket, _ in
+            switch bucket["logging_target_bucket"] {
+            case .unknown?: return nil
+            case .string(let target)? where !target.isEmpty:
+                return target == bucket.string("bucket") ? "the bucket logs its access into itself" : nil
+            default: return "server access logging is off"
+            }
+        }.onlyFor { bucket, inventory in
+            inventory.subjects(of: "aws.cloudtrail.trail").contains { $0["s3_bucket_name"] == bucket["bucket"] }
+        },
         rule("s3-object-stack-key", "Artifacts are encrypted with the stack's KMS key", .high, types: ["aws.s3.object"],
              Mappings(),
              rationale: "The model and server binary can only be read where the customer's key allows.",

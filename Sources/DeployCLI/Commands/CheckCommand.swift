@@ -64,7 +64,9 @@ struct CheckCommand: Command {
             let client = try StackSession.client(context, configuration.stack)
             try await ApplySupport.checkAccount(client, configuration.stack)
             let refreshed = try await Refresher(readers: try ReaderFactory.readers(context, configuration)).refresh(state)
-            let live = Dictionary(uniqueKeysWithValues: refreshed.live.map { ($0.key.description, $0.value) })
+            // a resource on its way out (a key pending deletion) is still there to be judged
+            var live = Dictionary(uniqueKeysWithValues: refreshed.live.map { ($0.key.description, $0.value) })
+            for (address, attributes) in refreshed.lingering { live[address.description] = attributes }
             let inventory = Inventory(recorded: recorded.map { ($0.address.description, $0.type, $0.attributes, $0.dependencies.map(\.description)) },
                                       live: live, configuration: configuration)
             var located = inventory

@@ -27,10 +27,14 @@ public struct StackIdentity: Sendable {
 public struct ReadResult: Sendable {
     public var live: [ResourceAddress: [String: Value]]
     public var apiCalls: Int
+    /// Resources that still exist but are on their way out (a key pending deletion), with what was read of them:
+    /// gone for planning, still there for a compliance check.
+    public var lingering: [ResourceAddress: [String: Value]]
 
-    public init(live: [ResourceAddress: [String: Value]], apiCalls: Int) {
+    public init(live: [ResourceAddress: [String: Value]], apiCalls: Int, lingering: [ResourceAddress: [String: Value]] = [:]) {
         self.live = live
         self.apiCalls = apiCalls
+        self.lingering = lingering
     }
 }
 
@@ -40,11 +44,15 @@ public struct RefreshResult: Sendable {
     public var apiCalls: Int
     /// Recorded types no reader could read, so their drift is not known.
     public var unreadTypes: [String]
+    /// Resources gone for planning (nil in `live`) that still exist on their way out, with their attributes.
+    public var lingering: [ResourceAddress: [String: Value]]
 
-    public init(live: [ResourceAddress: [String: Value]?] = [:], apiCalls: Int = 0, unreadTypes: [String] = []) {
+    public init(live: [ResourceAddress: [String: Value]?] = [:], apiCalls: Int = 0, unreadTypes: [String] = [],
+                lingering: [ResourceAddress: [String: Value]] = [:]) {
         self.live = live
         self.apiCalls = apiCalls
         self.unreadTypes = unreadTypes
+        self.lingering = lingering
     }
 }
 
@@ -78,7 +86,10 @@ public struct Refresher: Sendable {
         for type in readable {
             guard let read = reads[type] else { continue }
             result.apiCalls += read.apiCalls
-            for resource in byType[type] ?? [] { result.live[resource.address] = read.live[resource.address] }
+            for resource in byType[type] ?? [] {
+                result.live[resource.address] = read.live[resource.address]
+                if read.live[resource.address] == nil, let lingering = read.lingering[resource.address] { result.lingering[resource.address] = lingering }
+            }
         }
         return result
     }

@@ -41,8 +41,19 @@ enum EC2Attributes {
                  "ingress": rules(item.child("ipPermissions")), "egress": rules(item.child("ipPermissionsEgress"))])
     }
 
+    /// A route table with its routes other than the VPC's local one, each `{destination, target}` (the target an
+    /// internet, NAT, transit or endpoint gateway's id, a peering, an instance or an interface).
     static let routeTable: @Sendable (XMLNode) -> [String: Value]? = { item in
-        compact(["vpc_id": text(item, "vpcId")])
+        let targets = ["gatewayId", "natGatewayId", "transitGatewayId", "vpcPeeringConnectionId", "instanceId", "networkInterfaceId",
+                       "egressOnlyInternetGatewayId", "carrierGatewayId", "localGatewayId"]
+        let routes: [Value] = (item.child("routeSet")?.children("item") ?? []).compactMap { route in
+            let target = targets.lazy.compactMap { route.child($0)?.text }.first ?? ""
+            guard target != "local" else { return nil }
+            let destination = route.child("destinationCidrBlock")?.text ?? route.child("destinationIpv6CidrBlock")?.text
+                ?? route.child("destinationPrefixListId")?.text ?? ""
+            return .map(["destination": .string(destination), "target": .string(target)])
+        }
+        return compact(["vpc_id": text(item, "vpcId"), "routes": .list(routes)])
     }
 
     static let vpcEndpoint: @Sendable (XMLNode) -> [String: Value]? = { item in
@@ -68,7 +79,8 @@ enum EC2Attributes {
         let metadata = item.child("metadataOptions")
         return compact(["ami": text(item, "imageId"), "instance_type": text(item, "instanceType"),
                         "subnet_id": text(item, "subnetId"), "security_group_ids": list(item, "groupSet", "groupId"),
-                        "iam_instance_profile": profile, "private_ip": text(item, "privateIpAddress"),
+                        "iam_instance_profile": profile ?? .null, "private_ip": text(item, "privateIpAddress"),
+                        "public_ip": text(item, "ipAddress") ?? .null,
                         "metadata_http_tokens": metadata.flatMap { text($0, "httpTokens") },
                         "metadata_hop_limit": metadata.flatMap { int($0, "httpPutResponseHopLimit") },
                         "monitoring": item.child("monitoring")?.child("state").map { .bool($0.text == "enabled") }])

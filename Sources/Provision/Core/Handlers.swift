@@ -8,7 +8,8 @@ public enum Handlers {
         VPCHandler(), SubnetHandler(), RouteTableHandler(), RouteTableAssociationHandler(), SecurityGroupHandler(),
         DefaultSecurityGroupHandler(), VPCEndpointHandler(), FlowLogHandler(), LogGroupHandler(), KMSKeyHandler(),
         KMSAliasHandler(), IAMRoleHandler(), IAMRolePolicyHandler(), IAMInstanceProfileHandler(), S3BucketHandler(), S3ObjectHandler(),
-        DynamoDBTableHandler(), CloudTrailHandler(), InstanceHandler(),
+        DynamoDBTableHandler(), CloudTrailHandler(), InstanceHandler(), DefaultNetworkACLHandler(), EBSEncryptionByDefaultHandler(),
+        AccountPublicAccessBlockHandler(),
     ]
 
     private static let byType: [String: any ResourceHandler] = Dictionary(uniqueKeysWithValues: all.map { ($0.type, $0) })

@@ -55,8 +55,9 @@ public enum PermissionsPolicy {
         let service = action.split(separator: ":").first ?? ""
         guard ["iam", "s3", "dynamodb", "cloudtrail", "logs"].contains(service) else { return false }
         let name = action.split(separator: ":").last ?? ""
-        // log deliveries (what a flow log to CloudWatch Logs needs) have no resource of their own
-        if name.hasSuffix("LogDelivery") { return false }
+        // log deliveries (what a flow log to CloudWatch Logs needs) and the account's own S3 settings have no
+        // resource of their own
+        if name.hasSuffix("LogDelivery") || name.hasSuffix("AccountPublicAccessBlock") { return false }
         return !(name.hasPrefix("List") || name.hasPrefix("Describe")) || name == "ListAttachedRolePolicies"
             || name == "ListBucketVersions" || name == "ListRolePolicies" || name == "ListInstanceProfilesForRole"
             || name == "ListTagsOfResource" || name == "ListTagsForResource"

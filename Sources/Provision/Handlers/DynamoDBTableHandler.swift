@@ -151,6 +151,8 @@ struct DynamoDBTableHandler: ResourceHandler {
             live[resource.address] = ["name": .string(name), "arn": .string(arn),
                                       "deletion_protection": .bool(table["DeletionProtectionEnabled"]?.boolValue ?? false),
                                       "point_in_time_recovery": .bool(recovery == "ENABLED"),
+                                      // no SSE description: the table is encrypted with a key AWS owns
+                                      "kms_key_arn": table["SSEDescription"]?["KMSMasterKeyArn"]?.stringValue.map(Value.string) ?? .null,
                                       "tags": JSONService.tags(tags["Tags"])]
         }
         return ReadResult(live: live, apiCalls: calls)

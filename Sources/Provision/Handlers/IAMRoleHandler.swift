@@ -79,13 +79,17 @@ struct IAMRoleHandler: ResourceHandler {
     }
 
     func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult {
-        let (roles, calls) = try await IAMSupport(context).listAll("ListRoles", list: "Roles", name: "RoleName")
+        let iam = IAMSupport(context)
+        var (roles, calls) = try await iam.listAll("ListRoles", list: "Roles", name: "RoleName")
         var live: [ResourceAddress: [String: Value]] = [:]
         for resource in resources {
             guard let name = resource.id, let role = roles[name] else { continue }
+            let attached = try await iam.call("ListAttachedRolePolicies", [("RoleName", name)])
+            calls += 1
+            let arns = (attached.child("AttachedPolicies")?.children("member") ?? []).compactMap { $0.child("PolicyArn")?.text }
             live[resource.address] = ["name": .string(name), "path": .string(role.child("Path")?.text ?? "/"),
                                       "assume_role_policy": IAMSupport.policy(role.child("AssumeRolePolicyDocument")?.text),
-                                      "arn": .string(role.child("Arn")?.text ?? "")]
+                                      "arn": .string(role.child("Arn")?.text ?? ""), "managed_policy_arns": .list(arns.sorted().map(Value.string))]
         }
         return ReadResult(live: live, apiCalls: calls)
     }

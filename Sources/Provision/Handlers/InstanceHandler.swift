@@ -10,7 +10,7 @@ struct InstanceHandler: ResourceHandler {
     let actions = HandlerActions(
         create: ["ec2:RunInstances", "ec2:DescribeInstances", "ec2:CreateTags", "kms:CreateGrant", "kms:GenerateDataKeyWithoutPlaintext",
                  "kms:Decrypt"],
-        read: ["ec2:DescribeInstances"],
+        read: ["ec2:DescribeInstances", "ec2:DescribeVolumes", "ec2:DescribeInstanceAttribute"],
         update: ["ec2:StopInstances", "ec2:StartInstances", "ec2:ModifyInstanceAttribute", "ec2:ModifyInstanceMetadataOptions",
                  "ec2:MonitorInstances", "ec2:UnmonitorInstances", "ec2:DescribeInstances", "ec2:CreateTags", "ec2:DeleteTags"],
         delete: ["ec2:TerminateInstances", "ec2:DescribeInstances"], passesRole: true)
@@ -112,9 +112,34 @@ struct InstanceHandler: ResourceHandler {
         return try await running(id, ec2: ec2)
     }
 
+    /// The instances, each with its attached volumes (`volumes`: id, device, encrypted, kms_key_id) from one
+    /// DescribeVolumes, and its user data.
     func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult {
-        try await EC2Support(context).read(resources, action: "DescribeInstances", idName: "instanceId", items: { page in
+        let ec2 = EC2Support(context)
+        var result = try await ec2.read(resources, action: "DescribeInstances", idName: "instanceId", items: { page in
             page.child("reservationSet")?.children("item").flatMap { $0.child("instancesSet")?.children("item") ?? [] } ?? []
         }, convert: EC2Attributes.instance)
+        let found = result.live.compactMap { address, attributes in attributes["id"]?.stringValue.map { (address, $0) } }
+        guard !found.isEmpty else { return result }
+        let answer = try await ec2.call("DescribeVolumes", EC2Support.filters([("attachment.instance-id", found.map(\.1))]))
+        result.apiCalls += 1
+        var volumes: [String: [Value]] = [:]
+        for volume in answer.child("volumeSet")?.children("item") ?? [] {
+            for attachment in volume.child("attachmentSet")?.children("item") ?? [] {
+                guard let instance = attachment.child("instanceId")?.text else { continue }
+                volumes[instance, default: []].append(.map(EC2Attributes.compact([
+                    "id": EC2Attributes.text(volume, "volumeId"), "device": EC2Attributes.text(attachment, "device"),
+                    "encrypted": EC2Attributes.bool(volume, "encrypted") ?? .bool(false),
+                    "kms_key_id": EC2Attributes.text(volume, "kmsKeyId") ?? .null])))
+            }
+        }
+        for (address, id) in found {
+            let userData = try await ec2.call("DescribeInstanceAttribute", [("InstanceId", id), ("Attribute", "userData")])
+            result.apiCalls += 1
+            let encoded = userData.child("userData")?.child("value")?.text
+            result.live[address]?["user_data"] = encoded.flatMap { Data(base64Encoded: $0) }.map { .string(String(decoding: $0, as: UTF8.self)) } ?? .null
+            result.live[address]?["volumes"] = .list(volumes[id] ?? [])
+        }
+        return result
     }
 }

@@ -1,4 +1,5 @@
 import AWS
+import Foundation
 import Plan
 import Stack
 
@@ -92,10 +93,17 @@ struct KMSKeyHandler: ResourceHandler {
         return nil
     }
 
+    /// A KMS timestamp (seconds since 1970) as ISO 8601 text.
+    static func date(_ value: JSONValue?) -> Value {
+        guard case .number(let seconds)? = value else { return .null }
+        return .string(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: seconds)))
+    }
+
     func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult {
         // KMS has no batch read: a few calls per key, counted honestly
         let service = kms(context)
         var live: [ResourceAddress: [String: Value]] = [:]
+        var lingering: [ResourceAddress: [String: Value]] = [:]
         var calls = 0
         for resource in resources {
             guard let id = resource.id else { continue }
@@ -107,18 +115,36 @@ struct KMSKeyHandler: ResourceHandler {
                 calls += 1
                 continue
             }
-            guard let metadata, metadata["KeyState"]?.stringValue != "PendingDeletion" else { continue }
-            let rotation = try await service.call("GetKeyRotationStatus", ["KeyId": .string(id)])
-            let policy = try await service.call("GetKeyPolicy", ["KeyId": .string(id), "PolicyName": "default"])
-            let tags = try await service.call("ListResourceTags", ["KeyId": .string(id)])
-            calls += 3
+            guard let metadata else { continue }
+            let pending = metadata["KeyState"]?.stringValue == "PendingDeletion"
+            /// A read that a key pending deletion may refuse (KMSInvalidStateException): then nil, the attribute unread.
+            func optionalCall(_ action: String, _ parameters: [String: JSONValue]) async throws -> JSONValue? {
+                calls += 1
+                do {
+                    return try await service.call(action, parameters)
+                } catch let error as AWSError where pending && error.code == "KMSInvalidStateException" {
+                    return nil
+                }
+            }
+            let rotation = try await optionalCall("GetKeyRotationStatus", ["KeyId": .string(id)])
+            let policy = try await optionalCall("GetKeyPolicy", ["KeyId": .string(id), "PolicyName": "default"])
+            let tags = try await optionalCall("ListResourceTags", ["KeyId": .string(id)])
             var attributes: [String: Value] = ["id": .string(id), "description": .string(metadata["Description"]?.stringValue ?? ""),
-                                               "enable_key_rotation": .bool(rotation["KeyRotationEnabled"]?.boolValue ?? false),
-                                               "tags": JSONService.tags(tags["Tags"], key: "TagKey", value: "TagValue")]
-            if let days = rotation["RotationPeriodInDays"]?.intValue { attributes["rotation_period_days"] = .int(days) }
-            if let text = policy["Policy"]?.stringValue { attributes["policy"] = .string(text) }
-            live[resource.address] = attributes
+                                               "key_state": .string(metadata["KeyState"]?.stringValue ?? "")]
+            if let rotation {
+                attributes["enable_key_rotation"] = .bool(rotation["KeyRotationEnabled"]?.boolValue ?? false)
+                if let days = rotation["RotationPeriodInDays"]?.intValue { attributes["rotation_period_days"] = .int(days) }
+            }
+            if let text = policy?["Policy"]?.stringValue { attributes["policy"] = .string(text) }
+            if let tags { attributes["tags"] = JSONService.tags(tags["Tags"], key: "TagKey", value: "TagValue") }
+            if pending {
+                // gone for planning; a compliance check still sees a key that can be saved
+                attributes["deletion_date"] = Self.date(metadata["DeletionDate"])
+                lingering[resource.address] = attributes
+            } else {
+                live[resource.address] = attributes
+            }
         }
-        return ReadResult(live: live, apiCalls: calls)
+        return ReadResult(live: live, apiCalls: calls, lingering: lingering)
     }
 }

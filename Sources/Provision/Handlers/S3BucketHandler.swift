@@ -5,24 +5,25 @@ import Stack
 import TextSafety
 
 /// `aws.s3.bucket`: a bucket with Block Public Access, owner-enforced objects, default encryption (SSE-KMS with the
-/// stack's key), versioning, a policy, an expiry rule and tags. A bucket that still holds objects is not deleted
+/// stack's key), versioning, a policy, an expiry rule, server access logging and tags. A bucket that still holds objects is not deleted
 /// unless destroy was asked to empty it.
 struct S3BucketHandler: ResourceHandler {
     let type = "aws.s3.bucket"
     let actions = HandlerActions(
         create: ["s3:CreateBucket", "s3:PutBucketPublicAccessBlock", "s3:PutBucketOwnershipControls", "s3:PutEncryptionConfiguration",
                  "s3:PutBucketVersioning", "s3:PutBucketPolicy", "s3:PutLifecycleConfiguration", "s3:PutBucketTagging",
-                 "kms:GenerateDataKey", "kms:DescribeKey"],
+                 "s3:PutBucketLogging", "kms:GenerateDataKey", "kms:DescribeKey"],
         read: ["s3:ListAllMyBuckets", "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration", "s3:GetBucketPublicAccessBlock",
-               "s3:GetBucketTagging", "s3:GetBucketPolicy"],
+               "s3:GetBucketTagging", "s3:GetBucketPolicy", "s3:GetBucketOwnershipControls", "s3:GetBucketAcl", "s3:GetBucketLogging"],
         // (DeletePublicAccessBlock is authorised by s3:PutBucketPublicAccessBlock: IAM has no action of its own for it)
         update: ["s3:PutBucketPublicAccessBlock", "s3:PutBucketOwnershipControls",
                  "s3:PutEncryptionConfiguration", "s3:PutBucketVersioning", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy",
-                 "s3:PutLifecycleConfiguration", "s3:PutBucketTagging"],
+                 "s3:PutLifecycleConfiguration", "s3:PutBucketTagging", "s3:PutBucketLogging"],
         delete: ["s3:DeleteBucket", "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"])
 
     private static let allProperties: Set<String> = ["block_public_access", "object_ownership", "sse_algorithm", "kms_key_id",
-                                                     "bucket_key_enabled", "versioning", "policy", "lifecycle_expiration_days", "tags"]
+                                                     "bucket_key_enabled", "versioning", "policy", "lifecycle_expiration_days", "tags",
+                                                     "logging_target_bucket", "logging_target_prefix"]
 
     func create(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value] {
         let name = try resource.require("bucket")
@@ -89,6 +90,16 @@ struct S3BucketHandler: ResourceHandler {
                 </NoncurrentVersionExpiration></Rule></LifecycleConfiguration>
                 """) }
         }
+        if !changed.isDisjoint(with: ["logging_target_bucket", "logging_target_prefix"]) {
+            let enabled = resource.string("logging_target_bucket").map { target in
+                "<LoggingEnabled><TargetBucket>\(SafeText.xmlEscaped(target))</TargetBucket>"
+                    + "<TargetPrefix>\(SafeText.xmlEscaped(resource.string("logging_target_prefix") ?? ""))</TargetPrefix></LoggingEnabled>"
+            }
+            // a bucket created just now has nothing to turn off
+            if enabled != nil || changed != Self.allProperties {
+                puts.append { try await s3.putSubresource(name, "logging", body: "<BucketLoggingStatus \(namespace)>\(enabled ?? "")</BucketLoggingStatus>") }
+            }
+        }
         if changed.contains("tags") {
             let tags = resource.tags.keys.sorted().map { "<Tag><Key>\(SafeText.xmlEscaped($0))</Key><Value>\(SafeText.xmlEscaped(resource.tags[$0] ?? ""))</Value></Tag>" }
             puts.append { try await s3.putSubresource(name, "tagging", body: "<Tagging \(namespace)><TagSet>\(tags.joined())</TagSet></Tagging>") }
@@ -116,6 +127,15 @@ struct S3BucketHandler: ResourceHandler {
         } catch let error as AWSError where error.isNotFound {
             return nil
         }
+    }
+
+    /// What an ACL grants everyone or every AWS user (`AllUsers READ`): ACL grants that make a bucket public.
+    static func publicGrants(_ acl: XMLNode?) -> [String] {
+        (acl?.child("AccessControlList")?.children("Grant") ?? []).compactMap { grant in
+            guard let uri = grant.child("Grantee")?.child("URI")?.text,
+                  let group = ["AllUsers", "AuthenticatedUsers"].first(where: { uri.hasSuffix("/global/" + $0) }) else { return nil }
+            return "\(group) \(grant.child("Permission")?.text ?? "")"
+        }.sorted()
     }
 
     private static func notEmpty(_ name: String) -> String {
@@ -167,6 +187,13 @@ struct S3BucketHandler: ResourceHandler {
                 attributes["sse_algorithm"] = rule.child("ApplyServerSideEncryptionByDefault")?.child("SSEAlgorithm").map { .string($0.text) }
                 attributes["kms_key_id"] = rule.child("ApplyServerSideEncryptionByDefault")?.child("KMSMasterKeyID").map { .string($0.text) }
             }
+            let ownership = try await xml("ownershipControls")?.child("Rule")?.child("ObjectOwnership")?.text
+            // a bucket without ownership controls (made before 2023, or the controls deleted) honours ACLs
+            attributes["object_ownership"] = .string(ownership ?? "ObjectWriter")
+            attributes["public_acl_grants"] = .list(Self.publicGrants(try await xml("acl")).map(Value.string))
+            let logging = try await xml("logging")?.child("LoggingEnabled")
+            attributes["logging_target_bucket"] = logging?.child("TargetBucket").map { .string($0.text) } ?? .null
+            attributes["logging_target_prefix"] = .string(logging?.child("TargetPrefix")?.text ?? "")
             var tags: [String: Value] = [:]
             for tag in try await xml("tagging")?.child("TagSet")?.children("Tag") ?? [] {
                 if let key = tag.child("Key")?.text { tags[key] = .string(tag.child("Value")?.text ?? "") }

@@ -21,6 +21,8 @@ enum NetworkValidation {
                 }
             case "aws.ec2.security_group", "aws.ec2.default_security_group":
                 try checkRules(resource)
+            case "aws.ec2.default_network_acl":
+                try checkACLEntries(resource)
             default:
                 break
             }
@@ -56,6 +58,55 @@ enum NetworkValidation {
                 guard case .list(let blocks) = fields["cidr_blocks"] else { continue }
                 for case .string(let text) in blocks {
                     do { _ = try CIDR(text) } catch { throw located(resource, direction, error.message) }
+                }
+            }
+        }
+    }
+
+    /// Network ACL entries: known keys, an allow or deny, a protocol, ports for TCP and UDP, CIDRs that parse, and
+    /// rule numbers (one per CIDR, counting up) from 1 to 32766 that no two entries share.
+    private static func checkACLEntries(_ resource: DesiredResource) throws(StackError) {
+        let allowed = ["rule_number", "protocol", "action", "cidr_blocks", "from_port", "to_port"]
+        for direction in ["ingress", "egress"] {
+            guard case .list(let entries) = resource.properties[direction] else { continue }
+            var taken: [Int: Int] = [:]
+            for (position, entry) in entries.enumerated() {
+                guard case .map(let fields) = entry else { continue }
+                for key in fields.keys.sorted() where !allowed.contains(key) {
+                    throw located(resource, direction, Suggestion.message("unknown key '\(SafeText.quoted(key))' in an entry", for: key, among: allowed))
+                }
+                if let action = fields["action"], action != .unknown, !["allow", "deny"].contains(action.stringValue ?? "") {
+                    throw located(resource, direction, "action must be allow or deny, not \(action)")
+                }
+                let protocolName = fields["protocol"]?.stringValue ?? fields["protocol"]?.intValue.map(String.init)
+                guard let protocolName, ["tcp", "udp", "icmp", "all", "-1"].contains(protocolName.lowercased()) || Int(protocolName) != nil else {
+                    if fields["protocol"] == .unknown { continue }
+                    throw located(resource, direction, "protocol must be tcp, udp, icmp, all or a protocol number")
+                }
+                if ["tcp", "udp", "6", "17"].contains(protocolName.lowercased()) {
+                    for port in ["from_port", "to_port"] where fields[port] != .unknown {
+                        guard let number = fields[port]?.intValue, (0...65535).contains(number) else {
+                            throw located(resource, direction, "a \(protocolName) entry needs \(port), a port number from 0 to 65535")
+                        }
+                    }
+                }
+                guard let first = fields["rule_number"]?.intValue else {
+                    if fields["rule_number"] == .unknown { continue }
+                    throw located(resource, direction, "every entry needs a rule_number from 1 to 32766")
+                }
+                guard case .list(let blocks) = fields["cidr_blocks"] else { continue }
+                for case .string(let text) in blocks {
+                    do { _ = try CIDR(text) } catch { throw located(resource, direction, error.message) }
+                }
+                let last = first + max(blocks.count, 1) - 1
+                guard first >= 1, last <= 32766 else {
+                    throw located(resource, direction, "rule numbers \(first)...\(last) are outside 1 to 32766 (one number per CIDR)")
+                }
+                for number in first...last {
+                    if let other = taken[number] {
+                        throw located(resource, direction, "entries \(other + 1) and \(position + 1) both take rule number \(number) (one number per CIDR)")
+                    }
+                    taken[number] = position
                 }
             }
         }

@@ -40,6 +40,16 @@ public enum ResourceTypes {
             "ingress": .init(.objectList, default: .list([]), unordered: true),
             "egress": .init(.objectList, default: .list([]), unordered: true),
         ]),
+        // entries: {rule_number, protocol, action, cidr_blocks, from_port, to_port}; one entry per CIDR, numbered on
+        ResourceSchema("aws.ec2.default_network_acl", computed: ["id"], [
+            "vpc_id": .init(.string, required: true, replace: true),
+            "ingress": .init(.objectList, default: .list([]), unordered: true),
+            "egress": .init(.objectList, default: .list([]), unordered: true),
+        ]),
+        // account-wide in the stack's region; destroy leaves it on (it protects more than this stack)
+        ResourceSchema("aws.ec2.ebs_encryption_by_default", taggable: false, computed: ["id"], [
+            "enabled": .init(.bool, default: .bool(true)),
+        ]),
         ResourceSchema("aws.ec2.vpc_endpoint", computed: ["id", "arn", "dns_names"], [
             "vpc_id": .init(.string, required: true, replace: true),
             "service_name": .init(.string, required: true, replace: true),
@@ -108,6 +118,15 @@ public enum ResourceTypes {
                                       default: .string("BucketOwnerEnforced")),
             "policy": .init(.policy),
             "lifecycle_expiration_days": .init(.int, range: 1...36500),
+            "logging_target_bucket": .init(.string),
+            "logging_target_prefix": .init(.string, default: .string("")),
+        ]),
+        // account-wide; destroy leaves it on (it protects more than this stack)
+        ResourceSchema("aws.s3.account_public_access_block", taggable: false, computed: ["id"], [
+            "block_public_acls": .init(.bool, default: .bool(true)),
+            "ignore_public_acls": .init(.bool, default: .bool(true)),
+            "block_public_policy": .init(.bool, default: .bool(true)),
+            "restrict_public_buckets": .init(.bool, default: .bool(true)),
         ]),
         // exactly one of source (beside the stack) and template_file (among the templates)
         ResourceSchema("aws.s3.object", localFile: "source", templateFile: "template_file", computed: ["id", "version_id", "etag"], [
