@@ -133,9 +133,9 @@ struct BreakEvenTests {
         let storage: Double = byItem["S3 storage"] ?? 0
         let volumes: Double = byItem["EBS gp3 volumes"] ?? 0
         let total: Double = lines.reduce(0) { $0 + $1.monthly }
-        #expect(abs(storage - 4.6) < 1e-9)
+        #expect(abs(storage - 6.9) < 1e-9, "three buckets")
         #expect(abs(volumes - 8) < 1e-9)
-        #expect(abs(total - 103.95) < 1e-9)
+        #expect(abs(total - 106.25) < 1e-9)
     }
 
     final class SVGElements: NSObject, XMLParserDelegate {

@@ -23,7 +23,7 @@ struct BreakevenCommandTests {
             #expect(document[key] != nil, "\(key)")
         }
         let spend = try #require(document["breakEvenApiSpendPerMonth"] as? Double)
-        #expect(abs(spend - (2.74 * 730 + 103.95)) < 0.01, "one A100 plus the default stack's $103.95 of base infrastructure")
+        #expect(abs(spend - (2.74 * 730 + 106.25)) < 0.01, "one A100 plus the default stack's $106.25 of base infrastructure")
         let assumptions = try #require(document["assumptions"] as? [[String: String]])
         #expect(assumptions.contains { $0["name"] == "base infrastructure" && $0["value"]?.contains("private-inference") == true })
         #expect(assumptions.contains { $0["name"] == "API price" && $0["source"] == "OpenAI API pricing page, 2024-10" })

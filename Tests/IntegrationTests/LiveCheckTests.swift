@@ -226,6 +226,8 @@ struct LiveCheckTests {
         let unread = findings.filter { ($0["evidence"] as? [String: Any])?.isEmpty == false && ($0["observed"] as? [String])?.isEmpty != false }
             .map { "\($0["rule"] ?? "") \($0["address"] ?? "")" }
         #expect(unread.isEmpty, "every finding read its resource from the account: \(unread)")
+        let broken = Set(Self.breaks.flatMap(\.findings).compactMap { $0.split(separator: " ").first.map(String.init) })
+        #expect(broken == Set(findings.compactMap { $0["rule"] as? String }), "every rule is broken by a change below")
 
         var expected: Set<String> = []
         for change in Self.breaks {

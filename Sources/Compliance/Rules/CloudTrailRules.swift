@@ -22,7 +22,7 @@ enum CloudTrailRules {
             inventory.isStackKey(trail["kms_key_id"], of: trail) ? nil : "the logs are not encrypted with the stack's key"
         },
         rule("cloudtrail-logging", "The trail is logging", .high, types: trail,
-             Mappings(fsbp: ["CloudTrail.1"], prowler: ["cloudtrail_multi_region_enabled_logging_management_events"]),
+             Mappings(fsbp: ["CloudTrail.1"], prowler: ["cloudtrail_multi_region_enabled"]),
              rationale: "A stopped trail records nothing.",
              remediation: "Start logging (enable_logging true; apply restores it).", reads: ["enable_logging"]) { trail, _ in
             trail.bool("enable_logging") == false ? "logging is stopped" : nil
