@@ -6,10 +6,17 @@ struct OptionSpec: Sendable {
     var valueName: String?
     var help: String
     var short: Character?
+    /// Whether the option may be given more than once (`--model a --model b`).
+    var repeatable = false
 
     /// `--name <value>`
     static func value(_ name: String, _ valueName: String, _ help: String) -> OptionSpec {
         OptionSpec(name: name, valueName: valueName, help: help)
+    }
+
+    /// `--name <value>`, as many times as wanted.
+    static func values(_ name: String, _ valueName: String, _ help: String) -> OptionSpec {
+        OptionSpec(name: name, valueName: valueName, help: help, repeatable: true)
     }
 
     /// `--name`
@@ -26,10 +33,13 @@ struct OptionSpec: Sendable {
 /// Options and positional arguments after parsing.
 struct ParsedArguments: Sendable {
     var values: [String: String] = [:]
+    var repeated: [String: [String]] = [:]
     var flags: Set<String> = []
     var positionals: [String] = []
 
     func value(_ name: String) -> String? { values[name] }
+    /// Every value of a repeatable option, in the order given.
+    func values(_ name: String) -> [String] { repeated[name] ?? [] }
     func flag(_ name: String) -> Bool { flags.contains(name) }
 }
 
@@ -84,6 +94,10 @@ enum ArgumentParser {
                 }
                 value = arguments[index]
                 index += 1
+            }
+            if spec.repeatable {
+                parsed.repeated[spec.name, default: []].append(value)
+                continue
             }
             guard parsed.values[spec.name] == nil else {
                 throw UsageError(message: "option '--\(spec.name)' given more than once", command: command)

@@ -11,7 +11,7 @@ public enum DeployCLI {
 
     static let commands: [any Command.Type] = [
         ValidateCommand.self, PlanCommand.self, ApplyCommand.self, DestroyCommand.self, OutputCommand.self,
-        StateCommand.self, ImportCommand.self, TaintCommand.self, UntaintCommand.self,
+        StateCommand.self, ImportCommand.self, TaintCommand.self, UntaintCommand.self, BundleCommand.self,
         PermissionsCommand.self, GraphCommand.self, UnlockCommand.self, BreakevenCommand.self, WhoamiCommand.self, CheckCommand.self,
         VersionCommand.self,
     ]

@@ -82,3 +82,23 @@ public enum Hex {
         }
     }
 }
+
+/// SHA-256 fed in pieces, held by reference: for digests kept in arrays and classes, where a `~Copyable` value
+/// cannot be consumed.
+public final class SHA256Stream: @unchecked Sendable {
+    private var digest: SHA256?
+
+    public init() { digest = SHA256() }
+
+    public func update(_ bytes: UnsafeRawBufferPointer) {
+        guard var current = digest.take() else { preconditionFailure("SHA256Stream updated after finish") }
+        current.update(bytes)
+        digest = consume current
+    }
+
+    /// The digest of everything fed; the stream is done after this.
+    public func finish() -> [UInt8] {
+        guard let current = digest.take() else { preconditionFailure("SHA256Stream finished twice") }
+        return current.finish()
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import Glibc
+import Hashing
+
+/// A file to put in a bundle.
+public struct BundleInput: Sendable {
+    /// Where it goes in the archive.
+    public var path: String
+    /// The file on disk.
+    public var source: String
+    public var role: String
+    public var executable: Bool
+
+    public init(path: String, source: String, role: String, executable: Bool = false) {
+        self.path = path
+        self.source = source
+        self.role = role
+        self.executable = executable
+    }
+}
+
+/// Writes a bundle in one pass: each file streamed into the archive and hashed as it is written, then the SBOM,
+/// the manifest and its signature. The same inputs and time give the same bytes.
+public enum BundleExport {
+    /// How far an export has come: bytes written of the files' total.
+    public typealias Progress = @Sendable (_ done: Int64, _ total: Int64) -> Void
+
+    public struct Result: Sendable {
+        public var manifest: BundleManifest
+        /// The archive's SHA-256 (of the parts joined, for a split export).
+        public var sha256: String
+        public var size: Int64
+    }
+
+    public static func write(_ inputs: [BundleInput], stack: String, tools: [String: String], platform: String,
+                             created epoch: Int64, key: Ed25519.PrivateKey?, to output: String, partSize: Int64? = nil,
+                             progress: Progress = { _, _ in }) throws(BundleError) -> Result {
+        let sorted = inputs.sorted { $0.path < $1.path }
+        for (position, input) in sorted.enumerated() {
+            try TarReader.checkPath(input.path) { message, entry in BundleError(message, entry: entry) }
+            if position > 0, sorted[position - 1].path == input.path { throw BundleError("two files for one path", entry: input.path) }
+        }
+        var total: Int64 = 0
+        for input in sorted { total += try regularFileSize(input.source) }
+        let sink = try ArchiveSink(output: output, partSize: partSize)
+        var files: [BundleManifest.File] = []
+        var done: Int64 = 0
+        for input in sorted {
+            let (size, digest) = try copy(input, into: sink, mtime: epoch) { written in progress(done + written, total) }
+            done += size
+            files.append(.init(path: input.path, role: input.role, size: size, sha256: digest))
+        }
+        let created = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(epoch)))
+        let provisional = BundleManifest.identity(of: files)
+        let sbom = SBOM.document(files: files, sources: Dictionary(uniqueKeysWithValues: sorted.map { ($0.path, $0.source) }),
+                                 tools: tools, created: created, bundleID: provisional)
+        try add(SBOM.path, sbom, into: sink, mtime: epoch)
+        files.append(.init(path: SBOM.path, role: "sbom", size: Int64(sbom.count), sha256: SHA256.hex(sbom)))
+        let manifest = BundleManifest(format: BundleManifest.currentFormat, bundleID: BundleManifest.identity(of: files), created: created,
+                                      tools: tools, platform: platform, stack: stack, files: files)
+        let manifestBytes = manifest.encoded()
+        try add(BundleManifest.path, manifestBytes, into: sink, mtime: epoch)
+        if let key {
+            let signature = ManifestSignature(algorithm: "ed25519", key: key.publicKey.fingerprint,
+                                              signature: Data(key.sign(manifestBytes)).base64EncodedString())
+            try add(BundleManifest.signaturePath, signature.encoded(), into: sink, mtime: epoch)
+        }
+        try sink.write(Tar.endOfArchive)
+        let digest = try sink.finish()
+        return Result(manifest: manifest, sha256: digest, size: sink.size)
+    }
+
+    private static func regularFileSize(_ path: String) throws(BundleError) -> Int64 {
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw BundleError("cannot read: \(String(cString: strerror(errno)))", file: path) }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw BundleError("not a regular file", file: path) }
+        return Int64(status.st_size)
+    }
+
+    private static func add(_ path: String, _ bytes: [UInt8], into sink: ArchiveSink, mtime: Int64) throws(BundleError) {
+        try sink.write(Tar.headers(path: path, size: Int64(bytes.count), mode: 0o644, mtime: mtime))
+        try sink.write(bytes + [UInt8](repeating: 0, count: Tar.padding(Int64(bytes.count))))
+    }
+
+    /// Streams one file into the archive, hashing it on the way; a file that changes size meanwhile is refused.
+    private static func copy(_ input: BundleInput, into sink: ArchiveSink, mtime: Int64,
+                             _ written: (Int64) -> Void) throws(BundleError) -> (Int64, String) {
+        let descriptor = open(input.source, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw BundleError("cannot read: \(String(cString: strerror(errno)))", file: input.source) }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { throw BundleError("not a regular file", file: input.source) }
+        let size = Int64(status.st_size)
+        try sink.write(Tar.headers(path: input.path, size: size, mode: input.executable ? 0o755 : 0o644, mtime: mtime))
+        let chunk = 1 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
+        defer { buffer.deallocate() }
+        let hash = SHA256Stream()
+        var done: Int64 = 0
+        while true {
+            let count = read(descriptor, buffer.baseAddress, chunk)
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else { throw BundleError("cannot read: \(String(cString: strerror(errno)))", file: input.source, offset: done) }
+            if count == 0 { break }
+            guard done + Int64(count) <= size else { throw BundleError("grew while it was being exported", file: input.source) }
+            let piece = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+            hash.update(piece)
+            try sink.write(piece)
+            done += Int64(count)
+            written(done)
+        }
+        guard done == size else { throw BundleError("shrank while it was being exported", file: input.source) }
+        try sink.write([UInt8](repeating: 0, count: Tar.padding(size)))
+        return (size, Hex.encode(hash.finish()))
+    }
+}

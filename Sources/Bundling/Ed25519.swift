@@ -1,0 +1,96 @@
+import CCrypto
+import Foundation
+import Hashing
+
+/// Ed25519 keys through libcrypto: a bundle's manifest is signed with the private key and checked with the public one.
+public enum Ed25519 {
+    /// A key of either half, freed with its owner.
+    final class Key: @unchecked Sendable {
+        let pointer: OpaquePointer
+
+        init(_ pointer: OpaquePointer) { self.pointer = pointer }
+
+        deinit { EVP_PKEY_free(pointer) }
+
+        func pem(privatePart: Bool) -> String {
+            var buffer = [CChar](repeating: 0, count: 1024)
+            let length = buffer.withUnsafeMutableBufferPointer { deploy_pem_write(pointer, privatePart ? 1 : 0, $0.baseAddress, 1024) }
+            precondition(length > 0, "libcrypto could not write an Ed25519 key")
+            return String(decoding: buffer[0..<Int(length)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+
+        var fingerprint: String {
+            var raw = [UInt8](repeating: 0, count: 32)
+            precondition(deploy_ed25519_raw_public(pointer, &raw) == 1, "libcrypto could not read an Ed25519 public key")
+            return Ed25519.fingerprint(raw)
+        }
+
+        static func read(_ pem: String, privatePart: Bool) -> Key? {
+            let bytes = Array(pem.utf8)
+            return bytes.withUnsafeBufferPointer { buffer in
+                buffer.baseAddress.flatMap { base in
+                    base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                        deploy_ed25519_pem_read($0, bytes.count, privatePart ? 1 : 0)
+                    }
+                }.map(Key.init)
+            }
+        }
+    }
+
+    /// `SHA256:` and the unpadded base64 of the raw public key's SHA-256, as OpenSSH prints fingerprints.
+    static func fingerprint(_ raw: [UInt8]) -> String {
+        "SHA256:" + Data(SHA256.digest(raw)).base64EncodedString().replacingOccurrences(of: "=", with: "")
+    }
+
+    /// The private half: signs.
+    public struct PrivateKey: Sendable {
+        let key: Key
+
+        /// A new random key.
+        public static func generate() -> PrivateKey {
+            guard let pointer = deploy_ed25519_generate() else { preconditionFailure("libcrypto could not make an Ed25519 key") }
+            return PrivateKey(key: Key(pointer))
+        }
+
+        /// The key in a PEM file (PKCS#8, as `openssl genpkey -algorithm ed25519` writes it).
+        public init(pem: String, file: String) throws(BundleError) {
+            guard let key = Key.read(pem, privatePart: true) else { throw BundleError("not an Ed25519 private key in PEM", file: file) }
+            self.key = key
+        }
+
+        init(key: Key) { self.key = key }
+
+        public var pem: String { key.pem(privatePart: true) }
+        public var publicKey: PublicKey { PublicKey(key: Key.read(key.pem(privatePart: false), privatePart: false)!) }
+
+        /// The 64-byte signature of `data`.
+        public func sign(_ data: [UInt8]) -> [UInt8] {
+            var signature = [UInt8](repeating: 0, count: 64)
+            let ok = data.withUnsafeBytes { deploy_ed25519_sign(key.pointer, $0.baseAddress, $0.count, &signature) }
+            precondition(ok == 1, "libcrypto could not sign with Ed25519")
+            return signature
+        }
+    }
+
+    /// The public half: verifies.
+    public struct PublicKey: Sendable {
+        let key: Key
+
+        /// The key in a PEM file (SubjectPublicKeyInfo).
+        public init(pem: String, file: String) throws(BundleError) {
+            guard let key = Key.read(pem, privatePart: false) else { throw BundleError("not an Ed25519 public key in PEM", file: file) }
+            self.key = key
+        }
+
+        init(key: Key) { self.key = key }
+
+        public var pem: String { key.pem(privatePart: false) }
+        public var fingerprint: String { key.fingerprint }
+
+        /// Whether `signature` is this key's signature of `data`.
+        public func verify(_ data: [UInt8], signature: [UInt8]) -> Bool {
+            guard signature.count == 64 else { return false }
+            return data.withUnsafeBytes { deploy_ed25519_verify(key.pointer, $0.baseAddress, $0.count, signature) } == 1
+        }
+    }
+}

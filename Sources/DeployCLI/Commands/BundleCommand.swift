@@ -1,0 +1,123 @@
+import Bundling
+import Foundation
+import Stack
+
+/// `deploy bundle keygen | export | verify | inspect | import`: everything a site without internet needs, in one
+/// signed archive that is checked before anything in it is used.
+struct BundleCommand: Command {
+    static let name = "bundle"
+    static let abstract = "Export a signed air-gap bundle of a stack and its files; verify, inspect or import one."
+    static let discussion = """
+        keygen --out KEY: an Ed25519 key pair (KEY, mode 0600, and KEY.pub). export --stack FILE --out FILE: a POSIX tar \
+        with the deploy and inference-server binaries, the stack, its templates and pricing catalog, its artifacts, \
+        each --model, an optional --plan, an SBOM (CycloneDX 1.5) and a manifest of every file's size and SHA-256, \
+        signed with --sign-key; byte-identical for the same inputs when SOURCE_DATE_EPOCH is set; --split SIZE writes \
+        parts (FILE.000, ...) and an index at FILE. verify FILE --pubkey KEY: the signature, the manifest, then every \
+        byte, streaming; exit 1 with what failed and where. inspect FILE: contents, sizes, digests, signer and SBOM. \
+        import FILE --pubkey KEY --to DIR: verifies while extracting into a new directory beside DIR, renamed into place \
+        only when complete. Apply straight from a bundle with deploy apply --bundle FILE --pubkey KEY.
+        """
+    static let outputFormats: [OutputFormat] = [.text, .json]
+    static let positionals = ["keygen|export|verify|inspect|import", "[FILE]"]
+    static let options: [OptionSpec] = StackOptions.specs + [
+        .value("out", "file", "keygen: the private key file; export: the bundle file."),
+        .values("model", "path", "export: a model file to include (repeatable)."),
+        .value("plan", "file", "export: a saved plan to include."),
+        .value("sign-key", "key", "export: the Ed25519 private key that signs the manifest."),
+        .value("server", "file", "export: the inference-server binary (default: beside deploy)."),
+        .value("split", "size", "export: write parts of at most this size (bytes, or with K, M, G)."),
+        .value("pubkey", "key", "verify, import: the Ed25519 public key the bundle must be signed with."),
+        .value("to", "dir", "import: the directory to create."),
+    ]
+
+    static func validate(_ arguments: ParsedArguments) throws(UsageError) {
+        let words = arguments.positionals
+        func need(_ option: String) throws(UsageError) {
+            guard arguments.value(option) != nil else { throw UsageError(message: "bundle \(words[0]) needs --\(option)", command: name) }
+        }
+        switch words.first {
+        case "keygen":
+            guard words.count == 1 else { throw UsageError(message: "bundle keygen takes no file; use --out", command: name) }
+            try need("out")
+        case "export":
+            guard words.count == 1 else { throw UsageError(message: "bundle export takes no file; use --out", command: name) }
+            try need("stack")
+            try need("out")
+            if let split = arguments.value("split"), BundleSizes.parse(split) == nil {
+                throw UsageError(message: "--split must be a size such as 4G, 700M or 1048576, of at least 1M, not '\(split)'", command: name)
+            }
+        case "verify", "inspect", "import":
+            guard words.count == 2 else { throw UsageError(message: "bundle \(words[0]) takes one bundle FILE", command: name) }
+            if words[0] != "inspect" { try need("pubkey") }
+            if words[0] == "import" { try need("to") }
+        case let other:
+            throw UsageError(message: "bundle needs keygen, export, verify, inspect or import" + (other.map { ", not '\($0)'" } ?? ""), command: name)
+        }
+    }
+
+    static func run(_ context: CommandContext) async throws -> Int32 {
+        let words = context.arguments.positionals
+        switch words[0] {
+        case "keygen": return try BundleKeys.generate(context)
+        case "export": return try BundleExportRun.run(context)
+        case "verify": return try BundleChecks.verify(words[1], context)
+        case "inspect": return try BundleChecks.inspect(words[1], context)
+        default: return try BundleChecks.importBundle(words[1], context)
+        }
+    }
+}
+
+/// Sizes on the command line: bytes, or with K, M or G (powers of 1024).
+enum BundleSizes {
+    static func parse(_ text: String) -> Int64? {
+        let units: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        let unit = text.last.flatMap { units[Character($0.uppercased())] }
+        guard let number = Int64(unit == nil ? text : String(text.dropLast())), number > 0 else { return nil }
+        let (size, overflow) = number.multipliedReportingOverflow(by: unit ?? 1)
+        return overflow || size < 1 << 20 ? nil : size
+    }
+
+    static func text(_ bytes: Int64) -> String {
+        bytes >= 1 << 30 ? String(format: "%.2f GiB", Double(bytes) / Double(1 << 30))
+            : bytes >= 1 << 20 ? String(format: "%.1f MiB", Double(bytes) / Double(1 << 20)) : "\(bytes) B"
+    }
+}
+
+/// `bundle keygen`.
+enum BundleKeys {
+    static func generate(_ context: CommandContext) throws -> Int32 {
+        let path = context.arguments.value("out")!
+        for file in [path, path + ".pub"] where FileManager.default.fileExists(atPath: file) {
+            throw UsageError(message: "\(file) exists; keygen never overwrites a key", command: BundleCommand.name)
+        }
+        let key = Ed25519.PrivateKey.generate()
+        guard FileManager.default.createFile(atPath: path, contents: Data(key.pem.utf8), attributes: [.posixPermissions: 0o600]),
+              FileManager.default.createFile(atPath: path + ".pub", contents: Data(key.publicKey.pem.utf8), attributes: [.posixPermissions: 0o644]) else {
+            throw UsageError(message: "cannot write \(path)", command: BundleCommand.name)
+        }
+        context.console.out("wrote \(path) (private, mode 0600) and \(path).pub; fingerprint \(key.publicKey.fingerprint)")
+        return ExitCode.success
+    }
+
+    static func publicKey(_ path: String) throws -> Ed25519.PublicKey {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw UsageError(message: "cannot read the public key \(path)", command: BundleCommand.name)
+        }
+        do {
+            return try Ed25519.PublicKey(pem: text, file: path)
+        } catch {
+            throw UsageError(message: error.description, command: BundleCommand.name)
+        }
+    }
+
+    static func privateKey(_ path: String) throws -> Ed25519.PrivateKey {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw UsageError(message: "cannot read the signing key \(path)", command: BundleCommand.name)
+        }
+        do {
+            return try Ed25519.PrivateKey(pem: text, file: path)
+        } catch {
+            throw UsageError(message: error.description, command: BundleCommand.name)
+        }
+    }
+}
