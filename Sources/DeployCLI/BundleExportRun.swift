@@ -79,10 +79,11 @@ enum BundleExportRun {
             guard let artifact = resource.artifact else { continue }
             let path = absolute(artifact.path)
             let place: String
-            if path.hasPrefix(stackDirectory + "/") {
-                place = "Stacks/" + path.dropFirst(stackDirectory.count + 1)
-            } else if path.hasPrefix(templates + "/") {
+            // the templates first: they may sit inside the stack's directory
+            if path.hasPrefix(templates + "/") {
                 place = "Templates/" + path.dropFirst(templates.count + 1)
+            } else if path.hasPrefix(stackDirectory + "/") {
+                place = "Stacks/" + path.dropFirst(stackDirectory.count + 1)
             } else {
                 throw UsageError(message: "\(resource.address): its file \(artifact.path) is outside the stack's directory and the templates; "
                                  + "a bundle keeps files where the stack finds them", command: BundleCommand.name)

@@ -16,6 +16,8 @@ struct StackOptions: Sendable {
     var stackPath: String
     var templates: String?
     var statePath: String?
+    /// Artifacts read from a verified bundle (`apply --bundle`), by absolute path.
+    var bundledArtifacts: [String: LocalArtifact] = [:]
 
     init(_ arguments: ParsedArguments, command: String) throws(UsageError) {
         guard let stack = arguments.value("stack") else {
@@ -29,7 +31,8 @@ struct StackOptions: Sendable {
     /// Loads and checks the stack, its templates and its instance types; `warnings` receives what is accepted but
     /// worth a second look, one line each with its location.
     func loadConfiguration(warnings console: Console? = nil) throws -> StackConfiguration {
-        let configuration = try StackConfiguration.load(stackPath: stackPath, templatesDirectory: templates)
+        var configuration = try StackConfiguration.load(stackPath: stackPath, templatesDirectory: templates)
+        configuration.bundledArtifacts = bundledArtifacts
         try InstanceTypeCheck.check(configuration)
         try SuppressionCheck.check(configuration)
         for warning in configuration.warnings {

@@ -28,19 +28,24 @@ public enum FileDigest {
 
     /// In one pass over the file: the SHA-256 of the whole and of each `partSize` piece (the last may be shorter),
     /// as a multipart upload sends them.
-    public static func parts(path: String, partSize: Int64) throws(Failure) -> (size: Int64, whole: [UInt8], parts: [[UInt8]]) {
+    /// With `length`, only that many bytes from `offset` (an artifact inside a bundle): what the file holds there.
+    public static func parts(path: String, offset: Int64 = 0, length: Int64? = nil,
+                             partSize: Int64) throws(Failure) -> (size: Int64, whole: [UInt8], parts: [[UInt8]]) {
         precondition(partSize > 0)
         let descriptor = try open(path)
         defer { close(descriptor) }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else { throw Failure(description: "cannot read \(path): \(errorText())") }
-        let size = Int64(status.st_size)
+        let size = length ?? (Int64(status.st_size) - offset)
+        guard offset + size <= Int64(status.st_size) else {
+            throw Failure(description: "\(path) ends at byte \(status.st_size), before the \(size) bytes expected from \(offset)")
+        }
         var whole = SHA256()
         var parts: [[UInt8]] = []
         var start: Int64 = 0
         while start < size {
             var part = SHA256()
-            try read(descriptor, path: path, offset: start, length: min(partSize, size - start)) { bytes in
+            try read(descriptor, path: path, offset: offset + start, length: min(partSize, size - start)) { bytes in
                 part.update(bytes)
                 whole.update(bytes)
             }

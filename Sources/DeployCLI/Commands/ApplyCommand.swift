@@ -23,6 +23,8 @@ struct ApplyCommand: Command {
         .flag("auto-approve", "Apply without asking."),
         .flag("no-refresh", "Plan against the recorded state without reading the account."),
         .flag("allow-findings", "Apply even when the plan fails a critical compliance check."),
+        .value("bundle", "file", "Apply the stack of a bundle (deploy bundle export), verified first; needs --pubkey and --state."),
+        .value("pubkey", "key", "With --bundle: the Ed25519 public key the bundle must be signed with."),
     ]
     static let positionals = ["[PLANFILE]"]
 
@@ -30,7 +32,15 @@ struct ApplyCommand: Command {
         guard arguments.positionals.count <= 1 else {
             throw UsageError(message: "unexpected argument '\(arguments.positionals[1])'", command: name)
         }
-        if arguments.positionals.isEmpty, arguments.value("stack") == nil {
+        if arguments.value("bundle") != nil {
+            guard arguments.value("stack") == nil, arguments.positionals.isEmpty else {
+                throw UsageError(message: "--bundle brings its own stack: give neither --stack nor a plan file", command: name)
+            }
+            guard arguments.value("pubkey") != nil else { throw UsageError(message: "--bundle needs --pubkey, the key it must be signed with", command: name) }
+            guard arguments.value("state") != nil else {
+                throw UsageError(message: "--bundle needs --state: the bundle's stack is unpacked to a temporary directory", command: name)
+            }
+        } else if arguments.positionals.isEmpty, arguments.value("stack") == nil {
             throw UsageError(message: "give --stack <file> or a saved plan file", command: name)
         }
         if !arguments.positionals.isEmpty, arguments.value("stack") != nil {
@@ -53,7 +63,17 @@ struct ApplyCommand: Command {
             if arguments.values["templates"] == nil, let templates = file.templatesDirectory { arguments.values["templates"] = templates }
             if arguments.values["state"] == nil { arguments.values["state"] = file.statePath }
         }
-        var run = try StackRun.open(try StackOptions(arguments, command: name), console: context.console)
+        var bundled: BundledStack?
+        if let bundle = arguments.value("bundle") {
+            let unpacked = try BundledStack.open(bundle, key: try BundleKeys.publicKey(arguments.value("pubkey")!))
+            bundled = unpacked
+            arguments.values["stack"] = unpacked.stackPath
+            context.console.err("bundle \(bundle): signed by \(unpacked.signer), every byte checked; artifacts upload from it")
+        }
+        defer { bundled?.remove() }
+        var options = try StackOptions(arguments, command: name)
+        options.bundledArtifacts = bundled?.artifacts ?? [:]
+        var run = try StackRun.open(options, console: context.console)
         let configuration = run.configuration
         // a stale plan is refused from local files alone, before any call, lock or refresh
         if let saved { try saved.checkCurrent(stackDigest: StackDigest.compute(configuration), state: try Self.recorded(run)) }

@@ -36,7 +36,7 @@ struct S3ObjectUpload {
 
     private func single() async throws -> StoredObject {
         guard let digest = Hex.decode(artifact.sha256) else { throw ProvisionError("s3://\(bucket)/\(key): malformed digest") }
-        let file = FileBody(path: artifact.path, offset: 0, length: artifact.size, sha256: digest)
+        let file = FileBody(path: artifact.path, offset: artifact.offset, length: artifact.size, sha256: digest)
         do {
             return try await s3.putObject(bucket: bucket, key: key, file: file, metadata: metadata, encryption: encryption, tags: tags,
                                           contentType: contentType)
@@ -56,7 +56,7 @@ struct S3ObjectUpload {
         }
         let local: (size: Int64, whole: [UInt8], parts: [[UInt8]])
         do {
-            local = try FileDigest.parts(path: artifact.path, partSize: partSize)
+            local = try FileDigest.parts(path: artifact.path, offset: artifact.offset, length: artifact.size, partSize: partSize)
         } catch {
             throw ProvisionError("s3://\(bucket)/\(key): \(error.description)")
         }
@@ -77,7 +77,7 @@ struct S3ObjectUpload {
         try await withThrowingTaskGroup(of: UploadedPart.self) { group in
             func start(_ number: Int) {
                 let offset = Int64(number - 1) * partSize
-                let file = FileBody(path: artifact.path, offset: offset, length: min(partSize, artifact.size - offset),
+                let file = FileBody(path: artifact.path, offset: artifact.offset + offset, length: min(partSize, artifact.size - offset),
                                     sha256: local.parts[number - 1])
                 group.addTask { try await s3.uploadPart(bucket: bucket, key: key, uploadID: uploadID, number: number, file: file) }
             }

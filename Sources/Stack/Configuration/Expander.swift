@@ -141,6 +141,9 @@ public struct Expander {
         guard case .string(let relative) = value else {
             throw StackError("\(address): '\(property)' must be a file path known before apply", at: locations[property] ?? block.location)
         }
+        let resolved = URL(fileURLWithPath: relative.hasPrefix("/") ? relative : (base as NSString).appendingPathComponent(relative))
+            .standardizedFileURL.path
+        if let bundled = configuration.bundledArtifacts[resolved] { return bundled }
         do {
             return try LocalArtifact.describe(relative, in: base, at: locations[property] ?? block.location)
         } catch {

@@ -10,6 +10,8 @@ public struct LocalArtifact: Sendable, Equatable {
 
     /// The file, as its directory resolves it.
     public var path: String
+    /// Where the bytes start in that file: 0, or an entry's offset in a bundle the artifact is read from.
+    public var offset: Int64 = 0
     public var size: Int64
     /// Lower-case hex.
     public var sha256: String
@@ -29,6 +31,13 @@ public struct LocalArtifact: Sendable, Equatable {
         }
         guard summary.size > 0 else { throw StackError("source '\(relative)' (\(path)) is empty", at: location) }
         return LocalArtifact(path: path, size: summary.size, sha256: Hex.encode(summary.sha256))
+    }
+
+    public init(path: String, offset: Int64 = 0, size: Int64, sha256: String) {
+        self.path = path
+        self.offset = offset
+        self.size = size
+        self.sha256 = sha256
     }
 }
 

@@ -15,6 +15,9 @@ public struct StackConfiguration: Sendable {
     public var blockGraph: DependencyGraph<String>
     /// The templates directory used.
     public var templatesDirectory: String
+    /// Files the stack names that are read from a verified bundle instead, by absolute path: the size and digest the
+    /// signed manifest gives, the bytes at their offset in the archive.
+    public var bundledArtifacts: [String: LocalArtifact] = [:]
     /// Values that are accepted but worth a second look (a port open to the world), each where it was written.
     public var warnings: [(message: String, location: SourceLocation?)]
 
