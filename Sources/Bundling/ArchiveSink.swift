@@ -11,13 +11,14 @@ final class ArchiveSink {
         var final: String
         var descriptor: Int32
         var size: Int64 = 0
+        /// How much of the part the kernel was told to start writing out.
+        var flushed: Int64 = 0
         var hash = SHA256Stream()
     }
 
     let output: String
     private let partSize: Int64?
     private var parts: [Part] = []
-    private let whole = SHA256Stream()
     private(set) var size: Int64 = 0
     private let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
 
@@ -37,7 +38,6 @@ final class ArchiveSink {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws(BundleError) {
-        whole.update(bytes)
         size += Int64(bytes.count)
         var done = 0
         while done < bytes.count {
@@ -51,8 +51,16 @@ final class ArchiveSink {
                 guard count > 0 else { throw BundleError("cannot write: \(String(cString: strerror(errno)))", file: parts[parts.count - 1].temporary) }
                 written += count
             }
-            parts[parts.count - 1].hash.update(piece)
+            if partSize != nil { parts[parts.count - 1].hash.update(piece) }
             parts[parts.count - 1].size += Int64(piece.count)
+            // start writing back what is written, as it is written (Linux begins write-back of a range told
+            // DONTNEED): the fsync at the end then waits for little, the disk writes while the next bytes are read,
+            // and a bundle of many gigabytes does not push everything else out of the page cache
+            let pending = parts[parts.count - 1].size - parts[parts.count - 1].flushed
+            if pending >= 32 << 20 {
+                _ = posix_fadvise(parts[parts.count - 1].descriptor, off_t(parts[parts.count - 1].flushed), off_t(pending), POSIX_FADV_DONTNEED)
+                parts[parts.count - 1].flushed += pending
+            }
             done += piece.count
         }
     }
@@ -65,24 +73,23 @@ final class ArchiveSink {
         if let failure { throw failure }
     }
 
-    /// Flushes every part to disk and renames it into place (the index last, for a split export); returns the
-    /// archive's SHA-256.
-    func finish() throws(BundleError) -> String {
-        let digest = Hex.encode(whole.finish())
+    /// Flushes every part to disk and renames it into place (the index last, for a split export). Only the parts
+    /// are hashed (for the index): a single archive's bytes are hashed once, by entry, as they are written.
+    func finish() throws(BundleError) {
         var index: [ArchiveSource.SplitIndex.Part] = []
         for position in parts.indices {
             guard fsync(parts[position].descriptor) == 0, close(parts[position].descriptor) == 0 else {
                 throw BundleError("cannot write: \(String(cString: strerror(errno)))", file: parts[position].temporary)
             }
             parts[position].descriptor = -1
-            let hash = Hex.encode(parts[position].hash.finish())
+            let hash = partSize == nil ? "" : Hex.encode(parts[position].hash.finish())
             index.append(.init(name: (parts[position].final as NSString).lastPathComponent, size: parts[position].size, sha256: hash))
         }
         for part in parts where rename(part.temporary, part.final) != 0 {
             throw BundleError("cannot rename into place: \(String(cString: strerror(errno)))", file: part.final)
         }
         if partSize != nil {
-            let document = ArchiveSource.SplitIndex(format: ArchiveSource.SplitIndex.currentFormat, size: size, sha256: digest, parts: index)
+            let document = ArchiveSource.SplitIndex(format: ArchiveSource.SplitIndex.currentFormat, size: size, parts: index)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
             do {
@@ -92,7 +99,6 @@ final class ArchiveSink {
             }
         }
         parts = []
-        return digest
     }
 
     /// Removes whatever was written: the export failed.

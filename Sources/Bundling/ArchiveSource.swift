@@ -24,17 +24,14 @@ final class ArchiveSource: @unchecked Sendable {
         }
         var format: String
         var size: Int64
-        var sha256: String
         var parts: [Part]
     }
 
     let path: String
     let parts: [Part]
     let size: Int64
-    /// The whole archive's SHA-256, from a split index.
-    let indexSHA256: String?
-
-    var isSplit: Bool { indexSHA256 != nil }
+    /// Whether it came as parts named by an index.
+    let isSplit: Bool
 
     /// Opens `path`: an archive, or the index of one split into parts (each part's size checked against the index).
     init(_ path: String) throws(BundleError) {
@@ -77,11 +74,11 @@ final class ArchiveSource: @unchecked Sendable {
             }
             self.parts = parts
             size = start
-            indexSHA256 = index.sha256
+            isSplit = true
         } else {
             parts = [Part(path: path, size: Int64(status.st_size), sha256: nil, start: 0, descriptor: first)]
             size = Int64(status.st_size)
-            indexSHA256 = nil
+            isSplit = false
         }
     }
 

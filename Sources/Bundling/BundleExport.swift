@@ -27,8 +27,6 @@ public enum BundleExport {
 
     public struct Result: Sendable {
         public var manifest: BundleManifest
-        /// The archive's SHA-256 (of the parts joined, for a split export).
-        public var sha256: String
         public var size: Int64
     }
 
@@ -66,8 +64,8 @@ public enum BundleExport {
             try add(BundleManifest.signaturePath, signature.encoded(), into: sink, mtime: epoch)
         }
         try sink.write(Tar.endOfArchive)
-        let digest = try sink.finish()
-        return Result(manifest: manifest, sha256: digest, size: sink.size)
+        try sink.finish()
+        return Result(manifest: manifest, size: sink.size)
     }
 
     private static func regularFileSize(_ path: String) throws(BundleError) -> Int64 {
@@ -92,21 +90,25 @@ public enum BundleExport {
         guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { throw BundleError("not a regular file", file: input.source) }
         let size = Int64(status.st_size)
         try sink.write(Tar.headers(path: input.path, size: size, mode: input.executable ? 0o755 : 0o644, mtime: mtime))
-        let chunk = 1 << 20
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
-        defer { buffer.deallocate() }
+        _ = posix_fadvise(descriptor, 0, 0, POSIX_FADV_SEQUENTIAL)
+        // the disk reads the next chunks while this one is hashed and written
+        let reader = ReadAhead(descriptor: descriptor)
+        defer { reader.finish() }
         let hash = SHA256Stream()
         var done: Int64 = 0
         while true {
-            let count = read(descriptor, buffer.baseAddress, chunk)
-            if count < 0, errno == EINTR { continue }
-            guard count >= 0 else { throw BundleError("cannot read: \(String(cString: strerror(errno)))", file: input.source, offset: done) }
-            if count == 0 { break }
-            guard done + Int64(count) <= size else { throw BundleError("grew while it was being exported", file: input.source) }
-            let piece = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+            let piece: UnsafeRawBufferPointer
+            do {
+                piece = try reader.chunkBytes()
+            } catch {
+                throw BundleError(error.message, file: input.source, offset: done)
+            }
+            if piece.isEmpty { break }
+            guard done + Int64(piece.count) <= size else { throw BundleError("grew while it was being exported", file: input.source) }
             hash.update(piece)
             try sink.write(piece)
-            done += Int64(count)
+            reader.release()
+            done += Int64(piece.count)
             written(done)
         }
         guard done == size else { throw BundleError("shrank while it was being exported", file: input.source) }

@@ -72,7 +72,7 @@ public enum BundleReader {
     }
 
     /// Reads the whole archive once, in order: hands each entry's data to `body` as it passes (entry, bytes), checks
-    /// each entry's SHA-256 against the manifest and, for a split bundle, each part's and the whole's against the index.
+    /// each entry's SHA-256 against the manifest and, for a split bundle, each part's against the index.
     public static func scan(_ bundle: OpenedBundle, progress: @Sendable (Int64, Int64) -> Void = { _, _ in },
                             _ body: (ArchiveEntry, UnsafeRawBufferPointer) throws(BundleError) -> Void = { _, _ in }) throws(BundleError) {
         let source = try ArchiveSource(bundle.path)
@@ -81,7 +81,6 @@ public enum BundleReader {
         let chunk = 1 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
         defer { buffer.deallocate() }
-        let whole = SHA256Stream()
         var partIndex = 0
         var partHash = SHA256Stream()
         var entryIndex = 0
@@ -92,7 +91,6 @@ public enum BundleReader {
             guard count > 0 else { throw BundleError("truncated while reading", file: bundle.path, offset: offset) }
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
             if source.isSplit {
-                whole.update(bytes)
                 // a part boundary may fall inside this chunk
                 var position = 0
                 while position < count {
@@ -130,9 +128,6 @@ public enum BundleReader {
             }
             offset = end
             progress(offset, source.size)
-        }
-        if let expected = source.indexSHA256, Hex.encode(whole.finish()) != expected {
-            throw BundleError("the joined parts' SHA-256 differs from the index", file: bundle.path)
         }
     }
 }

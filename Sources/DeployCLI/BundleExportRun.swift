@@ -33,11 +33,11 @@ enum BundleExportRun {
         switch context.options.output {
         case .json:
             context.console.out(try JSONText.encode(Summary(bundle: arguments.value("out")!, bundle_id: result.manifest.bundleID,
-                                                            sha256: result.sha256, size: result.size, files: result.manifest.files.count,
+                                                            size: result.size, files: result.manifest.files.count,
                                                             signer: key?.publicKey.fingerprint)))
         case .text:
             context.console.out("wrote \(arguments.value("out")!): \(result.manifest.files.count) files, \(BundleSizes.text(result.size)), "
-                + "sha256 \(result.sha256), in \(String(format: "%.1f", seconds)) s")
+                + "in \(String(format: "%.1f", seconds)) s")
             context.console.out("bundle id \(result.manifest.bundleID)" + (key.map { ", signed by \($0.publicKey.fingerprint)" } ?? ", unsigned"))
         }
         return ExitCode.success
@@ -46,7 +46,6 @@ enum BundleExportRun {
     struct Summary: Encodable {
         var bundle: String
         var bundle_id: String
-        var sha256: String
         var size: Int64
         var files: Int
         var signer: String?
@@ -74,7 +73,9 @@ enum BundleExportRun {
         }
         let pricing = templates + "/pricing.json5"
         if FileManager.default.fileExists(atPath: pricing) { inputs.append(BundleInput(path: "Templates/pricing.json5", source: pricing, role: "pricing")) }
-        var expander = Expander(configuration)
+        var locating = configuration
+        locating.hashesArtifacts = false
+        var expander = Expander(locating)
         for resource in try expander.expand().resources {
             guard let artifact = resource.artifact else { continue }
             let path = absolute(artifact.path)

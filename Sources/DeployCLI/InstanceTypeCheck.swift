@@ -13,7 +13,10 @@ enum InstanceTypeCheck {
         let catalog = try PriceCatalog.load(catalogPath)
         // the catalog also prices reference GPU offers ("a100-single"); EC2's types are family.size
         let known = Set(catalog.instances.keys.filter { $0.contains(".") }).union(configuration.stack.allow.instanceTypes)
-        var expander = Expander(configuration)
+        // the types are all it needs: no artifact is hashed for them
+        var types = configuration
+        types.hashesArtifacts = false
+        var expander = Expander(types)
         for resource in try expander.expand().resources where resource.type == "aws.ec2.instance" {
             guard let type = resource.properties["instance_type"]?.stringValue, !known.contains(type) else { continue }
             let message = Suggestion.message("\(resource.address): instance type '\(SafeText.quoted(type))' is not in the price catalog",

@@ -19,6 +19,14 @@ public enum FileDigest {
         return (size, try digest(descriptor, path: path, offset: 0, length: size))
     }
 
+    /// The size of a regular file, read by no more than a stat.
+    public static func regularFileSize(_ path: String) throws(Failure) -> Int64 {
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw Failure(description: "cannot read \(path): \(errorText())") }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw Failure(description: "\(path) is not a regular file") }
+        return Int64(status.st_size)
+    }
+
     /// The SHA-256 of `length` bytes of the file from `offset`.
     public static func sha256(path: String, offset: Int64, length: Int64) throws(Failure) -> [UInt8] {
         let descriptor = try open(path)

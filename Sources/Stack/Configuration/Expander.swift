@@ -145,7 +145,8 @@ public struct Expander {
             .standardizedFileURL.path
         if let bundled = configuration.bundledArtifacts[resolved] { return bundled }
         do {
-            return try LocalArtifact.describe(relative, in: base, at: locations[property] ?? block.location)
+            return try LocalArtifact.describe(relative, in: base, at: locations[property] ?? block.location,
+                                              digest: configuration.hashesArtifacts)
         } catch {
             let beside = property == block.schema.localFile ? "the stack file" : "the templates"
             throw StackError("\(address): \(error.message) (\(property) is relative to \(beside))", at: error.location)

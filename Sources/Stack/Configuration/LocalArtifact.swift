@@ -20,17 +20,19 @@ public struct LocalArtifact: Sendable, Equatable {
 
     /// Hashes `relative` (resolved against `directory`, unless absolute); a missing, unreadable or empty file is an
     /// error at `location`.
-    public static func describe(_ relative: String, in directory: String, at location: SourceLocation) throws(StackError) -> LocalArtifact {
+    /// Without `digest`, only the size: the digest is left empty, for callers that hash the file themselves.
+    public static func describe(_ relative: String, in directory: String, at location: SourceLocation,
+                                digest: Bool = true) throws(StackError) -> LocalArtifact {
         guard !relative.isEmpty else { throw StackError("the source file name is empty", at: location) }
         let path = relative.hasPrefix("/") || directory.isEmpty ? relative : (directory as NSString).appendingPathComponent(relative)
         let summary: (size: Int64, sha256: [UInt8])
         do {
-            summary = try digests.summary(path)
+            summary = digest ? try digests.summary(path) : (try FileDigest.regularFileSize(path), [])
         } catch {
             throw StackError("source '\(relative)': \(error.description)", at: location)
         }
         guard summary.size > 0 else { throw StackError("source '\(relative)' (\(path)) is empty", at: location) }
-        return LocalArtifact(path: path, size: summary.size, sha256: Hex.encode(summary.sha256))
+        return LocalArtifact(path: path, size: summary.size, sha256: summary.sha256.isEmpty ? "" : Hex.encode(summary.sha256))
     }
 
     public init(path: String, offset: Int64 = 0, size: Int64, sha256: String) {

@@ -18,6 +18,9 @@ public struct StackConfiguration: Sendable {
     /// Files the stack names that are read from a verified bundle instead, by absolute path: the size and digest the
     /// signed manifest gives, the bytes at their offset in the archive.
     public var bundledArtifacts: [String: LocalArtifact] = [:]
+    /// Whether expansion hashes the files the stack uploads (their digests are plan-time attributes). A bundle export,
+    /// which only needs to know where they are and hashes them as it writes them, turns it off.
+    public var hashesArtifacts = true
     /// Values that are accepted but worth a second look (a port open to the world), each where it was written.
     public var warnings: [(message: String, location: SourceLocation?)]
 
