@@ -48,6 +48,7 @@ let package = Package(
         .testTarget(name: "StackTests", dependencies: ["Stack", "TextSafety", "DeployTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PlanTests", dependencies: ["Plan", "Stack", "DeployTestSupport"]),
         .testTarget(name: "CostsTests", dependencies: ["Costs", "Stack", "DeployTestSupport"]),
+        .testTarget(name: "BundlingTests", dependencies: ["Bundling"]),
         .testTarget(name: "ComplianceTests", dependencies: ["Compliance", "Stack", "DeployTestSupport"]),
         .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Plan", "Stack", "DeployTestSupport"]),
         .testTarget(name: "DeployCLITests", dependencies: ["DeployCLI", "AWS", "Stack", "Plan", "DeployTestSupport"]),

@@ -12,6 +12,10 @@ enum BundleExportRun {
         let configuration = try options.loadConfiguration(warnings: context.console)
         let inputs = try inputs(configuration, arguments)
         let key = try arguments.value("sign-key").map(BundleKeys.privateKey)
+        if arguments.value("deploy") == nil, usesSharedSwiftRuntime {
+            context.console.err("warning: this deploy loads the Swift runtime from the toolchain; a site without it needs one built with "
+                + "--static-swift-stdlib (pass it as --deploy FILE)")
+        }
         if key == nil { context.console.err("warning: the bundle is not signed (no --sign-key): verify and import will refuse it") }
         var created = Int64(Date().timeIntervalSince1970)
         if let text = context.environment["SOURCE_DATE_EPOCH"] {
@@ -93,7 +97,9 @@ enum BundleExportRun {
                 inputs.append(BundleInput(path: place, source: path, role: "artifact", executable: access(path, X_OK) == 0))
             }
         }
-        inputs.append(BundleInput(path: "bin/deploy", source: executablePath ?? CommandLine.arguments[0], role: "deploy", executable: true))
+        let deploy = arguments.value("deploy") ?? executablePath ?? CommandLine.arguments[0]
+        guard FileManager.default.fileExists(atPath: deploy) else { throw UsageError(message: "no deploy binary at \(deploy)", command: BundleCommand.name) }
+        inputs.append(BundleInput(path: "bin/deploy", source: deploy, role: "deploy", executable: true))
         let server = arguments.value("server") ?? ((executablePath.map { ($0 as NSString).deletingLastPathComponent } ?? ".") + "/inference-server")
         guard FileManager.default.fileExists(atPath: server) else {
             throw UsageError(message: "no inference-server at \(server); name it with --server", command: BundleCommand.name)
@@ -113,6 +119,11 @@ enum BundleExportRun {
     /// `path` from the root, with `.` and `..` resolved.
     static func absolute(_ path: String) -> String {
         URL(fileURLWithPath: path.isEmpty ? "." : path).standardizedFileURL.path
+    }
+
+    /// Whether this process loaded the Swift runtime as a shared library (a build without --static-swift-stdlib).
+    static var usesSharedSwiftRuntime: Bool {
+        (try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8))?.contains("libswiftCore.so") ?? false
     }
 
     /// This process's executable, as the kernel knows it.

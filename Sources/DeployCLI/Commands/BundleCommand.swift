@@ -25,6 +25,7 @@ struct BundleCommand: Command {
         .value("plan", "file", "export: a saved plan to include."),
         .value("sign-key", "key", "export: the Ed25519 private key that signs the manifest."),
         .value("server", "file", "export: the inference-server binary (default: beside deploy)."),
+        .value("deploy", "file", "export: the deploy binary to ship (default: this one)."),
         .value("split", "size", "export: write parts of at most this size (bytes, or with K, M, G)."),
         .value("pubkey", "key", "verify, import: the Ed25519 public key the bundle must be signed with."),
         .value("to", "dir", "import: the directory to create."),
