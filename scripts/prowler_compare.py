@@ -179,8 +179,8 @@ def main() -> int:
     parser.add_argument("--keep", help="keep the endpoint's files, the reports and Prowler's output here")
     args = parser.parse_args()
     prowler = ensure_prowler()
-    run(["swift", "build", "-c", "release", "--product", "deploy"], stdout=subprocess.DEVNULL)
-    deploy = os.path.join(run(["swift", "build", "-c", "release", "--show-bin-path"], capture_output=True).stdout.strip(), "deploy")
+    run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "deploy"], stdout=subprocess.DEVNULL)
+    deploy = os.path.join(run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--show-bin-path"], capture_output=True).stdout.strip(), "deploy")
     run([os.path.join(ROOT, "scripts", "artifacts")], stdout=subprocess.DEVNULL)
 
     work = args.keep or tempfile.mkdtemp(prefix="prowler-compare-")

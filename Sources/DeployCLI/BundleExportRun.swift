@@ -123,7 +123,9 @@ enum BundleExportRun {
 
     /// Whether this process loaded the Swift runtime as a shared library (a build without --static-swift-stdlib).
     static var usesSharedSwiftRuntime: Bool {
-        (try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8))?.contains("libswiftCore.so") ?? false
+        // /proc files report no size: read to the end
+        let maps = FileHandle(forReadingAtPath: "/proc/self/maps")?.readDataToEndOfFile() ?? Data()
+        return String(decoding: maps, as: UTF8.self).contains("libswiftCore.so")
     }
 
     /// This process's executable, as the kernel knows it.
