@@ -16,10 +16,11 @@ rng = np.random.default_rng(20261122)
 def random_blocks(kind, blocks):
     elements, size = GGML_QUANT_SIZES[kind]
     raw = rng.integers(0, 256, size=blocks * size, dtype=np.uint8)
-    if kind in (T.Q8_0, T.Q4_0, T.Q4_K, T.Q6_K):
-        # keep the f16 scales finite and modest: random bits can be NaN or huge
+    # keep the f16 scales (and minimums) finite and modest: random bits can be NaN or huge
+    offsets = {T.Q8_0: [0], T.Q4_0: [0], T.Q4_1: [0, 2], T.Q5_0: [0], T.Q5_1: [0, 2], T.Q2_K: [size - 4, size - 2],
+               T.Q3_K: [size - 2], T.Q4_K: [0, 2], T.Q5_K: [0, 2], T.Q6_K: [size - 2]}.get(kind)
+    if offsets:
         view = raw.reshape(blocks, size)
-        offsets = {T.Q8_0: [0], T.Q4_0: [0], T.Q4_K: [0, 2], T.Q6_K: [size - 2]}[kind]
         for offset in offsets:
             scales = rng.uniform(-0.05, 0.05, size=blocks).astype(np.float16)
             view[:, offset:offset + 2] = scales.view(np.uint8).reshape(blocks, 2)
@@ -28,7 +29,8 @@ def random_blocks(kind, blocks):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    cases = {"f16": (T.F16, None), "bf16": (T.BF16, None), "q8_0": (T.Q8_0, 6), "q4_0": (T.Q4_0, 6), "q4_k": (T.Q4_K, 4), "q6_k": (T.Q6_K, 4)}
+    cases = {"f16": (T.F16, None), "bf16": (T.BF16, None), "q8_0": (T.Q8_0, 6), "q4_0": (T.Q4_0, 6), "q4_k": (T.Q4_K, 4), "q6_k": (T.Q6_K, 4),
+             "q4_1": (T.Q4_1, 6), "q5_0": (T.Q5_0, 6), "q5_1": (T.Q5_1, 6), "q2_k": (T.Q2_K, 4), "q3_k": (T.Q3_K, 4), "q5_k": (T.Q5_K, 4)}
     for name, (kind, blocks) in cases.items():
         if kind == T.F16:
             values = rng.normal(0, 1, 96).astype(np.float16)

@@ -7,7 +7,8 @@ import Testing
 @Suite("dequantisation")
 struct DequantizeTests {
     @Test("matches gguf-py", arguments: [("f16", TensorType.f16), ("bf16", .bf16), ("q8_0", .q8_0), ("q4_0", .q4_0),
-                                         ("q4_k", .q4_K), ("q6_k", .q6_K)])
+                                         ("q4_1", .q4_1), ("q5_0", .q5_0), ("q5_1", .q5_1), ("q2_k", .q2_K), ("q3_k", .q3_K),
+                                         ("q4_k", .q4_K), ("q5_k", .q5_K), ("q6_k", .q6_K)])
     func matches(_ name: String, _ type: TensorType) throws {
         let url = TokenizerVectorTests.fixtures.deletingLastPathComponent().appendingPathComponent("dequant/\(name).bin")
         let data = try Data(contentsOf: url)

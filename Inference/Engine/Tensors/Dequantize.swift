@@ -35,8 +35,28 @@ public enum Dequantize {
                     output[block * 32 + j + 16] = scale * Float(Int(byte >> 4) - 8)
                 }
             }
+        case .q4_1:
+            for block in 0..<(output.count / 32) {
+                let base = block * 20
+                let scale = half(bytes, base), minimum = half(bytes, base + 2)
+                for j in 0..<16 {
+                    let byte = bytes[base + 4 + j]
+                    output[block * 32 + j] = scale * Float(byte & 0x0F) + minimum
+                    output[block * 32 + j + 16] = scale * Float(byte >> 4) + minimum
+                }
+            }
+        case .q5_0:
+            for block in 0..<(output.count / 32) { q5(bytes, block * 22, hasMinimum: false, output, block * 32) }
+        case .q5_1:
+            for block in 0..<(output.count / 32) { q5(bytes, block * 24, hasMinimum: true, output, block * 32) }
+        case .q2_K:
+            for block in 0..<(output.count / 256) { q2K(bytes, block * 84, output, block * 256) }
+        case .q3_K:
+            for block in 0..<(output.count / 256) { q3K(bytes, block * 110, output, block * 256) }
         case .q4_K:
             for block in 0..<(output.count / 256) { q4K(bytes, block * 144, output, block * 256) }
+        case .q5_K:
+            for block in 0..<(output.count / 256) { q5K(bytes, block * 176, output, block * 256) }
         case .q6_K:
             for block in 0..<(output.count / 256) { q6K(bytes, block * 210, output, block * 256) }
         default:
@@ -54,16 +74,81 @@ public enum Dequantize {
         Float(Float16(bitPattern: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
     }
 
+    /// Q5_0 and Q5_1: 32 values of 5 bits, the low four in nibbles (values j and j + 16 share a byte), the fifth
+    /// bits in a 32-bit word; Q5_0 is centred on 16, Q5_1 adds an f16 minimum instead.
+    static func q5(_ bytes: UnsafeRawBufferPointer, _ base: Int, hasMinimum: Bool, _ output: UnsafeMutableBufferPointer<Float>, _ out: Int) {
+        let scale = half(bytes, base)
+        let minimum: Float = hasMinimum ? half(bytes, base + 2) : 0
+        let high = bytes.loadUnaligned(fromByteOffset: base + (hasMinimum ? 4 : 2), as: UInt32.self).littleEndian
+        let quants = base + (hasMinimum ? 8 : 6)
+        for j in 0..<32 {
+            let byte = bytes[quants + j % 16]
+            let low = j < 16 ? byte & 0x0F : byte >> 4
+            let q = Int(low) | Int((high >> UInt32(j)) & 1) << 4
+            output[out + j] = hasMinimum ? scale * Float(q) + minimum : scale * Float(q - 16)
+        }
+    }
+
+    /// Where value `e` (0..<256) of a 2-bit K block sits: two halves of 128, each four shifts of 32 bytes' pairs.
+    @inline(__always)
+    static func twoBits(_ bytes: UnsafeRawBufferPointer, _ quants: Int, _ e: Int) -> Int {
+        Int((bytes[quants + (e / 128) * 32 + e % 32] >> UInt8(2 * ((e % 128) / 32))) & 3)
+    }
+
+    /// Q2_K: 256 values of 2 bits in 16 groups of 16, each group with a 4-bit scale and a 4-bit minimum.
+    static func q2K(_ bytes: UnsafeRawBufferPointer, _ base: Int, _ output: UnsafeMutableBufferPointer<Float>, _ out: Int) {
+        let scales = base, quants = base + 16
+        let d = half(bytes, base + 80), dmin = half(bytes, base + 82)
+        for e in 0..<256 {
+            let packed = bytes[scales + e / 16]
+            output[out + e] = d * Float(packed & 0x0F) * Float(twoBits(bytes, quants, e)) - dmin * Float(packed >> 4)
+        }
+    }
+
+    /// Q3_K: 256 values of 3 bits (two in `qs`, the third a mask bit that, when clear, takes 4 off) in 16 groups
+    /// of 16 with signed 6-bit scales packed into 12 bytes.
+    static func q3K(_ bytes: UnsafeRawBufferPointer, _ base: Int, _ output: UnsafeMutableBufferPointer<Float>, _ out: Int) {
+        let mask = base, quants = base + 32, scales = base + 96
+        let d = half(bytes, base + 108)
+        for e in 0..<256 {
+            let group = e / 16
+            let low = (bytes[scales + group % 8] >> UInt8(4 * (group / 8))) & 0x0F
+            let highBits = (bytes[scales + 8 + group % 4] >> UInt8(2 * (group / 4))) & 3
+            let scale = Int(low | highBits << 4) - 32
+            let set = (bytes[mask + e % 32] >> UInt8(e / 32)) & 1
+            let q = twoBits(bytes, quants, e) - (set == 0 ? 4 : 0)
+            output[out + e] = d * Float(scale) * Float(q)
+        }
+    }
+
+    /// The 6-bit scale and minimum of group `j` (of 8) in the 12 packed bytes at `scales`, as Q4_K and Q5_K keep them.
+    @inline(__always)
+    static func scaleAndMin(_ bytes: UnsafeRawBufferPointer, _ scales: Int, _ j: Int) -> (Float, Float) {
+        if j < 4 { return (Float(bytes[scales + j] & 63), Float(bytes[scales + j + 4] & 63)) }
+        let scale = (bytes[scales + j + 4] & 0x0F) | ((bytes[scales + j - 4] >> 6) << 4)
+        let minimum = (bytes[scales + j + 4] >> 4) | ((bytes[scales + j] >> 6) << 4)
+        return (Float(scale), Float(minimum))
+    }
+
+    /// Q5_K: Q4_K's layout with a fifth bit per value, group `g`'s in bit `g` of the 32 bytes of `qh`.
+    static func q5K(_ bytes: UnsafeRawBufferPointer, _ base: Int, _ output: UnsafeMutableBufferPointer<Float>, _ out: Int) {
+        let d = half(bytes, base), dmin = half(bytes, base + 2)
+        let scales = base + 4, high = base + 16, quants = base + 48
+        for e in 0..<256 {
+            let group = e / 32, l = e % 32
+            let byte = bytes[quants + (e / 64) * 32 + l]
+            let low = group % 2 == 0 ? byte & 0x0F : byte >> 4
+            let q = Int(low) | Int((bytes[high + l] >> UInt8(group)) & 1) << 4
+            let (scale, minimum) = scaleAndMin(bytes, scales, group)
+            output[out + e] = d * scale * Float(q) - dmin * minimum
+        }
+    }
+
     /// Q4_K: 256 values in 8 groups of 32, each with a 6-bit scale and minimum packed into 12 bytes.
     static func q4K(_ bytes: UnsafeRawBufferPointer, _ base: Int, _ output: UnsafeMutableBufferPointer<Float>, _ out: Int) {
         let d = half(bytes, base), dmin = half(bytes, base + 2)
         let scales = base + 4, quants = base + 16
-        func scaleAndMin(_ j: Int) -> (Float, Float) {
-            if j < 4 { return (Float(bytes[scales + j] & 63), Float(bytes[scales + j + 4] & 63)) }
-            let scale = (bytes[scales + j + 4] & 0x0F) | ((bytes[scales + j - 4] >> 6) << 4)
-            let minimum = (bytes[scales + j + 4] >> 4) | ((bytes[scales + j] >> 6) << 4)
-            return (Float(scale), Float(minimum))
-        }
+        func scaleAndMin(_ j: Int) -> (Float, Float) { Dequantize.scaleAndMin(bytes, scales, j) }
         for chunk in 0..<4 {
             let (scale1, min1) = scaleAndMin(chunk * 2), (scale2, min2) = scaleAndMin(chunk * 2 + 1)
             for l in 0..<32 {
