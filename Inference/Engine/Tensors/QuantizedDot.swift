@@ -65,8 +65,9 @@ public enum QuantizedDot {
     }
 
     /// Bytes of `blocks` Q8_0 activation blocks in the widened form: 32 int16 values per block, then one f32 scale
-    /// per block, then 128 · Σy per block (f32).
-    public static func widenedQ8_0Bytes(blocks: Int) -> Int { blocks * 72 }
+    /// per block, then 128 · Σy per block (f32), then Q8_1's `s` per block (f32): the unrounded scale times Σy,
+    /// rounded to f16 as ggml stores it, which the kernels of weights with a minimum (Q4_1, Q5_1) need.
+    public static func widenedQ8_0Bytes(blocks: Int) -> Int { blocks * 76 }
 
     /// Quantises `values` as `quantizeQ8_0` does (the same int8 values and f16-rounded scales), stored widened:
     /// int16 values let the kernels multiply with `vpmaddwd` without widening the activations for every row.
@@ -83,6 +84,9 @@ public enum QuantizedDot {
                 out.storeBytes(of: Dequantize.half(UnsafeRawBufferPointer(bytes), 0), toByteOffset: blocks * 64 + index * 4, as: Float.self)
                 let sum = (0..<32).reduce(0) { $0 + Int(Int8(bitPattern: bytes[2 + $1])) }
                 out.storeBytes(of: Float(128 * sum), toByteOffset: blocks * 68 + index * 4, as: Float.self)
+                var amax: Float = 0
+                for j in 0..<32 { amax = max(amax, abs(values[index * 32 + j])) }
+                out.storeBytes(of: Float(Float16(amax / 127 * Float(sum))), toByteOffset: blocks * 72 + index * 4, as: Float.self)
             }
         }
     }
