@@ -43,7 +43,11 @@ OUTSIDE_POLICY = {
     "Statement": [{"Effect": "Allow", "Action": ["ec2:*", "kms:*", "s3:*", "iam:*", "dynamodb:*", "logs:*", "cloudtrail:*"],
                    "Resource": "*"}],
 }
-BOOTSTRAP_REQUESTS = 8
+# A second account with an administrator of its own, for tests that change account-wide settings (S3 Block Public
+# Access, EBS encryption by default), which would otherwise reach every other test's stacks.
+ISOLATED_ACCOUNT = "222233334444"
+ISOLATED_USER = "isolated-admin"
+BOOTSTRAP_REQUESTS = 11
 
 
 def main() -> int:
@@ -70,6 +74,14 @@ def main() -> int:
     iam.create_user(UserName=OUTSIDE_USER)
     iam.put_user_policy(UserName=OUTSIDE_USER, PolicyName="admin", PolicyDocument=json.dumps(OUTSIDE_POLICY))
     outside = iam.create_access_key(UserName=OUTSIDE_USER)["AccessKey"]
+    # moto takes the account of an unauthenticated request from this header
+    isolated_iam = boto3.client("iam", endpoint_url=args.endpoint, region_name=REGION,
+                                aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap",
+                                config=Config(retries={"max_attempts": 1}))
+    isolated_iam.meta.events.register("before-sign.iam.*", lambda request, **_: request.headers.__setitem__("x-moto-account-id", ISOLATED_ACCOUNT))
+    isolated_iam.create_user(UserName=ISOLATED_USER)
+    isolated_iam.put_user_policy(UserName=ISOLATED_USER, PolicyName="admin", PolicyDocument=json.dumps(OUTSIDE_POLICY))
+    isolated = isolated_iam.create_access_key(UserName=ISOLATED_USER)["AccessKey"]
 
     values = {
         "AWS_ENDPOINT_URL": args.endpoint,
@@ -83,6 +95,9 @@ def main() -> int:
         "DEPLOY_TEST_EXTERNAL_ID": EXTERNAL_ID,
         "DEPLOY_TEST_OUTSIDE_ACCESS_KEY_ID": outside["AccessKeyId"],
         "DEPLOY_TEST_OUTSIDE_SECRET_ACCESS_KEY": outside["SecretAccessKey"],
+        "DEPLOY_TEST_ISOLATED_ACCOUNT": ISOLATED_ACCOUNT,
+        "DEPLOY_TEST_ISOLATED_ACCESS_KEY_ID": isolated["AccessKeyId"],
+        "DEPLOY_TEST_ISOLATED_SECRET_ACCESS_KEY": isolated["SecretAccessKey"],
     }
     with open(args.env_file, "w") as out:
         for name, value in values.items():

@@ -3,30 +3,29 @@ import Testing
 
 /// `deploy check --live` against the local endpoint: the default stack, applied, passes every rule; then changes
 /// made outside deploy (as in a console at 3am) break it one at a time, and after each the failures are exactly the
-/// breaks so far, each reported by its rule on its resource, with exit 1.
+/// breaks so far, each reported by its rule on its resource, with exit 1. It runs in the bootstrap's second account:
+/// some breaks change account-wide settings, which in the shared account would reach every other test's stacks.
 @Suite("deploy check against the account", .enabled(if: LocalEndpoint.isAvailable), .serialized)
 struct LiveCheckTests {
     /// A change made outside deploy and the findings (rule and address) it must add.
     struct Break: Sendable {
         var findings: [String]
         var snippet: String
-        /// A change to a setting of the whole account, which a parallel test's apply may set back.
-        var accountWide = false
 
-        init(_ findings: String..., accountWide: Bool = false, by snippet: String) {
+        init(_ findings: String..., by snippet: String) {
             self.findings = findings
             self.snippet = snippet
-            self.accountWide = accountWide
         }
     }
 
     /// Helpers for the snippets: the stack's name, its tagged filter, and its resources' ids.
-    static func prelude(_ stack: String) -> String {
+    static func prelude(_ stack: String, account: String) -> String {
         """
         import base64
         stack = '\(stack)'
+        account = '\(account)'
         tagged = [{'Name': 'tag:deploy:stack', 'Values': [stack]}]
-        bucket = lambda kind: f'{stack}-123456789012-{kind}'
+        bucket = lambda kind: f'{stack}-{account}-{kind}'
         vpc = ec2.describe_vpcs(Filters=tagged)['Vpcs'][0]['VpcId']
         def group(name):
             return next(g['GroupId'] for g in ec2.describe_security_groups(Filters=tagged)['SecurityGroups'] if g['GroupName'] == name)
@@ -124,7 +123,7 @@ struct LiveCheckTests {
             """),
         Break("s3-bucket-secure-transport storage.artifacts_bucket", by: """
             s3.put_bucket_policy(Bucket=bucket('artifacts'), Policy=json.dumps({'Version': '2012-10-17', 'Statement': [
-                {'Effect': 'Allow', 'Principal': {'AWS': 'arn:aws:iam::123456789012:root'}, 'Action': 's3:GetObject',
+                {'Effect': 'Allow', 'Principal': {'AWS': f'arn:aws:iam::{account}:root'}, 'Action': 's3:GetObject',
                  'Resource': 'arn:aws:s3:::' + bucket('artifacts') + '/*'}]}))
             """),
         Break("s3-bucket-policy-not-public storage.artifacts_bucket", by: """
@@ -174,9 +173,9 @@ struct LiveCheckTests {
                 {'Effect': 'Allow', 'Principal': {'AWS': '*'}, 'Action': 'kms:Decrypt', 'Resource': '*'}))
             """),
         Break("kms-key-deletion-window keys.data_key", by: "kms.schedule_key_deletion(KeyId=key(), PendingWindowInDays=7)"),
-        Break("ec2-ebs-encryption-by-default keys.ebs_encryption_by_default", accountWide: true, by: "ec2.disable_ebs_encryption_by_default()"),
-        Break("s3-account-public-access-block storage.account_public_access_block", accountWide: true, by: """
-            signed('s3', 'PUT', '/v20180820/configuration/publicAccessBlock', headers={'x-amz-account-id': '123456789012'}, body=(
+        Break("ec2-ebs-encryption-by-default keys.ebs_encryption_by_default", by: "ec2.disable_ebs_encryption_by_default()"),
+        Break("s3-account-public-access-block storage.account_public_access_block", by: """
+            signed('s3', 'PUT', '/v20180820/configuration/publicAccessBlock', headers={'x-amz-account-id': account}, body=(
                 b'<PublicAccessBlockConfiguration xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/">'
                 b'<BlockPublicAcls>true</BlockPublicAcls><IgnorePublicAcls>true</IgnorePublicAcls>'
                 b'<BlockPublicPolicy>false</BlockPublicPolicy><RestrictPublicBuckets>true</RestrictPublicBuckets>'
@@ -198,14 +197,14 @@ struct LiveCheckTests {
     @Test("the applied default stack passes every rule live; each out-of-band break adds exactly its findings")
     func breaksAreReported() throws {
         let endpoint = try LocalEndpoint.require()
-        let fixture = try StackFixture(prefix: "lc")
+        let fixture = try StackFixture(prefix: "lc", account: endpoint.isolatedAccount)
         defer { fixture.remove() }
-        let environment = endpoint.adminEnvironment
+        let environment = endpoint.isolatedEnvironment
         let target = ["--stack", fixture.stackPath, "--state", fixture.statePath]
         let apply = try DeployProcess.run(["apply", "--auto-approve"] + target, environment: environment)
         try #require(apply.status == 0, "\(apply.stderr)")
         defer {
-            _ = try? OutsideActor.run(Self.prelude(fixture.name) + """
+            _ = try? OutsideActor.run(Self.prelude(fixture.name, account: endpoint.isolatedAccount) + """
                 ec2.enable_ebs_encryption_by_default()
                 for gateway in ec2.describe_internet_gateways(Filters=[{'Name': 'attachment.vpc-id', 'Values': [vpc]}])['InternetGateways']:
                     ec2.detach_internet_gateway(InternetGatewayId=gateway['InternetGatewayId'], VpcId=vpc)
@@ -214,7 +213,7 @@ struct LiveCheckTests {
                     if address.get('InstanceId') == node()['InstanceId']:
                         ec2.disassociate_address(AssociationId=address['AssociationId'])
                         ec2.release_address(AllocationId=address['AllocationId'])
-                """, region: fixture.region)
+                """, region: fixture.region, isolated: true)
             _ = try? DeployProcess.run(["destroy", "--auto-approve", "--force", "--empty-buckets"] + target, environment: environment)
         }
 
@@ -232,11 +231,7 @@ struct LiveCheckTests {
         var expected: Set<String> = []
         for change in Self.breaks {
             expected.formUnion(change.findings)
-            var (broken, after) = try Self.check(fixture, environment, after: change, name: fixture.name, region: fixture.region)
-            // an account-wide setting is shared with the other tests' stacks, whose applies may set it back first
-            for _ in 0..<3 where change.accountWide && Self.failed(after) != expected {
-                (broken, after) = try Self.check(fixture, environment, after: change, name: fixture.name, region: fixture.region)
-            }
+            let (broken, after) = try Self.check(fixture, environment, after: change, account: endpoint.isolatedAccount)
             #expect(broken.status == 1, "\(change.findings): \(broken.stderr)")
             let failed = Self.failed(after)
             #expect(failed == expected, "after \(change.findings): missing \(expected.subtracting(failed)), unexpected \(failed.subtracting(expected))")
@@ -244,9 +239,9 @@ struct LiveCheckTests {
         }
     }
 
-    static func check(_ fixture: StackFixture, _ environment: [String: String], after change: Break, name: String,
-                      region: String) throws -> (DeployProcess.Result, [[String: Any]]) {
-        try OutsideActor.run(prelude(name) + change.snippet, region: region)
+    static func check(_ fixture: StackFixture, _ environment: [String: String], after change: Break,
+                      account: String) throws -> (DeployProcess.Result, [[String: Any]]) {
+        try OutsideActor.run(prelude(fixture.name, account: account) + change.snippet, region: fixture.region, isolated: true)
         return try check(fixture, environment)
     }
 }

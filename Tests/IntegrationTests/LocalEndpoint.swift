@@ -50,6 +50,19 @@ struct LocalEndpoint: Sendable {
         return environment
     }
 
+    /// The administrator of the bootstrap's second account: for a test that changes account-wide settings, which in
+    /// the first account would reach every other test's stacks.
+    var isolatedEnvironment: [String: String] {
+        var environment = keyEnvironment
+        let outside = ProcessInfo.processInfo.environment
+        environment["AWS_ACCESS_KEY_ID"] = outside["DEPLOY_TEST_ISOLATED_ACCESS_KEY_ID"]
+        environment["AWS_SECRET_ACCESS_KEY"] = outside["DEPLOY_TEST_ISOLATED_SECRET_ACCESS_KEY"]
+        return environment
+    }
+
+    /// The second account's id.
+    var isolatedAccount: String { ProcessInfo.processInfo.environment["DEPLOY_TEST_ISOLATED_ACCOUNT"] ?? "222233334444" }
+
     /// A client for this endpoint, signing with `secret` (the real one unless a test wants it wrong).
     func client(secret: String? = nil, addressing: ClientConfiguration.S3AddressingStyle = .auto,
                 url: String? = nil) -> AWSClient {

@@ -9,12 +9,13 @@ enum OutsideActor {
 
     /// Runs a Python snippet with `ec2`, `kms`, `s3`, `iam`, `dynamodb`, `logs` and `cloudtrail` clients in scope, `json`
     /// imported and `signed(service, method, path, body)` to send a signed request boto3 cannot address here (S3
-    /// Control's hosts carry the account id); returns its stdout.
+    /// Control's hosts carry the account id); returns its stdout. `isolated`: as the second account's administrator.
     @discardableResult
-    static func run(_ snippet: String, region: String) throws -> String {
+    static func run(_ snippet: String, region: String, isolated: Bool = false) throws -> String {
         let environment = ProcessInfo.processInfo.environment
-        guard let key = environment["DEPLOY_TEST_OUTSIDE_ACCESS_KEY_ID"],
-              let secret = environment["DEPLOY_TEST_OUTSIDE_SECRET_ACCESS_KEY"],
+        let who = isolated ? "ISOLATED" : "OUTSIDE"
+        guard let key = environment["DEPLOY_TEST_\(who)_ACCESS_KEY_ID"],
+              let secret = environment["DEPLOY_TEST_\(who)_SECRET_ACCESS_KEY"],
               let endpoint = environment["AWS_ENDPOINT_URL"] else {
             throw Failure(description: "the outside-admin keys are not in the environment; start the endpoint with scripts/local-aws")
         }
