@@ -125,7 +125,7 @@ struct QuantizedDotTests {
             x.withUnsafeBufferPointer { x in activations.withUnsafeMutableBytes { KQuantDot.quantizeQ8_K(x, into: $0) } }
             var widened = [UInt8](repeating: 0, count: KQuantDot.widenedQ8_KBytes(blocks: blocks))
             x.withUnsafeBufferPointer { x in widened.withUnsafeMutableBytes { KQuantDot.widenQ8_K(x, into: $0) } }
-            for (type, size, offsets) in [(TensorType.q4_K, 144, [0, 2]), (.q6_K, 210, [208])] {
+            for (type, size, offsets) in [(TensorType.q4_K, 144, [0, 2]), (.q5_K, 176, [0, 2]), (.q6_K, 210, [208])] {
                 let weights = Self.randomBlocks(blocks, size: size, scaleOffsets: offsets, &generator)
                 var dequantised = [Float](repeating: 0, count: blocks * 256)
                 try weights.withUnsafeBytes { w in try dequantised.withUnsafeMutableBufferPointer { try Dequantize.run(type, w, into: $0) } }
@@ -135,8 +135,16 @@ struct QuantizedDotTests {
                     activations.withUnsafeBytes { a in
                         widened.withUnsafeBytes { wide in
                         let (w, a, wide) = (w.baseAddress!, a.baseAddress!, wide.baseAddress!)
-                        let scalar = type == .q4_K ? KQuantDot.q4KScalar(w, a, blocks: blocks) : KQuantDot.q6KScalar(w, a, blocks: blocks)
-                        let simd = type == .q4_K ? KQuantDot.q4K(w, wide, blocks: blocks) : KQuantDot.q6K(w, wide, blocks: blocks)
+                        let scalar = switch type {
+                        case .q4_K: KQuantDot.q4KScalar(w, a, blocks: blocks)
+                        case .q5_K: KQuantDot.q5KScalar(w, a, blocks: blocks)
+                        default: KQuantDot.q6KScalar(w, a, blocks: blocks)
+                        }
+                        let simd = switch type {
+                        case .q4_K: KQuantDot.q4K(w, wide, blocks: blocks)
+                        case .q5_K: KQuantDot.q5K(w, wide, blocks: blocks)
+                        default: KQuantDot.q6K(w, wide, blocks: blocks)
+                        }
                         // the same integer products, summed in eight lanes and scaled per block rather than per sub-block
                         #expect(abs(simd - scalar) <= 1e-5 * Float(blocks) * max(1, magnitude), "\(type.name): \(simd) vs \(scalar)")
                         // Q8_K keeps each activation within half a step of 2/127: a relative error of about 1/254 per term

@@ -1,0 +1,64 @@
+/// Q5_K weights against Q8_K activations: Q4_K's layout (8 sub-blocks of 32 with 6-bit scales and minimums) with a
+/// fifth bit per value, sub-block `s`'s in bit `s` of the 32 bytes of `qh`. The SIMD form multiplies each
+/// sub-block's values by its scale (at most 31 · 63, an int16) and meets the int16 activations in `vpmaddwd`.
+extension KQuantDot {
+    /// Q5_K · Q8_K, scalar.
+    public static func q5KScalar(_ w: UnsafeRawPointer, _ y: UnsafeRawPointer, blocks: Int) -> Float {
+        var total: Float = 0
+        for block in 0..<blocks {
+            let wb = block * 176, yb = block * q8KBlockBytes
+            var dot: Int32 = 0, minimums: Int32 = 0
+            for sub in 0..<8 {
+                let (scale, minimum) = q4KScaleMin(w, wb + 4, sub)
+                minimums += minimum * (q8KSum(y, yb, sub * 2) + q8KSum(y, yb, sub * 2 + 1))
+                var sum: Int32 = 0
+                for l in 0..<32 {
+                    let byte = w.load(fromByteOffset: wb + 48 + (sub / 2) * 32 + l, as: UInt8.self)
+                    let high = Int32((w.load(fromByteOffset: wb + 16 + l, as: UInt8.self) >> UInt8(sub)) & 1)
+                    let q = Int32(sub % 2 == 0 ? byte & 0x0F : byte >> 4) | high << 4
+                    sum += q * q8K(y, yb, sub * 32 + l)
+                }
+                dot += scale * sum
+            }
+            let dy = y.loadUnaligned(fromByteOffset: yb, as: Float.self)
+            total += Dequantize.half(w, wb) * dy * Float(dot) - Dequantize.half(w, wb + 2) * dy * Float(minimums)
+        }
+        return total
+    }
+
+    /// Q5_K weights · widened Q8_K activations.
+    public static func q5K(_ w: UnsafeRawPointer, _ y: UnsafeRawPointer, blocks: Int) -> Float {
+        var accumulator = SIMD8<Float>(), minimums: Float = 0
+        let scalesBase = y + blocks * 512, sumsBase = y + blocks * 516
+        for block in 0..<blocks {
+            let wb = block &* 176, yb = block &* 512
+            var sums = SIMD8<Int32>(), minimumDot: Int32 = 0
+            let highBytes = (loadInt16Lanes(w, wb &+ 16, signed: false), loadInt16Lanes(w, wb &+ 32, signed: false))
+            for pair in 0..<4 {
+                let (scale0, min0) = q4KScaleMin(w, wb + 4, pair * 2)
+                let (scale1, min1) = q4KScaleMin(w, wb + 4, pair * 2 + 1)
+                let s0 = SIMD16<Int16>(repeating: Int16(scale0)), s1 = SIMD16<Int16>(repeating: Int16(scale1))
+                for part in 0..<2 {
+                    let packed = loadInt16Lanes(w, wb &+ 48 &+ pair &* 32 &+ part &* 16, signed: false)
+                    let high = part == 0 ? highBytes.0 : highBytes.1
+                    let even = (packed & 0x0F) | (((high &>> Int16(pair * 2)) & 1) &<< 4)
+                    let odd = (packed &>> 4) | (((high &>> Int16(pair * 2 + 1)) & 1) &<< 4)
+                    let y0 = y.loadUnaligned(fromByteOffset: yb &+ pair &* 128 &+ part &* 32, as: SIMD16<Int16>.self)
+                    let y1 = y.loadUnaligned(fromByteOffset: yb &+ pair &* 128 &+ 64 &+ part &* 32, as: SIMD16<Int16>.self)
+                    sums &+= multiplyAddPairs(even &* s0, y0) &+ multiplyAddPairs(odd &* s1, y1)
+                }
+                minimumDot &+= q4KMinimums(min0, min1, sumsBase, block, pair)
+            }
+            let dy = scalesBase.loadUnaligned(fromByteOffset: block &* 4, as: Float.self)
+            accumulator.addProduct(floatLanes(sums), SIMD8<Float>(repeating: Dequantize.half(w, wb) * dy))
+            minimums += Dequantize.half(w, wb + 2) * dy * Float(minimumDot)
+        }
+        return accumulator.sum() - minimums
+    }
+}
+
+enum Q5KKernel: RowKernel {
+    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> Float {
+        KQuantDot.q5K(w, x, blocks: columns / 256)
+    }
+}
