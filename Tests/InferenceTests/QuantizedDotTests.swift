@@ -125,7 +125,8 @@ struct QuantizedDotTests {
             x.withUnsafeBufferPointer { x in activations.withUnsafeMutableBytes { KQuantDot.quantizeQ8_K(x, into: $0) } }
             var widened = [UInt8](repeating: 0, count: KQuantDot.widenedQ8_KBytes(blocks: blocks))
             x.withUnsafeBufferPointer { x in widened.withUnsafeMutableBytes { KQuantDot.widenQ8_K(x, into: $0) } }
-            for (type, size, offsets) in [(TensorType.q4_K, 144, [0, 2]), (.q5_K, 176, [0, 2]), (.q6_K, 210, [208])] {
+            for (type, size, offsets) in [(TensorType.q2_K, 84, [80, 82]), (.q3_K, 110, [108]), (.q4_K, 144, [0, 2]), (.q5_K, 176, [0, 2]),
+                                          (.q6_K, 210, [208])] {
                 let weights = Self.randomBlocks(blocks, size: size, scaleOffsets: offsets, &generator)
                 var dequantised = [Float](repeating: 0, count: blocks * 256)
                 try weights.withUnsafeBytes { w in try dequantised.withUnsafeMutableBufferPointer { try Dequantize.run(type, w, into: $0) } }
@@ -136,11 +137,15 @@ struct QuantizedDotTests {
                         widened.withUnsafeBytes { wide in
                         let (w, a, wide) = (w.baseAddress!, a.baseAddress!, wide.baseAddress!)
                         let scalar = switch type {
+                        case .q2_K: KQuantDot.q2KScalar(w, a, blocks: blocks)
+                        case .q3_K: KQuantDot.q3KScalar(w, a, blocks: blocks)
                         case .q4_K: KQuantDot.q4KScalar(w, a, blocks: blocks)
                         case .q5_K: KQuantDot.q5KScalar(w, a, blocks: blocks)
                         default: KQuantDot.q6KScalar(w, a, blocks: blocks)
                         }
                         let simd = switch type {
+                        case .q2_K: KQuantDot.q2K(w, wide, blocks: blocks)
+                        case .q3_K: KQuantDot.q3K(w, wide, blocks: blocks)
                         case .q4_K: KQuantDot.q4K(w, wide, blocks: blocks)
                         case .q5_K: KQuantDot.q5K(w, wide, blocks: blocks)
                         default: KQuantDot.q6K(w, wide, blocks: blocks)

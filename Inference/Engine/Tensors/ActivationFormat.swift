@@ -11,7 +11,7 @@ public enum ActivationFormat: Sendable {
         case .f16: self = .f16
         case .bf16: self = .bf16
         case .q8_0, .q4_0, .q5_0, .q4_1, .q5_1: self = .q8_0
-        case .q4_K, .q5_K, .q6_K: self = .q8_K
+        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: self = .q8_K
         default: return nil
         }
     }

@@ -14,7 +14,7 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Wraps `data`, which must hold exactly `rows` rows of `columns` values of `type`.
     public init(name: String, type: TensorType, rows: Int, columns: Int, data: UnsafeRawBufferPointer) throws(ModelError) {
         guard let format = ActivationFormat(weights: type) else {
-            throw ModelError("tensor '\(SafeText.quoted(name))' has type \(type.name); supported are F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K")
+            throw ModelError("tensor '\(SafeText.quoted(name))' has type \(type.name); supported are F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K")
         }
         let (elements, blockBytes) = type.block
         guard columns % elements == 0, columns % format.blockElements == 0 else {
@@ -86,6 +86,8 @@ public struct WeightMatrix: @unchecked Sendable {
         case .q5_1: run(Q5_1Kernel.self, range, activations, activationBytes, batch, output)
         case .q4_K: run(Q4KKernel.self, range, activations, activationBytes, batch, output)
         case .q5_K: run(Q5KKernel.self, range, activations, activationBytes, batch, output)
+        case .q2_K: run(Q2KKernel.self, range, activations, activationBytes, batch, output)
+        case .q3_K: run(Q3KKernel.self, range, activations, activationBytes, batch, output)
         case .q6_K: run(Q6KKernel.self, range, activations, activationBytes, batch, output)
         default: preconditionFailure("unsupported types are refused in init")
         }
