@@ -114,7 +114,7 @@ def vocabulary(name):
 
 def write_model(path, arch, vocab, shape, ftype_name="F32"):
     e, layers, heads, kv_heads, ff = shape["embedding"], shape["layers"], shape["heads"], shape["kv_heads"], shape["ff"]
-    head_dim = e // heads
+    head_dim = shape.get("head_dim", e // heads)
     writer = gguf.GGUFWriter(path, arch)
     writer.add_name(f"random {arch} fixture")
     writer.add_context_length(256)
@@ -123,6 +123,9 @@ def write_model(path, arch, vocab, shape, ftype_name="F32"):
     writer.add_feed_forward_length(ff)
     writer.add_head_count(heads)
     writer.add_head_count_kv(kv_heads)
+    if head_dim != e // heads:  # heads wider than embedding / heads, as Gemma 3 and Qwen 3 have
+        writer.add_key_length(head_dim)
+        writer.add_value_length(head_dim)
     writer.add_rope_dimension_count(head_dim)
     writer.add_rope_freq_base(10000.0 if arch == "llama" else 1000000.0)
     if shape.get("rope_linear"):
@@ -155,14 +158,14 @@ def write_model(path, arch, vocab, shape, ftype_name="F32"):
     for i in range(layers):
         p = f"blk.{i}."
         writer.add_tensor(p + "attn_norm.weight", rng.uniform(0.8, 1.2, e).astype(np.float32))
-        writer.add_tensor(p + "attn_q.weight", weights(e, e, LAYER_STD))
+        writer.add_tensor(p + "attn_q.weight", weights(heads * head_dim, e, LAYER_STD))
         writer.add_tensor(p + "attn_k.weight", weights(kv_heads * head_dim, e, LAYER_STD))
         writer.add_tensor(p + "attn_v.weight", weights(kv_heads * head_dim, e, LAYER_STD))
         if arch == "qwen2":
             writer.add_tensor(p + "attn_q.bias", rng.normal(0, 0.2, e).astype(np.float32))
             writer.add_tensor(p + "attn_k.bias", rng.normal(0, 0.2, kv_heads * head_dim).astype(np.float32))
             writer.add_tensor(p + "attn_v.bias", rng.normal(0, 0.2, kv_heads * head_dim).astype(np.float32))
-        writer.add_tensor(p + "attn_output.weight", weights(e, e, LAYER_STD))
+        writer.add_tensor(p + "attn_output.weight", weights(e, heads * head_dim, LAYER_STD))
         writer.add_tensor(p + "ffn_norm.weight", rng.uniform(0.8, 1.2, e).astype(np.float32))
         writer.add_tensor(p + "ffn_gate.weight", weights(ff, e, LAYER_STD))
         writer.add_tensor(p + "ffn_up.weight", weights(ff, e, LAYER_STD))
@@ -271,6 +274,7 @@ def main():
     big = {"embedding": 256, "layers": 2, "heads": 4, "kv_heads": 2, "ff": 512}
     # the small F32 model also carries linear RoPE scaling and Llama 3.1-style frequency factors
     small = {"embedding": 128, "layers": 2, "heads": 4, "kv_heads": 2, "ff": 256, "rope_linear": 2.0, "rope_freqs": True}
+    wide = {"embedding": 128, "layers": 2, "heads": 4, "kv_heads": 2, "ff": 256, "head_dim": 48, "suffix": "-wide-heads"}
     plan = [
         ("llama", "llama-spm", small, [("F32", None, False)]),
         ("llama", "llama-spm", big, [("F16", "F16", False), ("Q8_0", "Q8_0", True), ("Q4_0", "Q4_0", True),
@@ -279,6 +283,8 @@ def main():
                                      ("Q4_K_M", "Q4_K_M", False)]),
         ("qwen2", "qwen2", big, [("BF16", "BF16", False), ("Q8_0", "Q8_0", True), ("Q4_0", "Q4_0", True),
                                  ("Q4_K_M", "Q4_K_M", False)]),
+        # heads of 48 over an embedding of 128 (not 128 / 4): the query and the attention output are 192 wide
+        ("llama", "llama-spm", wide, [("F32", None, False), ("Q8_0", "Q8_0", True)]),
     ]
     manifest = {"generator": "scripts/make_model_fixtures.py", "llamaCppPython": llama_cpp.__version__,
                 "tolerance": "max |logit - llama.cpp| <= tolerance * logitsSpread (std of llama.cpp's logits)",
@@ -289,7 +295,7 @@ def main():
             base = os.path.join(scratch, f"{arch}-{shape['embedding']}-f32.gguf")
             write_model(base, arch, vocab, shape)
             for label, ftype, pure in variants:
-                name = f"{arch}-{label.lower()}.gguf"
+                name = f"{arch}{shape.get('suffix', '')}-{label.lower()}.gguf"
                 path = os.path.join(OUT, name)
                 if ftype is None:
                     shutil.copy(base, path)

@@ -64,7 +64,8 @@ struct MalformedModelTests {
         ("llama.rope.dimension_count", UInt32(32), "RoPE over 32 of 16"),
         ("llama.attention.head_count_kv", UInt32(3), "4 heads and 3 KV heads"),
         ("llama.attention.head_count_kv", UInt32(0), "4 heads and 0 KV heads"),
-        ("llama.attention.key_length", UInt32(8), "key length of 8"),
+        ("llama.attention.key_length", UInt32(0), "key_length must be positive"),
+        ("llama.attention.value_length", UInt32(8), "value length of 8"),
     ])
     func inconsistent(_ key: String, _ value: UInt32, _ expected: String) throws {
         let file = try Self.file(Self.llamaShape + [(key, Self.u32(value))])

@@ -44,12 +44,15 @@ public struct ModelConfig: Sendable, Equatable {
         feedForward = try int("feed_forward_length")
         heads = try int("attention.head_count")
         kvHeads = file.int("\(architecture).attention.head_count_kv") ?? heads
-        guard embedding % heads == 0, kvHeads > 0, heads % kvHeads == 0 else {
+        // heads are embedding / heads wide unless the file says otherwise (Gemma 3 and Qwen 3 do)
+        let keyLength = file.int("\(architecture).attention.key_length")
+        guard kvHeads > 0, heads % kvHeads == 0, keyLength != nil || embedding % heads == 0 else {
             throw ModelError("\(file.path): \(heads) heads and \(kvHeads) KV heads do not divide an embedding of \(embedding)")
         }
-        headDimension = embedding / heads
-        if let keyLength = file.int("\(architecture).attention.key_length"), keyLength != headDimension {
-            throw ModelError("\(file.path): a key length of \(keyLength) other than embedding / heads (\(headDimension)) is not supported")
+        headDimension = keyLength ?? embedding / heads
+        guard headDimension > 0 else { throw ModelError("\(file.path): \(architecture).attention.key_length must be positive") }
+        if let valueLength = file.int("\(architecture).attention.value_length"), valueLength != headDimension {
+            throw ModelError("\(file.path): a value length of \(valueLength) other than the key length (\(headDimension)) is not supported")
         }
         ropeDimensions = file.int("\(architecture).rope.dimension_count") ?? headDimension
         guard ropeDimensions > 0, ropeDimensions % 2 == 0, ropeDimensions <= headDimension else {
@@ -79,4 +82,8 @@ public struct ModelConfig: Sendable, Equatable {
 
     /// Dimensions of the keys (and values) of one position, over all KV heads.
     public var kvDimension: Int { kvHeads * headDimension }
+
+    /// Dimensions of the queries (and the attention's output) of one position, over all heads: the embedding width
+    /// unless the heads are wider or narrower than embedding / heads.
+    public var queryDimension: Int { heads * headDimension }
 }

@@ -48,7 +48,7 @@ public struct ModelWeights: @unchecked Sendable {
         func optionalVector(_ name: String, _ count: Int) throws(ModelError) -> UnsafeBufferPointer<Float>? {
             file.tensor(name) == nil ? nil : try vector(name, count)
         }
-        let e = config.embedding, kv = config.kvDimension, ff = config.feedForward
+        let e = config.embedding, kv = config.kvDimension, ff = config.feedForward, qd = config.queryDimension
         guard let vocabulary = file.tensor("token_embd.weight")?.dimensions.last else {
             throw ModelError("\(file.path): tensor 'token_embd.weight' is missing")
         }
@@ -61,11 +61,11 @@ public struct ModelWeights: @unchecked Sendable {
             let p = "blk.\(index)."
             layers.append(Layer(
                 attentionNorm: try vector(p + "attn_norm.weight", e),
-                query: try matrix(p + "attn_q.weight", rows: e, columns: e),
+                query: try matrix(p + "attn_q.weight", rows: qd, columns: e),
                 key: try matrix(p + "attn_k.weight", rows: kv, columns: e),
                 value: try matrix(p + "attn_v.weight", rows: kv, columns: e),
-                output: try matrix(p + "attn_output.weight", rows: e, columns: e),
-                queryBias: try optionalVector(p + "attn_q.bias", e),
+                output: try matrix(p + "attn_output.weight", rows: e, columns: qd),
+                queryBias: try optionalVector(p + "attn_q.bias", qd),
                 keyBias: try optionalVector(p + "attn_k.bias", kv),
                 valueBias: try optionalVector(p + "attn_v.bias", kv),
                 feedForwardNorm: try vector(p + "ffn_norm.weight", e),

@@ -130,9 +130,9 @@ public final class Transformer: @unchecked Sendable {
     /// The layers over `rows`, writing each row's keys and values into its cache at its position (the caches'
     /// counts are the caller's to advance); returns the logits of `logitRows`, in order.
     private func run(_ rows: [Row], logitRows: [Int]) -> [Float] {
-        let batch = rows.count, e = config.embedding, kv = config.kvDimension, ff = config.feedForward
-        let x = Buffer(batch * e), normed = Buffer(batch * e), attention = Buffer(batch * e), projected = Buffer(batch * e)
-        let q = Buffer(batch * e), k = Buffer(batch * kv), v = Buffer(batch * kv)
+        let batch = rows.count, e = config.embedding, kv = config.kvDimension, ff = config.feedForward, qd = config.queryDimension
+        let x = Buffer(batch * e), normed = Buffer(batch * e), attention = Buffer(batch * qd), projected = Buffer(batch * e)
+        let q = Buffer(batch * qd), k = Buffer(batch * kv), v = Buffer(batch * kv)
         let gate = Buffer(batch * ff), up = Buffer(batch * ff)
         defer { [x, normed, attention, projected, q, k, v, gate, up].forEach { $0.free() } }
 
