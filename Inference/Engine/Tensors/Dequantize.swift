@@ -89,19 +89,13 @@ public enum Dequantize {
         }
     }
 
-    /// Where value `e` (0..<256) of a 2-bit K block sits: two halves of 128, each four shifts of 32 bytes' pairs.
-    @inline(__always)
-    static func twoBits(_ bytes: UnsafeRawBufferPointer, _ quants: Int, _ e: Int) -> Int {
-        Int((bytes[quants + (e / 128) * 32 + e % 32] >> UInt8(2 * ((e % 128) / 32))) & 3)
-    }
-
     /// Q2_K: 256 values of 2 bits in 16 groups of 16, each group with a 4-bit scale and a 4-bit minimum.
     static func q2K(_ bytes: UnsafeRawBufferPointer, _ base: Int, _ output: UnsafeMutableBufferPointer<Float>, _ out: Int) {
         let scales = base, quants = base + 16
         let d = half(bytes, base + 80), dmin = half(bytes, base + 82)
         for e in 0..<256 {
             let packed = bytes[scales + e / 16]
-            output[out + e] = d * Float(packed & 0x0F) * Float(twoBits(bytes, quants, e)) - dmin * Float(packed >> 4)
+            output[out + e] = d * Float(packed & 0x0F) * Float(KQuantDot.twoBits(bytes.baseAddress!, quants, e)) - dmin * Float(packed >> 4)
         }
     }
 
@@ -111,12 +105,9 @@ public enum Dequantize {
         let mask = base, quants = base + 32, scales = base + 96
         let d = half(bytes, base + 108)
         for e in 0..<256 {
-            let group = e / 16
-            let low = (bytes[scales + group % 8] >> UInt8(4 * (group / 8))) & 0x0F
-            let highBits = (bytes[scales + 8 + group % 4] >> UInt8(2 * (group / 4))) & 3
-            let scale = Int(low | highBits << 4) - 32
+            let scale = KQuantDot.q3KScale(bytes.baseAddress!, scales, e / 16)
             let set = (bytes[mask + e % 32] >> UInt8(e / 32)) & 1
-            let q = twoBits(bytes, quants, e) - (set == 0 ? 4 : 0)
+            let q = KQuantDot.twoBits(bytes.baseAddress!, quants, e) - (set == 0 ? 4 : 0)
             output[out + e] = d * Float(scale) * Float(q)
         }
     }
@@ -124,9 +115,7 @@ public enum Dequantize {
     /// The 6-bit scale and minimum of group `j` (of 8) in the 12 packed bytes at `scales`, as Q4_K and Q5_K keep them.
     @inline(__always)
     static func scaleAndMin(_ bytes: UnsafeRawBufferPointer, _ scales: Int, _ j: Int) -> (Float, Float) {
-        if j < 4 { return (Float(bytes[scales + j] & 63), Float(bytes[scales + j + 4] & 63)) }
-        let scale = (bytes[scales + j + 4] & 0x0F) | ((bytes[scales + j - 4] >> 6) << 4)
-        let minimum = (bytes[scales + j + 4] >> 4) | ((bytes[scales + j] >> 6) << 4)
+        let (scale, minimum) = KQuantDot.q4KScaleMin(bytes.baseAddress!, scales, j)
         return (Float(scale), Float(minimum))
     }
 

@@ -54,17 +54,25 @@ public enum KQuantDot {
 
     /// Q4_K · Q8_K, scalar.
     public static func q4KScalar(_ w: UnsafeRawPointer, _ y: UnsafeRawPointer, blocks: Int) -> Float {
+        scaledMinimumScalar(w, y, blocks: blocks, blockBytes: 144, highBits: nil)
+    }
+
+    /// Q4_K (or, with `highBits`, Q5_K: a fifth bit per value, sub-block `s`'s in bit `s` of the 32 bytes there) ·
+    /// Q8_K, scalar.
+    static func scaledMinimumScalar(_ w: UnsafeRawPointer, _ y: UnsafeRawPointer, blocks: Int, blockBytes: Int, highBits: Int?) -> Float {
+        let quants = highBits == nil ? 16 : 48
         var total: Float = 0
         for block in 0..<blocks {
-            let wb = block * 144, yb = block * q8KBlockBytes
+            let wb = block * blockBytes, yb = block * q8KBlockBytes
             var dot: Int32 = 0, minimums: Int32 = 0
             for sub in 0..<8 {
                 let (scale, minimum) = q4KScaleMin(w, wb + 4, sub)
                 minimums += minimum * (q8KSum(y, yb, sub * 2) + q8KSum(y, yb, sub * 2 + 1))
                 var sum: Int32 = 0
                 for l in 0..<32 {
-                    let byte = w.load(fromByteOffset: wb + 16 + (sub / 2) * 32 + l, as: UInt8.self)
-                    let q = Int32(sub % 2 == 0 ? byte & 0x0F : byte >> 4)
+                    let byte = w.load(fromByteOffset: wb + quants + (sub / 2) * 32 + l, as: UInt8.self)
+                    let high = highBits.map { Int32((w.load(fromByteOffset: wb + $0 + l, as: UInt8.self) >> UInt8(sub)) & 1) } ?? 0
+                    let q = Int32(sub % 2 == 0 ? byte & 0x0F : byte >> 4) | high << 4
                     sum += q * q8K(y, yb, sub * 32 + l)
                 }
                 dot += scale * sum

@@ -1,5 +1,5 @@
 /// Q2_K and Q3_K weights against Q8_K activations. Both hold 256 values in 16 groups of 16, two bits each in the
-/// same interleaved layout (`Dequantize.twoBits`); Q2_K gives each group a 4-bit scale and a 4-bit minimum, Q3_K a
+/// same interleaved layout (`twoBits`); Q2_K gives each group a 4-bit scale and a 4-bit minimum, Q3_K a
 /// signed 6-bit scale and a third bit per value (when clear, the value is 4 lower). The SIMD forms unpack a group
 /// into int16 lanes, multiply by its scale and meet the int16 activations in `vpmaddwd`.
 extension KQuantDot {
@@ -11,7 +11,8 @@ extension KQuantDot {
         return Int32(low | high << 4) - 32
     }
 
-    /// Value `e` of a block's two-bit field starting at `quants`.
+    /// Value `e` (0..<256) of a block's two-bit field starting at `quants`: two halves of 128, each four shifts of
+    /// 32 bytes' pairs.
     @inline(__always)
     static func twoBits(_ w: UnsafeRawPointer, _ quants: Int, _ e: Int) -> Int32 {
         Int32((w.load(fromByteOffset: quants + (e / 128) * 32 + e % 32, as: UInt8.self) >> UInt8(2 * ((e % 128) / 32))) & 3)

@@ -4,26 +4,7 @@
 extension KQuantDot {
     /// Q5_K · Q8_K, scalar.
     public static func q5KScalar(_ w: UnsafeRawPointer, _ y: UnsafeRawPointer, blocks: Int) -> Float {
-        var total: Float = 0
-        for block in 0..<blocks {
-            let wb = block * 176, yb = block * q8KBlockBytes
-            var dot: Int32 = 0, minimums: Int32 = 0
-            for sub in 0..<8 {
-                let (scale, minimum) = q4KScaleMin(w, wb + 4, sub)
-                minimums += minimum * (q8KSum(y, yb, sub * 2) + q8KSum(y, yb, sub * 2 + 1))
-                var sum: Int32 = 0
-                for l in 0..<32 {
-                    let byte = w.load(fromByteOffset: wb + 48 + (sub / 2) * 32 + l, as: UInt8.self)
-                    let high = Int32((w.load(fromByteOffset: wb + 16 + l, as: UInt8.self) >> UInt8(sub)) & 1)
-                    let q = Int32(sub % 2 == 0 ? byte & 0x0F : byte >> 4) | high << 4
-                    sum += q * q8K(y, yb, sub * 32 + l)
-                }
-                dot += scale * sum
-            }
-            let dy = y.loadUnaligned(fromByteOffset: yb, as: Float.self)
-            total += Dequantize.half(w, wb) * dy * Float(dot) - Dequantize.half(w, wb + 2) * dy * Float(minimums)
-        }
-        return total
+        scaledMinimumScalar(w, y, blocks: blocks, blockBytes: 176, highBits: 16)
     }
 
     /// Q5_K weights · widened Q8_K activations.
