@@ -14,12 +14,14 @@ internal error on server access logging to a bucket whose policy has a statement
 Deny, in every bucket of the stacks): it reads such a statement as if its principal were a map. Last, moto keeps a
 VPC's default network ACL after the VPC is deleted; AWS deletes it with the VPC. And moto has no MonitorInstances
 or UnmonitorInstances (detailed monitoring on and off): here they set the instance's monitoring state as AWS does.
-DynamoDB's UpdateTable ignores SSESpecification in moto; here it changes the table's key as in AWS. Everything else
-is moto's own."""
+DynamoDB's UpdateTable ignores SSESpecification in moto; here it changes the table's key as in AWS. Deleting a
+network ACL entry that is not there fails with an internal error in moto; here with AWS's
+InvalidNetworkAclEntry.NotFound (a delete repeated after its answer was lost meets it). Everything else is moto's own."""
 import sys
 
 from moto.iam import policy_conditions
 from moto.iam.access_control import IAMPolicyStatement, IAMRequestBase, PermissionResult
+from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models import EC2Backend
 from moto.dynamodb.responses import DynamoHandler
 from moto.ec2.responses.monitoring import Monitoring
@@ -92,6 +94,19 @@ def delete_vpc(self, vpc_id):
 
 
 EC2Backend.delete_vpc = delete_vpc
+
+_moto_delete_network_acl_entry = EC2Backend.delete_network_acl_entry
+
+
+def delete_network_acl_entry(self, network_acl_id, rule_number, egress):
+    acl = self.get_network_acl(network_acl_id)
+    if not any(e.egress == egress and e.rule_number == rule_number for e in acl.network_acl_entries):
+        raise EC2ClientError("InvalidNetworkAclEntry.NotFound",
+                             f"The network ACL entry identified by {rule_number} ({'egress' if egress else 'ingress'}) does not exist")
+    return _moto_delete_network_acl_entry(self, network_acl_id, rule_number, egress)
+
+
+EC2Backend.delete_network_acl_entry = delete_network_acl_entry
 
 
 def set_monitoring(state, action):

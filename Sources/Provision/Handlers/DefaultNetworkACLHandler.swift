@@ -61,7 +61,9 @@ struct DefaultNetworkACLHandler: ResourceHandler {
                 }
             }
             for entry in add.sorted(by: { $0.ruleNumber < $1.ruleNumber }) where taken.contains(entry.ruleNumber) {
-                _ = try await ec2.call("CreateNetworkAclEntry", entry.parameters(acl: id, egress: egress))
+                try await tolerating("NetworkAclEntryAlreadyExists") {
+                    _ = try await ec2.call("CreateNetworkAclEntry", entry.parameters(acl: id, egress: egress))
+                }
             }
         }
     }
