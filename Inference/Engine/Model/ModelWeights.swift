@@ -1,6 +1,6 @@
 import TextSafety
 
-/// The tensors of a llama-family model, checked against the configuration's shapes and used in place from the
+/// The tensors of a llama-family model (llama, qwen2, qwen3, gemma3), checked against the configuration's shapes and used in place from the
 /// memory-mapped file.
 public struct ModelWeights: @unchecked Sendable {
     public struct Layer: @unchecked Sendable {
@@ -12,10 +12,16 @@ public struct ModelWeights: @unchecked Sendable {
         public var queryBias: UnsafeBufferPointer<Float>?
         public var keyBias: UnsafeBufferPointer<Float>?
         public var valueBias: UnsafeBufferPointer<Float>?
+        /// Per-head RMS norm weights of queries and keys (one head wide), where the architecture has them.
+        public var queryNorm: UnsafeBufferPointer<Float>?
+        public var keyNorm: UnsafeBufferPointer<Float>?
+        /// Norms of the attention's and the feed-forward block's outputs, where the architecture has them.
+        public var postAttentionNorm: UnsafeBufferPointer<Float>?
         public var feedForwardNorm: UnsafeBufferPointer<Float>
         public var gate: WeightMatrix
         public var up: WeightMatrix
         public var down: WeightMatrix
+        public var postFeedForwardNorm: UnsafeBufferPointer<Float>?
     }
 
     public var tokenEmbedding: WeightMatrix
@@ -48,6 +54,9 @@ public struct ModelWeights: @unchecked Sendable {
         func optionalVector(_ name: String, _ count: Int) throws(ModelError) -> UnsafeBufferPointer<Float>? {
             file.tensor(name) == nil ? nil : try vector(name, count)
         }
+        func vector(_ name: String, _ count: Int, if required: Bool) throws(ModelError) -> UnsafeBufferPointer<Float>? {
+            required ? try vector(name, count) : nil
+        }
         let e = config.embedding, kv = config.kvDimension, ff = config.feedForward, qd = config.queryDimension
         guard let vocabulary = file.tensor("token_embd.weight")?.dimensions.last else {
             throw ModelError("\(file.path): tensor 'token_embd.weight' is missing")
@@ -68,10 +77,14 @@ public struct ModelWeights: @unchecked Sendable {
                 queryBias: try optionalVector(p + "attn_q.bias", qd),
                 keyBias: try optionalVector(p + "attn_k.bias", kv),
                 valueBias: try optionalVector(p + "attn_v.bias", kv),
+                queryNorm: try vector(p + "attn_q_norm.weight", config.headDimension, if: config.queryKeyNorms),
+                keyNorm: try vector(p + "attn_k_norm.weight", config.headDimension, if: config.queryKeyNorms),
+                postAttentionNorm: try vector(p + "post_attention_norm.weight", e, if: config.postNorms),
                 feedForwardNorm: try vector(p + "ffn_norm.weight", e),
                 gate: try matrix(p + "ffn_gate.weight", rows: ff, columns: e),
                 up: try matrix(p + "ffn_up.weight", rows: ff, columns: e),
-                down: try matrix(p + "ffn_down.weight", rows: e, columns: ff)))
+                down: try matrix(p + "ffn_down.weight", rows: e, columns: ff),
+                postFeedForwardNorm: try vector(p + "post_ffw_norm.weight", e, if: config.postNorms)))
         }
         self.layers = layers
     }

@@ -1,14 +1,16 @@
 import Foundation
 
-/// A llama-family decoder (llama, qwen2) over weights in the memory-mapped GGUF file: RMSNorm, RoPE,
-/// grouped-query attention over a KV cache, SwiGLU feed-forward, final norm and logits.
+/// A llama-family decoder (llama, qwen2, qwen3, gemma3) over weights in the memory-mapped GGUF file: RMSNorm, RoPE,
+/// grouped-query attention over a KV cache (through a sliding window on the layers that have one), a gated
+/// feed-forward block, final norm and logits.
 public final class Transformer: @unchecked Sendable {
     public let file: GGUFFile
     public let config: ModelConfig
     public let weights: ModelWeights
     public var workers: Workers
-    /// `ropeBase^(-2/ropeDimensions)`: each pair of dimensions turns this much slower than the one before.
-    private let thetaScale: Float
+    /// `base^(-2/ropeDimensions)`: each pair of dimensions turns this much slower than the one before, for the
+    /// full-attention layers' RoPE base and for the sliding-window layers' own.
+    private let thetaScale: Float, slidingThetaScale: Float
 
     public init(_ file: GGUFFile, workers: Workers) throws(ModelError) {
         self.file = file
@@ -16,6 +18,7 @@ public final class Transformer: @unchecked Sendable {
         weights = try ModelWeights(file, config)
         self.workers = workers
         thetaScale = powf(config.ropeBase, -2 / Float(config.ropeDimensions))
+        slidingThetaScale = powf(config.slidingRopeBase, -2 / Float(config.ropeDimensions))
     }
 
     public convenience init(path: String, workers: Workers) throws {
@@ -139,6 +142,7 @@ public final class Transformer: @unchecked Sendable {
         for (t, row) in rows.enumerated() {
             weights.tokenEmbedding.row(row.token, into: UnsafeMutableBufferPointer(start: x.pointer + t * e, count: e))
         }
+        scale(x, by: config.embeddingScale, count: batch * e)
         let positions = rows.map(\.position)
         for (index, layer) in weights.layers.enumerated() {
             rmsNorm(x, layer.attentionNorm, into: normed, rows: batch)
@@ -147,20 +151,24 @@ public final class Transformer: @unchecked Sendable {
             addBias(layer.queryBias, to: q, rows: batch)
             addBias(layer.keyBias, to: k, rows: batch)
             addBias(layer.valueBias, to: v, rows: batch)
-            rotate(q, heads: config.heads, positions: positions)
-            rotate(k, heads: config.kvHeads, positions: positions)
+            // per-head norms: each head is one row as wide as the norm's weights
+            if let norm = layer.queryNorm { rmsNorm(q, norm, into: q, rows: batch * config.heads) }
+            if let norm = layer.keyNorm { rmsNorm(k, norm, into: k, rows: batch * config.kvHeads) }
+            let sliding = config.slides(index)
+            rotate(q, heads: config.heads, positions: positions, sliding: sliding)
+            rotate(k, heads: config.kvHeads, positions: positions, sliding: sliding)
+            scale(q, by: config.queryScale, count: batch * qd)
             store(k, v, layer: index, rows: rows)
-            attend(q, layer: index, rows: rows, into: attention)
+            attend(q, layer: index, rows: rows, window: sliding ? config.slidingWindow : nil, into: attention)
             layer.output.multiply(attention.pointer, batch: batch, into: projected.pointer, workers: workers)
+            if let norm = layer.postAttentionNorm { rmsNorm(projected, norm, into: projected, rows: batch) }
             add(projected, to: x, count: batch * e)
 
             rmsNorm(x, layer.feedForwardNorm, into: normed, rows: batch)
             WeightMatrix.multiply([layer.gate, layer.up], normed.pointer, batch: batch, into: [gate.pointer, up.pointer], workers: workers)
-            for i in 0..<(batch * ff) {
-                let g = gate.pointer[i]
-                gate.pointer[i] = g / (1 + expf(-g)) * up.pointer[i]
-            }
+            gateActivation(gate, up, rows: batch)
             layer.down.multiply(gate.pointer, batch: batch, into: projected.pointer, workers: workers)
+            if let norm = layer.postFeedForwardNorm { rmsNorm(projected, norm, into: projected, rows: batch) }
             add(projected, to: x, count: batch * e)
         }
         guard !logitRows.isEmpty else { return [] }
@@ -174,7 +182,39 @@ public final class Transformer: @unchecked Sendable {
         result.withUnsafeMutableBufferPointer { out in
             weights.output.multiply(normed.pointer, batch: logitRows.count, into: out.baseAddress!, workers: workers)
         }
+        if let cap = config.logitSoftcap {
+            for i in result.indices { result[i] = tanhf(result[i] / cap) * cap }
+        }
         return result
+    }
+
+    /// `gate = activation(gate) · up`, elementwise, row by row (ggml's lanes start again at each row).
+    private func gateActivation(_ gate: Buffer, _ up: Buffer, rows: Int) {
+        let ff = config.feedForward
+        switch config.activation {
+        case .silu:
+            for row in 0..<rows { VectorExp.swiglu(gate.pointer + row * ff, up.pointer + row * ff, count: ff) }
+        case .geluTanh:
+            for i in 0..<(rows * ff) { gate.pointer[i] = Self.gelu(gate.pointer[i]) * up.pointer[i] }
+        }
+    }
+
+    /// GELU's tanh approximation as ggml computes it on the CPU: looked up in a table of f16 inputs and f16 results
+    /// (the input rounded to f16, the result too), and exactly 0 or x beyond ±10. The table is built by C compiled
+    /// with contraction, which fuses `1 + 0.044715·x·x` into one multiply-add; so do we, and every one of the 65,536
+    /// entries comes out as llama.cpp's.
+    @inline(__always)
+    static func gelu(_ x: Float) -> Float {
+        if x <= -10 { return 0 }
+        if x >= 10 { return x }
+        let f = Float(Float16(x))
+        let y = 0.5 * f * (1 + tanhf(0.797_884_56 * f * Float(1).addingProduct(0.044_715 * f, f)))
+        return Float(Float16(y))
+    }
+
+    private func scale(_ values: Buffer, by factor: Float, count: Int) {
+        guard factor != 1 else { return }
+        for i in 0..<count { values.pointer[i] *= factor }
     }
 
     /// `out = x / sqrt(mean(x²) + ε) · weight`, row by row; the mean is summed in double, as ggml does.
@@ -200,25 +240,29 @@ public final class Transformer: @unchecked Sendable {
         for i in 0..<count { target.pointer[i] += values.pointer[i] }
     }
 
-    /// Rotary position embedding of each head of each row, at that row's position.
-    private func rotate(_ values: Buffer, heads: Int, positions: [Int]) {
+    /// Rotary position embedding of each head of each row, at that row's position; a sliding-window layer turns
+    /// at its own base, without position scaling or frequency factors.
+    private func rotate(_ values: Buffer, heads: Int, positions: [Int], sliding: Bool) {
         let d = config.headDimension, pairs = config.ropeDimensions / 2
+        let step = sliding ? slidingThetaScale : thetaScale, positionScale = sliding ? 1 : config.ropeScale
+        let factors = sliding ? nil : weights.ropeFactors
         var cosines = [Float](repeating: 0, count: pairs), sines = [Float](repeating: 0, count: pairs)
         for (row, position) in positions.enumerated() {
             var theta = Float(position)
             for i in 0..<pairs {
-                let angle = config.ropeScale * (theta / (weights.ropeFactors?[i] ?? 1))
+                let angle = positionScale * (theta / (factors?[i] ?? 1))
                 cosines[i] = cosf(angle)
                 sines[i] = sinf(angle)
-                theta *= thetaScale
+                theta *= step
             }
             for head in 0..<heads {
                 let h = values.pointer + (row * heads + head) * d
                 for i in 0..<pairs {
                     let (a, b) = config.ropeStyle == .adjacent ? (2 * i, 2 * i + 1) : (i, i + pairs)
+                    // fused as ggml's compiled rotation is: the cosine products fused, the sine products rounded
                     let x0 = h[a], x1 = h[b]
-                    h[a] = x0 * cosines[i] - x1 * sines[i]
-                    h[b] = x0 * sines[i] + x1 * cosines[i]
+                    h[a] = (-(x1 * sines[i])).addingProduct(x0, cosines[i])
+                    h[b] = (x0 * sines[i]).addingProduct(x1, cosines[i])
                 }
             }
         }
@@ -236,65 +280,23 @@ public final class Transformer: @unchecked Sendable {
     }
 
     /// Causal grouped-query attention: each query head of a row attends to its KV head over positions `0...position`
-    /// of that row's own cache.
-    /// As in llama.cpp, the query meets the f16 keys rounded to f16, and the probabilities meet the f16 values
-    /// rounded to f16: quantised models turn such differences into whole quantisation steps downstream.
-    private func attend(_ q: Buffer, layer: Int, rows: [Row], into out: Buffer) {
+    /// of that row's own cache, or over its last `window` positions (its own included) on a sliding-window layer.
+    /// Sums run in llama.cpp's order for one token (`Attention`), so a row gives the same numbers in any batch.
+    private func attend(_ q: Buffer, layer: Int, rows: [Row], window: Int?, into out: Buffer) {
         let d = config.headDimension, heads = config.heads, kv = config.kvDimension
         let group = heads / config.kvHeads
-        let scale = 1 / sqrtf(Float(d))
-        let longest = (rows.map(\.position).max() ?? 0) + 1
+        let longest = ((rows.map(\.position).max() ?? 0) + 16) / 16 * 16
         workers.split(rows.count * heads) { items in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: longest)
-            let accumulator = UnsafeMutablePointer<Float>.allocate(capacity: d)
-            let query = UnsafeMutablePointer<Float16>.allocate(capacity: d)
-            defer { scores.deallocate(); accumulator.deallocate(); query.deallocate() }
+            let scratch = Attention.Scratch(positions: longest, width: d)
+            defer { scratch.free() }
             for item in items {
-                let row = item / heads, head = item % heads
-                let keys = rows[row].cache.keys[layer], values = rows[row].cache.values[layer]
-                let source = q.pointer + (row * heads + head) * d
-                for i in 0..<d { query[i] = Float16(source[i]) }
-                let kvOffset = (head / group) * d
-                let length = rows[row].position + 1
-                var maximum = -Float.infinity
-                for position in 0..<length {
-                    // f16 · f16 summed in f32 lanes, as ggml's vec_dot_f16
-                    let dot = FloatDot.f16(UnsafeRawPointer(keys + position * kv + kvOffset), UnsafeRawPointer(query), count: d)
-                    scores[position] = dot * scale
-                    maximum = max(maximum, scores[position])
-                }
-                var total: Double = 0
-                for position in 0..<length {
-                    scores[position] = expf(scores[position] - maximum)
-                    total += Double(scores[position])
-                }
-                let normaliser = Float(1 / total)
-                accumulator.initialize(repeating: 0, count: d)
-                for position in 0..<length {
-                    let weight = Float(Float16(scores[position] * normaliser))
-                    // each lane still adds its positions in order: the same sums as one dimension at a time
-                    Self.addScaled(UnsafeRawPointer(values + position * kv + kvOffset), weight, into: accumulator, count: d)
-                }
-                (out.pointer + (row * heads + head) * d).update(from: accumulator, count: d)
+                let row = rows[item / heads], head = item % heads
+                let kvOffset = (head / group) * d, length = row.position + 1
+                Attention.head(query: q.pointer + (item / heads * heads + head) * d,
+                               keys: row.cache.keys[layer] + kvOffset, values: row.cache.values[layer] + kvOffset,
+                               stride: kv, first: window.map { max(0, length - $0) } ?? 0, length: length,
+                               scale: config.scoreScale, scratch: scratch, into: out.pointer + (item / heads * heads + head) * d)
             }
-        }
-    }
-
-    /// `accumulator[i] += weight · values[i]` over `count` f16 values, sixteen lanes at a time.
-    @inline(__always)
-    private static func addScaled(_ values: UnsafeRawPointer, _ weight: Float, into accumulator: UnsafeMutablePointer<Float>, count: Int) {
-        let scale = SIMD16<Float>(repeating: weight)
-        var i = 0
-        while i + 16 <= count {
-            let raw = UnsafeMutableRawPointer(accumulator + i)
-            var sum = raw.loadUnaligned(as: SIMD16<Float>.self)
-            sum.addProduct(floatLanes(values.loadUnaligned(fromByteOffset: i * 2, as: SIMD16<Float16>.self)), scale)
-            raw.storeBytes(of: sum, as: SIMD16<Float>.self)
-            i += 16
-        }
-        while i < count {
-            accumulator[i] += weight * Float(values.loadUnaligned(fromByteOffset: i * 2, as: Float16.self))
-            i += 1
         }
     }
 }

@@ -1,0 +1,122 @@
+/// Attention over the f16 cache, with every sum taken in the order llama.cpp's CPU backend takes it for one token
+/// (AVX-512 form, without flash attention), whatever the number of tokens in the pass:
+/// - each product goes through ggml's `vec_dot_f16`: four 16-lane fused accumulators over 64-value steps, folded
+///   pairwise, added across lanes, and any remainder added in double;
+/// - the softmax's exponentials and their sum come in blocks of sixteen positions (`VectorExp`).
+/// The query meets the keys rounded to f16, the probabilities meet the values rounded to f16.
+enum Attention {
+    typealias Lanes = SIMD16<Float>
+
+    /// `Σ a[i] · b[i]` over `count` f16 values, as `vec_dot_f16` sums them.
+    @inline(__always)
+    static func dot(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Float {
+        @inline(__always) func load(_ p: UnsafeRawPointer, _ index: Int) -> Lanes {
+            floatLanes(p.loadUnaligned(fromByteOffset: index * 2, as: SIMD16<Float16>.self))
+        }
+        var s0 = Lanes(), s1 = Lanes(), s2 = Lanes(), s3 = Lanes()
+        var index = 0
+        while index + 64 <= count {
+            s0.addProduct(load(a, index), load(b, index))
+            s1.addProduct(load(a, index + 16), load(b, index + 16))
+            s2.addProduct(load(a, index + 32), load(b, index + 32))
+            s3.addProduct(load(a, index + 48), load(b, index + 48))
+            index += 64
+        }
+        var total = Double(VectorExp.laneSum((s0 + s2) + (s1 + s3)))
+        while index < count {
+            total += Double(Float(a.loadUnaligned(fromByteOffset: index * 2, as: Float16.self)) * Float(b.loadUnaligned(fromByteOffset: index * 2, as: Float16.self)))
+            index += 1
+        }
+        return Float(total)
+    }
+
+    /// Scratch for one head's attention: scores over positions, and the per-lane partial sums of the weighted values.
+    struct Scratch {
+        let scores: UnsafeMutablePointer<Float>
+        let query: UnsafeMutablePointer<Float16>
+        /// 64 partial sums (one per lane of `vec_dot_f16`'s four accumulators) of `width` values each.
+        let partials: UnsafeMutablePointer<Float>
+        let width: Int
+
+        init(positions: Int, width: Int) {
+            scores = .allocate(capacity: positions)
+            query = .allocate(capacity: width)
+            partials = .allocate(capacity: 64 * width)
+            self.width = width
+        }
+
+        func free() {
+            scores.deallocate()
+            query.deallocate()
+            partials.deallocate()
+        }
+    }
+
+    /// One query head over the cached positions `first..<length`: scores (already scaled by `scale`), softmax,
+    /// and the probability-weighted sum of the values into `out` (`width` floats). `keys` and `values` point at
+    /// position 0 of this head's KV head, `stride` values apart; `queryRow` is the f32 query.
+    static func head(query queryRow: UnsafePointer<Float>, keys: UnsafePointer<Float16>, values: UnsafePointer<Float16>,
+                     stride: Int, first: Int, length: Int, scale: Float, scratch: Scratch,
+                     into out: UnsafeMutablePointer<Float>) {
+        let d = scratch.width, scores = scratch.scores, query = scratch.query
+        for i in 0..<d { query[i] = Float16(queryRow[i]) }
+        // the softmax runs over blocks of sixteen positions aligned at position 0, as over llama.cpp's cache cells
+        let blocks = (first / 16 * 16)..<((length + 15) / 16 * 16)
+        var maximum = -Float.infinity
+        for position in blocks {
+            guard position >= first, position < length else {
+                scores[position] = -.infinity
+                continue
+            }
+            scores[position] = dot(UnsafeRawPointer(keys + position * stride), UnsafeRawPointer(query), count: d) * scale
+            maximum = max(maximum, scores[position])
+        }
+        var total: Double = 0
+        for block in Swift.stride(from: blocks.lowerBound, to: blocks.upperBound, by: 16) {
+            let raw = UnsafeMutableRawPointer(scores + block)
+            let exponentials = VectorExp.exp(raw.loadUnaligned(as: Lanes.self) - maximum)
+            raw.storeBytes(of: exponentials, as: Lanes.self)
+            total += Double(VectorExp.laneSum(exponentials))
+        }
+        let normaliser = Float(1 / total)
+        for position in first..<length { scores[position] = Float(Float16(scores[position] * normaliser)) }
+        weightedValues(scores, values: values, stride: stride, first: first, length: length, scratch: scratch, into: out)
+    }
+
+    /// `out[i] = Σ_p weights[p] · values[p][i]`, each sum as `vec_dot_f16` takes it along the positions of the
+    /// transposed value cache: position p feeds lane p mod 64 of its four accumulators. Each lane's partial sum is
+    /// kept for every output value at once, and the lanes are added as the kernel adds them. Positions outside
+    /// `first..<length` weigh zero in llama.cpp, which leaves every partial sum as it is; they are skipped.
+    private static func weightedValues(_ weights: UnsafePointer<Float>, values: UnsafePointer<Float16>, stride: Int,
+                                       first: Int, length: Int, scratch: Scratch, into out: UnsafeMutablePointer<Float>) {
+        let d = scratch.width, lanes = 64
+        let partials = scratch.partials
+        partials.initialize(repeating: 0, count: lanes * d)
+        for position in first..<length {
+            let weight = weights[position]
+            let partial = partials + (position % lanes) * d
+            let row = UnsafeRawPointer(values + position * stride)
+            var i = 0
+            while i + 16 <= d {
+                let raw = UnsafeMutableRawPointer(partial + i)
+                var sum = raw.loadUnaligned(as: Lanes.self)
+                sum.addProduct(floatLanes(row.loadUnaligned(fromByteOffset: i * 2, as: SIMD16<Float16>.self)), Lanes(repeating: weight))
+                raw.storeBytes(of: sum, as: Lanes.self)
+                i += 16
+            }
+            while i < d {
+                partial[i] = partial[i].addingProduct(weight, Float(row.loadUnaligned(fromByteOffset: i * 2, as: Float16.self)))
+                i += 1
+            }
+        }
+        @inline(__always) func lane(_ l: Int, _ i: Int) -> Float { partials[l * d + i] }
+        for i in 0..<d {
+            var sixteen = Lanes()
+            for l in 0..<16 {
+                // vec_dot_f16 folds its accumulators (0 + 2) + (1 + 3) before adding across lanes
+                sixteen[l] = (lane(l, i) + lane(32 + l, i)) + (lane(16 + l, i) + lane(48 + l, i))
+            }
+            out[i] = VectorExp.laneSum(sixteen)
+        }
+    }
+}
