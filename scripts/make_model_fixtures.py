@@ -267,8 +267,10 @@ def chat_references():
         [("user", "Hello")],
         [("system", "You are terse."), ("user", "Hi"), ("assistant", "Hello."), ("user", "What is 2+2?")],
         [("user", "One"), ("assistant", "Two"), ("user", "Three")],
+        # white space around contents: some formats trim it (gemma trims with C's isspace)
+        [("system", " Be brief.\n"), ("user", "\t Hello there \n"), ("assistant", " Hi! "), ("user", "Bye")],
     ]
-    names = ["chatml", "llama3", "llama2", "llama2-sys", "mistral-v3", "mistral-v7", "phi3"]
+    names = ["chatml", "llama3", "llama2", "llama2-sys", "mistral-v3", "mistral-v7", "phi3", "gemma"]
     cases = []
     for name in names:
         for conversation in conversations:

@@ -44,7 +44,7 @@ enum Generate {
         var prompt = promptText
         if options.has("--chat") {
             let template = try options.string("--chat-template").flatMap(ChatTemplate.init(name:))
-                ?? ChatTemplate.detect(file.string("tokenizer.chat_template"))
+                ?? ChatTemplate.detect(file.string("tokenizer.chat_template"), architecture: file.string("general.architecture"))
             var messages: [ChatMessage] = []
             if let system = options.string("--system") { messages.append(ChatMessage(role: "system", content: system)) }
             messages.append(ChatMessage(role: "user", content: promptText))

@@ -79,7 +79,7 @@ enum Serve {
         let model = try Transformer(file, workers: Workers(threads: threads))
         let tokenizer = try Tokenizer(Vocabulary(file))
         let template: Result<ChatTemplate, ChatTemplate.Unknown> = options.string("--chat-template").flatMap(ChatTemplate.init(name:))
-            .map { .success($0) } ?? Result { () throws(ChatTemplate.Unknown) in try ChatTemplate.detect(file.string("tokenizer.chat_template")) }
+            .map { .success($0) } ?? Result { () throws(ChatTemplate.Unknown) in try ChatTemplate.detect(file.string("tokenizer.chat_template"), architecture: file.string("general.architecture")) }
         let context = try options.int("--ctx", default: min(model.config.contextLength, 4096), range: 16...model.config.contextLength)
         let scheduler = Scheduler(model: model, tokenizer: tokenizer, configuration: .init(parallel: parallel, contextPerSlot: context,
                                                                                                     reusePrefixes: !options.has("--no-prefix-reuse")))

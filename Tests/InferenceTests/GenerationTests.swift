@@ -39,6 +39,8 @@ struct GenerationTests {
                 == .llama2(system: true, bosInHistory: true, strip: false))
         #expect(try ChatTemplate.detect("{{ '<|start_header_id|>' + role + '<|end_header_id|>' }}") == .llama3)
         #expect(try ChatTemplate.detect("{{ '<|user|>' }}{{ '<|assistant|>' }}{{ '<|end|>' }}") == .phi3)
+        #expect(try ChatTemplate.detect("{{ '<start_of_turn>' + role + '\\n' }}") == .gemma)
+        #expect(try ChatTemplate.detect(nil, architecture: "gemma3") == .gemma, "gemma's own format when the file has no template")
         #expect(try ChatTemplate.detect("[SYSTEM_PROMPT][INST]") == .mistralV7)
         #expect(throws: ChatTemplate.Unknown.self) { try ChatTemplate.detect("{{ messages }}") }
         do {

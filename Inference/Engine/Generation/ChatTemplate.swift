@@ -22,9 +22,12 @@ public enum ChatTemplate: Sendable, Equatable {
     case mistralV3
     case mistralV7
     case phi3
+    /// Gemma: `<start_of_turn>user` … `<end_of_turn>`, the assistant called `model`, a system message folded into the
+    /// next user turn, contents trimmed.
+    case gemma
 
     /// The names `--chat-template` accepts, as llama.cpp spells them.
-    public static let names = ["chatml", "llama3", "llama2", "llama2-sys", "llama2-sys-bos", "llama2-sys-strip", "mistral-v3", "mistral-v7", "phi3"]
+    public static let names = ["chatml", "llama3", "llama2", "llama2-sys", "llama2-sys-bos", "llama2-sys-strip", "mistral-v3", "mistral-v7", "phi3", "gemma"]
 
     public init?(name: String) {
         switch name {
@@ -37,6 +40,7 @@ public enum ChatTemplate: Sendable, Equatable {
         case "mistral-v3": self = .mistralV3
         case "mistral-v7": self = .mistralV7
         case "phi3": self = .phi3
+        case "gemma": self = .gemma
         default: return nil
         }
     }
@@ -45,9 +49,11 @@ public enum ChatTemplate: Sendable, Equatable {
         public var description: String
     }
 
-    /// The format a Jinja chat template is written for, or an error that says how to name one.
-    public static func detect(_ template: String?) throws(Unknown) -> ChatTemplate {
+    /// The format a Jinja chat template is written for, or an error that says how to name one. A file without a
+    /// template gets its architecture's own format where it has one (gemma's turns for gemma3).
+    public static func detect(_ template: String?, architecture: String? = nil) throws(Unknown) -> ChatTemplate {
         guard let template, !template.isEmpty else {
+            if architecture?.hasPrefix("gemma") == true { return .gemma }
             throw Unknown(description: "the model has no tokenizer.chat_template; name a format with --chat-template (\(names.joined(separator: ", ")))")
         }
         func has(_ marker: String) -> Bool { template.contains(marker) }
@@ -59,6 +65,7 @@ public enum ChatTemplate: Sendable, Equatable {
         }
         if has("<|assistant|>") && has("<|end|>") { return .phi3 }
         if has("<|start_header_id|>") && has("<|end_header_id|>") { return .llama3 }
+        if has("<start_of_turn>") { return .gemma }
         throw Unknown(description: "the model's chat template is not one of the built-in formats; name one with --chat-template (\(names.joined(separator: ", ")))")
     }
 
@@ -70,7 +77,7 @@ public enum ChatTemplate: Sendable, Equatable {
             for m in messages { out += "<|im_start|>\(m.role)\n\(m.content)<|im_end|>\n" }
             if addAssistant { out += "<|im_start|>assistant\n" }
         case .llama3:
-            for m in messages { out += "<|start_header_id|>\(m.role)<|end_header_id|>\n\n\(m.content)<|eot_id|>" }
+            for m in messages { out += "<|start_header_id|>\(m.role)<|end_header_id|>\n\n\(Self.trimmed(m.content))<|eot_id|>" }
             if addAssistant { out += "<|start_header_id|>assistant<|end_header_id|>\n\n" }
         case .phi3:
             for m in messages { out += "<|\(m.role)|>\n\(m.content)<|end|>\n" }
@@ -107,6 +114,22 @@ public enum ChatTemplate: Sendable, Equatable {
                     insideTurn = false
                 }
             }
+        case .gemma:
+            var system = ""
+            for m in messages {
+                if m.role == "system" {
+                    system += Self.trimmed(m.content)
+                    continue
+                }
+                let role = m.role == "assistant" ? "model" : m.role
+                out += "<start_of_turn>\(role)\n"
+                if !system.isEmpty && role != "model" {
+                    out += "\(system)\n\n"
+                    system = ""
+                }
+                out += "\(Self.trimmed(m.content))<end_of_turn>\n"
+            }
+            if addAssistant { out += "<start_of_turn>model\n" }
         case .mistralV7:
             for m in messages {
                 switch m.role {
@@ -117,5 +140,13 @@ public enum ChatTemplate: Sendable, Equatable {
             }
         }
         return out
+    }
+
+    /// `text` without the ASCII white space (C's `isspace`) at either end, as llama.cpp trims turns.
+    static func trimmed(_ text: String) -> String {
+        let bytes = Array(text.utf8)
+        func space(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
+        guard let start = bytes.firstIndex(where: { !space($0) }), let end = bytes.lastIndex(where: { !space($0) }) else { return "" }
+        return String(decoding: bytes[start...end], as: UTF8.self)
     }
 }
