@@ -1,6 +1,7 @@
 """Races inference-server against llama.cpp (through llama-cpp-python) on a random-weight model of TinyLlama-1.1B's
-shape, in Q4_0, Q8_0 and Q4_K_M, same file, same threads, in one run; prints tokens per second for prompt processing (pp)
-and generation (tg), their ratio, the memory-bandwidth floor for generation and inference-server's peak memory.
+shape, in Q4_0, Q8_0 and Q4_K_M, and on the real model (Gemma 3 270M, Q4_K_M, which scripts/setup installs), same file,
+same threads, in one run; prints tokens per second for prompt processing (pp) and generation (tg), their ratio, the
+memory-bandwidth floor for generation and inference-server's peak memory.
 
 Needs PyPI gguf, numpy and llama-cpp-python, and a release build:
     swift build -c release --product inference-server && python3 scripts/inference_benchmark.py [--threads 2] [-p 128] [-n 32]
@@ -78,12 +79,12 @@ def quantize(source, target, ftype):
         sys.exit(f"quantising {target} failed")
 
 
-def bench_llama_cpp(path, threads, p, n, repetitions):
+def bench_llama_cpp(path, threads, p, n, repetitions, vocab):
     llm = llama_cpp.Llama(model_path=path, n_ctx=max(p, n) + 8, n_batch=max(p, 1), n_threads=threads,
                           n_threads_batch=threads, verbose=False)
     rng = np.random.default_rng(2)
-    prompt = [int(t) for t in rng.integers(3, SHAPE["vocab"], p)]
-    tokens = [int(t) for t in rng.integers(3, SHAPE["vocab"], n)]
+    prompt = [int(t) for t in rng.integers(3, vocab, p)]
+    tokens = [int(t) for t in rng.integers(3, vocab, n)]
     results = {}
     for name, run, count in [(f"pp{p}", lambda: llm.eval(prompt), p),
                              (f"tg{n}", lambda: [llm.eval([t]) for t in tokens], n)]:
@@ -128,30 +129,45 @@ def main():
     parser.add_argument("-n", type=int, default=32)
     parser.add_argument("-r", type=int, default=2)
     parser.add_argument("--keep")
+    parser.add_argument("--models", default="tinyllama,gemma3", help="which rows: tinyllama (three random-weight "
+                        "TinyLlama-shaped files), gemma3 (the real model), or both")
     args = parser.parse_args()
     if not os.path.exists(SERVER):
         sys.exit("build first: swift build -c release --product inference-server")
     directory = args.keep or tempfile.mkdtemp(prefix="inference-bench-")
     os.makedirs(directory, exist_ok=True)
+    wanted = set(args.models.split(","))
     f16 = os.path.join(directory, "tinyllama-shape-f16.gguf")
-    if not os.path.exists(f16):
+    if "tinyllama" in wanted and not os.path.exists(f16):
         write_f16_model(f16)
     bandwidth = copy_bandwidth()
     print(f"machine: {os.cpu_count()} cores, copy bandwidth {bandwidth / 1e9:.1f} GB/s; threads {args.threads}")
     print("| model | size | test | inference-server t/s | llama.cpp t/s | ratio |")
     print("| --- | ---: | --- | ---: | ---: | ---: |")
     notes = []
-    for label, ftype in [("Q4_0", 2), ("Q8_0", 7), ("Q4_K_M", 15)]:
+    tiny_kv = SHAPE["layers"] * 2 * SHAPE["embedding"] // SHAPE["heads"] * SHAPE["kv_heads"] * 2  # bytes per position
+    models = []
+    for label, ftype in [("Q4_0", 2), ("Q8_0", 7), ("Q4_K_M", 15)] if "tinyllama" in wanted else []:
         path = os.path.join(directory, f"tinyllama-shape-{label.lower()}.gguf")
         if not os.path.exists(path):
             quantize(f16, path, ftype)
+        models.append((label, path, SHAPE["vocab"], tiny_kv))
+    real = subprocess.run([os.path.join(ROOT, "scripts", "real-model")], capture_output=True, text=True)
+    if "gemma3" not in wanted:
+        pass
+    elif real.returncode == 0:
+        # Gemma 3 270M: 18 layers of one KV head of 256, a vocabulary of 262,144
+        models.append(("Gemma 3 270M Q4_K_M", real.stdout.strip(), 262144, 18 * 2 * 256 * 2))
+    else:
+        notes.append("the real model is not installed (scripts/setup installs it): its rows are missing")
+    for label, path, vocab, kv_per_position in models:
         size = os.path.getsize(path)
         ours, peak = bench_ours(path, args.threads, args.p, args.n, args.r)
-        theirs = bench_llama_cpp(path, args.threads, args.p, args.n, args.r)
+        theirs = bench_llama_cpp(path, args.threads, args.p, args.n, args.r, vocab)
         for test in ours:
             print(f"| {label} | {size / 2**20:.0f} MiB | {test} | {ours[test]:.2f} | {theirs[test]:.2f} | {ours[test] / theirs[test]:.2f} |")
         floor = bandwidth / size  # every weight byte read once per generated token
-        kv_cache = SHAPE["layers"] * 2 * (args.p + 1) * SHAPE["embedding"] // SHAPE["heads"] * SHAPE["kv_heads"] * 2
+        kv_cache = kv_per_position * (args.p + 1)
         notes.append(f"{label}: bandwidth ceiling for generation {floor:.1f} t/s ({size / 2**20:.0f} MiB per token); "
                      f"inference-server peak RSS {peak / 2**20:.0f} MiB vs file + KV cache + 100 MiB = "
                      f"{(size + kv_cache) / 2**20 + 100:.0f} MiB")
