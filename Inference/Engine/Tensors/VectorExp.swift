@@ -10,7 +10,7 @@ import Foundation
 enum VectorExp {
     typealias Lanes = SIMD16<Float>
 
-    /// `e^x` in each lane; 0 for -∞ and far below, +∞ far above.
+    /// `e^x` in each lane; 0 for -∞ and far below, +∞ far above, NaN for NaN.
     @inline(__always)
     static func exp(_ x: Lanes) -> Lanes {
         let shifter = Lanes(repeating: 0x1.8p23)
@@ -26,7 +26,9 @@ enum VectorExp {
         var result = Lanes()
         for lane in 0..<16 {
             let power = n[lane]
-            if power.magnitude > 192 {
+            if power.isNaN {
+                result[lane] = .nan  // vscalefps passes NaN through, as the comparison below lets it
+            } else if power.magnitude > 192 {
                 result[lane] = power <= 0 ? 0 : .infinity
             } else if power >= -126 {
                 // 2^n is a normal float here: one correctly rounded product, as vscalefps gives
