@@ -12,15 +12,9 @@ struct RealModelTests {
     static var modelPath: String? { RealModelLocation.path }
 
     /// Largest |ours - llama.cpp| on a logit (llama.cpp's 32 highest at each position, and the log-sum-exp of the
-    /// whole row), as a fraction of the spread of llama.cpp's logits there; `logits` prints what it sees. Measured:
-    /// 0.07 to 0.20 on the short prompts, 0.96 somewhere in the 1,101 positions of the long one. Our quantised dot
-    /// products add their float lanes in another order than ggml's kernels (Q5_0, Q8_0, Q6_K, and Q4_K repacked
-    /// 8x8), a last-bit difference that now and then moves an activation across a rounding boundary; the positions
-    /// after it carry the step along, the more the longer the prompt.
-    static func tolerance(positions: Int) -> Float { positions > 64 ? 1.2 : 0.3 }
-    /// A greedy choice our deviations can overturn: llama.cpp's top two logits closer than this. Every divergence
-    /// measured came where llama.cpp's margin was below 0.26.
-    static let nearTie: Float = 0.3
+    /// whole row). Our sums run in ggml's order everywhere (its kernels' lanes, its exponential, its fused
+    /// multiply-adds), so the logits are llama.cpp's to the bit; the fixture keeps five decimals, hence the bound.
+    static let logitTolerance: Float = 1e-5
 
     struct Reference: Decodable {
         struct TokenizerCase: Decodable, Sendable {
@@ -110,22 +104,22 @@ struct RealModelTests {
         }
     }
 
-    @Test("logits at every position of every prompt within the tolerance of llama.cpp's", arguments: prompts)
+    @Test("logits at every position of every prompt equal to llama.cpp's, to the fixture's five decimals", arguments: prompts)
     func logits(_ prompt: Reference.Prompt) throws {
         let model = try Self.model()
         var worst: Float = 0
         try Self.logits(model, prompt.tokens) { position, row in
             let expected = prompt.positions[position]
             for (id, logit) in zip(expected.ids, expected.logits) {
-                worst = max(worst, abs(row[row.startIndex + id] - logit) / expected.spread)
+                worst = max(worst, abs(row[row.startIndex + id] - logit))
             }
-            worst = max(worst, Float(abs(Perplexity.logSumExp(row) - expected.logsumexp)) / expected.spread)
+            worst = max(worst, Float(abs(Perplexity.logSumExp(row) - expected.logsumexp)))
         }
-        print("\(prompt.testDescription.debugDescription): largest deviation \(worst) of the spread over \(prompt.tokens.count) positions")
-        #expect(worst <= Self.tolerance(positions: prompt.tokens.count))
+        print("\(prompt.testDescription.debugDescription): largest deviation \(worst) over \(prompt.tokens.count) positions")
+        #expect(worst <= Self.logitTolerance)
     }
 
-    @Test("greedy continuations match llama.cpp's up to its first near-tie", arguments: prompts)
+    @Test("greedy continuations identical to llama.cpp's, every token", arguments: prompts)
     func greedy(_ prompt: Reference.Prompt) throws {
         let model = try Self.model()
         let generator = Generator(model: model, tokenizer: try Tokenizer(Vocabulary(model.file)))
@@ -134,13 +128,13 @@ struct RealModelTests {
         let result = try generator.generate(prompt: prompt.tokens, maxTokens: prompt.greedy.count, sampling: settings, stop: [],
                                             cache: model.makeCache(capacity: prompt.tokens.count + prompt.greedy.count + 1)) { _ in true }
         let same = zip(result.tokens, prompt.greedy).prefix { $0 == $1 }.count
-        // up to llama.cpp's first near-tie (a margin our deviations could overturn) the tokens must be the same
-        let clear = prompt.greedyMargins.prefix { $0 >= Self.nearTie }.count
-        print("\(prompt.testDescription.debugDescription): \(same) of \(prompt.greedy.count) greedy tokens as llama.cpp's (its first near-tie at \(clear))")
-        #expect(same >= min(clear, prompt.greedy.count), "diverged at token \(same), before llama.cpp's first near-tie at \(clear)")
+        // llama.cpp's margin between its top two logits where we part, to tell a near-tie from a real difference
+        let margin = same < prompt.greedyMargins.count ? " (llama.cpp's margin there \(prompt.greedyMargins[same]))" : ""
+        print("\(prompt.testDescription.debugDescription): \(same) of \(prompt.greedy.count) greedy tokens as llama.cpp's\(margin)")
+        #expect(result.tokens == prompt.greedy, "diverged at token \(same)\(margin)")
     }
 
-    @Test("perplexity over the committed text within 1% of llama.cpp's, same chunks, same scoring")
+    @Test("perplexity over the committed text equal to llama.cpp's, same chunks, same scoring")
     func perplexity() throws {
         let model = try Self.model()
         let reference = try #require(Self.reference).perplexity
@@ -152,7 +146,8 @@ struct RealModelTests {
         #expect(result.chunks == reference.chunks)
         let ratio = result.perplexity / reference.perplexity
         print("perplexity \(result.perplexity) against llama.cpp's \(reference.perplexity) (ratio \(ratio))")
-        #expect(abs(ratio - 1) <= 0.01)
+        // the issue asks for 1%; the logits being llama.cpp's, only the order of the double sums may differ
+        #expect(abs(ratio - 1) <= 1e-9)
     }
 }
 

@@ -259,10 +259,12 @@ public final class Transformer: @unchecked Sendable {
                 let h = values.pointer + (row * heads + head) * d
                 for i in 0..<pairs {
                     let (a, b) = config.ropeStyle == .adjacent ? (2 * i, 2 * i + 1) : (i, i + pairs)
-                    // fused as ggml's compiled rotation is: the cosine products fused, the sine products rounded
+                    // fused as GCC fuses ggml's rotation in llama-cpp-python's build: the first output fuses
+                    // x0·cos onto the rounded x1·sin, the second x0·sin onto the rounded x1·cos (checked against
+                    // llama.cpp's rotated queries and keys, every value of every layer)
                     let x0 = h[a], x1 = h[b]
                     h[a] = (-(x1 * sines[i])).addingProduct(x0, cosines[i])
-                    h[b] = (x0 * sines[i]).addingProduct(x1, cosines[i])
+                    h[b] = (x1 * cosines[i]).addingProduct(x0, sines[i])
                 }
             }
         }

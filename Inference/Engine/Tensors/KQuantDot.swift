@@ -108,10 +108,12 @@ public enum KQuantDot {
     }
 
     /// Q4_K weights · widened Q8_K activations: each sub-block's nibbles times its 6-bit scale (at most 945, an int16)
-    /// meet the int16 activations in `vpmaddwd`, summed over the block in int32 lanes, then scaled in float; the
-    /// minimums are taken off with the activations' partial sums.
+    /// meet the int16 activations in `vpmaddwd`, summed over the block into one exact integer, as are the minimums
+    /// times the activations' partial sums; each is scaled and added in float, and the minimums' total taken off at
+    /// the end. That is the order of ggml's interleaved kernel (`gemv_q4_K_8x8_q8_K`), which llama.cpp uses on x86
+    /// for every Q4_K matrix of a multiple of 8 rows.
     public static func q4K(_ w: UnsafeRawPointer, _ y: UnsafeRawPointer, blocks: Int) -> Float {
-        var accumulator = SIMD8<Float>(), minimums: Float = 0
+        var total: Float = 0, minimums: Float = 0
         let scalesBase = y + blocks * 512, sumsBase = y + blocks * 516
         for block in 0..<blocks {
             let wb = block &* 144, yb = block &* 512
@@ -129,10 +131,10 @@ public enum KQuantDot {
                 minimumDot &+= q4KMinimums(min0, min1, sumsBase, block, pair)
             }
             let dy = scalesBase.loadUnaligned(fromByteOffset: block &* 4, as: Float.self)
-            accumulator.addProduct(floatLanes(sums), SIMD8<Float>(repeating: Dequantize.half(w, wb) * dy))
-            minimums += Dequantize.half(w, wb + 2) * dy * Float(minimumDot)
+            total = total.addingProduct(Float(sums.wrappedSum()), Dequantize.half(w, wb) * dy)
+            minimums = minimums.addingProduct(Float(minimumDot), Dequantize.half(w, wb + 2) * dy)
         }
-        return accumulator.sum() - minimums
+        return total - minimums
     }
 
     /// A pair of sub-blocks' minimums times the activations' partial sums over them.
@@ -146,8 +148,7 @@ public enum KQuantDot {
     /// One Q4_K row against four widened Q8_K rows (four tokens), each weight block unpacked and scaled once for the
     /// four; each result is computed exactly as `q4K` computes it alone.
     public static func q4K(_ w: UnsafeRawPointer, _ y: FourRows, blocks: Int) -> SIMD4<Float> {
-        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
-        var minimums = SIMD4<Float>()
+        var totals = SIMD4<Float>(), minimums = SIMD4<Float>()
         for block in 0..<blocks {
             let wb = block &* 144, yb = block &* 512
             var sums0 = SIMD8<Int32>(), sums1 = SIMD8<Int32>(), sums2 = SIMD8<Int32>(), sums3 = SIMD8<Int32>()
@@ -174,13 +175,13 @@ public enum KQuantDot {
             let d = Dequantize.half(w, wb), dmin = Dequantize.half(w, wb + 2)
             var dy = SIMD4<Float>()
             for i in 0..<4 { dy[i] = y[i].loadUnaligned(fromByteOffset: blocks * 512 + block &* 4, as: Float.self) }
-            acc0.addProduct(floatLanes(sums0), SIMD8<Float>(repeating: d * dy[0]))
-            acc1.addProduct(floatLanes(sums1), SIMD8<Float>(repeating: d * dy[1]))
-            acc2.addProduct(floatLanes(sums2), SIMD8<Float>(repeating: d * dy[2]))
-            acc3.addProduct(floatLanes(sums3), SIMD8<Float>(repeating: d * dy[3]))
-            for i in 0..<4 { minimums[i] += dmin * dy[i] * Float(minimumDots[i]) }
+            let integers = SIMD4<Float>(Float(sums0.wrappedSum()), Float(sums1.wrappedSum()), Float(sums2.wrappedSum()), Float(sums3.wrappedSum()))
+            totals.addProduct(integers, d * dy)
+            var minimumIntegers = SIMD4<Float>()
+            for i in 0..<4 { minimumIntegers[i] = Float(minimumDots[i]) }
+            minimums.addProduct(minimumIntegers, dmin * dy)
         }
-        return SIMD4(acc0.sum(), acc1.sum(), acc2.sum(), acc3.sum()) - minimums
+        return totals - minimums
     }
 
     /// Q6_K · Q8_K, scalar.
@@ -208,46 +209,56 @@ public enum KQuantDot {
         return Int32(nibble | (((high >> (2 * quarter)) & 3) << 4)) - 32
     }
 
-    /// Q6_K weights · widened Q8_K activations: each 16 six-bit values, less 32, times their int8 scale (at most
-    /// 4,096 in magnitude, an int16) meet the int16 activations in `vpmaddwd`, summed over the block in int32 lanes.
+    /// Q6_K weights · widened Q8_K activations, as ggml's AVX2 kernel sums them: the six-bit values, unsigned, times
+    /// their int8 scale (at most 8,001 in magnitude, an int16) meet the int16 activations in `vpmaddwd`; each block
+    /// leaves eight exact int32 lanes (`quadSums` of every 32 values), less 32 · Σ scale · Σy over the lane's two
+    /// groups of 16 (the offset, from the activations' partial sums), which are scaled and added in float lanes.
     public static func q6K(_ w: UnsafeRawPointer, _ y: UnsafeRawPointer, blocks: Int) -> Float {
         var accumulator = SIMD8<Float>()
         let scalesBase = y + blocks * 512
-        let thirtyTwo = SIMD16<Int16>(repeating: 32)
         for block in 0..<blocks {
             let wb = block &* 210, yb = block &* 512
-            var sums = SIMD8<Int32>()
+            var low = SIMD8<Int32>(), high = SIMD8<Int32>()
             for half in 0..<2 {
-                for part in 0..<2 {
-                    sums &+= q6KSums(q6KQuarters(w, wb, half, part, thirtyTwo), y, yb &+ (half &* 128 &+ part &* 16) &* 2)
-                }
+                low &+= q6KSums(q6KQuarters(w, wb, half, 0), y, yb &+ half &* 256)
+                high &+= q6KSums(q6KQuarters(w, wb, half, 1), y, yb &+ (half &* 128 &+ 16) &* 2)
             }
+            let lanes = quadSums(low, high) &- q6KOffsets(w, wb, y + blocks * 516, block)
             let dy = scalesBase.loadUnaligned(fromByteOffset: block &* 4, as: Float.self)
-            accumulator.addProduct(floatLanes(sums), SIMD8<Float>(repeating: Dequantize.half(w, wb + 208) * dy))
+            accumulator.addProduct(SIMD8<Float>(repeating: dy * Dequantize.half(w, wb + 208)), floatLanes(lanes))
         }
-        return accumulator.sum()
+        return ggmlSum(accumulator)
     }
 
-
-    /// 16 six-bit values, less 32, times their sub-block's int8 scale.
+    /// The unsigned offset's share in each of a Q6_K block's eight lanes: 32 · (scale · Σy) over groups 2k and 2k+1.
     @inline(__always)
-    static func q6KScaled(_ unsigned: SIMD16<Int16>, _ thirtyTwo: SIMD16<Int16>, _ w: UnsafeRawPointer, _ scale: Int) -> SIMD16<Int16> {
-        (unsigned &- thirtyTwo) &* SIMD16<Int16>(repeating: Int16(w.load(fromByteOffset: scale, as: Int8.self)))
+    static func q6KOffsets(_ w: UnsafeRawPointer, _ wb: Int, _ sums: UnsafeRawPointer, _ block: Int) -> SIMD8<Int32> {
+        let groupSums = sums.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int32>.self)
+        var scales = SIMD16<Int32>()
+        for g in 0..<16 { scales[g] = Int32(w.load(fromByteOffset: wb &+ 192 &+ g, as: Int8.self)) }
+        let products = groupSums &* scales
+        return (products.evenHalf &+ products.oddHalf) &<< 5
     }
 
-    /// The four quarters of 16 lanes of a Q6_K half-block: the 6-bit values still offset by 32, each with its
-    /// scale's byte offset and its activations' offset from the lanes' first.
+    /// 16 six-bit values times their sub-block's int8 scale.
     @inline(__always)
-    static func q6KQuarters(_ w: UnsafeRawPointer, _ wb: Int, _ half: Int, _ part: Int, _ thirtyTwo: SIMD16<Int16>) -> (SIMD16<Int16>, SIMD16<Int16>, SIMD16<Int16>, SIMD16<Int16>) {
+    static func q6KScaled(_ unsigned: SIMD16<Int16>, _ w: UnsafeRawPointer, _ scale: Int) -> SIMD16<Int16> {
+        unsigned &* SIMD16<Int16>(repeating: Int16(w.load(fromByteOffset: scale, as: Int8.self)))
+    }
+
+    /// The four quarters of 16 lanes of a Q6_K half-block: the unsigned 6-bit values times their scales, values
+    /// 0-15 (`part` 0) or 16-31 (`part` 1) of each 32.
+    @inline(__always)
+    static func q6KQuarters(_ w: UnsafeRawPointer, _ wb: Int, _ half: Int, _ part: Int) -> (SIMD16<Int16>, SIMD16<Int16>, SIMD16<Int16>, SIMD16<Int16>) {
         let offset = part &* 16
         let low0 = loadInt16Lanes(w, wb &+ half &* 64 &+ offset, signed: false)
         let low1 = loadInt16Lanes(w, wb &+ half &* 64 &+ 32 &+ offset, signed: false)
         let high = loadInt16Lanes(w, wb &+ 128 &+ half &* 32 &+ offset, signed: false)
         let scales = wb &+ 192 &+ half &* 8 &+ part
-        return (q6KScaled((low0 & 0x0F) | ((high & 3) &<< 4), thirtyTwo, w, scales),
-                q6KScaled((low1 & 0x0F) | (((high &>> 2) & 3) &<< 4), thirtyTwo, w, scales &+ 2),
-                q6KScaled((low0 &>> 4) | (((high &>> 4) & 3) &<< 4), thirtyTwo, w, scales &+ 4),
-                q6KScaled((low1 &>> 4) | (((high &>> 6) & 3) &<< 4), thirtyTwo, w, scales &+ 6))
+        return (q6KScaled((low0 & 0x0F) | ((high & 3) &<< 4), w, scales),
+                q6KScaled((low1 & 0x0F) | (((high &>> 2) & 3) &<< 4), w, scales &+ 2),
+                q6KScaled((low0 &>> 4) | (((high &>> 4) & 3) &<< 4), w, scales &+ 4),
+                q6KScaled((low1 &>> 4) | (((high &>> 6) & 3) &<< 4), w, scales &+ 6))
     }
 
     /// A half-block part's four scaled quarters times one token's widened activations.
@@ -263,27 +274,30 @@ public enum KQuantDot {
     /// result is computed exactly as `q6K` computes it alone.
     public static func q6K(_ w: UnsafeRawPointer, _ y: FourRows, blocks: Int) -> SIMD4<Float> {
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
-        let thirtyTwo = SIMD16<Int16>(repeating: 32)
         for block in 0..<blocks {
             let wb = block &* 210, yb = block &* 512
-            var sums0 = SIMD8<Int32>(), sums1 = SIMD8<Int32>(), sums2 = SIMD8<Int32>(), sums3 = SIMD8<Int32>()
+            var low0 = SIMD8<Int32>(), low1 = SIMD8<Int32>(), low2 = SIMD8<Int32>(), low3 = SIMD8<Int32>()
+            var high0 = SIMD8<Int32>(), high1 = SIMD8<Int32>(), high2 = SIMD8<Int32>(), high3 = SIMD8<Int32>()
             for half in 0..<2 {
-                for part in 0..<2 {
-                    let quarters = q6KQuarters(w, wb, half, part, thirtyTwo)
-                    let values = yb &+ (half &* 128 &+ part &* 16) &* 2
-                    sums0 &+= q6KSums(quarters, y[0], values)
-                    sums1 &+= q6KSums(quarters, y[1], values)
-                    sums2 &+= q6KSums(quarters, y[2], values)
-                    sums3 &+= q6KSums(quarters, y[3], values)
-                }
+                let first = q6KQuarters(w, wb, half, 0), second = q6KQuarters(w, wb, half, 1)
+                let values = yb &+ half &* 256, later = yb &+ (half &* 128 &+ 16) &* 2
+                low0 &+= q6KSums(first, y[0], values); high0 &+= q6KSums(second, y[0], later)
+                low1 &+= q6KSums(first, y[1], values); high1 &+= q6KSums(second, y[1], later)
+                low2 &+= q6KSums(first, y[2], values); high2 &+= q6KSums(second, y[2], later)
+                low3 &+= q6KSums(first, y[3], values); high3 &+= q6KSums(second, y[3], later)
             }
             let d = Dequantize.half(w, wb + 208)
-            @inline(__always) func dy(_ i: Int) -> Float { y[i].loadUnaligned(fromByteOffset: blocks * 512 + block &* 4, as: Float.self) }
-            acc0.addProduct(floatLanes(sums0), SIMD8<Float>(repeating: d * dy(0)))
-            acc1.addProduct(floatLanes(sums1), SIMD8<Float>(repeating: d * dy(1)))
-            acc2.addProduct(floatLanes(sums2), SIMD8<Float>(repeating: d * dy(2)))
-            acc3.addProduct(floatLanes(sums3), SIMD8<Float>(repeating: d * dy(3)))
+            @inline(__always) func scale(_ i: Int) -> SIMD8<Float> {
+                SIMD8(repeating: y[i].loadUnaligned(fromByteOffset: blocks * 512 + block &* 4, as: Float.self) * d)
+            }
+            @inline(__always) func lanes(_ low: SIMD8<Int32>, _ high: SIMD8<Int32>, _ i: Int) -> SIMD8<Float> {
+                floatLanes(quadSums(low, high) &- q6KOffsets(w, wb, y[i] + blocks * 516, block))
+            }
+            acc0.addProduct(scale(0), lanes(low0, high0, 0))
+            acc1.addProduct(scale(1), lanes(low1, high1, 1))
+            acc2.addProduct(scale(2), lanes(low2, high2, 2))
+            acc3.addProduct(scale(3), lanes(low3, high3, 3))
         }
-        return SIMD4(acc0.sum(), acc1.sum(), acc2.sum(), acc3.sum())
+        return SIMD4(ggmlSum(acc0), ggmlSum(acc1), ggmlSum(acc2), ggmlSum(acc3))
     }
 }

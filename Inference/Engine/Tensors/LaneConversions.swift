@@ -59,3 +59,20 @@ func floatLanes(_ v: SIMD8<Float16>) -> SIMD8<Float> {
     for i in 0..<8 { r[i] = Float(v[i]) }
     return r
 }
+
+/// The eight int32 lanes ggml's int8 kernels hold for 32 values (`vpmaddubsw` then `vpmaddwd`, or `vpdpbusd`): lane j
+/// is the sum of products 4j…4j+3. `low` and `high` are `multiplyAddPairs` of values 0-15 and 16-31, whose lanes hold
+/// pairs; adjacent pairs are added. Integer sums are exact, so sums of several such vectors may be formed first.
+@inline(__always)
+func quadSums(_ low: SIMD8<Int32>, _ high: SIMD8<Int32>) -> SIMD8<Int32> {
+    SIMD8(lowHalf: low.evenHalf &+ low.oddHalf, highHalf: high.evenHalf &+ high.oddHalf)
+}
+
+/// Eight float lanes summed as ggml's `hsum_float_8` sums them: the upper four onto the lower, lanes 2 and 3 onto 0
+/// and 1, then lane 1 onto lane 0. Float addition is not associative, so the tree decides the last bits.
+@inline(__always)
+func ggmlSum(_ v: SIMD8<Float>) -> Float {
+    let four = v.highHalf + v.lowHalf
+    let two = four.highHalf + four.lowHalf
+    return two[0] + two[1]
+}

@@ -40,34 +40,49 @@ public enum QuantizedDot {
         return sum
     }
 
-    /// Q8_0 weights · activations in the widened form (`widenQ8_0`): the weights' bytes, offset by 128 to be
-    /// unsigned, widened to int16, meet the int16 activations in `vpmaddwd`; each block's eight partial sums are
-    /// scaled in float lanes and added across blocks, as ggml's AVX2 kernel does, and the offset's share
-    /// (128 · Σy per block, kept with the activations) is taken off at the end. (Sign-extended weights lead LLVM to
-    /// split the lanes and multiply in 32 bits, three times slower.)
+    /// Q8_0 weights · activations in the widened form (`widenQ8_0`), summed as ggml's AVX2 kernel sums: eight int32
+    /// lanes per block, lane j holding products 4j…4j+3, each block's lanes scaled and added in float lanes, the lanes
+    /// summed at the end. The weights' bytes, offset by 128 to be unsigned, widened to int16, meet the int16
+    /// activations in `vpmaddwd`, and the offset's share (128 · Σy over each lane's four values, kept with the
+    /// activations) is taken off each lane, so the integers are ggml's. (Sign-extended weights lead LLVM to split
+    /// the lanes and multiply in 32 bits, three times slower.)
     public static func q8_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float {
         withScratch(blocks) { q8_0(a, b, blocks: blocks, scratch: $0) }
+    }
+
+    /// One block's eight lanes of Q8_0 weights · widened activations.
+    @inline(__always)
+    static func q8_0Lanes(_ x0: SIMD16<Int16>, _ x1: SIMD16<Int16>, _ b: UnsafeRawPointer, _ block: Int, _ offsets: UnsafeRawPointer) -> SIMD8<Float> {
+        let y0 = b.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self)
+        let y1 = b.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self)
+        return floatLanes(quadSums(multiplyAddPairs(x0, y0), multiplyAddPairs(x1, y1)) &- offsets.loadUnaligned(fromByteOffset: block &* 32, as: SIMD8<Int32>.self))
+    }
+
+    /// A Q8_0 weight block's values, offset by 128, as int16 lanes (values 0-15 and 16-31).
+    @inline(__always)
+    static func q8_0Weights(_ a: UnsafeRawPointer, _ block: Int) -> (SIMD16<Int16>, SIMD16<Int16>) {
+        (int16Lanes(a.loadUnaligned(fromByteOffset: block &* 34 &+ 2, as: SIMD16<UInt8>.self) ^ 0x80),
+         int16Lanes(a.loadUnaligned(fromByteOffset: block &* 34 &+ 18, as: SIMD16<UInt8>.self) ^ 0x80))
     }
 
     /// `q8_0` with the combined scales kept in `scales` (room for `scratchFloats(blocks:)`), which the caller
     /// allocates once for many rows: past a kilobyte a temporary allocation goes to the heap, once per row.
     static func q8_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int, scratch scales: UnsafeMutablePointer<Float>) -> Float {
-        let offsetShare = combineScales(a, stride: 34, b, blocks: blocks, into: scales, offsetShare: true)
+        combineScales(a, stride: 34, b, blocks: blocks, into: scales)
+        let offsets = b + blocks * 72
         var accumulator = SIMD8<Float>()
         for block in 0..<blocks {
-            let x0 = int16Lanes(a.loadUnaligned(fromByteOffset: block &* 34 &+ 2, as: SIMD16<UInt8>.self) ^ 0x80)
-            let x1 = int16Lanes(a.loadUnaligned(fromByteOffset: block &* 34 &+ 18, as: SIMD16<UInt8>.self) ^ 0x80)
-            let y0 = b.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self)
-            let y1 = b.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self)
-            accumulator.addProduct(floatLanes(multiplyAddPairs(x0, y0) &+ multiplyAddPairs(x1, y1)), SIMD8<Float>(repeating: scales[block]))
+            let (x0, x1) = q8_0Weights(a, block)
+            accumulator.addProduct(SIMD8<Float>(repeating: scales[block]), q8_0Lanes(x0, x1, b, block, offsets))
         }
-        return accumulator.sum() - offsetShare
+        return ggmlSum(accumulator)
     }
 
     /// Bytes of `blocks` Q8_0 activation blocks in the widened form: 32 int16 values per block, then one f32 scale
-    /// per block, then 128 · Σy per block (f32), then Q8_1's `s` per block (f32): the unrounded scale times Σy,
-    /// rounded to f16 as ggml stores it, which the kernels of weights with a minimum (Q4_1, Q5_1) need.
-    public static func widenedQ8_0Bytes(blocks: Int) -> Int { blocks * 76 }
+    /// per block, then Q8_1's `s` per block (f32): the unrounded scale times Σy, rounded to f16 as ggml stores it,
+    /// which the kernels of weights with a minimum (Q4_1, Q5_1) need; then per block eight int32, 128 · Σy over
+    /// values 4j…4j+3, the share of Q8_0's unsigned offset in each of the kernel's lanes.
+    public static func widenedQ8_0Bytes(blocks: Int) -> Int { blocks * 104 }
 
     /// Quantises `values` as `quantizeQ8_0` does (the same int8 values and f16-rounded scales), stored widened:
     /// int16 values let the kernels multiply with `vpmaddwd` without widening the activations for every row.
@@ -78,50 +93,41 @@ public enum QuantizedDot {
             let bytes = UnsafeMutableRawBufferPointer(block)
             for index in 0..<blocks {
                 quantizeQ8_0(UnsafeBufferPointer(rebasing: values[(index * 32)..<(index * 32 + 32)]), into: bytes)
-                for j in 0..<32 {
-                    out.storeBytes(of: Int16(Int8(bitPattern: bytes[2 + j])), toByteOffset: index * 64 + j * 2, as: Int16.self)
-                }
+                let q = (0..<32).map { Int32(Int8(bitPattern: bytes[2 + $0])) }
+                for j in 0..<32 { out.storeBytes(of: Int16(q[j]), toByteOffset: index * 64 + j * 2, as: Int16.self) }
                 out.storeBytes(of: Dequantize.half(UnsafeRawBufferPointer(bytes), 0), toByteOffset: blocks * 64 + index * 4, as: Float.self)
-                let sum = (0..<32).reduce(0) { $0 + Int(Int8(bitPattern: bytes[2 + $1])) }
-                out.storeBytes(of: Float(128 * sum), toByteOffset: blocks * 68 + index * 4, as: Float.self)
                 var amax: Float = 0
                 for j in 0..<32 { amax = max(amax, abs(values[index * 32 + j])) }
-                out.storeBytes(of: Float(Float16(amax / 127 * Float(sum))), toByteOffset: blocks * 72 + index * 4, as: Float.self)
+                let sum = q.reduce(0, +)
+                out.storeBytes(of: Float(Float16(amax / 127 * Float(sum))), toByteOffset: blocks * 68 + index * 4, as: Float.self)
+                for lane in 0..<8 {
+                    out.storeBytes(of: 128 * q[(lane * 4)..<(lane * 4 + 4)].reduce(0, +), toByteOffset: blocks * 72 + index * 32 + lane * 4, as: Int32.self)
+                }
             }
         }
     }
 
     /// Writes each block's weight scale (f16, every `stride` bytes of `a`) times its activation scale (f32, after the
     /// widened values of `b`) to `scales` (room for `blocks` + 8), eight at a time: converted one by one inside the
-    /// kernel, the f16 loads would chain every block to the one before. With `offsetShare`, also returns
-    /// Σ scale · 128 · Σy over the blocks.
+    /// kernel, the f16 loads would chain every block to the one before.
     @inline(__always)
-    static func combineScales(_ a: UnsafeRawPointer, stride: Int, _ b: UnsafeRawPointer, blocks: Int,
-                              into scales: UnsafeMutablePointer<Float>, offsetShare: Bool = false) -> Float {
-        let activationScales = b + blocks * 64, offsets = b + blocks * 68
-        var share = SIMD8<Float>()
+    static func combineScales(_ a: UnsafeRawPointer, stride: Int, _ b: UnsafeRawPointer, blocks: Int, into scales: UnsafeMutablePointer<Float>) {
+        let activationScales = b + blocks * 64
         var block = 0
         while block < blocks {
             var bits = SIMD8<UInt16>()
             for i in 0..<8 where block &+ i < blocks { bits[i] = a.loadUnaligned(fromByteOffset: (block &+ i) &* stride, as: UInt16.self) }
             let weights = floatLanes(unsafeBitCast(bits, to: SIMD8<Float16>.self))
             // past the last block the lanes stay zero: whatever lies beyond the row must not reach the sums
-            var activations = SIMD8<Float>(), blockOffsets = SIMD8<Float>()
+            var activations = SIMD8<Float>()
             if block &+ 8 <= blocks {
                 activations = activationScales.loadUnaligned(fromByteOffset: block * 4, as: SIMD8<Float>.self)
-                if offsetShare { blockOffsets = offsets.loadUnaligned(fromByteOffset: block * 4, as: SIMD8<Float>.self) }
             } else {
-                for i in 0..<(blocks &- block) {
-                    activations[i] = activationScales.loadUnaligned(fromByteOffset: (block &+ i) * 4, as: Float.self)
-                    if offsetShare { blockOffsets[i] = offsets.loadUnaligned(fromByteOffset: (block &+ i) * 4, as: Float.self) }
-                }
+                for i in 0..<(blocks &- block) { activations[i] = activationScales.loadUnaligned(fromByteOffset: (block &+ i) * 4, as: Float.self) }
             }
-            let combined = weights * activations
-            UnsafeMutableRawPointer(scales + block).storeBytes(of: combined, as: SIMD8<Float>.self)
-            if offsetShare { share.addProduct(combined, blockOffsets) }
+            UnsafeMutableRawPointer(scales + block).storeBytes(of: weights * activations, as: SIMD8<Float>.self)
             block &+= 8
         }
-        return share.sum()
     }
 
     /// One Q8_0 row against four activation rows (four tokens of a prompt): each weight block is widened once for
@@ -132,22 +138,16 @@ public enum QuantizedDot {
 
     static func q8_0(_ a: UnsafeRawPointer, _ b: FourRows, blocks: Int, scratch scales: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
         let stride = blocks + 8
-        var offsetShares = SIMD4<Float>()
-        for i in 0..<4 { offsetShares[i] = combineScales(a, stride: 34, b[i], blocks: blocks, into: scales + i * stride, offsetShare: true) }
+        for i in 0..<4 { combineScales(a, stride: 34, b[i], blocks: blocks, into: scales + i * stride) }
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
         for block in 0..<blocks {
-            let x0 = int16Lanes(a.loadUnaligned(fromByteOffset: block &* 34 &+ 2, as: SIMD16<UInt8>.self) ^ 0x80)
-            let x1 = int16Lanes(a.loadUnaligned(fromByteOffset: block &* 34 &+ 18, as: SIMD16<UInt8>.self) ^ 0x80)
-            @inline(__always) func sums(_ y: UnsafeRawPointer) -> SIMD8<Float> {
-                floatLanes(multiplyAddPairs(x0, y.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self))
-                    &+ multiplyAddPairs(x1, y.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self)))
-            }
-            acc0.addProduct(sums(b[0]), SIMD8<Float>(repeating: scales[block]))
-            acc1.addProduct(sums(b[1]), SIMD8<Float>(repeating: scales[stride &+ block]))
-            acc2.addProduct(sums(b[2]), SIMD8<Float>(repeating: scales[2 &* stride &+ block]))
-            acc3.addProduct(sums(b[3]), SIMD8<Float>(repeating: scales[3 &* stride &+ block]))
+            let (x0, x1) = q8_0Weights(a, block)
+            acc0.addProduct(SIMD8<Float>(repeating: scales[block]), q8_0Lanes(x0, x1, b[0], block, b[0] + blocks * 72))
+            acc1.addProduct(SIMD8<Float>(repeating: scales[stride &+ block]), q8_0Lanes(x0, x1, b[1], block, b[1] + blocks * 72))
+            acc2.addProduct(SIMD8<Float>(repeating: scales[2 &* stride &+ block]), q8_0Lanes(x0, x1, b[2], block, b[2] + blocks * 72))
+            acc3.addProduct(SIMD8<Float>(repeating: scales[3 &* stride &+ block]), q8_0Lanes(x0, x1, b[3], block, b[3] + blocks * 72))
         }
-        return SIMD4(acc0.sum(), acc1.sum(), acc2.sum(), acc3.sum()) - offsetShares
+        return SIMD4(ggmlSum(acc0), ggmlSum(acc1), ggmlSum(acc2), ggmlSum(acc3))
     }
 
     /// One Q4_0 row against four activation rows, each block's nibbles unpacked once for all four; each result is
@@ -158,7 +158,7 @@ public enum QuantizedDot {
 
     static func q4_0(_ a: UnsafeRawPointer, _ b: FourRows, blocks: Int, scratch scales: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
         let stride = blocks + 8
-        for i in 0..<4 { _ = combineScales(a, stride: 18, b[i], blocks: blocks, into: scales + i * stride) }
+        for i in 0..<4 { combineScales(a, stride: 18, b[i], blocks: blocks, into: scales + i * stride) }
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
         let eight = SIMD16<Int16>(repeating: 8)
         for block in 0..<blocks {
@@ -204,7 +204,7 @@ public enum QuantizedDot {
     }
 
     static func q4_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int, scratch scales: UnsafeMutablePointer<Float>) -> Float {
-        _ = combineScales(a, stride: 18, b, blocks: blocks, into: scales)
+        combineScales(a, stride: 18, b, blocks: blocks, into: scales)
         var accumulator = SIMD8<Float>()
         let eight = SIMD16<Int16>(repeating: 8)
         for block in 0..<blocks {

@@ -100,26 +100,32 @@ extension QuantizedDot {
     @inline(__always)
     static func minimumShare(_ layout: SmallBlock, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float {
         guard layout.hasMinimum else { return 0 }
-        let sums = b + blocks * 72
+        let sums = b + blocks * 68
         var share: Float = 0
         for block in 0..<blocks {
-            share += Dequantize.half(a, block * layout.bytes + 2) * sums.loadUnaligned(fromByteOffset: block * 4, as: Float.self)
+            share = share.addingProduct(Dequantize.half(a, block * layout.bytes + 2), sums.loadUnaligned(fromByteOffset: block * 4, as: Float.self))
         }
         return share
     }
 
-    /// `layout` weights · widened Q8_0 activations.
+    /// One block's unpacked values · its widened activations, in ggml's eight lanes (`quadSums`), as floats.
+    @inline(__always)
+    static func smallSums(_ low: SIMD16<Int16>, _ high: SIMD16<Int16>, _ y: UnsafeRawPointer, _ block: Int) -> SIMD8<Float> {
+        floatLanes(quadSums(multiplyAddPairs(low, y.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self)),
+                            multiplyAddPairs(high, y.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self))))
+    }
+
+    /// `layout` weights · widened Q8_0 activations, summed in ggml's order: eight int32 lanes per block, each
+    /// block's lanes scaled and added in float lanes, the lanes summed at the end, then the minimums' share.
     static func small(_ layout: SmallBlock, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int,
                       scratch scales: UnsafeMutablePointer<Float>) -> Float {
-        _ = combineScales(a, stride: layout.bytes, b, blocks: blocks, into: scales)
+        combineScales(a, stride: layout.bytes, b, blocks: blocks, into: scales)
         var accumulator = SIMD8<Float>()
         for block in 0..<blocks {
             let (low, high) = smallLanes(layout, a, block)
-            let sums = multiplyAddPairs(low, b.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self))
-                &+ multiplyAddPairs(high, b.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self))
-            accumulator.addProduct(floatLanes(sums), SIMD8<Float>(repeating: scales[block]))
+            accumulator.addProduct(smallSums(low, high, b, block), SIMD8<Float>(repeating: scales[block]))
         }
-        return accumulator.sum() + minimumShare(layout, a, b, blocks: blocks)
+        return ggmlSum(accumulator) + minimumShare(layout, a, b, blocks: blocks)
     }
 
     /// One `layout` row against four activation rows, each block unpacked once for all four; each result is computed
@@ -127,21 +133,17 @@ extension QuantizedDot {
     static func small(_ layout: SmallBlock, _ a: UnsafeRawPointer, _ b: FourRows, blocks: Int,
                       scratch scales: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
         let stride = blocks + 8
-        for i in 0..<4 { _ = combineScales(a, stride: layout.bytes, b[i], blocks: blocks, into: scales + i * stride) }
+        for i in 0..<4 { combineScales(a, stride: layout.bytes, b[i], blocks: blocks, into: scales + i * stride) }
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
         for block in 0..<blocks {
             let (low, high) = smallLanes(layout, a, block)
-            @inline(__always) func sums(_ y: UnsafeRawPointer) -> SIMD8<Float> {
-                floatLanes(multiplyAddPairs(low, y.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self))
-                    &+ multiplyAddPairs(high, y.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self)))
-            }
-            acc0.addProduct(sums(b[0]), SIMD8<Float>(repeating: scales[block]))
-            acc1.addProduct(sums(b[1]), SIMD8<Float>(repeating: scales[stride &+ block]))
-            acc2.addProduct(sums(b[2]), SIMD8<Float>(repeating: scales[2 &* stride &+ block]))
-            acc3.addProduct(sums(b[3]), SIMD8<Float>(repeating: scales[3 &* stride &+ block]))
+            acc0.addProduct(smallSums(low, high, b[0], block), SIMD8<Float>(repeating: scales[block]))
+            acc1.addProduct(smallSums(low, high, b[1], block), SIMD8<Float>(repeating: scales[stride &+ block]))
+            acc2.addProduct(smallSums(low, high, b[2], block), SIMD8<Float>(repeating: scales[2 &* stride &+ block]))
+            acc3.addProduct(smallSums(low, high, b[3], block), SIMD8<Float>(repeating: scales[3 &* stride &+ block]))
         }
         let shares = SIMD4<Float>((0..<4).map { minimumShare(layout, a, b[$0], blocks: blocks) })
-        return SIMD4(acc0.sum(), acc1.sum(), acc2.sum(), acc3.sum()) + shares
+        return SIMD4(ggmlSum(acc0), ggmlSum(acc1), ggmlSum(acc2), ggmlSum(acc3)) + shares
     }
 
     private static func withSmallScratch<R>(_ blocks: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {

@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+@testable import InferenceEngine
+
+/// The quantised matrix-vector products against ggml's own kernels, bit for bit, on random rows
+/// (Fixtures/kernels/dots.json, recorded by scripts/make_kernel_fixtures.py from the libggml-cpu llama-cpp-python builds
+/// on this machine). Bit-identical products are what keep a real model's greedy continuation identical to
+/// llama.cpp's: a last-bit difference moves an activation across a Q8 rounding step now and then, and the text apart.
+@Suite("kernels against ggml")
+struct KernelFixtureTests {
+    struct Case: Decodable {
+        let type: String
+        let weights: String
+        let activations: String
+        let resultBits: [UInt32]
+        let interleavedBits: [UInt32]?
+    }
+
+    struct Fixture: Decodable {
+        let columns: Int
+        let cases: [Case]
+    }
+
+    static let fixture: Fixture = {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/kernels/dots.json")
+        return try! JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+    }()
+
+    /// The types whose kernels follow ggml's summation order exactly, and which of ggml's results each must equal:
+    /// llama.cpp repacks Q4_K matrices of a multiple of 8 rows on x86 and multiplies them with its interleaved kernel.
+    static let exact: [(String, TensorType)] = [("Q8_0", .q8_0), ("Q5_0", .q5_0), ("Q4_1", .q4_1), ("Q5_1", .q5_1), ("Q6_K", .q6_K), ("Q4_K", .q4_K)]
+
+    /// Our product of the case's 8 rows with its activation row, repeated `batch` times (four-token tiles and single
+    /// tokens both), as the model computes it.
+    static func products(_ item: Case, _ type: TensorType, batch: Int) throws -> [[UInt32]] {
+        let weights = Data(base64Encoded: item.weights)!, x = Data(base64Encoded: item.activations)!
+        let columns = fixture.columns
+        let input = (0..<batch).flatMap { _ in x.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) } }
+        var output = [Float](repeating: .nan, count: 8 * batch)
+        try weights.withUnsafeBytes { raw in
+            let matrix = try WeightMatrix(name: "w", type: type, rows: 8, columns: columns, data: raw)
+            input.withUnsafeBufferPointer { input in
+                output.withUnsafeMutableBufferPointer { matrix.multiply(input.baseAddress!, batch: batch, into: $0.baseAddress!, workers: Workers(threads: 2)) }
+            }
+        }
+        return (0..<batch).map { t in output[(t * 8)..<(t * 8 + 8)].map(\.bitPattern) }
+    }
+
+    @Test("equal to ggml's products to the bit, alone and in a batch", arguments: exact)
+    func bitIdentical(_ name: String, _ type: TensorType) throws {
+        let cases = Self.fixture.cases.filter { $0.type == name }
+        #expect(cases.count >= 4)
+        for (index, item) in cases.enumerated() {
+            let expected = item.interleavedBits ?? item.resultBits
+            for (token, bits) in try Self.products(item, type, batch: 6).enumerated() {
+                let differing = zip(bits, expected).filter { $0 != $1 }.count
+                #expect(differing == 0, "\(name) case \(index), token \(token): \(differing) of 8 rows differ from ggml, e.g. \(Float(bitPattern: bits[0])) vs \(Float(bitPattern: expected[0]))")
+            }
+        }
+    }
+
+    @Test("every other type within float rounding of ggml's products")
+    func closeForOtherTypes() throws {
+        let others: [(String, TensorType)] = [("Q4_0", .q4_0), ("Q2_K", .q2_K), ("Q3_K", .q3_K), ("Q5_K", .q5_K)]
+        for (name, type) in others {
+            for item in Self.fixture.cases where item.type == name {
+                let ours = try Self.products(item, type, batch: 1)[0].map { Float(bitPattern: $0) }
+                let scale = item.resultBits.map { abs(Float(bitPattern: $0)) }.max()!
+                for (value, bits) in zip(ours, item.resultBits) {
+                    #expect(abs(value - Float(bitPattern: bits)) <= 1e-5 * max(1, scale), "\(name): \(value) vs \(Float(bitPattern: bits))")
+                }
+            }
+        }
+    }
+}
