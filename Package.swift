@@ -40,7 +40,8 @@ let package = Package(
         .executableTarget(name: "PlanBenchmark", dependencies: ["Stack", "Plan"], path: "Benchmarks/PlanBenchmark"),
         .executableTarget(name: "ApplyBenchmark", dependencies: ["AWS", "Stack", "Plan", "Provision"], path: "Benchmarks/ApplyBenchmark"),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "Hashing"], exclude: ["Fixtures"]),
-        .target(name: "InferenceEngine", dependencies: ["TextSafety"], path: "Inference/Engine", swiftSettings: engineSettings),
+        .target(name: "InferenceKernelsAVX2", path: "Inference/Kernels/AVX2", swiftSettings: kernelSettings(cpu: "haswell")),
+        .target(name: "InferenceEngine", dependencies: ["TextSafety", "InferenceKernelsAVX2"], path: "Inference/Engine", swiftSettings: engineSettings),
         .target(name: "InferenceService", dependencies: ["InferenceEngine", "TextSafety", "Hashing", "CSSL"], path: "Inference/Service"),
         .executableTarget(name: "InferenceServer", dependencies: ["InferenceEngine", "InferenceService", "TextSafety"], path: "Inference/Server"),
         .testTarget(name: "InferenceTests", dependencies: ["InferenceEngine", "InferenceService", "InferenceServer"], exclude: ["Fixtures"]),
@@ -69,4 +70,14 @@ var engineSettings: [SwiftSetting] {
     flags += ["-target-cpu", "haswell"]
     #endif
     return [.unsafeFlags(flags)]
+}
+
+/// A kernel module built for one x86 instruction set; the engine calls into it only when the CPU reports that set.
+/// Elsewhere (arm64) its sources compile to nothing.
+func kernelSettings(cpu: String) -> [SwiftSetting] {
+    #if arch(x86_64)
+    return [.unsafeFlags(["-O", "-target-cpu", cpu])]
+    #else
+    return [.unsafeFlags(["-O"])]
+    #endif
 }

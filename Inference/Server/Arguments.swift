@@ -1,5 +1,6 @@
 import Foundation
 import TextSafety
+import InferenceEngine
 
 /// A command's flags: `--name value` or `--name=value` pairs, llama.cpp's short forms (`-m`, `-p`, `-n`, `-t`, …)
 /// and bare switches, checked against what the command accepts. `-h` or `--help` asks for the command's usage.
@@ -69,6 +70,18 @@ struct Arguments {
             throw Invalid(description: "\(command): \(flag) must be an integer in \(range.lowerBound)...\(range.upperBound), not '\(SafeText.quoted(text))'")
         }
         return value
+    }
+
+    /// `--kernels portable|avx2|avx512`, which this CPU must run; the best it runs when absent.
+    func kernels() throws(Invalid) -> KernelSet {
+        guard let text = string("--kernels") else { return .detected }
+        guard let kernels = KernelSet(rawValue: text) else {
+            throw Invalid(description: "\(command): --kernels is portable, avx2 or avx512, not '\(SafeText.quoted(text))'")
+        }
+        guard kernels.isAvailable else {
+            throw Invalid(description: "\(command): --kernels \(text) needs an instruction set this CPU lacks; it runs \(KernelSet.available.map(\.rawValue).joined(separator: ", "))")
+        }
+        return kernels
     }
 
     func float(_ flag: String, default fallback: Float, range: ClosedRange<Float>) throws(Invalid) -> Float {

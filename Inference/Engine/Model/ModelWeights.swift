@@ -32,7 +32,8 @@ public struct ModelWeights: @unchecked Sendable {
     /// Per-dimension RoPE frequency divisors (`rope_freqs.weight`, Llama 3.1), when present.
     public var ropeFactors: UnsafeBufferPointer<Float>?
 
-    public init(_ file: GGUFFile, _ config: ModelConfig) throws(ModelError) {
+    /// The matrices multiply on `kernels`.
+    public init(_ file: GGUFFile, _ config: ModelConfig, kernels: KernelSet = .detected) throws(ModelError) {
         func info(_ name: String) throws(ModelError) -> TensorInfo {
             guard let tensor = file.tensor(name) else { throw ModelError("\(file.path): tensor '\(SafeText.quoted(name))' is missing") }
             return tensor
@@ -42,7 +43,7 @@ public struct ModelWeights: @unchecked Sendable {
             guard tensor.dimensions == [columns, rows] else {
                 throw ModelError("\(file.path): tensor '\(SafeText.quoted(name))' has shape \(tensor.dimensions), expected [\(columns), \(rows)]")
             }
-            return try WeightMatrix(name: name, type: tensor.type, rows: rows, columns: columns, data: file.data(tensor))
+            return try WeightMatrix(name: name, type: tensor.type, rows: rows, columns: columns, data: file.data(tensor), kernels: kernels)
         }
         func vector(_ name: String, _ count: Int) throws(ModelError) -> UnsafeBufferPointer<Float> {
             let tensor = try info(name)

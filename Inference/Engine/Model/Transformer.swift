@@ -12,17 +12,18 @@ public final class Transformer: @unchecked Sendable {
     /// full-attention layers' RoPE base and for the sliding-window layers' own.
     private let thetaScale: Float, slidingThetaScale: Float
 
-    public init(_ file: GGUFFile, workers: Workers) throws(ModelError) {
+    /// The model in `file`, computing on `workers` with the matrix kernels of `kernels` (the best the CPU has).
+    public init(_ file: GGUFFile, workers: Workers, kernels: KernelSet = .detected) throws(ModelError) {
         self.file = file
         config = try ModelConfig(file)
-        weights = try ModelWeights(file, config)
+        weights = try ModelWeights(file, config, kernels: kernels)
         self.workers = workers
         thetaScale = powf(config.ropeBase, -2 / Float(config.ropeDimensions))
         slidingThetaScale = powf(config.slidingRopeBase, -2 / Float(config.ropeDimensions))
     }
 
-    public convenience init(path: String, workers: Workers) throws {
-        try self.init(GGUFFile.open(path), workers: workers)
+    public convenience init(path: String, workers: Workers, kernels: KernelSet = .detected) throws {
+        try self.init(GGUFFile.open(path), workers: workers, kernels: kernels)
     }
 
     public var vocabularySize: Int { weights.vocabularySize }

@@ -84,8 +84,9 @@ public enum KQuantDot {
     }
 
     /// Bytes of `blocks` Q8_K activation blocks in the widened form: 256 int16 values per block, then one f32 scale
-    /// per block, then the 16 partial sums of each block as int32.
-    public static func widenedQ8_KBytes(blocks: Int) -> Int { blocks * (512 + 4 + 64) }
+    /// per block, then the 16 partial sums of each block as int32; then for the x86 kernels the 256 int8 values of
+    /// each block and its 16 partial sums as int16 (ggml's `bsums`).
+    public static func widenedQ8_KBytes(blocks: Int) -> Int { blocks * (512 + 4 + 64 + 256 + 32) }
 
     /// Quantises `values` as `quantizeQ8_K` does, stored widened (see `QuantizedDot.widenQ8_0` for why).
     public static func widenQ8_K(_ values: UnsafeBufferPointer<Float>, into out: UnsafeMutableRawBufferPointer) {
@@ -97,11 +98,13 @@ public enum KQuantDot {
                 quantizeQ8_K(UnsafeBufferPointer(rebasing: values[(index * 256)..<(index * 256 + 256)]), into: bytes)
                 for j in 0..<256 {
                     out.storeBytes(of: Int16(Int8(bitPattern: bytes[4 + j])), toByteOffset: index * 512 + j * 2, as: Int16.self)
+                    out[blocks * 580 + index * 256 + j] = bytes[4 + j]
                 }
                 out.storeBytes(of: bytes.loadUnaligned(as: Float.self), toByteOffset: blocks * 512 + index * 4, as: Float.self)
                 for group in 0..<16 {
                     let sum = Int32(bytes.loadUnaligned(fromByteOffset: 260 + group * 2, as: Int16.self))
                     out.storeBytes(of: sum, toByteOffset: blocks * 516 + (index * 16 + group) * 4, as: Int32.self)
+                    out.storeBytes(of: Int16(sum), toByteOffset: blocks * 836 + (index * 16 + group) * 2, as: Int16.self)
                 }
             }
         }

@@ -81,8 +81,9 @@ public enum QuantizedDot {
     /// Bytes of `blocks` Q8_0 activation blocks in the widened form: 32 int16 values per block, then one f32 scale
     /// per block, then Q8_1's `s` per block (f32): the unrounded scale times Σy, rounded to f16 as ggml stores it,
     /// which the kernels of weights with a minimum (Q4_1, Q5_1) need; then per block eight int32, 128 · Σy over
-    /// values 4j…4j+3, the share of Q8_0's unsigned offset in each of the kernel's lanes.
-    public static func widenedQ8_0Bytes(blocks: Int) -> Int { blocks * 104 }
+    /// values 4j…4j+3, the share of Q8_0's unsigned offset in each of the kernel's lanes; then the 32 int8 values of
+    /// each block, which the x86 kernels read.
+    public static func widenedQ8_0Bytes(blocks: Int) -> Int { blocks * 136 }
 
     /// Quantises `values` as `quantizeQ8_0` does (the same int8 values and f16-rounded scales), stored widened:
     /// int16 values let the kernels multiply with `vpmaddwd` without widening the activations for every row.
@@ -94,7 +95,10 @@ public enum QuantizedDot {
             for index in 0..<blocks {
                 quantizeQ8_0(UnsafeBufferPointer(rebasing: values[(index * 32)..<(index * 32 + 32)]), into: bytes)
                 let q = (0..<32).map { Int32(Int8(bitPattern: bytes[2 + $0])) }
-                for j in 0..<32 { out.storeBytes(of: Int16(q[j]), toByteOffset: index * 64 + j * 2, as: Int16.self) }
+                for j in 0..<32 {
+                    out.storeBytes(of: Int16(q[j]), toByteOffset: index * 64 + j * 2, as: Int16.self)
+                    out[blocks * 104 + index * 32 + j] = bytes[2 + j]
+                }
                 out.storeBytes(of: Dequantize.half(UnsafeRawBufferPointer(bytes), 0), toByteOffset: blocks * 64 + index * 4, as: Float.self)
                 var amax: Float = 0
                 for j in 0..<32 { amax = max(amax, abs(values[index * 32 + j])) }
@@ -164,16 +168,13 @@ public enum QuantizedDot {
         for block in 0..<blocks {
             let packed = loadInt16Lanes(a, block &* 18 &+ 2, signed: false)
             let low = (packed & 0x0F) &- eight, high = (packed &>> 4) &- eight
-            @inline(__always) func sums(_ y: UnsafeRawPointer) -> SIMD8<Float> {
-                floatLanes(multiplyAddPairs(low, y.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self))
-                    &+ multiplyAddPairs(high, y.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self)))
-            }
+            @inline(__always) func sums(_ y: UnsafeRawPointer) -> SIMD8<Float> { smallSums(low, high, y, block) }
             acc0.addProduct(sums(b[0]), SIMD8<Float>(repeating: scales[block]))
             acc1.addProduct(sums(b[1]), SIMD8<Float>(repeating: scales[stride &+ block]))
             acc2.addProduct(sums(b[2]), SIMD8<Float>(repeating: scales[2 &* stride &+ block]))
             acc3.addProduct(sums(b[3]), SIMD8<Float>(repeating: scales[3 &* stride &+ block]))
         }
-        return SIMD4(acc0.sum(), acc1.sum(), acc2.sum(), acc3.sum())
+        return SIMD4(ggmlSum(acc0), ggmlSum(acc1), ggmlSum(acc2), ggmlSum(acc3))
     }
 
     /// Floats of scratch a kernel call over `blocks` blocks needs: the combined scales of four rows.
@@ -198,7 +199,8 @@ public enum QuantizedDot {
         return sum
     }
 
-    /// Q4_0 weights · widened Q8_0 activations: the nibbles, less 8, widened to int16, then as `q8_0`.
+    /// Q4_0 weights · widened Q8_0 activations: the nibbles, less 8, widened to int16, then as `q8_0` (ggml's
+    /// `vec_dot_q4_0_q8_0`; llama.cpp repacks Q4_0 matrices of a multiple of 8 rows on x86 and sums those otherwise).
     public static func q4_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float {
         withScratch(blocks) { q4_0(a, b, blocks: blocks, scratch: $0) }
     }
@@ -211,10 +213,10 @@ public enum QuantizedDot {
             let packed = loadInt16Lanes(a, block &* 18 &+ 2, signed: false)
             let y0 = b.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self)
             let y1 = b.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self)
-            let sums = multiplyAddPairs((packed & 0x0F) &- eight, y0) &+ multiplyAddPairs((packed &>> 4) &- eight, y1)
+            let sums = quadSums(multiplyAddPairs((packed & 0x0F) &- eight, y0), multiplyAddPairs((packed &>> 4) &- eight, y1))
             accumulator.addProduct(floatLanes(sums), SIMD8<Float>(repeating: scales[block]))
         }
-        return accumulator.sum()
+        return ggmlSum(accumulator)
     }
 }
 

@@ -9,10 +9,15 @@ public struct WeightMatrix: @unchecked Sendable {
     public let columns: Int
     public let format: ActivationFormat
     public let rowBytes: Int
+    /// The instruction set the products run on.
+    public let kernels: KernelSet
     let base: UnsafeRawPointer
 
-    /// Wraps `data`, which must hold exactly `rows` rows of `columns` values of `type`.
-    public init(name: String, type: TensorType, rows: Int, columns: Int, data: UnsafeRawBufferPointer) throws(ModelError) {
+    /// Wraps `data`, which must hold exactly `rows` rows of `columns` values of `type`; products run on `kernels`
+    /// (the best the CPU has unless told), which must be available.
+    public init(name: String, type: TensorType, rows: Int, columns: Int, data: UnsafeRawBufferPointer,
+                kernels: KernelSet = .detected) throws(ModelError) {
+        precondition(kernels.isAvailable, "the \(kernels) kernels need an instruction set this CPU lacks")
         guard let format = ActivationFormat(weights: type) else {
             throw ModelError("tensor '\(SafeText.quoted(name))' has type \(type.name); supported are F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K")
         }
@@ -29,6 +34,7 @@ public struct WeightMatrix: @unchecked Sendable {
         self.columns = columns
         self.format = format
         self.rowBytes = columns / elements * blockBytes
+        self.kernels = kernels
         self.base = base
     }
 
@@ -75,6 +81,9 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Rows `range` of the product, on the calling thread.
     private func rows(_ range: Range<Int>, _ activations: UnsafeMutableRawPointer, _ activationBytes: Int, _ batch: Int,
                       _ output: UnsafeMutablePointer<Float>) {
+        #if arch(x86_64)
+        if x86Rows(range, activations, activationBytes, batch, output) { return }
+        #endif
         switch type {
         case .f32: run(F32Kernel.self, range, activations, activationBytes, batch, output)
         case .f16: run(F16Kernel.self, range, activations, activationBytes, batch, output)
@@ -94,7 +103,7 @@ public struct WeightMatrix: @unchecked Sendable {
     }
 
     /// Tokens go in tiles so that a tile's activations stay in cache while each weight row is read once per tile.
-    private func run<Kernel: RowKernel>(_: Kernel.Type, _ range: Range<Int>, _ activations: UnsafeMutableRawPointer,
+    func run<Kernel: RowKernel>(_: Kernel.Type, _ range: Range<Int>, _ activations: UnsafeMutableRawPointer,
                                         _ activationBytes: Int, _ batch: Int, _ output: UnsafeMutablePointer<Float>) {
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: QuantizedDot.scratchFloats(blocks: columns / 32))
         defer { scratch.deallocate() }

@@ -1,0 +1,183 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+
+/// Activations quantised to Q8_K, as the x86 kernels read them: 256 int8 values per block at `values`, each block's
+/// f32 scale at `scales`, and each block's 16 int16 sums of 16 values at `sums`.
+public struct Q8KRow {
+    public let values: UnsafeRawPointer
+    public let scales: UnsafePointer<Float>
+    public let sums: UnsafeRawPointer
+
+    @inlinable
+    public init(values: UnsafeRawPointer, scales: UnsafePointer<Float>, sums: UnsafeRawPointer) {
+        self.values = values
+        self.scales = scales
+        self.sums = sums
+    }
+}
+
+/// ggml's x86 K-quant dot products, with the integers and float operations that decide the result as ggml has them:
+/// Q6_K as `ggml_vec_dot_q6_K_q8_K` (AVX2), Q4_K as the interleaved `gemv_q4_K_8x8_q8_K` llama.cpp uses for every
+/// Q4_K matrix of a multiple of 8 rows.
+public enum KQuantKernels {
+    /// A Q6_K block's 256 six-bit values (unsigned, 0…63) as eight vectors of 32 bytes, in the order of the
+    /// activations: values 0-31, 32-63, … of each half.
+    @inlinable @inline(__always)
+    static func q6KValues(_ x: UnsafeRawPointer, _ half: Int) -> (__m256i, __m256i, __m256i, __m256i) {
+        let m15 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3)
+        let bits1 = load256(x + half &* 64), bits2 = load256(x + (half &* 64 &+ 32)), high = load256(x + (128 &+ half &* 32))
+        let h0 = _mm256_slli_epi16(_mm256_and_si256(high, m3), 4)
+        let h1 = _mm256_slli_epi16(_mm256_and_si256(high, _mm256_set1_epi8(12)), 2)
+        let h2 = _mm256_and_si256(high, _mm256_set1_epi8(48))
+        let h3 = _mm256_srli_epi16(_mm256_and_si256(high, _mm256_set1_epi8(-64)), 2)
+        return (_mm256_or_si256(_mm256_and_si256(bits1, m15), h0), _mm256_or_si256(_mm256_and_si256(bits2, m15), h1),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits1, 4), m15), h2),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits2, 4), m15), h3))
+    }
+
+    /// The int16 scales of 32 values (16 of the first scale, 16 of the next) for `vpmaddwd`.
+    @inlinable @inline(__always)
+    static func q6KScale(_ x: UnsafeRawPointer, _ index: Int) -> __m256i {
+        let low = Int16(x.load(fromByteOffset: 192 &+ index, as: Int8.self)), high = Int16(x.load(fromByteOffset: 193 &+ index, as: Int8.self))
+        return _mm256_set_m128i(_mm_set1_epi16(high), _mm_set1_epi16(low))
+    }
+
+    /// One Q6_K block's eight int32 lanes against one activation block: the unsigned values times the activations,
+    /// by the scales, less 32 · Σ scale · Σy per lane (the values' offset, from the activations' sums).
+    @inlinable @inline(__always)
+    static func q6KLanes(_ x: UnsafeRawPointer, _ q: ((__m256i, __m256i, __m256i, __m256i), (__m256i, __m256i, __m256i, __m256i)),
+                         _ scales: (__m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i),
+                         _ y: UnsafeRawPointer, _ sums: UnsafeRawPointer) -> __m256i {
+        let offset = _mm256_slli_epi32(_mm256_madd_epi16(load256(sums), _mm256_cvtepi8_epi16(load128(x + 192))), 5)
+        @inline(__always) func product(_ v: __m256i, _ scale: __m256i, _ at: Int) -> __m256i {
+            _mm256_madd_epi16(scale, _mm256_maddubs_epi16(v, load256(y + at)))
+        }
+        var sum = _mm256_add_epi32(product(q.0.0, scales.0, 0), product(q.0.1, scales.1, 32))
+        sum = _mm256_add_epi32(sum, _mm256_add_epi32(product(q.0.2, scales.2, 64), product(q.0.3, scales.3, 96)))
+        sum = _mm256_add_epi32(sum, _mm256_add_epi32(product(q.1.0, scales.4, 128), product(q.1.1, scales.5, 160)))
+        sum = _mm256_add_epi32(sum, _mm256_add_epi32(product(q.1.2, scales.6, 192), product(q.1.3, scales.7, 224)))
+        return _mm256_sub_epi32(sum, offset)
+    }
+
+    @inlinable @inline(__always)
+    static func q6KScales(_ x: UnsafeRawPointer) -> (__m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i) {
+        (q6KScale(x, 0), q6KScale(x, 2), q6KScale(x, 4), q6KScale(x, 6), q6KScale(x, 8), q6KScale(x, 10), q6KScale(x, 12), q6KScale(x, 14))
+    }
+
+    /// Q6_K weights · one Q8_K row.
+    @inlinable
+    public static func q6K(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float {
+        var acc = _mm256_setzero_ps()
+        for i in 0..<blocks {
+            let x = w + i &* 210
+            let lanes = q6KLanes(x, (q6KValues(x, 0), q6KValues(x, 1)), q6KScales(x), y.values + i &* 256, y.sums + i &* 32)
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(y.scales[i] * half(x, 208)), _mm256_cvtepi32_ps(lanes), acc)
+        }
+        return horizontalSum(acc)
+    }
+
+    /// Q6_K weights · four Q8_K rows, each block unpacked once; each result exactly as alone.
+    @inlinable
+    public static func q6K(_ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow, blocks: Int) -> SIMD4<Float> {
+        var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
+        for i in 0..<blocks {
+            let x = w + i &* 210
+            let q = (q6KValues(x, 0), q6KValues(x, 1)), scales = q6KScales(x), d = half(x, 208)
+            @inline(__always) func step(_ y: Q8KRow, _ acc: __m256) -> __m256 {
+                _mm256_fmadd_ps(_mm256_set1_ps(y.scales[i] * d), _mm256_cvtepi32_ps(q6KLanes(x, q, scales, y.values + i &* 256, y.sums + i &* 32)), acc)
+            }
+            acc0 = step(y0, acc0)
+            acc1 = step(y1, acc1)
+            acc2 = step(y2, acc2)
+            acc3 = step(y3, acc3)
+        }
+        return SIMD4(horizontalSum(acc0), horizontalSum(acc1), horizontalSum(acc2), horizontalSum(acc3))
+    }
+
+    /// The 6-bit scale and minimum of sub-block `j` of a Q4_K (or Q5_K) block whose 12 scale bytes start at `s`.
+    @inlinable @inline(__always)
+    static func q4KScaleMin(_ s: UnsafeRawPointer, _ j: Int) -> (Int16, Int16) {
+        let low = Int16(s.load(fromByteOffset: j, as: UInt8.self))
+        if j < 4 { return (low & 63, Int16(s.load(fromByteOffset: j &+ 4, as: UInt8.self)) & 63) }
+        let high = Int16(s.load(fromByteOffset: j &+ 4, as: UInt8.self)), before = Int16(s.load(fromByteOffset: j &- 4, as: UInt8.self))
+        return ((high & 0x0F) | ((before >> 6) << 4), (high >> 4) | ((low >> 6) << 4))
+    }
+
+    /// A Q4_K block's nibbles and the int16 scales and minimums of its eight sub-blocks.
+    @usableFromInline
+    struct Q4KBlock {
+        @usableFromInline var low: (__m256i, __m256i, __m256i, __m256i)
+        @usableFromInline var high: (__m256i, __m256i, __m256i, __m256i)
+        @usableFromInline var scales: (__m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i)
+        @usableFromInline var minimums: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32)
+
+        @inlinable @inline(__always)
+        init(_ x: UnsafeRawPointer) {
+            let m4 = _mm256_set1_epi8(0x0F)
+            @inline(__always) func bits(_ j: Int) -> __m256i { load256(x + (16 &+ j &* 32)) }
+            let b0 = bits(0), b1 = bits(1), b2 = bits(2), b3 = bits(3)
+            low = (_mm256_and_si256(b0, m4), _mm256_and_si256(b1, m4), _mm256_and_si256(b2, m4), _mm256_and_si256(b3, m4))
+            high = (_mm256_and_si256(_mm256_srli_epi16(b0, 4), m4), _mm256_and_si256(_mm256_srli_epi16(b1, 4), m4),
+                    _mm256_and_si256(_mm256_srli_epi16(b2, 4), m4), _mm256_and_si256(_mm256_srli_epi16(b3, 4), m4))
+            let s0 = KQuantKernels.q4KScaleMin(x + 4, 0), s1 = KQuantKernels.q4KScaleMin(x + 4, 1)
+            let s2 = KQuantKernels.q4KScaleMin(x + 4, 2), s3 = KQuantKernels.q4KScaleMin(x + 4, 3)
+            let s4 = KQuantKernels.q4KScaleMin(x + 4, 4), s5 = KQuantKernels.q4KScaleMin(x + 4, 5)
+            let s6 = KQuantKernels.q4KScaleMin(x + 4, 6), s7 = KQuantKernels.q4KScaleMin(x + 4, 7)
+            scales = (_mm256_set1_epi16(s0.0), _mm256_set1_epi16(s1.0), _mm256_set1_epi16(s2.0), _mm256_set1_epi16(s3.0),
+                      _mm256_set1_epi16(s4.0), _mm256_set1_epi16(s5.0), _mm256_set1_epi16(s6.0), _mm256_set1_epi16(s7.0))
+            minimums = (Int32(s0.1), Int32(s1.1), Int32(s2.1), Int32(s3.1), Int32(s4.1), Int32(s5.1), Int32(s6.1), Int32(s7.1))
+        }
+
+        /// Σ scale · Σ q·y over the block, and Σ minimum · Σy over the sub-blocks: both exact integers.
+        @inlinable @inline(__always)
+        func integers(_ y: UnsafeRawPointer, _ sums: UnsafeRawPointer) -> (Int32, Int32) {
+            @inline(__always) func product(_ q: __m256i, _ scale: __m256i, _ at: Int) -> __m256i {
+                _mm256_madd_epi16(scale, _mm256_maddubs_epi16(q, load256(y + at)))
+            }
+            var sum = _mm256_add_epi32(product(low.0, scales.0, 0), product(high.0, scales.1, 32))
+            sum = _mm256_add_epi32(sum, _mm256_add_epi32(product(low.1, scales.2, 64), product(high.1, scales.3, 96)))
+            sum = _mm256_add_epi32(sum, _mm256_add_epi32(product(low.2, scales.4, 128), product(high.2, scales.5, 160)))
+            sum = _mm256_add_epi32(sum, _mm256_add_epi32(product(low.3, scales.6, 192), product(high.3, scales.7, 224)))
+            let groups = unsafeBitCast(load256(sums), to: SIMD16<Int16>.self)
+            @inline(__always) func group(_ s: Int) -> Int32 { Int32(groups[2 &* s]) &+ Int32(groups[2 &* s &+ 1]) }
+            let m = minimums
+            let minimum = m.0 &* group(0) &+ m.1 &* group(1) &+ m.2 &* group(2) &+ m.3 &* group(3)
+                &+ m.4 &* group(4) &+ m.5 &* group(5) &+ m.6 &* group(6) &+ m.7 &* group(7)
+            return (horizontalSum(sum), minimum)
+        }
+    }
+
+    /// Q4_K weights · one Q8_K row.
+    @inlinable
+    public static func q4K(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float {
+        var total: Float = 0, minimums: Float = 0
+        for i in 0..<blocks {
+            let x = w + i &* 144
+            let (dot, minimum) = Q4KBlock(x).integers(y.values + i &* 256, y.sums + i &* 32)
+            total = total.addingProduct(Float(dot), half(x, 0) * y.scales[i])
+            minimums = minimums.addingProduct(Float(minimum), half(x, 2) * y.scales[i])
+        }
+        return total - minimums
+    }
+
+    /// Q4_K weights · four Q8_K rows, each block unpacked once; each result exactly as alone.
+    @inlinable
+    public static func q4K(_ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow, blocks: Int) -> SIMD4<Float> {
+        var totals = SIMD4<Float>(), minimums = SIMD4<Float>()
+        for i in 0..<blocks {
+            let x = w + i &* 144
+            let block = Q4KBlock(x), d = half(x, 0), dmin = half(x, 2)
+            @inline(__always) func integers(_ y: Q8KRow) -> (Float, Float) {
+                let (dot, minimum) = block.integers(y.values + i &* 256, y.sums + i &* 32)
+                return (Float(dot), Float(minimum))
+            }
+            let r0 = integers(y0), r1 = integers(y1), r2 = integers(y2), r3 = integers(y3)
+            let dots = SIMD4(r0.0, r1.0, r2.0, r3.0), mins = SIMD4(r0.1, r1.1, r2.1, r3.1)
+            let dy = SIMD4(y0.scales[i], y1.scales[i], y2.scales[i], y3.scales[i])
+            totals.addProduct(dots, d * dy)
+            minimums.addProduct(mins, dmin * dy)
+        }
+        return totals - minimums
+    }
+}
+#endif
