@@ -1,5 +1,6 @@
 #if arch(x86_64)
 import InferenceKernelsAVX2
+import InferenceKernelsAVX512
 
 // The row kernels of the x86 kernel modules, over the activations' widened forms (which carry the int8 values and
 // int16 sums these kernels read beside the int16 values the portable kernels read).
@@ -21,39 +22,90 @@ extension KQuantDot {
     }
 }
 
-/// A 32-value block type through the AVX2 module.
-enum AVX2SmallBlockKernel<Unpack: SmallBlockUnpack>: RowKernel {
+/// One instruction set's kernel for one weight type, over the x86 modules' activation rows.
+protocol X86Entry {
+    associatedtype Row
+    static func row(_ b: UnsafeRawPointer, blocks: Int) -> Row
+    static var blockElements: Int { get }
+    static func one(_ w: UnsafeRawPointer, _ y: Row, blocks: Int) -> Float
+    static func four(_ w: UnsafeRawPointer, _ y0: Row, _ y1: Row, _ y2: Row, _ y3: Row, blocks: Int) -> SIMD4<Float>
+}
+
+protocol X86SmallEntry: X86Entry where Row == Q8Row {}
+extension X86SmallEntry {
+    static func row(_ b: UnsafeRawPointer, blocks: Int) -> Q8Row { QuantizedDot.x86Row(b, blocks: blocks) }
+    static var blockElements: Int { 32 }
+}
+
+protocol X86KEntry: X86Entry where Row == Q8KRow {}
+extension X86KEntry {
+    static func row(_ b: UnsafeRawPointer, blocks: Int) -> Q8KRow { KQuantDot.x86Row(b, blocks: blocks) }
+    static var blockElements: Int { 256 }
+}
+
+/// The row kernel of an x86 entry.
+enum X86RowKernel<Entry: X86Entry>: RowKernel {
     static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> Float {
-        let blocks = columns / 32
-        return SmallBlockKernels<AVX2Dot, Unpack>.dot(w, QuantizedDot.x86Row(x, blocks: blocks), blocks: blocks)
+        let blocks = columns / Entry.blockElements
+        return Entry.one(w, Entry.row(x, blocks: blocks), blocks: blocks)
     }
     static func dot(_ w: UnsafeRawPointer, _ x: FourRows, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
-        let blocks = columns / 32
-        return SmallBlockKernels<AVX2Dot, Unpack>.dot(w, QuantizedDot.x86Row(x[0], blocks: blocks), QuantizedDot.x86Row(x[1], blocks: blocks),
-                                                      QuantizedDot.x86Row(x[2], blocks: blocks), QuantizedDot.x86Row(x[3], blocks: blocks), blocks: blocks)
+        let blocks = columns / Entry.blockElements
+        return Entry.four(w, Entry.row(x[0], blocks: blocks), Entry.row(x[1], blocks: blocks), Entry.row(x[2], blocks: blocks),
+                          Entry.row(x[3], blocks: blocks), blocks: blocks)
     }
 }
 
-enum AVX2Q4KKernel: RowKernel {
-    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> Float {
-        KQuantKernels.q4K(w, KQuantDot.x86Row(x, blocks: columns / 256), blocks: columns / 256)
-    }
-    static func dot(_ w: UnsafeRawPointer, _ x: FourRows, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
-        let blocks = columns / 256
-        return KQuantKernels.q4K(w, KQuantDot.x86Row(x[0], blocks: blocks), KQuantDot.x86Row(x[1], blocks: blocks),
-                                 KQuantDot.x86Row(x[2], blocks: blocks), KQuantDot.x86Row(x[3], blocks: blocks), blocks: blocks)
+/// A 32-value block type through the AVX2 module, specialised here (the engine is built for Haswell too).
+enum AVX2Small<Unpack: SmallBlockUnpack>: X86SmallEntry {
+    static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float { SmallBlockKernels<AVX2Dot, Unpack>.dot(w, y, blocks: blocks) }
+    static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> {
+        SmallBlockKernels<AVX2Dot, Unpack>.dot(w, y0, y1, y2, y3, blocks: blocks)
     }
 }
 
-enum AVX2Q6KKernel: RowKernel {
-    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> Float {
-        KQuantKernels.q6K(w, KQuantDot.x86Row(x, blocks: columns / 256), blocks: columns / 256)
+enum AVX2Q4K: X86KEntry {
+    static func one(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float { KQuantKernels.q4K(w, y, blocks: blocks) }
+    static func four(_ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow, blocks: Int) -> SIMD4<Float> {
+        KQuantKernels.q4K(w, y0, y1, y2, y3, blocks: blocks)
     }
-    static func dot(_ w: UnsafeRawPointer, _ x: FourRows, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
-        let blocks = columns / 256
-        return KQuantKernels.q6K(w, KQuantDot.x86Row(x[0], blocks: blocks), KQuantDot.x86Row(x[1], blocks: blocks),
-                                 KQuantDot.x86Row(x[2], blocks: blocks), KQuantDot.x86Row(x[3], blocks: blocks), blocks: blocks)
+}
+
+enum AVX2Q6K: X86KEntry {
+    static func one(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float { KQuantKernels.q6K(w, y, blocks: blocks) }
+    static func four(_ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow, blocks: Int) -> SIMD4<Float> {
+        KQuantKernels.q6K(w, y0, y1, y2, y3, blocks: blocks)
     }
+}
+
+// The AVX-512 module's entry points (built for Cascade Lake, called only when the CPU has it).
+enum AVX512Q8_0: X86SmallEntry {
+    static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float { AVX512Kernels.q8_0(w, y, blocks: blocks) }
+    static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> { AVX512Kernels.q8_0(w, y0, y1, y2, y3, blocks: blocks) }
+}
+enum AVX512Q4_0: X86SmallEntry {
+    static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float { AVX512Kernels.q4_0(w, y, blocks: blocks) }
+    static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> { AVX512Kernels.q4_0(w, y0, y1, y2, y3, blocks: blocks) }
+}
+enum AVX512Q5_0: X86SmallEntry {
+    static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float { AVX512Kernels.q5_0(w, y, blocks: blocks) }
+    static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> { AVX512Kernels.q5_0(w, y0, y1, y2, y3, blocks: blocks) }
+}
+enum AVX512Q4_1: X86SmallEntry {
+    static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float { AVX512Kernels.q4_1(w, y, blocks: blocks) }
+    static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> { AVX512Kernels.q4_1(w, y0, y1, y2, y3, blocks: blocks) }
+}
+enum AVX512Q5_1: X86SmallEntry {
+    static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float { AVX512Kernels.q5_1(w, y, blocks: blocks) }
+    static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> { AVX512Kernels.q5_1(w, y0, y1, y2, y3, blocks: blocks) }
+}
+enum AVX512Q4K: X86KEntry {
+    static func one(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float { AVX512Kernels.q4K(w, y, blocks: blocks) }
+    static func four(_ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow, blocks: Int) -> SIMD4<Float> { AVX512Kernels.q4K(w, y0, y1, y2, y3, blocks: blocks) }
+}
+enum AVX512Q6K: X86KEntry {
+    static func one(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float { AVX512Kernels.q6K(w, y, blocks: blocks) }
+    static func four(_ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow, blocks: Int) -> SIMD4<Float> { AVX512Kernels.q6K(w, y0, y1, y2, y3, blocks: blocks) }
 }
 
 extension WeightMatrix {
@@ -61,15 +113,22 @@ extension WeightMatrix {
     /// portable ones.
     func x86Rows(_ range: Range<Int>, _ activations: UnsafeMutableRawPointer, _ activationBytes: Int, _ batch: Int,
                  _ output: UnsafeMutablePointer<Float>) -> Bool {
-        guard kernels == .avx2 || kernels == .avx512 else { return false }
-        switch type {
-        case .q8_0: run(AVX2SmallBlockKernel<Q8_0Unpack>.self, range, activations, activationBytes, batch, output)
-        case .q4_0: run(AVX2SmallBlockKernel<Q4_0Unpack>.self, range, activations, activationBytes, batch, output)
-        case .q5_0: run(AVX2SmallBlockKernel<Q5_0Unpack>.self, range, activations, activationBytes, batch, output)
-        case .q4_1: run(AVX2SmallBlockKernel<Q4_1Unpack>.self, range, activations, activationBytes, batch, output)
-        case .q5_1: run(AVX2SmallBlockKernel<Q5_1Unpack>.self, range, activations, activationBytes, batch, output)
-        case .q4_K: run(AVX2Q4KKernel.self, range, activations, activationBytes, batch, output)
-        case .q6_K: run(AVX2Q6KKernel.self, range, activations, activationBytes, batch, output)
+        func go<Entry: X86Entry>(_: Entry.Type) { run(X86RowKernel<Entry>.self, range, activations, activationBytes, batch, output) }
+        switch (kernels, type) {
+        case (.avx2, .q8_0): go(AVX2Small<Q8_0Unpack>.self)
+        case (.avx2, .q4_0): go(AVX2Small<Q4_0Unpack>.self)
+        case (.avx2, .q5_0): go(AVX2Small<Q5_0Unpack>.self)
+        case (.avx2, .q4_1): go(AVX2Small<Q4_1Unpack>.self)
+        case (.avx2, .q5_1): go(AVX2Small<Q5_1Unpack>.self)
+        case (.avx2, .q4_K): go(AVX2Q4K.self)
+        case (.avx2, .q6_K): go(AVX2Q6K.self)
+        case (.avx512, .q8_0): go(AVX512Q8_0.self)
+        case (.avx512, .q4_0): go(AVX512Q4_0.self)
+        case (.avx512, .q5_0): go(AVX512Q5_0.self)
+        case (.avx512, .q4_1): go(AVX512Q4_1.self)
+        case (.avx512, .q5_1): go(AVX512Q5_1.self)
+        case (.avx512, .q4_K): go(AVX512Q4K.self)
+        case (.avx512, .q6_K): go(AVX512Q6K.self)
         default: return false
         }
         return true

@@ -1,0 +1,51 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+import InferenceKernelsAVX2
+
+/// AVX-512 VNNI's int8 dot: one `vpdpbusd`, as ggml's x86 kernels use it when the CPU has AVX512-VNNI and
+/// AVX512-VL; the same integers as AVX2's two instructions. (The 256-bit form is a C macro Swift cannot import, so
+/// the 512-bit one runs on the vectors widened, and the upper half, never defined, is dropped.)
+enum VNNIDot: Int8Dot {
+    @inline(__always)
+    static func unsignedSigned(_ a: __m256i, _ b: __m256i) -> __m256i {
+        _mm512_castsi512_si256(_mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_castsi256_si512(a), _mm512_castsi256_si512(b)))
+    }
+}
+
+/// The kernels of `InferenceKernelsAVX2`, specialised in this module, which is built for a CPU with AVX-512
+/// (Cascade Lake: F, CD, BW, DQ, VL and VNNI, which Ice Lake, Sapphire Rapids and Zen 4 all have): the 32-value
+/// block types take their int8 dots from VNNI, and everything is compiled with AVX-512 available. Entry points are
+/// not inlinable, so no caller built for a lesser CPU ever holds their instructions; the engine calls them only
+/// when the CPU reports these features.
+public enum AVX512Kernels {
+    public static func q8_0(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float { SmallBlockKernels<VNNIDot, Q8_0Unpack>.dot(w, y, blocks: blocks) }
+    public static func q4_0(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float { SmallBlockKernels<VNNIDot, Q4_0Unpack>.dot(w, y, blocks: blocks) }
+    public static func q5_0(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float { SmallBlockKernels<VNNIDot, Q5_0Unpack>.dot(w, y, blocks: blocks) }
+    public static func q4_1(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float { SmallBlockKernels<VNNIDot, Q4_1Unpack>.dot(w, y, blocks: blocks) }
+    public static func q5_1(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float { SmallBlockKernels<VNNIDot, Q5_1Unpack>.dot(w, y, blocks: blocks) }
+    public static func q4K(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float { KQuantKernels.q4K(w, y, blocks: blocks) }
+    public static func q6K(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float { KQuantKernels.q6K(w, y, blocks: blocks) }
+
+    public static func q8_0(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> {
+        SmallBlockKernels<VNNIDot, Q8_0Unpack>.dot(w, y0, y1, y2, y3, blocks: blocks)
+    }
+    public static func q4_0(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> {
+        SmallBlockKernels<VNNIDot, Q4_0Unpack>.dot(w, y0, y1, y2, y3, blocks: blocks)
+    }
+    public static func q5_0(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> {
+        SmallBlockKernels<VNNIDot, Q5_0Unpack>.dot(w, y0, y1, y2, y3, blocks: blocks)
+    }
+    public static func q4_1(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> {
+        SmallBlockKernels<VNNIDot, Q4_1Unpack>.dot(w, y0, y1, y2, y3, blocks: blocks)
+    }
+    public static func q5_1(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> {
+        SmallBlockKernels<VNNIDot, Q5_1Unpack>.dot(w, y0, y1, y2, y3, blocks: blocks)
+    }
+    public static func q4K(_ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow, blocks: Int) -> SIMD4<Float> {
+        KQuantKernels.q4K(w, y0, y1, y2, y3, blocks: blocks)
+    }
+    public static func q6K(_ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow, blocks: Int) -> SIMD4<Float> {
+        KQuantKernels.q6K(w, y0, y1, y2, y3, blocks: blocks)
+    }
+}
+#endif
