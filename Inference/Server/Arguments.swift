@@ -72,7 +72,7 @@ struct Arguments {
         return value
     }
 
-    /// `--kernels portable|avx2|avx512`, which this CPU must run; the best it runs when absent.
+    /// `--kernels portable|avx2|avx512`, which this CPU must run; `KernelSet.detected` when absent.
     func kernels() throws(Invalid) -> KernelSet {
         guard let text = string("--kernels") else { return .detected }
         guard let kernels = KernelSet(rawValue: text) else {

@@ -12,7 +12,7 @@ public final class Transformer: @unchecked Sendable {
     /// full-attention layers' RoPE base and for the sliding-window layers' own.
     private let thetaScale: Float, slidingThetaScale: Float
 
-    /// The model in `file`, computing on `workers` with the matrix kernels of `kernels` (the best the CPU has).
+    /// The model in `file`, computing on `workers` with the matrix kernels of `kernels` (`KernelSet.detected` unless told).
     public init(_ file: GGUFFile, workers: Workers, kernels: KernelSet = .detected) throws(ModelError) {
         self.file = file
         config = try ModelConfig(file)

@@ -14,7 +14,7 @@ public struct WeightMatrix: @unchecked Sendable {
     let base: UnsafeRawPointer
 
     /// Wraps `data`, which must hold exactly `rows` rows of `columns` values of `type`; products run on `kernels`
-    /// (the best the CPU has unless told), which must be available.
+    /// (`KernelSet.detected` unless told), which must be available.
     public init(name: String, type: TensorType, rows: Int, columns: Int, data: UnsafeRawBufferPointer,
                 kernels: KernelSet = .detected) throws(ModelError) {
         precondition(kernels.isAvailable, "the \(kernels) kernels need an instruction set this CPU lacks")

@@ -27,8 +27,9 @@ protocol X86Entry {
     associatedtype Row
     static func row(_ b: UnsafeRawPointer, blocks: Int) -> Row
     static var blockElements: Int { get }
-    static func one(_ w: UnsafeRawPointer, _ y: Row, blocks: Int) -> Float
-    static func four(_ w: UnsafeRawPointer, _ y0: Row, _ y1: Row, _ y2: Row, _ y3: Row, blocks: Int) -> SIMD4<Float>
+    /// `scratch` holds 4 · (`blocks` + 8) floats.
+    static func one(_ w: UnsafeRawPointer, _ y: Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float
+    static func four(_ w: UnsafeRawPointer, _ y0: Row, _ y1: Row, _ y2: Row, _ y3: Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float>
 }
 
 protocol X86SmallEntry: X86Entry where Row == Q8Row {}
@@ -47,65 +48,65 @@ extension X86KEntry {
 enum X86RowKernel<Entry: X86Entry>: RowKernel {
     static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> Float {
         let blocks = columns / Entry.blockElements
-        return Entry.one(w, Entry.row(x, blocks: blocks), blocks: blocks)
+        return Entry.one(w, Entry.row(x, blocks: blocks), blocks: blocks, scratch: scratch)
     }
     static func dot(_ w: UnsafeRawPointer, _ x: FourRows, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
         let blocks = columns / Entry.blockElements
         return Entry.four(w, Entry.row(x[0], blocks: blocks), Entry.row(x[1], blocks: blocks), Entry.row(x[2], blocks: blocks),
-                          Entry.row(x[3], blocks: blocks), blocks: blocks)
+                          Entry.row(x[3], blocks: blocks), blocks: blocks, scratch: scratch)
     }
 }
 
 /// A 32-value block type through the AVX2 module, specialised here (the engine is built for Haswell too).
 enum AVX2Small<Unpack: SmallBlockUnpack>: X86SmallEntry {
-    static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float { SmallBlockKernels<AVX2Dot, Unpack>.dot(w, y, blocks: blocks) }
-    static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> {
-        SmallBlockKernels<AVX2Dot, Unpack>.dot(w, y0, y1, y2, y3, blocks: blocks)
+    static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { SmallBlockKernels<AVX2Dot, Unpack>.dot(w, y, blocks: blocks, scratch: scratch) }
+    static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
+        SmallBlockKernels<AVX2Dot, Unpack>.dot(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch)
     }
 }
 
 enum AVX2Q4K: X86KEntry {
-    static func one(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float { KQuantKernels.q4K(w, y, blocks: blocks) }
-    static func four(_ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow, blocks: Int) -> SIMD4<Float> {
+    static func one(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { KQuantKernels.q4K(w, y, blocks: blocks) }
+    static func four(_ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
         KQuantKernels.q4K(w, y0, y1, y2, y3, blocks: blocks)
     }
 }
 
 enum AVX2Q6K: X86KEntry {
-    static func one(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float { KQuantKernels.q6K(w, y, blocks: blocks) }
-    static func four(_ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow, blocks: Int) -> SIMD4<Float> {
+    static func one(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { KQuantKernels.q6K(w, y, blocks: blocks) }
+    static func four(_ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
         KQuantKernels.q6K(w, y0, y1, y2, y3, blocks: blocks)
     }
 }
 
 // The AVX-512 module's entry points (built for Cascade Lake, called only when the CPU has it).
 enum AVX512Q8_0: X86SmallEntry {
-    static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float { AVX512Kernels.q8_0(w, y, blocks: blocks) }
-    static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> { AVX512Kernels.q8_0(w, y0, y1, y2, y3, blocks: blocks) }
+    static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { AVX512Kernels.q8_0(w, y, blocks: blocks, scratch: scratch) }
+    static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { AVX512Kernels.q8_0(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch) }
 }
 enum AVX512Q4_0: X86SmallEntry {
-    static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float { AVX512Kernels.q4_0(w, y, blocks: blocks) }
-    static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> { AVX512Kernels.q4_0(w, y0, y1, y2, y3, blocks: blocks) }
+    static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { AVX512Kernels.q4_0(w, y, blocks: blocks, scratch: scratch) }
+    static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { AVX512Kernels.q4_0(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch) }
 }
 enum AVX512Q5_0: X86SmallEntry {
-    static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float { AVX512Kernels.q5_0(w, y, blocks: blocks) }
-    static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> { AVX512Kernels.q5_0(w, y0, y1, y2, y3, blocks: blocks) }
+    static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { AVX512Kernels.q5_0(w, y, blocks: blocks, scratch: scratch) }
+    static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { AVX512Kernels.q5_0(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch) }
 }
 enum AVX512Q4_1: X86SmallEntry {
-    static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float { AVX512Kernels.q4_1(w, y, blocks: blocks) }
-    static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> { AVX512Kernels.q4_1(w, y0, y1, y2, y3, blocks: blocks) }
+    static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { AVX512Kernels.q4_1(w, y, blocks: blocks, scratch: scratch) }
+    static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { AVX512Kernels.q4_1(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch) }
 }
 enum AVX512Q5_1: X86SmallEntry {
-    static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float { AVX512Kernels.q5_1(w, y, blocks: blocks) }
-    static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> { AVX512Kernels.q5_1(w, y0, y1, y2, y3, blocks: blocks) }
+    static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { AVX512Kernels.q5_1(w, y, blocks: blocks, scratch: scratch) }
+    static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { AVX512Kernels.q5_1(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch) }
 }
 enum AVX512Q4K: X86KEntry {
-    static func one(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float { AVX512Kernels.q4K(w, y, blocks: blocks) }
-    static func four(_ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow, blocks: Int) -> SIMD4<Float> { AVX512Kernels.q4K(w, y0, y1, y2, y3, blocks: blocks) }
+    static func one(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { AVX512Kernels.q4K(w, y, blocks: blocks) }
+    static func four(_ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { AVX512Kernels.q4K(w, y0, y1, y2, y3, blocks: blocks) }
 }
 enum AVX512Q6K: X86KEntry {
-    static func one(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float { AVX512Kernels.q6K(w, y, blocks: blocks) }
-    static func four(_ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow, blocks: Int) -> SIMD4<Float> { AVX512Kernels.q6K(w, y0, y1, y2, y3, blocks: blocks) }
+    static func one(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { AVX512Kernels.q6K(w, y, blocks: blocks) }
+    static func four(_ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { AVX512Kernels.q6K(w, y0, y1, y2, y3, blocks: blocks) }
 }
 
 extension WeightMatrix {

@@ -73,29 +73,55 @@ public enum SmallBlockKernels<Dot: Int8Dot, Unpack: SmallBlockUnpack> {
         return share
     }
 
-    /// One weight row · one activation row.
+    /// Each block's weight scale (f16) times its activation scale, into `scales` (room for `blocks` + 8), eight at
+    /// a time. Converted one by one inside the loop, LLVM merges each 16-bit load into whatever register it picks
+    /// (`vpinsrw`), the accumulator as often as not, which chains every block to the one before.
+    @inlinable @inline(__always)
+    static func combinedScales(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, into scales: UnsafeMutablePointer<Float>) {
+        var first = 0
+        while first < blocks {
+            var bits = SIMD8<UInt16>()
+            for i in 0..<8 where first &+ i < blocks { bits[i] = w.loadUnaligned(fromByteOffset: (first &+ i) &* Unpack.bytes, as: UInt16.self) }
+            let weights = unsafeBitCast(_mm256_cvtph_ps(unsafeBitCast(bits, to: __m128i.self)), to: SIMD8<Float>.self)
+            var activations = SIMD8<Float>()
+            if first &+ 8 <= blocks {
+                activations = UnsafeRawPointer(y.scales + first).loadUnaligned(as: SIMD8<Float>.self)
+            } else {
+                for i in 0..<(blocks &- first) { activations[i] = y.scales[first &+ i] }
+            }
+            UnsafeMutableRawPointer(scales + first).storeBytes(of: weights * activations, as: SIMD8<Float>.self)
+            first &+= 8
+        }
+    }
+
+    /// One weight row · one activation row; `scratch` holds `blocks` + 8 floats.
     @inlinable
-    public static func dot(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float {
+    public static func dot(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float {
+        combinedScales(w, y, blocks: blocks, into: scratch)
         var acc = _mm256_setzero_ps()
         for b in 0..<blocks {
-            let block = w + b &* Unpack.bytes
-            let d = _mm256_set1_ps(half(block, 0) * y.scales[b])
-            acc = _mm256_fmadd_ps(d, lanes(Unpack.values(block), y.values + b &* 32), acc)
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(scratch[b]), lanes(Unpack.values(w + b &* Unpack.bytes), y.values + b &* 32), acc)
         }
         return horizontalSum(acc) + minimumShare(w, y, blocks: blocks)
     }
 
     /// One weight row · four activation rows, each block unpacked once; each result exactly as `dot` gives it.
+    /// `scratch` holds 4 · (`blocks` + 8) floats.
     @inlinable
-    public static func dot(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> {
+    public static func dot(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int,
+                           scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
+        let stride = blocks &+ 8
+        combinedScales(w, y0, blocks: blocks, into: scratch)
+        combinedScales(w, y1, blocks: blocks, into: scratch + stride)
+        combinedScales(w, y2, blocks: blocks, into: scratch + 2 &* stride)
+        combinedScales(w, y3, blocks: blocks, into: scratch + 3 &* stride)
         var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
         for b in 0..<blocks {
-            let block = w + b &* Unpack.bytes
-            let x = Unpack.values(block), dw = half(block, 0), offset = b &* 32
-            acc0 = _mm256_fmadd_ps(_mm256_set1_ps(dw * y0.scales[b]), lanes(x, y0.values + offset), acc0)
-            acc1 = _mm256_fmadd_ps(_mm256_set1_ps(dw * y1.scales[b]), lanes(x, y1.values + offset), acc1)
-            acc2 = _mm256_fmadd_ps(_mm256_set1_ps(dw * y2.scales[b]), lanes(x, y2.values + offset), acc2)
-            acc3 = _mm256_fmadd_ps(_mm256_set1_ps(dw * y3.scales[b]), lanes(x, y3.values + offset), acc3)
+            let x = Unpack.values(w + b &* Unpack.bytes), offset = b &* 32
+            acc0 = _mm256_fmadd_ps(_mm256_set1_ps(scratch[b]), lanes(x, y0.values + offset), acc0)
+            acc1 = _mm256_fmadd_ps(_mm256_set1_ps(scratch[stride &+ b]), lanes(x, y1.values + offset), acc1)
+            acc2 = _mm256_fmadd_ps(_mm256_set1_ps(scratch[2 &* stride &+ b]), lanes(x, y2.values + offset), acc2)
+            acc3 = _mm256_fmadd_ps(_mm256_set1_ps(scratch[3 &* stride &+ b]), lanes(x, y3.values + offset), acc3)
         }
         return SIMD4(horizontalSum(acc0) + minimumShare(w, y0, blocks: blocks), horizontalSum(acc1) + minimumShare(w, y1, blocks: blocks),
                      horizontalSum(acc2) + minimumShare(w, y2, blocks: blocks), horizontalSum(acc3) + minimumShare(w, y3, blocks: blocks))

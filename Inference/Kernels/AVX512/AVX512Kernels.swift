@@ -4,11 +4,12 @@ import InferenceKernelsAVX2
 
 /// AVX-512 VNNI's int8 dot: one `vpdpbusd`, as ggml's x86 kernels use it when the CPU has AVX512-VNNI and
 /// AVX512-VL; the same integers as AVX2's two instructions. (The 256-bit form is a C macro Swift cannot import, so
-/// the 512-bit one runs on the vectors widened, and the upper half, never defined, is dropped.)
+/// the 512-bit one runs on the vectors zero-extended, which ties them to no other register, and the upper half is
+/// dropped.)
 enum VNNIDot: Int8Dot {
     @inline(__always)
     static func unsignedSigned(_ a: __m256i, _ b: __m256i) -> __m256i {
-        _mm512_castsi512_si256(_mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_castsi256_si512(a), _mm512_castsi256_si512(b)))
+        _mm512_castsi512_si256(_mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(a), _mm512_zextsi256_si512(b)))
     }
 }
 
@@ -18,28 +19,38 @@ enum VNNIDot: Int8Dot {
 /// not inlinable, so no caller built for a lesser CPU ever holds their instructions; the engine calls them only
 /// when the CPU reports these features.
 public enum AVX512Kernels {
-    public static func q8_0(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float { SmallBlockKernels<VNNIDot, Q8_0Unpack>.dot(w, y, blocks: blocks) }
-    public static func q4_0(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float { SmallBlockKernels<VNNIDot, Q4_0Unpack>.dot(w, y, blocks: blocks) }
-    public static func q5_0(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float { SmallBlockKernels<VNNIDot, Q5_0Unpack>.dot(w, y, blocks: blocks) }
-    public static func q4_1(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float { SmallBlockKernels<VNNIDot, Q4_1Unpack>.dot(w, y, blocks: blocks) }
-    public static func q5_1(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float { SmallBlockKernels<VNNIDot, Q5_1Unpack>.dot(w, y, blocks: blocks) }
+    public static func q8_0(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float {
+        SmallBlockKernels<VNNIDot, Q8_0Unpack>.dot(w, y, blocks: blocks, scratch: scratch)
+    }
+    public static func q4_0(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float {
+        SmallBlockKernels<VNNIDot, Q4_0Unpack>.dot(w, y, blocks: blocks, scratch: scratch)
+    }
+    public static func q5_0(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float {
+        SmallBlockKernels<VNNIDot, Q5_0Unpack>.dot(w, y, blocks: blocks, scratch: scratch)
+    }
+    public static func q4_1(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float {
+        SmallBlockKernels<VNNIDot, Q4_1Unpack>.dot(w, y, blocks: blocks, scratch: scratch)
+    }
+    public static func q5_1(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float {
+        SmallBlockKernels<VNNIDot, Q5_1Unpack>.dot(w, y, blocks: blocks, scratch: scratch)
+    }
     public static func q4K(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float { KQuantKernels.q4K(w, y, blocks: blocks) }
     public static func q6K(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float { KQuantKernels.q6K(w, y, blocks: blocks) }
 
-    public static func q8_0(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> {
-        SmallBlockKernels<VNNIDot, Q8_0Unpack>.dot(w, y0, y1, y2, y3, blocks: blocks)
+    public static func q8_0(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
+        SmallBlockKernels<VNNIDot, Q8_0Unpack>.dot(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch)
     }
-    public static func q4_0(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> {
-        SmallBlockKernels<VNNIDot, Q4_0Unpack>.dot(w, y0, y1, y2, y3, blocks: blocks)
+    public static func q4_0(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
+        SmallBlockKernels<VNNIDot, Q4_0Unpack>.dot(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch)
     }
-    public static func q5_0(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> {
-        SmallBlockKernels<VNNIDot, Q5_0Unpack>.dot(w, y0, y1, y2, y3, blocks: blocks)
+    public static func q5_0(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
+        SmallBlockKernels<VNNIDot, Q5_0Unpack>.dot(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch)
     }
-    public static func q4_1(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> {
-        SmallBlockKernels<VNNIDot, Q4_1Unpack>.dot(w, y0, y1, y2, y3, blocks: blocks)
+    public static func q4_1(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
+        SmallBlockKernels<VNNIDot, Q4_1Unpack>.dot(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch)
     }
-    public static func q5_1(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int) -> SIMD4<Float> {
-        SmallBlockKernels<VNNIDot, Q5_1Unpack>.dot(w, y0, y1, y2, y3, blocks: blocks)
+    public static func q5_1(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
+        SmallBlockKernels<VNNIDot, Q5_1Unpack>.dot(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch)
     }
     public static func q4K(_ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow, blocks: Int) -> SIMD4<Float> {
         KQuantKernels.q4K(w, y0, y1, y2, y3, blocks: blocks)
