@@ -5,6 +5,7 @@ memory-bandwidth floor for generation and inference-server's peak memory.
 
 Needs PyPI gguf, numpy and llama-cpp-python, and a release build:
     swift build -c release --product inference-server && python3 scripts/inference_benchmark.py [--threads 2] [-p 128] [-n 32]
+        [--kernels portable,avx2,avx512] [--models tinyllama,gemma3]
 The models (0.6 to 1.2 GB each) are written to a temporary directory (or --keep DIR) and are not committed.
 """
 import argparse
@@ -101,9 +102,9 @@ def bench_llama_cpp(path, threads, p, n, repetitions, vocab):
     return results
 
 
-def bench_ours(path, threads, p, n, repetitions):
+def bench_ours(path, threads, p, n, repetitions, kernels):
     command = ["/usr/bin/time", "-f", "%M", SERVER, "bench", "--model", path, "-p", str(p), "-n", str(n),
-               "-r", str(repetitions), "--threads", str(threads), "--output", "json"]
+               "-r", str(repetitions), "--threads", str(threads), "--output", "json"] + (["--kernels", kernels] if kernels else [])
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     peak_kib = int(done.stderr.strip().splitlines()[-1])
     rows = json.loads(done.stdout)
@@ -129,6 +130,8 @@ def main():
     parser.add_argument("-n", type=int, default=32)
     parser.add_argument("-r", type=int, default=2)
     parser.add_argument("--keep")
+    parser.add_argument("--kernels", default="", help="inference-server's kernel sets to race, comma-separated "
+                        "(portable, avx2, avx512); by default the one it picks for this CPU")
     parser.add_argument("--models", default="tinyllama,gemma3", help="which rows: tinyllama (three random-weight "
                         "TinyLlama-shaped files), gemma3 (the real model), or both")
     args = parser.parse_args()
@@ -142,8 +145,9 @@ def main():
         write_f16_model(f16)
     bandwidth = copy_bandwidth()
     print(f"machine: {os.cpu_count()} cores, copy bandwidth {bandwidth / 1e9:.1f} GB/s; threads {args.threads}")
-    print("| model | size | test | inference-server t/s | llama.cpp t/s | ratio |")
-    print("| --- | ---: | --- | ---: | ---: | ---: |")
+    kernel_sets = [k for k in args.kernels.split(",") if k] or [""]
+    print("| model | size | kernels | test | inference-server t/s | llama.cpp t/s | ratio |")
+    print("| --- | ---: | --- | --- | ---: | ---: | ---: |")
     notes = []
     tiny_kv = SHAPE["layers"] * 2 * SHAPE["embedding"] // SHAPE["heads"] * SHAPE["kv_heads"] * 2  # bytes per position
     models = []
@@ -162,10 +166,12 @@ def main():
         notes.append("the real model is not installed (scripts/setup installs it): its rows are missing")
     for label, path, vocab, kv_per_position in models:
         size = os.path.getsize(path)
-        ours, peak = bench_ours(path, args.threads, args.p, args.n, args.r)
         theirs = bench_llama_cpp(path, args.threads, args.p, args.n, args.r, vocab)
-        for test in ours:
-            print(f"| {label} | {size / 2**20:.0f} MiB | {test} | {ours[test]:.2f} | {theirs[test]:.2f} | {ours[test] / theirs[test]:.2f} |")
+        for kernels in kernel_sets:
+            ours, peak = bench_ours(path, args.threads, args.p, args.n, args.r, kernels)
+            for test in ours:
+                print(f"| {label} | {size / 2**20:.0f} MiB | {kernels or 'default'} | {test} | {ours[test]:.2f} | {theirs[test]:.2f} | "
+                      f"{ours[test] / theirs[test]:.2f} |")
         floor = bandwidth / size  # every weight byte read once per generated token
         kv_cache = kv_per_position * (args.p + 1)
         notes.append(f"{label}: bandwidth ceiling for generation {floor:.1f} t/s ({size / 2**20:.0f} MiB per token); "
