@@ -47,13 +47,14 @@ struct KernelFixtureTests {
         return (0..<batch).map { t in output[(t * 8)..<(t * 8 + 8)].map(\.bitPattern) }
     }
 
-    /// Every exact type's products on `kernels`, against ggml's, alone and four tokens at a time.
+    /// Every exact type's products on `kernels`, against ggml's: one token, and six (four at a time, then alone).
     static func checkBitIdentical(_ name: String, _ type: TensorType, kernels: KernelSet) throws {
         let cases = Self.fixture.cases.filter { $0.type == name }
         #expect(cases.count >= 4)
         for (index, item) in cases.enumerated() {
             let expected = item.interleavedBits ?? item.resultBits
-            for (token, bits) in try Self.products(item, type, batch: 6, kernels: kernels).enumerated() {
+            // one token takes the rows in pairs (generation's path), six take tiles of four and single tokens
+            for (token, bits) in try (Self.products(item, type, batch: 1, kernels: kernels) + Self.products(item, type, batch: 6, kernels: kernels)).enumerated() {
                 let differing = zip(bits, expected).filter { $0 != $1 }.count
                 #expect(differing == 0, "\(kernels) \(name) case \(index), token \(token): \(differing) of 8 rows differ from ggml, e.g. \(Float(bitPattern: bits[0])) vs \(Float(bitPattern: expected[0]))")
             }

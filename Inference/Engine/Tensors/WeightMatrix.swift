@@ -111,6 +111,20 @@ public struct WeightMatrix: @unchecked Sendable {
         var start = 0
         while start < batch {
             let end = min(batch, start + tile)
+            if end - start == 1 {
+                // one token (generation): weight rows in pairs
+                let x = activations + start * activationBytes
+                var r = range.lowerBound
+                while r + 2 <= range.upperBound {
+                    let two = Kernel.dot(rows: base + r * rowBytes, base + (r + 1) * rowBytes, x, columns: columns, scratch: scratch)
+                    output[start * rows + r] = two[0]
+                    output[start * rows + r + 1] = two[1]
+                    r += 2
+                }
+                if r < range.upperBound { output[start * rows + r] = Kernel.dot(base + r * rowBytes, x, columns: columns, scratch: scratch) }
+                start = end
+                continue
+            }
             for r in range {
                 let weights = base + r * rowBytes
                 var t = start
@@ -146,12 +160,17 @@ protocol RowKernel {
     static func dot(_ weights: UnsafeRawPointer, _ activations: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> Float
     /// One weight row against four activation rows; kernels that can reuse the unpacked weights do.
     static func dot(_ weights: UnsafeRawPointer, _ activations: FourRows, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float>
+    /// Two weight rows against one activation row; kernels whose sums are latency-bound interleave the two.
+    static func dot(rows w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ activations: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float>
 }
 
 extension RowKernel {
     static func dot(_ weights: UnsafeRawPointer, _ activations: FourRows, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
         SIMD4(dot(weights, activations[0], columns: columns, scratch: scratch), dot(weights, activations[1], columns: columns, scratch: scratch),
               dot(weights, activations[2], columns: columns, scratch: scratch), dot(weights, activations[3], columns: columns, scratch: scratch))
+    }
+    static func dot(rows w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ activations: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float> {
+        SIMD2(dot(w0, activations, columns: columns, scratch: scratch), dot(w1, activations, columns: columns, scratch: scratch))
     }
 }
 

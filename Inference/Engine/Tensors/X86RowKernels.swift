@@ -30,6 +30,14 @@ protocol X86Entry {
     /// `scratch` holds 4 · (`blocks` + 8) floats.
     static func one(_ w: UnsafeRawPointer, _ y: Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float
     static func four(_ w: UnsafeRawPointer, _ y0: Row, _ y1: Row, _ y2: Row, _ y3: Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float>
+    /// Two weight rows · one activation row.
+    static func two(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float>
+}
+
+extension X86Entry {
+    static func two(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float> {
+        SIMD2(one(w0, y, blocks: blocks, scratch: scratch), one(w1, y, blocks: blocks, scratch: scratch))
+    }
 }
 
 protocol X86SmallEntry: X86Entry where Row == Q8Row {}
@@ -55,6 +63,10 @@ enum X86RowKernel<Entry: X86Entry>: RowKernel {
         return Entry.four(w, Entry.row(x[0], blocks: blocks), Entry.row(x[1], blocks: blocks), Entry.row(x[2], blocks: blocks),
                           Entry.row(x[3], blocks: blocks), blocks: blocks, scratch: scratch)
     }
+    static func dot(rows w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float> {
+        let blocks = columns / Entry.blockElements
+        return Entry.two(w0, w1, Entry.row(x, blocks: blocks), blocks: blocks, scratch: scratch)
+    }
 }
 
 /// A 32-value block type through the AVX2 module, specialised here (the engine is built for Haswell too).
@@ -62,6 +74,9 @@ enum AVX2Small<Unpack: SmallBlockUnpack>: X86SmallEntry {
     static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { SmallBlockKernels<AVX2Dot, Unpack>.dot(w, y, blocks: blocks, scratch: scratch) }
     static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
         SmallBlockKernels<AVX2Dot, Unpack>.dot(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch)
+    }
+    static func two(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float> {
+        SmallBlockKernels<AVX2Dot, Unpack>.dot(w0, w1, y, blocks: blocks, scratch: scratch)
     }
 }
 

@@ -105,6 +105,23 @@ public enum SmallBlockKernels<Dot: Int8Dot, Unpack: SmallBlockUnpack> {
         return horizontalSum(acc) + minimumShare(w, y, blocks: blocks)
     }
 
+    /// Two weight rows · one activation row: the two rows' chains of fused multiply-adds interleaved, so that one
+    /// waits on the other's latency no longer (generation's case); each result exactly as `dot` gives it.
+    /// `scratch` holds 2 · (`blocks` + 8) floats.
+    @inlinable
+    public static func dot(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float> {
+        let stride = blocks &+ 8
+        combinedScales(w0, y, blocks: blocks, into: scratch)
+        combinedScales(w1, y, blocks: blocks, into: scratch + stride)
+        var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
+        for b in 0..<blocks {
+            let values = y.values + b &* 32
+            acc0 = _mm256_fmadd_ps(_mm256_set1_ps(scratch[b]), lanes(Unpack.values(w0 + b &* Unpack.bytes), values), acc0)
+            acc1 = _mm256_fmadd_ps(_mm256_set1_ps(scratch[stride &+ b]), lanes(Unpack.values(w1 + b &* Unpack.bytes), values), acc1)
+        }
+        return SIMD2(horizontalSum(acc0) + minimumShare(w0, y, blocks: blocks), horizontalSum(acc1) + minimumShare(w1, y, blocks: blocks))
+    }
+
     /// One weight row · four activation rows, each block unpacked once; each result exactly as `dot` gives it.
     /// `scratch` holds 4 · (`blocks` + 8) floats.
     @inlinable
