@@ -36,12 +36,16 @@ enum Attention {
         let query: UnsafeMutablePointer<Float16>
         /// 64 partial sums (one per lane of `vec_dot_f16`'s four accumulators) of `width` values each.
         let partials: UnsafeMutablePointer<Float>
+        /// `width` zeros: the partial sums of a lane no position reaches.
+        let zeros: UnsafeMutablePointer<Float>
         let width: Int
 
         init(positions: Int, width: Int) {
             scores = .allocate(capacity: positions)
             query = .allocate(capacity: width)
             partials = .allocate(capacity: 64 * width)
+            zeros = .allocate(capacity: width)
+            zeros.initialize(repeating: 0, count: width)
             self.width = width
         }
 
@@ -49,6 +53,7 @@ enum Attention {
             scores.deallocate()
             query.deallocate()
             partials.deallocate()
+            zeros.deallocate()
         }
     }
 
@@ -86,12 +91,16 @@ enum Attention {
     /// `out[i] = Σ_p weights[p] · values[p][i]`, each sum as `vec_dot_f16` takes it along the positions of the
     /// transposed value cache: position p feeds lane p mod 64 of its four accumulators. Each lane's partial sum is
     /// kept for every output value at once, and the lanes are added as the kernel adds them. Positions outside
-    /// `first..<length` weigh zero in llama.cpp, which leaves every partial sum as it is; they are skipped.
+    /// `first..<length` weigh zero in llama.cpp, which leaves every partial sum as it is; they are skipped, and a
+    /// lane no position reaches (fewer than 64 positions) is read as zeros rather than cleared for every head.
+    /// (A partial sum is never -0: it starts at +0, and +0 plus a -0 product is +0; so a missing lane, +0, adds
+    /// exactly what a cleared one would.)
     private static func weightedValues(_ weights: UnsafePointer<Float>, values: UnsafePointer<Float16>, stride: Int,
                                        first: Int, length: Int, scratch: Scratch, into out: UnsafeMutablePointer<Float>) {
         let d = scratch.width, lanes = 64
         let partials = scratch.partials
-        partials.initialize(repeating: 0, count: lanes * d)
+        let reached = min(lanes, length - first)
+        for k in 0..<reached { (partials + ((first + k) % lanes) * d).initialize(repeating: 0, count: d) }
         for position in first..<length {
             let weight = weights[position]
             let partial = partials + (position % lanes) * d
@@ -109,14 +118,17 @@ enum Attention {
                 i += 1
             }
         }
-        @inline(__always) func lane(_ l: Int, _ i: Int) -> Float { partials[l * d + i] }
-        for i in 0..<d {
-            var sixteen = Lanes()
-            for l in 0..<16 {
-                // vec_dot_f16 folds its accumulators (0 + 2) + (1 + 3) before adding across lanes
-                sixteen[l] = (lane(l, i) + lane(32 + l, i)) + (lane(16 + l, i) + lane(48 + l, i))
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: lanes) { rows in
+            for l in 0..<lanes { rows[l] = UnsafePointer(scratch.zeros) }
+            for k in 0..<reached { rows[(first + k) % lanes] = UnsafePointer(partials + ((first + k) % lanes) * d) }
+            for i in 0..<d {
+                var sixteen = Lanes()
+                for l in 0..<16 {
+                    // vec_dot_f16 folds its accumulators (0 + 2) + (1 + 3) before adding across lanes
+                    sixteen[l] = (rows[l][i] + rows[32 + l][i]) + (rows[16 + l][i] + rows[48 + l][i])
+                }
+                out[i] = VectorExp.laneSum(sixteen)
             }
-            out[i] = VectorExp.laneSum(sixteen)
         }
     }
 }
