@@ -2,8 +2,8 @@ import Foundation
 import Dispatch
 import Synchronization
 
-/// Runs data-parallel work on a fixed number of threads: the work is cut into as many parts as there are threads,
-/// and each part runs on its own thread of Dispatch's pool (the caller's thread takes one).
+/// Runs data-parallel work on a fixed number of threads: the work is cut into a few chunks per thread, which the
+/// threads of a `SpinPool` claim (the caller's thread among them).
 public struct Workers: Sendable {
     public let threads: Int
 
@@ -27,17 +27,20 @@ public struct Workers: Sendable {
         }
         let chunks = min(threads * 4, max(1, count / minimum))
         let next = Atomic<Int>(0)
-        // the parts touch disjoint memory by contract, which the compiler cannot see through raw pointers
-        withoutActuallyEscaping(body) { body in
-            let work = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: threads) { _ in
-                while true {
-                    let chunk = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                    guard chunk < chunks else { return }
-                    let lower = count * chunk / chunks, upper = count * (chunk + 1) / chunks
-                    if lower < upper { work.value(lower..<upper) }
-                }
+        func claim(_: Int) {
+            while true {
+                let chunk = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard chunk < chunks else { return }
+                let lower = count * chunk / chunks, upper = count * (chunk + 1) / chunks
+                if lower < upper { body(lower..<upper) }
             }
+        }
+        // the pool's spinning threads, unless another caller holds them (then Dispatch's)
+        if SpinPool.shared(threads: self.threads).run(claim) { return }
+        // the parts touch disjoint memory by contract, which the compiler cannot see through raw pointers
+        withoutActuallyEscaping(claim) { claim in
+            let work = UncheckedSendable(claim)
+            DispatchQueue.concurrentPerform(iterations: threads) { work.value($0) }
         }
     }
 }
