@@ -55,7 +55,8 @@ final class SpinPool: @unchecked Sendable {
                 sleeper.semaphore.signal()
             }
             body(0)
-            while pending.load(ordering: .acquiring) > 0 { Self.pause() }
+            var spins = 0
+            while pending.load(ordering: .acquiring) > 0 { Self.pause(&spins) }
             job = nil
         }
         return true
@@ -70,8 +71,7 @@ final class SpinPool: @unchecked Sendable {
                 let deadline = DispatchTime.now().uptimeNanoseconds + Self.spinNanoseconds
                 var spins = 0
                 while current == seen {
-                    Self.pause()
-                    spins += 1
+                    Self.pause(&spins)
                     if spins & 63 == 0, DispatchTime.now().uptimeNanoseconds > deadline {
                         sleeper.state.store(1, ordering: .sequentiallyConsistent)
                         if generation.load(ordering: .sequentiallyConsistent) == seen
@@ -89,9 +89,14 @@ final class SpinPool: @unchecked Sendable {
         }
     }
 
-    /// A spin step: an atomic load per step (`_mm_pause` is a builtin Swift can declare but not link).
+    /// A spin step. After the first thousand, every 64th step yields the core: when there are more runnable
+    /// threads than cores (tests side by side, a server's connections), the thread being waited for may be the one
+    /// that needs it. (`_mm_pause` is a builtin Swift can declare but not link.)
     @inline(__always)
-    static func pause() {}
+    static func pause(_ spins: inout Int) {
+        spins &+= 1
+        if spins > 1_000, spins & 63 == 0 { sched_yield() }
+    }
 
     /// One pool per thread count, for the life of the process.
     static func shared(threads: Int) -> SpinPool {

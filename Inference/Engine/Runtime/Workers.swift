@@ -35,17 +35,8 @@ public struct Workers: Sendable {
                 if lower < upper { body(lower..<upper) }
             }
         }
-        // the pool's spinning threads, unless another caller holds them (then Dispatch's)
-        if SpinPool.shared(threads: self.threads).run(claim) { return }
-        // the parts touch disjoint memory by contract, which the compiler cannot see through raw pointers
-        withoutActuallyEscaping(claim) { claim in
-            let work = UncheckedSendable(claim)
-            DispatchQueue.concurrentPerform(iterations: threads) { work.value($0) }
-        }
+        // the pool's spinning threads; while another caller holds them (another model, a test beside this one), this
+        // thread alone: more threads than cores, spinning, would only take turns
+        if !SpinPool.shared(threads: self.threads).run(claim) { claim(0) }
     }
-}
-
-private struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }
