@@ -121,13 +121,24 @@ enum Attention {
         withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: lanes) { rows in
             for l in 0..<lanes { rows[l] = UnsafePointer(scratch.zeros) }
             for k in 0..<reached { rows[(first + k) % lanes] = UnsafePointer(partials + ((first + k) % lanes) * d) }
-            for i in 0..<d {
+            // vec_dot_f16 folds its accumulators (0 + 2) + (1 + 3), then adds the sixteen lanes as `laneSum`'s tree
+            // does; the same additions for sixteen outputs at once, each output in its own SIMD lane
+            var i = 0
+            while i + 16 <= d {
+                @inline(__always) func lane(_ l: Int) -> Lanes { UnsafeRawPointer(rows[l] + i).loadUnaligned(as: Lanes.self) }
+                @inline(__always) func fold(_ l: Int) -> Lanes { (lane(l) + lane(32 + l)) + (lane(16 + l) + lane(48 + l)) }
+                let e0 = fold(0) + fold(8), e1 = fold(1) + fold(9), e2 = fold(2) + fold(10), e3 = fold(3) + fold(11)
+                let e4 = fold(4) + fold(12), e5 = fold(5) + fold(13), e6 = fold(6) + fold(14), e7 = fold(7) + fold(15)
+                let f0 = e0 + e4, f1 = e1 + e5, f2 = e2 + e6, f3 = e3 + e7
+                let result = (f0 + f2) + (f1 + f3)
+                UnsafeMutableRawPointer(out + i).storeBytes(of: result, as: Lanes.self)
+                i += 16
+            }
+            while i < d {
                 var sixteen = Lanes()
-                for l in 0..<16 {
-                    // vec_dot_f16 folds its accumulators (0 + 2) + (1 + 3) before adding across lanes
-                    sixteen[l] = (rows[l][i] + rows[32 + l][i]) + (rows[16 + l][i] + rows[48 + l][i])
-                }
+                for l in 0..<16 { sixteen[l] = (rows[l][i] + rows[32 + l][i]) + (rows[16 + l][i] + rows[48 + l][i]) }
                 out[i] = VectorExp.laneSum(sixteen)
+                i += 1
             }
         }
     }
