@@ -109,7 +109,7 @@ public enum KQuantKernels {
         @usableFromInline var low: (__m256i, __m256i, __m256i, __m256i)
         @usableFromInline var high: (__m256i, __m256i, __m256i, __m256i)
         @usableFromInline var scales: (__m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i)
-        @usableFromInline var minimums: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32)
+        @usableFromInline var minimums: __m256i
 
         @inlinable @inline(__always)
         init(_ x: UnsafeRawPointer) {
@@ -125,7 +125,7 @@ public enum KQuantKernels {
             let s6 = KQuantKernels.q4KScaleMin(x + 4, 6), s7 = KQuantKernels.q4KScaleMin(x + 4, 7)
             scales = (_mm256_set1_epi16(s0.0), _mm256_set1_epi16(s1.0), _mm256_set1_epi16(s2.0), _mm256_set1_epi16(s3.0),
                       _mm256_set1_epi16(s4.0), _mm256_set1_epi16(s5.0), _mm256_set1_epi16(s6.0), _mm256_set1_epi16(s7.0))
-            minimums = (Int32(s0.1), Int32(s1.1), Int32(s2.1), Int32(s3.1), Int32(s4.1), Int32(s5.1), Int32(s6.1), Int32(s7.1))
+            minimums = _mm256_setr_epi32(Int32(s0.1), Int32(s1.1), Int32(s2.1), Int32(s3.1), Int32(s4.1), Int32(s5.1), Int32(s6.1), Int32(s7.1))
         }
 
         /// Σ scale · Σ q·y over the block, and Σ minimum · Σy over the sub-blocks: both exact integers.
@@ -138,12 +138,9 @@ public enum KQuantKernels {
             sum = _mm256_add_epi32(sum, _mm256_add_epi32(product(low.1, scales.2, 64), product(high.1, scales.3, 96)))
             sum = _mm256_add_epi32(sum, _mm256_add_epi32(product(low.2, scales.4, 128), product(high.2, scales.5, 160)))
             sum = _mm256_add_epi32(sum, _mm256_add_epi32(product(low.3, scales.6, 192), product(high.3, scales.7, 224)))
-            let groups = unsafeBitCast(load256(sums), to: SIMD16<Int16>.self)
-            @inline(__always) func group(_ s: Int) -> Int32 { Int32(groups[2 &* s]) &+ Int32(groups[2 &* s &+ 1]) }
-            let m = minimums
-            let minimum = m.0 &* group(0) &+ m.1 &* group(1) &+ m.2 &* group(2) &+ m.3 &* group(3)
-                &+ m.4 &* group(4) &+ m.5 &* group(5) &+ m.6 &* group(6) &+ m.7 &* group(7)
-            return (horizontalSum(sum), minimum)
+            // the sixteen sums of 16 values, added in pairs into the eight sub-blocks' sums, times the minimums
+            let subBlocks = _mm256_madd_epi16(load256(sums), _mm256_set1_epi16(1))
+            return (horizontalSum(sum), horizontalSum(_mm256_mullo_epi32(subBlocks, minimums)))
         }
     }
 
