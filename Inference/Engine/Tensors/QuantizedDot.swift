@@ -94,19 +94,22 @@ public enum QuantizedDot {
             let bytes = UnsafeMutableRawBufferPointer(block)
             for index in 0..<blocks {
                 quantizeQ8_0(UnsafeBufferPointer(rebasing: values[(index * 32)..<(index * 32 + 32)]), into: bytes)
-                let q = (0..<32).map { Int32(Int8(bitPattern: bytes[2 + $0])) }
+                var sum: Int32 = 0, quad: Int32 = 0
                 for j in 0..<32 {
-                    out.storeBytes(of: Int16(q[j]), toByteOffset: index * 64 + j * 2, as: Int16.self)
+                    let q = Int32(Int8(bitPattern: bytes[2 + j]))
+                    out.storeBytes(of: Int16(q), toByteOffset: index * 64 + j * 2, as: Int16.self)
                     out[blocks * 104 + index * 32 + j] = bytes[2 + j]
+                    sum += q
+                    quad += q
+                    if j % 4 == 3 {
+                        out.storeBytes(of: 128 * quad, toByteOffset: blocks * 72 + index * 32 + j / 4 * 4, as: Int32.self)
+                        quad = 0
+                    }
                 }
                 out.storeBytes(of: Dequantize.half(UnsafeRawBufferPointer(bytes), 0), toByteOffset: blocks * 64 + index * 4, as: Float.self)
                 var amax: Float = 0
                 for j in 0..<32 { amax = max(amax, abs(values[index * 32 + j])) }
-                let sum = q.reduce(0, +)
                 out.storeBytes(of: Float(Float16(amax / 127 * Float(sum))), toByteOffset: blocks * 68 + index * 4, as: Float.self)
-                for lane in 0..<8 {
-                    out.storeBytes(of: 128 * q[(lane * 4)..<(lane * 4 + 4)].reduce(0, +), toByteOffset: blocks * 72 + index * 32 + lane * 4, as: Int32.self)
-                }
             }
         }
     }
@@ -157,30 +160,13 @@ public enum QuantizedDot {
     /// One Q4_0 row against four activation rows, each block's nibbles unpacked once for all four; each result is
     /// computed exactly as `q4_0` computes it alone.
     public static func q4_0(_ a: UnsafeRawPointer, _ b: FourRows, blocks: Int) -> SIMD4<Float> {
-        withScratch(blocks) { q4_0(a, b, blocks: blocks, scratch: $0) }
-    }
-
-    static func q4_0(_ a: UnsafeRawPointer, _ b: FourRows, blocks: Int, scratch scales: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
-        let stride = blocks + 8
-        for i in 0..<4 { combineScales(a, stride: 18, b[i], blocks: blocks, into: scales + i * stride) }
-        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
-        let eight = SIMD16<Int16>(repeating: 8)
-        for block in 0..<blocks {
-            let packed = loadInt16Lanes(a, block &* 18 &+ 2, signed: false)
-            let low = (packed & 0x0F) &- eight, high = (packed &>> 4) &- eight
-            @inline(__always) func sums(_ y: UnsafeRawPointer) -> SIMD8<Float> { smallSums(low, high, y, block) }
-            acc0.addProduct(sums(b[0]), SIMD8<Float>(repeating: scales[block]))
-            acc1.addProduct(sums(b[1]), SIMD8<Float>(repeating: scales[stride &+ block]))
-            acc2.addProduct(sums(b[2]), SIMD8<Float>(repeating: scales[2 &* stride &+ block]))
-            acc3.addProduct(sums(b[3]), SIMD8<Float>(repeating: scales[3 &* stride &+ block]))
-        }
-        return SIMD4(ggmlSum(acc0), ggmlSum(acc1), ggmlSum(acc2), ggmlSum(acc3))
+        withScratch(blocks) { small(.q4_0, a, b, blocks: blocks, scratch: $0) }
     }
 
     /// Floats of scratch a kernel call over `blocks` blocks needs: the combined scales of four rows.
     static func scratchFloats(blocks: Int) -> Int { 4 * (blocks + 8) }
 
-    private static func withScratch<Result>(_ blocks: Int, _ body: (UnsafeMutablePointer<Float>) -> Result) -> Result {
+    static func withScratch<Result>(_ blocks: Int, _ body: (UnsafeMutablePointer<Float>) -> Result) -> Result {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchFloats(blocks: blocks)) { body($0.baseAddress!) }
     }
 
@@ -199,24 +185,11 @@ public enum QuantizedDot {
         return sum
     }
 
-    /// Q4_0 weights · widened Q8_0 activations: the nibbles, less 8, widened to int16, then as `q8_0` (ggml's
-    /// `vec_dot_q4_0_q8_0`; llama.cpp repacks Q4_0 matrices of a multiple of 8 rows on x86 and sums those otherwise).
+    /// Q4_0 weights · widened Q8_0 activations: the nibbles, less 8, as the other 32-value block types (`small`;
+    /// ggml's `vec_dot_q4_0_q8_0`; llama.cpp repacks Q4_0 matrices of a multiple of 8 rows on x86 and sums those
+    /// otherwise).
     public static func q4_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float {
-        withScratch(blocks) { q4_0(a, b, blocks: blocks, scratch: $0) }
-    }
-
-    static func q4_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int, scratch scales: UnsafeMutablePointer<Float>) -> Float {
-        combineScales(a, stride: 18, b, blocks: blocks, into: scales)
-        var accumulator = SIMD8<Float>()
-        let eight = SIMD16<Int16>(repeating: 8)
-        for block in 0..<blocks {
-            let packed = loadInt16Lanes(a, block &* 18 &+ 2, signed: false)
-            let y0 = b.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self)
-            let y1 = b.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self)
-            let sums = quadSums(multiplyAddPairs((packed & 0x0F) &- eight, y0), multiplyAddPairs((packed &>> 4) &- eight, y1))
-            accumulator.addProduct(floatLanes(sums), SIMD8<Float>(repeating: scales[block]))
-        }
-        return ggmlSum(accumulator)
+        withScratch(blocks) { small(.q4_0, a, b, blocks: blocks, scratch: $0) }
     }
 }
 

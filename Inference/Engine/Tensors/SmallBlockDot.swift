@@ -1,8 +1,8 @@
-/// Q5_0, Q4_1 and Q5_1 weights (4 or 5 bits per value, an f16 scale per block of 32, and for Q4_1 and Q5_1 an f16
+/// Q4_0, Q5_0, Q4_1 and Q5_1 weights (4 or 5 bits per value, an f16 scale per block of 32, and for Q4_1 and Q5_1 an f16
 /// minimum) against Q8_0 activations. ggml pairs Q4_1 and Q5_1 with Q8_1, which is Q8_0 with each block's `s` (the
 /// unrounded scale times Σy, as f16) kept; the widened Q8_0 form keeps that `s` too, so the minimum's share, Σ m · s,
 /// is ggml's to the bit. The SIMD forms unpack a block into int16 lanes and meet the widened activations in
-/// `vpmaddwd`, as the Q4_0 kernel does.
+/// `vpmaddwd`.
 extension QuantizedDot {
     /// The layout of such a block: its size, where the fifth bits (a 32-bit word) and the nibbles start, whether an
     /// f16 minimum follows the scale, and the value the stored bits are centred on.
@@ -13,6 +13,7 @@ extension QuantizedDot {
         var hasMinimum: Bool
         var centre: Int16
 
+        static let q4_0 = SmallBlock(bytes: 18, highBits: nil, quants: 2, hasMinimum: false, centre: 8)
         static let q5_0 = SmallBlock(bytes: 22, highBits: 2, quants: 6, hasMinimum: false, centre: 16)
         static let q4_1 = SmallBlock(bytes: 20, highBits: nil, quants: 4, hasMinimum: true, centre: 0)
         static let q5_1 = SmallBlock(bytes: 24, highBits: 4, quants: 8, hasMinimum: true, centre: 0)
@@ -146,20 +147,16 @@ extension QuantizedDot {
         return SIMD4(ggmlSum(acc0), ggmlSum(acc1), ggmlSum(acc2), ggmlSum(acc3)) + shares
     }
 
-    private static func withSmallScratch<R>(_ blocks: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchFloats(blocks: blocks)) { body($0.baseAddress!) }
-    }
-
     /// Q5_0 weights · widened Q8_0 activations.
-    public static func q5_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float { withSmallScratch(blocks) { small(.q5_0, a, b, blocks: blocks, scratch: $0) } }
+    public static func q5_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float { withScratch(blocks) { small(.q5_0, a, b, blocks: blocks, scratch: $0) } }
     /// Q4_1 weights · widened Q8_0 activations.
-    public static func q4_1(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float { withSmallScratch(blocks) { small(.q4_1, a, b, blocks: blocks, scratch: $0) } }
+    public static func q4_1(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float { withScratch(blocks) { small(.q4_1, a, b, blocks: blocks, scratch: $0) } }
     /// Q5_1 weights · widened Q8_0 activations.
-    public static func q5_1(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float { withSmallScratch(blocks) { small(.q5_1, a, b, blocks: blocks, scratch: $0) } }
+    public static func q5_1(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float { withScratch(blocks) { small(.q5_1, a, b, blocks: blocks, scratch: $0) } }
     /// Four tokens at once, each exactly as alone.
-    public static func q5_0(_ a: UnsafeRawPointer, _ b: FourRows, blocks: Int) -> SIMD4<Float> { withSmallScratch(blocks) { small(.q5_0, a, b, blocks: blocks, scratch: $0) } }
-    public static func q4_1(_ a: UnsafeRawPointer, _ b: FourRows, blocks: Int) -> SIMD4<Float> { withSmallScratch(blocks) { small(.q4_1, a, b, blocks: blocks, scratch: $0) } }
-    public static func q5_1(_ a: UnsafeRawPointer, _ b: FourRows, blocks: Int) -> SIMD4<Float> { withSmallScratch(blocks) { small(.q5_1, a, b, blocks: blocks, scratch: $0) } }
+    public static func q5_0(_ a: UnsafeRawPointer, _ b: FourRows, blocks: Int) -> SIMD4<Float> { withScratch(blocks) { small(.q5_0, a, b, blocks: blocks, scratch: $0) } }
+    public static func q4_1(_ a: UnsafeRawPointer, _ b: FourRows, blocks: Int) -> SIMD4<Float> { withScratch(blocks) { small(.q4_1, a, b, blocks: blocks, scratch: $0) } }
+    public static func q5_1(_ a: UnsafeRawPointer, _ b: FourRows, blocks: Int) -> SIMD4<Float> { withScratch(blocks) { small(.q5_1, a, b, blocks: blocks, scratch: $0) } }
 }
 
 /// The row kernel of a `SmallBlock` type.
@@ -176,6 +173,7 @@ extension SmallBlockKernel {
     }
 }
 
+enum Q4_0Kernel: SmallBlockKernel { static let layout = QuantizedDot.SmallBlock.q4_0 }
 enum Q5_0Kernel: SmallBlockKernel { static let layout = QuantizedDot.SmallBlock.q5_0 }
 enum Q4_1Kernel: SmallBlockKernel { static let layout = QuantizedDot.SmallBlock.q4_1 }
 enum Q5_1Kernel: SmallBlockKernel { static let layout = QuantizedDot.SmallBlock.q5_1 }

@@ -195,15 +195,6 @@ enum Q8_0Kernel: RowKernel {
     }
 }
 
-enum Q4_0Kernel: RowKernel {
-    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> Float {
-        QuantizedDot.q4_0(w, x, blocks: columns / 32, scratch: scratch)
-    }
-    static func dot(_ w: UnsafeRawPointer, _ x: FourRows, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
-        QuantizedDot.q4_0(w, x, blocks: columns / 32, scratch: scratch)
-    }
-}
-
 enum Q4KKernel: RowKernel {
     static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> Float { KQuantDot.q4K(w, x, blocks: columns / 256) }
     static func dot(_ w: UnsafeRawPointer, _ x: FourRows, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { KQuantDot.q4K(w, x, blocks: columns / 256) }
