@@ -8,6 +8,7 @@
 typedef size_t (*deploy_curl_data_callback)(char *data, size_t size, size_t count, void *userdata);
 typedef int (*deploy_curl_progress_callback)(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
                                              curl_off_t ultotal, curl_off_t ulnow);
+typedef int (*deploy_curl_seek_callback)(void *userdata, curl_off_t offset, int origin);
 
 static inline CURLcode deploy_curl_setopt_long(CURL *handle, CURLoption option, long value) {
     return curl_easy_setopt(handle, option, value);
@@ -37,6 +38,10 @@ static inline CURLcode deploy_curl_setopt_data_callback(CURL *handle, CURLoption
 static inline CURLcode deploy_curl_setopt_progress_callback(CURL *handle, CURLoption option,
                                                             deploy_curl_progress_callback callback) {
     return curl_easy_setopt(handle, option, callback);
+}
+
+static inline CURLcode deploy_curl_setopt_seek_callback(CURL *handle, deploy_curl_seek_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_SEEKFUNCTION, callback);
 }
 
 static inline CURLcode deploy_curl_getinfo_long(CURL *handle, CURLINFO info, long *value) {

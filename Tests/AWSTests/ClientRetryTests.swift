@@ -46,6 +46,32 @@ struct ClientRetryTests {
         #expect(server.requests.count == 3)
     }
 
+    @Test("inside a create that must not repeat, a lost answer is retried only for calls that just read", arguments: [
+        ("DescribeVpcs", true), ("GetCallerIdentity", true), ("ListKeys", true), ("CreateVpc", false), ("Getaway", false),
+    ])
+    func lostAnswersRetriedOnlyForReads(_ action: String, retried: Bool) async throws {
+        let server = try LoopbackHTTPServer { _, index in
+            index == 0 ? .init(status: 200, hangUp: true) : .init(status: 200, body: "<\(action)Response/>")
+        }
+        defer { server.stop() }
+        let client = Self.client(port: server.port)
+        let failure: AWSError? = await RequestRetry.$mayRepeat.withValue(false) {
+            do {
+                _ = try await client.query(.ec2, action: action)
+                return nil
+            } catch {
+                return error as? AWSError
+            }
+        }
+        if retried {
+            #expect(failure == nil)
+            #expect(server.requests.count == 2)
+        } else {
+            #expect(failure?.code == "ConnectionReset")
+            #expect(server.requests.count == 1, "sent once: the endpoint may have acted")
+        }
+    }
+
     @Test("a non-retryable error fails at once with its code, message and request id")
     func nonRetryableFailsAtOnce() async throws {
         let server = try LoopbackHTTPServer { _, _ in

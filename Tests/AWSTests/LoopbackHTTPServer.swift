@@ -18,6 +18,8 @@ final class LoopbackHTTPServer: Sendable {
         var status: Int
         var headers: [(String, String)] = []
         var body: String = ""
+        /// Close the connection without answering: a lost answer, as the client sees a reset.
+        var hangUp = false
     }
 
     let port: Int
@@ -101,6 +103,7 @@ final class LoopbackHTTPServer: Sendable {
     }
 
     private static func write(_ reply: Reply, to fd: Int32) {
+        if reply.hangUp { return }
         var text = "HTTP/1.1 \(reply.status) Status\r\nContent-Length: \(reply.body.utf8.count)\r\nConnection: close\r\n"
         for (name, value) in reply.headers { text += "\(name): \(value)\r\n" }
         text += "\r\n\(reply.body)"

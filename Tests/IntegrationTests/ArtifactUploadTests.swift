@@ -161,7 +161,7 @@ struct ArtifactUploadTests {
         let endpoint = try LocalEndpoint.require()
         let fixture = try Self.fixture("af")
         defer { fixture.remove() }
-        let proxy = try FaultProxy(target: endpoint.url, throttle: 0.1, drop: 0.1, seed: 5)
+        let proxy = try FaultProxy(target: endpoint.url, throttle: 0.1, drop: 0.3, seed: 5)
         var environment = endpoint.adminEnvironment
         environment["AWS_ENDPOINT_URL"] = proxy.url
         environment["AWS_MAX_ATTEMPTS"] = "8"

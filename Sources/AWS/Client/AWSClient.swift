@@ -39,7 +39,7 @@ public final class AWSClient: Sendable {
     public func send(_ operation: AWSOperation) async throws -> HTTPResponse {
         let endpoint = try endpoint(for: operation.service)
         var unsigned = makeRequest(operation, endpoint: endpoint)
-        unsigned.mayRepeat = RequestRetry.mayRepeat
+        unsigned.mayRepeat = RequestRetry.mayRepeat || operation.onlyReads
         var attempt = 0
         var spent = 0
         while true {
@@ -109,7 +109,7 @@ public final class AWSClient: Sendable {
                                    code: error.kind.code, message: error.description)
             guard error.isTransient else { return .failed(failure) }
             // a lost answer may mean the endpoint acted: a call that must not run twice is not sent again blindly
-            if !RequestRetry.mayRepeat, error.kind == .connectionReset || error.kind == .timedOut { return .failed(failure) }
+            if !request.mayRepeat, error.kind == .connectionReset || error.kind == .timedOut { return .failed(failure) }
             return .retryable(failure, cost: error.kind == .timedOut ? RetryBudget.timeoutCost : RetryBudget.retryCost)
         }
     }

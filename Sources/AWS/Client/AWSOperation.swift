@@ -33,6 +33,15 @@ public struct AWSOperation: Sendable {
         self.bucket = bucket
         self.hostPrefix = hostPrefix
     }
+
+    /// A call that only reads (`Describe*`, `Get*`, `List*`, or a REST GET or HEAD): sending it twice changes
+    /// nothing, so a lost answer is always worth another attempt, even inside a create that must not repeat.
+    public var onlyReads: Bool {
+        if method == "GET" || method == "HEAD" { return true }
+        return ["Describe", "Get", "List"].contains { prefix in
+            name.hasPrefix(prefix) && name.dropFirst(prefix.count).first?.isUppercase == true
+        }
+    }
 }
 
 /// What the client reports about each attempt, for a `--debug` log. Never carries secrets.

@@ -100,6 +100,12 @@ final class CurlExchange: Sendable {
                 return Unmanaged<CurlExchange>.fromOpaque(context).takeUnretainedValue().read(into: buffer, capacity: size * count)
             }
             handle.set(CURLOPT_READDATA, pointer: context)
+            // libcurl resends on a fresh connection when a reused one turns out dead, and must rewind the body first
+            deploy_curl_setopt_seek_callback(handle.raw) { context, offset, origin in
+                guard let context, origin == SEEK_SET else { return Int32(CURL_SEEKFUNC_CANTSEEK) }
+                return Unmanaged<CurlExchange>.fromOpaque(context).takeUnretainedValue().seek(to: Int64(offset))
+            }
+            handle.set(CURLOPT_SEEKDATA, pointer: context)
             return
         }
         switch request.method {
@@ -140,6 +146,13 @@ final class CurlExchange: Sendable {
                 return count
             }
         }
+    }
+
+    /// Moves the read position within the part, as libcurl asks when it resends the body.
+    private func seek(to offset: Int64) -> Int32 {
+        guard let file = request.bodyFile, offset >= 0, offset <= file.length else { return Int32(CURL_SEEKFUNC_FAIL) }
+        upload.withLock { $0.sent = offset }
+        return Int32(CURL_SEEKFUNC_OK)
     }
 
     /// Header lines for libcurl; `Name;` sends an empty value, `Name:` suppresses a header curl would add.

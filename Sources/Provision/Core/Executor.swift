@@ -220,6 +220,7 @@ public struct Executor: Sendable {
     /// again (a second VPC), look for it by tag or name, adopt it if found, and only then try again.
     private func create(_ desired: DesiredResource, token: String, handler: any ResourceHandler,
                         context: HandlerContext) async throws -> [String: Value] {
+        let attempts = context.client.configuration.retry.maxAttempts
         var attempt = 0
         while true {
             attempt += 1
@@ -227,11 +228,13 @@ public struct Executor: Sendable {
                 return try await RequestRetry.$mayRepeat.withValue(false) {
                     try await handler.create(desired, token: token, context: context)
                 }
-            } catch let error as AWSError where error.category == .transport && attempt < 4 {
+            } catch let error as AWSError where error.category == .transport {
+                // the last attempt's lost answer may still have made it: look before giving up
                 if let found = try await handler.find(desired, token: token, context: context) {
                     events(.adopted(desired.address, id: found["id"]?.stringValue ?? "?"))
                     return found
                 }
+                if attempt >= attempts { throw error }
             }
         }
     }
