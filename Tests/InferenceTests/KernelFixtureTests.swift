@@ -31,32 +31,38 @@ struct KernelFixtureTests {
     /// (it repacks Q4_0 too, whose interleaved kernel we do not follow: Q4_0 equals ggml's `vec_dot`).
     static let exact: [(String, TensorType)] = [("Q8_0", .q8_0), ("Q4_0", .q4_0), ("Q5_0", .q5_0), ("Q4_1", .q4_1), ("Q5_1", .q5_1), ("Q6_K", .q6_K), ("Q4_K", .q4_K)]
 
-    /// Our product of the case's 8 rows with its activation row, repeated `batch` times (four-token tiles and single
-    /// tokens both), as the model computes it.
-    static func products(_ item: Case, _ type: TensorType, batch: Int, kernels: KernelSet = .portable) throws -> [[UInt32]] {
+    /// Our product of the case's first `rows` rows (of 8) with its activation row, repeated `batch` times (tiles of
+    /// two rows by four tokens, single rows and single tokens), as the model computes it.
+    static func products(_ item: Case, _ type: TensorType, batch: Int, rows: Int = 8, kernels: KernelSet = .portable) throws -> [[UInt32]] {
         let weights = Data(base64Encoded: item.weights)!, x = Data(base64Encoded: item.activations)!
         let columns = fixture.columns
         let input = (0..<batch).flatMap { _ in x.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) } }
-        var output = [Float](repeating: .nan, count: 8 * batch)
+        var output = [Float](repeating: .nan, count: rows * batch)
         try weights.withUnsafeBytes { raw in
-            let matrix = try WeightMatrix(name: "w", type: type, rows: 8, columns: columns, data: raw, kernels: kernels)
+            let data = UnsafeRawBufferPointer(rebasing: raw[..<(raw.count / 8 * rows)])
+            let matrix = try WeightMatrix(name: "w", type: type, rows: rows, columns: columns, data: data, kernels: kernels)
             input.withUnsafeBufferPointer { input in
                 output.withUnsafeMutableBufferPointer { matrix.multiply(input.baseAddress!, batch: batch, into: $0.baseAddress!, workers: Workers(threads: 2)) }
             }
         }
-        return (0..<batch).map { t in output[(t * 8)..<(t * 8 + 8)].map(\.bitPattern) }
+        return (0..<batch).map { t in output[(t * rows)..<(t * rows + rows)].map(\.bitPattern) }
     }
 
-    /// Every exact type's products on `kernels`, against ggml's: one token, and six (four at a time, then alone).
+    /// Every exact type's products on `kernels`, against ggml's: one token (rows in pairs), six (a tile of four
+    /// tokens, then two alone) and nineteen (a 16-token tile of four quads, then three alone), of 8 rows and of 7 (a
+    /// thread's share then ends on a single row).
     static func checkBitIdentical(_ name: String, _ type: TensorType, kernels: KernelSet) throws {
         let cases = Self.fixture.cases.filter { $0.type == name }
         #expect(cases.count >= 4)
         for (index, item) in cases.enumerated() {
             let expected = item.interleavedBits ?? item.resultBits
-            // one token takes the rows in pairs (generation's path), six take tiles of four and single tokens
-            for (token, bits) in try (Self.products(item, type, batch: 1, kernels: kernels) + Self.products(item, type, batch: 6, kernels: kernels)).enumerated() {
-                let differing = zip(bits, expected).filter { $0 != $1 }.count
-                #expect(differing == 0, "\(kernels) \(name) case \(index), token \(token): \(differing) of 8 rows differ from ggml, e.g. \(Float(bitPattern: bits[0])) vs \(Float(bitPattern: expected[0]))")
+            for rows in [8, 7] {
+                for batch in [1, 6, 19] {
+                    for (token, bits) in try Self.products(item, type, batch: batch, rows: rows, kernels: kernels).enumerated() {
+                        let differing = zip(bits, expected).filter { $0 != $1 }.count
+                        #expect(differing == 0, "\(kernels) \(name) case \(index), \(rows) rows, token \(token) of \(batch): \(differing) rows differ from ggml, e.g. \(Float(bitPattern: bits[0])) vs \(Float(bitPattern: expected[0]))")
+                    }
+                }
             }
         }
     }

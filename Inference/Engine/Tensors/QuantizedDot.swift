@@ -164,7 +164,7 @@ public enum QuantizedDot {
     }
 
     /// Floats of scratch a kernel call over `blocks` blocks needs: the combined scales of four rows.
-    static func scratchFloats(blocks: Int) -> Int { 4 * (blocks + 8) }
+    static func scratchFloats(blocks: Int) -> Int { 10 * (blocks + 8) }
 
     static func withScratch<Result>(_ blocks: Int, _ body: (UnsafeMutablePointer<Float>) -> Result) -> Result {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchFloats(blocks: blocks)) { body($0.baseAddress!) }
@@ -201,6 +201,22 @@ public struct FourRows {
     public init(_ first: UnsafeRawPointer, stride: Int) {
         self.first = first
         self.stride = stride
+    }
+
+    @inline(__always)
+    public subscript(_ index: Int) -> UnsafeRawPointer { first + index * stride }
+}
+
+/// `count` activation rows `stride` bytes apart.
+public struct TokenRows {
+    public let first: UnsafeRawPointer
+    public let stride: Int
+    public let count: Int
+
+    public init(_ first: UnsafeRawPointer, stride: Int, count: Int) {
+        self.first = first
+        self.stride = stride
+        self.count = count
     }
 
     @inline(__always)

@@ -125,18 +125,31 @@ public struct WeightMatrix: @unchecked Sendable {
                 start = end
                 continue
             }
-            for r in range {
-                let weights = base + r * rowBytes
-                var t = start
-                while t + 4 <= end {
-                    let four = Kernel.dot(weights, FourRows(activations + t * activationBytes, stride: activationBytes), columns: columns, scratch: scratch)
-                    for i in 0..<4 { output[(t + i) * rows + r] = four[i] }
-                    t += 4
+            // two weight rows by the tile's tokens four at a time, then what is left of either
+            let quads = (end - start) / 4 * 4
+            var r = range.lowerBound
+            while r < range.upperBound {
+                let pair = r + 2 <= range.upperBound
+                if pair && quads > 0 {
+                    let tokens = TokenRows(activations + start * activationBytes, stride: activationBytes, count: quads)
+                    Kernel.tile(rows: base + r * rowBytes, base + (r + 1) * rowBytes, tokens, columns: columns, scratch: scratch) { t, first, second in
+                        for i in 0..<4 {
+                            output[(start + t + i) * rows + r] = first[i]
+                            output[(start + t + i) * rows + r + 1] = second[i]
+                        }
+                    }
+                } else if quads > 0 {
+                    for t in stride(from: start, to: start + quads, by: 4) {
+                        let four = Kernel.dot(base + r * rowBytes, FourRows(activations + t * activationBytes, stride: activationBytes), columns: columns, scratch: scratch)
+                        for i in 0..<4 { output[(t + i) * rows + r] = four[i] }
+                    }
                 }
-                while t < end {
-                    output[t * rows + r] = Kernel.dot(weights, activations + t * activationBytes, columns: columns, scratch: scratch)
-                    t += 1
+                for row in r..<(pair ? r + 2 : r + 1) {
+                    for token in (start + quads)..<end {
+                        output[token * rows + row] = Kernel.dot(base + row * rowBytes, activations + token * activationBytes, columns: columns, scratch: scratch)
+                    }
                 }
+                r += pair ? 2 : 1
             }
             start = end
         }
@@ -162,6 +175,10 @@ protocol RowKernel {
     static func dot(_ weights: UnsafeRawPointer, _ activations: FourRows, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float>
     /// Two weight rows against one activation row; kernels whose sums are latency-bound interleave the two.
     static func dot(rows w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ activations: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float>
+    /// Two weight rows against a multiple of four activation rows (a tile of prompt processing), four at a time
+    /// into `store(t, first row's, second row's)`.
+    static func tile(rows w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ activations: TokenRows, columns: Int, scratch: UnsafeMutablePointer<Float>,
+                     store: (Int, SIMD4<Float>, SIMD4<Float>) -> Void)
 }
 
 extension RowKernel {
@@ -171,6 +188,13 @@ extension RowKernel {
     }
     static func dot(rows w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ activations: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float> {
         SIMD2(dot(w0, activations, columns: columns, scratch: scratch), dot(w1, activations, columns: columns, scratch: scratch))
+    }
+    static func tile(rows w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ activations: TokenRows, columns: Int, scratch: UnsafeMutablePointer<Float>,
+                     store: (Int, SIMD4<Float>, SIMD4<Float>) -> Void) {
+        for t in stride(from: 0, to: activations.count, by: 4) {
+            let four = FourRows(activations[t], stride: activations.stride)
+            store(t, dot(w0, four, columns: columns, scratch: scratch), dot(w1, four, columns: columns, scratch: scratch))
+        }
     }
 }
 

@@ -7,52 +7,73 @@ public protocol SmallBlockUnpack {
     /// True when the values come out unsigned and the block has an f16 minimum after its scale (Q4_1, Q5_1).
     static var hasMinimum: Bool { get }
     static func values(_ w: UnsafeRawPointer) -> __m256i
+    /// The centre the stored unsigned values are taken about (Q4_0 8, Q5_0 16, 0 for Q4_1 and Q5_1), or nil where
+    /// the stored values are signed (Q8_0).
+    static var centre: Int32? { get }
+    /// The stored values as unsigned bytes, before the centre is taken off (`values` less `centre`).
+    static func storedValues(_ w: UnsafeRawPointer) -> __m256i
+}
+
+extension SmallBlockUnpack {
+    @inlinable @inline(__always) public static func storedValues(_ w: UnsafeRawPointer) -> __m256i { values(w) }
 }
 
 public enum Q8_0Unpack: SmallBlockUnpack {
     public static let bytes = 34, hasMinimum = false
+    public static let centre: Int32? = nil
     @inlinable @inline(__always) public static func values(_ w: UnsafeRawPointer) -> __m256i { load256(w + 2) }
 }
 
 public enum Q4_0Unpack: SmallBlockUnpack {
     public static let bytes = 18, hasMinimum = false
+    public static let centre: Int32? = 8
     @inlinable @inline(__always) public static func values(_ w: UnsafeRawPointer) -> __m256i {
         _mm256_sub_epi8(nibbles(w + 2), _mm256_set1_epi8(8))
     }
+    @inlinable @inline(__always) public static func storedValues(_ w: UnsafeRawPointer) -> __m256i { nibbles(w + 2) }
 }
 
 public enum Q5_0Unpack: SmallBlockUnpack {
     public static let bytes = 22, hasMinimum = false
+    public static let centre: Int32? = 16
     /// The nibble, and 0xF0 where the fifth bit is clear: as int8, the value less 16.
     @inlinable @inline(__always) public static func values(_ w: UnsafeRawPointer) -> __m256i {
         _mm256_or_si256(nibbles(w + 6), _mm256_andnot_si256(bitBytes(w + 2), _mm256_set1_epi8(-16)))
+    }
+    @inlinable @inline(__always) public static func storedValues(_ w: UnsafeRawPointer) -> __m256i {
+        _mm256_or_si256(nibbles(w + 6), _mm256_and_si256(bitBytes(w + 2), _mm256_set1_epi8(0x10)))
     }
 }
 
 public enum Q4_1Unpack: SmallBlockUnpack {
     public static let bytes = 20, hasMinimum = true
+    public static let centre: Int32? = 0
     @inlinable @inline(__always) public static func values(_ w: UnsafeRawPointer) -> __m256i { nibbles(w + 4) }
 }
 
 public enum Q5_1Unpack: SmallBlockUnpack {
     public static let bytes = 24, hasMinimum = true
+    public static let centre: Int32? = 0
     @inlinable @inline(__always) public static func values(_ w: UnsafeRawPointer) -> __m256i {
         _mm256_or_si256(nibbles(w + 8), _mm256_and_si256(bitBytes(w + 4), _mm256_set1_epi8(0x10)))
     }
 }
 
 /// Activations quantised to Q8_0, as the x86 kernels read them: 32 int8 values per block at `values`, the f32 scale
-/// of each block at `scales`, and for weights with a minimum Q8_1's `s` of each block (f32) at `sums`.
+/// of each block at `scales`, for weights with a minimum Q8_1's `s` of each block (f32) at `sums`, and per block
+/// eight int32, 128 · Σ of each lane's four values, at `laneSums`.
 public struct Q8Row {
     public let values: UnsafeRawPointer
     public let scales: UnsafePointer<Float>
     public let sums: UnsafePointer<Float>
+    public let laneSums: UnsafeRawPointer
 
     @inlinable
-    public init(values: UnsafeRawPointer, scales: UnsafePointer<Float>, sums: UnsafePointer<Float>) {
+    public init(values: UnsafeRawPointer, scales: UnsafePointer<Float>, sums: UnsafePointer<Float>, laneSums: UnsafeRawPointer) {
         self.values = values
         self.scales = scales
         self.sums = sums
+        self.laneSums = laneSums
     }
 }
 
@@ -73,28 +94,57 @@ public enum SmallBlockKernels<Dot: Int8Dot, Unpack: SmallBlockUnpack> {
         return share
     }
 
-    /// Each block's weight scale (f16) times its activation scale, into `scales` (room for `blocks` + 8), eight at
-    /// a time. Converted one by one inside the loop, LLVM merges each 16-bit load into whatever register it picks
-    /// (`vpinsrw`), the accumulator as often as not, which chains every block to the one before.
+    /// Each block's weight scale (f16) as f32, into `scales` (room for `blocks` + 8), eight at a time. Converted one
+    /// by one inside the loop, LLVM merges each 16-bit load into whatever register it picks (`vpinsrw`), the
+    /// accumulator as often as not, which chains every block to the one before.
     @inlinable @inline(__always)
-    static func combinedScales(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, into scales: UnsafeMutablePointer<Float>) {
+    static func weightScales(_ w: UnsafeRawPointer, blocks: Int, into scales: UnsafeMutablePointer<Float>) {
+        @inline(__always) func four(_ p: UnsafeRawPointer) -> UInt64 {
+            // packed in general registers, where the four loads do not wait on one another
+            UInt64(p.loadUnaligned(as: UInt16.self)) | UInt64(p.loadUnaligned(fromByteOffset: Unpack.bytes, as: UInt16.self)) << 16
+                | UInt64(p.loadUnaligned(fromByteOffset: 2 &* Unpack.bytes, as: UInt16.self)) << 32
+                | UInt64(p.loadUnaligned(fromByteOffset: 3 &* Unpack.bytes, as: UInt16.self)) << 48
+        }
+        var first = 0
+        while first &+ 8 <= blocks {
+            let p = w + first &* Unpack.bytes
+            let bits = _mm_set_epi64x(Int64(bitPattern: four(p + 4 &* Unpack.bytes)), Int64(bitPattern: four(p)))
+            UnsafeMutableRawPointer(scales + first).storeBytes(of: _mm256_cvtph_ps(bits), as: __m256.self)
+            first &+= 8
+        }
+        while first < blocks {
+            scales[first] = half(w, first &* Unpack.bytes)
+            first &+= 1
+        }
+    }
+
+    /// The weight scales `weights` (from `weightScales`) times each block's activation scale, into `scales`.
+    @inlinable @inline(__always)
+    static func combinedScales(_ weights: UnsafeMutablePointer<Float>, _ y: Q8Row, blocks: Int, into scales: UnsafeMutablePointer<Float>) {
         var first = 0
         while first < blocks {
-            var bits = SIMD8<UInt16>()
-            for i in 0..<8 where first &+ i < blocks { bits[i] = w.loadUnaligned(fromByteOffset: (first &+ i) &* Unpack.bytes, as: UInt16.self) }
-            let weights = unsafeBitCast(_mm256_cvtph_ps(unsafeBitCast(bits, to: __m128i.self)), to: SIMD8<Float>.self)
             var activations = SIMD8<Float>()
             if first &+ 8 <= blocks {
                 activations = UnsafeRawPointer(y.scales + first).loadUnaligned(as: SIMD8<Float>.self)
             } else {
                 for i in 0..<(blocks &- first) { activations[i] = y.scales[first &+ i] }
             }
-            UnsafeMutableRawPointer(scales + first).storeBytes(of: weights * activations, as: SIMD8<Float>.self)
+            let products = UnsafeRawPointer(weights + first).loadUnaligned(as: SIMD8<Float>.self) * activations
+            UnsafeMutableRawPointer(scales + first).storeBytes(of: products, as: SIMD8<Float>.self)
             first &+= 8
         }
     }
 
-    /// One weight row · one activation row; `scratch` holds `blocks` + 8 floats.
+    /// Each block's weight scale times its activation scale, into `scales`, with room for `blocks` + 8 more floats
+    /// after it (the weight scales).
+    @inlinable @inline(__always)
+    static func combinedScales(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, into scales: UnsafeMutablePointer<Float>) {
+        let weights = scales + (blocks &+ 8)
+        weightScales(w, blocks: blocks, into: weights)
+        combinedScales(weights, y, blocks: blocks, into: scales)
+    }
+
+    /// One weight row · one activation row; `scratch` holds 2 · (`blocks` + 8) floats.
     @inlinable
     public static func dot(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float {
         combinedScales(w, y, blocks: blocks, into: scratch)
@@ -107,7 +157,7 @@ public enum SmallBlockKernels<Dot: Int8Dot, Unpack: SmallBlockUnpack> {
 
     /// Two weight rows · one activation row: the two rows' chains of fused multiply-adds interleaved, so that one
     /// waits on the other's latency no longer (generation's case); each result exactly as `dot` gives it.
-    /// `scratch` holds 2 · (`blocks` + 8) floats.
+    /// `scratch` holds 3 · (`blocks` + 8) floats.
     @inlinable
     public static func dot(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float> {
         let stride = blocks &+ 8
@@ -123,15 +173,16 @@ public enum SmallBlockKernels<Dot: Int8Dot, Unpack: SmallBlockUnpack> {
     }
 
     /// One weight row · four activation rows, each block unpacked once; each result exactly as `dot` gives it.
-    /// `scratch` holds 4 · (`blocks` + 8) floats.
+    /// `scratch` holds 5 · (`blocks` + 8) floats.
     @inlinable
     public static func dot(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int,
                            scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
-        let stride = blocks &+ 8
-        combinedScales(w, y0, blocks: blocks, into: scratch)
-        combinedScales(w, y1, blocks: blocks, into: scratch + stride)
-        combinedScales(w, y2, blocks: blocks, into: scratch + 2 &* stride)
-        combinedScales(w, y3, blocks: blocks, into: scratch + 3 &* stride)
+        let stride = blocks &+ 8, weights = scratch + 4 &* stride
+        weightScales(w, blocks: blocks, into: weights)
+        combinedScales(weights, y0, blocks: blocks, into: scratch)
+        combinedScales(weights, y1, blocks: blocks, into: scratch + stride)
+        combinedScales(weights, y2, blocks: blocks, into: scratch + 2 &* stride)
+        combinedScales(weights, y3, blocks: blocks, into: scratch + 3 &* stride)
         var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
         for b in 0..<blocks {
             let x = Unpack.values(w + b &* Unpack.bytes), offset = b &* 32
@@ -142,6 +193,87 @@ public enum SmallBlockKernels<Dot: Int8Dot, Unpack: SmallBlockUnpack> {
         }
         return SIMD4(horizontalSum(acc0) + minimumShare(w, y0, blocks: blocks), horizontalSum(acc1) + minimumShare(w, y1, blocks: blocks),
                      horizontalSum(acc2) + minimumShare(w, y2, blocks: blocks), horizontalSum(acc3) + minimumShare(w, y3, blocks: blocks))
+    }
+
+    /// The eight int32 lanes that `centre` · Σ of each lane's four activations takes off the stored values' products
+    /// (negated, to start the sum from).
+    @inlinable @inline(__always)
+    static func centreShare(_ y: Q8Row, _ block: Int) -> __m256i {
+        guard let centre = Unpack.centre, centre != 0 else { return _mm256_setzero_si256() }
+        let sums = load256(y.laneSums + block &* 32)
+        return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_srai_epi32(sums, 7 &- Int32(centre.trailingZeroBitCount)))
+    }
+
+    /// Two weight rows · `tokens` activation rows (a multiple of four), the tile prompt processing is made of: the
+    /// weight scales converted once, then four tokens at a time, each block of each row unpacked once and each
+    /// activation block loaded once for both rows; `store(t, first, second)` gets tokens t…t+3's results. Where the
+    /// stored values are unsigned the products are of them, the centre's share taken off in integers per activation
+    /// block (shared by the rows), so the lanes hold exactly the integers `dot` has; every result is exactly as `dot`
+    /// gives it. `scratch` holds 10 · (`blocks` + 8) floats.
+    @inlinable
+    public static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: Int, row: (Int) -> Q8Row, blocks: Int,
+                            scratch: UnsafeMutablePointer<Float>, store: (Int, SIMD4<Float>, SIMD4<Float>) -> Void) {
+        let stride = blocks &+ 8, weights0 = scratch + 8 &* stride, weights1 = scratch + 9 &* stride
+        weightScales(w0, blocks: blocks, into: weights0)
+        weightScales(w1, blocks: blocks, into: weights1)
+        var t = 0
+        while t &+ 4 <= tokens {
+            let y0 = row(t), y1 = row(t &+ 1), y2 = row(t &+ 2), y3 = row(t &+ 3)
+            let (first, second) = quad(w0, w1, weights0, weights1, y0, y1, y2, y3, blocks: blocks, scratch: scratch)
+            store(t, first, second)
+            t &+= 4
+        }
+    }
+
+    @inlinable @inline(__always)
+    static func quad(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ weights0: UnsafeMutablePointer<Float>, _ weights1: UnsafeMutablePointer<Float>,
+                     _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> (SIMD4<Float>, SIMD4<Float>) {
+        let stride = blocks &+ 8
+        combinedScales(weights0, y0, blocks: blocks, into: scratch)
+        combinedScales(weights0, y1, blocks: blocks, into: scratch + stride)
+        combinedScales(weights0, y2, blocks: blocks, into: scratch + 2 &* stride)
+        combinedScales(weights0, y3, blocks: blocks, into: scratch + 3 &* stride)
+        combinedScales(weights1, y0, blocks: blocks, into: scratch + 4 &* stride)
+        combinedScales(weights1, y1, blocks: blocks, into: scratch + 5 &* stride)
+        combinedScales(weights1, y2, blocks: blocks, into: scratch + 6 &* stride)
+        combinedScales(weights1, y3, blocks: blocks, into: scratch + 7 &* stride)
+        var a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps(), a02 = _mm256_setzero_ps(), a03 = _mm256_setzero_ps()
+        var a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps(), a12 = _mm256_setzero_ps(), a13 = _mm256_setzero_ps()
+        for b in 0..<blocks {
+            let offset = b &* 32
+            @inline(__always) func step(_ acc: inout __m256, _ pair: Int, _ lanes: __m256i) {
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(scratch[pair &* stride &+ b]), _mm256_cvtepi32_ps(lanes), acc)
+            }
+            if Unpack.centre == nil {
+                let x0 = Unpack.values(w0 + b &* Unpack.bytes), x1 = Unpack.values(w1 + b &* Unpack.bytes)
+                let m0 = _mm256_sign_epi8(x0, x0), m1 = _mm256_sign_epi8(x1, x1)
+                @inline(__always) func token(_ y: Q8Row, _ t: Int, _ acc0: inout __m256, _ acc1: inout __m256) {
+                    let v = load256(y.values + offset)
+                    step(&acc0, t, Dot.unsignedSigned(m0, _mm256_sign_epi8(v, x0)))
+                    step(&acc1, 4 &+ t, Dot.unsignedSigned(m1, _mm256_sign_epi8(v, x1)))
+                }
+                token(y0, 0, &a00, &a10)
+                token(y1, 1, &a01, &a11)
+                token(y2, 2, &a02, &a12)
+                token(y3, 3, &a03, &a13)
+            } else {
+                let q0 = Unpack.storedValues(w0 + b &* Unpack.bytes), q1 = Unpack.storedValues(w1 + b &* Unpack.bytes)
+                @inline(__always) func token(_ y: Q8Row, _ t: Int, _ acc0: inout __m256, _ acc1: inout __m256) {
+                    let v = load256(y.values + offset), share = centreShare(y, b)
+                    step(&acc0, t, Dot.accumulate(share, q0, v))
+                    step(&acc1, 4 &+ t, Dot.accumulate(share, q1, v))
+                }
+                token(y0, 0, &a00, &a10)
+                token(y1, 1, &a01, &a11)
+                token(y2, 2, &a02, &a12)
+                token(y3, 3, &a03, &a13)
+            }
+        }
+        @inline(__always) func result(_ w: UnsafeRawPointer, _ a0: __m256, _ a1: __m256, _ a2: __m256, _ a3: __m256) -> SIMD4<Float> {
+            SIMD4(horizontalSum(a0) + minimumShare(w, y0, blocks: blocks), horizontalSum(a1) + minimumShare(w, y1, blocks: blocks),
+                  horizontalSum(a2) + minimumShare(w, y2, blocks: blocks), horizontalSum(a3) + minimumShare(w, y3, blocks: blocks))
+        }
+        return (result(w0, a00, a01, a02, a03), result(w1, a10, a11, a12, a13))
     }
 }
 #endif

@@ -56,6 +56,15 @@ func bitBytes(_ p: UnsafeRawPointer) -> __m256i {
 public protocol Int8Dot {
     /// Σ over each group of four of unsigned `a` times signed `b` (no saturation for the ranges used here).
     static func unsignedSigned(_ a: __m256i, _ b: __m256i) -> __m256i
+    /// `sum` plus `unsignedSigned(a, b)`, lane by lane.
+    static func accumulate(_ sum: __m256i, _ a: __m256i, _ b: __m256i) -> __m256i
+}
+
+extension Int8Dot {
+    @inlinable @inline(__always)
+    public static func accumulate(_ sum: __m256i, _ a: __m256i, _ b: __m256i) -> __m256i {
+        _mm256_add_epi32(sum, unsignedSigned(a, b))
+    }
 }
 
 extension Int8Dot {

@@ -1,15 +1,18 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import InferenceKernelsAVX2
+import CKernelIntrinsics
 
-/// AVX-512 VNNI's int8 dot: one `vpdpbusd`, as ggml's x86 kernels use it when the CPU has AVX512-VNNI and
-/// AVX512-VL; the same integers as AVX2's two instructions. (The 256-bit form is a C macro Swift cannot import, so
-/// the 512-bit one runs on the vectors zero-extended, which ties them to no other register, and the upper half is
-/// dropped.)
+/// AVX-512 VNNI's int8 dot: one 256-bit `vpdpbusd`, as ggml's x86 kernels use it when the CPU has AVX512-VNNI and
+/// AVX512-VL; the same integers as AVX2's two instructions.
 enum VNNIDot: Int8Dot {
     @inline(__always)
     static func unsignedSigned(_ a: __m256i, _ b: __m256i) -> __m256i {
-        _mm512_castsi512_si256(_mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(a), _mm512_zextsi256_si512(b)))
+        deploy_dpbusd256(_mm256_setzero_si256(), a, b)
+    }
+    @inline(__always)
+    static func accumulate(_ sum: __m256i, _ a: __m256i, _ b: __m256i) -> __m256i {
+        deploy_dpbusd256(sum, a, b)
     }
 }
 
@@ -57,6 +60,27 @@ public enum AVX512Kernels {
     }
     public static func q6K(_ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow, blocks: Int) -> SIMD4<Float> {
         KQuantKernels.q6K(w, y0, y1, y2, y3, blocks: blocks)
+    }
+
+    public static func q8_0(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: Int, row: (Int) -> Q8Row, blocks: Int,
+                           scratch: UnsafeMutablePointer<Float>, store: (Int, SIMD4<Float>, SIMD4<Float>) -> Void) {
+        SmallBlockKernels<VNNIDot, Q8_0Unpack>.tile(w0, w1, tokens: tokens, row: row, blocks: blocks, scratch: scratch, store: store)
+    }
+    public static func q4_0(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: Int, row: (Int) -> Q8Row, blocks: Int,
+                           scratch: UnsafeMutablePointer<Float>, store: (Int, SIMD4<Float>, SIMD4<Float>) -> Void) {
+        SmallBlockKernels<VNNIDot, Q4_0Unpack>.tile(w0, w1, tokens: tokens, row: row, blocks: blocks, scratch: scratch, store: store)
+    }
+    public static func q5_0(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: Int, row: (Int) -> Q8Row, blocks: Int,
+                           scratch: UnsafeMutablePointer<Float>, store: (Int, SIMD4<Float>, SIMD4<Float>) -> Void) {
+        SmallBlockKernels<VNNIDot, Q5_0Unpack>.tile(w0, w1, tokens: tokens, row: row, blocks: blocks, scratch: scratch, store: store)
+    }
+    public static func q4_1(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: Int, row: (Int) -> Q8Row, blocks: Int,
+                           scratch: UnsafeMutablePointer<Float>, store: (Int, SIMD4<Float>, SIMD4<Float>) -> Void) {
+        SmallBlockKernels<VNNIDot, Q4_1Unpack>.tile(w0, w1, tokens: tokens, row: row, blocks: blocks, scratch: scratch, store: store)
+    }
+    public static func q5_1(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: Int, row: (Int) -> Q8Row, blocks: Int,
+                           scratch: UnsafeMutablePointer<Float>, store: (Int, SIMD4<Float>, SIMD4<Float>) -> Void) {
+        SmallBlockKernels<VNNIDot, Q5_1Unpack>.tile(w0, w1, tokens: tokens, row: row, blocks: blocks, scratch: scratch, store: store)
     }
 }
 #endif

@@ -1,0 +1,18 @@
+// x86 intrinsics that the C headers define as macros over compiler builtins, which Swift cannot import, wrapped as
+// inline functions. Each carries the target features it needs, so it inlines only into code built for a CPU with
+// them (the kernel modules built for that CPU), and no other caller can hold its instructions.
+#ifndef DEPLOY_KERNEL_INTRINSICS_H
+#define DEPLOY_KERNEL_INTRINSICS_H
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/// AVX512-VNNI's `vpdpbusd` on 256-bit vectors: each int32 lane of `sum` plus the four products of unsigned bytes of
+/// `a` with the signed bytes of `b` in that lane (no saturation).
+static inline __attribute__((always_inline, target("avx512vnni,avx512vl"))) __m256i
+deploy_dpbusd256(__m256i sum, __m256i a, __m256i b) {
+    return _mm256_dpbusd_epi32(sum, a, b);
+}
+#endif
+
+#endif
