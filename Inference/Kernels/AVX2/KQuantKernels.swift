@@ -109,6 +109,8 @@ public enum KQuantKernels {
         @usableFromInline var low: (__m256i, __m256i, __m256i, __m256i)
         @usableFromInline var high: (__m256i, __m256i, __m256i, __m256i)
         @usableFromInline var scales: (__m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i)
+        /// Each sub-block's minimum twice over, as int16: one `vpmaddwd` with the 16 sums of 16 activations gives
+        /// the eight sub-blocks' Σ minimum · Σy.
         @usableFromInline var minimums: __m256i
 
         @inlinable @inline(__always)
@@ -125,7 +127,8 @@ public enum KQuantKernels {
             let s6 = KQuantKernels.q4KScaleMin(x + 4, 6), s7 = KQuantKernels.q4KScaleMin(x + 4, 7)
             scales = (_mm256_set1_epi16(s0.0), _mm256_set1_epi16(s1.0), _mm256_set1_epi16(s2.0), _mm256_set1_epi16(s3.0),
                       _mm256_set1_epi16(s4.0), _mm256_set1_epi16(s5.0), _mm256_set1_epi16(s6.0), _mm256_set1_epi16(s7.0))
-            minimums = _mm256_setr_epi32(Int32(s0.1), Int32(s1.1), Int32(s2.1), Int32(s3.1), Int32(s4.1), Int32(s5.1), Int32(s6.1), Int32(s7.1))
+            @inline(__always) func twice(_ m: Int16) -> Int32 { Int32(m) | Int32(m) << 16 }
+            minimums = _mm256_setr_epi32(twice(s0.1), twice(s1.1), twice(s2.1), twice(s3.1), twice(s4.1), twice(s5.1), twice(s6.1), twice(s7.1))
         }
 
         /// Σ scale · Σ q·y over the block, and Σ minimum · Σy over the sub-blocks: both exact integers.
@@ -138,9 +141,8 @@ public enum KQuantKernels {
             sum = _mm256_add_epi32(sum, _mm256_add_epi32(product(low.1, scales.2, 64), product(high.1, scales.3, 96)))
             sum = _mm256_add_epi32(sum, _mm256_add_epi32(product(low.2, scales.4, 128), product(high.2, scales.5, 160)))
             sum = _mm256_add_epi32(sum, _mm256_add_epi32(product(low.3, scales.6, 192), product(high.3, scales.7, 224)))
-            // the sixteen sums of 16 values, added in pairs into the eight sub-blocks' sums, times the minimums
-            let subBlocks = _mm256_madd_epi16(load256(sums), _mm256_set1_epi16(1))
-            return (horizontalSum(sum), horizontalSum(_mm256_mullo_epi32(subBlocks, minimums)))
+            // the sixteen sums of 16 values by their sub-blocks' minimums, added in pairs into the eight sub-blocks
+            return (horizontalSum(sum), horizontalSum(_mm256_madd_epi16(load256(sums), minimums)))
         }
     }
 

@@ -29,10 +29,12 @@ func load128(_ p: UnsafeRawPointer) -> __m128i {
     _mm_loadu_si128(p.assumingMemoryBound(to: __m128i.self))
 }
 
-/// An f16 stored at `offset`, as f32.
+/// An f16 stored at `offset`, as f32. Through a general register and `vmovd`, which writes the whole vector
+/// register: a 16-bit load straight into one (`vpinsrw`) merges into whatever it held and waits for it.
 @inlinable @inline(__always)
 func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
-    Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+    let bits = Int32(p.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(bits)))
 }
 
 /// 32 four-bit fields of 16 bytes as 32 bytes 0…15: low nibbles first, then high (ggml's `bytes_from_nibbles_32`).
