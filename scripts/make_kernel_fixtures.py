@@ -7,9 +7,11 @@ Run by hand, not by CI: needs PyPI `gguf` and `llama-cpp-python`.
 
 For every weight type each case holds a weight row quantised by ggml (`ggml_quantize_chunk`), an f32 activation row,
 and the f32 result of the type's `vec_dot` (the CPU type traits), whose activations ggml quantises itself with the
-traits' `from_float`. Q4_K matrices whose row count is a multiple of 8 are repacked by llama.cpp on x86 (8 rows
-interleaved, `block_q4_Kx8`) and multiplied by `gemv<block_q4_K, 8, 8>` instead, so the Q4_K cases also carry the
-results of that kernel on 8 rows at once (the repacking is done here, as `make_block_q4_Kx8` does it).
+traits' `from_float`. Q4_K and Q4_0 matrices whose row count is a multiple of 8 are repacked by llama.cpp on x86 (8
+rows interleaved, `block_q4_Kx8`, `block_q4_0x8`) and multiplied by `gemv<block_q4_K, 8, 8>` and
+`ggml_gemv_q4_0_8x8_q8_0` instead (and their `gemm` for batches), so those cases also carry the results of that
+kernel on 8 rows at once (the repacking is done here, as `make_block_q4_Kx8` and `make_block_q4_0x8` do it). For
+Q4_0 the script checks that the batched kernel (`ggml_gemm_q4_0_8x8_q8_0`, four tokens) gives the same bits.
 """
 import base64
 import ctypes
@@ -55,6 +57,13 @@ base.ggml_row_size.argtypes = [ctypes.c_int, ctypes.c_int64]
 GEMV_Q4_K = getattr(cpu, "_ZN4ggml3cpu6repack4gemvI10block_q4_KLl8ELl8EL9ggml_type15EEEviPfmPKvS7_ii")
 GEMV_Q4_K.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int,
                       ctypes.c_int]
+
+GEMV_Q4_0 = cpu.ggml_gemv_q4_0_8x8_q8_0
+GEMM_Q4_0 = cpu.ggml_gemm_q4_0_8x8_q8_0
+for kernel in (GEMV_Q4_0, GEMM_Q4_0):
+    kernel.argtypes = GEMV_Q4_K.argtypes
+QUANTIZE_MAT_Q8_0 = cpu.ggml_quantize_mat_q8_0_4x8  # (const float * x, void * vy, int64_t k): four rows
+QUANTIZE_MAT_Q8_0.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
 
 
 def traits(ggml_type):
@@ -111,6 +120,33 @@ def repack_q4_K_x8(rows):
     return bytes(out)
 
 
+def repack_q4_0_x8(rows):
+    """Eight Q4_0 rows interleaved as `make_block_q4_0x8` does (8-byte chunks, nibbles XORed with 8)."""
+    out = bytearray()
+    for b in range(COLUMNS // 32):
+        ins = [row[b * 18:(b + 1) * 18] for row in rows]
+        out += b"".join(block[0:2] for block in ins)
+        for i in range(16):
+            chunk = ins[i % 8][2 + (i // 8) * 8:2 + (i // 8) * 8 + 8]
+            out += bytes(byte ^ 0x88 for byte in chunk)
+    return bytes(out)
+
+
+def interleaved_q4_0(rows, y, x):
+    """`ggml_gemv_q4_0_8x8_q8_0` on the 8 rows, checked against its batched `gemm` on four copies of the row."""
+    packed = ctypes.create_string_buffer(repack_q4_0_x8(rows))
+    out = (ctypes.c_float * 8)()
+    GEMV_Q4_0(COLUMNS, out, 8, packed, y, 1, 8)
+    four = np.ascontiguousarray(np.tile(x, 4))
+    quantized = ctypes.create_string_buffer(4 * base.ggml_row_size(8, COLUMNS))
+    QUANTIZE_MAT_Q8_0(four.ctypes.data, quantized, COLUMNS)
+    batched = (ctypes.c_float * 32)()
+    GEMM_Q4_0(COLUMNS, batched, 8, packed, quantized, 4, 8)
+    for token in range(4):
+        assert list(batched[token * 8:token * 8 + 8]) == list(out), "ggml's gemm and gemv differ"
+    return out
+
+
 def encode(data):
     return base64.b64encode(bytes(data)).decode()
 
@@ -136,6 +172,9 @@ def main():
                 packed = ctypes.create_string_buffer(repack_q4_K_x8([rows[r * row_bytes:(r + 1) * row_bytes] for r in range(8)]))
                 out = (ctypes.c_float * 8)()
                 GEMV_Q4_K(COLUMNS, out, 8, packed, y, 1, 8)
+                entry["interleavedBits"] = [int(np.float32(v).view(np.uint32)) for v in out]
+            if name == "Q4_0":
+                out = interleaved_q4_0([rows[r * row_bytes:(r + 1) * row_bytes] for r in range(8)], y, x)
                 entry["interleavedBits"] = [int(np.float32(v).view(np.uint32)) for v in out]
             fixture["cases"].append(entry)
     os.makedirs(os.path.dirname(OUT), exist_ok=True)

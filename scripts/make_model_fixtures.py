@@ -37,7 +37,8 @@ FTYPES = {"F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 7, "Q5_0": 8, "Q5_1": 9, "Q4_K
 # across a Q8 rounding boundary: a whole quantisation step, which the positions after it carry along.
 # Measured (swift test --filter ModelFixtureTests, largest over all positions of all cases), since the quantised
 # kernels sum in ggml's x86 order (2026-12-01): Q8_0, Q5_0, Q4_1 and Q5_1 0 (every position identical), F32 0.00004,
-# F16 0.0013, BF16 0.0074, Q4_0 0.040 (llama.cpp repacks it), Q2_K 0.048, Q3_K 0.000001, Q4_K 0.038 (llama.cpp's
+# F16 0.0013, BF16 0.0074, Q4_0 0.0089 on llama and 0 on qwen2 (0.040 until our Q4_0 followed llama.cpp's
+# interleaved kernel, which it multiplies Q4_0 matrices of a multiple of 8 rows with), Q2_K 0.048, Q3_K 0.000001, Q4_K 0.038 (llama.cpp's
 # batched prompt takes the repacked gemm, not the gemv we follow), Q5_K 0.049, Q4_K_M 0.031, Q6_K 0.055 (0.000 before:
 # our Q6_K now equals ggml's vec_dot to the bit, but from 8 tokens on llama.cpp multiplies K-quants with its tiled
 # kernels, ggml-cpu/tiled, which sum in another order: its own one-token and batched logits differ by 0.22 on this

@@ -82,8 +82,8 @@ public enum QuantizedDot {
     /// per block, then Q8_1's `s` per block (f32): the unrounded scale times Σy, rounded to f16 as ggml stores it,
     /// which the kernels of weights with a minimum (Q4_1, Q5_1) need; then per block eight int32, 128 · Σy over
     /// values 4j…4j+3, the share of Q8_0's unsigned offset in each of the kernel's lanes; then the 32 int8 values of
-    /// each block, which the x86 kernels read.
-    public static func widenedQ8_0Bytes(blocks: Int) -> Int { blocks * 136 }
+    /// each block, which the x86 kernels read; then each block's Σy (int32), for the interleaved Q4_0 kernels.
+    public static func widenedQ8_0Bytes(blocks: Int) -> Int { blocks * 140 }
 
     /// Quantises `values` as `quantizeQ8_0` does (the same int8 values and f16-rounded scales), stored widened:
     /// int16 values let the kernels multiply with `vpmaddwd` without widening the activations for every row.
@@ -106,6 +106,7 @@ public enum QuantizedDot {
                         quad = 0
                     }
                 }
+                out.storeBytes(of: sum, toByteOffset: blocks * 136 + index * 4, as: Int32.self)
                 out.storeBytes(of: Dequantize.half(UnsafeRawBufferPointer(bytes), 0), toByteOffset: blocks * 64 + index * 4, as: Float.self)
                 var amax: Float = 0
                 for j in 0..<32 { amax = max(amax, abs(values[index * 32 + j])) }

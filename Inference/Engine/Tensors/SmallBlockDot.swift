@@ -116,6 +116,22 @@ extension QuantizedDot {
                             multiplyAddPairs(high, y.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self))))
     }
 
+    /// Q4_0 · widened Q8_0 activations in the order of llama.cpp's interleaved kernels, which it multiplies every
+    /// Q4_0 matrix of a multiple of 8 rows with on x86 (`InterleavedQ4_0`): one exact integer per block, fused onto
+    /// the sum with the weight scale times the activation scale, block after block.
+    static func q4_0Interleaved(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float {
+        let activationScales = b + blocks * 64
+        var sum: Float = 0
+        for block in 0..<blocks {
+            let (low, high) = smallLanes(.q4_0, a, block)
+            let lanes = quadSums(multiplyAddPairs(low, b.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self)),
+                                 multiplyAddPairs(high, b.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self)))
+            let scale = Dequantize.half(a, block &* 18) * activationScales.loadUnaligned(fromByteOffset: block &* 4, as: Float.self)
+            sum = sum.addingProduct(Float(lanes.wrappedSum()), scale)
+        }
+        return sum
+    }
+
     /// `layout` weights · widened Q8_0 activations, summed in ggml's order: eight int32 lanes per block, each
     /// block's lanes scaled and added in float lanes, the lanes summed at the end, then the minimums' share.
     static func small(_ layout: SmallBlock, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int,

@@ -11,12 +11,18 @@ public struct WeightMatrix: @unchecked Sendable {
     public let rowBytes: Int
     /// The instruction set the products run on.
     public let kernels: KernelSet
+    /// Whether the products follow llama.cpp's interleaved kernels' order (Q4_0 of a multiple of 8 rows), which
+    /// the x86 kernel sets compute on `interleaved`, the rows repacked eight at a time.
+    let interleavedOrder: Bool
+    let interleaved: RepackedRows?
     let base: UnsafeRawPointer
 
     /// Wraps `data`, which must hold exactly `rows` rows of `columns` values of `type`; products run on `kernels`
-    /// (`KernelSet.detected` unless told), which must be available.
+    /// (`KernelSet.detected` unless told), which must be available. `interleavable` false keeps the rows in place and
+    /// in `vec_dot` order whatever their type and count, as llama.cpp keeps the token embedding (which a tied output
+    /// projection multiplies by).
     public init(name: String, type: TensorType, rows: Int, columns: Int, data: UnsafeRawBufferPointer,
-                kernels: KernelSet = .detected) throws(ModelError) {
+                kernels: KernelSet = .detected, interleavable: Bool = true) throws(ModelError) {
         precondition(kernels.isAvailable, "the \(kernels) kernels need an instruction set this CPU lacks")
         guard let format = ActivationFormat(weights: type) else {
             throw ModelError("tensor '\(SafeText.quoted(name))' has type \(type.name); supported are F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K")
@@ -36,7 +42,12 @@ public struct WeightMatrix: @unchecked Sendable {
         self.rowBytes = columns / elements * blockBytes
         self.kernels = kernels
         self.base = base
+        interleavedOrder = interleavable && type == .q4_0 && rows % 8 == 0
+        interleaved = interleavedOrder ? RepackedRows.q4_0(base, rows: rows, rowBytes: rowBytes, kernels: kernels) : nil
     }
+
+    /// Bytes this matrix holds beyond its file's (a repacked copy of its rows), none when it is used in place.
+    public var repackedBytes: Int { interleaved?.byteCount ?? 0 }
 
     /// Row `index` as f32 values (an embedding lookup).
     public func row(_ index: Int, into output: UnsafeMutableBufferPointer<Float>) {
@@ -68,7 +79,14 @@ public struct WeightMatrix: @unchecked Sendable {
             }
         }
         let total = matrices.reduce(0) { $0 + $1.rows }
-        workers.split(total, minimumPerPart: 4) { part in
+        // matrices in interleaved order are shared out in whole groups of 8 rows, so every share ends on a group
+        let granularity = matrices.contains(where: \.interleavedOrder) ? 8 : 1
+        if granularity > 1, !matrices.allSatisfy({ $0.rows % granularity == 0 }) {
+            for (matrix, output) in zip(matrices, outputs) { multiply([matrix], input, batch: batch, into: [output], workers: workers) }
+            return
+        }
+        workers.split(total / granularity, minimumPerPart: max(1, 4 / granularity)) { units in
+            let part = units.lowerBound * granularity..<units.upperBound * granularity
             var offset = 0
             for (matrix, output) in zip(matrices, outputs) {
                 let lower = max(part.lowerBound, offset), upper = min(part.upperBound, offset + matrix.rows)
@@ -82,8 +100,16 @@ public struct WeightMatrix: @unchecked Sendable {
     private func rows(_ range: Range<Int>, _ activations: UnsafeMutableRawPointer, _ activationBytes: Int, _ batch: Int,
                       _ output: UnsafeMutablePointer<Float>) {
         #if arch(x86_64)
+        if let interleaved {
+            interleavedRows(interleaved, range, activations, activationBytes, batch, output)
+            return
+        }
         if x86Rows(range, activations, activationBytes, batch, output) { return }
         #endif
+        if interleavedOrder {
+            run(Q4_0InterleavedKernel.self, range, activations, activationBytes, batch, output)
+            return
+        }
         switch type {
         case .f32: run(F32Kernel.self, range, activations, activationBytes, batch, output)
         case .f16: run(F16Kernel.self, range, activations, activationBytes, batch, output)
@@ -216,6 +242,12 @@ enum Q8_0Kernel: RowKernel {
     }
     static func dot(_ w: UnsafeRawPointer, _ x: FourRows, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
         QuantizedDot.q8_0(w, x, blocks: columns / 32, scratch: scratch)
+    }
+}
+
+enum Q4_0InterleavedKernel: RowKernel {
+    static func dot(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> Float {
+        QuantizedDot.q4_0Interleaved(w, x, blocks: columns / 32)
     }
 }
 

@@ -10,7 +10,8 @@ extension QuantizedDot {
     @inline(__always)
     static func x86Row(_ b: UnsafeRawPointer, blocks: Int) -> Q8Row {
         Q8Row(values: b + blocks * 104, scales: (b + blocks * 64).assumingMemoryBound(to: Float.self),
-              sums: (b + blocks * 68).assumingMemoryBound(to: Float.self), laneSums: b + blocks * 72)
+              sums: (b + blocks * 68).assumingMemoryBound(to: Float.self), laneSums: b + blocks * 72,
+              blockSums: (b + blocks * 136).assumingMemoryBound(to: Int32.self))
     }
 }
 
@@ -188,6 +189,36 @@ extension WeightMatrix {
         default: return false
         }
         return true
+    }
+}
+extension WeightMatrix {
+    /// Rows `range` (whole groups of 8) of a Q4_0 matrix repacked for `InterleavedQ4_0`: four tokens at a time, then
+    /// one, every group's eight results stored together.
+    func interleavedRows(_ repacked: RepackedRows, _ range: Range<Int>, _ activations: UnsafeMutableRawPointer, _ activationBytes: Int,
+                         _ batch: Int, _ output: UnsafeMutablePointer<Float>) {
+        precondition(range.lowerBound % 8 == 0 && range.upperBound % 8 == 0, "interleaved rows go in whole groups")
+        let blocks = columns / 32, groupBytes = blocks * InterleavedQ4_0<AVX2Dot>.groupBlockBytes
+        @inline(__always) func y(_ t: Int) -> Q8Row { QuantizedDot.x86Row(activations + t * activationBytes, blocks: blocks) }
+        @inline(__always) func store(_ values: SIMD8<Float>, _ t: Int, _ group: Int) {
+            UnsafeMutableRawPointer(output + t * rows + group * 8).storeBytes(of: values, as: SIMD8<Float>.self)
+        }
+        for group in (range.lowerBound / 8)..<(range.upperBound / 8) {
+            let weights = UnsafeRawPointer(repacked.base + group * groupBytes)
+            var t = 0
+            while t + 4 <= batch {
+                let four = kernels == .avx512 ? AVX512Kernels.q4_0x8(weights, y(t), y(t + 1), y(t + 2), y(t + 3), blocks: blocks)
+                                              : InterleavedQ4_0<AVX2Dot>.dot(weights, y(t), y(t + 1), y(t + 2), y(t + 3), blocks: blocks)
+                store(four.0, t, group)
+                store(four.1, t + 1, group)
+                store(four.2, t + 2, group)
+                store(four.3, t + 3, group)
+                t += 4
+            }
+            while t < batch {
+                store(kernels == .avx512 ? AVX512Kernels.q4_0x8(weights, y(t), blocks: blocks) : InterleavedQ4_0<AVX2Dot>.dot(weights, y(t), blocks: blocks), t, group)
+                t += 1
+            }
+        }
     }
 }
 #endif

@@ -61,19 +61,22 @@ public enum Q5_1Unpack: SmallBlockUnpack {
 
 /// Activations quantised to Q8_0, as the x86 kernels read them: 32 int8 values per block at `values`, the f32 scale
 /// of each block at `scales`, for weights with a minimum Q8_1's `s` of each block (f32) at `sums`, and per block
-/// eight int32, 128 · Σ of each lane's four values, at `laneSums`.
+/// eight int32, 128 · Σ of each lane's four values, at `laneSums`, and each block's Σy (int32) at `blockSums`.
 public struct Q8Row {
     public let values: UnsafeRawPointer
     public let scales: UnsafePointer<Float>
     public let sums: UnsafePointer<Float>
     public let laneSums: UnsafeRawPointer
+    public let blockSums: UnsafePointer<Int32>
 
     @inlinable
-    public init(values: UnsafeRawPointer, scales: UnsafePointer<Float>, sums: UnsafePointer<Float>, laneSums: UnsafeRawPointer) {
+    public init(values: UnsafeRawPointer, scales: UnsafePointer<Float>, sums: UnsafePointer<Float>, laneSums: UnsafeRawPointer,
+                blockSums: UnsafePointer<Int32>) {
         self.values = values
         self.scales = scales
         self.sums = sums
         self.laneSums = laneSums
+        self.blockSums = blockSums
     }
 }
 

@@ -60,9 +60,14 @@ public protocol Int8Dot {
     static func unsignedSigned(_ a: __m256i, _ b: __m256i) -> __m256i
     /// `sum` plus `unsignedSigned(a, b)`, lane by lane.
     static func accumulate(_ sum: __m256i, _ a: __m256i, _ b: __m256i) -> __m256i
+    /// True when `accumulate` is one instruction (VNNI), so that chaining it beats summing in int16 first.
+    static var accumulates: Bool { get }
 }
 
 extension Int8Dot {
+    @inlinable @inline(__always)
+    public static var accumulates: Bool { false }
+
     @inlinable @inline(__always)
     public static func accumulate(_ sum: __m256i, _ a: __m256i, _ b: __m256i) -> __m256i {
         _mm256_add_epi32(sum, unsignedSigned(a, b))

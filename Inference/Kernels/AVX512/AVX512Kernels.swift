@@ -14,6 +14,7 @@ enum VNNIDot: Int8Dot {
     static func accumulate(_ sum: __m256i, _ a: __m256i, _ b: __m256i) -> __m256i {
         deploy_dpbusd256(sum, a, b)
     }
+    static var accumulates: Bool { true }
 }
 
 /// The kernels of `InferenceKernelsAVX2`, specialised in this module, which is built for a CPU with AVX-512
@@ -81,6 +82,16 @@ public enum AVX512Kernels {
     public static func q5_1(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: Int, row: (Int) -> Q8Row, blocks: Int,
                            scratch: UnsafeMutablePointer<Float>, store: (Int, SIMD4<Float>, SIMD4<Float>) -> Void) {
         SmallBlockKernels<VNNIDot, Q5_1Unpack>.tile(w0, w1, tokens: tokens, row: row, blocks: blocks, scratch: scratch, store: store)
+    }
+
+    /// Q4_0 interleaved eight rows at a time (`InterleavedQ4_0`): the group's rows · one activation row.
+    public static func q4_0x8(_ group: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> SIMD8<Float> {
+        InterleavedQ4_0<VNNIDot>.dot(group, y, blocks: blocks)
+    }
+    /// The group's rows · four activation rows.
+    public static func q4_0x8(_ group: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row,
+                              blocks: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        InterleavedQ4_0<VNNIDot>.dot(group, y0, y1, y2, y3, blocks: blocks)
     }
 }
 #endif
