@@ -141,6 +141,9 @@ public final class GGUFFile: @unchecked Sendable {
         if size > 0 { munmap(UnsafeMutableRawPointer(mutating: base), size) }
     }
 
+    /// Whether the tensors lie in a read-only mapping of the file (this object's own), not in memory given to it.
+    public var isMapped: Bool { size > 0 }
+
     public func tensor(_ name: String) -> TensorInfo? { tensors.first { $0.name == name } }
 
     /// The bytes of a tensor, in place in the mapping.

@@ -44,7 +44,7 @@ public struct ModelWeights: @unchecked Sendable {
                 throw ModelError("\(file.path): tensor '\(SafeText.quoted(name))' has shape \(tensor.dimensions), expected [\(columns), \(rows)]")
             }
             return try WeightMatrix(name: name, type: tensor.type, rows: rows, columns: columns, data: file.data(tensor), kernels: kernels,
-                                    interleavable: interleavable)
+                                    interleavable: interleavable, mapped: file.isMapped)
         }
         func vector(_ name: String, _ count: Int) throws(ModelError) -> UnsafeBufferPointer<Float> {
             let tensor = try info(name)

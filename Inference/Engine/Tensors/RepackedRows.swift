@@ -5,9 +5,10 @@ import Glibc
 import InferenceKernelsAVX2
 #endif
 
-/// A weight matrix's rows copied into the layout a kernel streams best, made once at load. The file's own pages of
-/// those rows are given back to the kernel (`MADV_DONTNEED`: read again from the file should anything still use
-/// them, an embedding lookup of a tied matrix), so the copy costs memory only while it is made, a tensor at a time.
+/// A weight matrix's rows copied into the layout a kernel streams best, made once at load. Rows read from a file
+/// mapping have their pages given back to the kernel (`MADV_DONTNEED`: read again from the file should anything
+/// still use them), so the copy costs memory only while it is made, a tensor at a time. (Never for rows in ordinary
+/// memory, which that would zero.)
 final class RepackedRows: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     let byteCount: Int
@@ -19,17 +20,30 @@ final class RepackedRows: @unchecked Sendable {
 
     deinit { base.deallocate() }
 
-    /// Q4_0 rows (a multiple of 8) interleaved eight at a time for the x86 kernels (`InterleavedQ4_0`); nil where
-    /// `kernels` multiply them in place.
-    static func q4_0(_ source: UnsafeRawPointer, rows: Int, rowBytes: Int, kernels: KernelSet) -> RepackedRows? {
+    /// Rows (a multiple of 8) of Q4_0 or Q4_K interleaved eight at a time for the x86 kernels (`InterleavedQ4_0`,
+    /// `InterleavedQ4K`); nil for other types and where `kernels` multiply them in place. `mapped`: the source lies
+    /// in a read-only file mapping, whose pages are given back once copied.
+    static func interleaved(_ type: TensorType, _ source: UnsafeRawPointer, rows: Int, rowBytes: Int, kernels: KernelSet,
+                            mapped: Bool) -> RepackedRows? {
         #if arch(x86_64)
-        guard kernels != .portable else { return nil }
-        let blocks = rowBytes / 18, groupBytes = blocks * InterleavedQ4_0<AVX2Dot>.groupBlockBytes
+        guard kernels != .portable, rows % 8 == 0 else { return nil }
+        let blocks: Int, groupBlockBytes: Int, repack: ((Int) -> UnsafeRawPointer, Int, UnsafeMutableRawPointer) -> Void
+        switch type {
+        case .q4_0:
+            (blocks, groupBlockBytes) = (rowBytes / 18, InterleavedQ4_0<AVX2Dot>.groupBlockBytes)
+            repack = { InterleavedQ4_0<AVX2Dot>.repack($0, blocks: $1, into: $2) }
+        case .q4_K:
+            (blocks, groupBlockBytes) = (rowBytes / 144, InterleavedQ4K<AVX2Dot>.groupBlockBytes)
+            repack = { InterleavedQ4K<AVX2Dot>.repack($0, blocks: $1, into: $2) }
+        default:
+            return nil
+        }
+        let groupBytes = blocks * groupBlockBytes
         let repacked = RepackedRows(byteCount: rows / 8 * groupBytes)
         for group in 0..<(rows / 8) {
-            InterleavedQ4_0<AVX2Dot>.repack({ source + (group * 8 + $0) * rowBytes }, blocks: blocks, into: repacked.base + group * groupBytes)
+            repack({ source + (group * 8 + $0) * rowBytes }, blocks, repacked.base + group * groupBytes)
         }
-        release(source, bytes: rows * rowBytes)
+        if mapped { releaseMapped(source, bytes: rows * rowBytes) }
         return repacked
         #else
         return nil
@@ -37,7 +51,7 @@ final class RepackedRows: @unchecked Sendable {
     }
 
     /// Gives back the whole pages of `bytes` at `start` (part of a read-only file mapping).
-    private static func release(_ start: UnsafeRawPointer, bytes: Int) {
+    private static func releaseMapped(_ start: UnsafeRawPointer, bytes: Int) {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let first = (Int(bitPattern: start) + page - 1) / page * page, end = (Int(bitPattern: start) + bytes) / page * page
         guard end > first, let pointer = UnsafeMutableRawPointer(bitPattern: first) else { return }

@@ -11,18 +11,20 @@ public struct WeightMatrix: @unchecked Sendable {
     public let rowBytes: Int
     /// The instruction set the products run on.
     public let kernels: KernelSet
-    /// Whether the products follow llama.cpp's interleaved kernels' order (Q4_0 of a multiple of 8 rows), which
-    /// the x86 kernel sets compute on `interleaved`, the rows repacked eight at a time.
+    /// Whether Q4_0 products follow llama.cpp's interleaved kernels' order (a multiple of 8 rows) rather than
+    /// `vec_dot`'s. (Q4_K's kernels always follow its interleaved one.)
     let interleavedOrder: Bool
+    /// The rows repacked eight at a time (Q4_0 and Q4_K of a multiple of 8 rows on the x86 sets).
     let interleaved: RepackedRows?
     let base: UnsafeRawPointer
 
     /// Wraps `data`, which must hold exactly `rows` rows of `columns` values of `type`; products run on `kernels`
     /// (`KernelSet.detected` unless told), which must be available. `interleavable` false keeps the rows in place and
     /// in `vec_dot` order whatever their type and count, as llama.cpp keeps the token embedding (which a tied output
-    /// projection multiplies by).
+    /// projection multiplies by). `mapped` says `data` lies in a read-only file mapping, whose pages of rows copied
+    /// into a kernel's layout may then be given back.
     public init(name: String, type: TensorType, rows: Int, columns: Int, data: UnsafeRawBufferPointer,
-                kernels: KernelSet = .detected, interleavable: Bool = true) throws(ModelError) {
+                kernels: KernelSet = .detected, interleavable: Bool = true, mapped: Bool = false) throws(ModelError) {
         precondition(kernels.isAvailable, "the \(kernels) kernels need an instruction set this CPU lacks")
         guard let format = ActivationFormat(weights: type) else {
             throw ModelError("tensor '\(SafeText.quoted(name))' has type \(type.name); supported are F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K")
@@ -43,7 +45,7 @@ public struct WeightMatrix: @unchecked Sendable {
         self.kernels = kernels
         self.base = base
         interleavedOrder = interleavable && type == .q4_0 && rows % 8 == 0
-        interleaved = interleavedOrder ? RepackedRows.q4_0(base, rows: rows, rowBytes: rowBytes, kernels: kernels) : nil
+        interleaved = interleavable ? RepackedRows.interleaved(type, base, rows: rows, rowBytes: rowBytes, kernels: kernels, mapped: mapped) : nil
     }
 
     /// Bytes this matrix holds beyond its file's (a repacked copy of its rows), none when it is used in place.
@@ -80,7 +82,7 @@ public struct WeightMatrix: @unchecked Sendable {
         }
         let total = matrices.reduce(0) { $0 + $1.rows }
         // matrices in interleaved order are shared out in whole groups of 8 rows, so every share ends on a group
-        let granularity = matrices.contains(where: \.interleavedOrder) ? 8 : 1
+        let granularity = matrices.contains(where: { $0.interleavedOrder || $0.interleaved != nil }) ? 8 : 1
         if granularity > 1, !matrices.allSatisfy({ $0.rows % granularity == 0 }) {
             for (matrix, output) in zip(matrices, outputs) { multiply([matrix], input, batch: batch, into: [output], workers: workers) }
             return

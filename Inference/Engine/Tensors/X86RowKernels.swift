@@ -192,13 +192,31 @@ extension WeightMatrix {
     }
 }
 extension WeightMatrix {
-    /// Rows `range` (whole groups of 8) of a Q4_0 matrix repacked for `InterleavedQ4_0`: four tokens at a time, then
-    /// one, every group's eight results stored together.
+    /// Rows `range` (whole groups of 8) of a matrix repacked for `InterleavedQ4_0` or `InterleavedQ4K`.
     func interleavedRows(_ repacked: RepackedRows, _ range: Range<Int>, _ activations: UnsafeMutableRawPointer, _ activationBytes: Int,
                          _ batch: Int, _ output: UnsafeMutablePointer<Float>) {
+        if type == .q4_K {
+            let blocks = columns / 256
+            groups(repacked, range, blocks * InterleavedQ4K<AVX2Dot>.groupBlockBytes, batch, output,
+                   { KQuantDot.x86Row(activations + $0 * activationBytes, blocks: blocks) },
+                   one: { kernels == .avx512 ? AVX512Kernels.q4Kx8($0, $1, blocks: blocks) : InterleavedQ4K<AVX2Dot>.dot($0, $1, blocks: blocks) },
+                   four: { kernels == .avx512 ? AVX512Kernels.q4Kx8($0, $1, $2, $3, $4, blocks: blocks) : InterleavedQ4K<AVX2Dot>.dot($0, $1, $2, $3, $4, blocks: blocks) })
+        } else {
+            let blocks = columns / 32
+            groups(repacked, range, blocks * InterleavedQ4_0<AVX2Dot>.groupBlockBytes, batch, output,
+                   { QuantizedDot.x86Row(activations + $0 * activationBytes, blocks: blocks) },
+                   one: { kernels == .avx512 ? AVX512Kernels.q4_0x8($0, $1, blocks: blocks) : InterleavedQ4_0<AVX2Dot>.dot($0, $1, blocks: blocks) },
+                   four: { kernels == .avx512 ? AVX512Kernels.q4_0x8($0, $1, $2, $3, $4, blocks: blocks) : InterleavedQ4_0<AVX2Dot>.dot($0, $1, $2, $3, $4, blocks: blocks) })
+        }
+    }
+
+    /// Each group of eight rows in `range` against the batch: four tokens at a time, then one, every group's eight
+    /// results stored together.
+    @inline(__always)
+    private func groups<Row>(_ repacked: RepackedRows, _ range: Range<Int>, _ groupBytes: Int, _ batch: Int, _ output: UnsafeMutablePointer<Float>,
+                             _ row: (Int) -> Row, one: (UnsafeRawPointer, Row) -> SIMD8<Float>,
+                             four: (UnsafeRawPointer, Row, Row, Row, Row) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)) {
         precondition(range.lowerBound % 8 == 0 && range.upperBound % 8 == 0, "interleaved rows go in whole groups")
-        let blocks = columns / 32, groupBytes = blocks * InterleavedQ4_0<AVX2Dot>.groupBlockBytes
-        @inline(__always) func y(_ t: Int) -> Q8Row { QuantizedDot.x86Row(activations + t * activationBytes, blocks: blocks) }
         @inline(__always) func store(_ values: SIMD8<Float>, _ t: Int, _ group: Int) {
             UnsafeMutableRawPointer(output + t * rows + group * 8).storeBytes(of: values, as: SIMD8<Float>.self)
         }
@@ -206,16 +224,15 @@ extension WeightMatrix {
             let weights = UnsafeRawPointer(repacked.base + group * groupBytes)
             var t = 0
             while t + 4 <= batch {
-                let four = kernels == .avx512 ? AVX512Kernels.q4_0x8(weights, y(t), y(t + 1), y(t + 2), y(t + 3), blocks: blocks)
-                                              : InterleavedQ4_0<AVX2Dot>.dot(weights, y(t), y(t + 1), y(t + 2), y(t + 3), blocks: blocks)
-                store(four.0, t, group)
-                store(four.1, t + 1, group)
-                store(four.2, t + 2, group)
-                store(four.3, t + 3, group)
+                let results = four(weights, row(t), row(t + 1), row(t + 2), row(t + 3))
+                store(results.0, t, group)
+                store(results.1, t + 1, group)
+                store(results.2, t + 2, group)
+                store(results.3, t + 3, group)
                 t += 4
             }
             while t < batch {
-                store(kernels == .avx512 ? AVX512Kernels.q4_0x8(weights, y(t), blocks: blocks) : InterleavedQ4_0<AVX2Dot>.dot(weights, y(t), blocks: blocks), t, group)
+                store(one(weights, row(t)), t, group)
                 t += 1
             }
         }

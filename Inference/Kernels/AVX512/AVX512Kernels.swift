@@ -93,5 +93,14 @@ public enum AVX512Kernels {
                               blocks: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
         InterleavedQ4_0<VNNIDot>.dot(group, y0, y1, y2, y3, blocks: blocks)
     }
+    /// Q4_K interleaved eight rows at a time (`InterleavedQ4K`): the group's rows · one activation row.
+    public static func q4Kx8(_ group: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> SIMD8<Float> {
+        InterleavedQ4K<VNNIDot>.dot(group, y, blocks: blocks)
+    }
+    /// The group's rows · four activation rows.
+    public static func q4Kx8(_ group: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow,
+                             blocks: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        InterleavedQ4K<VNNIDot>.dot(group, y0, y1, y2, y3, blocks: blocks)
+    }
 }
 #endif
