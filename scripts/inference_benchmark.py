@@ -1,11 +1,12 @@
 """Races inference-server against llama.cpp (through llama-cpp-python) on a random-weight model of TinyLlama-1.1B's
 shape, in Q4_0, Q8_0 and Q4_K_M, and on the real model (Gemma 3 270M, Q4_K_M, which scripts/setup installs), same file,
-same threads, in one run; prints tokens per second for prompt processing (pp) and generation (tg), their ratio, the
-memory-bandwidth floor for generation and inference-server's peak memory.
+same threads, in one run; prints tokens per second for prompt processing (pp) and generation (tg), and with --depth
+generation after that many tokens in the cache, at each thread count asked for, their ratio, the memory-bandwidth
+floor for generation and inference-server's peak memory.
 
 Needs PyPI gguf, numpy and llama-cpp-python, and a release build:
-    swift build -c release --product inference-server && python3 scripts/inference_benchmark.py [--threads 2] [-p 128] [-n 32]
-        [--kernels portable,avx2,avx512] [--models tinyllama,gemma3]
+    swift build -c release --product inference-server && python3 scripts/inference_benchmark.py [--threads 1,2] [-p 128]
+        [-n 32] [--depth 2048] [--kernels portable,avx2,avx512] [--models tinyllama,gemma3]
 The models (0.6 to 1.2 GB each) are written to a temporary directory (or --keep DIR) and are not committed.
 """
 import argparse
@@ -80,20 +81,33 @@ def quantize(source, target, ftype):
         sys.exit(f"quantising {target} failed")
 
 
-def bench_llama_cpp(path, threads, p, n, repetitions, vocab):
-    llm = llama_cpp.Llama(model_path=path, n_ctx=max(p, n) + 8, n_batch=max(p, 1), n_threads=threads,
-                          n_threads_batch=threads, verbose=False)
+def bench_llama_cpp(path, threads, p, n, repetitions, vocab, depth=0):
+    """llama.cpp's pp and tg rates; with `depth`, each run starts with that many tokens already in the cache."""
+    llm = llama_cpp.Llama(model_path=path, n_ctx=max(p, n) + depth + 8, n_batch=max(p, 512 if depth else 1),
+                          n_threads=threads, n_threads_batch=threads, verbose=False)
     rng = np.random.default_rng(2)
     prompt = [int(t) for t in rng.integers(3, vocab, p)]
     tokens = [int(t) for t in rng.integers(3, vocab, n)]
+    if depth:
+        llm.eval([int(t) for t in rng.integers(3, vocab, depth)])
+    suffix = f" @ d{depth}" if depth else ""
+
+    def rewind():
+        if depth:
+            llm.n_tokens = depth  # eval drops the cache from n_tokens on
+        else:
+            llm.reset()
+
     results = {}
-    for name, run, count in [(f"pp{p}", lambda: llm.eval(prompt), p),
-                             (f"tg{n}", lambda: [llm.eval([t]) for t in tokens], n)]:
-        llm.reset()
+    for name, run, count in [(f"pp{p}{suffix}", lambda: llm.eval(prompt), p),
+                             (f"tg{n}{suffix}", lambda: [llm.eval([t]) for t in tokens], n)]:
+        if count == 0:
+            continue
+        rewind()
         run()  # warm-up
         samples = []
         for _ in range(repetitions):
-            llm.reset()
+            rewind()
             start = time.perf_counter()
             run()
             samples.append(count / (time.perf_counter() - start))
@@ -102,8 +116,8 @@ def bench_llama_cpp(path, threads, p, n, repetitions, vocab):
     return results
 
 
-def bench_ours(path, threads, p, n, repetitions, kernels):
-    command = ["/usr/bin/time", "-f", "%M", SERVER, "bench", "--model", path, "-p", str(p), "-n", str(n),
+def bench_ours(path, threads, p, n, repetitions, kernels, depth=0):
+    command = ["/usr/bin/time", "-f", "%M", SERVER, "bench", "--model", path, "-p", str(p), "-n", str(n), "-d", str(depth),
                "-r", str(repetitions), "--threads", str(threads), "--output", "json"] + (["--kernels", kernels] if kernels else [])
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     peak_kib = int(done.stderr.strip().splitlines()[-1])
@@ -125,10 +139,12 @@ def copy_bandwidth():
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--threads", default=str(os.cpu_count()),
+                        help="thread counts to run, comma-separated (1,2 for scaling); all cores by default")
     parser.add_argument("-p", type=int, default=128)
     parser.add_argument("-n", type=int, default=32)
     parser.add_argument("-r", type=int, default=2)
+    parser.add_argument("--depth", type=int, default=0, help="also run tg after this many tokens in the cache (2048)")
     parser.add_argument("--keep")
     parser.add_argument("--kernels", default="", help="inference-server's kernel sets to race, comma-separated "
                         "(portable, avx2, avx512); by default the one it picks for this CPU")
@@ -144,10 +160,11 @@ def main():
     if "tinyllama" in wanted and not os.path.exists(f16):
         write_f16_model(f16)
     bandwidth = copy_bandwidth()
+    thread_counts = [int(t) for t in args.threads.split(",")]
     print(f"machine: {os.cpu_count()} cores, copy bandwidth {bandwidth / 1e9:.1f} GB/s; threads {args.threads}")
     kernel_sets = [k for k in args.kernels.split(",") if k] or [""]
-    print("| model | size | kernels | test | inference-server t/s | llama.cpp t/s | ratio |")
-    print("| --- | ---: | --- | --- | ---: | ---: | ---: |")
+    print("| model | size | kernels | threads | test | inference-server t/s | llama.cpp t/s | ratio |")
+    print("| --- | ---: | --- | ---: | --- | ---: | ---: | ---: |")
     notes = []
     tiny_kv = SHAPE["layers"] * 2 * SHAPE["embedding"] // SHAPE["heads"] * SHAPE["kv_heads"] * 2  # bytes per position
     models = []
@@ -166,16 +183,22 @@ def main():
         notes.append("the real model is not installed (scripts/setup installs it): its rows are missing")
     for label, path, vocab, kv_per_position in models:
         size = os.path.getsize(path)
-        theirs = bench_llama_cpp(path, args.threads, args.p, args.n, args.r, vocab)
-        for kernels in kernel_sets:
-            ours, peak = bench_ours(path, args.threads, args.p, args.n, args.r, kernels)
-            for test in ours:
-                print(f"| {label} | {size / 2**20:.0f} MiB | {kernels or 'default'} | {test} | {ours[test]:.2f} | {theirs[test]:.2f} | "
-                      f"{ours[test] / theirs[test]:.2f} |")
+        peak = 0
+        for threads in thread_counts:
+            theirs = bench_llama_cpp(path, threads, args.p, args.n, args.r, vocab)
+            if args.depth:
+                theirs.update(bench_llama_cpp(path, threads, 0, args.n, args.r, vocab, args.depth))
+            for kernels in kernel_sets:
+                ours, peak = bench_ours(path, threads, args.p, args.n, args.r, kernels)
+                if args.depth:
+                    ours.update(bench_ours(path, threads, 0, args.n, args.r, kernels, args.depth)[0])
+                for test in ours:
+                    print(f"| {label} | {size / 2**20:.0f} MiB | {kernels or 'default'} | {threads} | {test} | {ours[test]:.2f} | "
+                          f"{theirs[test]:.2f} | {ours[test] / theirs[test]:.2f} |")
         floor = bandwidth / size  # every weight byte read once per generated token
         kv_cache = kv_per_position * (args.p + 1)
         notes.append(f"{label}: bandwidth ceiling for generation {floor:.1f} t/s ({size / 2**20:.0f} MiB per token); "
-                     f"inference-server peak RSS {peak / 2**20:.0f} MiB vs file + KV cache + 100 MiB = "
+                     f"inference-server peak RSS {peak / 2**20:.0f} MiB (pp{args.p} and tg{args.n}) vs file + KV cache + 100 MiB = "
                      f"{(size + kv_cache) / 2**20 + 100:.0f} MiB")
     for note in notes:
         print(note)

@@ -2,7 +2,8 @@ import Foundation
 import InferenceEngine
 
 /// `inference-server bench`: prompt processing (pp) and generation (tg) speed, like llama-bench's rows: pp runs
-/// `-p` tokens in one batch on an empty cache, tg generates `-n` tokens one at a time; each is repeated `-r` times.
+/// `-p` tokens in one batch, tg generates `-n` tokens one at a time, each after `-d` tokens already in the cache
+/// (none unless told, llama-bench's depth); each is repeated `-r` times.
 enum Bench {
     struct Row: Codable {
         var model: String
@@ -17,15 +18,16 @@ enum Bench {
         var samples: [Double]
     }
 
-    static let usage = "USAGE: inference-server bench --model FILE [-p 512] [-n 128] [-r 3] [--threads N] [--kernels portable|avx2|avx512] [--output text|json]"
+    static let usage = "USAGE: inference-server bench --model FILE [-p 512] [-n 128] [-r 3] [-d 0] [--threads N] [--kernels portable|avx2|avx512] [--output text|json]"
 
     static func run(_ arguments: [String]) throws {
-        let options = try Arguments("bench", arguments, valued: ["--model", "-p", "-n", "-r", "--threads", "--kernels", "--output"], switches: [],
+        let options = try Arguments("bench", arguments, valued: ["--model", "-p", "-n", "-r", "-d", "--threads", "--kernels", "--output"], switches: [],
                                     aliases: ["-m": "--model", "-t": "--threads", "-o": "--output", "--n-prompt": "-p", "--n-gen": "-n",
-                                              "--repetitions": "-r"], usage: usage)
+                                              "--repetitions": "-r", "--n-depth": "-d", "--depth": "-d"], usage: usage)
         let path = try options.required("--model")
         let promptTokens = try options.int("-p", default: 512), generateTokens = try options.int("-n", default: 128)
         let repetitions = try options.int("-r", default: 3, range: 1...100)
+        let depth = try options.int("-d", default: 0, range: 0...1_000_000)
         let threads = try options.int("--threads", default: Workers.available, range: 1...1024)
         let format = options.string("--output") ?? "text"
         guard ["text", "json"].contains(format) else { throw Arguments.Invalid(description: "bench: --output is text or json, not '\(format)'") }
@@ -54,16 +56,21 @@ enum Bench {
             rows.append(Row(model: URL(fileURLWithPath: path).lastPathComponent, type: mainType, sizeBytes: size, parameters: parameters,
                             threads: threads, kernels: kernels.rawValue, test: test, tokensPerSecond: mean, standardDeviation: deviation, samples: samples))
         }
+        // the depth's tokens are processed once, untimed; each run goes back to them
+        let cache = model.makeCache(capacity: depth + max(promptTokens, generateTokens))
+        if depth > 0 { _ = try model.forward(randomTokens(depth), cache: cache) }
+        let suffix = depth > 0 ? " @ d\(depth)" : ""
         if promptTokens > 0 {
             let tokens = randomTokens(promptTokens)
-            try measure("pp\(promptTokens)", tokens: promptTokens) {
-                _ = try model.forward(tokens, cache: model.makeCache(capacity: promptTokens))
+            try measure("pp\(promptTokens)\(suffix)", tokens: promptTokens) {
+                cache.truncate(to: depth)
+                _ = try model.forward(tokens, cache: cache)
             }
         }
         if generateTokens > 0 {
             let tokens = randomTokens(generateTokens)
-            try measure("tg\(generateTokens)", tokens: generateTokens) {
-                let cache = model.makeCache(capacity: generateTokens)
+            try measure("tg\(generateTokens)\(suffix)", tokens: generateTokens) {
+                cache.truncate(to: depth)
                 for token in tokens { _ = try model.forward([token], cache: cache) }
             }
         }
