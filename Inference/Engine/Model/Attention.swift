@@ -7,24 +7,26 @@
 enum Attention {
     typealias Lanes = SIMD16<Float>
 
-    /// `Σ a[i] · b[i]` over `count` f16 values, as `vec_dot_f16` sums them.
+    /// `Σ a[i] · b[i]` over `count` values, f16 `a` against `b` (f16 values held as f32, converted once rather than
+    /// for every position), as `vec_dot_f16` sums them.
     @inline(__always)
-    static func dot(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Float {
+    static func dot(_ a: UnsafeRawPointer, _ b: UnsafePointer<Float>, count: Int) -> Float {
         @inline(__always) func load(_ p: UnsafeRawPointer, _ index: Int) -> Lanes {
             floatLanes(p.loadUnaligned(fromByteOffset: index * 2, as: SIMD16<Float16>.self))
         }
+        @inline(__always) func query(_ index: Int) -> Lanes { UnsafeRawPointer(b + index).loadUnaligned(as: Lanes.self) }
         var s0 = Lanes(), s1 = Lanes(), s2 = Lanes(), s3 = Lanes()
         var index = 0
         while index + 64 <= count {
-            s0.addProduct(load(a, index), load(b, index))
-            s1.addProduct(load(a, index + 16), load(b, index + 16))
-            s2.addProduct(load(a, index + 32), load(b, index + 32))
-            s3.addProduct(load(a, index + 48), load(b, index + 48))
+            s0.addProduct(load(a, index), query(index))
+            s1.addProduct(load(a, index + 16), query(index + 16))
+            s2.addProduct(load(a, index + 32), query(index + 32))
+            s3.addProduct(load(a, index + 48), query(index + 48))
             index += 64
         }
         var total = Double(VectorExp.laneSum((s0 + s2) + (s1 + s3)))
         while index < count {
-            total += Double(Float(a.loadUnaligned(fromByteOffset: index * 2, as: Float16.self)) * Float(b.loadUnaligned(fromByteOffset: index * 2, as: Float16.self)))
+            total += Double(Float(a.loadUnaligned(fromByteOffset: index * 2, as: Float16.self)) * b[index])
             index += 1
         }
         return Float(total)
@@ -33,7 +35,8 @@ enum Attention {
     /// Scratch for one head's attention: scores over positions, and the per-lane partial sums of the weighted values.
     struct Scratch {
         let scores: UnsafeMutablePointer<Float>
-        let query: UnsafeMutablePointer<Float16>
+        /// The query rounded to f16, held as f32.
+        let query: UnsafeMutablePointer<Float>
         /// 64 partial sums (one per lane of `vec_dot_f16`'s four accumulators) of `width` values each.
         let partials: UnsafeMutablePointer<Float>
         /// `width` zeros: the partial sums of a lane no position reaches.
@@ -64,7 +67,7 @@ enum Attention {
                      stride: Int, first: Int, length: Int, scale: Float, scratch: Scratch,
                      into out: UnsafeMutablePointer<Float>) {
         let d = scratch.width, scores = scratch.scores, query = scratch.query
-        for i in 0..<d { query[i] = Float16(queryRow[i]) }
+        for i in 0..<d { query[i] = Float(Float16(queryRow[i])) }
         // the softmax runs over blocks of sixteen positions aligned at position 0, as over llama.cpp's cache cells
         let blocks = (first / 16 * 16)..<((length + 15) / 16 * 16)
         var maximum = -Float.infinity
@@ -73,7 +76,7 @@ enum Attention {
                 scores[position] = -.infinity
                 continue
             }
-            scores[position] = dot(UnsafeRawPointer(keys + position * stride), UnsafeRawPointer(query), count: d) * scale
+            scores[position] = dot(UnsafeRawPointer(keys + position * stride), query, count: d) * scale
             maximum = max(maximum, scores[position])
         }
         var total: Double = 0
