@@ -196,7 +196,9 @@ public final class Transformer: @unchecked Sendable {
         case .silu:
             for row in 0..<rows { VectorExp.swiglu(gate.pointer + row * ff, up.pointer + row * ff, count: ff) }
         case .geluTanh:
-            for i in 0..<(rows * ff) { gate.pointer[i] = Self.gelu(gate.pointer[i]) * up.pointer[i] }
+            Self.geluTable.withUnsafeBufferPointer { table in
+                for i in 0..<(rows * ff) { gate.pointer[i] = Self.gelu(gate.pointer[i], table) * up.pointer[i] }
+            }
         }
     }
 
@@ -206,11 +208,20 @@ public final class Transformer: @unchecked Sendable {
     /// entries comes out as llama.cpp's.
     @inline(__always)
     static func gelu(_ x: Float) -> Float {
+        geluTable.withUnsafeBufferPointer { gelu(x, $0) }
+    }
+
+    @inline(__always)
+    static func gelu(_ x: Float, _ table: UnsafeBufferPointer<Float16>) -> Float {
         if x <= -10 { return 0 }
         if x >= 10 { return x }
-        let f = Float(Float16(x))
-        let y = 0.5 * f * (1 + tanhf(0.797_884_56 * f * Float(1).addingProduct(0.044_715 * f, f)))
-        return Float(Float16(y))
+        return Float(table[Int(Float16(x).bitPattern)])
+    }
+
+    /// The table, indexed by the f16 input's bits (built once, 128 KiB).
+    static let geluTable: [Float16] = (0..<65536).map { bits in
+        let f = Float(Float16(bitPattern: UInt16(bits)))
+        return Float16(0.5 * f * (1 + tanhf(0.797_884_56 * f * Float(1).addingProduct(0.044_715 * f, f))))
     }
 
     private func scale(_ values: Buffer, by factor: Float, count: Int) {
