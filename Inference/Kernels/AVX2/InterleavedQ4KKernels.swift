@@ -2,7 +2,8 @@
 import _Builtin_intrinsics.intel
 
 /// Q4_K weights repacked eight rows at a time, as llama.cpp multiplies every Q4_K matrix of a multiple of 8 rows on
-/// x86 (`block_q4_Kx8`, `gemv_q4_K_8x8_q8_K` and its gemm), with its result: per super-block and row one exact
+/// x86 (`block_q4_Kx8`, `gemv_q4_K_8x8_q8_K`; its gemm for batches was not compared here), with the gemv's result:
+/// per super-block and row one exact
 /// integer Σ scale · Σ q·y and one Σ minimum · Σy, each converted and fused onto the row's sums with the super-block
 /// scale (or minimum scale) times the activation scale; the minimums' sum is taken off at the end.
 ///
