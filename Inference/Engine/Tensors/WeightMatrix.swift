@@ -160,12 +160,8 @@ public struct WeightMatrix: @unchecked Sendable {
                 let pair = r + 2 <= range.upperBound
                 if pair && quads > 0 {
                     let tokens = TokenRows(activations + start * activationBytes, stride: activationBytes, count: quads)
-                    Kernel.tile(rows: base + r * rowBytes, base + (r + 1) * rowBytes, tokens, columns: columns, scratch: scratch) { t, first, second in
-                        for i in 0..<4 {
-                            output[(start + t + i) * rows + r] = first[i]
-                            output[(start + t + i) * rows + r + 1] = second[i]
-                        }
-                    }
+                    Kernel.tile(rows: base + r * rowBytes, base + (r + 1) * rowBytes, tokens, columns: columns, scratch: scratch,
+                                output: output + start * rows + r, outputStride: rows)
                 } else if quads > 0 {
                     for t in stride(from: start, to: start + quads, by: 4) {
                         let four = Kernel.dot(base + r * rowBytes, FourRows(activations + t * activationBytes, stride: activationBytes), columns: columns, scratch: scratch)
@@ -203,10 +199,10 @@ protocol RowKernel {
     static func dot(_ weights: UnsafeRawPointer, _ activations: FourRows, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float>
     /// Two weight rows against one activation row; kernels whose sums are latency-bound interleave the two.
     static func dot(rows w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ activations: UnsafeRawPointer, columns: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float>
-    /// Two weight rows against a multiple of four activation rows (a tile of prompt processing), four at a time
-    /// into `store(t, first row's, second row's)`.
+    /// Two weight rows against a multiple of four activation rows (a tile of prompt processing): token t's two results
+    /// go to `output[t · outputStride]` and the float after it.
     static func tile(rows w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ activations: TokenRows, columns: Int, scratch: UnsafeMutablePointer<Float>,
-                     store: (Int, SIMD4<Float>, SIMD4<Float>) -> Void)
+                     output: UnsafeMutablePointer<Float>, outputStride: Int)
 }
 
 extension RowKernel {
@@ -218,10 +214,14 @@ extension RowKernel {
         SIMD2(dot(w0, activations, columns: columns, scratch: scratch), dot(w1, activations, columns: columns, scratch: scratch))
     }
     static func tile(rows w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ activations: TokenRows, columns: Int, scratch: UnsafeMutablePointer<Float>,
-                     store: (Int, SIMD4<Float>, SIMD4<Float>) -> Void) {
+                     output: UnsafeMutablePointer<Float>, outputStride: Int) {
         for t in stride(from: 0, to: activations.count, by: 4) {
             let four = FourRows(activations[t], stride: activations.stride)
-            store(t, dot(w0, four, columns: columns, scratch: scratch), dot(w1, four, columns: columns, scratch: scratch))
+            let first = dot(w0, four, columns: columns, scratch: scratch), second = dot(w1, four, columns: columns, scratch: scratch)
+            for i in 0..<4 {
+                output[(t + i) * outputStride] = first[i]
+                output[(t + i) * outputStride + 1] = second[i]
+            }
         }
     }
 }

@@ -9,9 +9,7 @@ extension QuantizedDot {
     /// The parts of a widened Q8_0 row the x86 kernels read.
     @inline(__always)
     static func x86Row(_ b: UnsafeRawPointer, blocks: Int) -> Q8Row {
-        Q8Row(values: b + blocks * 104, scales: (b + blocks * 64).assumingMemoryBound(to: Float.self),
-              sums: (b + blocks * 68).assumingMemoryBound(to: Float.self), laneSums: b + blocks * 72,
-              blockSums: (b + blocks * 136).assumingMemoryBound(to: Int32.self))
+        Q8Row(widened: b, blocks: blocks)
     }
 }
 
@@ -33,21 +31,26 @@ protocol X86Entry {
     static func four(_ w: UnsafeRawPointer, _ y0: Row, _ y1: Row, _ y2: Row, _ y3: Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float>
     /// Two weight rows · one activation row.
     static func two(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float>
-    /// Two weight rows · `tokens` activation rows (a multiple of four), four at a time into `store`; `scratch`
-    /// holds 10 · (`blocks` + 8) floats.
-    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: Int, row: (Int) -> Row, blocks: Int,
-                     scratch: UnsafeMutablePointer<Float>, store: (Int, SIMD4<Float>, SIMD4<Float>) -> Void)
+    /// Two weight rows · `count` activation rows (a multiple of four) `stride` bytes apart from `tokens`; token t's two
+    /// results go to `output[t · outputStride]` and the float after it. `scratch` holds 10 · (`blocks` + 8) floats.
+    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
+                     scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int)
 }
 
 extension X86Entry {
     static func two(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float> {
         SIMD2(one(w0, y, blocks: blocks, scratch: scratch), one(w1, y, blocks: blocks, scratch: scratch))
     }
-    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: Int, row: (Int) -> Row, blocks: Int,
-                     scratch: UnsafeMutablePointer<Float>, store: (Int, SIMD4<Float>, SIMD4<Float>) -> Void) {
-        for t in stride(from: 0, to: tokens, by: 4) {
-            let y0 = row(t), y1 = row(t + 1), y2 = row(t + 2), y3 = row(t + 3)
-            store(t, four(w0, y0, y1, y2, y3, blocks: blocks, scratch: scratch), four(w1, y0, y1, y2, y3, blocks: blocks, scratch: scratch))
+    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
+                     scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
+        for t in Swift.stride(from: 0, to: count, by: 4) {
+            @inline(__always) func y(_ i: Int) -> Row { row(tokens + (t + i) * stride, blocks: blocks) }
+            let first = four(w0, y(0), y(1), y(2), y(3), blocks: blocks, scratch: scratch)
+            let second = four(w1, y(0), y(1), y(2), y(3), blocks: blocks, scratch: scratch)
+            for i in 0..<4 {
+                output[(t + i) * outputStride] = first[i]
+                output[(t + i) * outputStride + 1] = second[i]
+            }
         }
     }
 }
@@ -80,9 +83,9 @@ enum X86RowKernel<Entry: X86Entry>: RowKernel {
         return Entry.two(w0, w1, Entry.row(x, blocks: blocks), blocks: blocks, scratch: scratch)
     }
     static func tile(rows w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ x: TokenRows, columns: Int, scratch: UnsafeMutablePointer<Float>,
-                     store: (Int, SIMD4<Float>, SIMD4<Float>) -> Void) {
-        let blocks = columns / Entry.blockElements
-        Entry.tile(w0, w1, tokens: x.count, row: { Entry.row(x[$0], blocks: blocks) }, blocks: blocks, scratch: scratch, store: store)
+                     output: UnsafeMutablePointer<Float>, outputStride: Int) {
+        Entry.tile(w0, w1, tokens: x.first, stride: x.stride, count: x.count, blocks: columns / Entry.blockElements, scratch: scratch,
+                   output: output, outputStride: outputStride)
     }
 }
 
@@ -95,9 +98,10 @@ enum AVX2Small<Unpack: SmallBlockUnpack>: X86SmallEntry {
     static func two(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float> {
         SmallBlockKernels<AVX2Dot, Unpack>.dot(w0, w1, y, blocks: blocks, scratch: scratch)
     }
-    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: Int, row: (Int) -> Q8Row, blocks: Int,
-                     scratch: UnsafeMutablePointer<Float>, store: (Int, SIMD4<Float>, SIMD4<Float>) -> Void) {
-        SmallBlockKernels<AVX2Dot, Unpack>.tile(w0, w1, tokens: tokens, row: row, blocks: blocks, scratch: scratch, store: store)
+    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
+                     scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
+        SmallBlockKernels<AVX2Dot, Unpack>.tile(w0, w1, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch,
+                                                output: output, outputStride: outputStride)
     }
 }
 
@@ -119,41 +123,41 @@ enum AVX2Q6K: X86KEntry {
 enum AVX512Q8_0: X86SmallEntry {
     static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { AVX512Kernels.q8_0(w, y, blocks: blocks, scratch: scratch) }
     static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { AVX512Kernels.q8_0(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch) }
-    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: Int, row: (Int) -> Q8Row, blocks: Int,
-                     scratch: UnsafeMutablePointer<Float>, store: (Int, SIMD4<Float>, SIMD4<Float>) -> Void) {
-        AVX512Kernels.q8_0(w0, w1, tokens: tokens, row: row, blocks: blocks, scratch: scratch, store: store)
+    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
+                     scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
+        AVX512Kernels.q8_0(w0, w1, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch, output: output, outputStride: outputStride)
     }
 }
 enum AVX512Q4_0: X86SmallEntry {
     static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { AVX512Kernels.q4_0(w, y, blocks: blocks, scratch: scratch) }
     static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { AVX512Kernels.q4_0(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch) }
-    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: Int, row: (Int) -> Q8Row, blocks: Int,
-                     scratch: UnsafeMutablePointer<Float>, store: (Int, SIMD4<Float>, SIMD4<Float>) -> Void) {
-        AVX512Kernels.q4_0(w0, w1, tokens: tokens, row: row, blocks: blocks, scratch: scratch, store: store)
+    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
+                     scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
+        AVX512Kernels.q4_0(w0, w1, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch, output: output, outputStride: outputStride)
     }
 }
 enum AVX512Q5_0: X86SmallEntry {
     static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { AVX512Kernels.q5_0(w, y, blocks: blocks, scratch: scratch) }
     static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { AVX512Kernels.q5_0(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch) }
-    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: Int, row: (Int) -> Q8Row, blocks: Int,
-                     scratch: UnsafeMutablePointer<Float>, store: (Int, SIMD4<Float>, SIMD4<Float>) -> Void) {
-        AVX512Kernels.q5_0(w0, w1, tokens: tokens, row: row, blocks: blocks, scratch: scratch, store: store)
+    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
+                     scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
+        AVX512Kernels.q5_0(w0, w1, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch, output: output, outputStride: outputStride)
     }
 }
 enum AVX512Q4_1: X86SmallEntry {
     static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { AVX512Kernels.q4_1(w, y, blocks: blocks, scratch: scratch) }
     static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { AVX512Kernels.q4_1(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch) }
-    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: Int, row: (Int) -> Q8Row, blocks: Int,
-                     scratch: UnsafeMutablePointer<Float>, store: (Int, SIMD4<Float>, SIMD4<Float>) -> Void) {
-        AVX512Kernels.q4_1(w0, w1, tokens: tokens, row: row, blocks: blocks, scratch: scratch, store: store)
+    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
+                     scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
+        AVX512Kernels.q4_1(w0, w1, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch, output: output, outputStride: outputStride)
     }
 }
 enum AVX512Q5_1: X86SmallEntry {
     static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { AVX512Kernels.q5_1(w, y, blocks: blocks, scratch: scratch) }
     static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { AVX512Kernels.q5_1(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch) }
-    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: Int, row: (Int) -> Q8Row, blocks: Int,
-                     scratch: UnsafeMutablePointer<Float>, store: (Int, SIMD4<Float>, SIMD4<Float>) -> Void) {
-        AVX512Kernels.q5_1(w0, w1, tokens: tokens, row: row, blocks: blocks, scratch: scratch, store: store)
+    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
+                     scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
+        AVX512Kernels.q5_1(w0, w1, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch, output: output, outputStride: outputStride)
     }
 }
 enum AVX512Q4K: X86KEntry {

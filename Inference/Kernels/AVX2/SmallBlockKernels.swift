@@ -78,6 +78,14 @@ public struct Q8Row {
         self.laneSums = laneSums
         self.blockSums = blockSums
     }
+
+    /// The parts of a row of `blocks` blocks in the engine's widened Q8_0 form (`QuantizedDot.widenQ8_0`).
+    @inlinable @inline(__always)
+    public init(widened b: UnsafeRawPointer, blocks: Int) {
+        self.init(values: b + blocks &* 104, scales: (b + blocks &* 64).assumingMemoryBound(to: Float.self),
+                  sums: (b + blocks &* 68).assumingMemoryBound(to: Float.self), laneSums: b + blocks &* 72,
+                  blockSums: (b + blocks &* 136).assumingMemoryBound(to: Int32.self))
+    }
 }
 
 /// ggml's x86 dot products of 32-value blocks, instruction for instruction in what decides the result: eight int32
@@ -207,23 +215,27 @@ public enum SmallBlockKernels<Dot: Int8Dot, Unpack: SmallBlockUnpack> {
         return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_srai_epi32(sums, 7 &- Int32(centre.trailingZeroBitCount)))
     }
 
-    /// Two weight rows · `tokens` activation rows (a multiple of four), the tile prompt processing is made of: the
-    /// weight scales converted once, then four tokens at a time, each block of each row unpacked once and each
-    /// activation block loaded once for both rows; `store(t, first, second)` gets tokens t…t+3's results. Where the
-    /// stored values are unsigned the products are of them, the centre's share taken off in integers per activation
-    /// block (shared by the rows), so the lanes hold exactly the integers `dot` has; every result is exactly as `dot`
-    /// gives it. `scratch` holds 10 · (`blocks` + 8) floats.
+    /// Two weight rows · `count` widened activation rows (a multiple of four, `stride` bytes apart from `tokens`),
+    /// the tile prompt processing is made of: the weight scales converted once, then four tokens at a time, each
+    /// block of each row unpacked once and each activation block loaded once for both rows. Token t's two results go
+    /// to `output[t · outputStride]` and the float after it. Where the stored values are unsigned the products are of
+    /// them, the centre's share taken off in integers per activation block (shared by the rows), so the lanes hold
+    /// exactly the integers `dot` has; every result is exactly as `dot` gives it. `scratch` holds 10 · (`blocks` + 8)
+    /// floats.
     @inlinable
-    public static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: Int, row: (Int) -> Q8Row, blocks: Int,
-                            scratch: UnsafeMutablePointer<Float>, store: (Int, SIMD4<Float>, SIMD4<Float>) -> Void) {
+    public static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride tokenStride: Int, count: Int,
+                            blocks: Int, scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
         let stride = blocks &+ 8, weights0 = scratch + 8 &* stride, weights1 = scratch + 9 &* stride
         weightScales(w0, blocks: blocks, into: weights0)
         weightScales(w1, blocks: blocks, into: weights1)
+        @inline(__always) func row(_ t: Int) -> Q8Row { Q8Row(widened: tokens + t &* tokenStride, blocks: blocks) }
         var t = 0
-        while t &+ 4 <= tokens {
-            let y0 = row(t), y1 = row(t &+ 1), y2 = row(t &+ 2), y3 = row(t &+ 3)
-            let (first, second) = quad(w0, w1, weights0, weights1, y0, y1, y2, y3, blocks: blocks, scratch: scratch)
-            store(t, first, second)
+        while t &+ 4 <= count {
+            let (first, second) = quad(w0, w1, weights0, weights1, row(t), row(t &+ 1), row(t &+ 2), row(t &+ 3), blocks: blocks, scratch: scratch)
+            for i in 0..<4 {
+                output[(t &+ i) &* outputStride] = first[i]
+                output[(t &+ i) &* outputStride &+ 1] = second[i]
+            }
             t &+= 4
         }
     }
