@@ -207,18 +207,13 @@ public final class Transformer: @unchecked Sendable {
     /// with contraction, which fuses `1 + 0.044715·x·x` into one multiply-add; so do we, and every one of the 65,536
     /// entries comes out as llama.cpp's.
     @inline(__always)
-    static func gelu(_ x: Float) -> Float {
-        geluTable.withUnsafeBufferPointer { gelu(x, $0) }
-    }
-
-    @inline(__always)
     static func gelu(_ x: Float, _ table: UnsafeBufferPointer<Float16>) -> Float {
         if x <= -10 { return 0 }
         if x >= 10 { return x }
         return Float(table[Int(Float16(x).bitPattern)])
     }
 
-    /// The table, indexed by the f16 input's bits (built once, 128 KiB).
+    /// `gelu`'s table, indexed by the f16 input's bits (built once, 128 KiB).
     static let geluTable: [Float16] = (0..<65536).map { bits in
         let f = Float(Float16(bitPattern: UInt16(bits)))
         return Float16(0.5 * f * (1 + tanhf(0.797_884_56 * f * Float(1).addingProduct(0.044_715 * f, f))))

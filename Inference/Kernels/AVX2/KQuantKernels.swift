@@ -49,14 +49,22 @@ public enum KQuantKernels {
                          _ scales: (__m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i),
                          _ y: UnsafeRawPointer, _ sums: UnsafeRawPointer) -> __m256i {
         let offset = _mm256_slli_epi32(_mm256_madd_epi16(load256(sums), _mm256_cvtepi8_epi16(load128(x + 192))), 5)
+        return _mm256_sub_epi32(scaledSum((q.0.0, q.0.1, q.0.2, q.0.3, q.1.0, q.1.1, q.1.2, q.1.3), scales, y), offset)
+    }
+
+    /// Σ over eight groups of 32 values (32 bytes apart from `y`) of the group's int16 scale times its unsigned values
+    /// · the activations, in eight int32 lanes, added as ggml adds them: in pairs, each pair onto the sum.
+    @inlinable @inline(__always)
+    static func scaledSum(_ q: (__m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i),
+                          _ scales: (__m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i),
+                          _ y: UnsafeRawPointer) -> __m256i {
         @inline(__always) func product(_ v: __m256i, _ scale: __m256i, _ at: Int) -> __m256i {
             _mm256_madd_epi16(scale, _mm256_maddubs_epi16(v, load256(y + at)))
         }
-        var sum = _mm256_add_epi32(product(q.0.0, scales.0, 0), product(q.0.1, scales.1, 32))
-        sum = _mm256_add_epi32(sum, _mm256_add_epi32(product(q.0.2, scales.2, 64), product(q.0.3, scales.3, 96)))
-        sum = _mm256_add_epi32(sum, _mm256_add_epi32(product(q.1.0, scales.4, 128), product(q.1.1, scales.5, 160)))
-        sum = _mm256_add_epi32(sum, _mm256_add_epi32(product(q.1.2, scales.6, 192), product(q.1.3, scales.7, 224)))
-        return _mm256_sub_epi32(sum, offset)
+        var sum = _mm256_add_epi32(product(q.0, scales.0, 0), product(q.1, scales.1, 32))
+        sum = _mm256_add_epi32(sum, _mm256_add_epi32(product(q.2, scales.2, 64), product(q.3, scales.3, 96)))
+        sum = _mm256_add_epi32(sum, _mm256_add_epi32(product(q.4, scales.4, 128), product(q.5, scales.5, 160)))
+        return _mm256_add_epi32(sum, _mm256_add_epi32(product(q.6, scales.6, 192), product(q.7, scales.7, 224)))
     }
 
     @inlinable @inline(__always)
@@ -134,13 +142,7 @@ public enum KQuantKernels {
         /// Σ scale · Σ q·y over the block, and Σ minimum · Σy over the sub-blocks: both exact integers.
         @inlinable @inline(__always)
         func integers(_ y: UnsafeRawPointer, _ sums: UnsafeRawPointer) -> (Int32, Int32) {
-            @inline(__always) func product(_ q: __m256i, _ scale: __m256i, _ at: Int) -> __m256i {
-                _mm256_madd_epi16(scale, _mm256_maddubs_epi16(q, load256(y + at)))
-            }
-            var sum = _mm256_add_epi32(product(low.0, scales.0, 0), product(high.0, scales.1, 32))
-            sum = _mm256_add_epi32(sum, _mm256_add_epi32(product(low.1, scales.2, 64), product(high.1, scales.3, 96)))
-            sum = _mm256_add_epi32(sum, _mm256_add_epi32(product(low.2, scales.4, 128), product(high.2, scales.5, 160)))
-            sum = _mm256_add_epi32(sum, _mm256_add_epi32(product(low.3, scales.6, 192), product(high.3, scales.7, 224)))
+            let sum = KQuantKernels.scaledSum((low.0, high.0, low.1, high.1, low.2, high.2, low.3, high.3), scales, y)
             // the sixteen sums of 16 values by their sub-blocks' minimums, added in pairs into the eight sub-blocks
             return (horizontalSum(sum), horizontalSum(_mm256_madd_epi16(load256(sums), minimums)))
         }
