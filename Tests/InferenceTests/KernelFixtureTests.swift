@@ -32,7 +32,7 @@ struct KernelFixtureTests {
     static let exact: [(String, TensorType)] = [("Q8_0", .q8_0), ("Q4_0", .q4_0), ("Q5_0", .q5_0), ("Q4_1", .q4_1), ("Q5_1", .q5_1), ("Q6_K", .q6_K), ("Q4_K", .q4_K)]
 
     /// Our product of the case's first `rows` rows (of 8) with its activation row, repeated `batch` times (tiles of
-    /// two rows by four tokens, single rows and single tokens), as the model computes it.
+    /// four or two rows by four tokens, single rows and single tokens), as the model computes it.
     static func products(_ item: Case, _ type: TensorType, batch: Int, rows: Int = 8, kernels: KernelSet = .portable) throws -> [[UInt32]] {
         let weights = Data(base64Encoded: item.weights)!, x = Data(base64Encoded: item.activations)!
         let columns = fixture.columns
@@ -49,8 +49,9 @@ struct KernelFixtureTests {
     }
 
     /// Every exact type's products on `kernels`, against ggml's: one token (rows in pairs), six (a tile of four
-    /// tokens, then two alone) and nineteen (a 16-token tile of four quads, then three alone), of 8 rows and of 7 (a
-    /// thread's share then ends on a single row).
+    /// tokens, then two alone), nineteen (four quads, then three alone) and seventy (a chunk of 64 tokens, then a
+    /// second of six), of 8 rows (each thread's four in one tile) and of 7 (a thread's share then ends on a single
+    /// row, after a tile of four or of two).
     static func checkBitIdentical(_ name: String, _ type: TensorType, kernels: KernelSet) throws {
         let cases = Self.fixture.cases.filter { $0.type == name }
         #expect(cases.count >= 4)
@@ -59,7 +60,7 @@ struct KernelFixtureTests {
                 // llama.cpp multiplies Q4_0 matrices of a multiple of 8 rows with its interleaved kernel, others with
                 // `vec_dot`, and so do we; our Q4_K kernels follow its interleaved one at any row count
                 let expected = (rows % 8 == 0 || type == .q4_K ? item.interleavedBits : nil) ?? item.resultBits
-                for batch in [1, 6, 19] {
+                for batch in [1, 6, 19, 70] {
                     for (token, bits) in try Self.products(item, type, batch: batch, rows: rows, kernels: kernels).enumerated() {
                         let differing = zip(bits, expected).filter { $0 != $1 }.count
                         #expect(differing == 0, "\(kernels) \(name) case \(index), \(rows) rows, token \(token) of \(batch): \(differing) rows differ from ggml, e.g. \(Float(bitPattern: bits[0])) vs \(Float(bitPattern: expected[0]))")

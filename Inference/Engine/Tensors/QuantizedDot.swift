@@ -43,8 +43,8 @@ public enum QuantizedDot {
     /// Q8_0 weights · activations in the widened form (`widenQ8_0`), summed as ggml's AVX2 kernel sums: eight int32
     /// lanes per block, lane j holding products 4j…4j+3, each block's lanes scaled and added in float lanes, the lanes
     /// summed at the end. The weights' bytes, offset by 128 to be unsigned, widened to int16, meet the int16
-    /// activations in `vpmaddwd`, and the offset's share (128 · Σy over each lane's four values, kept with the
-    /// activations) is taken off each lane, so the integers are ggml's. (Sign-extended weights lead LLVM to split
+    /// activations in `vpmaddwd`, and the offset's share (−128 · Σy over each lane's four values, kept with the
+    /// activations) is added to each lane, so the integers are ggml's. (Sign-extended weights lead LLVM to split
     /// the lanes and multiply in 32 bits, three times slower.)
     public static func q8_0(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, blocks: Int) -> Float {
         withScratch(blocks) { q8_0(a, b, blocks: blocks, scratch: $0) }
@@ -55,7 +55,7 @@ public enum QuantizedDot {
     static func q8_0Lanes(_ x0: SIMD16<Int16>, _ x1: SIMD16<Int16>, _ b: UnsafeRawPointer, _ block: Int, _ offsets: UnsafeRawPointer) -> SIMD8<Float> {
         let y0 = b.loadUnaligned(fromByteOffset: block &* 64, as: SIMD16<Int16>.self)
         let y1 = b.loadUnaligned(fromByteOffset: block &* 64 &+ 32, as: SIMD16<Int16>.self)
-        return floatLanes(quadSums(multiplyAddPairs(x0, y0), multiplyAddPairs(x1, y1)) &- offsets.loadUnaligned(fromByteOffset: block &* 32, as: SIMD8<Int32>.self))
+        return floatLanes(quadSums(multiplyAddPairs(x0, y0), multiplyAddPairs(x1, y1)) &+ offsets.loadUnaligned(fromByteOffset: block &* 32, as: SIMD8<Int32>.self))
     }
 
     /// A Q8_0 weight block's values, offset by 128, as int16 lanes (values 0-15 and 16-31).
@@ -80,8 +80,8 @@ public enum QuantizedDot {
 
     /// Bytes of `blocks` Q8_0 activation blocks in the widened form: 32 int16 values per block, then one f32 scale
     /// per block, then Q8_1's `s` per block (f32): the unrounded scale times Σy, rounded to f16 as ggml stores it,
-    /// which the kernels of weights with a minimum (Q4_1, Q5_1) need; then per block eight int32, 128 · Σy over
-    /// values 4j…4j+3, the share of Q8_0's unsigned offset in each of the kernel's lanes; then the 32 int8 values of
+    /// which the kernels of weights with a minimum (Q4_1, Q5_1) need; then per block eight int32, −128 · Σy over
+    /// values 4j…4j+3, what Q8_0's unsigned offset adds to each of the kernel's lanes, negated; then the 32 int8 values of
     /// each block, which the x86 kernels read; then each block's Σy (int32), for the interleaved Q4_0 kernels.
     public static func widenedQ8_0Bytes(blocks: Int) -> Int { blocks * 140 }
 
@@ -102,7 +102,7 @@ public enum QuantizedDot {
                     sum += q
                     quad += q
                     if j % 4 == 3 {
-                        out.storeBytes(of: 128 * quad, toByteOffset: blocks * 72 + index * 32 + j / 4 * 4, as: Int32.self)
+                        out.storeBytes(of: -128 * quad, toByteOffset: blocks * 72 + index * 32 + j / 4 * 4, as: Int32.self)
                         quad = 0
                     }
                 }
@@ -165,7 +165,7 @@ public enum QuantizedDot {
     }
 
     /// Floats of scratch a kernel call over `blocks` blocks needs: the combined scales of four rows.
-    static func scratchFloats(blocks: Int) -> Int { 10 * (blocks + 8) }
+    static func scratchFloats(blocks: Int) -> Int { 24 * (blocks + 8) }
 
     static func withScratch<Result>(_ blocks: Int, _ body: (UnsafeMutablePointer<Float>) -> Result) -> Result {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchFloats(blocks: blocks)) { body($0.baseAddress!) }

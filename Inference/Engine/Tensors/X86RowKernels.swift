@@ -31,9 +31,10 @@ protocol X86Entry {
     static func four(_ w: UnsafeRawPointer, _ y0: Row, _ y1: Row, _ y2: Row, _ y3: Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float>
     /// Two weight rows · one activation row.
     static func two(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float>
-    /// Two weight rows · `count` activation rows (a multiple of four) `stride` bytes apart from `tokens`; token t's two
-    /// results go to `output[t · outputStride]` and the float after it. `scratch` holds 10 · (`blocks` + 8) floats.
-    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
+    /// Weight rows `rows`, `rowBytes` apart from `w`, · `count` activation rows (a multiple of four) `stride` bytes
+    /// apart from `tokens`; row r's result for token t goes to `output[t · outputStride + r]`. `scratch` holds
+    /// 24 · (`blocks` + 8) floats.
+    static func tile(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                      scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int)
 }
 
@@ -41,15 +42,13 @@ extension X86Entry {
     static func two(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float> {
         SIMD2(one(w0, y, blocks: blocks, scratch: scratch), one(w1, y, blocks: blocks, scratch: scratch))
     }
-    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
+    static func tile(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                      scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        for t in Swift.stride(from: 0, to: count, by: 4) {
-            @inline(__always) func y(_ i: Int) -> Row { row(tokens + (t + i) * stride, blocks: blocks) }
-            let first = four(w0, y(0), y(1), y(2), y(3), blocks: blocks, scratch: scratch)
-            let second = four(w1, y(0), y(1), y(2), y(3), blocks: blocks, scratch: scratch)
-            for i in 0..<4 {
-                output[(t + i) * outputStride] = first[i]
-                output[(t + i) * outputStride + 1] = second[i]
+        for r in 0..<rows {
+            for t in Swift.stride(from: 0, to: count, by: 4) {
+                @inline(__always) func y(_ i: Int) -> Row { row(tokens + (t + i) * stride, blocks: blocks) }
+                let results = four(w + r * rowBytes, y(0), y(1), y(2), y(3), blocks: blocks, scratch: scratch)
+                for i in 0..<4 { output[(t + i) * outputStride + r] = results[i] }
             }
         }
     }
@@ -82,10 +81,10 @@ enum X86RowKernel<Entry: X86Entry>: RowKernel {
         let blocks = columns / Entry.blockElements
         return Entry.two(w0, w1, Entry.row(x, blocks: blocks), blocks: blocks, scratch: scratch)
     }
-    static func tile(rows w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ x: TokenRows, columns: Int, scratch: UnsafeMutablePointer<Float>,
+    static func tile(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, _ x: TokenRows, columns: Int, scratch: UnsafeMutablePointer<Float>,
                      output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        Entry.tile(w0, w1, tokens: x.first, stride: x.stride, count: x.count, blocks: columns / Entry.blockElements, scratch: scratch,
-                   output: output, outputStride: outputStride)
+        Entry.tile(w, rowBytes: rowBytes, rows: rows, tokens: x.first, stride: x.stride, count: x.count, blocks: columns / Entry.blockElements,
+                   scratch: scratch, output: output, outputStride: outputStride)
     }
 }
 
@@ -98,10 +97,10 @@ enum AVX2Small<Unpack: SmallBlockUnpack>: X86SmallEntry {
     static func two(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float> {
         SmallBlockKernels<AVX2Dot, Unpack>.dot(w0, w1, y, blocks: blocks, scratch: scratch)
     }
-    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
+    static func tile(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                      scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        SmallBlockKernels<AVX2Dot, Unpack>.tile(w0, w1, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch,
-                                                output: output, outputStride: outputStride)
+        SmallBlockKernels<AVX2Dot, Unpack>.tile(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks,
+                                                scratch: scratch, output: output, outputStride: outputStride)
     }
 }
 
@@ -123,41 +122,46 @@ enum AVX2Q6K: X86KEntry {
 enum AVX512Q8_0: X86SmallEntry {
     static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { AVX512Kernels.q8_0(w, y, blocks: blocks, scratch: scratch) }
     static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { AVX512Kernels.q8_0(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch) }
-    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
+    static func tile(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                      scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        AVX512Kernels.q8_0(w0, w1, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch, output: output, outputStride: outputStride)
+        AVX512Kernels.q8_0(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch,
+                            output: output, outputStride: outputStride)
     }
 }
 enum AVX512Q4_0: X86SmallEntry {
     static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { AVX512Kernels.q4_0(w, y, blocks: blocks, scratch: scratch) }
     static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { AVX512Kernels.q4_0(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch) }
-    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
+    static func tile(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                      scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        AVX512Kernels.q4_0(w0, w1, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch, output: output, outputStride: outputStride)
+        AVX512Kernels.q4_0(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch,
+                            output: output, outputStride: outputStride)
     }
 }
 enum AVX512Q5_0: X86SmallEntry {
     static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { AVX512Kernels.q5_0(w, y, blocks: blocks, scratch: scratch) }
     static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { AVX512Kernels.q5_0(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch) }
-    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
+    static func tile(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                      scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        AVX512Kernels.q5_0(w0, w1, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch, output: output, outputStride: outputStride)
+        AVX512Kernels.q5_0(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch,
+                            output: output, outputStride: outputStride)
     }
 }
 enum AVX512Q4_1: X86SmallEntry {
     static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { AVX512Kernels.q4_1(w, y, blocks: blocks, scratch: scratch) }
     static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { AVX512Kernels.q4_1(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch) }
-    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
+    static func tile(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                      scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        AVX512Kernels.q4_1(w0, w1, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch, output: output, outputStride: outputStride)
+        AVX512Kernels.q4_1(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch,
+                            output: output, outputStride: outputStride)
     }
 }
 enum AVX512Q5_1: X86SmallEntry {
     static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { AVX512Kernels.q5_1(w, y, blocks: blocks, scratch: scratch) }
     static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { AVX512Kernels.q5_1(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch) }
-    static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
+    static func tile(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                      scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        AVX512Kernels.q5_1(w0, w1, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch, output: output, outputStride: outputStride)
+        AVX512Kernels.q5_1(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch,
+                            output: output, outputStride: outputStride)
     }
 }
 enum AVX512Q4K: X86KEntry {

@@ -61,7 +61,7 @@ public enum Q5_1Unpack: SmallBlockUnpack {
 
 /// Activations quantised to Q8_0, as the x86 kernels read them: 32 int8 values per block at `values`, the f32 scale
 /// of each block at `scales`, for weights with a minimum Q8_1's `s` of each block (f32) at `sums`, and per block
-/// eight int32, 128 · Σ of each lane's four values, at `laneSums`, and each block's Σy (int32) at `blockSums`.
+/// eight int32, −128 · Σ of each lane's four values, at `laneSums`, and each block's Σy (int32) at `blockSums`.
 public struct Q8Row {
     public let values: UnsafeRawPointer
     public let scales: UnsafePointer<Float>
@@ -206,38 +206,131 @@ public enum SmallBlockKernels<Dot: Int8Dot, Unpack: SmallBlockUnpack> {
                      horizontalSum(acc2) + minimumShare(w, y2, blocks: blocks), horizontalSum(acc3) + minimumShare(w, y3, blocks: blocks))
     }
 
-    /// The eight int32 lanes that `centre` · Σ of each lane's four activations takes off the stored values' products
-    /// (negated, to start the sum from).
+    /// The centre a tile's products take off in integers: the stored values' own, and for Q8_0's signed values 128
+    /// where the int8 dot sums without saturating (VNNI), its values then taken with 128 added. Nil leaves Q8_0 to
+    /// the sign trick (AVX2, whose int16 pair sums would saturate on values up to 255).
     @inlinable @inline(__always)
-    static func centreShare(_ y: Q8Row, _ block: Int) -> __m256i {
-        guard let centre = Unpack.centre, centre != 0 else { return _mm256_setzero_si256() }
-        let sums = load256(y.laneSums + block &* 32)
-        return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_srai_epi32(sums, 7 &- Int32(centre.trailingZeroBitCount)))
+    static var tileCentre: Int32? { Unpack.centre ?? (Dot.accumulates ? 128 : nil) }
+
+    /// A block's values as a tile multiplies them: stored unsigned, `tileCentre` above the signed values.
+    @inlinable @inline(__always)
+    static func tileValues(_ w: UnsafeRawPointer) -> __m256i {
+        Unpack.centre == nil ? _mm256_xor_si256(Unpack.values(w), _mm256_set1_epi8(-128)) : Unpack.storedValues(w)
     }
 
-    /// Two weight rows · `count` widened activation rows (a multiple of four, `stride` bytes apart from `tokens`),
-    /// the tile prompt processing is made of: the weight scales converted once, then four tokens at a time, each
-    /// block of each row unpacked once and each activation block loaded once for both rows. Token t's two results go
-    /// to `output[t · outputStride]` and the float after it. Where the stored values are unsigned the products are of
-    /// them, the centre's share taken off in integers per activation block (shared by the rows), so the lanes hold
-    /// exactly the integers `dot` has; every result is exactly as `dot` gives it. `scratch` holds 10 · (`blocks` + 8)
-    /// floats.
+    /// The eight int32 lanes that `tileCentre` · Σ of each lane's four activations takes off the products of the
+    /// values above it (negative, to start the sum from; the activations store −128 · Σ).
+    @inlinable @inline(__always)
+    static func centreShare(_ y: Q8Row, _ block: Int) -> __m256i {
+        guard let centre = tileCentre, centre != 0 else { return _mm256_setzero_si256() }
+        let sums = load256(y.laneSums + block &* 32)
+        return centre == 128 ? sums : _mm256_srai_epi32(sums, 7 &- Int32(centre.trailingZeroBitCount))
+    }
+
+    /// Weight rows `rows` (`rowBytes` apart from `w`) · `count` widened activation rows (a multiple of four, `stride`
+    /// bytes apart from `tokens`), the tile prompt processing is made of: `Dot.tileRows` rows at a time (then two,
+    /// then one) by four tokens at a time, each row's weight scales converted once, each block of each row unpacked
+    /// once per four tokens and each activation block loaded once for all the rows. Row r's result for token t goes
+    /// to `output[t · outputStride + r]`. Where a block's values are taken above a centre (`tileCentre`) the centre's
+    /// share comes off in integers per activation block, shared by the rows, so the lanes hold exactly the integers
+    /// `dot` has; every result is exactly as `dot` gives it. `scratch` holds 24 · (`blocks` + 8) floats.
     @inlinable
-    public static func tile(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride tokenStride: Int, count: Int,
+    public static func tile(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride tokenStride: Int, count: Int,
                             blocks: Int, scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        let stride = blocks &+ 8, weights0 = scratch + 8 &* stride, weights1 = scratch + 9 &* stride
-        weightScales(w0, blocks: blocks, into: weights0)
-        weightScales(w1, blocks: blocks, into: weights1)
-        @inline(__always) func row(_ t: Int) -> Q8Row { Q8Row(widened: tokens + t &* tokenStride, blocks: blocks) }
-        var t = 0
-        while t &+ 4 <= count {
-            let (first, second) = quad(w0, w1, weights0, weights1, row(t), row(t &+ 1), row(t &+ 2), row(t &+ 3), blocks: blocks, scratch: scratch)
-            for i in 0..<4 {
-                output[(t &+ i) &* outputStride] = first[i]
-                output[(t &+ i) &* outputStride &+ 1] = second[i]
-            }
-            t &+= 4
+        let stride = blocks &+ 8
+        @inline(__always) func y(_ t: Int) -> Q8Row { Q8Row(widened: tokens + t &* tokenStride, blocks: blocks) }
+        @inline(__always) func store(_ values: SIMD4<Float>, row: Int, token t: Int) {
+            for i in 0..<4 { output[(t &+ i) &* outputStride &+ row] = values[i] }
         }
+        var r = 0
+        if Dot.tileRows == 4 && tileCentre != nil {
+            let rowWeights = scratch + 16 &* blocks, weights = rowWeights + 4 &* stride
+            while r &+ 4 <= rows {
+                for i in 0..<4 { weightScales(w + (r &+ i) &* rowBytes, blocks: blocks, into: rowWeights + i &* stride) }
+                for b in 0..<blocks {
+                    for i in 0..<4 { weights[4 &* b &+ i] = rowWeights[i &* stride &+ b] }
+                }
+                var t = 0
+                while t &+ 4 <= count {
+                    let results = quad4(w + r &* rowBytes, rowBytes: rowBytes, weights, y(t), y(t &+ 1), y(t &+ 2), y(t &+ 3), blocks: blocks, scratch: scratch)
+                    store(results.0, row: r, token: t)
+                    store(results.1, row: r &+ 1, token: t)
+                    store(results.2, row: r &+ 2, token: t)
+                    store(results.3, row: r &+ 3, token: t)
+                    t &+= 4
+                }
+                r &+= 4
+            }
+        }
+        let weights0 = scratch + 8 &* stride, weights1 = scratch + 9 &* stride
+        while r &+ 2 <= rows {
+            let w0 = w + r &* rowBytes, w1 = w0 + rowBytes
+            weightScales(w0, blocks: blocks, into: weights0)
+            weightScales(w1, blocks: blocks, into: weights1)
+            var t = 0
+            while t &+ 4 <= count {
+                let (first, second) = quad(w0, w1, weights0, weights1, y(t), y(t &+ 1), y(t &+ 2), y(t &+ 3), blocks: blocks, scratch: scratch)
+                store(first, row: r, token: t)
+                store(second, row: r &+ 1, token: t)
+                t &+= 4
+            }
+            r &+= 2
+        }
+        if r < rows {
+            var t = 0
+            while t &+ 4 <= count {
+                store(dot(w + r &* rowBytes, y(t), y(t &+ 1), y(t &+ 2), y(t &+ 3), blocks: blocks, scratch: scratch), row: r, token: t)
+                t &+= 4
+            }
+        }
+    }
+
+    @inlinable @inline(__always)
+    static func step(_ acc: inout __m256, _ scales: UnsafeMutablePointer<Float>, _ lanes: __m256i) {
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(scales.pointee), _mm256_cvtepi32_ps(lanes), acc)
+    }
+
+    /// Four weight rows · four activation rows: sixteen chains of fused multiply-adds, which need the 32 registers
+    /// of AVX-512. `weights` holds the four rows' weight scales interleaved (block b's at 4b…4b+3). The sixteen
+    /// combined scales of each block go first into `scratch` (block b's from 16b, token t's four rows from 16b + 4t),
+    /// one product per token and block, so that the loop broadcasts each from memory at a fixed offset. (Multiplied
+    /// inside the loop, LLVM takes each from the product's register with a shuffle, on the ports the sums need.)
+    @inlinable @inline(__always)
+    static func quad4(_ w: UnsafeRawPointer, rowBytes: Int, _ weights: UnsafeMutablePointer<Float>, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row,
+                      blocks: Int, scratch: UnsafeMutablePointer<Float>) -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>) {
+        let w0 = w, w1 = w + rowBytes, w2 = w + 2 &* rowBytes, w3 = w + 3 &* rowBytes
+        var a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps(), a02 = _mm256_setzero_ps(), a03 = _mm256_setzero_ps()
+        var a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps(), a12 = _mm256_setzero_ps(), a13 = _mm256_setzero_ps()
+        var a20 = _mm256_setzero_ps(), a21 = _mm256_setzero_ps(), a22 = _mm256_setzero_ps(), a23 = _mm256_setzero_ps()
+        var a30 = _mm256_setzero_ps(), a31 = _mm256_setzero_ps(), a32 = _mm256_setzero_ps(), a33 = _mm256_setzero_ps()
+        for b in 0..<blocks {
+            let rowScales = _mm_loadu_ps(weights + 4 &* b), pairs = scratch + 16 &* b
+            _mm_storeu_ps(pairs, _mm_mul_ps(rowScales, _mm_set1_ps(y0.scales[b])))
+            _mm_storeu_ps(pairs + 4, _mm_mul_ps(rowScales, _mm_set1_ps(y1.scales[b])))
+            _mm_storeu_ps(pairs + 8, _mm_mul_ps(rowScales, _mm_set1_ps(y2.scales[b])))
+            _mm_storeu_ps(pairs + 12, _mm_mul_ps(rowScales, _mm_set1_ps(y3.scales[b])))
+        }
+        for b in 0..<blocks {
+            let offset = b &* 32, at = b &* Unpack.bytes
+            let q0 = tileValues(w0 + at), q1 = tileValues(w1 + at), q2 = tileValues(w2 + at), q3 = tileValues(w3 + at)
+            @inline(__always) func token(_ y: Q8Row, _ t: Int, _ acc0: inout __m256, _ acc1: inout __m256, _ acc2: inout __m256, _ acc3: inout __m256) {
+                let pairs = scratch + (16 &* b &+ 4 &* t)
+                let v = load256(y.values + offset), share = centreShare(y, b)
+                step(&acc0, pairs, Dot.accumulate(share, q0, v))
+                step(&acc1, pairs + 1, Dot.accumulate(share, q1, v))
+                step(&acc2, pairs + 2, Dot.accumulate(share, q2, v))
+                step(&acc3, pairs + 3, Dot.accumulate(share, q3, v))
+            }
+            token(y0, 0, &a00, &a10, &a20, &a30)
+            token(y1, 1, &a01, &a11, &a21, &a31)
+            token(y2, 2, &a02, &a12, &a22, &a32)
+            token(y3, 3, &a03, &a13, &a23, &a33)
+        }
+        @inline(__always) func result(_ w: UnsafeRawPointer, _ a0: __m256, _ a1: __m256, _ a2: __m256, _ a3: __m256) -> SIMD4<Float> {
+            SIMD4(horizontalSum(a0) + minimumShare(w, y0, blocks: blocks), horizontalSum(a1) + minimumShare(w, y1, blocks: blocks),
+                  horizontalSum(a2) + minimumShare(w, y2, blocks: blocks), horizontalSum(a3) + minimumShare(w, y3, blocks: blocks))
+        }
+        return (result(w0, a00, a01, a02, a03), result(w1, a10, a11, a12, a13), result(w2, a20, a21, a22, a23), result(w3, a30, a31, a32, a33))
     }
 
     @inlinable @inline(__always)
@@ -255,28 +348,25 @@ public enum SmallBlockKernels<Dot: Int8Dot, Unpack: SmallBlockUnpack> {
         var a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps(), a02 = _mm256_setzero_ps(), a03 = _mm256_setzero_ps()
         var a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps(), a12 = _mm256_setzero_ps(), a13 = _mm256_setzero_ps()
         for b in 0..<blocks {
-            let offset = b &* 32
-            @inline(__always) func step(_ acc: inout __m256, _ pair: Int, _ lanes: __m256i) {
-                acc = _mm256_fmadd_ps(_mm256_set1_ps(scratch[pair &* stride &+ b]), _mm256_cvtepi32_ps(lanes), acc)
-            }
-            if Unpack.centre == nil {
+            let offset = b &* 32, s = scratch + b
+            if tileCentre == nil {
                 let x0 = Unpack.values(w0 + b &* Unpack.bytes), x1 = Unpack.values(w1 + b &* Unpack.bytes)
                 let m0 = _mm256_sign_epi8(x0, x0), m1 = _mm256_sign_epi8(x1, x1)
                 @inline(__always) func token(_ y: Q8Row, _ t: Int, _ acc0: inout __m256, _ acc1: inout __m256) {
                     let v = load256(y.values + offset)
-                    step(&acc0, t, Dot.unsignedSigned(m0, _mm256_sign_epi8(v, x0)))
-                    step(&acc1, 4 &+ t, Dot.unsignedSigned(m1, _mm256_sign_epi8(v, x1)))
+                    step(&acc0, s + t &* stride, Dot.unsignedSigned(m0, _mm256_sign_epi8(v, x0)))
+                    step(&acc1, s + (4 &+ t) &* stride, Dot.unsignedSigned(m1, _mm256_sign_epi8(v, x1)))
                 }
                 token(y0, 0, &a00, &a10)
                 token(y1, 1, &a01, &a11)
                 token(y2, 2, &a02, &a12)
                 token(y3, 3, &a03, &a13)
             } else {
-                let q0 = Unpack.storedValues(w0 + b &* Unpack.bytes), q1 = Unpack.storedValues(w1 + b &* Unpack.bytes)
+                let q0 = tileValues(w0 + b &* Unpack.bytes), q1 = tileValues(w1 + b &* Unpack.bytes)
                 @inline(__always) func token(_ y: Q8Row, _ t: Int, _ acc0: inout __m256, _ acc1: inout __m256) {
                     let v = load256(y.values + offset), share = centreShare(y, b)
-                    step(&acc0, t, Dot.accumulate(share, q0, v))
-                    step(&acc1, 4 &+ t, Dot.accumulate(share, q1, v))
+                    step(&acc0, s + t &* stride, Dot.accumulate(share, q0, v))
+                    step(&acc1, s + (4 &+ t) &* stride, Dot.accumulate(share, q1, v))
                 }
                 token(y0, 0, &a00, &a10)
                 token(y1, 1, &a01, &a11)

@@ -62,11 +62,16 @@ public protocol Int8Dot {
     static func accumulate(_ sum: __m256i, _ a: __m256i, _ b: __m256i) -> __m256i
     /// True when `accumulate` is one instruction (VNNI), so that chaining it beats summing in int16 first.
     static var accumulates: Bool { get }
+    /// How many weight rows a prompt tile takes at once: 4 where the module has 32 vector registers for the tile's 16
+    /// accumulators (AVX-512), 2 where it has 16.
+    static var tileRows: Int { get }
 }
 
 extension Int8Dot {
     @inlinable @inline(__always)
     public static var accumulates: Bool { false }
+    @inlinable @inline(__always)
+    public static var tileRows: Int { 2 }
 
     @inlinable @inline(__always)
     public static func accumulate(_ sum: __m256i, _ a: __m256i, _ b: __m256i) -> __m256i {

@@ -15,6 +15,7 @@ enum VNNIDot: Int8Dot {
         deploy_dpbusd256(sum, a, b)
     }
     static var accumulates: Bool { true }
+    static var tileRows: Int { 4 }
 }
 
 /// The kernels of `InferenceKernelsAVX2`, specialised in this module, which is built for a CPU with AVX-512
@@ -63,30 +64,30 @@ public enum AVX512Kernels {
         KQuantKernels.q6K(w, y0, y1, y2, y3, blocks: blocks)
     }
 
-    public static func q8_0(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
+    public static func q8_0(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                            scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        SmallBlockKernels<VNNIDot, Q8_0Unpack>.tile(w0, w1, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch,
-                                                      output: output, outputStride: outputStride)
+        SmallBlockKernels<VNNIDot, Q8_0Unpack>.tile(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks,
+                                                      scratch: scratch, output: output, outputStride: outputStride)
     }
-    public static func q4_0(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
+    public static func q4_0(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                            scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        SmallBlockKernels<VNNIDot, Q4_0Unpack>.tile(w0, w1, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch,
-                                                      output: output, outputStride: outputStride)
+        SmallBlockKernels<VNNIDot, Q4_0Unpack>.tile(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks,
+                                                      scratch: scratch, output: output, outputStride: outputStride)
     }
-    public static func q5_0(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
+    public static func q5_0(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                            scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        SmallBlockKernels<VNNIDot, Q5_0Unpack>.tile(w0, w1, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch,
-                                                      output: output, outputStride: outputStride)
+        SmallBlockKernels<VNNIDot, Q5_0Unpack>.tile(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks,
+                                                      scratch: scratch, output: output, outputStride: outputStride)
     }
-    public static func q4_1(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
+    public static func q4_1(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                            scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        SmallBlockKernels<VNNIDot, Q4_1Unpack>.tile(w0, w1, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch,
-                                                      output: output, outputStride: outputStride)
+        SmallBlockKernels<VNNIDot, Q4_1Unpack>.tile(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks,
+                                                      scratch: scratch, output: output, outputStride: outputStride)
     }
-    public static func q5_1(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
+    public static func q5_1(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                            scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        SmallBlockKernels<VNNIDot, Q5_1Unpack>.tile(w0, w1, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch,
-                                                      output: output, outputStride: outputStride)
+        SmallBlockKernels<VNNIDot, Q5_1Unpack>.tile(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks,
+                                                      scratch: scratch, output: output, outputStride: outputStride)
     }
 
     /// Q4_0 interleaved eight rows at a time (`InterleavedQ4_0`): the group's rows · one activation row.
