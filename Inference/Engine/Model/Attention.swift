@@ -92,32 +92,54 @@ enum Attention {
     }
 
     /// `out[i] = Σ_p weights[p] · values[p][i]`, each sum as `vec_dot_f16` takes it along the positions of the
-    /// transposed value cache: position p feeds lane p mod 64 of its four accumulators. Each lane's partial sum is
-    /// kept for every output value at once, and the lanes are added as the kernel adds them. Positions outside
-    /// `first..<length` weigh zero in llama.cpp, which leaves every partial sum as it is; they are skipped, and a
-    /// lane no position reaches (fewer than 64 positions) is read as zeros rather than cleared for every head.
-    /// (A partial sum is never -0: it starts at +0, and +0 plus a -0 product is +0; so a missing lane, +0, adds
-    /// exactly what a cleared one would.)
+    /// transposed value cache: position p feeds lane p mod 64 of its four accumulators. Each lane's partial sums are
+    /// taken lane by lane, for 64 output values at a time in registers, over that lane's positions in order (the same
+    /// fused chain as position by position, without reading and writing every partial sum at every position), and
+    /// the lanes are then added as the kernel adds them. Positions outside `first..<length` weigh zero in llama.cpp,
+    /// which leaves every partial sum as it is; they are skipped, and a lane no position reaches (fewer than 64
+    /// positions) is read as zeros. (A partial sum is never -0: it starts at +0, and +0 plus a -0 product is +0; so a
+    /// missing lane, +0, adds exactly what a cleared one would.)
     private static func weightedValues(_ weights: UnsafePointer<Float>, values: UnsafePointer<Float16>, stride: Int,
                                        first: Int, length: Int, scratch: Scratch, into out: UnsafeMutablePointer<Float>) {
         let d = scratch.width, lanes = 64
         let partials = scratch.partials
         let reached = min(lanes, length - first)
-        for k in 0..<reached { (partials + ((first + k) % lanes) * d).initialize(repeating: 0, count: d) }
-        for position in first..<length {
-            let weight = weights[position]
-            let partial = partials + (position % lanes) * d
-            let row = UnsafeRawPointer(values + position * stride)
+        @inline(__always) func value(_ position: Int, _ i: Int) -> Lanes {
+            floatLanes(UnsafeRawPointer(values + position * stride).loadUnaligned(fromByteOffset: i * 2, as: SIMD16<Float16>.self))
+        }
+        @inline(__always) func store(_ sum: Lanes, _ partial: UnsafeMutablePointer<Float>) {
+            UnsafeMutableRawPointer(partial).storeBytes(of: sum, as: Lanes.self)
+        }
+        for k in 0..<reached {
+            let start = first + k, partial = partials + (start % lanes) * d
             var i = 0
+            while i + 64 <= d {
+                var s0 = Lanes(), s1 = Lanes(), s2 = Lanes(), s3 = Lanes()
+                for position in Swift.stride(from: start, to: length, by: lanes) {
+                    let weight = Lanes(repeating: weights[position])
+                    s0.addProduct(value(position, i), weight)
+                    s1.addProduct(value(position, i + 16), weight)
+                    s2.addProduct(value(position, i + 32), weight)
+                    s3.addProduct(value(position, i + 48), weight)
+                }
+                store(s0, partial + i)
+                store(s1, partial + i + 16)
+                store(s2, partial + i + 32)
+                store(s3, partial + i + 48)
+                i += 64
+            }
             while i + 16 <= d {
-                let raw = UnsafeMutableRawPointer(partial + i)
-                var sum = raw.loadUnaligned(as: Lanes.self)
-                sum.addProduct(floatLanes(row.loadUnaligned(fromByteOffset: i * 2, as: SIMD16<Float16>.self)), Lanes(repeating: weight))
-                raw.storeBytes(of: sum, as: Lanes.self)
+                var sum = Lanes()
+                for position in Swift.stride(from: start, to: length, by: lanes) { sum.addProduct(value(position, i), Lanes(repeating: weights[position])) }
+                store(sum, partial + i)
                 i += 16
             }
             while i < d {
-                partial[i] = partial[i].addingProduct(weight, Float(row.loadUnaligned(fromByteOffset: i * 2, as: Float16.self)))
+                var sum: Float = 0
+                for position in Swift.stride(from: start, to: length, by: lanes) {
+                    sum = sum.addingProduct(weights[position], Float(UnsafeRawPointer(values + position * stride).loadUnaligned(fromByteOffset: i * 2, as: Float16.self)))
+                }
+                partial[i] = sum
                 i += 1
             }
         }
