@@ -6,11 +6,31 @@ public enum KQuantDot {
     public static let q8KBlockBytes = 292
 
     /// Quantises `values` (a whole number of 256-blocks) to Q8_K: the value of largest magnitude maps to -127.
-    public static func quantizeQ8_K(_ values: UnsafeBufferPointer<Float>, into out: UnsafeMutableRawBufferPointer) {
+    /// Blocks of finite values go sixteen values at a time (`lanes`, which the tests turn off to compare), the others
+    /// one by one.
+    public static func quantizeQ8_K(_ values: UnsafeBufferPointer<Float>, into out: UnsafeMutableRawBufferPointer, lanes: Bool = true) {
         precondition(values.count % 256 == 0 && out.count >= values.count / 256 * q8KBlockBytes)
         for block in 0..<(values.count / 256) {
             let x = values.baseAddress! + block * 256
             let base = block * q8KBlockBytes
+            if lanes, LaneQuantizer.allFinite(x, count: 256), case let amax = LaneQuantizer.maximumMagnitude(x, count: 256), amax > 0 {
+                // the first value of that magnitude, as the scalar scan finds it
+                var first = 0
+                while abs(x[first]) != amax { first += 1 }
+                let inverse = -127 / x[first]
+                guard inverse.isFinite else {
+                    // a subnormal maximum: the products are infinite, which the scalar path below takes to -128
+                    quantizeQ8_K(UnsafeBufferPointer(start: x, count: 256), into: UnsafeMutableRawBufferPointer(rebasing: out[base..<(base + q8KBlockBytes)]), lanes: false)
+                    continue
+                }
+                for group in 0..<16 {
+                    let q = LaneQuantizer.rounded(x + group * 16, inverse)
+                    LaneQuantizer.store(q, out, at: base + 4 + group * 16)
+                    out.storeBytes(of: Int16(truncatingIfNeeded: q.wrappedSum()), toByteOffset: base + 260 + group * 2, as: Int16.self)
+                }
+                out.storeBytes(of: 1 / inverse, toByteOffset: base, as: Float.self)
+                continue
+            }
             var amax: Float = 0, signedMax: Float = 0
             for j in 0..<256 where abs(x[j]) > amax { amax = abs(x[j]); signedMax = x[j] }
             guard amax > 0 else {
@@ -96,9 +116,10 @@ public enum KQuantDot {
             let bytes = UnsafeMutableRawBufferPointer(block)
             for index in 0..<blocks {
                 quantizeQ8_K(UnsafeBufferPointer(rebasing: values[(index * 256)..<(index * 256 + 256)]), into: bytes)
-                for j in 0..<256 {
-                    out.storeBytes(of: Int16(Int8(bitPattern: bytes[4 + j])), toByteOffset: index * 512 + j * 2, as: Int16.self)
-                    out[blocks * 580 + index * 256 + j] = bytes[4 + j]
+                for group in 0..<16 {
+                    let q = bytes.baseAddress! + 4 + group * 16
+                    out.storeBytes(of: loadInt16Lanes(q, 0, signed: true), toByteOffset: index * 512 + group * 32, as: SIMD16<Int16>.self)
+                    out.storeBytes(of: q.loadUnaligned(as: SIMD16<Int8>.self), toByteOffset: blocks * 580 + index * 256 + group * 16, as: SIMD16<Int8>.self)
                 }
                 out.storeBytes(of: bytes.loadUnaligned(as: Float.self), toByteOffset: blocks * 512 + index * 4, as: Float.self)
                 for group in 0..<16 {

@@ -17,6 +17,14 @@ func int16Lanes(_ v: SIMD16<UInt8>) -> SIMD16<Int16> {
     return r
 }
 
+/// The low byte of each lane (values already within int8).
+@inline(__always)
+func int8Lanes(_ v: SIMD16<Int32>) -> SIMD16<Int8> {
+    var r = SIMD16<Int8>()
+    for i in 0..<16 { r[i] = Int8(truncatingIfNeeded: v[i]) }
+    return r
+}
+
 @inline(__always)
 func floatLanes(_ v: SIMD16<Float16>) -> SIMD16<Float> {
     var r = SIMD16<Float>()

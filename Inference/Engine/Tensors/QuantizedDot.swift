@@ -9,10 +9,20 @@ public enum QuantizedDot {
         return out
     }
 
-    /// Quantises `values` into `out`, which holds at least `values.count / 32 * 34` bytes.
-    public static func quantizeQ8_0(_ values: UnsafeBufferPointer<Float>, into out: UnsafeMutableRawBufferPointer) {
+    /// Quantises `values` into `out`, which holds at least `values.count / 32 * 34` bytes. Blocks of finite values
+    /// go sixteen values at a time (`lanes`, which the tests turn off to compare), the others one by one.
+    public static func quantizeQ8_0(_ values: UnsafeBufferPointer<Float>, into out: UnsafeMutableRawBufferPointer, lanes: Bool = true) {
         precondition(values.count % 32 == 0 && out.count >= values.count / 32 * 34, "Q8_0 quantises whole blocks of 32")
         for block in 0..<(values.count / 32) {
+            let x = values.baseAddress! + block * 32
+            // (a subnormal maximum makes the inverse infinite: those products go one by one, to ggml's -128)
+            if lanes, LaneQuantizer.allFinite(x, count: 32), case let amax = LaneQuantizer.maximumMagnitude(x, count: 32),
+               case let inverse: Float = amax == 0 ? 0 : 127 / amax, inverse.isFinite {
+                out.storeBytes(of: Float16(amax / 127).bitPattern, toByteOffset: block * 34, as: UInt16.self)
+                LaneQuantizer.store(LaneQuantizer.rounded(x, inverse), out, at: block * 34 + 2)
+                LaneQuantizer.store(LaneQuantizer.rounded(x + 16, inverse), out, at: block * 34 + 18)
+                continue
+            }
             var amax: Float = 0
             for j in 0..<32 { amax = max(amax, abs(values[block * 32 + j])) }
             // as ggml's x86 kernel: multiply by 127 / max and round half to even
@@ -93,23 +103,24 @@ public enum QuantizedDot {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 34) { block in
             let bytes = UnsafeMutableRawBufferPointer(block)
             for index in 0..<blocks {
-                quantizeQ8_0(UnsafeBufferPointer(rebasing: values[(index * 32)..<(index * 32 + 32)]), into: bytes)
-                var sum: Int32 = 0, quad: Int32 = 0
-                for j in 0..<32 {
-                    let q = Int32(Int8(bitPattern: bytes[2 + j]))
-                    out.storeBytes(of: Int16(q), toByteOffset: index * 64 + j * 2, as: Int16.self)
-                    out[blocks * 104 + index * 32 + j] = bytes[2 + j]
-                    sum += q
-                    quad += q
-                    if j % 4 == 3 {
-                        out.storeBytes(of: -128 * quad, toByteOffset: blocks * 72 + index * 32 + j / 4 * 4, as: Int32.self)
-                        quad = 0
-                    }
-                }
+                let x = values.baseAddress! + index * 32
+                quantizeQ8_0(UnsafeBufferPointer(start: x, count: 32), into: bytes)
+                let q = bytes.baseAddress! + 2
+                let low = loadInt16Lanes(q, 0, signed: true), high = loadInt16Lanes(q, 16, signed: true)
+                let ones = SIMD16<Int16>(repeating: 1)
+                let quads = quadSums(multiplyAddPairs(low, ones), multiplyAddPairs(high, ones)), sum = quads.wrappedSum()
+                out.storeBytes(of: low, toByteOffset: index * 64, as: SIMD16<Int16>.self)
+                out.storeBytes(of: high, toByteOffset: index * 64 + 32, as: SIMD16<Int16>.self)
+                out.storeBytes(of: q.loadUnaligned(as: SIMD32<Int8>.self), toByteOffset: blocks * 104 + index * 32, as: SIMD32<Int8>.self)
+                out.storeBytes(of: quads &* -128, toByteOffset: blocks * 72 + index * 32, as: SIMD8<Int32>.self)
                 out.storeBytes(of: sum, toByteOffset: blocks * 136 + index * 4, as: Int32.self)
                 out.storeBytes(of: Dequantize.half(UnsafeRawBufferPointer(bytes), 0), toByteOffset: blocks * 64 + index * 4, as: Float.self)
                 var amax: Float = 0
-                for j in 0..<32 { amax = max(amax, abs(values[index * 32 + j])) }
+                if LaneQuantizer.allFinite(x, count: 32) {
+                    amax = LaneQuantizer.maximumMagnitude(x, count: 32)
+                } else {
+                    for j in 0..<32 { amax = max(amax, abs(x[j])) }
+                }
                 out.storeBytes(of: Float(Float16(amax / 127 * Float(sum))), toByteOffset: blocks * 68 + index * 4, as: Float.self)
             }
         }
