@@ -176,7 +176,7 @@ public enum QuantizedDot {
     }
 
     /// Floats of scratch a kernel call over `blocks` blocks needs: the combined scales of four rows.
-    static func scratchFloats(blocks: Int) -> Int { 24 * (blocks + 8) }
+    static func scratchFloats(blocks: Int) -> Int { 56 * (blocks + 8) }
 
     static func withScratch<Result>(_ blocks: Int, _ body: (UnsafeMutablePointer<Float>) -> Result) -> Result {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchFloats(blocks: blocks)) { body($0.baseAddress!) }

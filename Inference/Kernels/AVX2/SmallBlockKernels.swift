@@ -233,7 +233,7 @@ public enum SmallBlockKernels<Dot: Int8Dot, Unpack: SmallBlockUnpack> {
     /// once per four tokens and each activation block loaded once for all the rows. Row r's result for token t goes
     /// to `output[t · outputStride + r]`. Where a block's values are taken above a centre (`tileCentre`) the centre's
     /// share comes off in integers per activation block, shared by the rows, so the lanes hold exactly the integers
-    /// `dot` has; every result is exactly as `dot` gives it. `scratch` holds 24 · (`blocks` + 8) floats.
+    /// `dot` has; every result is exactly as `dot` gives it. `scratch` holds 56 · (`blocks` + 8) floats.
     @inlinable
     public static func tile(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride tokenStride: Int, count: Int,
                             blocks: Int, scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
@@ -245,14 +245,21 @@ public enum SmallBlockKernels<Dot: Int8Dot, Unpack: SmallBlockUnpack> {
         var r = 0
         if Dot.tileRows == 4 && tileCentre != nil {
             let rowWeights = scratch + 16 &* blocks, weights = rowWeights + 4 &* stride
+            let values = UnsafeMutableRawPointer(scratch + 24 &* stride)
             while r &+ 4 <= rows {
                 for i in 0..<4 { weightScales(w + (r &+ i) &* rowBytes, blocks: blocks, into: rowWeights + i &* stride) }
                 for b in 0..<blocks {
-                    for i in 0..<4 { weights[4 &* b &+ i] = rowWeights[i &* stride &+ b] }
+                    for i in 0..<4 {
+                        weights[4 &* b &+ i] = rowWeights[i &* stride &+ b]
+                        // unpacked once for every token of the call rather than once per four
+                        let bytes = tileValues(w + (r &+ i) &* rowBytes + b &* Unpack.bytes)
+                        _mm256_storeu_si256((values + (4 &* b &+ i) &* 32).assumingMemoryBound(to: __m256i.self), bytes)
+                    }
                 }
                 var t = 0
                 while t &+ 4 <= count {
-                    let results = quad4(w + r &* rowBytes, rowBytes: rowBytes, weights, y(t), y(t &+ 1), y(t &+ 2), y(t &+ 3), blocks: blocks, scratch: scratch)
+                    let results = quad4(w + r &* rowBytes, rowBytes: rowBytes, weights, UnsafeRawPointer(values), y(t), y(t &+ 1), y(t &+ 2), y(t &+ 3),
+                                        blocks: blocks, scratch: scratch)
                     store(results.0, row: r, token: t)
                     store(results.1, row: r &+ 1, token: t)
                     store(results.2, row: r &+ 2, token: t)
@@ -291,12 +298,14 @@ public enum SmallBlockKernels<Dot: Int8Dot, Unpack: SmallBlockUnpack> {
     }
 
     /// Four weight rows · four activation rows: sixteen chains of fused multiply-adds, which need the 32 registers
-    /// of AVX-512. `weights` holds the four rows' weight scales interleaved (block b's at 4b…4b+3). The sixteen
+    /// of AVX-512. `weights` holds the four rows' weight scales interleaved (block b's at 4b…4b+3), `values` their
+    /// blocks as `tileValues` gives them (block b's four at 128b). The sixteen
     /// combined scales of each block go first into `scratch` (block b's from 16b, token t's four rows from 16b + 4t),
     /// one product per token and block, so that the loop broadcasts each from memory at a fixed offset. (Multiplied
     /// inside the loop, LLVM takes each from the product's register with a shuffle, on the ports the sums need.)
     @inlinable @inline(__always)
-    static func quad4(_ w: UnsafeRawPointer, rowBytes: Int, _ weights: UnsafeMutablePointer<Float>, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row,
+    static func quad4(_ w: UnsafeRawPointer, rowBytes: Int, _ weights: UnsafeMutablePointer<Float>, _ values: UnsafeRawPointer,
+                      _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row,
                       blocks: Int, scratch: UnsafeMutablePointer<Float>) -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>) {
         let w0 = w, w1 = w + rowBytes, w2 = w + 2 &* rowBytes, w3 = w + 3 &* rowBytes
         var a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps(), a02 = _mm256_setzero_ps(), a03 = _mm256_setzero_ps()
@@ -311,8 +320,8 @@ public enum SmallBlockKernels<Dot: Int8Dot, Unpack: SmallBlockUnpack> {
             _mm_storeu_ps(pairs + 12, _mm_mul_ps(rowScales, _mm_set1_ps(y3.scales[b])))
         }
         for b in 0..<blocks {
-            let offset = b &* 32, at = b &* Unpack.bytes
-            let q0 = tileValues(w0 + at), q1 = tileValues(w1 + at), q2 = tileValues(w2 + at), q3 = tileValues(w3 + at)
+            let offset = b &* 32, unpacked = values + b &* 128
+            let q0 = load256(unpacked), q1 = load256(unpacked + 32), q2 = load256(unpacked + 64), q3 = load256(unpacked + 96)
             @inline(__always) func token(_ y: Q8Row, _ t: Int, _ acc0: inout __m256, _ acc1: inout __m256, _ acc2: inout __m256, _ acc3: inout __m256) {
                 let pairs = scratch + (16 &* b &+ 4 &* t)
                 let v = load256(y.values + offset), share = centreShare(y, b)
