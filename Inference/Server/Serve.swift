@@ -89,7 +89,7 @@ enum Serve {
                                   chatTemplate: template, context: context))
         let hostText = host.contains(":") ? "[\(host)]" : host
         let line = "inference-server: listening on \(scheme)://\(hostText):\(server.port) — model \(modelID), \(parallel) parallel slots of \(context) tokens, \(threads) threads on the \(kernels.rawValue) kernels"
-            + (model.weights.repackedBytes > 0 ? " (\(model.weights.repackedBytes >> 20) MiB of weights repacked for them)" : "") + ", "
+            + (model.weights.repackedBytes > 0 ? " (\(model.weights.repackedBytes >> 20) MiB of weights copied into their memory)" : "") + ", "
             + (keys.map { "auth on (\($0.path))" } ?? "auth OFF") + (audit.map { ", audit log \($0.path)" } ?? "") + "\n"
         FileHandle.standardOutput.write(Data(line.utf8))
         if case .failure(let reason) = template {

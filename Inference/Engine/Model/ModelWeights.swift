@@ -38,13 +38,13 @@ public struct ModelWeights: @unchecked Sendable {
             guard let tensor = file.tensor(name) else { throw ModelError("\(file.path): tensor '\(SafeText.quoted(name))' is missing") }
             return tensor
         }
-        func matrix(_ name: String, rows: Int, columns: Int, interleavable: Bool = true) throws(ModelError) -> WeightMatrix {
+        func matrix(_ name: String, rows: Int, columns: Int, interleavable: Bool = true, resident: Bool = true) throws(ModelError) -> WeightMatrix {
             let tensor = try info(name)
             guard tensor.dimensions == [columns, rows] else {
                 throw ModelError("\(file.path): tensor '\(SafeText.quoted(name))' has shape \(tensor.dimensions), expected [\(columns), \(rows)]")
             }
             return try WeightMatrix(name: name, type: tensor.type, rows: rows, columns: columns, data: file.data(tensor), kernels: kernels,
-                                    interleavable: interleavable, mapped: file.isMapped)
+                                    interleavable: interleavable, mapped: file.isMapped, resident: resident)
         }
         func vector(_ name: String, _ count: Int) throws(ModelError) -> UnsafeBufferPointer<Float> {
             let tensor = try info(name)
@@ -63,9 +63,11 @@ public struct ModelWeights: @unchecked Sendable {
         guard let vocabulary = file.tensor("token_embd.weight")?.dimensions.last else {
             throw ModelError("\(file.path): tensor 'token_embd.weight' is missing")
         }
-        tokenEmbedding = try matrix("token_embd.weight", rows: vocabulary, columns: e, interleavable: false)
+        // an embedding that is also the output projection is streamed every token; one only looked up is not
+        let tied = file.tensor("output.weight") == nil
+        tokenEmbedding = try matrix("token_embd.weight", rows: vocabulary, columns: e, interleavable: false, resident: tied)
         outputNorm = try vector("output_norm.weight", e)
-        output = file.tensor("output.weight") == nil ? tokenEmbedding : try matrix("output.weight", rows: vocabulary, columns: e)
+        output = tied ? tokenEmbedding : try matrix("output.weight", rows: vocabulary, columns: e)
         ropeFactors = try optionalVector("rope_freqs.weight", config.ropeDimensions / 2)
         var layers: [Layer] = []
         for index in 0..<config.layers {
@@ -94,9 +96,11 @@ public struct ModelWeights: @unchecked Sendable {
     /// The number of tokens the model has embeddings (and logits) for.
     public var vocabularySize: Int { tokenEmbedding.rows }
 
-    /// Bytes of weights copied at load into a kernel's layout (their pages of the file given back).
+    /// Bytes of weights copied at load into the kernels' own memory (a kernel's layout, or 2 MiB pages; their pages
+    /// of the file given back).
     public var repackedBytes: Int {
-        layers.reduce(output.repackedBytes) { sum, layer in
+        let outputs = output.repackedBytes + (output.base == tokenEmbedding.base ? 0 : tokenEmbedding.repackedBytes)
+        return layers.reduce(outputs) { sum, layer in
             sum + [layer.query, layer.key, layer.value, layer.output, layer.gate, layer.up, layer.down].reduce(0) { $0 + $1.repackedBytes }
         }
     }

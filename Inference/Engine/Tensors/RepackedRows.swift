@@ -5,20 +5,33 @@ import Glibc
 import InferenceKernelsAVX2
 #endif
 
-/// A weight matrix's rows copied into the layout a kernel streams best, made once at load. Rows read from a file
+/// A weight matrix's rows copied into the layout a kernel streams best (or as they are, into 2 MiB pages), made once
+/// at load. Rows read from a file
 /// mapping have their pages given back to the kernel (`MADV_DONTNEED`: read again from the file should anything
 /// still use them), so the copy costs memory only while it is made, a tensor at a time. (Never for rows in ordinary
 /// memory, which that would zero.)
 final class RepackedRows: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     let byteCount: Int
+    /// The mapping `base` lies in.
+    private let mapping: (start: UnsafeMutableRawPointer, bytes: Int)
 
+    /// 2 MiB pages where the system gives them (transparent huge pages, asked for with `MADV_HUGEPAGE`): the rows are
+    /// streamed once per token, and with 4 KiB pages the hardware prefetchers stop at every page (TinyLlama-shaped
+    /// Q4_K_M generation about 10% faster). Only whole 2 MiB pages of the rows are asked for, so the last part costs
+    /// no more than its own bytes.
     private init(byteCount: Int) {
         self.byteCount = byteCount
-        base = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
+        let huge = 2 << 20, bytes = (byteCount + huge - 1) / huge * huge + huge
+        guard let start = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), start != MAP_FAILED else {
+            fatalError("cannot map \(bytes) bytes for repacked weights: \(String(cString: strerror(errno)))")
+        }
+        mapping = (start, bytes)
+        base = UnsafeMutableRawPointer(bitPattern: (Int(bitPattern: start) + huge - 1) / huge * huge)!
+        if byteCount >= huge { _ = madvise(base, byteCount / huge * huge, MADV_HUGEPAGE) }
     }
 
-    deinit { base.deallocate() }
+    deinit { munmap(mapping.start, mapping.bytes) }
 
     /// Rows (a multiple of 8) of Q4_0 or Q4_K interleaved eight at a time for the x86 kernels (`InterleavedQ4_0`,
     /// `InterleavedQ4K`); nil for other types and where `kernels` multiply them in place. `mapped`: the source lies
@@ -48,6 +61,21 @@ final class RepackedRows: @unchecked Sendable {
         #else
         return nil
         #endif
+    }
+
+    /// Rows in a file mapping copied as they are into 2 MiB pages, and the file's pages given back: for matrices of
+    /// 2 MiB or more (each whole 2 MiB page of them is one), which every generated token streams; nil otherwise. The
+    /// copy goes 32 MiB at a time, each part's file pages given back before the next, so that a large matrix (Gemma
+    /// 3's 170 MB embedding) is never held twice.
+    static func resident(_ source: UnsafeRawPointer, bytes: Int, mapped: Bool) -> RepackedRows? {
+        guard mapped, bytes >= 2 << 20 else { return nil }
+        let copy = RepackedRows(byteCount: bytes), part = 32 << 20
+        for start in Swift.stride(from: 0, to: bytes, by: part) {
+            let end = min(bytes, start + part)
+            (copy.base + start).copyMemory(from: source + start, byteCount: end - start)
+            releaseMapped(source, bytes: end)  // from the first byte: the page a part ends in is whole only with the next
+        }
+        return copy
     }
 
     /// Gives back the whole pages of `bytes` at `start` (part of a read-only file mapping).

@@ -16,15 +16,19 @@ public struct WeightMatrix: @unchecked Sendable {
     let interleavedOrder: Bool
     /// The rows repacked eight at a time (Q4_0 and Q4_K of a multiple of 8 rows on the x86 sets).
     let interleaved: RepackedRows?
+    /// The other rows of a file mapping, 2 MiB or more, copied as they are into 2 MiB pages.
+    let resident: RepackedRows?
     let base: UnsafeRawPointer
 
     /// Wraps `data`, which must hold exactly `rows` rows of `columns` values of `type`; products run on `kernels`
     /// (`KernelSet.detected` unless told), which must be available. `interleavable` false keeps the rows in place and
     /// in `vec_dot` order whatever their type and count, as llama.cpp keeps the token embedding (which a tied output
     /// projection multiplies by). `mapped` says `data` lies in a read-only file mapping, whose pages of rows copied
-    /// into a kernel's layout may then be given back.
+    /// into a kernel's layout, or as they are into 2 MiB pages, may then be given back; `resident` false keeps rows
+    /// that are only looked up in the file, where only the rows read are ever in memory (the token embedding of a
+    /// model with its own output projection).
     public init(name: String, type: TensorType, rows: Int, columns: Int, data: UnsafeRawBufferPointer,
-                kernels: KernelSet = .detected, interleavable: Bool = true, mapped: Bool = false) throws(ModelError) {
+                kernels: KernelSet = .detected, interleavable: Bool = true, mapped: Bool = false, resident: Bool = true) throws(ModelError) {
         precondition(kernels.isAvailable, "the \(kernels) kernels need an instruction set this CPU lacks")
         guard let format = ActivationFormat(weights: type) else {
             throw ModelError("tensor '\(SafeText.quoted(name))' has type \(type.name); supported are F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K")
@@ -43,13 +47,15 @@ public struct WeightMatrix: @unchecked Sendable {
         self.format = format
         self.rowBytes = columns / elements * blockBytes
         self.kernels = kernels
-        self.base = base
         interleavedOrder = interleavable && type == .q4_0 && rows % 8 == 0
         interleaved = interleavable ? RepackedRows.interleaved(type, base, rows: rows, rowBytes: rowBytes, kernels: kernels, mapped: mapped) : nil
+        self.resident = interleaved == nil && resident ? RepackedRows.resident(base, bytes: data.count, mapped: mapped) : nil
+        self.base = UnsafeRawPointer(self.resident?.base ?? UnsafeMutableRawPointer(mutating: base))
     }
 
-    /// Bytes this matrix holds beyond its file's (a repacked copy of its rows), none when it is used in place.
-    public var repackedBytes: Int { interleaved?.byteCount ?? 0 }
+    /// Bytes of this matrix copied out of its file into the kernels' own memory (repacked, or as they are into 2 MiB
+    /// pages), the file's pages given back; none when it is used in place.
+    public var repackedBytes: Int { (interleaved ?? resident)?.byteCount ?? 0 }
 
     /// Row `index` as f32 values (an embedding lookup).
     public func row(_ index: Int, into output: UnsafeMutableBufferPointer<Float>) {
