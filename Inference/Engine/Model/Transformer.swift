@@ -58,7 +58,8 @@ public final class Transformer: @unchecked Sendable {
         return result
     }
 
-    /// Tokens per pass through the layers: enough to fill the 16-token tiles many times over.
+    /// Tokens per pass through the layers: one of the matrices' token chunks (`WeightMatrix.tokenChunk`), sixteen
+    /// quads of four.
     static let chunk = 64
 
     /// One sequence's part of a batched step: the tokens to run after what its cache holds.

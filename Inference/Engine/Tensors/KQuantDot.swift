@@ -13,16 +13,10 @@ public enum KQuantDot {
         for block in 0..<(values.count / 256) {
             let x = values.baseAddress! + block * 256
             let base = block * q8KBlockBytes
-            if lanes, LaneQuantizer.allFinite(x, count: 256), case let amax = LaneQuantizer.maximumMagnitude(x, count: 256), amax > 0 {
-                // the first value of that magnitude, as the scalar scan finds it
-                var first = 0
-                while abs(x[first]) != amax { first += 1 }
-                let inverse = -127 / x[first]
-                guard inverse.isFinite else {
-                    // a subnormal maximum: the products are infinite, which the scalar path below takes to -128
-                    quantizeQ8_K(UnsafeBufferPointer(start: x, count: 256), into: UnsafeMutableRawBufferPointer(rebasing: out[base..<(base + q8KBlockBytes)]), lanes: false)
-                    continue
-                }
+            // the scale from the first value of the largest magnitude, as the scalar scan finds it; a subnormal
+            // maximum makes the inverse infinite, and those products go one by one, to ggml's -128
+            if lanes, LaneQuantizer.allFinite(x, count: 256), case let amax = LaneQuantizer.maximumMagnitude(x, count: 256), amax > 0,
+               let first = (0..<256).first(where: { abs(x[$0]) == amax }), case let inverse = -127 / x[first], inverse.isFinite {
                 for group in 0..<16 {
                     let q = LaneQuantizer.rounded(x + group * 16, inverse)
                     LaneQuantizer.store(q, out, at: base + 4 + group * 16)

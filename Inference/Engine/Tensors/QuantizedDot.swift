@@ -115,12 +115,8 @@ public enum QuantizedDot {
                 out.storeBytes(of: quads &* -128, toByteOffset: blocks * 72 + index * 32, as: SIMD8<Int32>.self)
                 out.storeBytes(of: sum, toByteOffset: blocks * 136 + index * 4, as: Int32.self)
                 out.storeBytes(of: Dequantize.half(UnsafeRawBufferPointer(bytes), 0), toByteOffset: blocks * 64 + index * 4, as: Float.self)
-                var amax: Float = 0
-                if LaneQuantizer.allFinite(x, count: 32) {
-                    amax = LaneQuantizer.maximumMagnitude(x, count: 32)
-                } else {
-                    for j in 0..<32 { amax = max(amax, abs(x[j])) }
-                }
+                let amax = LaneQuantizer.allFinite(x, count: 32) ? LaneQuantizer.maximumMagnitude(x, count: 32)
+                    : (0..<32).reduce(Float(0)) { max($0, abs(x[$1])) }
                 out.storeBytes(of: Float(Float16(amax / 127 * Float(sum))), toByteOffset: blocks * 68 + index * 4, as: Float.self)
             }
         }
@@ -175,7 +171,8 @@ public enum QuantizedDot {
         withScratch(blocks) { small(.q4_0, a, b, blocks: blocks, scratch: $0) }
     }
 
-    /// Floats of scratch a kernel call over `blocks` blocks needs: the combined scales of four rows.
+    /// Floats of scratch a kernel call over `blocks` blocks needs: at most a four-row prompt tile's combined and
+    /// weight scales and its unpacked blocks (`SmallBlockKernels.tile`).
     static func scratchFloats(blocks: Int) -> Int { 56 * (blocks + 8) }
 
     static func withScratch<Result>(_ blocks: Int, _ body: (UnsafeMutablePointer<Float>) -> Result) -> Result {
