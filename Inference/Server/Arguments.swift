@@ -84,6 +84,15 @@ struct Arguments {
         return kernels
     }
 
+    /// `--attention exact|flash`; `.exact` when absent.
+    func attention() throws(Invalid) -> AttentionMode {
+        guard let text = string("--attention") else { return .exact }
+        guard let mode = AttentionMode(rawValue: text) else {
+            throw Invalid(description: "\(command): --attention is exact or flash, not '\(SafeText.quoted(text))'")
+        }
+        return mode
+    }
+
     func float(_ flag: String, default fallback: Float, range: ClosedRange<Float>) throws(Invalid) -> Float {
         guard let text = string(flag) else { return fallback }
         guard let value = Float(text), range.contains(value) else {

@@ -12,16 +12,17 @@ enum Bench {
         var parameters: Int
         var threads: Int
         var kernels: String
+        var attention: String
         var test: String
         var tokensPerSecond: Double
         var standardDeviation: Double
         var samples: [Double]
     }
 
-    static let usage = "USAGE: inference-server bench --model FILE [-p 512] [-n 128] [-r 3] [-d 0] [--threads N] [--kernels portable|avx2|avx512] [--output text|json]"
+    static let usage = "USAGE: inference-server bench --model FILE [-p 512] [-n 128] [-r 3] [-d 0] [--threads N] [--kernels portable|avx2|avx512] [--attention exact|flash] [--output text|json]"
 
     static func run(_ arguments: [String]) throws {
-        let options = try Arguments("bench", arguments, valued: ["--model", "-p", "-n", "-r", "-d", "--threads", "--kernels", "--output"], switches: [],
+        let options = try Arguments("bench", arguments, valued: ["--model", "-p", "-n", "-r", "-d", "--threads", "--kernels", "--attention", "--output"], switches: [],
                                     aliases: ["-m": "--model", "-t": "--threads", "-o": "--output", "--n-prompt": "-p", "--n-gen": "-n",
                                               "--repetitions": "-r", "--n-depth": "-d", "--depth": "-d"], usage: usage)
         let path = try options.required("--model")
@@ -34,7 +35,8 @@ enum Bench {
 
         let file = try GGUFFile.open(path)
         let kernels = try options.kernels()
-        let model = try Transformer(file, workers: Workers(threads: threads), kernels: kernels)
+        let attention = try options.attention()
+        let model = try Transformer(file, workers: Workers(threads: threads), kernels: kernels, attention: attention)
         let size = file.tensors.reduce(0) { $0 + $1.byteCount }
         let parameters = file.tensors.reduce(0) { $0 + $1.elementCount }
         let types = Dictionary(grouping: file.tensors.filter { $0.dimensions.count == 2 }, by: \.type)
@@ -54,7 +56,7 @@ enum Bench {
             let mean = samples.reduce(0, +) / Double(samples.count)
             let deviation = (samples.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(samples.count)).squareRoot()
             rows.append(Row(model: URL(fileURLWithPath: path).lastPathComponent, type: mainType, sizeBytes: size, parameters: parameters,
-                            threads: threads, kernels: kernels.rawValue, test: test, tokensPerSecond: mean, standardDeviation: deviation, samples: samples))
+                            threads: threads, kernels: kernels.rawValue, attention: attention.rawValue, test: test, tokensPerSecond: mean, standardDeviation: deviation, samples: samples))
         }
         // the depth's tokens are processed once, untimed; each run goes back to them
         let cache = model.makeCache(capacity: depth + max(promptTokens, generateTokens))
@@ -79,11 +81,11 @@ enum Bench {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(rows), as: UTF8.self))
         } else {
-            print("| model | type | size | params | threads | kernels | test | t/s |")
-            print("| --- | --- | ---: | ---: | ---: | --- | --- | ---: |")
+            print("| model | type | size | params | threads | kernels | attention | test | t/s |")
+            print("| --- | --- | ---: | ---: | ---: | --- | --- | --- | ---: |")
             for row in rows {
-                print(String(format: "| %@ | %@ | %.2f MiB | %.2f M | %d | %@ | %@ | %.2f ± %.2f |", row.model, row.type, Double(row.sizeBytes) / 1_048_576,
-                             Double(row.parameters) / 1e6, row.threads, row.kernels, row.test, row.tokensPerSecond, row.standardDeviation))
+                print(String(format: "| %@ | %@ | %.2f MiB | %.2f M | %d | %@ | %@ | %@ | %.2f ± %.2f |", row.model, row.type, Double(row.sizeBytes) / 1_048_576,
+                             Double(row.parameters) / 1e6, row.threads, row.kernels, row.attention, row.test, row.tokensPerSecond, row.standardDeviation))
             }
         }
     }

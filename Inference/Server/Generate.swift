@@ -8,7 +8,7 @@ enum Generate {
         USAGE: inference-server generate --model FILE --prompt TEXT [--max-tokens N|-1] [--temperature T] [--top-k K]
                                          [--top-p P] [--min-p P] [--repeat-penalty R] [--presence-penalty P]
                                          [--frequency-penalty F] [--seed S] [--stop TEXT]... [--threads N] [--ctx N]
-                                         [--kernels portable|avx2|avx512]
+                                         [--kernels portable|avx2|avx512] [--attention exact|flash]
                                          [--chat [--system TEXT] [--chat-template NAME]]
                (llama.cpp's -m, -p, -n, -t, -c, -s and --n-predict, --ctx-size, --temp work too; --max-tokens -1 runs
                until the end of sequence or a full context)
@@ -17,7 +17,7 @@ enum Generate {
     static func run(_ arguments: [String]) throws {
         let options = try Arguments("generate", arguments, valued: [
             "--model", "--prompt", "--max-tokens", "--temperature", "--top-k", "--top-p", "--min-p", "--repeat-penalty",
-            "--presence-penalty", "--frequency-penalty", "--seed", "--stop", "--threads", "--ctx", "--system", "--chat-template", "--kernels",
+            "--presence-penalty", "--frequency-penalty", "--seed", "--stop", "--threads", "--ctx", "--system", "--chat-template", "--kernels", "--attention",
         ], switches: ["--chat"], aliases: [
             "-m": "--model", "-p": "--prompt", "-n": "--max-tokens", "--n-predict": "--max-tokens", "-t": "--threads",
             "-c": "--ctx", "--ctx-size": "--ctx", "-s": "--seed", "--temp": "--temperature",
@@ -40,7 +40,7 @@ enum Generate {
         }
 
         let file = try GGUFFile.open(path)
-        let model = try Transformer(file, workers: Workers(threads: threads), kernels: options.kernels())
+        let model = try Transformer(file, workers: Workers(threads: threads), kernels: options.kernels(), attention: options.attention())
         let tokenizer = try Tokenizer(Vocabulary(file))
         var prompt = promptText
         if options.has("--chat") {

@@ -4,10 +4,10 @@ import InferenceEngine
 /// `inference-server perplexity`: the perplexity of a text file, measured as llama.cpp's llama-perplexity measures it
 /// (chunks of --ctx tokens, each scored on its second half); the running figure per chunk goes to stderr.
 enum PerplexityCommand {
-    static let usage = "USAGE: inference-server perplexity --model FILE --file TEXT [--ctx 512] [--chunks N] [--threads N] [--kernels portable|avx2|avx512]"
+    static let usage = "USAGE: inference-server perplexity --model FILE --file TEXT [--ctx 512] [--chunks N] [--threads N] [--kernels portable|avx2|avx512] [--attention exact|flash]"
 
     static func run(_ arguments: [String]) throws {
-        let options = try Arguments("perplexity", arguments, valued: ["--model", "--file", "--ctx", "--chunks", "--threads", "--kernels"],
+        let options = try Arguments("perplexity", arguments, valued: ["--model", "--file", "--ctx", "--chunks", "--threads", "--kernels", "--attention"],
                                     switches: [], aliases: ["-m": "--model", "-f": "--file", "-c": "--ctx", "-t": "--threads"],
                                     usage: usage)
         let path = try options.required("--model"), textPath = try options.required("--file")
@@ -18,7 +18,7 @@ enum PerplexityCommand {
             throw Arguments.Invalid(description: "perplexity: cannot read --file \(textPath)")
         }
         let file = try GGUFFile.open(path)
-        let model = try Transformer(file, workers: Workers(threads: threads), kernels: options.kernels())
+        let model = try Transformer(file, workers: Workers(threads: threads), kernels: options.kernels(), attention: options.attention())
         guard context <= model.config.contextLength else {
             throw Arguments.Invalid(description: "perplexity: --ctx \(context) exceeds the model's context of \(model.config.contextLength)")
         }

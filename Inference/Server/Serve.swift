@@ -13,7 +13,7 @@ enum Serve {
                                       [--audit-log FILE] [--audit-content full|digest] [--audit-max-bytes N]
                                       [--threads N] [--parallel N] [--ctx N] [--rate-limit N] [--model-id NAME]
                                       [--chat-template NAME] [--max-connections N] [--tls-cert FILE --tls-key FILE]
-                                      [--no-prefix-reuse] [--kernels portable|avx2|avx512]
+                                      [--no-prefix-reuse] [--kernels portable|avx2|avx512] [--attention exact|flash]
                --ctx is each parallel slot's context (default: the model's, at most 4096).
         """
 
@@ -22,7 +22,7 @@ enum Serve {
     static func run(_ arguments: [String]) throws {
         let options = try Arguments("serve", arguments, valued: [
             "--model", "--host", "--port", "--keys", "--audit-log", "--audit-content", "--audit-max-bytes", "--threads", "--parallel",
-            "--ctx", "--rate-limit", "--model-id", "--chat-template", "--max-connections", "--tls-cert", "--tls-key", "--kernels",
+            "--ctx", "--rate-limit", "--model-id", "--chat-template", "--max-connections", "--tls-cert", "--tls-key", "--kernels", "--attention",
         ], switches: ["--no-auth", "--no-prefix-reuse"], aliases: ["-m": "--model", "-t": "--threads", "-c": "--ctx", "-np": "--parallel"], usage: usage)
         let path = try options.required("--model")
         let host = options.string("--host") ?? "127.0.0.1"
@@ -77,7 +77,8 @@ enum Serve {
         }
 
         let kernels = try options.kernels()
-        let model = try Transformer(file, workers: Workers(threads: threads), kernels: kernels)
+        let attention = try options.attention()
+        let model = try Transformer(file, workers: Workers(threads: threads), kernels: kernels, attention: attention)
         let tokenizer = try Tokenizer(Vocabulary(file))
         let template: Result<ChatTemplate, ChatTemplate.Unknown> = options.string("--chat-template").flatMap(ChatTemplate.init(name:))
             .map { .success($0) } ?? Result { () throws(ChatTemplate.Unknown) in try ChatTemplate.detect(file.string("tokenizer.chat_template"), architecture: file.string("general.architecture")) }
@@ -88,7 +89,7 @@ enum Serve {
         service.serve(ServedModel(id: modelID, created: Int(Date().timeIntervalSince1970), scheduler: scheduler, tokenizer: tokenizer,
                                   chatTemplate: template, context: context))
         let hostText = host.contains(":") ? "[\(host)]" : host
-        let line = "inference-server: listening on \(scheme)://\(hostText):\(server.port) — model \(modelID), \(parallel) parallel slots of \(context) tokens, \(threads) threads on the \(kernels.rawValue) kernels"
+        let line = "inference-server: listening on \(scheme)://\(hostText):\(server.port) — model \(modelID), \(parallel) parallel slots of \(context) tokens, \(threads) threads on the \(kernels.rawValue) kernels, \(attention.rawValue) attention"
             + (model.weights.repackedBytes > 0 ? " (\(model.weights.repackedBytes >> 20) MiB of weights copied into their memory)" : "") + ", "
             + (keys.map { "auth on (\($0.path))" } ?? "auth OFF") + (audit.map { ", audit log \($0.path)" } ?? "") + "\n"
         FileHandle.standardOutput.write(Data(line.utf8))

@@ -33,7 +33,8 @@ struct KernelFixtureTests {
 
     /// Our product of the case's first `rows` rows (of 8) with its activation row, repeated `batch` times (tiles of
     /// four or two rows by four tokens, single rows and single tokens), as the model computes it.
-    static func products(_ item: Case, _ type: TensorType, batch: Int, rows: Int = 8, kernels: KernelSet = .portable) throws -> [[UInt32]] {
+    static func products(_ item: Case, _ type: TensorType, batch: Int, rows: Int = 8, kernels: KernelSet = .portable,
+                         threads: Int = 2) throws -> [[UInt32]] {
         let weights = Data(base64Encoded: item.weights)!, x = Data(base64Encoded: item.activations)!
         let columns = fixture.columns
         let input = (0..<batch).flatMap { _ in x.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) } }
@@ -42,16 +43,17 @@ struct KernelFixtureTests {
             let data = UnsafeRawBufferPointer(rebasing: raw[..<(raw.count / 8 * rows)])
             let matrix = try WeightMatrix(name: "w", type: type, rows: rows, columns: columns, data: data, kernels: kernels)
             input.withUnsafeBufferPointer { input in
-                output.withUnsafeMutableBufferPointer { matrix.multiply(input.baseAddress!, batch: batch, into: $0.baseAddress!, workers: Workers(threads: 2)) }
+                output.withUnsafeMutableBufferPointer { matrix.multiply(input.baseAddress!, batch: batch, into: $0.baseAddress!, workers: Workers(threads: threads)) }
             }
         }
         return (0..<batch).map { t in output[(t * rows)..<(t * rows + rows)].map(\.bitPattern) }
     }
 
     /// Every exact type's products on `kernels`, against ggml's: one token (rows in pairs), six (a tile of four
-    /// tokens, then two alone), nineteen (four quads, then three alone) and seventy (a chunk of 64 tokens, then a
-    /// second of six), of 8 rows (each thread's four in one tile) and of 7 (a thread's share then ends on a single
-    /// row, after a tile of four or of two).
+    /// tokens, then two alone), nineteen (four quads, then three alone) and seventy (on one thread a chunk of 64
+    /// tokens, then a second of six; on two, so few rows that the threads cut the tokens into parts too), of 8 rows
+    /// (each thread's four in one tile) and of 7 (a thread's share then ends on a single row, after a tile of four or
+    /// of two).
     static func checkBitIdentical(_ name: String, _ type: TensorType, kernels: KernelSet) throws {
         let cases = Self.fixture.cases.filter { $0.type == name }
         #expect(cases.count >= 4)
@@ -60,10 +62,10 @@ struct KernelFixtureTests {
                 // llama.cpp multiplies Q4_0 matrices of a multiple of 8 rows with its interleaved kernel, others with
                 // `vec_dot`, and so do we; our Q4_K kernels follow its interleaved one at any row count
                 let expected = (rows % 8 == 0 || type == .q4_K ? item.interleavedBits : nil) ?? item.resultBits
-                for batch in [1, 6, 19, 70] {
-                    for (token, bits) in try Self.products(item, type, batch: batch, rows: rows, kernels: kernels).enumerated() {
+                for (batch, threads) in [(1, 2), (6, 2), (19, 2), (70, 1), (70, 2)] {
+                    for (token, bits) in try Self.products(item, type, batch: batch, rows: rows, kernels: kernels, threads: threads).enumerated() {
                         let differing = zip(bits, expected).filter { $0 != $1 }.count
-                        #expect(differing == 0, "\(kernels) \(name) case \(index), \(rows) rows, token \(token) of \(batch): \(differing) rows differ from ggml, e.g. \(Float(bitPattern: bits[0])) vs \(Float(bitPattern: expected[0]))")
+                        #expect(differing == 0, "\(kernels) \(name) case \(index), \(rows) rows, token \(token) of \(batch) on \(threads) threads: \(differing) rows differ from ggml, e.g. \(Float(bitPattern: bits[0])) vs \(Float(bitPattern: expected[0]))")
                     }
                 }
             }
@@ -91,5 +93,28 @@ struct KernelFixtureTests {
                 }
             }
         }
+    }
+}
+
+@Suite("threads over rows and tokens")
+struct TokenPartTests {
+    @Test("token parts cover the batch once, cut on quads, sixteen tokens or more each, only where rows run short",
+          arguments: [1, 2, 8, 64])
+    func parts(_ threads: Int) {
+        for rows in [8, 64, 256, 2_048, 32_000] {
+            for batch in 1...70 {
+                let parts = WeightMatrix.tokenParts(rows: rows, batch: batch, threads: threads)
+                let ranges = (0..<parts).map { WeightMatrix.tokenRange($0, of: parts, batch: batch) }
+                #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == batch)
+                #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound && $0.upperBound % 4 == 0 })
+                if parts > 1 {
+                    #expect(ranges.allSatisfy { $0.count >= 16 }, "\(rows) rows, \(batch) tokens, \(threads) threads: \(ranges)")
+                    #expect(rows < threads * 4 * WeightMatrix.rowsPerShare)
+                }
+            }
+        }
+        // a 256-row matrix (TinyLlama's keys) on 64 threads is cut into four parts of a 64-token pass; on 2, not at all
+        #expect(WeightMatrix.tokenParts(rows: 256, batch: 64, threads: 64) == 4)
+        #expect(WeightMatrix.tokenParts(rows: 256, batch: 64, threads: 2) == 1)
     }
 }

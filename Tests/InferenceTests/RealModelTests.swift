@@ -62,12 +62,12 @@ struct RealModelTests {
 
     static var prompts: [Reference.Prompt] { (reference?.prompts ?? []) + (reference.map { [$0.longPrompt] } ?? []) }
 
-    static func model() throws -> Transformer {
+    static func model(attention: AttentionMode = .exact) throws -> Transformer {
         let path = try #require(modelPath, "INFERENCE_REAL_MODEL is not set: scripts/setup installs the model and scripts/test points at it")
         let reference = try #require(Self.reference)
         let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue
         #expect(size == reference.modelBytes, "\(path) is not the file the fixtures were recorded on")
-        return try Transformer(path: path, workers: Workers(threads: 2))
+        return try Transformer(path: path, workers: Workers(threads: 2), attention: attention)
     }
 
     @Test("the fixtures cover what the issue asks: 300+ strings, 10+ prompts, a prompt past the window, 4,000+ tokens")
@@ -122,16 +122,61 @@ struct RealModelTests {
     @Test("greedy continuations identical to llama.cpp's, every token", arguments: prompts)
     func greedy(_ prompt: Reference.Prompt) throws {
         let model = try Self.model()
+        let same = try Self.greedySame(model, prompt)
+        #expect(same == prompt.greedy.count, "diverged at token \(same)\(Self.margin(prompt, same))")
+    }
+
+    /// How many of llama.cpp's greedy tokens `model` continues `prompt` with before it parts from them.
+    static func greedySame(_ model: Transformer, _ prompt: Reference.Prompt) throws -> Int {
         let generator = Generator(model: model, tokenizer: try Tokenizer(Vocabulary(model.file)))
         var settings = SamplingSettings()
         settings.temperature = 0
         let result = try generator.generate(prompt: prompt.tokens, maxTokens: prompt.greedy.count, sampling: settings, stop: [],
                                             cache: model.makeCache(capacity: prompt.tokens.count + prompt.greedy.count + 1)) { _ in true }
         let same = zip(result.tokens, prompt.greedy).prefix { $0 == $1 }.count
-        // llama.cpp's margin between its top two logits where we part, to tell a near-tie from a real difference
-        let margin = same < prompt.greedyMargins.count ? " (llama.cpp's margin there \(prompt.greedyMargins[same]))" : ""
-        print("\(prompt.testDescription.debugDescription): \(same) of \(prompt.greedy.count) greedy tokens as llama.cpp's\(margin)")
-        #expect(result.tokens == prompt.greedy, "diverged at token \(same)\(margin)")
+        print("\(prompt.testDescription.debugDescription), \(model.attention) attention: \(same) of \(prompt.greedy.count) greedy tokens as llama.cpp's\(margin(prompt, same))")
+        return same
+    }
+
+    /// llama.cpp's margin between its top two logits where a continuation parts from its, to tell a near-tie from a
+    /// real difference.
+    static func margin(_ prompt: Reference.Prompt, _ same: Int) -> String {
+        same < prompt.greedyMargins.count ? " (llama.cpp's margin there \(prompt.greedyMargins[same]))" : ""
+    }
+
+    /// llama.cpp's own flash path against its default on the same prompts (Fixtures/gemma3/flash.json, written by
+    /// scripts/make_flash_fixtures.py).
+    struct FlashReference: Decodable {
+        struct Prompt: Decodable {
+            var deviation: Float
+            var greedySame: Int
+        }
+
+        var prompts: [Prompt]
+    }
+
+    /// The online softmax sums attention in another order than llama.cpp's default, as llama.cpp's `--flash-attn on`
+    /// does; the real model's continuations then part from the default's at near-ties. Held to llama.cpp's own
+    /// flash path: logits no further from the default's than 1.5x its largest difference, and at least as many
+    /// continuations unchanged.
+    @Test("flash attention: logits as close to llama.cpp's default as its own flash path's, as many continuations kept")
+    func flash() throws {
+        let model = try Self.model(attention: .flash)
+        let data = try Data(contentsOf: Self.directory.appendingPathComponent("flash.json"))
+        let theirs = try JSONDecoder().decode(FlashReference.self, from: data).prompts
+        try #require(theirs.count == Self.prompts.count)
+        var worst: Float = 0, kept = 0
+        for prompt in Self.prompts {
+            try Self.logits(model, prompt.tokens) { position, row in
+                let expected = prompt.positions[position]
+                for (id, logit) in zip(expected.ids, expected.logits) { worst = max(worst, abs(row[row.startIndex + id] - logit)) }
+            }
+            if try Self.greedySame(model, prompt) == prompt.greedy.count { kept += 1 }
+        }
+        let theirWorst = theirs.map(\.deviation).max() ?? 0, theirKept = theirs.filter { $0.greedySame == 32 }.count
+        print("flash attention: largest logit difference \(worst) (llama.cpp's flash \(theirWorst)); \(kept) of \(Self.prompts.count) continuations kept (llama.cpp's flash \(theirKept))")
+        #expect(worst <= 1.5 * theirWorst)
+        #expect(kept >= theirKept)
     }
 
     @Test("perplexity over the committed text equal to llama.cpp's, same chunks, same scoring")

@@ -8,22 +8,27 @@ public final class Transformer: @unchecked Sendable {
     public let config: ModelConfig
     public let weights: ModelWeights
     public var workers: Workers
+    /// How attention sums: in llama.cpp's non-flash order (`Attention`, the default) or in one pass with an online
+    /// softmax (`OnlineAttention`).
+    public var attention: AttentionMode
     /// `base^(-2/ropeDimensions)`: each pair of dimensions turns this much slower than the one before, for the
     /// full-attention layers' RoPE base and for the sliding-window layers' own.
     private let thetaScale: Float, slidingThetaScale: Float
 
-    /// The model in `file`, computing on `workers` with the matrix kernels of `kernels` (`KernelSet.detected` unless told).
-    public init(_ file: GGUFFile, workers: Workers, kernels: KernelSet = .detected) throws(ModelError) {
+    /// The model in `file`, computing on `workers` with the matrix kernels of `kernels` (`KernelSet.detected` unless
+    /// told) and attention summed as `attention` says.
+    public init(_ file: GGUFFile, workers: Workers, kernels: KernelSet = .detected, attention: AttentionMode = .exact) throws(ModelError) {
         self.file = file
         config = try ModelConfig(file)
         weights = try ModelWeights(file, config, kernels: kernels)
         self.workers = workers
+        self.attention = attention
         thetaScale = powf(config.ropeBase, -2 / Float(config.ropeDimensions))
         slidingThetaScale = powf(config.slidingRopeBase, -2 / Float(config.ropeDimensions))
     }
 
-    public convenience init(path: String, workers: Workers, kernels: KernelSet = .detected) throws {
-        try self.init(GGUFFile.open(path), workers: workers, kernels: kernels)
+    public convenience init(path: String, workers: Workers, kernels: KernelSet = .detected, attention: AttentionMode = .exact) throws {
+        try self.init(GGUFFile.open(path), workers: workers, kernels: kernels, attention: attention)
     }
 
     public var vocabularySize: Int { weights.vocabularySize }
@@ -293,6 +298,7 @@ public final class Transformer: @unchecked Sendable {
     /// of that row's own cache, or over its last `window` positions (its own included) on a sliding-window layer.
     /// Sums run in llama.cpp's order for one token (`Attention`), so a row gives the same numbers in any batch.
     private func attend(_ q: Buffer, layer: Int, rows: [Row], window: Int?, into out: Buffer) {
+        if attention == .flash { return attendOnline(q, layer: layer, rows: rows, window: window, into: out) }
         let d = config.headDimension, heads = config.heads, kv = config.kvDimension
         let group = heads / config.kvHeads
         let longest = ((rows.map(\.position).max() ?? 0) + 16) / 16 * 16
@@ -309,6 +315,54 @@ public final class Transformer: @unchecked Sendable {
             }
         }
     }
+}
+
+extension Transformer {
+    /// `attend` with an online softmax: a tile is a KV head's query heads (or, when tiles would be fewer than two a
+    /// thread, a part of them) for a run of up to `OnlineAttention.tokens` consecutive rows of one cache.
+    private func attendOnline(_ q: Buffer, layer: Int, rows: [Row], window: Int?, into out: Buffer) {
+        let d = config.headDimension, heads = config.heads, kvHeads = config.kvHeads, group = heads / kvHeads
+        var runs: [Range<Int>] = []
+        var start = 0
+        for index in rows.indices.dropFirst() where rows[index].cache !== rows[start].cache || index - start == OnlineAttention.tokens {
+            runs.append(start..<index)
+            start = index
+        }
+        if !rows.isEmpty { runs.append(start..<rows.count) }
+        let tiles = runs.count * kvHeads, wanted = min(group, max(1, (workers.threads * 2 + tiles - 1) / tiles))
+        let headsPerPart = (group + wanted - 1) / wanted, parts = (group + headsPerPart - 1) / headsPerPart
+        workers.split(tiles * parts) { items in
+            let scratch = OnlineAttention.Scratch(queries: OnlineAttention.tokens * headsPerPart, width: d)
+            defer { scratch.free() }
+            var queries: [OnlineAttention.Query] = []
+            queries.reserveCapacity(scratch.capacity)
+            for item in items {
+                let run = runs[item / (kvHeads * parts)], kvHead = item / parts % kvHeads, part = item % parts
+                let firstHead = kvHead * group + part * headsPerPart, headRange = firstHead..<min(kvHead * group + group, firstHead + headsPerPart)
+                queries.removeAll(keepingCapacity: true)
+                for r in run {
+                    let length = rows[r].position + 1, first = window.map { max(0, length - $0) } ?? 0
+                    for head in headRange {
+                        let offset = (r * config.heads + head) * d
+                        queries.append(.init(row: q.pointer + offset, positions: first..<length, output: out.pointer + offset))
+                    }
+                }
+                let cache = rows[run.lowerBound].cache
+                queries.withUnsafeBufferPointer {
+                    OnlineAttention.tile($0, keys: cache.keys[layer] + kvHead * d, values: cache.values[layer] + kvHead * d,
+                                         stride: config.kvDimension, scale: config.scoreScale, scratch: scratch)
+                }
+            }
+        }
+    }
+}
+
+/// How attention sums over the cache.
+public enum AttentionMode: String, Sendable, CaseIterable {
+    /// In llama.cpp's order without flash attention, to the bit (`Attention`): three passes, a score per position.
+    case exact
+    /// In one pass with an online softmax (`OnlineAttention`), as llama.cpp's `--flash-attn on` does in its own order.
+    case flash
 }
 
 /// A scratch array of floats owned by one forward pass.

@@ -93,16 +93,49 @@ public struct WeightMatrix: @unchecked Sendable {
             for (matrix, output) in zip(matrices, outputs) { multiply([matrix], input, batch: batch, into: [output], workers: workers) }
             return
         }
-        workers.split(total / granularity, minimumPerPart: max(1, 4 / granularity)) { units in
-            let part = units.lowerBound * granularity..<units.upperBound * granularity
-            var offset = 0
-            for (matrix, output) in zip(matrices, outputs) {
-                let lower = max(part.lowerBound, offset), upper = min(part.upperBound, offset + matrix.rows)
-                if lower < upper { matrix.rows(lower - offset..<upper - offset, activations, activationBytes, batch, output) }
-                offset += matrix.rows
+        // the threads share the rows and, where the rows alone would leave each share too few, the tokens too: item i
+        // is rows unit i % units of token part i / units, so a share's items run along rows within a token part
+        let units = total / granularity, parts = tokenParts(rows: total, batch: batch, threads: workers.threads)
+        workers.split(units * parts, minimumPerPart: max(1, 4 / granularity)) { items in
+            var item = items.lowerBound
+            while item < items.upperBound {
+                let part = item / units, first = item % units, last = min(units, first + items.upperBound - item)
+                let tokens = tokenRange(part, of: parts, batch: batch)
+                let rows = first * granularity..<last * granularity
+                var offset = 0
+                for (matrix, output) in zip(matrices, outputs) {
+                    let lower = max(rows.lowerBound, offset), upper = min(rows.upperBound, offset + matrix.rows)
+                    if lower < upper, !tokens.isEmpty {
+                        matrix.rows(lower - offset..<upper - offset, activations + tokens.lowerBound * activationBytes, activationBytes,
+                                    tokens.count, output + tokens.lowerBound * matrix.rows)
+                    }
+                    offset += matrix.rows
+                }
+                item += last - first
             }
         }
     }
+
+    /// Parts the tokens of a product are cut into for the threads: one, unless sharing the rows alone would give the
+    /// pool's shares (about four a thread) fewer than `rowsPerShare` rows each, as small matrices on many cores do;
+    /// then as many as bring the shares up to it, of sixteen tokens or more each.
+    static func tokenParts(rows: Int, batch: Int, threads: Int) -> Int {
+        guard threads > 1, batch >= 32 else { return 1 }
+        let wanted = (threads * 4 * rowsPerShare + rows - 1) / rows
+        return max(1, min(wanted, batch / 16))
+    }
+
+    /// Part `part` of `parts` of `0..<batch`, cut on multiples of four tokens (the tiles' quads); the last ends at
+    /// `batch`.
+    static func tokenRange(_ part: Int, of parts: Int, batch: Int) -> Range<Int> {
+        let quads = batch / 4
+        let lower = quads * part / parts * 4, upper = part == parts - 1 ? batch : quads * (part + 1) / parts * 4
+        return lower..<upper
+    }
+
+    /// Rows below which a thread's share of a product is cut across the tokens instead: a share of 32 rows still
+    /// passes eight 4-row tiles over each token chunk.
+    static let rowsPerShare = 32
 
     /// Rows `range` of the product, on the calling thread.
     private func rows(_ range: Range<Int>, _ activations: UnsafeMutableRawPointer, _ activationBytes: Int, _ batch: Int,
