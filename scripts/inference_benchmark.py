@@ -7,7 +7,9 @@ as a share of it, and inference-server's peak memory.
 
 Needs PyPI gguf, numpy and llama-cpp-python, and a release build:
     swift build -c release --product inference-server && python3 scripts/inference_benchmark.py [--threads 1,2] [-p 128]
-        [-n 32] [--depth 2048] [--kernels portable,avx2,avx512] [--models tinyllama,gemma3]
+        [-n 32] [--depth 2048] [--kernels portable,avx2,avx512] [--attention exact,flash] [--models tinyllama,gemma3]
+--attention flash races `inference-server --attention flash` against llama.cpp with flash attention on; exact (the
+default) against llama.cpp's default, without it.
 The models (0.6 to 1.2 GB each) are written to a temporary directory (or --keep DIR) and are not committed.
 """
 import argparse
@@ -82,10 +84,10 @@ def quantize(source, target, ftype):
         sys.exit(f"quantising {target} failed")
 
 
-def bench_llama_cpp(path, threads, p, n, repetitions, vocab, depth=0):
+def bench_llama_cpp(path, threads, p, n, repetitions, vocab, depth=0, flash=False):
     """llama.cpp's pp and tg rates; with `depth`, each run starts with that many tokens already in the cache."""
     llm = llama_cpp.Llama(model_path=path, n_ctx=max(p, n) + depth + 8, n_batch=max(p, 512 if depth else 1),
-                          n_threads=threads, n_threads_batch=threads, verbose=False)
+                          n_threads=threads, n_threads_batch=threads, flash_attn=flash, verbose=False)
     rng = np.random.default_rng(2)
     prompt = [int(t) for t in rng.integers(3, vocab, p)]
     tokens = [int(t) for t in rng.integers(3, vocab, n)]
@@ -117,9 +119,10 @@ def bench_llama_cpp(path, threads, p, n, repetitions, vocab, depth=0):
     return results
 
 
-def bench_ours(path, threads, p, n, repetitions, kernels, depth=0):
+def bench_ours(path, threads, p, n, repetitions, kernels, depth=0, attention="exact"):
     command = ["/usr/bin/time", "-f", "%M", SERVER, "bench", "--model", path, "-p", str(p), "-n", str(n), "-d", str(depth),
-               "-r", str(repetitions), "--threads", str(threads), "--output", "json"] + (["--kernels", kernels] if kernels else [])
+               "-r", str(repetitions), "--threads", str(threads), "--output", "json", "--attention", attention]
+    command += ["--kernels", kernels] if kernels else []
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     peak_kib = int(done.stderr.strip().splitlines()[-1])
     rows = json.loads(done.stdout)
@@ -153,7 +156,9 @@ def main():
     parser.add_argument("-p", type=int, default=128)
     parser.add_argument("-n", type=int, default=32)
     parser.add_argument("-r", type=int, default=2)
-    parser.add_argument("--depth", type=int, default=0, help="also run tg after this many tokens in the cache (2048)")
+    parser.add_argument("--depth", type=int, default=0, help="also run pp and tg after this many tokens in the cache (2048)")
+    parser.add_argument("--attention", default="exact", help="attention modes to race, comma-separated: exact (against "
+                        "llama.cpp's default), flash (against llama.cpp with flash attention on)")
     parser.add_argument("--keep")
     parser.add_argument("--kernels", default="", help="inference-server's kernel sets to race, comma-separated "
                         "(portable, avx2, avx512); by default the one it picks for this CPU")
@@ -172,8 +177,8 @@ def main():
     thread_counts = [int(t) for t in args.threads.split(",")]
     print(f"machine: {os.cpu_count()} cores, read bandwidth (all cores) {bandwidth / 1e9:.1f} GB/s; threads {args.threads}")
     kernel_sets = [k for k in args.kernels.split(",") if k] or [""]
-    print("| model | size | kernels | threads | test | inference-server t/s | llama.cpp t/s | ratio | of ceiling, ours / llama.cpp |")
-    print("| --- | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |")
+    print("| model | size | kernels | attention | threads | test | inference-server t/s | llama.cpp t/s | ratio | of ceiling, ours / llama.cpp |")
+    print("| --- | ---: | --- | --- | ---: | --- | ---: | ---: | ---: | ---: |")
     notes = []
     tiny_kv = SHAPE["layers"] * 2 * SHAPE["embedding"] // SHAPE["heads"] * SHAPE["kv_heads"] * 2  # bytes per position
     models = []
@@ -194,19 +199,21 @@ def main():
         size = os.path.getsize(path)
         floor = bandwidth / size  # every weight byte read once per generated token
         peak = 0
-        for threads in thread_counts:
-            theirs = bench_llama_cpp(path, threads, args.p, args.n, args.r, vocab)
+        for threads, attention in [(t, a) for t in thread_counts for a in args.attention.split(",")]:
+            flash = attention == "flash"
+            theirs = bench_llama_cpp(path, threads, args.p, args.n, args.r, vocab, flash=flash)
             if args.depth:
-                theirs.update(bench_llama_cpp(path, threads, 0, args.n, args.r, vocab, args.depth))
+                theirs.update(bench_llama_cpp(path, threads, args.p, args.n, args.r, vocab, args.depth, flash=flash))
             for kernels in kernel_sets:
-                ours, peak = bench_ours(path, threads, args.p, args.n, args.r, kernels)
+                ours, run_peak = bench_ours(path, threads, args.p, args.n, args.r, kernels, attention=attention)
+                peak = max(peak, run_peak)
                 if args.depth:
-                    ours.update(bench_ours(path, threads, 0, args.n, args.r, kernels, args.depth)[0])
+                    ours.update(bench_ours(path, threads, args.p, args.n, args.r, kernels, args.depth, attention)[0])
                 for test in ours:
                     # generation reads every weight once a token (and at a depth the cache too, not counted here)
                     share = f"{ours[test] / floor:.0%} / {theirs[test] / floor:.0%}" if test.startswith("tg") else ""
-                    print(f"| {label} | {size / 2**20:.0f} MiB | {kernels or 'default'} | {threads} | {test} | {ours[test]:.2f} | "
-                          f"{theirs[test]:.2f} | {ours[test] / theirs[test]:.2f} | {share} |")
+                    print(f"| {label} | {size / 2**20:.0f} MiB | {kernels or 'default'} | {attention} | {threads} | {test} | "
+                          f"{ours[test]:.2f} | {theirs[test]:.2f} | {ours[test] / theirs[test]:.2f} | {share} |")
         kv_cache = kv_per_position * (args.p + 1)
         notes.append(f"{label}: bandwidth ceiling for generation {floor:.1f} t/s ({size / 2**20:.0f} MiB per token); "
                      f"inference-server peak RSS {peak / 2**20:.0f} MiB (pp{args.p} and tg{args.n}) vs file + KV cache + 100 MiB = "

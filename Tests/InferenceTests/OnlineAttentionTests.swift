@@ -121,6 +121,18 @@ struct OnlineAttentionTests {
         }
     }
 
+    /// Heads of one token share their positions and go through in pairs; five of them, so one goes alone.
+    @Test("queries over the same positions, taken in pairs, give the same bits as alone", arguments: shapes)
+    func pairsInvariant(_ shape: Shape) {
+        for range in Self.ranges(shape.positions) {
+            let test = Case(shape, queries: 5, seed: UInt64(range.lowerBound * 7 + range.upperBound))
+            let together = test.online((0..<5).map { ($0, range) })
+            for index in 0..<5 {
+                #expect(test.online([(index, range)])[0].map(\.bitPattern) == together[index].map(\.bitPattern), "\(shape) positions \(range), query \(index)")
+            }
+        }
+    }
+
     @Test("a score far above the rest takes all the weight; equal scores share it evenly")
     func extremes() {
         var test = Case(Shape(width: 64, positions: 40), queries: 1, seed: 3)

@@ -67,13 +67,14 @@ struct ServerCommandTests {
         #expect(literal.stdout != "1026\n")
     }
 
-    @Test("greedy generate prints exactly llama.cpp's greedy continuation, and only that, on stdout")
-    func greedyText() throws {
+    @Test("greedy generate prints exactly llama.cpp's greedy continuation, and only that, on stdout",
+          arguments: [[], ["--attention", "exact"], ["--attention", "flash"]])
+    func greedyText(_ attention: [String]) throws {
         let model = try #require(ModelFixtureTests.models.first { $0.file == "qwen2-q4_k_m.gguf" })
         let test = try #require(model.cases.first { $0.greedy.count >= 8 })
         let tokenizer = try Tokenizer(Vocabulary(GGUFFile.open(Self.model(model.file))))
         let result = try Self.run(["generate", "--model", Self.model(model.file), "--prompt", test.text, "--temperature", "0",
-                                   "--max-tokens", String(test.greedy.count), "--threads", "2"])
+                                   "--max-tokens", String(test.greedy.count), "--threads", "2"] + attention)
         #expect(result.status == 0)
         #expect(result.stdout == tokenizer.decode(test.greedy), "exactly the model's text, no newline added")
         #expect(result.stderr.contains("generated: \(test.greedy.count) tokens"))
@@ -97,6 +98,7 @@ struct ServerCommandTests {
         ["generate", "--model", "M", "--prompt", "x", "--top-p", "2"],
         ["generate", "--model", "M", "--prompt", "x", "--bogus"],
         ["bench", "--model", "M", "--output", "xml"],
+        ["bench", "--model", "M", "--attention", "fast"],
         ["tokenize", "--model", "V", "--text", "x", "--add-bos", "--max-tokens"],
         ["serve-everything"],
     ])
@@ -118,12 +120,14 @@ struct ServerCommandTests {
         #expect(generate.status == 2 && generate.stderr.contains("missing"))
     }
 
-    @Test("bench --output json gives a pp and a tg row with positive speeds")
+    @Test("bench --output json gives a pp and a tg row with positive speeds, and the attention it ran")
     func bench() throws {
-        let result = try Self.run(["bench", "--model", Self.model("llama-q4_k_m.gguf"), "-p", "16", "-n", "4", "-r", "1", "--output", "json"])
+        let result = try Self.run(["bench", "--model", Self.model("llama-q4_k_m.gguf"), "-p", "16", "-n", "4", "-r", "1", "--output", "json",
+                                   "--attention", "flash"])
         #expect(result.status == 0)
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
         #expect(rows.compactMap { $0["test"] as? String } == ["pp16", "tg4"])
+        #expect(rows.compactMap { $0["attention"] as? String } == ["flash", "flash"])
         #expect(rows.allSatisfy { ($0["tokensPerSecond"] as? Double ?? 0) > 0 })
     }
 

@@ -31,6 +31,9 @@ enum OnlineAttention {
         let keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>
         let queries: UnsafeMutablePointer<Float>, accumulators: UnsafeMutablePointer<Float>
         let maxima: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>
+        /// The current block's weights of one query, or two (read position by position as scalars: a dynamic lane
+        /// of a vector is a store and a load each time).
+        let weights: UnsafeMutablePointer<Float>
         let width: Int, capacity: Int
 
         init(queries capacity: Int, width: Int) {
@@ -40,12 +43,13 @@ enum OnlineAttention {
             accumulators = .allocate(capacity: capacity * width)
             maxima = .allocate(capacity: capacity)
             sums = .allocate(capacity: capacity)
+            weights = .allocate(capacity: 2 * OnlineAttention.block)
             self.width = width
             self.capacity = capacity
         }
 
         func free() {
-            [keys, values, queries, accumulators, maxima, sums].forEach { $0.deallocate() }
+            [keys, values, queries, accumulators, maxima, sums, weights].forEach { $0.deallocate() }
         }
     }
 
@@ -66,14 +70,27 @@ enum OnlineAttention {
             let count = min(block, upper - start)
             convert(keys + start * stride, stride: stride, rows: count, width: d, into: scratch.keys)
             convert(values + start * stride, stride: stride, rows: count, width: d, into: scratch.values)
-            for (index, query) in queries.enumerated() {
-                let first = max(query.positions.lowerBound, start) - start, end = min(query.positions.upperBound, start + block) - start
-                guard first < end else { continue }
-                var scores = blockScores(scratch.keys, scratch.queries + index * d, width: d) * scale
-                if first > 0 || end < block {
-                    scores.replace(with: -.infinity, where: (lane .< Int32(first)) .| (lane .>= Int32(end)))
+            var index = 0
+            while index < queries.count {
+                let range = queries[index].positions
+                let first = max(range.lowerBound, start) - start, end = min(range.upperBound, start + block) - start
+                @inline(__always) func masked(_ scores: Lanes) -> Lanes {
+                    guard first > 0 || end < block else { return scores * scale }
+                    return (scores * scale).replacing(with: -.infinity, where: (lane .< Int32(first)) .| (lane .>= Int32(end)))
                 }
-                accumulate(scores, positions: first..<end, query: index, scratch: scratch)
+                if first >= end {
+                    index += 1
+                } else if index + 1 < queries.count, queries[index + 1].positions == range {
+                    // two queries over the same positions (two heads of one token): each key and value loaded once
+                    // for both, every sum the same chain as for one
+                    let (s0, s1) = blockScores(scratch.keys, scratch.queries + index * d, scratch.queries + (index + 1) * d, width: d)
+                    accumulate(masked(s0), masked(s1), positions: first..<end, query: index, scratch: scratch)
+                    index += 2
+                } else {
+                    accumulate(masked(blockScores(scratch.keys, scratch.queries + index * d, width: d)), positions: first..<end,
+                               query: index, scratch: scratch)
+                    index += 1
+                }
             }
         }
         for (index, query) in queries.enumerated() {
@@ -119,11 +136,40 @@ enum OnlineAttention {
                 a5.addProduct(load(base + 5 * d + i), q)
                 a6.addProduct(load(base + 6 * d + i), q)
                 a7.addProduct(load(base + 7 * d + i), q)
-                i += 8
+                i &+= 8
             }
             return Eight(lowHalf: sums(a0, a1, a2, a3), highHalf: sums(a4, a5, a6, a7))
         }
         return Lanes(lowHalf: eight(keys), highHalf: eight(keys + 8 * d))
+    }
+
+    /// `blockScores` for two queries at once, four positions at a time: each key loaded once for both; each
+    /// score the same chain and the same fold as alone.
+    @inline(__always)
+    private static func blockScores(_ keys: UnsafePointer<Float>, _ query0: UnsafePointer<Float>, _ query1: UnsafePointer<Float>,
+                                    width d: Int) -> (Lanes, Lanes) {
+        @inline(__always) func load(_ p: UnsafePointer<Float>) -> Eight { UnsafeRawPointer(p).loadUnaligned(as: Eight.self) }
+        @inline(__always) func four(_ base: UnsafePointer<Float>) -> (SIMD4<Float>, SIMD4<Float>) {
+            var a0 = Eight(), a1 = Eight(), a2 = Eight(), a3 = Eight(), b0 = Eight(), b1 = Eight(), b2 = Eight(), b3 = Eight()
+            var i = 0
+            while i < d {
+                let q0 = load(query0 + i), q1 = load(query1 + i)
+                let k0 = load(base + i), k1 = load(base + d + i), k2 = load(base + 2 * d + i), k3 = load(base + 3 * d + i)
+                a0.addProduct(k0, q0)
+                b0.addProduct(k0, q1)
+                a1.addProduct(k1, q0)
+                b1.addProduct(k1, q1)
+                a2.addProduct(k2, q0)
+                b2.addProduct(k2, q1)
+                a3.addProduct(k3, q0)
+                b3.addProduct(k3, q1)
+                i &+= 8
+            }
+            return (sums(a0, a1, a2, a3), sums(b0, b1, b2, b3))
+        }
+        let (p0, q0) = four(keys), (p1, q1) = four(keys + 4 * d), (p2, q2) = four(keys + 8 * d), (p3, q3) = four(keys + 12 * d)
+        return (Lanes(lowHalf: Eight(lowHalf: p0, highHalf: p1), highHalf: Eight(lowHalf: p2, highHalf: p3)),
+                Lanes(lowHalf: Eight(lowHalf: q0, highHalf: q1), highHalf: Eight(lowHalf: q2, highHalf: q3)))
     }
 
     /// The lane sums of four vectors, as one vector: halves added, then pairs twice.
@@ -135,16 +181,86 @@ enum OnlineAttention {
         return pairs(pairs(a.lowHalf + a.highHalf, b.lowHalf + b.highHalf), pairs(c.lowHalf + c.highHalf, d.lowHalf + d.highHalf))
     }
 
+    /// Query `index`'s running maximum and sum after one block's scores (masked ones -∞): the block's weights
+    /// `e^(score - maximum)`, stored at `into`, and the factor what was summed before is scaled by, `e^(old - new)`
+    /// when the maximum rose.
+    @inline(__always)
+    private static func softmaxStep(_ scores: Lanes, query index: Int, scratch: Scratch, into target: UnsafeMutablePointer<Float>) -> Float {
+        let old = scratch.maxima[index], maximum = Swift.max(old, largest(scores))
+        // a weight below e^-87 (1.6e-38 of the largest) counts as none: masked positions (-∞) and far smaller
+        // scores would otherwise take the exponential's lane-by-lane path for results below f32's normal range
+        var exponents = scores - maximum
+        let negligible = exponents .< -87
+        exponents.replace(with: -87, where: negligible)
+        var weights = VectorExp.exp(exponents)
+        weights.replace(with: 0, where: negligible)
+        let drop = old - maximum
+        let rescale: Float = old == maximum ? 1 : drop < -87 ? 0 : VectorExp.exp(Lanes(repeating: drop))[0]
+        scratch.maxima[index] = maximum
+        scratch.sums[index] = scratch.sums[index] * rescale + VectorExp.laneSum(weights)
+        UnsafeMutableRawPointer(target).storeBytes(of: weights, as: Lanes.self)
+        return rescale
+    }
+
+    /// Queries `index` and `index + 1`, over the same positions, as `accumulate` takes each: one load of each value
+    /// for both.
+    @inline(__always)
+    private static func accumulate(_ scores0: Lanes, _ scores1: Lanes, positions: Range<Int>, query index: Int, scratch: Scratch) {
+        let d = scratch.width, first = scratch.accumulators + index * d, second = first + d
+        let weights0 = UnsafePointer(scratch.weights), weights1 = weights0 + block
+        let rescale0 = softmaxStep(scores0, query: index, scratch: scratch, into: scratch.weights)
+        let rescale1 = softmaxStep(scores1, query: index + 1, scratch: scratch, into: scratch.weights + block)
+        @inline(__always) func load(_ p: UnsafePointer<Float>) -> Eight { UnsafeRawPointer(p).loadUnaligned(as: Eight.self) }
+        @inline(__always) func store(_ v: Eight, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Eight.self) }
+        let factor0 = Eight(repeating: rescale0), factor1 = Eight(repeating: rescale1), values = UnsafePointer(scratch.values)
+        var i = 0
+        while i + 32 <= d {
+            var s0 = load(first + i) * factor0, s1 = load(first + i + 8) * factor0
+            var s2 = load(first + i + 16) * factor0, s3 = load(first + i + 24) * factor0
+            var t0 = load(second + i) * factor1, t1 = load(second + i + 8) * factor1
+            var t2 = load(second + i + 16) * factor1, t3 = load(second + i + 24) * factor1
+            for p in positions {
+                let w = Eight(repeating: weights0[p]), x = Eight(repeating: weights1[p]), row = values + p * d + i
+                let v0 = load(row), v1 = load(row + 8), v2 = load(row + 16), v3 = load(row + 24)
+                s0.addProduct(v0, w)
+                t0.addProduct(v0, x)
+                s1.addProduct(v1, w)
+                t1.addProduct(v1, x)
+                s2.addProduct(v2, w)
+                t2.addProduct(v2, x)
+                s3.addProduct(v3, w)
+                t3.addProduct(v3, x)
+            }
+            store(s0, first + i)
+            store(s1, first + i + 8)
+            store(s2, first + i + 16)
+            store(s3, first + i + 24)
+            store(t0, second + i)
+            store(t1, second + i + 8)
+            store(t2, second + i + 16)
+            store(t3, second + i + 24)
+            i += 32
+        }
+        while i < d {
+            var s = load(first + i) * factor0, t = load(second + i) * factor1
+            for p in positions {
+                let v = load(values + p * d + i)
+                s.addProduct(v, Eight(repeating: weights0[p]))
+                t.addProduct(v, Eight(repeating: weights1[p]))
+            }
+            store(s, first + i)
+            store(t, second + i)
+            i += 8
+        }
+    }
+
     /// One block's scores (masked ones -∞) into query `index`'s running maximum, sum and accumulators: when the
     /// maximum rises, what was summed is scaled by `e^(old - new)` first.
     @inline(__always)
     private static func accumulate(_ scores: Lanes, positions: Range<Int>, query index: Int, scratch: Scratch) {
         let d = scratch.width, accumulator = scratch.accumulators + index * d
-        let old = scratch.maxima[index], maximum = Swift.max(old, largest(scores))
-        let weights = VectorExp.exp(scores - maximum)
-        let rescale: Float = old == maximum ? 1 : VectorExp.exp(Lanes(repeating: old - maximum))[0]
-        scratch.maxima[index] = maximum
-        scratch.sums[index] = scratch.sums[index] * rescale + VectorExp.laneSum(weights)
+        let weights = UnsafePointer(scratch.weights)
+        let rescale = softmaxStep(scores, query: index, scratch: scratch, into: scratch.weights)
         @inline(__always) func load(_ p: UnsafePointer<Float>) -> Eight { UnsafeRawPointer(p).loadUnaligned(as: Eight.self) }
         @inline(__always) func store(_ v: Eight, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Eight.self) }
         let factor = Eight(repeating: rescale), values = UnsafePointer(scratch.values)
@@ -173,11 +289,14 @@ enum OnlineAttention {
         }
     }
 
-    /// The largest of sixteen lanes (-∞ when all are), by halves.
+    /// The largest of sixteen lanes (-∞ when all are), by halves: compare and blend on concrete types (a generic
+    /// blend, or the standard library's float `max()`, goes lane by lane).
     @inline(__always)
     private static func largest(_ v: Lanes) -> Float {
-        @inline(__always) func wider<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar == Float { a.replacing(with: b, where: b .> a) }
-        let eight = wider(v.lowHalf, v.highHalf), four = wider(eight.lowHalf, eight.highHalf), two = wider(four.lowHalf, four.highHalf)
-        return Swift.max(two[0], two[1])
+        var eight = v.lowHalf
+        eight.replace(with: v.highHalf, where: v.highHalf .> eight)
+        var four = eight.lowHalf
+        four.replace(with: eight.highHalf, where: eight.highHalf .> four)
+        return Swift.max(Swift.max(four[0], four[1]), Swift.max(four[2], four[3]))
     }
 }
