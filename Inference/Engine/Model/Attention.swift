@@ -11,20 +11,9 @@ enum Attention {
     /// for every position), as `vec_dot_f16` sums them.
     @inline(__always)
     static func dot(_ a: UnsafeRawPointer, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        @inline(__always) func load(_ p: UnsafeRawPointer, _ index: Int) -> Lanes {
-            floatLanes(p.loadUnaligned(fromByteOffset: index * 2, as: SIMD16<Float16>.self))
-        }
-        @inline(__always) func query(_ index: Int) -> Lanes { UnsafeRawPointer(b + index).loadUnaligned(as: Lanes.self) }
-        var s0 = Lanes(), s1 = Lanes(), s2 = Lanes(), s3 = Lanes()
-        var index = 0
-        while index + 64 <= count {
-            s0.addProduct(load(a, index), query(index))
-            s1.addProduct(load(a, index + 16), query(index + 16))
-            s2.addProduct(load(a, index + 32), query(index + 32))
-            s3.addProduct(load(a, index + 48), query(index + 48))
-            index += 64
-        }
-        var total = Double(VectorExp.laneSum((s0 + s2) + (s1 + s3)))
+        let four = quarters(a, b, count: count), two = four.lowHalf + four.highHalf
+        var total = Double(two[0] + two[1])
+        var index = count / 64 * 64
         while index < count {
             total += Double(Float(a.loadUnaligned(fromByteOffset: index * 2, as: Float16.self)) * b[index])
             index += 1
@@ -32,46 +21,146 @@ enum Attention {
         return Float(total)
     }
 
-    /// Scratch for one head's attention: scores over positions, and the per-lane partial sums of the weighted values.
+    /// `vec_dot_f16`'s sum of the first `count / 64 · 64` products before its last two additions: the four
+    /// accumulators folded, `(0 + 2) + (1 + 3)`, then halved twice (`laneSum`'s first two steps). `key(i)` gives
+    /// sixteen key values from `i` on, as f32.
+    @inline(__always)
+    static func quarters(count: Int, _ b: UnsafePointer<Float>, key: (Int) -> Lanes) -> SIMD4<Float> {
+        @inline(__always) func query(_ index: Int) -> Lanes { UnsafeRawPointer(b + index).loadUnaligned(as: Lanes.self) }
+        var s0 = Lanes(), s1 = Lanes(), s2 = Lanes(), s3 = Lanes()
+        var index = 0
+        while index + 64 <= count {
+            s0.addProduct(key(index), query(index))
+            s1.addProduct(key(index + 16), query(index + 16))
+            s2.addProduct(key(index + 32), query(index + 32))
+            s3.addProduct(key(index + 48), query(index + 48))
+            index += 64
+        }
+        let folded = (s0 + s2) + (s1 + s3), eight = folded.lowHalf + folded.highHalf
+        return eight.lowHalf + eight.highHalf
+    }
+
+    /// `quarters` of f16 keys.
+    @inline(__always)
+    static func quarters(_ a: UnsafeRawPointer, _ b: UnsafePointer<Float>, count: Int) -> SIMD4<Float> {
+        quarters(count: count, b) { floatLanes(a.loadUnaligned(fromByteOffset: $0 * 2, as: SIMD16<Float16>.self)) }
+    }
+
+    /// `dot` of four keys already in f32 (`count` values each, one after another, `count` a multiple of 64) with
+    /// `query`: each position's last two additions taken for the four at once, lane by lane, the same additions
+    /// `dot` takes.
+    @inline(__always)
+    static func fourDots(_ keys: UnsafePointer<Float>, _ query: UnsafePointer<Float>, count: Int) -> SIMD4<Float> {
+        @inline(__always) func quarter(_ k: Int) -> SIMD4<Float> {
+            let row = UnsafeRawPointer(keys + k * count)
+            return quarters(count: count, query) { row.loadUnaligned(fromByteOffset: $0 * 4, as: Lanes.self) }
+        }
+        let a = quarter(0), b = quarter(1), c = quarter(2), d = quarter(3)
+        @inline(__always) func column(_ i: Int) -> SIMD4<Float> { SIMD4(a[i], b[i], c[i], d[i]) }
+        return (column(0) + column(2)) + (column(1) + column(3))
+    }
+
+    /// Scratch for up to `heads` query heads' attention: their scores over positions, a block of keys in f32, and
+    /// the per-lane partial sums of the weighted values (one head at a time).
     struct Scratch {
         let scores: UnsafeMutablePointer<Float>
-        /// The query rounded to f16, held as f32.
-        let query: UnsafeMutablePointer<Float>
+        /// The queries rounded to f16, held as f32.
+        let queries: UnsafeMutablePointer<Float>
+        /// Sixteen keys converted once for all the heads.
+        let keys: UnsafeMutablePointer<Float>
         /// 64 partial sums (one per lane of `vec_dot_f16`'s four accumulators) of `width` values each.
         let partials: UnsafeMutablePointer<Float>
         /// `width` zeros: the partial sums of a lane no position reaches.
         let zeros: UnsafeMutablePointer<Float>
-        let width: Int
+        let maxima: UnsafeMutablePointer<Float>
+        let width: Int, positions: Int, heads: Int
 
-        init(positions: Int, width: Int) {
-            scores = .allocate(capacity: positions)
-            query = .allocate(capacity: width)
+        init(positions: Int, width: Int, heads: Int = 1) {
+            scores = .allocate(capacity: heads * positions)
+            queries = .allocate(capacity: heads * width)
+            keys = .allocate(capacity: 16 * width)
             partials = .allocate(capacity: 64 * width)
             zeros = .allocate(capacity: width)
             zeros.initialize(repeating: 0, count: width)
+            maxima = .allocate(capacity: heads)
             self.width = width
+            self.positions = positions
+            self.heads = heads
         }
 
         func free() {
-            scores.deallocate()
-            query.deallocate()
-            partials.deallocate()
-            zeros.deallocate()
+            [scores, queries, keys, partials, zeros, maxima].forEach { $0.deallocate() }
         }
     }
 
-    /// One query head over the cached positions `first..<length`: scores (already scaled by `scale`), softmax,
-    /// and the probability-weighted sum of the values into `out` (`width` floats). `keys` and `values` point at
-    /// position 0 of this head's KV head, `stride` values apart; `queryRow` is the f32 query.
+    /// One query head over the cached positions `first..<length` (`heads` with one).
     static func head(query queryRow: UnsafePointer<Float>, keys: UnsafePointer<Float16>, values: UnsafePointer<Float16>,
                      stride: Int, first: Int, length: Int, scale: Float, scratch: Scratch,
                      into out: UnsafeMutablePointer<Float>) {
-        let d = scratch.width, scores = scratch.scores, query = scratch.query
-        for i in 0..<d { query[i] = Float(Float16(queryRow[i])) }
+        heads(1, queries: queryRow, keys: keys, values: values, stride: stride, first: first, length: length, scale: scale,
+              scratch: scratch, into: out)
+    }
+
+    /// `count` query heads of one KV head over the cached positions `first..<length`, each as alone: scores
+    /// (already scaled by `scale`), softmax, and the probability-weighted sum of the values into its `width`
+    /// outputs. The queries (f32) and the outputs lie `width` apart; `keys` and `values` point at position 0 of the
+    /// KV head, `stride` values apart. Each whole block of sixteen keys is converted to f32 once for all the heads.
+    static func heads(_ count: Int, queries queryRows: UnsafePointer<Float>, keys: UnsafePointer<Float16>, values: UnsafePointer<Float16>,
+                      stride: Int, first: Int, length: Int, scale: Float, scratch: Scratch,
+                      into outputs: UnsafeMutablePointer<Float>) {
+        let d = scratch.width, n = scratch.positions
         // the softmax runs over blocks of sixteen positions aligned at position 0, as over llama.cpp's cache cells
         let blocks = (first / 16 * 16)..<((length + 15) / 16 * 16)
-        var maximum = -Float.infinity
-        for position in blocks {
+        precondition(count <= scratch.heads && blocks.upperBound <= n, "the scratch holds the heads and their positions")
+        for i in 0..<(count * d) { scratch.queries[i] = Float(Float16(queryRows[i])) }
+        for h in 0..<count { scratch.maxima[h] = -.infinity }
+        for block in Swift.stride(from: blocks.lowerBound, to: blocks.upperBound, by: 16) {
+            guard d % 64 == 0, block >= first, block + 16 <= length else {
+                for h in 0..<count { scores(h, block: block, keys: keys, stride: stride, first: first, length: length, scale: scale, scratch: scratch) }
+                continue
+            }
+            for k in 0..<16 {
+                let row = UnsafeRawPointer(keys + (block + k) * stride), target = UnsafeMutableRawPointer(scratch.keys + k * d)
+                for i in Swift.stride(from: 0, to: d, by: 16) {
+                    target.storeBytes(of: floatLanes(row.loadUnaligned(fromByteOffset: i * 2, as: SIMD16<Float16>.self)),
+                                      toByteOffset: i * 4, as: Lanes.self)
+                }
+            }
+            for h in 0..<count {
+                let scores = scratch.scores + h * n
+                var maximum = scratch.maxima[h]
+                for quad in 0..<4 {
+                    let four = fourDots(scratch.keys + quad * 4 * d, scratch.queries + h * d, count: d) * scale
+                    for i in 0..<4 {
+                        scores[block + quad * 4 + i] = four[i]
+                        maximum = max(maximum, four[i])
+                    }
+                }
+                scratch.maxima[h] = maximum
+            }
+        }
+        for h in 0..<count {
+            let scores = scratch.scores + h * n, maximum = scratch.maxima[h]
+            var total: Double = 0
+            for block in Swift.stride(from: blocks.lowerBound, to: blocks.upperBound, by: 16) {
+                let raw = UnsafeMutableRawPointer(scores + block)
+                let exponentials = VectorExp.exp(raw.loadUnaligned(as: Lanes.self) - maximum)
+                raw.storeBytes(of: exponentials, as: Lanes.self)
+                total += Double(VectorExp.laneSum(exponentials))
+            }
+            let normaliser = Float(1 / total)
+            for position in first..<length { scores[position] = Float(Float16(scores[position] * normaliser)) }
+            weightedValues(scores, values: values, stride: stride, first: first, length: length, scratch: scratch, into: outputs + h * d)
+        }
+    }
+
+    /// Head `h`'s scores over one block of sixteen positions, position by position from the f16 keys (a block the
+    /// range cuts, or heads whose width is not a multiple of 64); -∞ outside `first..<length`.
+    private static func scores(_ h: Int, block: Int, keys: UnsafePointer<Float16>, stride: Int, first: Int, length: Int,
+                               scale: Float, scratch: Scratch) {
+        let d = scratch.width, scores = scratch.scores + h * scratch.positions, query = UnsafePointer(scratch.queries + h * d)
+        var maximum = scratch.maxima[h]
+        for position in block..<(block + 16) {
             guard position >= first, position < length else {
                 scores[position] = -.infinity
                 continue
@@ -79,16 +168,7 @@ enum Attention {
             scores[position] = dot(UnsafeRawPointer(keys + position * stride), query, count: d) * scale
             maximum = max(maximum, scores[position])
         }
-        var total: Double = 0
-        for block in Swift.stride(from: blocks.lowerBound, to: blocks.upperBound, by: 16) {
-            let raw = UnsafeMutableRawPointer(scores + block)
-            let exponentials = VectorExp.exp(raw.loadUnaligned(as: Lanes.self) - maximum)
-            raw.storeBytes(of: exponentials, as: Lanes.self)
-            total += Double(VectorExp.laneSum(exponentials))
-        }
-        let normaliser = Float(1 / total)
-        for position in first..<length { scores[position] = Float(Float16(scores[position] * normaliser)) }
-        weightedValues(scores, values: values, stride: stride, first: first, length: length, scratch: scratch, into: out)
+        scratch.maxima[h] = maximum
     }
 
     /// `out[i] = Σ_p weights[p] · values[p][i]`, each sum as `vec_dot_f16` takes it along the positions of the

@@ -299,21 +299,32 @@ public final class Transformer: @unchecked Sendable {
     /// Sums run in llama.cpp's order for one token (`Attention`), so a row gives the same numbers in any batch.
     private func attend(_ q: Buffer, layer: Int, rows: [Row], window: Int?, into out: Buffer) {
         if attention == .flash { return attendOnline(q, layer: layer, rows: rows, window: window, into: out) }
-        let d = config.headDimension, heads = config.heads, kv = config.kvDimension
-        let group = heads / config.kvHeads
+        let d = config.headDimension, kvHeads = config.kvHeads, group = config.heads / kvHeads
         let longest = ((rows.map(\.position).max() ?? 0) + 16) / 16 * 16
-        workers.split(rows.count * heads) { items in
-            let scratch = Attention.Scratch(positions: longest, width: d)
+        let (headsPerPart, parts) = headParts(tiles: rows.count * kvHeads)
+        workers.split(rows.count * kvHeads * parts) { items in
+            let scratch = Attention.Scratch(positions: longest, width: d, heads: headsPerPart)
             defer { scratch.free() }
             for item in items {
-                let row = rows[item / heads], head = item % heads
-                let kvOffset = (head / group) * d, length = row.position + 1
-                Attention.head(query: q.pointer + (item / heads * heads + head) * d,
-                               keys: row.cache.keys[layer] + kvOffset, values: row.cache.values[layer] + kvOffset,
-                               stride: kv, first: window.map { max(0, length - $0) } ?? 0, length: length,
-                               scale: config.scoreScale, scratch: scratch, into: out.pointer + (item / heads * heads + head) * d)
+                let r = item / (kvHeads * parts), kvHead = item / parts % kvHeads, part = item % parts
+                let row = rows[r], firstHead = kvHead * group + part * headsPerPart
+                let count = min(kvHead * group + group, firstHead + headsPerPart) - firstHead
+                let length = row.position + 1, offset = (r * config.heads + firstHead) * d
+                Attention.heads(count, queries: q.pointer + offset, keys: row.cache.keys[layer] + kvHead * d,
+                                values: row.cache.values[layer] + kvHead * d, stride: config.kvDimension,
+                                first: window.map { max(0, length - $0) } ?? 0, length: length, scale: config.scoreScale,
+                                scratch: scratch, into: out.pointer + offset)
             }
         }
+    }
+
+    /// How each KV head's query heads are shared out: all together, unless `tiles` (units of work that each take a
+    /// KV head's heads) would be fewer than two a thread; then in parts of `headsPerPart`.
+    private func headParts(tiles: Int) -> (headsPerPart: Int, parts: Int) {
+        let group = config.heads / config.kvHeads
+        let wanted = min(group, max(1, (workers.threads * 2 + tiles - 1) / tiles))
+        let headsPerPart = (group + wanted - 1) / wanted
+        return (headsPerPart, (group + headsPerPart - 1) / headsPerPart)
     }
 }
 
@@ -329,8 +340,7 @@ extension Transformer {
             start = index
         }
         if !rows.isEmpty { runs.append(start..<rows.count) }
-        let tiles = runs.count * kvHeads, wanted = min(group, max(1, (workers.threads * 2 + tiles - 1) / tiles))
-        let headsPerPart = (group + wanted - 1) / wanted, parts = (group + headsPerPart - 1) / headsPerPart
+        let tiles = runs.count * kvHeads, (headsPerPart, parts) = headParts(tiles: tiles)
         workers.split(tiles * parts) { items in
             let scratch = OnlineAttention.Scratch(queries: OnlineAttention.tokens * headsPerPart, width: d)
             defer { scratch.free() }
