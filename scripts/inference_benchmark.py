@@ -7,7 +7,8 @@ as a share of it, and inference-server's peak memory.
 
 Needs PyPI gguf, numpy and llama-cpp-python, and a release build:
     swift build -c release --product inference-server && python3 scripts/inference_benchmark.py [--threads 1,2] [-p 128]
-        [-n 32] [--depth 2048] [--kernels portable,avx2,avx512] [--attention exact,flash] [--models tinyllama,gemma3]
+        [-n 32] [--depth 2048] [--kernels portable,avx2,avx512] [--attention exact,flash] [--rounds 3]
+        [--models tinyllama,gemma3]
 --attention flash races `inference-server --attention flash` against llama.cpp with flash attention on; exact (the
 default) against llama.cpp's default, without it.
 The models (0.6 to 1.2 GB each) are written to a temporary directory (or --keep DIR) and are not committed.
@@ -159,6 +160,8 @@ def main():
     parser.add_argument("--depth", type=int, default=0, help="also run pp and tg after this many tokens in the cache (2048)")
     parser.add_argument("--attention", default="exact", help="attention modes to race, comma-separated: exact (against "
                         "llama.cpp's default), flash (against llama.cpp with flash attention on)")
+    parser.add_argument("--rounds", type=int, default=1, help="alternate llama.cpp and ours this many times, and print "
+                        "medians (the machine's noise is larger than most differences between single runs)")
     parser.add_argument("--keep")
     parser.add_argument("--kernels", default="", help="inference-server's kernel sets to race, comma-separated "
                         "(portable, avx2, avx512); by default the one it picks for this CPU")
@@ -201,19 +204,29 @@ def main():
         peak = 0
         for threads, attention in [(t, a) for t in thread_counts for a in args.attention.split(",")]:
             flash = attention == "flash"
-            theirs = bench_llama_cpp(path, threads, args.p, args.n, args.r, vocab, flash=flash)
-            if args.depth:
-                theirs.update(bench_llama_cpp(path, threads, args.p, args.n, args.r, vocab, args.depth, flash=flash))
-            for kernels in kernel_sets:
-                ours, run_peak = bench_ours(path, threads, args.p, args.n, args.r, kernels, attention=attention)
-                peak = max(peak, run_peak)
+            # each round runs llama.cpp, then each of our kernel sets, so that a slow spell of the shared machine
+            # lands on both; the figures are each side's median over the rounds, the ratio the median of the rounds'
+            theirs_runs, ours_runs = [], {kernels: [] for kernels in kernel_sets}
+            for _ in range(args.rounds):
+                theirs = bench_llama_cpp(path, threads, args.p, args.n, args.r, vocab, flash=flash)
                 if args.depth:
-                    ours.update(bench_ours(path, threads, args.p, args.n, args.r, kernels, args.depth, attention)[0])
-                for test in ours:
+                    theirs.update(bench_llama_cpp(path, threads, args.p, args.n, args.r, vocab, args.depth, flash=flash))
+                theirs_runs.append(theirs)
+                for kernels in kernel_sets:
+                    ours, run_peak = bench_ours(path, threads, args.p, args.n, args.r, kernels, attention=attention)
+                    peak = max(peak, run_peak)
+                    if args.depth:
+                        ours.update(bench_ours(path, threads, args.p, args.n, args.r, kernels, args.depth, attention)[0])
+                    ours_runs[kernels].append(ours)
+            for kernels in kernel_sets:
+                for test in ours_runs[kernels][0]:
+                    ours_rate = float(np.median([run[test] for run in ours_runs[kernels]]))
+                    theirs_rate = float(np.median([run[test] for run in theirs_runs]))
+                    ratio = float(np.median([o[test] / t[test] for o, t in zip(ours_runs[kernels], theirs_runs)]))
                     # generation reads every weight once a token (and at a depth the cache too, not counted here)
-                    share = f"{ours[test] / floor:.0%} / {theirs[test] / floor:.0%}" if test.startswith("tg") else ""
+                    share = f"{ours_rate / floor:.0%} / {theirs_rate / floor:.0%}" if test.startswith("tg") else ""
                     print(f"| {label} | {size / 2**20:.0f} MiB | {kernels or 'default'} | {attention} | {threads} | {test} | "
-                          f"{ours[test]:.2f} | {theirs[test]:.2f} | {ours[test] / theirs[test]:.2f} | {share} |")
+                          f"{ours_rate:.2f} | {theirs_rate:.2f} | {ratio:.2f} | {share} |")
         kv_cache = kv_per_position * (args.p + 1)
         notes.append(f"{label}: bandwidth ceiling for generation {floor:.1f} t/s ({size / 2**20:.0f} MiB per token); "
                      f"inference-server peak RSS {peak / 2**20:.0f} MiB (pp{args.p} and tg{args.n}) vs file + KV cache + 100 MiB = "
