@@ -4,7 +4,7 @@ import Testing
 
 /// The exact (llama.cpp-order) attention taken for several query heads of one KV head at once, keys converted once
 /// per block for all of them and four positions' last additions taken together: every head's outputs the same bits
-/// as that head alone through the position-by-position sums.
+/// as that head alone, and the four positions' sums the same bits as `dot`'s, position by position.
 @Suite("exact attention over heads together")
 struct ExactAttentionTests {
     @Test("heads together give each head's bits alone", arguments: OnlineAttentionTests.shapes + [.init(width: 48, positions: 90)])

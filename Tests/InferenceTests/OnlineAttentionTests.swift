@@ -44,8 +44,8 @@ struct OnlineAttentionTests {
             keys.withUnsafeBufferPointer { k in
                 values.withUnsafeBufferPointer { v in
                     out.withUnsafeMutableBufferPointer { o in
-                        Attention.head(query: queries[query], keys: k.baseAddress! + width, values: v.baseAddress! + width, stride: stride,
-                                       first: range.lowerBound, length: range.upperBound, scale: scale, scratch: scratch, into: o.baseAddress!)
+                        Attention.heads(1, queries: queries[query], keys: k.baseAddress! + width, values: v.baseAddress! + width, stride: stride,
+                                        first: range.lowerBound, length: range.upperBound, scale: scale, scratch: scratch, into: o.baseAddress!)
                     }
                 }
             }

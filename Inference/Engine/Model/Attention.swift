@@ -93,14 +93,6 @@ enum Attention {
         }
     }
 
-    /// One query head over the cached positions `first..<length` (`heads` with one).
-    static func head(query queryRow: UnsafePointer<Float>, keys: UnsafePointer<Float16>, values: UnsafePointer<Float16>,
-                     stride: Int, first: Int, length: Int, scale: Float, scratch: Scratch,
-                     into out: UnsafeMutablePointer<Float>) {
-        heads(1, queries: queryRow, keys: keys, values: values, stride: stride, first: first, length: length, scale: scale,
-              scratch: scratch, into: out)
-    }
-
     /// `count` query heads of one KV head over the cached positions `first..<length`, each as alone: scores
     /// (already scaled by `scale`), softmax, and the probability-weighted sum of the values into its `width`
     /// outputs. The queries (f32) and the outputs lie `width` apart; `keys` and `values` point at position 0 of the

@@ -65,7 +65,11 @@ enum OnlineAttention {
             scratch.maxima[index] = -.infinity
             scratch.sums[index] = 0
         }
-        let lower = queries.map(\.positions.lowerBound).min() ?? 0, upper = queries.map(\.positions.upperBound).max() ?? 0
+        var lower = Int.max, upper = 0
+        for query in queries {
+            lower = min(lower, query.positions.lowerBound)
+            upper = max(upper, query.positions.upperBound)
+        }
         for start in Swift.stride(from: lower / block * block, to: upper, by: block) {
             let count = min(block, upper - start)
             convert(keys + start * stride, stride: stride, rows: count, width: d, into: scratch.keys)
