@@ -19,6 +19,20 @@ enum Bench {
         var samples: [Double]
     }
 
+    /// llama.cpp's names of `general.file_type` (llama.h's `LLAMA_FTYPE_*`), the quantisation a file was made as.
+    static let fileTypes: [Int: String] = [
+        0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S", 12: "Q3_K_M",
+        13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K", 21: "Q2_K_S", 32: "BF16",
+    ]
+
+    /// The file's quantisation as llama.cpp names it (a Q4_K_M file mixes Q4_K, Q6_K and others); without a known
+    /// `general.file_type`, the type holding the most bytes of the file's matrices.
+    static func typeName(_ file: GGUFFile) -> String {
+        if let type = file.int("general.file_type"), let name = fileTypes[type] { return name }
+        let types = Dictionary(grouping: file.tensors.filter { $0.dimensions.count == 2 }, by: \.type)
+        return types.max { $0.value.reduce(0) { $0 + $1.byteCount } < $1.value.reduce(0) { $0 + $1.byteCount } }?.key.name ?? "?"
+    }
+
     static let usage = "USAGE: inference-server bench --model FILE [-p 512] [-n 128] [-r 3] [-d 0] [--threads N] [--kernels portable|avx2|avx512] [--attention exact|flash] [--output text|json]"
 
     static func run(_ arguments: [String]) throws {
@@ -39,8 +53,7 @@ enum Bench {
         let model = try Transformer(file, workers: Workers(threads: threads), kernels: kernels, attention: attention)
         let size = file.tensors.reduce(0) { $0 + $1.byteCount }
         let parameters = file.tensors.reduce(0) { $0 + $1.elementCount }
-        let types = Dictionary(grouping: file.tensors.filter { $0.dimensions.count == 2 }, by: \.type)
-        let mainType = types.max { $0.value.reduce(0) { $0 + $1.byteCount } < $1.value.reduce(0) { $0 + $1.byteCount } }?.key.name ?? "?"
+        let mainType = typeName(file)
         var generator = SplitMix64(seed: 1)
         func randomTokens(_ count: Int) -> [Int] { (0..<count).map { _ in Int(generator.next() % UInt64(model.vocabularySize)) } }
 

@@ -128,6 +128,8 @@ struct ServerCommandTests {
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
         #expect(rows.compactMap { $0["test"] as? String } == ["pp16", "tg4"])
         #expect(rows.compactMap { $0["attention"] as? String } == ["flash", "flash"])
+        // the quantisation the file was made as (general.file_type), not the type of its largest tensor
+        #expect(rows.compactMap { $0["type"] as? String } == ["Q4_K_M", "Q4_K_M"])
         #expect(rows.allSatisfy { ($0["tokensPerSecond"] as? Double ?? 0) > 0 })
     }
 
