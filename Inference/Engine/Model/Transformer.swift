@@ -296,10 +296,11 @@ public final class Transformer: @unchecked Sendable {
 
     /// Causal grouped-query attention: each query head of a row attends to its KV head over positions `0...position`
     /// of that row's own cache, or over its last `window` positions (its own included) on a sliding-window layer.
-    /// Sums run in llama.cpp's order for one token (`Attention`), so a row gives the same numbers in any batch.
+    /// Sums run in llama.cpp's order for one token (`Attention`), or with `.flash` in one pass (`OnlineAttention`);
+    /// either way a row gives the same numbers in any batch.
     private func attend(_ q: Buffer, layer: Int, rows: [Row], window: Int?, into out: Buffer) {
         if attention == .flash { return attendOnline(q, layer: layer, rows: rows, window: window, into: out) }
-        let d = config.headDimension, kvHeads = config.kvHeads, group = config.heads / kvHeads
+        let d = config.headDimension, kvHeads = config.kvHeads
         let longest = ((rows.map(\.position).max() ?? 0) + 16) / 16 * 16
         let (headsPerPart, parts) = headParts(tiles: rows.count * kvHeads)
         workers.split(rows.count * kvHeads * parts) { items in
@@ -307,10 +308,9 @@ public final class Transformer: @unchecked Sendable {
             defer { scratch.free() }
             for item in items {
                 let r = item / (kvHeads * parts), kvHead = item / parts % kvHeads, part = item % parts
-                let row = rows[r], firstHead = kvHead * group + part * headsPerPart
-                let count = min(kvHead * group + group, firstHead + headsPerPart) - firstHead
-                let length = row.position + 1, offset = (r * config.heads + firstHead) * d
-                Attention.heads(count, queries: q.pointer + offset, keys: row.cache.keys[layer] + kvHead * d,
+                let row = rows[r], heads = headRange(kvHead: kvHead, part: part, headsPerPart: headsPerPart)
+                let length = row.position + 1, offset = (r * config.heads + heads.lowerBound) * d
+                Attention.heads(heads.count, queries: q.pointer + offset, keys: row.cache.keys[layer] + kvHead * d,
                                 values: row.cache.values[layer] + kvHead * d, stride: config.kvDimension,
                                 first: window.map { max(0, length - $0) } ?? 0, length: length, scale: config.scoreScale,
                                 scratch: scratch, into: out.pointer + offset)
@@ -326,13 +326,19 @@ public final class Transformer: @unchecked Sendable {
         let headsPerPart = (group + wanted - 1) / wanted
         return (headsPerPart, (group + headsPerPart - 1) / headsPerPart)
     }
+
+    /// The query heads of part `part` of KV head `kvHead`'s, in parts of `headsPerPart`.
+    private func headRange(kvHead: Int, part: Int, headsPerPart: Int) -> Range<Int> {
+        let group = config.heads / config.kvHeads, first = kvHead * group + part * headsPerPart
+        return first..<min(kvHead * group + group, first + headsPerPart)
+    }
 }
 
 extension Transformer {
     /// `attend` with an online softmax: a tile is a KV head's query heads (or, when tiles would be fewer than two a
     /// thread, a part of them) for a run of up to `OnlineAttention.tokens` consecutive rows of one cache.
     private func attendOnline(_ q: Buffer, layer: Int, rows: [Row], window: Int?, into out: Buffer) {
-        let d = config.headDimension, heads = config.heads, kvHeads = config.kvHeads, group = heads / kvHeads
+        let d = config.headDimension, kvHeads = config.kvHeads
         var runs: [Range<Int>] = []
         var start = 0
         for index in rows.indices.dropFirst() where rows[index].cache !== rows[start].cache || index - start == OnlineAttention.tokens {
@@ -348,11 +354,11 @@ extension Transformer {
             queries.reserveCapacity(scratch.capacity)
             for item in items {
                 let run = runs[item / (kvHeads * parts)], kvHead = item / parts % kvHeads, part = item % parts
-                let firstHead = kvHead * group + part * headsPerPart, headRange = firstHead..<min(kvHead * group + group, firstHead + headsPerPart)
+                let heads = headRange(kvHead: kvHead, part: part, headsPerPart: headsPerPart)
                 queries.removeAll(keepingCapacity: true)
                 for r in run {
                     let length = rows[r].position + 1, first = window.map { max(0, length - $0) } ?? 0
-                    for head in headRange {
+                    for head in heads {
                         let offset = (r * config.heads + head) * d
                         queries.append(.init(row: q.pointer + offset, positions: first..<length, output: out.pointer + offset))
                     }
