@@ -6,7 +6,7 @@ import _Builtin_intrinsics.intel
 
 /// Eight floats summed as ggml's `hsum_float_8`: upper half onto lower, lanes 2-3 onto 0-1, lane 1 onto 0.
 @inlinable @inline(__always)
-func horizontalSum(_ x: __m256) -> Float {
+public func horizontalSum(_ x: __m256) -> Float {
     let lanes = unsafeBitCast(x, to: SIMD8<Float>.self)
     let four = lanes.highHalf + lanes.lowHalf
     let two = four.highHalf + four.lowHalf
@@ -20,19 +20,19 @@ func horizontalSum(_ x: __m256i) -> Int32 {
 }
 
 @inlinable @inline(__always)
-func load256(_ p: UnsafeRawPointer) -> __m256i {
+public func load256(_ p: UnsafeRawPointer) -> __m256i {
     _mm256_loadu_si256(p.assumingMemoryBound(to: __m256i.self))
 }
 
 @inlinable @inline(__always)
-func load128(_ p: UnsafeRawPointer) -> __m128i {
+public func load128(_ p: UnsafeRawPointer) -> __m128i {
     _mm_loadu_si128(p.assumingMemoryBound(to: __m128i.self))
 }
 
 /// An f16 stored at `offset`, as f32. Through a general register and `vmovd`, which writes the whole vector
 /// register: a 16-bit load straight into one (`vpinsrw`) merges into whatever it held and waits for it.
 @inlinable @inline(__always)
-func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
+public func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
     let bits = Int32(p.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
     return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(bits)))
 }

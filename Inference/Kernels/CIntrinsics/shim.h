@@ -13,6 +13,18 @@ static inline __attribute__((always_inline, target("avx512vnni,avx512vl"))) __m2
 deploy_dpbusd256(__m256i sum, __m256i a, __m256i b) {
     return _mm256_dpbusd_epi32(sum, a, b);
 }
+
+/// The upper 256 bits of a 512-bit vector (`vextracti64x4 $1`).
+static inline __attribute__((always_inline, target("avx512f"))) __m256i
+deploy_high256(__m512i x) {
+    return _mm512_extracti64x4_epi64(x, 1);
+}
+
+/// A 512-bit vector of `low` then `high` (`vinserti64x4 $1`).
+static inline __attribute__((always_inline, target("avx512f"))) __m512i
+deploy_join256(__m256i low, __m256i high) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1);
+}
 #endif
 
 #endif
