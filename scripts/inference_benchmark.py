@@ -8,7 +8,7 @@ as a share of it, and inference-server's peak memory.
 Needs PyPI gguf, numpy and llama-cpp-python, and a release build:
     swift build -c release --product inference-server && python3 scripts/inference_benchmark.py [--threads 1,2] [-p 128]
         [-n 32] [--depth 2048] [--kernels portable,avx2,avx512] [--attention exact,flash] [--rounds 3]
-        [--models tinyllama,gemma3]
+        [--models tinyllama,gemma3 (or q4_0, q8_0, q4_k_m)]
 --attention flash races `inference-server --attention flash` against llama.cpp with flash attention on; exact (the
 default) against llama.cpp's default, without it.
 The models (0.6 to 1.2 GB each) are written to a temporary directory (or --keep DIR) and are not committed.
@@ -165,16 +165,21 @@ def main():
     parser.add_argument("--keep")
     parser.add_argument("--kernels", default="", help="inference-server's kernel sets to race, comma-separated "
                         "(portable, avx2, avx512); by default the one it picks for this CPU")
-    parser.add_argument("--models", default="tinyllama,gemma3", help="which rows: tinyllama (three random-weight "
-                        "TinyLlama-shaped files), gemma3 (the real model), or both")
+    parser.add_argument("--models", default="tinyllama,gemma3", help="which rows, comma-separated: tinyllama (three "
+                        "random-weight TinyLlama-shaped files) or one of them (q4_0, q8_0, q4_k_m), gemma3 (the real model)")
     args = parser.parse_args()
     if not os.path.exists(SERVER):
         sys.exit("build first: swift build -c release --product inference-server")
     directory = args.keep or tempfile.mkdtemp(prefix="inference-bench-")
     os.makedirs(directory, exist_ok=True)
-    wanted = set(args.models.split(","))
+    wanted = set(args.models.lower().split(","))
+    tiny = [(label, ftype) for label, ftype in [("Q4_0", 2), ("Q8_0", 7), ("Q4_K_M", 15)]
+            if "tinyllama" in wanted or label.lower() in wanted]
+    unknown = wanted - {"tinyllama", "gemma3", "q4_0", "q8_0", "q4_k_m"}
+    if unknown:
+        sys.exit(f"unknown --models {', '.join(sorted(unknown))}: tinyllama, q4_0, q8_0, q4_k_m or gemma3")
     f16 = os.path.join(directory, "tinyllama-shape-f16.gguf")
-    if "tinyllama" in wanted and not os.path.exists(f16):
+    if tiny and not os.path.exists(f16):
         write_f16_model(f16)
     bandwidth = read_bandwidth()
     thread_counts = [int(t) for t in args.threads.split(",")]
@@ -185,7 +190,7 @@ def main():
     notes = []
     tiny_kv = SHAPE["layers"] * 2 * SHAPE["embedding"] // SHAPE["heads"] * SHAPE["kv_heads"] * 2  # bytes per position
     models = []
-    for label, ftype in [("Q4_0", 2), ("Q8_0", 7), ("Q4_K_M", 15)] if "tinyllama" in wanted else []:
+    for label, ftype in tiny:
         path = os.path.join(directory, f"tinyllama-shape-{label.lower()}.gguf")
         if not os.path.exists(path):
             quantize(f16, path, ftype)

@@ -54,3 +54,45 @@ extension ExactAttentionTests {
         }
     }
 }
+
+extension ExactAttentionTests {
+    /// `vec_dot_f16`'s sum of weights · values along the positions, as written: position p fused into lane p mod 64
+    /// of 64, the lanes folded (l + 32 + l) + (16 + l + 48 + l) and the sixteen added as `laneSum` adds them.
+    static func referenceWeightedValues(_ weights: [Float], _ values: [Float16], stride: Int, offset: Int, width: Int,
+                                        _ range: Range<Int>) -> [Float] {
+        (0..<width).map { i in
+            var lanes = [Float](repeating: 0, count: 64)
+            for p in range { lanes[p % 64] = lanes[p % 64].addingProduct(weights[p], Float(values[p * stride + offset + i])) }
+            var sixteen = SIMD16<Float>()
+            for l in 0..<16 { sixteen[l] = (lanes[l] + lanes[32 + l]) + (lanes[16 + l] + lanes[48 + l]) }
+            return VectorExp.laneSum(sixteen)
+        }
+    }
+
+    /// The weighted values, taken lane by lane with 64 outputs in registers, against the position-by-position
+    /// definition: the same bits, over ranges that start off a lane boundary, reach fewer than 64 lanes or wrap
+    /// round them many times, for head widths with and without a whole number of 64 or 16 values.
+    @Test("weighted values equal vec_dot_f16's sums position by position, to the bit",
+          arguments: [(64, 0..<1), (64, 5..<70), (64, 0..<512), (64, 3..<1_300), (128, 500..<2_049), (48, 7..<600), (8, 0..<530)])
+    func weightedValues(_ width: Int, _ range: Range<Int>) {
+        let heads = 3, stride = 2 * width, positions = (range.upperBound + 16) / 16 * 16
+        var generator = SystemRandomNumberGenerator()
+        let values = (0..<(positions * stride)).map { _ in Float16(Float.random(in: -2...2, using: &generator)) }
+        let weights = (0..<heads).map { _ in (0..<positions).map { _ in Float(Float16(Float.random(in: 0...0.01, using: &generator))) } }
+        let scratch = Attention.Scratch(positions: positions, width: width)
+        defer { scratch.free() }
+        var out = [Float](repeating: .nan, count: heads * width)
+        values.withUnsafeBufferPointer { v in
+            out.withUnsafeMutableBufferPointer { o in
+                for h in 0..<heads {
+                    Attention.weightedValues(weights[h], values: v.baseAddress! + width, stride: stride, first: range.lowerBound,
+                                             length: range.upperBound, scratch: scratch, into: o.baseAddress! + h * width)
+                }
+            }
+        }
+        for h in 0..<heads {
+            let expected = Self.referenceWeightedValues(weights[h], values, stride: stride, offset: width, width: width, range)
+            #expect(Array(out[(h * width)..<((h + 1) * width)]).map(\.bitPattern) == expected.map(\.bitPattern), "width \(width), positions \(range), head \(h)")
+        }
+    }
+}

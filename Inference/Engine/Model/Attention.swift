@@ -171,7 +171,7 @@ enum Attention {
     /// which leaves every partial sum as it is; they are skipped, and a lane no position reaches (fewer than 64
     /// positions) is read as zeros. (A partial sum is never -0: it starts at +0, and +0 plus a -0 product is +0; so a
     /// missing lane, +0, adds exactly what a cleared one would.)
-    private static func weightedValues(_ weights: UnsafePointer<Float>, values: UnsafePointer<Float16>, stride: Int,
+    static func weightedValues(_ weights: UnsafePointer<Float>, values: UnsafePointer<Float16>, stride: Int,
                                        first: Int, length: Int, scratch: Scratch, into out: UnsafeMutablePointer<Float>) {
         let d = scratch.width, lanes = 64
         let partials = scratch.partials
