@@ -16,6 +16,35 @@ public struct Q8KRow {
     }
 }
 
+/// A Q6_K super-block unpacked once, giving ggml's eight int32 lanes (`ggml_vec_dot_q6_K_q8_K`, AVX2) against any
+/// Q8_K activation block: each instruction set unpacks its own way, and the block loop with its float operations is
+/// one (`KQuantKernels.q6K`), so every set gives ggml's bits.
+public protocol Q6KLanes {
+    init(_ x: UnsafeRawPointer)
+    /// Σ scale · value · y in eight lanes, less 32 · Σ scale · Σy (the values' offset), for one activation block:
+    /// `y` its 256 values, `sums` its 16 int16 sums of 16.
+    func lanes(_ y: UnsafeRawPointer, _ sums: UnsafeRawPointer) -> __m256i
+}
+
+/// ggml's AVX2 unpacking: eight vectors of 32 values, each group's two scales broadcast over its halves.
+public struct Q6KLanesAVX2: Q6KLanes {
+    @usableFromInline let x: UnsafeRawPointer
+    @usableFromInline let q: ((__m256i, __m256i, __m256i, __m256i), (__m256i, __m256i, __m256i, __m256i))
+    @usableFromInline let scales: (__m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i)
+
+    @inlinable @inline(__always)
+    public init(_ x: UnsafeRawPointer) {
+        self.x = x
+        q = (KQuantKernels.q6KValues(x, 0), KQuantKernels.q6KValues(x, 1))
+        scales = KQuantKernels.q6KScales(x)
+    }
+
+    @inlinable @inline(__always)
+    public func lanes(_ y: UnsafeRawPointer, _ sums: UnsafeRawPointer) -> __m256i {
+        KQuantKernels.q6KLanes(x, q, scales, y, sums)
+    }
+}
+
 /// ggml's x86 K-quant dot products, with the integers and float operations that decide the result as ggml has them:
 /// Q6_K as `ggml_vec_dot_q6_K_q8_K` (AVX2), Q4_K as the interleaved `gemv_q4_K_8x8_q8_K` llama.cpp uses for every
 /// Q4_K matrix of a multiple of 8 rows.
@@ -80,25 +109,36 @@ public enum KQuantKernels {
 
     /// Q6_K weights · one Q8_K row.
     @inlinable
-    public static func q6K(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float {
+    public static func q6K(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float { q6K(Q6KLanesAVX2.self, w, y, blocks: blocks) }
+
+    /// Q6_K weights · four Q8_K rows, each block unpacked once; each result exactly as alone.
+    @inlinable
+    public static func q6K(_ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow, blocks: Int) -> SIMD4<Float> {
+        q6K(Q6KLanesAVX2.self, w, y0, y1, y2, y3, blocks: blocks)
+    }
+
+    /// Q6_K weights · one Q8_K row, each block unpacked by `Block`: ggml's float operations on its lanes.
+    @inlinable @inline(__always)
+    public static func q6K<Block: Q6KLanes>(_: Block.Type, _ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float {
         var acc = _mm256_setzero_ps()
         for i in 0..<blocks {
             let x = w + i &* 210
-            let lanes = q6KLanes(x, (q6KValues(x, 0), q6KValues(x, 1)), q6KScales(x), y.values + i &* 256, y.sums + i &* 32)
+            let lanes = Block(x).lanes(y.values + i &* 256, y.sums + i &* 32)
             acc = _mm256_fmadd_ps(_mm256_set1_ps(y.scales[i] * half(x, 208)), _mm256_cvtepi32_ps(lanes), acc)
         }
         return horizontalSum(acc)
     }
 
-    /// Q6_K weights · four Q8_K rows, each block unpacked once; each result exactly as alone.
-    @inlinable
-    public static func q6K(_ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow, blocks: Int) -> SIMD4<Float> {
+    /// Q6_K weights · four Q8_K rows, each block unpacked once by `Block`; each result exactly as alone.
+    @inlinable @inline(__always)
+    public static func q6K<Block: Q6KLanes>(_: Block.Type, _ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow,
+                                            blocks: Int) -> SIMD4<Float> {
         var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
         for i in 0..<blocks {
             let x = w + i &* 210
-            let q = (q6KValues(x, 0), q6KValues(x, 1)), scales = q6KScales(x), d = half(x, 208)
+            let block = Block(x), d = half(x, 208)
             @inline(__always) func step(_ y: Q8KRow, _ acc: __m256) -> __m256 {
-                _mm256_fmadd_ps(_mm256_set1_ps(y.scales[i] * d), _mm256_cvtepi32_ps(q6KLanes(x, q, scales, y.values + i &* 256, y.sums + i &* 32)), acc)
+                _mm256_fmadd_ps(_mm256_set1_ps(y.scales[i] * d), _mm256_cvtepi32_ps(block.lanes(y.values + i &* 256, y.sums + i &* 32)), acc)
             }
             acc0 = step(y0, acc0)
             acc1 = step(y1, acc1)

@@ -40,7 +40,7 @@ public enum AVX512Kernels {
         SmallBlockKernels<VNNIDot, Q5_1Unpack>.dot(w, y, blocks: blocks, scratch: scratch)
     }
     public static func q4K(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float { KQuantKernels.q4K(w, y, blocks: blocks) }
-    public static func q6K(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float { Q6K512.dot(w, y, blocks: blocks) }
+    public static func q6K(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float { KQuantKernels.q6K(Q6K512.Block.self, w, y, blocks: blocks) }
 
     public static func q8_0(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
         SmallBlockKernels<VNNIDot, Q8_0Unpack>.dot(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch)
@@ -61,7 +61,7 @@ public enum AVX512Kernels {
         KQuantKernels.q4K(w, y0, y1, y2, y3, blocks: blocks)
     }
     public static func q6K(_ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow, blocks: Int) -> SIMD4<Float> {
-        Q6K512.dot(w, y0, y1, y2, y3, blocks: blocks)
+        KQuantKernels.q6K(Q6K512.Block.self, w, y0, y1, y2, y3, blocks: blocks)
     }
 
     public static func q8_0(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,

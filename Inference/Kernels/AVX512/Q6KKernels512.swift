@@ -3,13 +3,13 @@ import _Builtin_intrinsics.intel
 import InferenceKernelsAVX2
 import CKernelIntrinsics
 
-/// Q6_K on 512-bit vectors, with the same integers and float operations as ggml's AVX2 `ggml_vec_dot_q6_K_q8_K`
-/// (`KQuantKernels.q6K`), so the result is the same to the bit. A block's 256 values go as four vectors of 64 in the
-/// activations' order; each vector's int32 lanes are summed over the block, and its upper 256 bits added onto its
-/// lower give exactly the eight lanes ggml's eight 32-value groups give (integer sums in another order). The 16
-/// scales are widened once and each vector's four picked by `vpermw`, where the AVX2 kernel broadcasts each from a
-/// general register: in generation this kernel streams its rows at 1.7x the AVX2 one's rate (`matmul-benchmark -b 1
-/// --types q6_K`), which is what a quarter of a Q4_K_M file needed to keep up with the memory.
+/// Q6_K on 512-bit vectors, unpacked for `KQuantKernels.q6K`'s block loop (ggml's AVX2 `ggml_vec_dot_q6_K_q8_K`),
+/// with the same integers, so the result is the same to the bit. A block's 256 values go as four vectors of 64 in
+/// the activations' order; each vector's int32 lanes are summed over the block, and the sum's upper 256 bits added
+/// onto its lower give exactly the eight lanes ggml's eight 32-value groups give (integer sums in another order).
+/// The 16 scales are widened once and each vector's four picked by `vpermw`. On one core this streams Q6_K rows at
+/// 1.75-1.83x the rate of ggml's AVX2 form (`matmul-benchmark -b 1 --types q6_K`), which had read them below a
+/// core's share of the memory bandwidth, a quarter of a Q4_K_M file.
 enum Q6K512 {
     /// One half's 128 values (unsigned, 0…63) as two vectors of 64 bytes: values 0-63, then 64-127.
     @inline(__always)
@@ -46,19 +46,19 @@ enum Q6K512 {
     }
 
     /// A block's four value vectors and their four scale vectors, with the 16 scales as int16 for the offset.
-    struct Block {
+    struct Block: Q6KLanes {
         var q: (__m512i, __m512i, __m512i, __m512i)
         var scales: (__m512i, __m512i, __m512i, __m512i)
         var wideScales: __m256i
 
         @inline(__always)
-        init(_ x: UnsafeRawPointer, _ index: (__m512i, __m512i, __m512i, __m512i)) {
+        init(_ x: UnsafeRawPointer) {
             let h0 = Q6K512.values(x, 0), h1 = Q6K512.values(x, 1)
             q = (h0.0, h0.1, h1.0, h1.1)
             wideScales = _mm256_cvtepi8_epi16(load128(x + 192))
             let all = _mm512_castsi256_si512(wideScales)
-            scales = (_mm512_permutexvar_epi16(index.0, all), _mm512_permutexvar_epi16(index.1, all),
-                      _mm512_permutexvar_epi16(index.2, all), _mm512_permutexvar_epi16(index.3, all))
+            scales = (_mm512_permutexvar_epi16(scaleIndex(0), all), _mm512_permutexvar_epi16(scaleIndex(1), all),
+                      _mm512_permutexvar_epi16(scaleIndex(2), all), _mm512_permutexvar_epi16(scaleIndex(3), all))
         }
 
         /// ggml's eight int32 lanes for this block against one activation block: Σ scale · value · y, less
@@ -74,39 +74,6 @@ enum Q6K512 {
             let offset = _mm256_slli_epi32(_mm256_madd_epi16(load256(sums), wideScales), 5)
             return _mm256_sub_epi32(eight, offset)
         }
-    }
-
-    @inline(__always)
-    static var indices: (__m512i, __m512i, __m512i, __m512i) { (scaleIndex(0), scaleIndex(1), scaleIndex(2), scaleIndex(3)) }
-
-    /// Q6_K weights · one Q8_K row.
-    static func dot(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float {
-        let index = indices
-        var acc = _mm256_setzero_ps()
-        for i in 0..<blocks {
-            let x = w + i &* 210
-            let lanes = Block(x, index).lanes(y.values + i &* 256, y.sums + i &* 32)
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(y.scales[i] * half(x, 208)), _mm256_cvtepi32_ps(lanes), acc)
-        }
-        return horizontalSum(acc)
-    }
-
-    /// Q6_K weights · four Q8_K rows, each block unpacked once; each result exactly as alone.
-    static func dot(_ w: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow, blocks: Int) -> SIMD4<Float> {
-        let index = indices
-        var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
-        for i in 0..<blocks {
-            let x = w + i &* 210
-            let block = Block(x, index), d = half(x, 208)
-            @inline(__always) func step(_ y: Q8KRow, _ acc: __m256) -> __m256 {
-                _mm256_fmadd_ps(_mm256_set1_ps(y.scales[i] * d), _mm256_cvtepi32_ps(block.lanes(y.values + i &* 256, y.sums + i &* 32)), acc)
-            }
-            acc0 = step(y0, acc0)
-            acc1 = step(y1, acc1)
-            acc2 = step(y2, acc2)
-            acc3 = step(y3, acc3)
-        }
-        return SIMD4(horizontalSum(acc0), horizontalSum(acc1), horizontalSum(acc2), horizontalSum(acc3))
     }
 }
 #endif
