@@ -122,6 +122,7 @@ enum AVX2Q6K: X86KEntry {
 enum AVX512Q8_0: X86SmallEntry {
     static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { AVX512Kernels.q8_0(w, y, blocks: blocks, scratch: scratch) }
     static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { AVX512Kernels.q8_0(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch) }
+    static func two(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float> { AVX512Kernels.q8_0(w0, w1, y, blocks: blocks, scratch: scratch) }
     static func tile(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                      scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
         AVX512Kernels.q8_0(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch,
@@ -131,6 +132,7 @@ enum AVX512Q8_0: X86SmallEntry {
 enum AVX512Q4_0: X86SmallEntry {
     static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { AVX512Kernels.q4_0(w, y, blocks: blocks, scratch: scratch) }
     static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { AVX512Kernels.q4_0(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch) }
+    static func two(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float> { AVX512Kernels.q4_0(w0, w1, y, blocks: blocks, scratch: scratch) }
     static func tile(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                      scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
         AVX512Kernels.q4_0(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch,
@@ -140,6 +142,7 @@ enum AVX512Q4_0: X86SmallEntry {
 enum AVX512Q5_0: X86SmallEntry {
     static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { AVX512Kernels.q5_0(w, y, blocks: blocks, scratch: scratch) }
     static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { AVX512Kernels.q5_0(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch) }
+    static func two(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float> { AVX512Kernels.q5_0(w0, w1, y, blocks: blocks, scratch: scratch) }
     static func tile(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                      scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
         AVX512Kernels.q5_0(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch,
@@ -149,6 +152,7 @@ enum AVX512Q5_0: X86SmallEntry {
 enum AVX512Q4_1: X86SmallEntry {
     static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { AVX512Kernels.q4_1(w, y, blocks: blocks, scratch: scratch) }
     static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { AVX512Kernels.q4_1(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch) }
+    static func two(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float> { AVX512Kernels.q4_1(w0, w1, y, blocks: blocks, scratch: scratch) }
     static func tile(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                      scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
         AVX512Kernels.q4_1(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch,
@@ -158,6 +162,7 @@ enum AVX512Q4_1: X86SmallEntry {
 enum AVX512Q5_1: X86SmallEntry {
     static func one(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float { AVX512Kernels.q5_1(w, y, blocks: blocks, scratch: scratch) }
     static func four(_ w: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD4<Float> { AVX512Kernels.q5_1(w, y0, y1, y2, y3, blocks: blocks, scratch: scratch) }
+    static func two(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float> { AVX512Kernels.q5_1(w0, w1, y, blocks: blocks, scratch: scratch) }
     static func tile(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                      scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
         AVX512Kernels.q5_1(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks, scratch: scratch,

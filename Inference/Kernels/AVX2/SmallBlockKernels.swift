@@ -97,6 +97,16 @@ public enum SmallBlockKernels<Dot: Int8Dot, Unpack: SmallBlockUnpack> {
         _mm256_cvtepi32_ps(Unpack.hasMinimum ? Dot.unsignedSigned(x, load256(y)) : Dot.signed(x, load256(y)))
     }
 
+    /// Block `b` of a weight row (at `w`) against block `b` of `y`, as the row kernels take it: where the int8 dot
+    /// accumulates (VNNI) and the values sit above a centre (`tileCentre`), the stored values' products summed onto
+    /// the centre's share, one `vpdpbusd` (Q8_0's values with 128 added in one `vpxor`, where the sign trick took
+    /// two `vpsignb` and a zeroed sum); otherwise `lanes`. The same integers either way.
+    @inlinable @inline(__always)
+    static func rowLanes(_ w: UnsafeRawPointer, _ y: Q8Row, _ b: Int) -> __m256 {
+        guard Dot.accumulates, !Unpack.hasMinimum, tileCentre != nil else { return lanes(Unpack.values(w), y.values + b &* 32) }
+        return _mm256_cvtepi32_ps(Dot.accumulate(centreShare(y, b), tileValues(w), load256(y.values + b &* 32)))
+    }
+
     @inlinable @inline(__always)
     static func minimumShare(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> Float {
         guard Unpack.hasMinimum else { return 0 }
@@ -161,7 +171,7 @@ public enum SmallBlockKernels<Dot: Int8Dot, Unpack: SmallBlockUnpack> {
         combinedScales(w, y, blocks: blocks, into: scratch)
         var acc = _mm256_setzero_ps()
         for b in 0..<blocks {
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(scratch[b]), lanes(Unpack.values(w + b &* Unpack.bytes), y.values + b &* 32), acc)
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(scratch[b]), rowLanes(w + b &* Unpack.bytes, y, b), acc)
         }
         return horizontalSum(acc) + minimumShare(w, y, blocks: blocks)
     }
@@ -176,9 +186,8 @@ public enum SmallBlockKernels<Dot: Int8Dot, Unpack: SmallBlockUnpack> {
         combinedScales(w1, y, blocks: blocks, into: scratch + stride)
         var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
         for b in 0..<blocks {
-            let values = y.values + b &* 32
-            acc0 = _mm256_fmadd_ps(_mm256_set1_ps(scratch[b]), lanes(Unpack.values(w0 + b &* Unpack.bytes), values), acc0)
-            acc1 = _mm256_fmadd_ps(_mm256_set1_ps(scratch[stride &+ b]), lanes(Unpack.values(w1 + b &* Unpack.bytes), values), acc1)
+            acc0 = _mm256_fmadd_ps(_mm256_set1_ps(scratch[b]), rowLanes(w0 + b &* Unpack.bytes, y, b), acc0)
+            acc1 = _mm256_fmadd_ps(_mm256_set1_ps(scratch[stride &+ b]), rowLanes(w1 + b &* Unpack.bytes, y, b), acc1)
         }
         return SIMD2(horizontalSum(acc0) + minimumShare(w0, y, blocks: blocks), horizontalSum(acc1) + minimumShare(w1, y, blocks: blocks))
     }

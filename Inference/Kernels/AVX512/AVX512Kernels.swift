@@ -39,6 +39,22 @@ public enum AVX512Kernels {
     public static func q5_1(_ w: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> Float {
         SmallBlockKernels<VNNIDot, Q5_1Unpack>.dot(w, y, blocks: blocks, scratch: scratch)
     }
+    /// Two weight rows · one activation row (generation), the two rows' chains interleaved.
+    public static func q8_0(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float> {
+        SmallBlockKernels<VNNIDot, Q8_0Unpack>.dot(w0, w1, y, blocks: blocks, scratch: scratch)
+    }
+    public static func q4_0(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float> {
+        SmallBlockKernels<VNNIDot, Q4_0Unpack>.dot(w0, w1, y, blocks: blocks, scratch: scratch)
+    }
+    public static func q5_0(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float> {
+        SmallBlockKernels<VNNIDot, Q5_0Unpack>.dot(w0, w1, y, blocks: blocks, scratch: scratch)
+    }
+    public static func q4_1(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float> {
+        SmallBlockKernels<VNNIDot, Q4_1Unpack>.dot(w0, w1, y, blocks: blocks, scratch: scratch)
+    }
+    public static func q5_1(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float> {
+        SmallBlockKernels<VNNIDot, Q5_1Unpack>.dot(w0, w1, y, blocks: blocks, scratch: scratch)
+    }
     public static func q4K(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float { KQuantKernels.q4K(w, y, blocks: blocks) }
     public static func q6K(_ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float { KQuantKernels.q6K(Q6K512.Block.self, w, y, blocks: blocks) }
 
