@@ -57,7 +57,11 @@ final class ArchiveSource: @unchecked Sendable {
                     throw BundleError("the index names a part outside its directory: \(part.name)", file: path)
                 }
                 let partPath = (directory as NSString).appendingPathComponent(part.name)
-                let descriptor = try Self.openFile(partPath)
+                let descriptor: Int32
+                do throws(BundleError) { descriptor = try Self.openFile(partPath) } catch {
+                    parts.forEach { close($0.descriptor) }
+                    throw error
+                }
                 var partStatus = stat()
                 fstat(descriptor, &partStatus)
                 guard Int64(partStatus.st_size) == part.size else {

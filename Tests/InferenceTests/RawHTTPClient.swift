@@ -6,7 +6,7 @@ import Glibc
 /// A bare HTTP/1.1 client on a socket, for tests that need the exact bytes, keep-alive, or a misbehaving client.
 /// @unchecked: a test owns each client; the one shared with a sending thread only sends from it.
 final class RawHTTPClient: @unchecked Sendable {
-    let descriptor: Int32
+    private(set) var descriptor: Int32
 
     struct Response {
         var status: Int
@@ -17,7 +17,7 @@ final class RawHTTPClient: @unchecked Sendable {
     }
 
     init(port: Int) throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
@@ -30,7 +30,15 @@ final class RawHTTPClient: @unchecked Sendable {
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    deinit { close(descriptor) }
+    deinit { close() }
+
+    /// Hangs up, once: a descriptor closed twice may by then be another test's (a pipe to a child, say), as tests
+    /// run side by side in one process.
+    func close() {
+        guard descriptor >= 0 else { return }
+        Glibc.close(descriptor)
+        descriptor = -1
+    }
 
     func send(_ text: String) { send(Array(text.utf8)) }
 

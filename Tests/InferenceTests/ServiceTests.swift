@@ -240,7 +240,7 @@ struct ServiceTests {
         let full = try #require(try harness.client().request("POST", "/v1/completions", body: #"{"prompt":"x","max_tokens":1}"#, headers: harness.auth))
         #expect(full.status == 429 && full.headers["retry-after"] == "1", "\(full.status) \(full.text)")
         #expect((full.json?["error"] as? [String: Any])?["code"] as? String == "rate_limit_exceeded")
-        close(waiting.descriptor)
+        waiting.close()
         harness.scheduler.start()
         deadline = Date().addingTimeInterval(10)
         while Date() < deadline, harness.scheduler.statistics.active > 0 || harness.scheduler.statistics.queued > 0 { usleep(20_000) }

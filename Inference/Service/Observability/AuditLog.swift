@@ -45,7 +45,7 @@ public final class AuditLog: Sendable {
     }
 
     deinit {
-        file.withLock { _ = Glibc.close($0.descriptor) }
+        file.withLock { if $0.descriptor >= 0 { Glibc.close($0.descriptor) } }
     }
 
     /// Appends one record (a JSON object of strings, numbers, bools and nested objects), chained to the one before,
@@ -83,6 +83,8 @@ public final class AuditLog: Sendable {
             throw LogError(description: "cannot rotate the audit log \(path): \(String(cString: strerror(errno)))")
         }
         Glibc.close(open.descriptor)
+        // never left naming the closed descriptor: deinit would close it again, by then perhaps another file's
+        open.descriptor = -1
         let descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw LogError(description: "cannot open the audit log \(path): \(String(cString: strerror(errno)))") }
         open.descriptor = descriptor
