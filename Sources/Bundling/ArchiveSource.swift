@@ -51,31 +51,29 @@ final class ArchiveSource: @unchecked Sendable {
             }
             let directory = (path as NSString).deletingLastPathComponent
             var parts: [Part] = []
+            var opened = false
+            // every way out but the last closes the parts opened so far
+            defer { if !opened { parts.forEach { close($0.descriptor) } } }
             var start: Int64 = 0
             for part in index.parts {
                 guard !part.name.contains("/"), part.name != "..", part.name != "." else {
                     throw BundleError("the index names a part outside its directory: \(part.name)", file: path)
                 }
                 let partPath = (directory as NSString).appendingPathComponent(part.name)
-                let descriptor: Int32
-                do throws(BundleError) { descriptor = try Self.openFile(partPath) } catch {
-                    parts.forEach { close($0.descriptor) }
-                    throw error
-                }
+                let descriptor = try Self.openFile(partPath)
                 var partStatus = stat()
                 fstat(descriptor, &partStatus)
                 guard Int64(partStatus.st_size) == part.size else {
                     close(descriptor)
-                    parts.forEach { close($0.descriptor) }
                     throw BundleError("part is \(partStatus.st_size) bytes, the index says \(part.size)", file: partPath)
                 }
                 parts.append(Part(path: partPath, size: part.size, sha256: part.sha256, start: start, descriptor: descriptor))
                 start += part.size
             }
             guard start == index.size else {
-                parts.forEach { close($0.descriptor) }
                 throw BundleError("the parts hold \(start) bytes, the index says \(index.size)", file: path)
             }
+            opened = true
             self.parts = parts
             size = start
             isSplit = true
