@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(name: "PlanBenchmark", dependencies: ["Stack", "Plan"], path: "Benchmarks/PlanBenchmark"),
         .executableTarget(name: "ApplyBenchmark", dependencies: ["AWS", "Stack", "Plan", "Provision"], path: "Benchmarks/ApplyBenchmark"),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "Hashing"], exclude: ["Fixtures"]),
-        .target(name: "InferenceKernelsAVX2", path: "Inference/Kernels/AVX2", swiftSettings: kernelSettings(cpu: "haswell")),
+        .target(name: "InferenceKernelsAVX2", dependencies: ["CKernelIntrinsics"], path: "Inference/Kernels/AVX2", swiftSettings: kernelSettings(cpu: "haswell")),
         .systemLibrary(name: "CKernelIntrinsics", path: "Inference/Kernels/CIntrinsics"),
         .target(name: "InferenceKernelsAVX512", dependencies: ["InferenceKernelsAVX2", "CKernelIntrinsics"], path: "Inference/Kernels/AVX512",
                 swiftSettings: kernelSettings(cpu: "cascadelake")),

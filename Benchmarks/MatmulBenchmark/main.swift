@@ -6,8 +6,9 @@ import Glibc
 
 // Multiplies one random weight matrix by batches of activations, per weight type and kernel set, on one thread unless
 // told (-t N), and prints multiply-accumulates per second and each set's ratio to the first (portable unless --sets says)
-// measured in the same run. The matrix (-r rows, -c columns; TinyLlama's 2048 x 2048 by default) fits in the last-level cache, so the
-// figures are the kernels' own speed, not the memory's: `inference-server bench` measures whole models.
+// measured in the same run. The matrix (-r rows, -c columns; TinyLlama's 2048 x 2048 by default) fits in the last-level
+// cache, so the figures are the kernels' own speed, not the memory's; with rows enough to pass the cache (-r 131072),
+// batch 1 shows how near the memory's rate generation streams. `inference-server bench` measures whole models.
 //     swift build -c release --product matmul-benchmark && .build/release/matmul-benchmark [-t 1] [-b 1,16,128]
 //         [--types q4_0,q8_0] [--sets portable,avx2,avx512] [-r 2048] [-c 2048]
 
@@ -65,10 +66,17 @@ func scaleOffsets(_ type: TensorType) -> [Int] {
     }
 }
 
-func randomRows(_ type: TensorType, rows: Int, columns: Int) -> UnsafeMutableRawBufferPointer {
+/// Random rows of `type` in 2 MiB pages, as the engine keeps the weights it streams; `release` unmaps them.
+func randomRows(_ type: TensorType, rows: Int, columns: Int) -> (data: UnsafeMutableRawBufferPointer, release: () -> Void) {
     let (elements, blockBytes) = type.block
     let count = rows * columns / elements * blockBytes
-    let data = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 64)
+    let huge = 2 << 20, pages = (count + huge - 1) / huge * huge, mapped = pages + huge
+    guard let start = mmap(nil, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), start != MAP_FAILED else {
+        fail("cannot map \(mapped) bytes")
+    }
+    let aligned = UnsafeMutableRawPointer(bitPattern: (Int(bitPattern: start) + huge - 1) / huge * huge)!
+    _ = madvise(aligned, pages, MADV_HUGEPAGE)
+    let data = UnsafeMutableRawBufferPointer(start: aligned, count: count)
     var state: UInt64 = 0x9E37_79B9_7F4A_7C15  // xorshift64: the values need not be good, only many and quick
     for i in 0..<count {
         state ^= state << 13
@@ -79,7 +87,7 @@ func randomRows(_ type: TensorType, rows: Int, columns: Int) -> UnsafeMutableRaw
     for block in stride(from: 0, to: count, by: blockBytes) {
         for offset in scaleOffsets(type) { data.storeBytes(of: Float16(0.01).bitPattern, toByteOffset: block + offset, as: UInt16.self) }
     }
-    return data
+    return (data, { _ = munmap(start, mapped) })
 }
 
 func seconds() -> Double {
@@ -117,8 +125,8 @@ print("| type | batch | " + options.sets.map { "\($0.rawValue) GMAC/s" }.joined(
       options.sets.dropFirst().map { "\($0.rawValue) / \(options.sets[0].rawValue)" }.joined(separator: " | ") + " |")
 print("| --- | ---: |" + String(repeating: " ---: |", count: 2 * options.sets.count - 1))
 for type in options.types {
-    let data = randomRows(type, rows: options.rows, columns: options.columns)
-    defer { data.deallocate() }
+    let (data, release) = randomRows(type, rows: options.rows, columns: options.columns)
+    defer { release() }
     for batch in options.batches {
         var rates: [Double] = []
         for set in options.sets {
