@@ -115,12 +115,14 @@ public enum InterleavedQ4K<Dot: Int8Dot> {
         accMin = _mm256_fmadd_ps(_mm256_cvtepi32_ps(minimums), _mm256_mul_ps(_mm256_cvtph_ps(load128(group + 16)), dy), accMin)
     }
 
-    /// The group's eight rows (`group`, `blocks` · 1184 bytes) · one activation row.
+    /// The group's eight rows (`group`, `blocks` · 1184 bytes) · one activation row (generation: the bytes ahead asked
+    /// for, `StreamPrefetch`).
     @inlinable
     public static func dot(_ group: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> SIMD8<Float> {
         var acc = _mm256_setzero_ps(), accMin = _mm256_setzero_ps()
         for b in 0..<blocks {
             let at = group + b &* 1184, values = y.values + b &* 256, sums = y.sums + b &* 32
+            StreamPrefetch.ahead(at, bytes: 1184)
             let (totals, minimums) = integers(at, (values, values, values, values), (sums, sums, sums, sums), count: 1)
             fuse(at, totals.0, minimums.0, y, b, &acc, &accMin)
         }

@@ -77,11 +77,15 @@ public enum InterleavedQ4_0<Dot: Int8Dot> {
         }
     }
 
-    /// The group's eight rows (`group`, `blocks` · 144 bytes) · one activation row.
+    /// The group's eight rows (`group`, `blocks` · 144 bytes) · one activation row (generation: the bytes ahead asked
+    /// for, `StreamPrefetch`).
     @inlinable
     public static func dot(_ group: UnsafeRawPointer, _ y: Q8Row, blocks: Int) -> SIMD8<Float> {
         var acc = _mm256_setzero_ps()
-        for b in 0..<blocks { acc = Block(group + b &* 144).step(acc, y, b) }
+        for b in 0..<blocks {
+            StreamPrefetch.ahead(group + b &* 144, bytes: 144)
+            acc = Block(group + b &* 144).step(acc, y, b)
+        }
         return unsafeBitCast(acc, to: SIMD8<Float>.self)
     }
 

@@ -117,12 +117,14 @@ public enum KQuantKernels {
         q6K(Q6KLanesAVX2.self, w, y0, y1, y2, y3, blocks: blocks)
     }
 
-    /// Q6_K weights · one Q8_K row, each block unpacked by `Block`: ggml's float operations on its lanes.
+    /// Q6_K weights · one Q8_K row (generation: the bytes ahead asked for, `StreamPrefetch`), each block unpacked by
+    /// `Block`: ggml's float operations on its lanes.
     @inlinable @inline(__always)
     public static func q6K<Block: Q6KLanes>(_: Block.Type, _ w: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> Float {
         var acc = _mm256_setzero_ps()
         for i in 0..<blocks {
             let x = w + i &* 210
+            StreamPrefetch.ahead(x, bytes: 210)
             let lanes = Block(x).lanes(y.values + i &* 256, y.sums + i &* 32)
             acc = _mm256_fmadd_ps(_mm256_set1_ps(y.scales[i] * half(x, 208)), _mm256_cvtepi32_ps(lanes), acc)
         }

@@ -1,6 +1,5 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
-import CKernelIntrinsics
 
 /// How a weight type of 32-value blocks unpacks a block into 32 bytes, as ggml's x86 kernel for it does.
 public protocol SmallBlockUnpack {
@@ -177,17 +176,9 @@ public enum SmallBlockKernels<Dot: Int8Dot, Unpack: SmallBlockUnpack> {
         return horizontalSum(acc) + minimumShare(w, y, blocks: blocks)
     }
 
-    /// How far ahead of the rows it reads the paired-row kernel asks for the weights (`prefetcht0`), in bytes. A
-    /// thread's rows lie one after another, so this is the next rows' bytes; the hardware's prefetchers alone keep
-    /// too few lines in flight. Q8_0 at batch 1, 131,072 × 2,048 rows in 2 MiB pages, 2 threads (`matmul-benchmark
-    /// -t 2 -b 1 -r 131072 --types q8_0 --sets avx512`, Sapphire Rapids): 7.3–9.3 GMAC/s without, 10.7–12.2 at
-    /// 8 KiB, 10.0–10.7 at 12 KiB, 8.9–10.2 at 32 KiB; one thread 5.25 against 7.82 at 8 KiB.
-    @inlinable @inline(__always)
-    static var prefetchDistance: Int { 8192 }
-
     /// Two weight rows · one activation row: the two rows' chains of fused multiply-adds interleaved, so that one
-    /// waits on the other's latency no longer (generation's case), the bytes `prefetchDistance` ahead of each row
-    /// asked for; each result exactly as `dot` gives it.
+    /// waits on the other's latency no longer (generation's case), each row's bytes ahead asked for (`StreamPrefetch`);
+    /// each result exactly as `dot` gives it.
     /// `scratch` holds 3 · (`blocks` + 8) floats.
     @inlinable
     public static func dot(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Q8Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float> {
@@ -196,8 +187,8 @@ public enum SmallBlockKernels<Dot: Int8Dot, Unpack: SmallBlockUnpack> {
         combinedScales(w1, y, blocks: blocks, into: scratch + stride)
         var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
         for b in 0..<blocks {
-            deploy_prefetch(w0 + (b &* Unpack.bytes &+ prefetchDistance))
-            deploy_prefetch(w1 + (b &* Unpack.bytes &+ prefetchDistance))
+            StreamPrefetch.ahead(w0 + b &* Unpack.bytes, bytes: Unpack.bytes)
+            StreamPrefetch.ahead(w1 + b &* Unpack.bytes, bytes: Unpack.bytes)
             acc0 = _mm256_fmadd_ps(_mm256_set1_ps(scratch[b]), rowLanes(w0 + b &* Unpack.bytes, y, b), acc0)
             acc1 = _mm256_fmadd_ps(_mm256_set1_ps(scratch[stride &+ b]), rowLanes(w1 + b &* Unpack.bytes, y, b), acc1)
         }
