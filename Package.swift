@@ -47,7 +47,7 @@ let package = Package(
                 swiftSettings: kernelSettings(cpu: "cascadelake")),
         .target(name: "InferenceEngine", dependencies: ["TextSafety", "InferenceKernelsAVX2", "InferenceKernelsAVX512"], path: "Inference/Engine", swiftSettings: engineSettings),
         .target(name: "InferenceService", dependencies: ["InferenceEngine", "TextSafety", "Hashing", "CSSL"], path: "Inference/Service"),
-        .executableTarget(name: "MatmulBenchmark", dependencies: ["InferenceEngine"], path: "Benchmarks/MatmulBenchmark"),
+        .executableTarget(name: "MatmulBenchmark", dependencies: ["InferenceEngine", "CKernelIntrinsics"], path: "Benchmarks/MatmulBenchmark"),
         .executableTarget(name: "InferenceServer", dependencies: ["InferenceEngine", "InferenceService", "TextSafety"], path: "Inference/Server"),
         .testTarget(name: "InferenceTests", dependencies: ["InferenceEngine", "InferenceService", "InferenceServer"], exclude: ["Fixtures"]),
         .target(name: "DeployTestSupport", path: "Tests/Support"),

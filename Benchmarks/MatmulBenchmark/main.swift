@@ -11,6 +11,7 @@ import Glibc
 // batch 1 shows how near the memory's rate generation streams. `inference-server bench` measures whole models.
 //     swift build -c release --product matmul-benchmark && .build/release/matmul-benchmark [-t 1] [-b 1,16,128]
 //         [--types q4_0,q8_0] [--sets portable,avx2,avx512] [-r 2048] [-c 2048]
+// `--bandwidth` prints instead the rate the threads read memory together (`readBandwidth`).
 
 struct Options {
     var threads = 1, rows = 2048, columns = 2048
@@ -118,8 +119,15 @@ func rate(_ matrix: WeightMatrix, batch: Int, workers: Workers) -> Double {
     return best
 }
 
-let options = Options(Array(CommandLine.arguments.dropFirst()))
+var arguments = Array(CommandLine.arguments.dropFirst())
+let bandwidthOnly = arguments.contains("--bandwidth")
+arguments.removeAll { $0 == "--bandwidth" }
+let options = Options(arguments)
 let workers = Workers(threads: options.threads)
+if bandwidthOnly {
+    print(String(format: "read bandwidth, %d thread(s): %.2f GB/s", options.threads, readBandwidth(workers: workers) / 1e9))
+    exit(0)
+}
 print("matmul \(options.rows) x \(options.columns), \(options.threads) thread(s), sets: \(options.sets.map(\.rawValue).joined(separator: ", "))")
 print("| type | batch | " + options.sets.map { "\($0.rawValue) GMAC/s" }.joined(separator: " | ") + " | " +
       options.sets.dropFirst().map { "\($0.rawValue) / \(options.sets[0].rawValue)" }.joined(separator: " | ") + " |")
