@@ -7,10 +7,9 @@ prompt-processing rate and against one client; against llama-server at 16).
 
 Needs a release build, PyPI gguf, numpy, httpx and llama-cpp-python (for the model and its server: pip install
 'llama-cpp-python[server]'), and llama-server built from the llama.cpp vendored in llama-cpp-python's source
-distribution (not committed, not run by CI):
-    pip download --no-deps --no-binary llama-cpp-python llama-cpp-python==0.3.36 -d /tmp/lcp && tar xzf /tmp/lcp/*.tar.gz -C /tmp/lcp
-    cmake -S /tmp/lcp/llama_cpp_python-0.3.36/vendor/llama.cpp -B /tmp/llama-build -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF
-    cmake --build /tmp/llama-build --target llama-server -j 2
+distribution (not committed, not run by CI; scripts/build-llama-cpp, which builds it without AMX where llama.cpp's
+AMX path crashes):
+    scripts/build-llama-cpp
     swift build -c release --product inference-server
     python3 scripts/serve_benchmark.py --llama-server /tmp/llama-build/bin/llama-server [--threads 2] [--keep DIR]
 """
