@@ -81,6 +81,35 @@ struct KernelFixtureTests {
     @Test("AVX-512 kernels equal to ggml's products to the bit", .enabled(if: KernelSet.avx512.isAvailable, "this CPU has no AVX-512 VNNI: the AVX-512 kernels are not tested here"), arguments: exact)
     func avx512(_ name: String, _ type: TensorType) throws { try Self.checkBitIdentical(name, type, kernels: .avx512) }
 
+    /// Q4_K rows from three cases (24 rows: on AVX-512 a pair of groups through the 512-bit tile, then a group alone)
+    /// against the first case's activations: every token of a batch equals that token alone, which goes group by
+    /// group, and the first group equals ggml's.
+    @Test("AVX-512 Q4_K in pairs of groups equal to one group at a time, to the bit", .enabled(if: KernelSet.avx512.isAvailable, "this CPU has no AVX-512 VNNI: the AVX-512 kernels are not tested here"))
+    func q4KGroupPairs() throws {
+        let cases = Self.fixture.cases.filter { $0.type == "Q4_K" }
+        let weights = cases.prefix(3).reduce(Data()) { $0 + Data(base64Encoded: $1.weights)! }
+        let x = Data(base64Encoded: cases[0].activations)!.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        let rows = 24
+        func products(_ batch: Int) throws -> [[UInt32]] {
+            let input = (0..<batch).flatMap { _ in x }
+            var output = [Float](repeating: .nan, count: rows * batch)
+            try weights.withUnsafeBytes { raw in
+                let matrix = try WeightMatrix(name: "w", type: .q4_K, rows: rows, columns: Self.fixture.columns, data: raw, kernels: .avx512)
+                input.withUnsafeBufferPointer { input in
+                    output.withUnsafeMutableBufferPointer { matrix.multiply(input.baseAddress!, batch: batch, into: $0.baseAddress!, workers: Workers(threads: 1)) }
+                }
+            }
+            return (0..<batch).map { t in output[(t * rows)..<(t * rows + rows)].map(\.bitPattern) }
+        }
+        let alone = try products(1)[0]
+        #expect(Array(alone.prefix(8)) == cases[0].interleavedBits)
+        for batch in [4, 6, 19, 70] {
+            for (token, bits) in try products(batch).enumerated() {
+                #expect(bits == alone, "batch \(batch), token \(token): \(zip(bits, alone).filter { $0 != $1 }.count) rows differ")
+            }
+        }
+    }
+
     @Test("every other type within float rounding of ggml's products")
     func closeForOtherTypes() throws {
         let others: [(String, TensorType)] = [("Q2_K", .q2_K), ("Q3_K", .q3_K), ("Q5_K", .q5_K)]

@@ -213,7 +213,8 @@ extension WeightMatrix {
             groups(repacked, range, blocks * InterleavedQ4K<AVX2Dot>.groupBlockBytes, batch, output,
                    { KQuantDot.x86Row(activations + $0 * activationBytes, blocks: blocks) },
                    one: { kernels == .avx512 ? AVX512Kernels.q4Kx8($0, $1, blocks: blocks) : InterleavedQ4K<AVX2Dot>.dot($0, $1, blocks: blocks) },
-                   four: { kernels == .avx512 ? AVX512Kernels.q4Kx8($0, $1, $2, $3, $4, blocks: blocks) : InterleavedQ4K<AVX2Dot>.dot($0, $1, $2, $3, $4, blocks: blocks) })
+                   four: { kernels == .avx512 ? AVX512Kernels.q4Kx8($0, $1, $2, $3, $4, blocks: blocks) : InterleavedQ4K<AVX2Dot>.dot($0, $1, $2, $3, $4, blocks: blocks) },
+                   twoGroups: kernels == .avx512 ? { AVX512Kernels.q4Kx16($0, $1, $2, $3, $4, $5, blocks: blocks) } : nil)
         } else {
             let blocks = columns / 32
             groups(repacked, range, blocks * InterleavedQ4_0<AVX2Dot>.groupBlockBytes, batch, output,
@@ -224,18 +225,39 @@ extension WeightMatrix {
     }
 
     /// Each group of eight rows in `range` against the batch: four tokens at a time, then one, every group's eight
-    /// results stored together.
+    /// results stored together. With `twoGroups`, groups go in pairs through it for the tokens in fours.
     @inline(__always)
     private func groups<Row>(_ repacked: RepackedRows, _ range: Range<Int>, _ groupBytes: Int, _ batch: Int, _ output: UnsafeMutablePointer<Float>,
                              _ row: (Int) -> Row, one: (UnsafeRawPointer, Row) -> SIMD8<Float>,
-                             four: (UnsafeRawPointer, Row, Row, Row, Row) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)) {
+                             four: (UnsafeRawPointer, Row, Row, Row, Row) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>),
+                             twoGroups: ((UnsafeRawPointer, UnsafeRawPointer, Row, Row, Row, Row) -> GroupPairs)? = nil) {
         precondition(range.lowerBound % 8 == 0 && range.upperBound % 8 == 0, "interleaved rows go in whole groups")
         @inline(__always) func store(_ values: SIMD8<Float>, _ t: Int, _ group: Int) {
             UnsafeMutableRawPointer(output + t * rows + group * 8).storeBytes(of: values, as: SIMD8<Float>.self)
         }
-        for group in (range.lowerBound / 8)..<(range.upperBound / 8) {
+        let end = range.upperBound / 8
+        var group = range.lowerBound / 8
+        while group < end {
             let weights = UnsafeRawPointer(repacked.base + group * groupBytes)
             var t = 0
+            if let twoGroups, group + 1 < end, batch >= 4 {
+                let second = weights + groupBytes
+                while t + 4 <= batch {
+                    let results = twoGroups(weights, second, row(t), row(t + 1), row(t + 2), row(t + 3))
+                    for (k, pair) in [results.0, results.1, results.2, results.3].enumerated() {
+                        store(pair.0, t + k, group)
+                        store(pair.1, t + k, group + 1)
+                    }
+                    t += 4
+                }
+                while t < batch {
+                    store(one(weights, row(t)), t, group)
+                    store(one(second, row(t)), t, group + 1)
+                    t += 1
+                }
+                group += 2
+                continue
+            }
             while t + 4 <= batch {
                 let results = four(weights, row(t), row(t + 1), row(t + 2), row(t + 3))
                 store(results.0, t, group)
@@ -248,7 +270,11 @@ extension WeightMatrix {
                 store(one(weights, row(t)), t, group)
                 t += 1
             }
+            group += 1
         }
     }
 }
+
+/// Four activation rows' results from two groups of eight rows: per row, the first group's and the second's.
+typealias GroupPairs = ((SIMD8<Float>, SIMD8<Float>), (SIMD8<Float>, SIMD8<Float>), (SIMD8<Float>, SIMD8<Float>), (SIMD8<Float>, SIMD8<Float>))
 #endif

@@ -14,6 +14,12 @@ deploy_dpbusd256(__m256i sum, __m256i a, __m256i b) {
     return _mm256_dpbusd_epi32(sum, a, b);
 }
 
+/// `vpdpbusd` on 512-bit vectors: `deploy_dpbusd256` on sixteen int32 lanes.
+static inline __attribute__((always_inline, target("avx512vnni,avx512f"))) __m512i
+deploy_dpbusd512(__m512i sum, __m512i a, __m512i b) {
+    return _mm512_dpbusd_epi32(sum, a, b);
+}
+
 /// The upper 256 bits of a 512-bit vector (`vextracti64x4 $1`).
 static inline __attribute__((always_inline, target("avx512f"))) __m256i
 deploy_high256(__m512i x) {
