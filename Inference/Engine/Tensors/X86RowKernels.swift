@@ -244,10 +244,14 @@ extension WeightMatrix {
                 let second = weights + groupBytes
                 while t + 4 <= batch {
                     let results = twoGroups(weights, second, row(t), row(t + 1), row(t + 2), row(t + 3))
-                    for (k, pair) in [results.0, results.1, results.2, results.3].enumerated() {
-                        store(pair.0, t + k, group)
-                        store(pair.1, t + k, group + 1)
+                    @inline(__always) func storeBoth(_ pair: (SIMD8<Float>, SIMD8<Float>), _ t: Int) {
+                        store(pair.0, t, group)
+                        store(pair.1, t, group + 1)
                     }
+                    storeBoth(results.0, t)
+                    storeBoth(results.1, t + 1)
+                    storeBoth(results.2, t + 2)
+                    storeBoth(results.3, t + 3)
                     t += 4
                 }
                 while t < batch {
