@@ -230,7 +230,7 @@ extension WeightMatrix {
     private func groups<Row>(_ repacked: RepackedRows, _ range: Range<Int>, _ groupBytes: Int, _ batch: Int, _ output: UnsafeMutablePointer<Float>,
                              _ row: (Int) -> Row, one: (UnsafeRawPointer, Row) -> SIMD8<Float>,
                              four: (UnsafeRawPointer, Row, Row, Row, Row) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>),
-                             twoGroups: ((UnsafeRawPointer, UnsafeRawPointer, Row, Row, Row, Row) -> GroupPairs)? = nil) {
+                             twoGroups: ((UnsafeRawPointer, UnsafeRawPointer, Row, Row, Row, Row) -> AVX512Kernels.GroupPairs)? = nil) {
         precondition(range.lowerBound % 8 == 0 && range.upperBound % 8 == 0, "interleaved rows go in whole groups")
         @inline(__always) func store(_ values: SIMD8<Float>, _ t: Int, _ group: Int) {
             UnsafeMutableRawPointer(output + t * rows + group * 8).storeBytes(of: values, as: SIMD8<Float>.self)
@@ -244,7 +244,7 @@ extension WeightMatrix {
                 let second = weights + groupBytes
                 while t + 4 <= batch {
                     let results = twoGroups(weights, second, row(t), row(t + 1), row(t + 2), row(t + 3))
-                    @inline(__always) func storeBoth(_ pair: (SIMD8<Float>, SIMD8<Float>), _ t: Int) {
+                    @inline(__always) func storeBoth(_ pair: InterleavedQ4K16.Pair, _ t: Int) {
                         store(pair.0, t, group)
                         store(pair.1, t, group + 1)
                     }
@@ -278,7 +278,4 @@ extension WeightMatrix {
         }
     }
 }
-
-/// Four activation rows' results from two groups of eight rows: per row, the first group's and the second's.
-typealias GroupPairs = ((SIMD8<Float>, SIMD8<Float>), (SIMD8<Float>, SIMD8<Float>), (SIMD8<Float>, SIMD8<Float>), (SIMD8<Float>, SIMD8<Float>))
 #endif

@@ -127,8 +127,10 @@ public enum AVX512Kernels {
     /// Two groups (sixteen rows) · four activation rows on 512-bit vectors (`InterleavedQ4K16`), the same bits as
     /// `q4Kx8` gives each group: per activation row, the first group's results and the second's.
     public static func q4Kx16(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow,
-                              blocks: Int) -> ((SIMD8<Float>, SIMD8<Float>), (SIMD8<Float>, SIMD8<Float>), (SIMD8<Float>, SIMD8<Float>), (SIMD8<Float>, SIMD8<Float>)) {
+                              blocks: Int) -> GroupPairs {
         InterleavedQ4K16.dot(a, b, y0, y1, y2, y3, blocks: blocks)
     }
+    /// Four activation rows' results from two groups of eight rows: per row, the first group's and the second's.
+    public typealias GroupPairs = (InterleavedQ4K16.Pair, InterleavedQ4K16.Pair, InterleavedQ4K16.Pair, InterleavedQ4K16.Pair)
 }
 #endif

@@ -8,9 +8,9 @@ import CKernelIntrinsics
 /// same float operations in the same order as `InterleavedQ4K.dot` gives its row, so the results are the same to the
 /// bit, in half the instructions: on a CPU with two 512-bit units a `vpdpbusd` on 64 bytes costs little more than one
 /// on 32 (Sapphire Rapids, a C loop of independent chains: 186 against 108 GMAC/s on a core).
-enum InterleavedQ4K16 {
+public enum InterleavedQ4K16 {
     /// One activation row's results: the first group's eight, then the second's.
-    typealias Pair = (SIMD8<Float>, SIMD8<Float>)
+    public typealias Pair = (SIMD8<Float>, SIMD8<Float>)
 
     /// Eight bytes of each group (one per row) as sixteen int32 lanes.
     @inline(__always)
@@ -85,7 +85,7 @@ enum InterleavedQ4K16 {
     /// and the second's.
     @inline(__always)
     static func dot(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ y0: Q8KRow, _ y1: Q8KRow, _ y2: Q8KRow, _ y3: Q8KRow,
-                    blocks: Int) -> (Pair, Pair, Pair, Pair) {
+                    blocks: Int) -> AVX512Kernels.GroupPairs {
         let zero = _mm512_setzero_ps()
         var a0 = zero, m0 = zero, a1 = zero, m1 = zero, a2 = zero, m2 = zero, a3 = zero, m3 = zero
         for block in 0..<blocks {
