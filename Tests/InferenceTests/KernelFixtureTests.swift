@@ -81,31 +81,37 @@ struct KernelFixtureTests {
     @Test("AVX-512 kernels equal to ggml's products to the bit", .enabled(if: KernelSet.avx512.isAvailable, "this CPU has no AVX-512 VNNI: the AVX-512 kernels are not tested here"), arguments: exact)
     func avx512(_ name: String, _ type: TensorType) throws { try Self.checkBitIdentical(name, type, kernels: .avx512) }
 
-    /// Q4_K rows from three cases (24 rows: on AVX-512 a pair of groups through the 512-bit tile, then a group alone)
-    /// against the first case's activations: every token of a batch equals that token alone, which goes group by
-    /// group, and the first group equals ggml's.
-    @Test("AVX-512 Q4_K in pairs of groups equal to one group at a time, to the bit", .enabled(if: KernelSet.avx512.isAvailable, "this CPU has no AVX-512 VNNI: the AVX-512 kernels are not tested here"))
-    func q4KGroupPairs() throws {
-        let cases = Self.fixture.cases.filter { $0.type == "Q4_K" }
-        let weights = cases.prefix(3).reduce(Data()) { $0 + Data(base64Encoded: $1.weights)! }
-        let x = Data(base64Encoded: cases[0].activations)!.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-        let rows = 24
-        func products(_ batch: Int) throws -> [[UInt32]] {
-            let input = (0..<batch).flatMap { _ in x }
-            var output = [Float](repeating: .nan, count: rows * batch)
+    /// Rows from three cases (24 rows, or 22, whose last two leave the 512-bit tiles), each token of a batch against
+    /// another case's activations: every token's products equal that token's alone, which go row pair by row pair
+    /// (Q8_0) or group by group (Q4_K), and the first eight rows' equal ggml's. On AVX-512 the prompt tiles take
+    /// Q4_K two interleaved groups (16 rows) to a 512-bit vector, Q8_0 two rows.
+    @Test("AVX-512 prompt tiles equal to one token at a time, to the bit, with every token different",
+          .enabled(if: KernelSet.avx512.isAvailable, "this CPU has no AVX-512 VNNI: the AVX-512 kernels are not tested here"),
+          arguments: [("Q4_K", TensorType.q4_K, 24), ("Q8_0", .q8_0, 24), ("Q8_0", .q8_0, 22)])
+    func promptTiles512(_ name: String, _ type: TensorType, rows: Int) throws {
+        let cases = Self.fixture.cases.filter { $0.type == name }
+        let rowBytes = Data(base64Encoded: cases[0].weights)!.count / 8
+        let weights = cases.prefix(3).reduce(Data()) { $0 + Data(base64Encoded: $1.weights)! }.prefix(rows * rowBytes)
+        let activations = cases.map { Data(base64Encoded: $0.activations)!.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) } }
+        func products(_ tokens: [[Float]]) throws -> [[UInt32]] {
+            let input = tokens.flatMap { $0 }
+            var output = [Float](repeating: .nan, count: rows * tokens.count)
             try weights.withUnsafeBytes { raw in
-                let matrix = try WeightMatrix(name: "w", type: .q4_K, rows: rows, columns: Self.fixture.columns, data: raw, kernels: .avx512)
+                let matrix = try WeightMatrix(name: "w", type: type, rows: rows, columns: Self.fixture.columns, data: raw, kernels: .avx512)
                 input.withUnsafeBufferPointer { input in
-                    output.withUnsafeMutableBufferPointer { matrix.multiply(input.baseAddress!, batch: batch, into: $0.baseAddress!, workers: Workers(threads: 1)) }
+                    output.withUnsafeMutableBufferPointer { matrix.multiply(input.baseAddress!, batch: tokens.count, into: $0.baseAddress!, workers: Workers(threads: 1)) }
                 }
             }
-            return (0..<batch).map { t in output[(t * rows)..<(t * rows + rows)].map(\.bitPattern) }
+            return (0..<tokens.count).map { t in output[(t * rows)..<(t * rows + rows)].map(\.bitPattern) }
         }
-        let alone = try products(1)[0]
-        #expect(Array(alone.prefix(8)) == cases[0].interleavedBits)
+        let alone = try activations.map { try products([$0])[0] }
+        let ggml = type == .q4_K ? cases[0].interleavedBits : cases[0].resultBits
+        #expect(Array(alone[0].prefix(8)) == ggml)
         for batch in [4, 6, 19, 70] {
-            for (token, bits) in try products(batch).enumerated() {
-                #expect(bits == alone, "batch \(batch), token \(token): \(zip(bits, alone).filter { $0 != $1 }.count) rows differ")
+            let order = (0..<batch).map { ($0 * 3 + $0 / activations.count) % activations.count }
+            for (token, bits) in try products(order.map { activations[$0] }).enumerated() {
+                let expected = alone[order[token]]
+                #expect(bits == expected, "\(name), batch \(batch), token \(token): \(zip(bits, expected).filter { $0 != $1 }.count) rows differ")
             }
         }
     }

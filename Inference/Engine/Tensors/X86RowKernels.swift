@@ -33,7 +33,7 @@ protocol X86Entry {
     static func two(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ y: Row, blocks: Int, scratch: UnsafeMutablePointer<Float>) -> SIMD2<Float>
     /// Weight rows `rows`, `rowBytes` apart from `w`, · `count` activation rows (a multiple of four) `stride` bytes
     /// apart from `tokens`; row r's result for token t goes to `output[t · outputStride + r]`. `scratch` holds
-    /// 56 · (`blocks` + 8) floats.
+    /// `QuantizedDot.scratchFloats(blocks:)` floats.
     static func tile(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                      scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int)
 }

@@ -82,8 +82,8 @@ public enum AVX512Kernels {
 
     public static func q8_0(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                            scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        SmallBlockKernels<VNNIDot, Q8_0Unpack>.tile(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks,
-                                                      scratch: scratch, output: output, outputStride: outputStride)
+        Q8_0Tile512.tile(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks,
+                         scratch: scratch, output: output, outputStride: outputStride)
     }
     public static func q4_0(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                            scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
