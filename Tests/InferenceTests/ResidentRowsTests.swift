@@ -56,3 +56,37 @@ struct ResidentRowsTests {
         #expect(Array(mapped) == bytes, "the given-back pages read the file's bytes again")
     }
 }
+
+/// A model loaded from its file uses nothing in the mapping at run time but the rows of a token embedding it only
+/// looks up: with the page cache in large folios one touch maps a whole folio, given-back pages of the matrices
+/// around it included, so every vector and every matrix, however small, must be a copy.
+@Suite("a loaded model out of its file")
+struct LoadedOutOfFileTests {
+    @Test("every tensor used at run time lies outside the mapping, but an untied token embedding",
+          arguments: ["llama-q4_0.gguf", "llama-f16.gguf", "gemma3-q8_0.gguf", "gemma3-q4_k_m.gguf"])
+    func outsideTheMapping(_ name: String) throws {
+        let file = try GGUFFile.open(ModelFixtureTests.directory.appendingPathComponent(name).path)
+        let weights = try ModelWeights(file, try ModelConfig(file))
+        let mapping = UInt(bitPattern: file.data(file.tensors[0]).baseAddress!) - UInt(file.tensors[0].offset + file.dataOffset)
+        let mappingEnd = mapping + UInt(file.tensors.map { file.dataOffset + $0.offset + $0.byteCount }.max()!)
+        func inMapping(_ pointer: UnsafeRawPointer?) -> Bool {
+            guard let pointer else { return false }
+            return (mapping..<mappingEnd).contains(UInt(bitPattern: pointer))
+        }
+        func vector(_ v: UnsafeBufferPointer<Float>?) -> UnsafeRawPointer? { v?.baseAddress.map(UnsafeRawPointer.init) }
+        // the rows a matrix's kernels read: its interleaved copy where it has one
+        func rows(_ m: WeightMatrix) -> UnsafeRawPointer { (m.interleaved?.base).map(UnsafeRawPointer.init) ?? m.base }
+        var used: [(String, UnsafeRawPointer?)] = [("output", rows(weights.output)), ("output_norm", vector(weights.outputNorm)),
+                                                   ("rope_freqs", vector(weights.ropeFactors))]
+        for (index, layer) in weights.layers.enumerated() {
+            let matrices = [layer.query, layer.key, layer.value, layer.output, layer.gate, layer.up, layer.down]
+            used += matrices.map { ($0.name, rows($0)) }
+            let vectors = [layer.attentionNorm, layer.feedForwardNorm, layer.queryBias, layer.keyBias, layer.valueBias, layer.queryNorm,
+                           layer.keyNorm, layer.postAttentionNorm, layer.postFeedForwardNorm]
+            used += vectors.map { ("blk.\(index) vector", vector($0)) }
+        }
+        for (tensor, pointer) in used { #expect(!inMapping(pointer), "\(name): \(tensor) is used in place in the file mapping") }
+        let tied = file.tensor("output.weight") == nil
+        #expect(inMapping(weights.tokenEmbedding.base) == !tied, "\(name): the token embedding is \(tied ? "the output projection, streamed" : "only looked up")")
+    }
+}

@@ -144,6 +144,12 @@ public final class GGUFFile: @unchecked Sendable {
     /// Whether the tensors lie in a read-only mapping of the file (this object's own), not in memory given to it.
     public var isMapped: Bool { size > 0 }
 
+    /// Gives back the pages of the mapping that have been read (`MADV_DONTNEED`): they are read again from the file
+    /// should anything touch them. For after load, once the tensors used at run time are copied out.
+    public func releasePages() {
+        if size > 0 { _ = madvise(UnsafeMutableRawPointer(mutating: base), size, MADV_DONTNEED) }
+    }
+
     public func tensor(_ name: String) -> TensorInfo? { tensors.first { $0.name == name } }
 
     /// The bytes of a tensor, in place in the mapping.

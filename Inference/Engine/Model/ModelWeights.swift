@@ -1,7 +1,13 @@
 import TextSafety
 
-/// The tensors of a llama-family model (llama, qwen2, qwen3, gemma3), checked against the configuration's shapes and used in place from the
-/// memory-mapped file.
+/// The tensors of a llama-family model (llama, qwen2, qwen3, gemma3), checked against the configuration's shapes and copied
+/// out of the memory-mapped file, all but a token embedding that is only looked up (`WeightMatrix`'s `resident`),
+/// whose rows are read from the file as they are needed.
+///
+/// Why copy even the small ones: where the page cache holds a file in large folios (ext4 since Linux 6.16), one touch
+/// of a page maps the whole folio, and with it pages of the large matrices around it that were copied and given back.
+/// A 100-token request to the TinyLlama-shaped Q8_0 left 131 MiB of those mapped again, reached through its norms and
+/// its 0.5 MiB K and V matrices (`/proc/PID/pagemap` against the tensors' offsets).
 public struct ModelWeights: @unchecked Sendable {
     public struct Layer: @unchecked Sendable {
         public var attentionNorm: UnsafeBufferPointer<Float>
@@ -31,9 +37,13 @@ public struct ModelWeights: @unchecked Sendable {
     public var output: WeightMatrix
     /// Per-dimension RoPE frequency divisors (`rope_freqs.weight`, Llama 3.1), when present.
     public var ropeFactors: UnsafeBufferPointer<Float>?
+    /// Owns the f32 vectors above (norms, biases, RoPE factors).
+    private let vectors: VectorCopies
 
     /// The matrices multiply on `kernels`.
     public init(_ file: GGUFFile, _ config: ModelConfig, kernels: KernelSet = .detected) throws(ModelError) {
+        let copies = VectorCopies()
+        vectors = copies
         func info(_ name: String) throws(ModelError) -> TensorInfo {
             guard let tensor = file.tensor(name) else { throw ModelError("\(file.path): tensor '\(SafeText.quoted(name))' is missing") }
             return tensor
@@ -51,7 +61,7 @@ public struct ModelWeights: @unchecked Sendable {
             guard tensor.type == .f32, tensor.dimensions == [count] else {
                 throw ModelError("\(file.path): tensor '\(SafeText.quoted(name))' is \(tensor.type.name) \(tensor.dimensions), expected F32 [\(count)]")
             }
-            return file.data(tensor).bindMemory(to: Float.self)
+            return copies.copy(file.data(tensor).bindMemory(to: Float.self))
         }
         func optionalVector(_ name: String, _ count: Int) throws(ModelError) -> UnsafeBufferPointer<Float>? {
             file.tensor(name) == nil ? nil : try vector(name, count)
@@ -91,6 +101,7 @@ public struct ModelWeights: @unchecked Sendable {
                 postFeedForwardNorm: try vector(p + "post_ffw_norm.weight", e, if: config.postNorms)))
         }
         self.layers = layers
+        file.releasePages()
     }
 
     /// The number of tokens the model has embeddings (and logits) for.
@@ -104,4 +115,18 @@ public struct ModelWeights: @unchecked Sendable {
             sum + [layer.query, layer.key, layer.value, layer.output, layer.gate, layer.up, layer.down].reduce(0) { $0 + $1.repackedBytes }
         }
     }
+}
+
+/// Copies of a model's f32 vectors, owned for as long as any copy of the weights that point into them.
+final class VectorCopies: @unchecked Sendable {
+    private var buffers: [UnsafeMutableBufferPointer<Float>] = []
+
+    func copy(_ source: UnsafeBufferPointer<Float>) -> UnsafeBufferPointer<Float> {
+        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: source.count)
+        _ = buffer.initialize(from: source)
+        buffers.append(buffer)
+        return UnsafeBufferPointer(buffer)
+    }
+
+    deinit { buffers.forEach { $0.deallocate() } }
 }

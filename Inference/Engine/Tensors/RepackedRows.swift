@@ -63,12 +63,12 @@ final class RepackedRows: @unchecked Sendable {
         #endif
     }
 
-    /// Rows in a file mapping copied as they are into 2 MiB pages, and the file's pages given back: for matrices of
-    /// 2 MiB or more (each whole 2 MiB page of them is one), which every generated token streams; nil otherwise. The
-    /// copy goes 32 MiB at a time, each part's file pages given back before the next, so that a large matrix (Gemma
-    /// 3's 170 MB embedding) is never held twice.
+    /// Rows in a file mapping copied as they are, each whole 2 MiB of them into a 2 MiB page, and the file's pages
+    /// given back (every matrix, however small: see `ModelWeights`); nil for rows not in a mapping. The copy goes
+    /// 32 MiB at a time, each part's file pages given back before the next, so that a large matrix (Gemma 3's 170 MB
+    /// embedding) is never held twice.
     static func resident(_ source: UnsafeRawPointer, bytes: Int, mapped: Bool) -> RepackedRows? {
-        guard mapped, bytes >= 2 << 20 else { return nil }
+        guard mapped else { return nil }
         let copy = RepackedRows(byteCount: bytes), part = 32 << 20
         for start in Swift.stride(from: 0, to: bytes, by: part) {
             let end = min(bytes, start + part)

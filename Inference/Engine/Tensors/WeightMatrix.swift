@@ -16,7 +16,7 @@ public struct WeightMatrix: @unchecked Sendable {
     let interleavedOrder: Bool
     /// The rows repacked eight at a time (Q4_0 and Q4_K of a multiple of 8 rows on the x86 sets).
     let interleaved: RepackedRows?
-    /// The other rows of a file mapping, 2 MiB or more, copied as they are into 2 MiB pages.
+    /// The other rows of a file mapping, copied as they are (into 2 MiB pages where they fill them).
     let resident: RepackedRows?
     let base: UnsafeRawPointer
 
