@@ -10,18 +10,18 @@ import CKernelIntrinsics
 /// `horizontalSum` last), so the results are the same to the bit, in half the `vpdpbusd`s, conversions and fused
 /// multiply-adds. Q8_0's tile is bound by those three, one each per row, token and block: its weights need no unpacking.
 public enum Q8_0Tile512 {
-    /// Floats of scratch `tile` needs for rows of `blocks` blocks: four rows made ready (`prepare`).
-    public static func scratchFloats(blocks: Int) -> Int { 64 &* blocks }
-
     /// Bytes of one block of four tokens' activations as `quad` reads them (`pack`).
     static var packedBlockBytes: Int { 272 }
 
     /// Weight rows `rows` (`rowBytes` apart from `w`) · `count` widened activation rows (a multiple of four, `stride`
     /// bytes apart from `tokens`): row r's result for token t goes to `output[t · outputStride + r]`, exactly as
     /// `SmallBlockKernels<_, Q8_0Unpack>.dot` gives it. Rows past the last four go to `SmallBlockKernels.tile`.
-    /// `scratch` holds the larger of `scratchFloats(blocks:)` and what `SmallBlockKernels.tile` needs.
+    /// `scratch` holds 64 · `blocks` floats (four rows made ready, `prepare`) and what `SmallBlockKernels.tile` needs.
     public static func tile(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride tokenStride: Int, count: Int,
                             blocks: Int, scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
+        @inline(__always) func store(_ values: SIMD4<Float>, row: Int, token t: Int) {
+            for k in 0..<4 { output[(t &+ k) &* outputStride &+ row] = values[k] }
+        }
         let quads = rows / 4 &* 4
         if quads > 0 {
             let packed = UnsafeMutableRawPointer.allocate(byteCount: count / 4 &* blocks &* packedBlockBytes, alignment: 64)
@@ -34,9 +34,10 @@ public enum Q8_0Tile512 {
                 var t = 0
                 while t &+ 4 <= count {
                     let results = quad(UnsafeRawPointer(prepared), UnsafeRawPointer(packed + t / 4 &* blocks &* packedBlockBytes), blocks: blocks)
-                    for (i, row) in [results.0, results.1, results.2, results.3].enumerated() {
-                        for k in 0..<4 { output[(t &+ k) &* outputStride &+ r &+ i] = row[k] }
-                    }
+                    store(results.0, row: r, token: t)
+                    store(results.1, row: r &+ 1, token: t)
+                    store(results.2, row: r &+ 2, token: t)
+                    store(results.3, row: r &+ 3, token: t)
                     t &+= 4
                 }
                 r &+= 4
