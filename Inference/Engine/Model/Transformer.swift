@@ -319,10 +319,10 @@ public final class Transformer: @unchecked Sendable {
     }
 
     /// How each KV head's query heads are shared out: all together, unless `tiles` (units of work that each take a
-    /// KV head's heads) would be fewer than two a thread; then in parts of `headsPerPart`.
-    private func headParts(tiles: Int) -> (headsPerPart: Int, parts: Int) {
+    /// KV head's heads) would be fewer than `perThread` a thread; then in parts of `headsPerPart`.
+    private func headParts(tiles: Int, perThread: Int = 2) -> (headsPerPart: Int, parts: Int) {
         let group = config.heads / config.kvHeads
-        let wanted = min(group, max(1, (workers.threads * 2 + tiles - 1) / tiles))
+        let wanted = min(group, max(1, (workers.threads * perThread + tiles - 1) / tiles))
         let headsPerPart = (group + wanted - 1) / wanted
         return (headsPerPart, (group + headsPerPart - 1) / headsPerPart)
     }
@@ -346,7 +346,8 @@ extension Transformer {
             start = index
         }
         if !rows.isEmpty { runs.append(start..<rows.count) }
-        let tiles = runs.count * kvHeads, (headsPerPart, parts) = headParts(tiles: tiles)
+        // one part a thread at most: every part converts its KV head's blocks to f32 again
+        let tiles = runs.count * kvHeads, (headsPerPart, parts) = headParts(tiles: tiles, perThread: 1)
         workers.split(tiles * parts) { items in
             let scratch = OnlineAttention.Scratch(queries: OnlineAttention.tokens * headsPerPart, width: d)
             defer { scratch.free() }

@@ -220,7 +220,8 @@ extension WeightMatrix {
             groups(repacked, range, blocks * InterleavedQ4_0<AVX2Dot>.groupBlockBytes, batch, output,
                    { QuantizedDot.x86Row(activations + $0 * activationBytes, blocks: blocks) },
                    one: { kernels == .avx512 ? AVX512Kernels.q4_0x8($0, $1, blocks: blocks) : InterleavedQ4_0<AVX2Dot>.dot($0, $1, blocks: blocks) },
-                   four: { kernels == .avx512 ? AVX512Kernels.q4_0x8($0, $1, $2, $3, $4, blocks: blocks) : InterleavedQ4_0<AVX2Dot>.dot($0, $1, $2, $3, $4, blocks: blocks) })
+                   four: { kernels == .avx512 ? AVX512Kernels.q4_0x8($0, $1, $2, $3, $4, blocks: blocks) : InterleavedQ4_0<AVX2Dot>.dot($0, $1, $2, $3, $4, blocks: blocks) },
+                   twoGroups: kernels == .avx512 ? { AVX512Kernels.q4_0x16($0, $1, $2, $3, $4, $5, blocks: blocks) } : nil)
         }
     }
 

@@ -115,6 +115,12 @@ public enum AVX512Kernels {
                               blocks: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
         InterleavedQ4_0<VNNIDot>.dot(group, y0, y1, y2, y3, blocks: blocks)
     }
+    /// Two Q4_0 groups (sixteen rows) · four activation rows on 512-bit vectors (`InterleavedQ4_0x16`), the same
+    /// bits as `q4_0x8` gives each group: per activation row, the first group's results and the second's.
+    public static func q4_0x16(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ y0: Q8Row, _ y1: Q8Row, _ y2: Q8Row, _ y3: Q8Row,
+                               blocks: Int) -> GroupPairs {
+        InterleavedQ4_0x16.dot(a, b, y0, y1, y2, y3, blocks: blocks)
+    }
     /// Q4_K interleaved eight rows at a time (`InterleavedQ4K`): the group's rows · one activation row.
     public static func q4Kx8(_ group: UnsafeRawPointer, _ y: Q8KRow, blocks: Int) -> SIMD8<Float> {
         InterleavedQ4K<VNNIDot>.dot(group, y, blocks: blocks)

@@ -98,11 +98,14 @@ public enum InterleavedQ4K16 {
             fuse(scales, minimumScales, totals.2, minimums.2, y2, block, &a2, &m2)
             fuse(scales, minimumScales, totals.3, minimums.3, y3, block, &a3, &m3)
         }
-        @inline(__always) func result(_ acc: __m512, _ accMin: __m512) -> Pair {
-            let x = _mm512_castps_si512(_mm512_sub_ps(acc, accMin))
-            return (unsafeBitCast(_mm512_castsi512_si256(x), to: SIMD8<Float>.self), unsafeBitCast(deploy_high256(x), to: SIMD8<Float>.self))
-        }
-        return (result(a0, m0), result(a1, m1), result(a2, m2), result(a3, m3))
+        return (pair(_mm512_sub_ps(a0, m0)), pair(_mm512_sub_ps(a1, m1)), pair(_mm512_sub_ps(a2, m2)), pair(_mm512_sub_ps(a3, m3)))
+    }
+
+    /// Sixteen lanes as the first group's eight results and the second's.
+    @inline(__always)
+    static func pair(_ lanes: __m512) -> Pair {
+        let x = _mm512_castps_si512(lanes)
+        return (unsafeBitCast(_mm512_castsi512_si256(x), to: SIMD8<Float>.self), unsafeBitCast(deploy_high256(x), to: SIMD8<Float>.self))
     }
 }
 #endif
