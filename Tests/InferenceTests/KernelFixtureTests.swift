@@ -82,13 +82,14 @@ struct KernelFixtureTests {
     func avx512(_ name: String, _ type: TensorType) throws { try Self.checkBitIdentical(name, type, kernels: .avx512) }
 
     /// Rows from three cases (24 rows, or 22, whose last two leave the 512-bit tiles), each token of a batch against
-    /// another case's activations: every token's products equal that token's alone, which go row pair by row pair
-    /// (Q8_0) or group by group (Q4_K, Q4_0), and the first eight rows' equal ggml's. On AVX-512 the prompt tiles
-    /// take Q4_K and Q4_0 two interleaved groups (16 rows; the third group of 24 goes alone) to a 512-bit vector,
-    /// Q8_0 two rows.
+    /// another case's activations: every token's products equal that token's alone, and the first eight rows' equal
+    /// ggml's. On AVX-512 the prompt tiles take Q4_K and Q4_0 two interleaved groups (16 rows; the third group of 24
+    /// goes alone) to a 512-bit vector, and Q8_0, Q5_0 and a Q4_0 matrix that is not interleaved (22 rows) two rows;
+    /// one token alone goes row pair by row pair or group by group.
     @Test("AVX-512 prompt tiles equal to one token at a time, to the bit, with every token different",
           .enabled(if: KernelSet.avx512.isAvailable, "this CPU has no AVX-512 VNNI: the AVX-512 kernels are not tested here"),
-          arguments: [("Q4_K", TensorType.q4_K, 24), ("Q4_0", .q4_0, 24), ("Q8_0", .q8_0, 24), ("Q8_0", .q8_0, 22)])
+          arguments: [("Q4_K", TensorType.q4_K, 24), ("Q4_0", .q4_0, 24), ("Q4_0", .q4_0, 22), ("Q8_0", .q8_0, 24), ("Q8_0", .q8_0, 22),
+                      ("Q5_0", .q5_0, 24), ("Q5_0", .q5_0, 22)])
     func promptTiles512(_ name: String, _ type: TensorType, rows: Int) throws {
         let cases = Self.fixture.cases.filter { $0.type == name }
         let rowBytes = Data(base64Encoded: cases[0].weights)!.count / 8
@@ -106,7 +107,7 @@ struct KernelFixtureTests {
             return (0..<tokens.count).map { t in output[(t * rows)..<(t * rows + rows)].map(\.bitPattern) }
         }
         let alone = try activations.map { try products([$0])[0] }
-        let ggml = type == .q8_0 ? cases[0].resultBits : cases[0].interleavedBits ?? cases[0].resultBits
+        let ggml = type == .q4_K || (type == .q4_0 && rows % 8 == 0) ? cases[0].interleavedBits : cases[0].resultBits
         #expect(Array(alone[0].prefix(8)) == ggml)
         for batch in [4, 6, 19, 70] {
             let order = (0..<batch).map { ($0 * 3 + $0 / activations.count) % activations.count }

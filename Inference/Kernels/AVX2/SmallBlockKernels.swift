@@ -222,18 +222,18 @@ public enum SmallBlockKernels<Dot: Int8Dot, Unpack: SmallBlockUnpack> {
     /// where the int8 dot sums without saturating (VNNI), its values then taken with 128 added. Nil leaves Q8_0 to
     /// the sign trick (AVX2, whose int16 pair sums would saturate on values up to 255).
     @inlinable @inline(__always)
-    static var tileCentre: Int32? { Unpack.centre ?? (Dot.accumulates ? 128 : nil) }
+    public static var tileCentre: Int32? { Unpack.centre ?? (Dot.accumulates ? 128 : nil) }
 
     /// A block's values as a tile multiplies them: stored unsigned, `tileCentre` above the signed values.
     @inlinable @inline(__always)
-    static func tileValues(_ w: UnsafeRawPointer) -> __m256i {
+    public static func tileValues(_ w: UnsafeRawPointer) -> __m256i {
         Unpack.centre == nil ? _mm256_xor_si256(Unpack.values(w), _mm256_set1_epi8(-128)) : Unpack.storedValues(w)
     }
 
     /// The eight int32 lanes that `tileCentre` · Σ of each lane's four activations takes off the products of the
     /// values above it (negative, to start the sum from; the activations store −128 · Σ).
     @inlinable @inline(__always)
-    static func centreShare(_ y: Q8Row, _ block: Int) -> __m256i {
+    public static func centreShare(_ y: Q8Row, _ block: Int) -> __m256i {
         guard let centre = tileCentre, centre != 0 else { return _mm256_setzero_si256() }
         let sums = load256(y.laneSums + block &* 32)
         return centre == 128 ? sums : _mm256_srai_epi32(sums, 7 &- Int32(centre.trailingZeroBitCount))

@@ -82,18 +82,18 @@ public enum AVX512Kernels {
 
     public static func q8_0(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                            scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        Q8_0Tile512.tile(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks,
-                         scratch: scratch, output: output, outputStride: outputStride)
+        SmallBlockTile512<Q8_0Unpack>.tile(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks,
+                                           scratch: scratch, output: output, outputStride: outputStride)
     }
     public static func q4_0(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                            scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        SmallBlockKernels<VNNIDot, Q4_0Unpack>.tile(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks,
-                                                      scratch: scratch, output: output, outputStride: outputStride)
+        SmallBlockTile512<Q4_0Unpack>.tile(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks,
+                                           scratch: scratch, output: output, outputStride: outputStride)
     }
     public static func q5_0(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                            scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        SmallBlockKernels<VNNIDot, Q5_0Unpack>.tile(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks,
-                                                      scratch: scratch, output: output, outputStride: outputStride)
+        SmallBlockTile512<Q5_0Unpack>.tile(w, rowBytes: rowBytes, rows: rows, tokens: tokens, stride: stride, count: count, blocks: blocks,
+                                           scratch: scratch, output: output, outputStride: outputStride)
     }
     public static func q4_1(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int,
                            scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {

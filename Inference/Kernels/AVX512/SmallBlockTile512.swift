@@ -3,19 +3,22 @@ import _Builtin_intrinsics.intel
 import InferenceKernelsAVX2
 import CKernelIntrinsics
 
-/// Q8_0 prompt tiles on 512-bit vectors: two weight rows to a vector (the first in the lower 256 bits, the second in
-/// the upper) against one activation block broadcast to both halves, four rows by four tokens. Each half takes the
-/// integers and float steps that `SmallBlockKernels.tile` gives its row (eight lanes of four products, the weights
-/// taken with 128 added and −128 · Σy starting the sum, the weight scale times the activation scale fused on,
-/// `horizontalSum` last), so the results are the same to the bit, in half the `vpdpbusd`s, conversions and fused
-/// multiply-adds. Q8_0's tile is bound by those three, one each per row, token and block: its weights need no unpacking.
-public enum Q8_0Tile512 {
+/// Prompt tiles on 512-bit vectors for the 32-value types without a minimum (Q8_0, Q5_0, and Q4_0 where it is not
+/// interleaved): two weight rows to a vector (the first in the lower 256 bits, the second in the upper) against one
+/// activation block broadcast to both halves, four rows by four tokens. Each half takes the integers and float steps
+/// that `SmallBlockKernels.tile` gives its row (eight lanes of four products, the weights taken as `tileValues`
+/// gives them and the centre's share, `tileCentre` · Σy, starting the sum, the weight scale times the activation
+/// scale fused on, `horizontalSum` last), so the results are the same to the bit, in half the `vpdpbusd`s,
+/// conversions and fused multiply-adds. Each block of four rows is unpacked once per call (`prepare`).
+public enum SmallBlockTile512<Unpack: SmallBlockUnpack> {
+    typealias Kernels = SmallBlockKernels<VNNIDot, Unpack>
+
     /// Bytes of one block of four tokens' activations as `quad` reads them (`pack`).
     static var packedBlockBytes: Int { 272 }
 
     /// Weight rows `rows` (`rowBytes` apart from `w`) · `count` widened activation rows (a multiple of four, `stride`
     /// bytes apart from `tokens`): row r's result for token t goes to `output[t · outputStride + r]`, exactly as
-    /// `SmallBlockKernels<_, Q8_0Unpack>.dot` gives it. Rows past the last four go to `SmallBlockKernels.tile`.
+    /// `SmallBlockKernels<_, Unpack>.dot` gives it. Rows past the last four go to `SmallBlockKernels.tile`.
     /// `scratch` holds 64 · `blocks` floats (four rows made ready, `prepare`) and what `SmallBlockKernels.tile` needs.
     public static func tile(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride tokenStride: Int, count: Int,
                             blocks: Int, scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
@@ -44,15 +47,15 @@ public enum Q8_0Tile512 {
             }
         }
         if quads < rows {
-            SmallBlockKernels<VNNIDot, Q8_0Unpack>.tile(w + quads &* rowBytes, rowBytes: rowBytes, rows: rows &- quads, tokens: tokens,
-                                                          stride: tokenStride, count: count, blocks: blocks, scratch: scratch,
-                                                          output: output + quads, outputStride: outputStride)
+            Kernels.tile(w + quads &* rowBytes, rowBytes: rowBytes, rows: rows &- quads, tokens: tokens,
+                         stride: tokenStride, count: count, blocks: blocks, scratch: scratch,
+                         output: output + quads, outputStride: outputStride)
         }
     }
 
-    /// The activations four tokens at a time, block by block (272 bytes each): the four tokens' values, their lane
-    /// sums (−128 · Σ of each lane's four values), their scales; so that the tile reads them through one pointer,
-    /// where twelve (three per token) leave the loop short of registers.
+    /// The activations four tokens at a time, block by block (272 bytes each): the four tokens' values, the centre's
+    /// share of each lane (`centreShare`: −centre · Σ of the lane's four values), their scales; so that the tile reads
+    /// them through one pointer, where twelve (three per token) leave the loop short of registers.
     @inline(__always)
     static func pack(_ tokens: UnsafeRawPointer, stride: Int, count: Int, blocks: Int, into packed: UnsafeMutableRawPointer) {
         var t = 0
@@ -63,7 +66,7 @@ public enum Q8_0Tile512 {
                 for b in 0..<blocks {
                     let block = quad + b &* packedBlockBytes
                     _mm256_storeu_si256((block + 32 &* k).assumingMemoryBound(to: __m256i.self), load256(y.values + b &* 32))
-                    _mm256_storeu_si256((block + (128 &+ 32 &* k)).assumingMemoryBound(to: __m256i.self), load256(y.laneSums + b &* 32))
+                    _mm256_storeu_si256((block + (128 &+ 32 &* k)).assumingMemoryBound(to: __m256i.self), Kernels.centreShare(y, b))
                     block.storeBytes(of: y.scales[b], toByteOffset: 256 &+ 4 &* k, as: Float.self)
                 }
             }
@@ -71,17 +74,15 @@ public enum Q8_0Tile512 {
         }
     }
 
-    /// Four rows from `w` made ready for every token of the call, 256 bytes a block: the rows' values with 128 added
-    /// (row i's 32 bytes at 32i), then their weight scales, each row's eight times over (row i's at 128 + 32i), so
-    /// that each pair of rows is one vector of each.
+    /// Four rows from `w` made ready for every token of the call, 256 bytes a block: the rows' values as
+    /// `tileValues` gives them (row i's 32 bytes at 32i), then their weight scales, each row's eight times over
+    /// (row i's at 128 + 32i), so that each pair of rows is one vector of each.
     @inline(__always)
     static func prepare(_ w: UnsafeRawPointer, rowBytes: Int, blocks: Int, into prepared: UnsafeMutableRawPointer) {
-        let bias = _mm256_set1_epi8(-128)
         for b in 0..<blocks {
             for i in 0..<4 {
-                let block = w + i &* rowBytes + b &* 34, out = prepared + b &* 256
-                let biased = _mm256_xor_si256(load256(block + 2), bias)
-                _mm256_storeu_si256((out + 32 &* i).assumingMemoryBound(to: __m256i.self), biased)
+                let block = w + i &* rowBytes + b &* Unpack.bytes, out = prepared + b &* 256
+                _mm256_storeu_si256((out + 32 &* i).assumingMemoryBound(to: __m256i.self), Kernels.tileValues(block))
                 _mm256_storeu_ps((out + (128 &+ 32 &* i)).assumingMemoryBound(to: Float.self), _mm256_set1_ps(half(block, 0)))
             }
         }
