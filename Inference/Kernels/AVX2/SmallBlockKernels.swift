@@ -270,12 +270,8 @@ public enum SmallBlockKernels<Dot: Int8Dot, Unpack: SmallBlockUnpack> {
                 }
                 var t = 0
                 while t &+ 4 <= count {
-                    let results = quad4(w + r &* rowBytes, rowBytes: rowBytes, weights, UnsafeRawPointer(values), y(t), y(t &+ 1), y(t &+ 2), y(t &+ 3),
-                                        blocks: blocks, scratch: scratch)
-                    store(results.0, row: r, token: t)
-                    store(results.1, row: r &+ 1, token: t)
-                    store(results.2, row: r &+ 2, token: t)
-                    store(results.3, row: r &+ 3, token: t)
+                    storeQuad(quad4(w + r &* rowBytes, rowBytes: rowBytes, weights, UnsafeRawPointer(values), y(t), y(t &+ 1), y(t &+ 2), y(t &+ 3),
+                                    blocks: blocks, scratch: scratch), row: r, token: t, output: output, outputStride: outputStride)
                     t &+= 4
                 }
                 r &+= 4
@@ -301,6 +297,20 @@ public enum SmallBlockKernels<Dot: Int8Dot, Unpack: SmallBlockUnpack> {
                 store(dot(w + r &* rowBytes, y(t), y(t &+ 1), y(t &+ 2), y(t &+ 3), blocks: blocks, scratch: scratch), row: r, token: t)
                 t &+= 4
             }
+        }
+    }
+
+    /// Four rows' results for four tokens (row r + i's in `results.i`, token t + k's in its lane k) into `output`
+    /// as `tile` lays it out: row r's result for token t at `output[t · outputStride + r]`.
+    @inlinable @inline(__always)
+    public static func storeQuad(_ results: (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>), row r: Int, token t: Int,
+                                 output: UnsafeMutablePointer<Float>, outputStride: Int) {
+        for k in 0..<4 {
+            let base = output + ((t &+ k) &* outputStride &+ r)
+            base[0] = results.0[k]
+            base[1] = results.1[k]
+            base[2] = results.2[k]
+            base[3] = results.3[k]
         }
     }
 

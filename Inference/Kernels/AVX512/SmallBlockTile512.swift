@@ -22,9 +22,6 @@ public enum SmallBlockTile512<Unpack: SmallBlockUnpack> {
     /// `scratch` holds 64 · `blocks` floats (four rows made ready, `prepare`) and what `SmallBlockKernels.tile` needs.
     public static func tile(_ w: UnsafeRawPointer, rowBytes: Int, rows: Int, tokens: UnsafeRawPointer, stride tokenStride: Int, count: Int,
                             blocks: Int, scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        @inline(__always) func store(_ values: SIMD4<Float>, row: Int, token t: Int) {
-            for k in 0..<4 { output[(t &+ k) &* outputStride &+ row] = values[k] }
-        }
         let quads = rows / 4 &* 4
         if quads > 0 {
             let packed = UnsafeMutableRawPointer.allocate(byteCount: count / 4 &* blocks &* packedBlockBytes, alignment: 64)
@@ -36,11 +33,8 @@ public enum SmallBlockTile512<Unpack: SmallBlockUnpack> {
                 prepare(w + r &* rowBytes, rowBytes: rowBytes, blocks: blocks, into: prepared)
                 var t = 0
                 while t &+ 4 <= count {
-                    let results = quad(UnsafeRawPointer(prepared), UnsafeRawPointer(packed + t / 4 &* blocks &* packedBlockBytes), blocks: blocks)
-                    store(results.0, row: r, token: t)
-                    store(results.1, row: r &+ 1, token: t)
-                    store(results.2, row: r &+ 2, token: t)
-                    store(results.3, row: r &+ 3, token: t)
+                    Kernels.storeQuad(quad(UnsafeRawPointer(prepared), UnsafeRawPointer(packed + t / 4 &* blocks &* packedBlockBytes), blocks: blocks),
+                                      row: r, token: t, output: output, outputStride: outputStride)
                     t &+= 4
                 }
                 r &+= 4
