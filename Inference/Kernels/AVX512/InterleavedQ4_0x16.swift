@@ -7,7 +7,7 @@ import CKernelIntrinsics
 /// first group's rows in the lower 256 bits, the second's in the upper. Each lane's integer is the exact Σ (q − 8)·y of
 /// its row and block, and its float steps are `InterleavedQ4_0.Block.step`'s in the same order, so the results are
 /// the same to the bit in half the instructions. Zen 5 and Sapphire Rapids run a 512-bit `vpdpbusd` at close to
-/// twice the rate of a 256-bit one; Zen 4 splits it in two, where this costs nothing.
+/// twice the rate of a 256-bit one (Zen 4 splits it in two).
 public enum InterleavedQ4_0x16 {
     /// One block of both groups (`a`, `b`, 144 bytes each) unpacked: the stored nibbles, values 4k…4k+3 of every
     /// row in `values.k`, and the sixteen rows' scales.
