@@ -11,7 +11,7 @@ distribution (not committed, not run by CI; scripts/build-llama-cpp, which build
 AMX path crashes):
     scripts/build-llama-cpp
     swift build -c release --product inference-server
-    python3 scripts/serve_benchmark.py --llama-server /tmp/llama-build/bin/llama-server [--threads 2] [--keep DIR]
+    python3 scripts/serve_benchmark.py --llama-server /tmp/llama-build/bin/llama-server [--threads 2] [--keep DIR] [--races N]
 """
 import argparse
 import concurrent.futures
@@ -159,6 +159,30 @@ def engine_pp(model, threads):
     return next(row["tokensPerSecond"] for row in json.loads(output) if row["test"].startswith("pp"))
 
 
+EXTRAS = {"inference-server": {}, "llama-server": {"ignore_eos": True}, "llama-cpp-python": {}}
+
+
+def races(model, options):
+    """16-client aggregates of the two servers, one straight after the other, `options.races` times: the figure
+    moves from run to run on a shared machine more than any engine figure, so one run's ratio says little."""
+    if not os.path.exists(options.llama_server):
+        sys.exit(f"--races needs llama-server: {options.llama_server} does not exist")
+    ratios = []
+    for race in range(options.races):
+        rates = {}
+        for kind in ("llama-server", "inference-server"):
+            process, base = start(kind, model, options.threads, options.llama_server)
+            try:
+                rates[kind] = load(base, 16, options.requests, EXTRAS[kind])["tps"]
+            finally:
+                process.terminate()
+                process.wait(timeout=60)
+        ratios.append(rates["inference-server"] / rates["llama-server"])
+        print(f"race {race + 1}: inference-server {rates['inference-server']:.1f} t/s, llama-server {rates['llama-server']:.1f} t/s, "
+              f"ratio {ratios[-1]:.2f}", flush=True)
+    print(f"16-client aggregate / llama-server's, median of {len(ratios)}: {statistics.median(ratios):.2f}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=2)
@@ -167,6 +191,8 @@ def main():
     parser.add_argument("--requests", type=int, default=2, help="requests per client")
     parser.add_argument("--skip-python-server", action="store_true")
     parser.add_argument("--conversation-only", action="store_true", help="only the 8-turn conversation")
+    parser.add_argument("--races", type=int, default=0, help="instead of the full run: this many 16-client races, "
+                        "llama-server and inference-server alternating, each race's ratio and their median")
     options = parser.parse_args()
     directory = options.keep or tempfile.mkdtemp(prefix="serve-bench-")
     os.makedirs(directory, exist_ok=True)
@@ -176,18 +202,19 @@ def main():
         engine_benchmark.quantize(f16, model, 2)
         os.remove(f16)
 
+    if options.races:
+        return races(model, options)
     pp = engine_pp(model, options.threads)
     print(f"model {os.path.basename(model)}, {options.threads} threads; engine prompt processing (bench pp128): {pp:.1f} t/s\n")
     kinds = ["inference-server"] + (["llama-server"] if os.path.exists(options.llama_server) else []) \
         + ([] if options.skip_python_server else ["llama-cpp-python"])
-    extras = {"inference-server": {}, "llama-server": {"ignore_eos": True}, "llama-cpp-python": {}}
     results = {}
     for kind in ([] if options.conversation_only else kinds):
         process, base = start(kind, model, options.threads, options.llama_server)
         try:
             for clients in (1, 4, 16):
                 try:
-                    results[(kind, clients)] = load(base, clients, options.requests, extras[kind])
+                    results[(kind, clients)] = load(base, clients, options.requests, EXTRAS[kind])
                 except httpx.HTTPError as error:
                     results[(kind, clients)] = {"failed": f"{type(error).__name__}: {error}"}
                 print(f"  measured {kind} with {clients} clients", file=sys.stderr, flush=True)
@@ -208,7 +235,7 @@ def main():
         for reuse in (True, False):
             process, base = start(kind, model, options.threads, options.llama_server, reuse=reuse)
             try:
-                times = conversation(base, extras[kind])
+                times = conversation(base, EXTRAS[kind])
             finally:
                 process.terminate()
                 process.wait(timeout=60)
