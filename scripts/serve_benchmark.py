@@ -15,6 +15,7 @@ AMX path crashes):
 """
 import argparse
 import concurrent.futures
+import contextlib
 import json
 import os
 import random
@@ -79,6 +80,17 @@ def start(kind, model, threads, llama_server, reuse=True):
     base = f"http://127.0.0.1:{port}"
     wait_ready(base, process)
     return process, base
+
+
+@contextlib.contextmanager
+def serving(kind, model, threads, llama_server, reuse=True):
+    """`start`ed for the body of a with-statement, which gets the base URL; stopped after it, whatever happens."""
+    process, base = start(kind, model, threads, llama_server, reuse)
+    try:
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
 
 
 def stream_completion(client, base, prompt, max_tokens, extra):
@@ -171,12 +183,8 @@ def races(model, options):
     for race in range(options.races):
         rates = {}
         for kind in ("llama-server", "inference-server"):
-            process, base = start(kind, model, options.threads, options.llama_server)
-            try:
+            with serving(kind, model, options.threads, options.llama_server) as base:
                 rates[kind] = load(base, 16, options.requests, EXTRAS[kind])["tps"]
-            finally:
-                process.terminate()
-                process.wait(timeout=60)
         ratios.append(rates["inference-server"] / rates["llama-server"])
         print(f"race {race + 1}: inference-server {rates['inference-server']:.1f} t/s, llama-server {rates['llama-server']:.1f} t/s, "
               f"ratio {ratios[-1]:.2f}", flush=True)
@@ -210,17 +218,13 @@ def main():
         + ([] if options.skip_python_server else ["llama-cpp-python"])
     results = {}
     for kind in ([] if options.conversation_only else kinds):
-        process, base = start(kind, model, options.threads, options.llama_server)
-        try:
+        with serving(kind, model, options.threads, options.llama_server) as base:
             for clients in (1, 4, 16):
                 try:
                     results[(kind, clients)] = load(base, clients, options.requests, EXTRAS[kind])
                 except httpx.HTTPError as error:
                     results[(kind, clients)] = {"failed": f"{type(error).__name__}: {error}"}
                 print(f"  measured {kind} with {clients} clients", file=sys.stderr, flush=True)
-        finally:
-            process.terminate()
-            process.wait(timeout=60)
     if options.conversation_only:
         kinds = [kind for kind in kinds if kind != "llama-cpp-python"]
     print(f"{'server':<18}{'clients':>8}{'generated t/s':>15}{'+ prompt t/s':>14}{'TTFT p50 s':>12}{'TTFT p99 s':>12}")
@@ -233,12 +237,8 @@ def main():
     print("\n8-turn conversation, time to first token per turn (s):")
     for kind in [k for k in kinds if k != "llama-cpp-python"]:
         for reuse in (True, False):
-            process, base = start(kind, model, options.threads, options.llama_server, reuse=reuse)
-            try:
+            with serving(kind, model, options.threads, options.llama_server, reuse=reuse) as base:
                 times = conversation(base, EXTRAS[kind])
-            finally:
-                process.terminate()
-                process.wait(timeout=60)
             print(f"  {kind:<18} reuse {'on ' if reuse else 'off'}  " + " ".join(f"{t:.3f}" for t in times))
 
     if options.conversation_only:

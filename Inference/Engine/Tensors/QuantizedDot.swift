@@ -172,8 +172,8 @@ public enum QuantizedDot {
     }
 
     /// Floats of scratch a kernel call over `blocks` blocks needs: at most a four-row prompt tile's combined and
-    /// weight scales and its unpacked blocks (`SmallBlockKernels.tile`, 56 · (`blocks` + 8)), or the 512-bit Q8_0
-    /// tile's biased values and widened scales (`SmallBlockTile512`, 64 · `blocks`).
+    /// weight scales and its unpacked blocks (`SmallBlockKernels.tile`, 56 · (`blocks` + 8)), or the 512-bit tile's
+    /// prepared values and widened scales (`SmallBlockTile512`, 64 · `blocks`).
     static func scratchFloats(blocks: Int) -> Int { 64 * (blocks + 8) }
 
     static func withScratch<Result>(_ blocks: Int, _ body: (UnsafeMutablePointer<Float>) -> Result) -> Result {
