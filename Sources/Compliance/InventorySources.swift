@@ -18,16 +18,17 @@ extension Inventory {
 
     /// The stack as it stands in the account: each recorded resource's attributes with those read from the account
     /// (`live`) over them. A resource the read found gone (a nil entry) is left out, for the caller to report; one of
-    /// a type nobody read (no entry) keeps its recorded attributes, none of them observed.
+    /// a type nobody read (no entry) keeps its recorded attributes, none of them observed, so every rule over it fails.
     public init(recorded resources: [(address: String, type: String, attributes: [String: Value], dependencies: [String])],
                 live: [String: [String: Value]?], configuration: StackConfiguration) {
         let subjects = resources.compactMap { resource -> Subject? in
             guard let entry = live[resource.address] else {
-                return Subject(address: resource.address, type: resource.type, attributes: resource.attributes, dependencies: resource.dependencies)
+                return Subject(address: resource.address, type: resource.type, attributes: resource.attributes,
+                               dependencies: resource.dependencies, live: true)
             }
             guard let read = entry else { return nil }
             return Subject(address: resource.address, type: resource.type, attributes: resource.attributes.merging(read) { _, live in live },
-                           dependencies: resource.dependencies, observed: Set(read.keys))
+                           dependencies: resource.dependencies, observed: Set(read.keys), live: true, declared: resource.attributes)
         }
         self.init(subjects: subjects, configuration: configuration)
     }

@@ -11,13 +11,21 @@ public struct Subject: Sendable {
     public var observed: Set<String>
     /// Where the template declares the resource.
     public var location: SourceLocation?
+    /// Judged as the account holds it (a live check): a rule that could read none of what it looks at fails.
+    public var live: Bool
+    /// What the stack declared (in a live check, as the state recorded it at the last apply), for the rules that
+    /// compare the account with it.
+    public var declared: [String: Value]
 
-    public init(address: String, type: String, attributes: [String: Value], dependencies: [String] = [], observed: Set<String> = []) {
+    public init(address: String, type: String, attributes: [String: Value], dependencies: [String] = [], observed: Set<String> = [],
+                live: Bool = false, declared: [String: Value]? = nil) {
         self.address = address
         self.type = type
         self.attributes = attributes
         self.dependencies = dependencies
         self.observed = observed
+        self.live = live
+        self.declared = declared ?? attributes
     }
 
     public subscript(_ name: String) -> Value? { attributes[name] }

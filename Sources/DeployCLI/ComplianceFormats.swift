@@ -15,7 +15,15 @@ struct SARIFReport: Encodable {
         var fullDescription: Text
         var help: Text
         var defaultConfiguration: [String: String]
-        var properties: [String: [String]]
+        var properties: RuleProperties
+    }
+
+    /// GitHub reads `security-severity` as a string holding a number, and ignores it in any other form.
+    struct RuleProperties: Encodable {
+        var tags: [String]
+        var securitySeverity: String
+
+        enum CodingKeys: String, CodingKey { case tags, securitySeverity = "security-severity" }
     }
 
     struct Driver: Encodable {
@@ -91,9 +99,9 @@ struct SARIFReport: Encodable {
         let entries = rules.map { rule in
             RuleEntry(id: rule.id, name: rule.id, shortDescription: Text(text: rule.title), fullDescription: Text(text: rule.rationale),
                       help: Text(text: rule.remediation), defaultConfiguration: ["level": Self.level(rule.severity)],
-                      properties: ["tags": ["security", "compliance"] + rule.mappings.cis.map { "CIS-5.0/\($0)" }
+                      properties: RuleProperties(tags: ["security", "compliance"] + rule.mappings.cis.map { "CIS-5.0/\($0)" }
                           + rule.mappings.fsbp.map { "FSBP/\($0)" } + rule.mappings.prowler.map { "prowler/\($0)" },
-                                   "security-severity": [Self.score(rule.severity)]])
+                                                 securitySeverity: Self.score(rule.severity)))
         }
         runs = reports.map { report in
             let results = report.evaluation.findings.filter { $0.status != .pass }.map { finding in

@@ -101,6 +101,14 @@ struct StaticRuleTests {
         Break("ec2-managed-by-ssm", "keys.node_policy", "policy", policy(actions: ["s3:GetObject"], resource: "arn:aws:s3:::x/*"),
               finding: "inference.node[0]"),
         Break("ec2-managed-by-ssm", "network.interface_endpoint[3]", "", nil, finding: "inference.node[0]"),
+        Break("iam-role-effective-permissions", "keys.node_policy", "policy", policy(actions: ["*"]), finding: "keys.node_role"),
+        Break("iam-role-effective-permissions", "keys.node_policy", "policy", policy(actions: ["iam:Pass*"]), finding: "keys.node_role"),
+        Break("iam-role-effective-permissions", "keys.node_role", "managed_policy_arns",
+              .list([.string("arn:aws:iam::aws:policy/IAMFullAccess")])),
+        Break("ec2-only-stack-security-groups", "inference.node[0]", "security_group_ids", .list([.string("sg-0123456789abcdef0")])),
+        Break("ec2-only-stack-security-groups", "network.interface_endpoint[0]", "security_group_ids",
+              .list([.unknown, .string("sg-0123456789abcdef0")])),
+        Break("s3-audit-bucket-retention", "storage.audit_bucket", "lifecycle_expiration_days", .int(30)),
     ]
 
     /// Ingress entries from anywhere: (rule number, protocol, action, ports).

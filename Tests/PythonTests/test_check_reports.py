@@ -54,6 +54,12 @@ class CheckReportTests(unittest.TestCase):
         rule = run["tool"]["driver"]["rules"][result["ruleIndex"]]
         self.assertEqual(rule["id"], result["ruleId"])
         self.assertIn("FSBP/DynamoDB.6", rule["properties"]["tags"])
+        # GitHub code scanning reads security-severity only as a string holding a number from 0 to 10
+        for entry in run["tool"]["driver"]["rules"]:
+            severity = entry["properties"]["security-severity"]
+            self.assertIsInstance(severity, str, entry["id"])
+            self.assertTrue(0.0 <= float(severity) <= 10.0, entry["id"])
+        self.assertEqual(rule["properties"]["security-severity"], "5.5")
 
     def test_junit_parses(self):
         xml = junitparser.JUnitXml.fromfile(self.report("junit"))

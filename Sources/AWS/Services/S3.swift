@@ -57,6 +57,12 @@ public struct S3: Sendable {
                                                body: data, bucket: bucket))
     }
 
+    /// Replaces a bucket's ACL with a canned one (`private`: the owner alone, every other grant gone).
+    public func putCannedACL(_ bucket: String, _ acl: String) async throws {
+        _ = try await client.send(AWSOperation(service: .s3, name: "PutBucketAcl", method: "PUT", query: [("acl", "")],
+                                               headers: ["x-amz-acl": acl], body: Data(), bucket: bucket))
+    }
+
     /// GETs a bucket subresource; the answer's body (XML, or JSON for `?policy`).
     public func getSubresource(_ bucket: String, _ subresource: String) async throws -> Data {
         try await client.send(AWSOperation(service: .s3, name: "GetBucket\(subresource.prefix(1).uppercased())\(subresource.dropFirst())",

@@ -7,6 +7,10 @@ func rule(_ id: String, _ title: String, _ severity: Severity, types: [String], 
     Rule(id: id, title: title, severity: severity, rationale: rationale, remediation: remediation, types: types, mappings: mappings) {
         subject, inventory in
         let evidence = Dictionary(uniqueKeysWithValues: reads.map { ($0, subject[$0] ?? .null) })
+        // live, the state's memory of a resource is no evidence: a rule that could read none of what it looks at fails
+        if subject.live, !reads.isEmpty, subject.observed.isDisjoint(with: reads) {
+            return .fail("could not be read from the account (\(reads.joined(separator: ", "))): not judged compliant", evidence: evidence)
+        }
         if let reason = holds(subject, inventory) { return .fail(reason, evidence: evidence) }
         return .pass(evidence: evidence)
     }

@@ -79,6 +79,16 @@ public struct Executor: Sendable {
                     report.interrupted = true
                 }
             }
+            let updated = runnable.filter { action in
+                if action.kind == .update, case .succeeded? = outcomes[action.address] { return true }
+                return false
+            }
+            for (address, message) in await unmadeChanges(updated.map(\.address), view: view) {
+                report.updated.removeAll { $0 == address }
+                report.failed.append((address, message))
+                blocked.insert(address)
+                events(.failed(address, verb: "update", message: message))
+            }
             if stop.isStopped { report.interrupted = true }
         }
         if report.succeeded {
@@ -196,11 +206,17 @@ public struct Executor: Sendable {
             let journal = self.journal
             let context = self.context.recording { id in try await journal.identify(address, id: id) }
                 .tracking(recorded?.progress) { progress in try await journal.progress(address, progress) }
-            if kind == .update, let recorded, recorded.status == .created {
+            if kind == .update, var current = recorded, current.status == .created {
+                // an update's calls are computed from what the account holds now, never from the state's memory of it
+                // (a policy attached outside deploy is detached only if the handler sees it)
+                guard let live = try await handler.read([current], context: context).live[address] else {
+                    throw ProvisionError("\(address) is no longer in the account; plan again to create it")
+                }
+                current.attributes.merge(live) { _, live in live }
                 let changed = planned.union(desired.properties.keys.filter {
-                    !AttributeComparison.equal(desired.properties[$0] ?? .null, recorded.attributes[$0], schema: desired.schema.attributes[$0])
+                    !AttributeComparison.equal(desired.properties[$0] ?? .null, current.attributes[$0], schema: desired.schema.attributes[$0])
                 })
-                let computed = try await handler.update(desired, recorded: recorded, changed: changed, context: context)
+                let computed = try await handler.update(desired, recorded: current, changed: changed, context: context)
                 try await journal.created(desired, computed: computed)
                 return
             }
@@ -214,6 +230,48 @@ public struct Executor: Sendable {
             try await journal.intend(desired, token: token)
             try await journal.created(desired, computed: try await self.create(desired, token: token, handler: handler, context: context))
         }
+    }
+
+    /// Reads `addresses`, just updated, back from the account and names each whose live properties still differ
+    /// from the desired ones: an update that changed nothing is a failure, not "complete". Checked once the whole
+    /// phase has run, since a role's inline policies are put by resources of their own. Reads that lag (IAM is
+    /// eventually consistent) are given a few seconds.
+    private func unmadeChanges(_ addresses: [ResourceAddress], view: DesiredView) async -> [(ResourceAddress, String)] {
+        let state = await journal.state
+        var found: [(ResourceAddress, String)] = []
+        let byType = Dictionary(grouping: addresses.compactMap { state.resource($0) }, by: \.type)
+        for (type, resources) in byType.sorted(by: { $0.key < $1.key }) {
+            var differing: [ResourceAddress: String] = [:]
+            for delay in [0.0, 1, 2, 4] {
+                if delay > 0 { try? await Task.sleep(for: .seconds(delay)) }
+                differing = [:]
+                do {
+                    let read = try await RequestLabel.$current.withValue("verify \(type)") {
+                        try await Handlers.handler(for: type).read(resources, context: context)
+                    }
+                    for resource in resources {
+                        guard let desired = try await view.resource(resource.address, journal: journal) else { continue }
+                        guard let live = read.live[resource.address] else {
+                            differing[resource.address] = "not found in the account after its update"
+                            continue
+                        }
+                        let names = desired.properties.keys.sorted().filter { name in
+                            guard let now = live[name] else { return false }
+                            return !AttributeComparison.equal(desired.properties[name] ?? .null, now, schema: desired.schema.attributes[name])
+                        }
+                        if !names.isEmpty {
+                            differing[resource.address] = "update reported done, but the account still differs in "
+                                + "\(names.joined(separator: ", ")): nothing changed them"
+                        }
+                    }
+                } catch {
+                    for resource in resources { differing[resource.address] = "could not be read back after its update: \(error)" }
+                }
+                if differing.isEmpty { break }
+            }
+            found += differing.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        }
+        return found
     }
 
     /// Creates a resource. When an answer is lost on the way back, the create may have happened: rather than send it

@@ -2,14 +2,17 @@ import AWS
 import Plan
 import Stack
 
-/// `aws.iam.role`: a role with its trust policy, description, session length and managed policies.
+/// `aws.iam.role`: a role with its trust policy, description, session length, managed policies and the names of
+/// its inline policies. Read whole: every attached and inline policy's document comes back too (`attached_policies`,
+/// `inline_policies`), for the checks that judge what the role may really do.
 struct IAMRoleHandler: ResourceHandler {
     let type = "aws.iam.role"
     let actions = HandlerActions(
         create: ["iam:CreateRole", "iam:GetRole", "iam:TagRole", "iam:AttachRolePolicy"],
-        read: ["iam:ListRoles", "iam:ListAttachedRolePolicies", "iam:ListRoleTags"],
+        read: ["iam:ListRoles", "iam:ListAttachedRolePolicies", "iam:ListRoleTags", "iam:ListRolePolicies", "iam:GetRolePolicy",
+               "iam:GetPolicy", "iam:GetPolicyVersion"],
         update: ["iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:AttachRolePolicy",
-                 "iam:DetachRolePolicy"],
+                 "iam:DetachRolePolicy", "iam:DeleteRolePolicy"],
         delete: ["iam:DeleteRole", "iam:ListAttachedRolePolicies", "iam:DetachRolePolicy", "iam:ListRolePolicies",
                  "iam:DeleteRolePolicy", "iam:ListInstanceProfilesForRole", "iam:RemoveRoleFromInstanceProfile"])
 
@@ -49,6 +52,13 @@ struct IAMRoleHandler: ResourceHandler {
             for policy in after.subtracting(before).sorted() { try await iam.call("AttachRolePolicy", [("RoleName", name), ("PolicyArn", policy)]) }
             for policy in before.subtracting(after).sorted() { try await iam.call("DetachRolePolicy", [("RoleName", name), ("PolicyArn", policy)]) }
         }
+        if changed.contains("inline_policy_names") {
+            // the stack's own inline policies are put by their aws.iam.role_policy resources; any other goes
+            let before = Set(recorded.attributes["inline_policy_names"]?.listValue?.compactMap(\.stringValue) ?? [])
+            for policy in before.subtracting(resource.strings("inline_policy_names")).sorted() {
+                try await tolerating("NoSuchEntity") { try await iam.call("DeleteRolePolicy", [("RoleName", name), ("PolicyName", policy)]) }
+            }
+        }
         if changed.contains("tags") {
             try await iam.syncTags("Role", nameParameter: "RoleName", name: name, from: recorded.attributes["tags"], to: resource.tags)
         }
@@ -84,12 +94,17 @@ struct IAMRoleHandler: ResourceHandler {
         var live: [ResourceAddress: [String: Value]] = [:]
         for resource in resources {
             guard let name = resource.id, let role = roles[name] else { continue }
-            let attached = try await iam.call("ListAttachedRolePolicies", [("RoleName", name)])
-            calls += 1
-            let arns = (attached.child("AttachedPolicies")?.children("member") ?? []).compactMap { $0.child("PolicyArn")?.text }
-            live[resource.address] = ["name": .string(name), "path": .string(role.child("Path")?.text ?? "/"),
-                                      "assume_role_policy": IAMSupport.policy(role.child("AssumeRolePolicyDocument")?.text),
-                                      "arn": .string(role.child("Arn")?.text ?? ""), "managed_policy_arns": .list(arns.sorted().map(Value.string))]
+            let (policies, policyCalls) = try await RolePolicies.read(name, iam: iam)
+            let tags = try await iam.call("ListRoleTags", [("RoleName", name)])
+            calls += policyCalls + 1
+            var attributes: [String: Value] = [
+                "name": .string(name), "path": .string(role.child("Path")?.text ?? "/"),
+                "assume_role_policy": IAMSupport.policy(role.child("AssumeRolePolicyDocument")?.text),
+                "description": .string(role.child("Description")?.text ?? ""),
+                "arn": .string(role.child("Arn")?.text ?? ""), "tags": IAMSupport.tagMap(tags.child("Tags")),
+            ]
+            if let seconds = role.child("MaxSessionDuration").flatMap({ Int($0.text) }) { attributes["max_session_duration"] = .int(seconds) }
+            live[resource.address] = attributes.merging(policies.attributes) { _, policies in policies }
         }
         return ReadResult(live: live, apiCalls: calls)
     }

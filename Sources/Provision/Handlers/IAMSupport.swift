@@ -38,6 +38,15 @@ struct IAMSupport: Sendable {
         }
     }
 
+    /// A `Tags` list (`member/Key`, `member/Value`) as a map.
+    static func tagMap(_ list: XMLNode?) -> Value {
+        var tags: [String: Value] = [:]
+        for member in list?.children("member") ?? [] {
+            if let key = member.child("Key")?.text { tags[key] = .string(member.child("Value")?.text ?? "") }
+        }
+        return .map(tags)
+    }
+
     /// IAM returns policy documents URL-encoded.
     static func policy(_ encoded: String?) -> Value {
         guard let encoded else { return .null }

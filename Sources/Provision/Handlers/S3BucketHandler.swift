@@ -14,16 +14,18 @@ struct S3BucketHandler: ResourceHandler {
                  "s3:PutBucketVersioning", "s3:PutBucketPolicy", "s3:PutLifecycleConfiguration", "s3:PutBucketTagging",
                  "s3:PutBucketLogging", "kms:GenerateDataKey", "kms:DescribeKey"],
         read: ["s3:ListAllMyBuckets", "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration", "s3:GetBucketPublicAccessBlock",
-               "s3:GetBucketTagging", "s3:GetBucketPolicy", "s3:GetBucketOwnershipControls", "s3:GetBucketAcl", "s3:GetBucketLogging"],
-        // (DeletePublicAccessBlock is authorised by s3:PutBucketPublicAccessBlock: IAM has no action of its own for it)
+               "s3:GetBucketTagging", "s3:GetBucketPolicy", "s3:GetBucketOwnershipControls", "s3:GetBucketAcl", "s3:GetBucketLogging",
+               "s3:GetLifecycleConfiguration"],
+        // (DeletePublicAccessBlock is authorised by s3:PutBucketPublicAccessBlock and DeleteBucketLifecycle by
+        // s3:PutLifecycleConfiguration: IAM has no actions of their own for them)
         update: ["s3:PutBucketPublicAccessBlock", "s3:PutBucketOwnershipControls",
                  "s3:PutEncryptionConfiguration", "s3:PutBucketVersioning", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy",
-                 "s3:PutLifecycleConfiguration", "s3:PutBucketTagging", "s3:PutBucketLogging"],
+                 "s3:PutLifecycleConfiguration", "s3:PutBucketTagging", "s3:PutBucketLogging", "s3:PutBucketAcl"],
         delete: ["s3:DeleteBucket", "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"])
 
     private static let allProperties: Set<String> = ["block_public_access", "object_ownership", "sse_algorithm", "kms_key_id",
                                                      "bucket_key_enabled", "versioning", "policy", "lifecycle_expiration_days", "tags",
-                                                     "logging_target_bucket", "logging_target_prefix"]
+                                                     "logging_target_bucket", "logging_target_prefix", "public_acl_grants"]
 
     func create(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value] {
         let name = try resource.require("bucket")
@@ -42,6 +44,9 @@ struct S3BucketHandler: ResourceHandler {
     private func configure(_ resource: DesiredResource, name: String, changed: Set<String>, context: HandlerContext) async throws {
         let s3 = S3(client: context.client)
         let namespace = "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
+        let creating = changed == Self.allProperties
+        // first, while the ownership this update may enforce still lets ACLs be written
+        if changed.contains("public_acl_grants") && !creating { try await s3.putCannedACL(name, "private") }
         var puts: [@Sendable () async throws -> Void] = []
         if changed.contains("block_public_access") {
             if resource.bool("block_public_access") == true {
@@ -83,6 +88,9 @@ struct S3BucketHandler: ResourceHandler {
                 puts.append { try await s3.deleteSubresource(name, "policy") }
             }
         }
+        if changed.contains("lifecycle_expiration_days"), resource.int("lifecycle_expiration_days") == nil, !creating {
+            puts.append { try await s3.deleteSubresource(name, "lifecycle") }
+        }
         if changed.contains("lifecycle_expiration_days"), let days = resource.int("lifecycle_expiration_days") {
             puts.append { try await s3.putSubresource(name, "lifecycle", body: """
                 <LifecycleConfiguration \(namespace)><Rule><ID>expire</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>\
@@ -96,7 +104,7 @@ struct S3BucketHandler: ResourceHandler {
                     + "<TargetPrefix>\(SafeText.xmlEscaped(resource.string("logging_target_prefix") ?? ""))</TargetPrefix></LoggingEnabled>"
             }
             // a bucket created just now has nothing to turn off
-            if enabled != nil || changed != Self.allProperties {
+            if enabled != nil || !creating {
                 puts.append { try await s3.putSubresource(name, "logging", body: "<BucketLoggingStatus \(namespace)>\(enabled ?? "")</BucketLoggingStatus>") }
             }
         }
@@ -136,6 +144,15 @@ struct S3BucketHandler: ResourceHandler {
                   let group = ["AllUsers", "AuthenticatedUsers"].first(where: { uri.hasSuffix("/global/" + $0) }) else { return nil }
             return "\(group) \(grant.child("Permission")?.text ?? "")"
         }.sorted()
+    }
+
+    /// The fewest days after which any enabled lifecycle rule expires current or noncurrent objects: the retention
+    /// the bucket really has, whatever other rules say.
+    static func shortestExpiry(_ lifecycle: XMLNode?) -> Int? {
+        (lifecycle?.children("Rule") ?? []).filter { $0.child("Status")?.text == "Enabled" }.flatMap { rule in
+            [rule.child("Expiration")?.child("Days")?.text, rule.child("NoncurrentVersionExpiration")?.child("NoncurrentDays")?.text]
+                .compactMap { $0.flatMap { Int($0) } }
+        }.min()
     }
 
     private static func notEmpty(_ name: String) -> String {
@@ -183,10 +200,13 @@ struct S3BucketHandler: ResourceHandler {
             let block = try await xml("publicAccessBlock")
             attributes["block_public_access"] = .bool(["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"]
                 .allSatisfy { block?.child($0)?.text == "true" })
-            if let rule = try await xml("encryption")?.child("Rule") {
-                attributes["sse_algorithm"] = rule.child("ApplyServerSideEncryptionByDefault")?.child("SSEAlgorithm").map { .string($0.text) }
-                attributes["kms_key_id"] = rule.child("ApplyServerSideEncryptionByDefault")?.child("KMSMasterKeyID").map { .string($0.text) }
-            }
+            // no configuration is no encryption, never the state's memory of one
+            let encryption = try await xml("encryption")?.child("Rule")
+            let byDefault = encryption?.child("ApplyServerSideEncryptionByDefault")
+            attributes["sse_algorithm"] = byDefault?.child("SSEAlgorithm").map { .string($0.text) } ?? .null
+            attributes["kms_key_id"] = byDefault?.child("KMSMasterKeyID").map { .string($0.text) } ?? .null
+            attributes["bucket_key_enabled"] = .bool(encryption?.child("BucketKeyEnabled")?.text == "true")
+            attributes["lifecycle_expiration_days"] = Self.shortestExpiry(try await xml("lifecycle")).map(Value.int) ?? .null
             let ownership = try await xml("ownershipControls")?.child("Rule")?.child("ObjectOwnership")?.text
             // a bucket without ownership controls (made before 2023, or the controls deleted) honours ACLs
             attributes["object_ownership"] = .string(ownership ?? "ObjectWriter")

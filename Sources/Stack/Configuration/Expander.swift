@@ -47,6 +47,7 @@ public struct Expander {
             phaseIndex += 1
         }
         try NetworkValidation.check(resources)
+        try InlinePolicyValidation.check(resources)
         return ExpandedStack(resources: resources, outputs: outputs.mapValues { $0.mapValues(\.value) },
                              sensitiveOutputs: sensitiveOutputs)
     }
@@ -91,6 +92,10 @@ public struct Expander {
             evaluator.resetTracking()
             let value = try evaluator.evaluate(property.expression, at: property.location)
             guard let schema = block.schema.attributes[property.name] else { continue }
+            if schema.fixed {
+                throw StackError("\(address): '\(property.name)' is kept by deploy at \(schema.defaultValue.map { "\($0)" } ?? "none") and cannot be set",
+                                 at: property.location)
+            }
             do {
                 try AttributeCheck.check(value, schema, name: property.name, type: block.type)
             } catch {
@@ -103,8 +108,9 @@ public struct Expander {
         }
         let artifact = try localArtifact(block, address: address, properties: properties, locations: locations)
         if let artifact { properties.merge(artifact.attributes) { _, derived in derived } }
+        // a property left out is desired as its default, or as absent: what the account holds beyond it is drift
         for (name, schema) in block.schema.attributes where properties[name] == nil {
-            if let value = schema.defaultValue { properties[name] = value }
+            if !schema.awsDefaultWhenOmitted { properties[name] = schema.defaultValue ?? .null }
             if schema.sensitive { sensitive.insert(name) }
         }
         if block.schema.taggable {

@@ -21,10 +21,16 @@ public struct AttributeSchema: Sendable {
     public var defaultValue: Value?
     /// Lists whose order the API does not keep (ids, CIDRs): compared as sets.
     public var unordered = false
+    /// Left out of a template, the property is whatever AWS sets (a KMS key always has a key policy), not "none":
+    /// it is neither desired nor compared. Every other property left out is desired as its default, or as absent.
+    public var awsDefaultWhenOmitted = false
+    /// Owned by deploy, not set by templates: always desired as its default (no public ACL grants), so anything
+    /// else found in the account is drift that apply removes.
+    public var fixed = false
 
     public init(_ kind: Kind, required: Bool = false, replace: Bool = false, sensitive: Bool = false,
                 allowed: [String]? = nil, range: ClosedRange<Int>? = nil, default defaultValue: Value? = nil,
-                unordered: Bool = false) {
+                unordered: Bool = false, awsDefaultWhenOmitted: Bool = false, fixed: Bool = false) {
         self.kind = kind
         self.required = required
         self.forcesReplacement = replace
@@ -33,6 +39,8 @@ public struct AttributeSchema: Sendable {
         self.range = range
         self.defaultValue = defaultValue
         self.unordered = unordered
+        self.awsDefaultWhenOmitted = awsDefaultWhenOmitted
+        self.fixed = fixed
     }
 }
 

@@ -83,7 +83,7 @@ public enum ResourceTypes {
             "enable_key_rotation": .init(.bool, default: .bool(false)),
             "rotation_period_days": .init(.int, range: 90...2560, default: .int(365)),
             "deletion_window_days": .init(.int, range: 7...30, default: .int(30)),
-            "policy": .init(.policy),
+            "policy": .init(.policy, awsDefaultWhenOmitted: true),
         ]),
         ResourceSchema("aws.kms.alias", taggable: false, computed: ["arn"], [
             "name": .init(.string, required: true, replace: true),
@@ -96,6 +96,8 @@ public enum ResourceTypes {
             "assume_role_policy": .init(.policy, required: true),
             "max_session_duration": .init(.int, range: 3600...43200, default: .int(3600)),
             "managed_policy_arns": .init(.stringList, default: .list([]), unordered: true),
+            // the names of the role's inline policies (each an aws.iam.role_policy of the stack): any other is drift
+            "inline_policy_names": .init(.stringList, default: .list([]), unordered: true),
         ]),
         ResourceSchema("aws.iam.role_policy", taggable: false, computed: ["id"], [
             "role": .init(.string, required: true, replace: true),
@@ -120,6 +122,8 @@ public enum ResourceTypes {
             "lifecycle_expiration_days": .init(.int, range: 1...36500),
             "logging_target_bucket": .init(.string),
             "logging_target_prefix": .init(.string, default: .string("")),
+            // ACL grants to everyone or every AWS user ("AllUsers READ"): always none
+            "public_acl_grants": .init(.stringList, default: .list([]), unordered: true, fixed: true),
         ]),
         // account-wide; destroy leaves it on (it protects more than this stack)
         ResourceSchema("aws.s3.account_public_access_block", taggable: false, computed: ["id"], [
