@@ -89,6 +89,16 @@ struct LiveCheckTests {
             ec2.delete_flow_logs(FlowLogIds=[f['FlowLogId'] for f in ec2.describe_flow_logs(Filters=tagged)['FlowLogs']])
             """),
         Break("ec2-imdsv2 inference.node[0]", by: "ec2.modify_instance_metadata_options(InstanceId=node()['InstanceId'], HttpTokens='optional')"),
+        Break("ec2-only-stack-security-groups inference.node[0]", by: """
+            foreign = ec2.create_security_group(GroupName='lc-foreign-node', Description='not the stack', VpcId=vpc)['GroupId']
+            instance = node()
+            ec2.modify_instance_attribute(InstanceId=instance['InstanceId'],
+                                          Groups=[g['GroupId'] for g in instance['SecurityGroups']] + [foreign])
+            """),
+        Break("ec2-only-stack-security-groups network.interface_endpoint[0]", by: """
+            foreign = ec2.create_security_group(GroupName='lc-foreign-endpoint', Description='not the stack', VpcId=vpc)['GroupId']
+            ec2.modify_vpc_endpoint(VpcEndpointId=endpoint('kms'), AddSecurityGroupIds=[foreign])
+            """),
         Break("ec2-detailed-monitoring inference.node[0]", by: "ec2.unmonitor_instances(InstanceIds=[node()['InstanceId']])"),
         Break("ec2-no-secrets-in-user-data inference.node[0]", by: """
             ec2.modify_instance_attribute(InstanceId=node()['InstanceId'],
@@ -140,12 +150,20 @@ struct LiveCheckTests {
             """),
         // the "public ACL" of the issue; on AWS, Block Public Access would refuse it first
         Break("s3-bucket-no-public-acl storage.access_logs_bucket", by: "s3.put_bucket_acl(Bucket=bucket('access-logs'), ACL='public-read')"),
+        Break("s3-audit-bucket-retention storage.audit_bucket", by: """
+            s3.put_bucket_lifecycle_configuration(Bucket=bucket('audit'), LifecycleConfiguration={'Rules': [
+                {'ID': 'expire', 'Filter': {'Prefix': ''}, 'Status': 'Enabled', 'Expiration': {'Days': 2557},
+                 'NoncurrentVersionExpiration': {'NoncurrentDays': 2557}},
+                {'ID': 'quietly', 'Filter': {'Prefix': 'AWSLogs/'}, 'Status': 'Enabled', 'Expiration': {'Days': 1}}]})
+            """),
+        // a deleted configuration is no encryption, never the state's memory of the key
+        Break("s3-bucket-kms-encryption storage.audit_bucket", by: "s3.delete_bucket_encryption(Bucket=bucket('audit'))"),
         Break("s3-audit-bucket-access-logging storage.audit_bucket", by: "s3.put_bucket_logging(Bucket=bucket('audit'), BucketLoggingStatus={})"),
         Break("s3-bucket-public-access-block storage.audit_bucket", "cloudtrail-bucket-not-public storage.trail",
               by: "s3.delete_public_access_block(Bucket=bucket('audit'))"),
         Break("iam-no-service-wildcards keys.node_policy",
               by: "put_node_policy({'Effect': 'Allow', 'Action': 's3:*', 'Resource': 'arn:aws:s3:::' + bucket('artifacts') + '/*'})"),
-        Break("iam-no-privilege-escalation keys.node_policy", by: "put_node_policy({'Effect': 'Allow', 'Action': 'iam:PassRole', 'Resource': '*'})"),
+        Break("iam-no-privilege-escalation keys.node_policy", "iam-role-effective-permissions keys.node_role", by: "put_node_policy({'Effect': 'Allow', 'Action': 'iam:PassRole', 'Resource': '*'})"),
         Break("iam-no-administrator-statement keys.node_policy", by: "put_node_policy({'Effect': 'Allow', 'Action': '*', 'Resource': '*'})"),
         Break("iam-role-no-administrator-policy keys.node_role",
               by: "iam.attach_role_policy(RoleName=stack + '-node', PolicyArn='arn:aws:iam::aws:policy/AdministratorAccess')"),
