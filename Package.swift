@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "DeployCLITests", dependencies: ["DeployCLI", "AWS", "Stack", "Plan", "DeployTestSupport"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["AWS", "DeployCLI", "Stack", "Plan", "Hashing", "deploy", "DeployTestSupport"]
+            dependencies: ["AWS", "DeployCLI", "Stack", "Plan", "Provision", "Hashing", "deploy", "DeployTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -16,7 +16,10 @@ VPC's default network ACL after the VPC is deleted; AWS deletes it with the VPC.
 or UnmonitorInstances (detailed monitoring on and off): here they set the instance's monitoring state as AWS does.
 DynamoDB's UpdateTable ignores SSESpecification in moto; here it changes the table's key as in AWS. Deleting a
 network ACL entry that is not there fails with an internal error in moto; here with AWS's
-InvalidNetworkAclEntry.NotFound (a delete repeated after its answer was lost meets it). Everything else is moto's own."""
+InvalidNetworkAclEntry.NotFound (a delete repeated after its answer was lost meets it). moto's KMS ignores a key's
+rotation period: here EnableKeyRotation keeps RotationPeriodInDays and GetKeyRotationStatus returns it while rotation
+is on, as AWS does. moto keeps an instance profile's tags but has no ListInstanceProfileTags; here it lists them.
+Everything else is moto's own."""
 import sys
 
 from moto.iam import policy_conditions
@@ -25,6 +28,9 @@ from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models import EC2Backend
 from moto.dynamodb.responses import DynamoHandler
 from moto.ec2.responses.monitoring import Monitoring
+from moto.kms.responses import KmsResponse
+from moto.iam.responses import IamResponse
+from moto.core.responses import ActionResult
 from moto.s3.models import FakeBucket
 from moto.server import main
 
@@ -139,6 +145,35 @@ def update_table(self):
 
 
 DynamoHandler.update_table = update_table
+
+_moto_enable_key_rotation = KmsResponse.enable_key_rotation
+_moto_get_key_rotation_status = KmsResponse.get_key_rotation_status
+
+
+def enable_key_rotation(self):
+    answer = _moto_enable_key_rotation(self)
+    key = self.kms_backend.keys[self.kms_backend.get_key_id(self._get_param("KeyId"))]
+    key.rotation_period_in_days = int(self._get_param("RotationPeriodInDays") or 365)
+    return answer
+
+
+def get_key_rotation_status(self):
+    import json
+    answer = json.loads(_moto_get_key_rotation_status(self))
+    key = self.kms_backend.keys[self.kms_backend.get_key_id(self._get_param("KeyId"))]
+    if answer.get("KeyRotationEnabled"):
+        answer["RotationPeriodInDays"] = getattr(key, "rotation_period_in_days", 365)
+    return json.dumps(answer)
+
+
+def list_instance_profile_tags(self):
+    profile = self.backend.get_instance_profile(profile_name=self._get_param("InstanceProfileName"))
+    return ActionResult({"Tags": list(profile.tags), "IsTruncated": False})
+
+
+IamResponse.list_instance_profile_tags = list_instance_profile_tags
+KmsResponse.enable_key_rotation = enable_key_rotation
+KmsResponse.get_key_rotation_status = get_key_rotation_status
 
 if __name__ == "__main__":
     sys.exit(main())

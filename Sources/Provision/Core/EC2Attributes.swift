@@ -63,8 +63,8 @@ enum EC2Attributes {
                                   "vpc_endpoint_type": text(item, "vpcEndpointType"),
                                   "route_table_ids": list(item, "routeTableIdSet"), "subnet_ids": list(item, "subnetIdSet"),
                                   "security_group_ids": list(item, "groupSet", "groupId")])
-        // private DNS only exists for interface endpoints
-        if type == "Interface" { attributes["private_dns_enabled"] = bool(item, "privateDnsEnabled") }
+        // private DNS only exists for interface endpoints: a gateway endpoint has none
+        attributes["private_dns_enabled"] = type == "Interface" ? bool(item, "privateDnsEnabled") ?? .bool(false) : .bool(false)
         // with no policy given, AWS attaches its full-access default: that is "no policy", not drift
         if let policy = item.child("policyDocument")?.text {
             attributes["policy"] = isDefaultEndpointPolicy(policy) ? .null : .string(policy)

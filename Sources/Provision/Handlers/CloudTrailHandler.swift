@@ -87,7 +87,14 @@ struct CloudTrailHandler: ResourceHandler {
                 "include_global_service_events": .bool(trail["IncludeGlobalServiceEvents"]?.boolValue ?? false),
                 "enable_log_file_validation": .bool(trail["LogFileValidationEnabled"]?.boolValue ?? false),
                 "enable_logging": .bool(status["IsLogging"]?.boolValue ?? false)]
-            if let key = trail["KmsKeyId"]?.stringValue { attributes["kms_key_id"] = .string(key) }
+            // no key is no encryption, never the state's memory of one
+            attributes["kms_key_id"] = trail["KmsKeyId"]?.stringValue.flatMap { $0.isEmpty ? nil : Value.string($0) } ?? .null
+            attributes["s3_key_prefix"] = trail["S3KeyPrefix"]?.stringValue.map(Value.string) ?? .null
+            let arn = trail["TrailARN"]?.stringValue ?? ""
+            let tags = try await service.call("ListTags", ["ResourceIdList": .array([.string(arn)])])
+            calls += 1
+            let list = tags["ResourceTagList"]?.arrayValue.first { $0["ResourceId"]?.stringValue == arn }?["TagsList"]
+            attributes["tags"] = JSONService.tags(list)
             live[resource.address] = attributes
         }
         return ReadResult(live: live, apiCalls: calls)

@@ -148,7 +148,12 @@ struct DynamoDBTableHandler: ResourceHandler {
             let tags = try await service.call("ListTagsOfResource", ["ResourceArn": .string(arn)])
             calls += 2
             let recovery = backups["ContinuousBackupsDescription"]?["PointInTimeRecoveryDescription"]?["PointInTimeRecoveryStatus"]?.stringValue
+            let keys = Self.keySchema(table)
             live[resource.address] = ["name": .string(name), "arn": .string(arn),
+                                      "hash_key": keys.hash?.name ?? .null, "hash_key_type": keys.hash?.type ?? .null,
+                                      "range_key": keys.range?.name ?? .null, "range_key_type": keys.range?.type ?? .null,
+                                      // a table made before billing modes existed, or in moto, has no summary: provisioned
+                                      "billing_mode": .string(table["BillingModeSummary"]?["BillingMode"]?.stringValue ?? "PROVISIONED"),
                                       "deletion_protection": .bool(table["DeletionProtectionEnabled"]?.boolValue ?? false),
                                       "point_in_time_recovery": .bool(recovery == "ENABLED"),
                                       // no SSE description: the table is encrypted with a key AWS owns
@@ -156,5 +161,18 @@ struct DynamoDBTableHandler: ResourceHandler {
                                       "tags": JSONService.tags(tags["Tags"])]
         }
         return ReadResult(live: live, apiCalls: calls)
+    }
+
+    /// The table's hash and range keys, each with its attribute type.
+    static func keySchema(_ table: JSONValue) -> (hash: (name: Value, type: Value)?, range: (name: Value, type: Value)?) {
+        let types = Dictionary((table["AttributeDefinitions"]?.arrayValue ?? []).compactMap { definition in
+            definition["AttributeName"]?.stringValue.map { ($0, definition["AttributeType"]?.stringValue ?? "") }
+        }) { first, _ in first }
+        func key(_ role: String) -> (name: Value, type: Value)? {
+            guard let name = table["KeySchema"]?.arrayValue.first(where: { $0["KeyType"]?.stringValue == role })?["AttributeName"]?.stringValue
+            else { return nil }
+            return (.string(name), types[name].map(Value.string) ?? .null)
+        }
+        return (key("HASH"), key("RANGE"))
     }
 }

@@ -48,9 +48,15 @@ struct FlowLogHandler: ResourceHandler {
     func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult {
         try await EC2Support(context).read(resources, action: "DescribeFlowLogs", idName: "flowLogId",
                                            items: EC2Support.set("flowLogSet")) { item in
-            EC2Attributes.compact(["resource_id": EC2Attributes.text(item, "resourceId"),
-                                   "traffic_type": EC2Attributes.text(item, "trafficType"),
-                                   "log_destination_type": EC2Attributes.text(item, "logDestinationType")])
+            let resource = item.child("resourceId")?.text ?? ""
+            // DescribeFlowLogs does not say what kind of resource it watches; its id does
+            let kind = [("vpc-", "VPC"), ("subnet-", "Subnet"), ("eni-", "NetworkInterface")].first { resource.hasPrefix($0.0) }?.1
+            return EC2Attributes.compact(["resource_id": EC2Attributes.text(item, "resourceId"), "resource_type": kind.map(Value.string),
+                                          "traffic_type": EC2Attributes.text(item, "trafficType"),
+                                          "log_destination_type": EC2Attributes.text(item, "logDestinationType"),
+                                          "log_destination": EC2Attributes.text(item, "logDestination"),
+                                          "deliver_logs_permission_arn": EC2Attributes.text(item, "deliverLogsPermissionArn") ?? .null,
+                                          "max_aggregation_interval": EC2Attributes.int(item, "maxAggregationInterval")])
         }
     }
 }

@@ -7,7 +7,7 @@ struct IAMInstanceProfileHandler: ResourceHandler {
     let type = "aws.iam.instance_profile"
     let actions = HandlerActions(
         create: ["iam:CreateInstanceProfile", "iam:AddRoleToInstanceProfile", "iam:GetInstanceProfile", "iam:TagInstanceProfile"],
-        read: ["iam:ListInstanceProfiles"],
+        read: ["iam:ListInstanceProfiles", "iam:ListInstanceProfileTags"],
         update: ["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:TagInstanceProfile", "iam:UntagInstanceProfile"],
         delete: ["iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile"])
 
@@ -85,14 +85,17 @@ struct IAMInstanceProfileHandler: ResourceHandler {
     }
 
     func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult {
-        let (profiles, calls) = try await IAMSupport(context).listAll("ListInstanceProfiles", list: "InstanceProfiles",
-                                                                      name: "InstanceProfileName")
+        let iam = IAMSupport(context)
+        var (profiles, calls) = try await iam.listAll("ListInstanceProfiles", list: "InstanceProfiles", name: "InstanceProfileName")
         var live: [ResourceAddress: [String: Value]] = [:]
         for resource in resources {
             guard let name = resource.id, let profile = profiles[name] else { continue }
             let role = profile.child("Roles")?.child("member")?.child("RoleName")?.text
+            let tags = try await iam.call("ListInstanceProfileTags", [("InstanceProfileName", name)])
+            calls += 1
             live[resource.address] = ["name": .string(name), "path": .string(profile.child("Path")?.text ?? "/"),
-                                      "role": role.map(Value.string) ?? .null, "arn": .string(profile.child("Arn")?.text ?? "")]
+                                      "role": role.map(Value.string) ?? .null, "arn": .string(profile.child("Arn")?.text ?? ""),
+                                      "tags": IAMSupport.tagMap(tags.child("Tags"))]
         }
         return ReadResult(live: live, apiCalls: calls)
     }

@@ -130,7 +130,9 @@ struct KMSKeyHandler: ResourceHandler {
             let policy = try await optionalCall("GetKeyPolicy", ["KeyId": .string(id), "PolicyName": "default"])
             let tags = try await optionalCall("ListResourceTags", ["KeyId": .string(id)])
             var attributes: [String: Value] = ["id": .string(id), "description": .string(metadata["Description"]?.stringValue ?? ""),
-                                               "key_state": .string(metadata["KeyState"]?.stringValue ?? "")]
+                                               "key_state": .string(metadata["KeyState"]?.stringValue ?? ""),
+                                               "key_usage": .string(metadata["KeyUsage"]?.stringValue ?? ""),
+                                               "key_spec": .string(metadata["KeySpec"]?.stringValue ?? "")]
             if let rotation {
                 attributes["enable_key_rotation"] = .bool(rotation["KeyRotationEnabled"]?.boolValue ?? false)
                 if let days = rotation["RotationPeriodInDays"]?.intValue { attributes["rotation_period_days"] = .int(days) }

@@ -91,14 +91,20 @@ struct LogGroupHandler: ResourceHandler {
         let prefix = names.reduce(names.first ?? "") { common, name in String(zip(common, name).prefix { $0 == $1 }.map(\.0)) }
         let answer = try await logs(context).call("DescribeLogGroups", ["logGroupNamePrefix": .string(prefix)])
         var live: [ResourceAddress: [String: Value]] = [:]
+        var calls = 1
         for resource in resources {
             guard let name = resource.id, let group = answer["logGroups"]?.arrayValue.first(where: { $0["logGroupName"]?.stringValue == name })
             else { continue }
             var attributes: [String: Value] = ["name": .string(name), "arn": .string(Self.arn(group, name: name, context: context))]
             attributes["retention_in_days"] = group["retentionInDays"]?.intValue.map(Value.int) ?? .null
             attributes["kms_key_id"] = group["kmsKeyId"]?.stringValue.map(Value.string) ?? .null
+            let tags = try await logs(context).call("ListTagsForResource", ["resourceArn": .string(Self.arn(group, name: name, context: context))])
+            calls += 1
+            var tagMap: [String: Value] = [:]
+            if case .object(let entries)? = tags["tags"] { tagMap = entries.compactMapValues { $0.stringValue.map(Value.string) } }
+            attributes["tags"] = .map(tagMap)
             live[resource.address] = attributes
         }
-        return ReadResult(live: live, apiCalls: 1)
+        return ReadResult(live: live, apiCalls: calls)
     }
 }

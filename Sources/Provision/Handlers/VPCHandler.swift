@@ -6,7 +6,7 @@ import Stack
 struct VPCHandler: ResourceHandler {
     let type = "aws.ec2.vpc"
     let actions = HandlerActions(create: ["ec2:CreateVpc", "ec2:ModifyVpcAttribute", "ec2:CreateTags"],
-                                 read: ["ec2:DescribeVpcs", "ec2:DescribeSecurityGroups", "ec2:DescribeRouteTables"],
+                                 read: ["ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeSecurityGroups", "ec2:DescribeRouteTables"],
                                  update: ["ec2:ModifyVpcAttribute", "ec2:CreateTags", "ec2:DeleteTags"],
                                  delete: ["ec2:DeleteVpc"])
 
@@ -68,7 +68,18 @@ struct VPCHandler: ResourceHandler {
     }
 
     func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult {
-        try await EC2Support(context).read(resources, action: "DescribeVpcs", idName: "vpcId", items: EC2Support.set("vpcSet"),
-                                           convert: EC2Attributes.vpc)
+        let ec2 = EC2Support(context)
+        var result = try await ec2.read(resources, action: "DescribeVpcs", idName: "vpcId", items: EC2Support.set("vpcSet"),
+                                        convert: EC2Attributes.vpc)
+        // the DNS settings are attributes of their own, one call each
+        for (address, attributes) in result.live {
+            guard let id = attributes["id"]?.stringValue else { continue }
+            for (attribute, property) in [("enableDnsSupport", "enable_dns_support"), ("enableDnsHostnames", "enable_dns_hostnames")] {
+                let answer = try await ec2.call("DescribeVpcAttribute", [("VpcId", id), ("Attribute", attribute)])
+                result.apiCalls += 1
+                result.live[address]?[property] = .bool(answer.child(attribute)?.child("value")?.text == "true")
+            }
+        }
+        return result
     }
 }
