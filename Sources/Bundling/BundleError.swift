@@ -35,7 +35,10 @@ public struct BundleError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         var place = file ?? ""
         // an entry's name comes from the archive: escaped, and cut, before it reaches anyone's terminal
-        if let entry { place += place.isEmpty ? SafeText.quoted(entry, limit: Self.quoteLimit) : ": \(SafeText.quoted(entry, limit: Self.quoteLimit))" }
+        if let entry {
+            let quoted = SafeText.quoted(entry, limit: Self.quoteLimit)
+            place += place.isEmpty ? quoted : ": \(quoted)"
+        }
         if let offset { place += " (byte \(offset))" }
         return place.isEmpty ? message : "\(place): \(message)"
     }

@@ -59,8 +59,8 @@ public enum BundleExport {
                                  tools: tools, created: created, bundleID: provisional)
         try add(SBOM.path, sbom, into: sink, mtime: epoch)
         files.append(.init(path: SBOM.path, role: "sbom", size: Int64(sbom.count), sha256: SHA256.hex(sbom)))
-        let manifest = BundleManifest(format: BundleManifest.currentFormat, bundleID: BundleManifest.identity(of: files), sequence: sequence, created: created,
-                                      tools: tools, platform: platform, stack: stack, files: files)
+        let manifest = BundleManifest(format: BundleManifest.currentFormat, bundleID: BundleManifest.identity(of: files), sequence: sequence,
+                                      created: created, tools: tools, platform: platform, stack: stack, files: files)
         let manifestBytes = manifest.encoded()
         try add(BundleManifest.path, manifestBytes, into: sink, mtime: epoch)
         if let key {

@@ -42,7 +42,9 @@ public enum BundleReader {
         guard let signatureEntry = entries.first(where: { $0.path == BundleManifest.signaturePath }) else {
             throw fail("the bundle is not signed (no manifest.sig)")
         }
-        guard signatureEntry.size <= 4096 else { throw fail("manifest.sig is \(signatureEntry.size) bytes: not a signature", BundleManifest.signaturePath) }
+        guard signatureEntry.size <= 4096 else {
+            throw fail("manifest.sig is \(signatureEntry.size) bytes: not a signature", BundleManifest.signaturePath)
+        }
         let signatureBytes = try source.bytes(at: signatureEntry.offset, count: Int(signatureEntry.size), what: "manifest.sig")
         guard let signature = try? JSONDecoder().decode(ManifestSignature.self, from: Data(signatureBytes)),
               signature.algorithm == "ed25519", let raw = Data(base64Encoded: signature.signature) else {
@@ -100,7 +102,9 @@ public enum BundleReader {
     /// verified signature, exactly what the signer wrote. Nil when the bundle holds no such file.
     public static func checkedContents(of path: String, in bundle: OpenedBundle, limit: Int64 = 64 << 20) throws(BundleError) -> [UInt8]? {
         guard let entry = bundle.entry(path), let listed = bundle.manifest.files.first(where: { $0.path == path }) else { return nil }
-        guard entry.size <= limit else { throw BundleError("\(entry.size) bytes, more than the \(limit) read here", file: bundle.path, entry: path) }
+        guard entry.size <= limit else {
+            throw BundleError("\(entry.size) bytes, more than the \(limit) read here", file: bundle.path, entry: path)
+        }
         let bytes = try contents(of: entry, in: bundle)
         guard SHA256.hex(bytes) == listed.sha256 else {
             throw BundleError("SHA-256 differs from the manifest (the file was changed)", file: bundle.path, entry: path)

@@ -100,9 +100,9 @@ struct ApplyCommand: Command {
         // again under the lock: another apply may have recorded a bundle since the first look
         let admission = try bundled.map { try state.admit($0.release, allowDowngrade: allowDowngrade) }
         if let bundled, case .downgrade(let recorded) = admission {
+            let again = recorded.manifestSHA256 == bundled.release.manifestSHA256 ? " (this bundle, applied before)" : ""
             context.console.err("warning: --allow-downgrade: applying bundle sequence \(bundled.release.sequence) although this state records "
-                + "sequence \(recorded.sequence) from the same signer" + (recorded.manifestSHA256 == bundled.release.manifestSHA256 ? " (this bundle, applied before)" : "")
-                + "; the state records the downgrade")
+                + "sequence \(recorded.sequence) from the same signer\(again); the state records the downgrade")
         }
         let handlerContext = ApplySupport.handlerContext(client, configuration.stack, arguments: arguments)
         var plan = try await run.plan(state, refresh: !arguments.flag("no-refresh")) { [HandlerReader(context: handlerContext)] }

@@ -31,7 +31,7 @@ struct BundleCommand: Command {
         .value("deploy", "file", "export: the deploy binary to ship (default: this one)."),
         .value("split", "size", "export: write parts of at most this size (bytes, or with K, M, G)."),
         .value("sequence", "n", "export: the release sequence, higher than the signer's last (default: SOURCE_DATE_EPOCH, else now, in seconds)."),
-        .value("pubkey", "key", "verify, import: the Ed25519 public key the bundle must be signed with."),
+        .value("pubkey", "key", "verify, inspect, import: the Ed25519 public key the bundle must be signed with."),
         .value("to", "dir", "import: the directory to create."),
     ]
 

@@ -157,8 +157,7 @@ public struct Expander {
                              + "\(trees); a stack uploads only files below them", at: location)
         }
         do {
-            return try LocalArtifact.describe(relative, in: base, at: locations[property] ?? block.location,
-                                              digest: configuration.hashesArtifacts)
+            return try LocalArtifact.describe(relative, in: base, at: location, digest: configuration.hashesArtifacts)
         } catch {
             let beside = property == block.schema.localFile ? "the stack file" : "the templates"
             throw StackError("\(address): \(error.message) (\(property) is relative to \(beside))", at: error.location)
