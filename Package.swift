@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "Provision", dependencies: ["AWS", "Stack", "Plan", "TextSafety"]),
         .target(name: "Costs", dependencies: ["Stack"]),
         .target(name: "Compliance", dependencies: ["Stack", "TextSafety"]),
-        .target(name: "Bundling", dependencies: ["CCrypto", "Hashing", "InferenceEngine"]),
+        .target(name: "Bundling", dependencies: ["CCrypto", "Hashing", "InferenceEngine", "TextSafety"]),
         .target(name: "DeployCLI", dependencies: ["AWS", "Stack", "Plan", "Provision", "Costs", "Compliance", "Bundling", "TextSafety"]),
         .executableTarget(name: "deploy", dependencies: ["DeployCLI"]),
         .executableTarget(name: "PlanBenchmark", dependencies: ["Stack", "Plan"], path: "Benchmarks/PlanBenchmark"),
@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "BundlingTests", dependencies: ["Bundling"]),
         .testTarget(name: "ComplianceTests", dependencies: ["Compliance", "Stack", "DeployTestSupport"]),
         .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Plan", "Stack", "DeployTestSupport"]),
-        .testTarget(name: "DeployCLITests", dependencies: ["DeployCLI", "AWS", "Stack", "Plan", "DeployTestSupport"]),
+        .testTarget(name: "DeployCLITests", dependencies: ["DeployCLI", "AWS", "Stack", "Plan", "Bundling", "Hashing", "DeployTestSupport"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["AWS", "DeployCLI", "Stack", "Plan", "Provision", "Hashing", "deploy", "DeployTestSupport"]

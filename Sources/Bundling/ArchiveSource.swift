@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Hashing
+import TextSafety
 
 /// The bytes of an archive, read at any offset: one file, or the numbered parts a split export wrote, named by an
 /// index (JSON) and read as one.
@@ -33,20 +34,25 @@ final class ArchiveSource: @unchecked Sendable {
     /// Whether it came as parts named by an index.
     let isSplit: Bool
 
+    /// The largest index a split export writes is a few KiB; anything past this is not one.
+    static let indexLimit = 16 << 20
+
     /// Opens `path`: an archive, or the index of one split into parts (each part's size checked against the index).
+    /// The archive and every part must be regular files: anything else is refused before it is opened.
     init(_ path: String) throws(BundleError) {
         self.path = path
-        let first = try Self.openFile(path)
-        var status = stat()
-        guard fstat(first, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
-            close(first)
-            throw BundleError("not a regular file", file: path)
-        }
+        let (first, firstSize) = try Self.openFile(path)
         var lead: UInt8 = 0
         if pread(first, &lead, 1, 0) == 1, lead == UInt8(ascii: "{") {
-            close(first)
-            guard let data = FileManager.default.contents(atPath: path),
-                  let index = try? JSONDecoder().decode(SplitIndex.self, from: data), index.format == SplitIndex.currentFormat else {
+            // the index is read from the descriptor just checked, not opened again by name
+            let data: [UInt8]
+            do {
+                defer { close(first) }
+                data = try RegularFile.contents(of: first, path: path, size: firstSize, limit: Self.indexLimit)
+            } catch {
+                throw BundleError(error)
+            }
+            guard let index = try? JSONDecoder().decode(SplitIndex.self, from: Data(data)), index.format == SplitIndex.currentFormat else {
                 throw BundleError("not a bundle, nor the index of a split bundle", file: path)
             }
             let directory = (path as NSString).deletingLastPathComponent
@@ -56,16 +62,15 @@ final class ArchiveSource: @unchecked Sendable {
             defer { if !opened { parts.forEach { close($0.descriptor) } } }
             var start: Int64 = 0
             for part in index.parts {
-                guard !part.name.contains("/"), part.name != "..", part.name != "." else {
-                    throw BundleError("the index names a part outside its directory: \(part.name)", file: path)
+                guard !part.name.isEmpty, !part.name.contains("/"), !part.name.contains("\0"), part.name != "..", part.name != "." else {
+                    throw BundleError("the index names a part outside its directory: '\(SafeText.quoted(part.name, limit: BundleError.quoteLimit))'",
+                                      file: path)
                 }
                 let partPath = (directory as NSString).appendingPathComponent(part.name)
-                let descriptor = try Self.openFile(partPath)
-                var partStatus = stat()
-                fstat(descriptor, &partStatus)
-                guard Int64(partStatus.st_size) == part.size else {
+                let (descriptor, size) = try Self.openFile(partPath)
+                guard size == part.size else {
                     close(descriptor)
-                    throw BundleError("part is \(partStatus.st_size) bytes, the index says \(part.size)", file: partPath)
+                    throw BundleError("part is \(size) bytes, the index says \(part.size)", file: partPath)
                 }
                 parts.append(Part(path: partPath, size: part.size, sha256: part.sha256, start: start, descriptor: descriptor))
                 start += part.size
@@ -78,18 +83,21 @@ final class ArchiveSource: @unchecked Sendable {
             size = start
             isSplit = true
         } else {
-            parts = [Part(path: path, size: Int64(status.st_size), sha256: nil, start: 0, descriptor: first)]
-            size = Int64(status.st_size)
+            parts = [Part(path: path, size: firstSize, sha256: nil, start: 0, descriptor: first)]
+            size = firstSize
             isSplit = false
         }
     }
 
     deinit { parts.forEach { close($0.descriptor) } }
 
-    private static func openFile(_ path: String) throws(BundleError) -> Int32 {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw BundleError("cannot read: \(String(cString: strerror(errno)))", file: path) }
-        return descriptor
+    /// Opens a regular file only: a FIFO given as a bundle or named as a part is refused, never waited on.
+    private static func openFile(_ path: String) throws(BundleError) -> (descriptor: Int32, size: Int64) {
+        do {
+            return try RegularFile.open(path)
+        } catch {
+            throw BundleError(error)
+        }
     }
 
     /// Fills `buffer` from `offset`, across parts; returns how many bytes there were (fewer only at the end).

@@ -30,9 +30,14 @@ public enum BundleExport {
         public var size: Int64
     }
 
+    /// Writes `inputs` and the stack's path into a bundle at `output` (parts of `partSize` bytes when given), its
+    /// manifest carrying `sequence` (the signer's release number, 0...`BundleManifest.maxSequence`) and signed by `key`.
     public static func write(_ inputs: [BundleInput], stack: String, tools: [String: String], platform: String,
-                             created epoch: Int64, key: Ed25519.PrivateKey?, to output: String, partSize: Int64? = nil,
+                             created epoch: Int64, sequence: Int64, key: Ed25519.PrivateKey?, to output: String, partSize: Int64? = nil,
                              progress: Progress = { _, _ in }) throws(BundleError) -> Result {
+        guard (0...BundleManifest.maxSequence).contains(sequence) else {
+            throw BundleError("the sequence \(sequence) is not from 0 to \(BundleManifest.maxSequence)", file: output)
+        }
         let sorted = inputs.sorted { $0.path < $1.path }
         for (position, input) in sorted.enumerated() {
             try TarReader.checkPath(input.path) { message, entry in BundleError(message, entry: entry) }
@@ -54,8 +59,8 @@ public enum BundleExport {
                                  tools: tools, created: created, bundleID: provisional)
         try add(SBOM.path, sbom, into: sink, mtime: epoch)
         files.append(.init(path: SBOM.path, role: "sbom", size: Int64(sbom.count), sha256: SHA256.hex(sbom)))
-        let manifest = BundleManifest(format: BundleManifest.currentFormat, bundleID: BundleManifest.identity(of: files), created: created,
-                                      tools: tools, platform: platform, stack: stack, files: files)
+        let manifest = BundleManifest(format: BundleManifest.currentFormat, bundleID: BundleManifest.identity(of: files), sequence: sequence,
+                                      created: created, tools: tools, platform: platform, stack: stack, files: files)
         let manifestBytes = manifest.encoded()
         try add(BundleManifest.path, manifestBytes, into: sink, mtime: epoch)
         if let key {
@@ -68,11 +73,15 @@ public enum BundleExport {
         return Result(manifest: manifest, size: sink.size)
     }
 
+    /// The size of a file to export, before anything is written: one that is not a regular file is refused here.
     private static func regularFileSize(_ path: String) throws(BundleError) -> Int64 {
-        var status = stat()
-        guard stat(path, &status) == 0 else { throw BundleError("cannot read: \(String(cString: strerror(errno)))", file: path) }
-        guard status.st_mode & S_IFMT == S_IFREG else { throw BundleError("not a regular file", file: path) }
-        return Int64(status.st_size)
+        do {
+            let (descriptor, size) = try RegularFile.open(path)
+            close(descriptor)
+            return size
+        } catch {
+            throw BundleError(error)
+        }
     }
 
     private static func add(_ path: String, _ bytes: [UInt8], into sink: ArchiveSink, mtime: Int64) throws(BundleError) {
@@ -83,12 +92,13 @@ public enum BundleExport {
     /// Streams one file into the archive, hashing it on the way; a file that changes size meanwhile is refused.
     private static func copy(_ input: BundleInput, into sink: ArchiveSink, mtime: Int64,
                              _ written: (Int64) -> Void) throws(BundleError) -> (Int64, String) {
-        let descriptor = open(input.source, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw BundleError("cannot read: \(String(cString: strerror(errno)))", file: input.source) }
+        let descriptor: Int32, size: Int64
+        do {
+            (descriptor, size) = try RegularFile.open(input.source)
+        } catch {
+            throw BundleError(error)
+        }
         defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { throw BundleError("not a regular file", file: input.source) }
-        let size = Int64(status.st_size)
         try sink.write(Tar.headers(path: input.path, size: size, mode: input.executable ? 0o755 : 0o644, mtime: mtime))
         _ = posix_fadvise(descriptor, 0, 0, POSIX_FADV_SEQUENTIAL)
         // the disk reads the next chunks while this one is hashed and written

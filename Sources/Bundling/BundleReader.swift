@@ -1,14 +1,22 @@
 import Foundation
 import Glibc
 import Hashing
+import TextSafety
 
 /// A bundle whose signature and manifest have been checked against its entries (names, sizes, nothing missing or
 /// extra); `BundleReader.scan` then checks every byte.
 public struct OpenedBundle: Sendable {
     public var path: String
     public var manifest: BundleManifest
-    /// The fingerprint of the key that signed it.
-    public var signer: String
+    /// The SHA-256 (lower-case hex) of manifest.json's bytes, the bytes the signature covers: one export's identity
+    /// (two exports of the same files share a `bundleID`, not this).
+    public var manifestSHA256: String
+    /// The fingerprint of the key the signature verified with (`Ed25519.PublicKey.fingerprint`), computed from the
+    /// key given, never read from the archive; nil when no key was given and nothing was verified.
+    public var signer: String?
+    /// The fingerprint manifest.sig claims: text from the archive, true only if it equals `signer`. Quote it
+    /// (`SafeText.quoted`) before showing it.
+    public var claimedSigner: String
     /// Every entry of the archive, in archive order.
     public var entries: [ArchiveEntry]
     /// Whether it came as parts named by an index.
@@ -22,7 +30,7 @@ public struct OpenedBundle: Sendable {
 /// SHA-256, and each part's for a split bundle.
 public enum BundleReader {
     /// The archive's structure, manifest and signature, without reading the files' data. The signature must verify
-    /// with `key`; with no key, the signer is only what the bundle claims.
+    /// with `key`; with no key, nothing is verified and `signer` is nil (only `claimedSigner`, the archive's word).
     public static func open(_ path: String, key: Ed25519.PublicKey?) throws(BundleError) -> OpenedBundle {
         let source = try ArchiveSource(path)
         let entries = try TarReader.entries(source)
@@ -31,8 +39,11 @@ public enum BundleReader {
             throw fail("no manifest.json: not a deploy bundle")
         }
         let manifestBytes = try source.bytes(at: manifestEntry.offset, count: Int(manifestEntry.size), what: "manifest.json")
-        guard let signatureEntry = entries.first(where: { $0.path == BundleManifest.signaturePath }), signatureEntry.size <= 4096 else {
+        guard let signatureEntry = entries.first(where: { $0.path == BundleManifest.signaturePath }) else {
             throw fail("the bundle is not signed (no manifest.sig)")
+        }
+        guard signatureEntry.size <= 4096 else {
+            throw fail("manifest.sig is \(signatureEntry.size) bytes: not a signature", BundleManifest.signaturePath)
         }
         let signatureBytes = try source.bytes(at: signatureEntry.offset, count: Int(signatureEntry.size), what: "manifest.sig")
         guard let signature = try? JSONDecoder().decode(ManifestSignature.self, from: Data(signatureBytes)),
@@ -41,10 +52,20 @@ public enum BundleReader {
         }
         if let key {
             guard key.verify(manifestBytes, signature: Array(raw)) else {
+                // the claimed key is archive text: quoted and cut, never shown as it stands
                 let who = signature.key == key.fingerprint ? "the manifest was changed after it was signed"
-                    : "signed by \(signature.key), not by the key given (\(key.fingerprint))"
+                    : "not by the key given (\(key.fingerprint)); the bundle claims "
+                        + "'\(SafeText.quoted(signature.key, limit: BundleError.quoteLimit))' as its signer"
                 throw fail("the signature does not verify: \(who)", BundleManifest.path)
             }
+        }
+        // the format first, so that a bundle of another format is named as such rather than as a bad manifest
+        guard let probe = try? JSONDecoder().decode(FormatProbe.self, from: Data(manifestBytes)) else {
+            throw fail("manifest.json is not a bundle manifest", BundleManifest.path)
+        }
+        guard probe.format == BundleManifest.currentFormat else {
+            throw fail("bundle format '\(SafeText.quoted(probe.format, limit: BundleError.quoteLimit))', not \(BundleManifest.currentFormat): "
+                       + "export it again with this deploy")
         }
         let manifest: BundleManifest
         do {
@@ -52,7 +73,9 @@ public enum BundleReader {
         } catch {
             throw fail("manifest.json is not a bundle manifest", BundleManifest.path)
         }
-        guard manifest.format == BundleManifest.currentFormat else { throw fail("bundle format \(manifest.format), not \(BundleManifest.currentFormat)") }
+        guard (0...BundleManifest.maxSequence).contains(manifest.sequence) else {
+            throw fail("the manifest's sequence \(manifest.sequence) is not from 0 to \(BundleManifest.maxSequence)", BundleManifest.path)
+        }
         let listed = Dictionary(manifest.files.map { ($0.path, $0) }) { first, _ in first }
         guard listed.count == manifest.files.count else { throw fail("the manifest lists a path twice", BundleManifest.path) }
         let stored = Set(entries.map(\.path))
@@ -61,14 +84,32 @@ public enum BundleReader {
             guard let file = listed[entry.path] else { throw fail("extra: in the archive, not in the manifest", entry.path) }
             guard file.size == entry.size else { throw fail("\(entry.size) bytes, the manifest says \(file.size)", entry.path) }
         }
-        return OpenedBundle(path: path, manifest: manifest, signer: signature.key, entries: entries, isSplit: source.isSplit,
-                            size: source.size)
+        return OpenedBundle(path: path, manifest: manifest, manifestSHA256: SHA256.hex(manifestBytes), signer: key?.fingerprint,
+                            claimedSigner: signature.key, entries: entries, isSplit: source.isSplit, size: source.size)
+    }
+
+    private struct FormatProbe: Decodable {
+        var format: String
     }
 
     /// The bytes of a small entry (a stack, a template, the SBOM), read as the archive holds them: check them with
     /// `scan` first, or trust only what the signature covers.
     public static func contents(of entry: ArchiveEntry, in bundle: OpenedBundle) throws(BundleError) -> [UInt8] {
         try ArchiveSource(bundle.path).bytes(at: entry.offset, count: Int(entry.size), what: entry.path)
+    }
+
+    /// The bytes of the small file at `path` (the SBOM), checked against the SHA-256 the manifest lists for it: with a
+    /// verified signature, exactly what the signer wrote. Nil when the bundle holds no such file.
+    public static func checkedContents(of path: String, in bundle: OpenedBundle, limit: Int64 = 64 << 20) throws(BundleError) -> [UInt8]? {
+        guard let entry = bundle.entry(path), let listed = bundle.manifest.files.first(where: { $0.path == path }) else { return nil }
+        guard entry.size <= limit else {
+            throw BundleError("\(entry.size) bytes, more than the \(limit) read here", file: bundle.path, entry: path)
+        }
+        let bytes = try contents(of: entry, in: bundle)
+        guard SHA256.hex(bytes) == listed.sha256 else {
+            throw BundleError("SHA-256 differs from the manifest (the file was changed)", file: bundle.path, entry: path)
+        }
+        return bytes
     }
 
     /// Reads the whole archive once, in order: hands each entry's data to `body` as it passes (entry, bytes), checks

@@ -94,3 +94,17 @@ public enum Ed25519 {
         }
     }
 }
+
+extension Ed25519 {
+    /// The text of a PEM key file: a regular file (a FIFO is refused, never waited on) of at most 64 KiB.
+    public static func pemText(file path: String) throws(BundleError) -> String {
+        let bytes: [UInt8]
+        do {
+            bytes = try RegularFile.contents(path, limit: 64 << 10)
+        } catch {
+            throw BundleError(error)
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw BundleError("not a PEM key (not text)", file: path) }
+        return text
+    }
+}

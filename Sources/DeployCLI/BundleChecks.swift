@@ -2,7 +2,9 @@ import Bundling
 import Foundation
 import Glibc
 
-/// `bundle verify`, `inspect` and `import`.
+/// `bundle verify`, `inspect` and `import`. The signer they name is the fingerprint of the key given (SHA256: and the
+/// unpadded base64 of the SHA-256 of the raw 32-byte Ed25519 public key, as OpenSSH prints it), never the archive's
+/// claim; every other text from the archive goes through `ArchiveText` before it is shown.
 enum BundleChecks {
     static func verify(_ file: String, _ context: CommandContext) throws -> Int32 {
         let key = try BundleKeys.publicKey(context.arguments.value("pubkey")!)
@@ -13,9 +15,11 @@ enum BundleChecks {
         switch context.options.output {
         case .json:
             context.console.out(try JSONText.encode(Verified(bundle: file, verified: true, bundle_id: bundle.manifest.bundleID,
-                                                             signer: bundle.signer, files: bundle.manifest.files.count, size: bundle.size)))
+                                                             manifest_sha256: bundle.manifestSHA256, sequence: bundle.manifest.sequence,
+                                                             signer: key.fingerprint, files: bundle.manifest.files.count, size: bundle.size)))
         case .text:
-            context.console.out("verified \(file): signed by \(bundle.signer); \(bundle.manifest.files.count) files and "
+            context.console.out("verified \(file): signed by the key given, \(key.fingerprint); bundle id \(ArchiveText.shown(bundle.manifest.bundleID)), "
+                + "sequence \(bundle.manifest.sequence); \(bundle.manifest.files.count) files and "
                 + "\(BundleSizes.text(bundle.size)) match the manifest" + (bundle.isSplit ? " (parts match the index)" : "")
                 + String(format: ", in %.1f s", seconds))
         }
@@ -26,6 +30,9 @@ enum BundleChecks {
         var bundle: String
         var verified: Bool
         var bundle_id: String
+        var manifest_sha256: String
+        var sequence: Int64
+        /// The fingerprint of the key that verified.
         var signer: String
         var files: Int
         var size: Int64
@@ -35,12 +42,16 @@ enum BundleChecks {
         var bundle: String
         var format: String
         var bundle_id: String
+        var manifest_sha256: String
+        var sequence: Int64
         var created: String
         var platform: String
         var tools: [String: String]
         var stack: String
-        /// The fingerprint the signature names; `signature_verified` says whether --pubkey confirmed it.
-        var signer: String
+        /// The fingerprint of the key given with --pubkey, when the signature verified with it; null without --pubkey.
+        var signer: String?
+        /// What manifest.sig claims, escaped and cut: the archive's word, not a checked fact.
+        var claimed_signer: String
         var signature_verified: Bool
         var files: [File]
         var sbom: [Component]
@@ -60,34 +71,46 @@ enum BundleChecks {
         }
     }
 
-    /// What the bundle says it holds, from its headers, manifest and SBOM; the data is not read.
+    /// What the bundle says it holds, from its headers, manifest and SBOM (checked against the manifest's digest);
+    /// the files' data is not read.
     static func inspect(_ file: String, _ context: CommandContext) throws -> Int32 {
         let key = try context.arguments.value("pubkey").map(BundleKeys.publicKey)
         let bundle = try BundleReader.open(file, key: key)
         let components = try sbom(bundle)
-        let report = Inspected(bundle: file, format: bundle.manifest.format, bundle_id: bundle.manifest.bundleID, created: bundle.manifest.created,
-                               platform: bundle.manifest.platform, tools: bundle.manifest.tools, stack: bundle.manifest.stack,
-                               signer: bundle.signer, signature_verified: key != nil,
-                               files: bundle.manifest.files.map { .init(path: $0.path, role: $0.role, size: $0.size, sha256: $0.sha256) },
+        let manifest = bundle.manifest
+        let report = Inspected(bundle: file, format: manifest.format, bundle_id: manifest.bundleID, manifest_sha256: bundle.manifestSHA256,
+                               sequence: manifest.sequence, created: manifest.created, platform: manifest.platform, tools: manifest.tools,
+                               stack: manifest.stack, signer: bundle.signer, claimed_signer: ArchiveText.shown(bundle.claimedSigner),
+                               signature_verified: bundle.signer != nil,
+                               files: manifest.files.map { .init(path: $0.path, role: $0.role, size: $0.size, sha256: $0.sha256) },
                                sbom: components)
         switch context.options.output {
         case .json:
             context.console.out(try JSONText.encode(report))
         case .text:
-            context.console.out("bundle \(file) (\(report.format)), id \(report.bundle_id)")
-            context.console.out("created \(report.created) for \(report.platform); deploy \(report.tools["deploy"] ?? "?"); stack \(report.stack)")
-            context.console.out("signed by \(report.signer)" + (key == nil ? " (not checked: pass --pubkey to check it)" : " (checked)"))
+            let shown = ArchiveText.shown
+            context.console.out("bundle \(file) (\(shown(report.format))), id \(shown(report.bundle_id)), sequence \(report.sequence)")
+            context.console.out("created \(shown(report.created)) for \(shown(report.platform)); deploy \(shown(report.tools["deploy"] ?? "?")); "
+                + "stack \(shown(report.stack))")
+            if let signer = bundle.signer {
+                context.console.out("signed by \(signer) (checked with the key given)")
+            } else {
+                context.console.out("not checked: the bundle claims to be signed by '\(report.claimed_signer)'; pass --pubkey to check it")
+            }
             context.console.out("")
             for file in report.files {
-                context.console.out("  \(file.role.padding(toLength: 16, withPad: " ", startingAt: 0)) \(BundleSizes.text(file.size).padding(toLength: 11, withPad: " ", startingAt: 0)) \(file.sha256.prefix(16))  \(file.path)")
+                context.console.out("  \(shown(file.role).padding(toLength: 16, withPad: " ", startingAt: 0)) "
+                    + "\(BundleSizes.text(file.size).padding(toLength: 11, withPad: " ", startingAt: 0)) \(shown(String(file.sha256.prefix(16))))  "
+                    + shown(file.path))
             }
             let total = report.files.reduce(Int64(0)) { $0 + $1.size }
             context.console.out("  \(report.files.count) files, \(BundleSizes.text(total))")
             context.console.out("")
-            context.console.out("SBOM (CycloneDX 1.5):")
+            context.console.out("SBOM (CycloneDX 1.5, its SHA-256 as the manifest lists it):")
             for component in report.sbom where component.type != "file" {
-                let details = component.properties.filter { $0.key != "deploy:role" }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-                context.console.out("  \(component.type) \(component.name)" + (component.version.map { " \($0)" } ?? "")
+                let details = component.properties.filter { $0.key != "deploy:role" }.sorted { $0.key < $1.key }
+                    .map { "\(shown($0.key))=\(shown($0.value))" }
+                context.console.out("  \(shown(component.type)) \(shown(component.name))" + (component.version.map { " \(shown($0))" } ?? "")
                     + (details.isEmpty ? "" : " (" + details.joined(separator: ", ") + ")"))
             }
             context.console.out("  and \(report.sbom.filter { $0.type == "file" }.count) files")
@@ -95,10 +118,10 @@ enum BundleChecks {
         return ExitCode.success
     }
 
+    /// The SBOM's components, read only once its bytes match the SHA-256 the manifest lists.
     private static func sbom(_ bundle: OpenedBundle) throws -> [Inspected.Component] {
-        guard let entry = bundle.entry("sbom.cdx.json"), entry.size < 16 << 20 else { return [] }
-        let data = Data(try BundleReader.contents(of: entry, in: bundle))
-        guard let document = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+        guard let bytes = try BundleReader.checkedContents(of: "sbom.cdx.json", in: bundle, limit: 16 << 20) else { return [] }
+        guard let document = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
               let components = document["components"] as? [[String: Any]] else { return [] }
         return components.map { component in
             let properties = (component["properties"] as? [[String: String]] ?? []).reduce(into: [String: String]()) { $0[$1["name"] ?? ""] = $1["value"] }
@@ -112,8 +135,9 @@ enum BundleChecks {
         let destination = context.arguments.value("to")!
         let bundle = try BundleReader.open(file, key: key)
         try BundleImport.extract(bundle, to: destination)
-        context.console.out("imported \(file) into \(destination): \(bundle.manifest.files.count) files, signed by \(bundle.signer), every byte checked")
-        context.console.out("apply it with: \(destination)/bin/deploy apply --stack \(destination)/\(bundle.manifest.stack) --state STATE")
+        context.console.out("imported \(file) into \(destination): \(bundle.manifest.files.count) files, sequence \(bundle.manifest.sequence), "
+            + "signed by the key given, \(key.fingerprint); every byte checked")
+        context.console.out("apply it with: \(destination)/bin/deploy apply --stack \(destination)/\(ArchiveText.shown(bundle.manifest.stack)) --state STATE")
         return ExitCode.success
     }
 }

@@ -24,11 +24,13 @@ enum BundleExportRun {
             }
             created = value
         }
+        // the release number a site compares with the last one it applied: given, or the creation time in seconds
+        let sequence = try arguments.value("sequence").map(BundleSequence.parse) ?? created
         let showsProgress = isatty(STDERR_FILENO) == 1 && context.options.output == .text
         let started = Date()
         let result = try BundleExport.write(inputs, stack: "Stacks/" + (configuration.stack.file as NSString).lastPathComponent,
                                             tools: ["deploy": DeployCLI.version, "inference-server": DeployCLI.version],
-                                            platform: platform, created: created, key: key, to: arguments.value("out")!,
+                                            platform: platform, created: created, sequence: sequence, key: key, to: arguments.value("out")!,
                                             partSize: arguments.value("split").flatMap(BundleSizes.parse)) { done, total in
             if showsProgress { FileHandle.standardError.write(Data("\rexporting \(BundleSizes.text(done)) of \(BundleSizes.text(total))".utf8)) }
         }
@@ -37,12 +39,13 @@ enum BundleExportRun {
         switch context.options.output {
         case .json:
             context.console.out(try JSONText.encode(Summary(bundle: arguments.value("out")!, bundle_id: result.manifest.bundleID,
-                                                            size: result.size, files: result.manifest.files.count,
-                                                            signer: key?.publicKey.fingerprint)))
+                                                            sequence: result.manifest.sequence, size: result.size,
+                                                            files: result.manifest.files.count, signer: key?.publicKey.fingerprint)))
         case .text:
             context.console.out("wrote \(arguments.value("out")!): \(result.manifest.files.count) files, \(BundleSizes.text(result.size)), "
                 + "in \(String(format: "%.1f", seconds)) s")
-            context.console.out("bundle id \(result.manifest.bundleID)" + (key.map { ", signed by \($0.publicKey.fingerprint)" } ?? ", unsigned"))
+            context.console.out("bundle id \(result.manifest.bundleID), sequence \(result.manifest.sequence)"
+                + (key.map { ", signed by \($0.publicKey.fingerprint)" } ?? ", unsigned"))
         }
         return ExitCode.success
     }
@@ -50,6 +53,7 @@ enum BundleExportRun {
     struct Summary: Encodable {
         var bundle: String
         var bundle_id: String
+        var sequence: Int64
         var size: Int64
         var files: Int
         var signer: String?
@@ -80,16 +84,16 @@ enum BundleExportRun {
         var locating = configuration
         locating.hashesArtifacts = false
         var expander = Expander(locating)
+        let roots = configuration.artifactRoots
         for resource in try expander.expand().resources {
             guard let artifact = resource.artifact else { continue }
             let path = absolute(artifact.path)
             let place: String
-            // the templates first: they may sit inside the stack's directory
-            if path.hasPrefix(templates + "/") {
-                place = "Templates/" + path.dropFirst(templates.count + 1)
-            } else if path.hasPrefix(stackDirectory + "/") {
-                place = "Stacks/" + path.dropFirst(stackDirectory.count + 1)
-            } else {
+            // the expansion refused a file outside both trees already; this names where it goes in the bundle
+            switch roots.place(path) {
+            case .inside(.templates, let relative): place = "Templates/" + relative
+            case .inside(.stack, let relative): place = "Stacks/" + relative
+            case .outside, .linkedOutside:
                 throw UsageError(message: "\(resource.address): its file \(artifact.path) is outside the stack's directory and the templates; "
                                  + "a bundle keeps files where the stack finds them", command: BundleCommand.name)
             }

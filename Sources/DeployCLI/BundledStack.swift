@@ -1,20 +1,32 @@
 import Bundling
 import Foundation
+import Plan
 import Stack
+import TextSafety
 
 /// A verified bundle made ready to apply: its stack, templates and catalog unpacked into a private temporary
 /// directory; its artifacts left in the archive, read from there at their offsets (no copy of a model is made).
 struct BundledStack {
     var directory: String
     var stackPath: String
-    var signer: String
+    /// Which release of which signer it is: the signer is the fingerprint of the key it verified with.
+    var release: BundleRelease
     /// By the absolute path the stack resolves each artifact to, in the temporary directory.
     var artifacts: [String: LocalArtifact]
 
-    static func open(_ path: String, key: Ed25519.PublicKey) throws -> BundledStack {
+    /// Opens and verifies the bundle at `path` with `key`. `admit` sees the release as soon as the signature has
+    /// verified, before a byte of the files is read or unpacked: what it throws stops everything there.
+    static func open(_ path: String, key: Ed25519.PublicKey, admit: (BundleRelease) throws -> Void) throws -> BundledStack {
         let bundle = try BundleReader.open(path, key: key)
+        let release = BundleRelease(bundleID: bundle.manifest.bundleID, manifestSHA256: bundle.manifestSHA256,
+                                    sequence: bundle.manifest.sequence, signer: key.fingerprint)
+        try admit(release)
         let artifactRoles: Set<String> = ["artifact", "model", "deploy", "inference-server"]
         let roles = Dictionary(bundle.manifest.files.map { ($0.path, $0) }) { first, _ in first }
+        guard roles[bundle.manifest.stack]?.role == "stack" else {
+            throw BundleError("the manifest names '\(SafeText.quoted(bundle.manifest.stack, limit: BundleError.quoteLimit))' as the stack, "
+                              + "which is not one of its files of role stack", file: path, entry: BundleManifest.path)
+        }
         let artifactFiles = bundle.entries.filter { artifactRoles.contains(roles[$0.path]?.role ?? "") }
         guard !bundle.isSplit || artifactFiles.isEmpty else {
             throw UsageError(message: "\(path) is split into parts; apply reads artifacts straight from one archive: join the parts "
@@ -31,7 +43,7 @@ struct BundledStack {
             artifacts[URL(fileURLWithPath: directory + "/" + entry.path).standardizedFileURL.path] =
                 LocalArtifact(path: archive, offset: entry.offset, size: entry.size, sha256: file.sha256)
         }
-        return BundledStack(directory: directory, stackPath: directory + "/" + bundle.manifest.stack, signer: bundle.signer, artifacts: artifacts)
+        return BundledStack(directory: directory, stackPath: directory + "/" + bundle.manifest.stack, release: release, artifacts: artifacts)
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: directory) }

@@ -1,4 +1,5 @@
 import AWS
+import Bundling
 import Plan
 import Provision
 import Stack
@@ -130,6 +131,8 @@ enum ErrorReport {
         case let error as AccountMismatch: return (error.description, ExitCode.usage)
         case let error as NotConfirmed: return (error.description, ExitCode.usage)
         case let error as DestroyRefused: return (error.description, ExitCode.usage)
+        case let error as BundleRollbackError: return (error.description, ExitCode.usage)
+        case let error as BundleError where error.kind == .notRegularFile: return (error.description, ExitCode.usage)
         case let error as StateError: return (error.description, ExitCode.failure)
         case let error as LockError: return (error.description, ExitCode.failure)
         case let error as AWSError: return (error.description, ExitCode.failure)

@@ -10,12 +10,8 @@ public enum FileDigest {
 
     /// The size and SHA-256 of a whole file.
     public static func summary(path: String) throws(Failure) -> (size: Int64, sha256: [UInt8]) {
-        let descriptor = try open(path)
+        let (descriptor, size) = try open(path)
         defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw Failure(description: "cannot read \(path): \(errorText())") }
-        guard status.st_mode & S_IFMT == S_IFREG else { throw Failure(description: "\(path) is not a regular file") }
-        let size = Int64(status.st_size)
         return (size, try digest(descriptor, path: path, offset: 0, length: size))
     }
 
@@ -23,13 +19,13 @@ public enum FileDigest {
     public static func regularFileSize(_ path: String) throws(Failure) -> Int64 {
         var status = stat()
         guard stat(path, &status) == 0 else { throw Failure(description: "cannot read \(path): \(errorText())") }
-        guard status.st_mode & S_IFMT == S_IFREG else { throw Failure(description: "\(path) is not a regular file") }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw Failure(description: "\(path) is \(RegularFile.Kind(mode: status.st_mode)), not a regular file") }
         return Int64(status.st_size)
     }
 
     /// The SHA-256 of `length` bytes of the file from `offset`.
     public static func sha256(path: String, offset: Int64, length: Int64) throws(Failure) -> [UInt8] {
-        let descriptor = try open(path)
+        let (descriptor, _) = try open(path)
         defer { close(descriptor) }
         return try digest(descriptor, path: path, offset: offset, length: length)
     }
@@ -40,13 +36,11 @@ public enum FileDigest {
     public static func parts(path: String, offset: Int64 = 0, length: Int64? = nil,
                              partSize: Int64) throws(Failure) -> (size: Int64, whole: [UInt8], parts: [[UInt8]]) {
         precondition(partSize > 0)
-        let descriptor = try open(path)
+        let (descriptor, fileSize) = try open(path)
         defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw Failure(description: "cannot read \(path): \(errorText())") }
-        let size = length ?? (Int64(status.st_size) - offset)
-        guard offset + size <= Int64(status.st_size) else {
-            throw Failure(description: "\(path) ends at byte \(status.st_size), before the \(size) bytes expected from \(offset)")
+        let size = length ?? (fileSize - offset)
+        guard offset + size <= fileSize else {
+            throw Failure(description: "\(path) ends at byte \(fileSize), before the \(size) bytes expected from \(offset)")
         }
         var whole = SHA256()
         var parts: [[UInt8]] = []
@@ -63,10 +57,17 @@ public enum FileDigest {
         return (size, whole.finish(), parts)
     }
 
-    private static func open(_ path: String) throws(Failure) -> Int32 {
-        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw Failure(description: "cannot read \(path): \(errorText())") }
-        return descriptor
+    /// Opens a regular file only: a FIFO or a device is refused before it is opened, never waited on.
+    private static func open(_ path: String) throws(Failure) -> (descriptor: Int32, size: Int64) {
+        do {
+            return try RegularFile.open(path)
+        } catch {
+            switch error.problem {
+            case .notRegular(let kind): throw Failure(description: "\(path) is \(kind), not a regular file")
+            case .missing: throw Failure(description: "cannot read \(path): \(String(cString: strerror(ENOENT)))")
+            case .unreadable(let code): throw Failure(description: "cannot read \(path): \(String(cString: strerror(code)))")
+            }
+        }
     }
 
     private static func digest(_ descriptor: Int32, path: String, offset: Int64, length: Int64) throws(Failure) -> [UInt8] {

@@ -9,6 +9,8 @@ enum DeployProcess {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// Killed for running past the `timeout` given to `run`.
+        var timedOut = false
 
         func json() throws -> [String: Any] {
             let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8))
@@ -28,8 +30,9 @@ enum DeployProcess {
         return directory.appendingPathComponent("deploy")
     }
 
-    /// Runs `deploy` (or another `executable`) to completion.
-    static func run(_ arguments: [String], environment: [String: String], executable: URL = binary) throws -> Result {
+    /// Runs `deploy` (or another `executable`) to completion, or, with `timeout`, kills it with SIGKILL once that many
+    /// seconds have passed (a hang then fails a test instead of blocking it).
+    static func run(_ arguments: [String], environment: [String: String], executable: URL = binary, timeout: Double? = nil) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -38,6 +41,13 @@ enum DeployProcess {
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        let watch = TimeoutWatch()
+        if let timeout {
+            let pid = process.processIdentifier
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
+                if watch.expire() { Glibc.kill(pid, SIGKILL) }
+            }
+        }
         // stderr is drained on another thread, so that a chatty child never blocks on a full pipe
         let stderrBox = DataBox()
         let reader = Thread { stderrBox.data = err.fileHandleForReading.readDataToEndOfFile(); stderrBox.done.signal() }
@@ -47,7 +57,32 @@ enum DeployProcess {
         let stderr = stderrBox.data
         process.waitUntilExit()
         return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+                      stderr: String(decoding: stderr, as: UTF8.self),
+                      timedOut: watch.finish() && process.terminationReason == .uncaughtSignal)
+    }
+}
+
+/// Whether a run's time ran out before it finished: whichever of the two comes first wins.
+final class TimeoutWatch: @unchecked Sendable {
+    // @unchecked: both flags are only touched under `lock`
+    private let lock = NSLock()
+    private var finished = false
+    private var expired = false
+
+    /// The time is up: true (kill it) unless the process already finished.
+    func expire() -> Bool {
+        lock.withLock {
+            expired = !finished
+            return expired
+        }
+    }
+
+    /// The process finished: returns whether its time had run out first.
+    func finish() -> Bool {
+        lock.withLock {
+            finished = true
+            return expired
+        }
     }
 }
 

@@ -15,7 +15,10 @@ struct ApplyCommand: Command {
         the credentials belong to the stack's account, takes the state lock, refreshes, plans, shows the plan and asks \
         (or --auto-approve). Phases run in order; inside a phase independent resources run in parallel. \
         The state is written after every step, so an interrupted apply is finished by running it again. Given a saved \
-        plan file instead of --stack, apply refuses it if the stack or the state changed since.
+        plan file instead of --stack, apply refuses it if the stack or the state changed since. With --bundle, the \
+        state records each signer's last bundle (its id, sequence and key fingerprint); a bundle from the same signer \
+        whose sequence is not higher (an older release, or the same bundle again once its apply finished) is refused \
+        before anything is read or changed, unless --allow-downgrade, which the state then records.
         """
     static let options = StackOptions.specs + StackOptions.stateSpecs + [
         .value("phase", "name", "Apply one phase and what it needs from earlier phases."),
@@ -25,6 +28,7 @@ struct ApplyCommand: Command {
         .flag("allow-findings", "Apply even when the plan fails a critical compliance check."),
         .value("bundle", "file", "Apply the stack of a bundle (deploy bundle export), verified first; needs --pubkey and --state."),
         .value("pubkey", "key", "With --bundle: the Ed25519 public key the bundle must be signed with."),
+        .flag("allow-downgrade", "With --bundle: apply a bundle not newer than the last one applied from its signer (recorded)."),
     ]
     static let positionals = ["[PLANFILE]"]
 
@@ -40,6 +44,8 @@ struct ApplyCommand: Command {
             guard arguments.value("state") != nil else {
                 throw UsageError(message: "--bundle needs --state: the bundle's stack is unpacked to a temporary directory", command: name)
             }
+        } else if arguments.flag("allow-downgrade") {
+            throw UsageError(message: "--allow-downgrade concerns a bundle's release sequence: it needs --bundle", command: name)
         } else if arguments.positionals.isEmpty, arguments.value("stack") == nil {
             throw UsageError(message: "give --stack <file> or a saved plan file", command: name)
         }
@@ -64,11 +70,17 @@ struct ApplyCommand: Command {
             if arguments.values["state"] == nil { arguments.values["state"] = file.statePath }
         }
         var bundled: BundledStack?
+        let allowDowngrade = arguments.flag("allow-downgrade")
         if let bundle = arguments.value("bundle") {
-            let unpacked = try BundledStack.open(bundle, key: try BundleKeys.publicKey(arguments.value("pubkey")!))
+            let store = StateStore(path: arguments.value("state")!)
+            // a rollback is refused on the signed manifest alone: before the archive is read through, a lock taken or a call made
+            let unpacked = try BundledStack.open(bundle, key: try BundleKeys.publicKey(arguments.value("pubkey")!)) { release in
+                _ = try store.load()?.admit(release, allowDowngrade: allowDowngrade)
+            }
             bundled = unpacked
             arguments.values["stack"] = unpacked.stackPath
-            context.console.err("bundle \(bundle): signed by \(unpacked.signer), every byte checked; artifacts upload from it")
+            context.console.err("bundle \(bundle): sequence \(unpacked.release.sequence), signed by \(unpacked.release.signer) (the key given), "
+                + "every byte checked; artifacts upload from it")
         }
         defer { bundled?.remove() }
         var options = try StackOptions(arguments, command: name)
@@ -84,7 +96,14 @@ struct ApplyCommand: Command {
         try await ApplySupport.checkAccount(client, configuration.stack)
         try run.lock(name, context.console)
         defer { run.release() }
-        let state = try run.state()
+        var state = try run.state()
+        // again under the lock: another apply may have recorded a bundle since the first look
+        let admission = try bundled.map { try state.admit($0.release, allowDowngrade: allowDowngrade) }
+        if let bundled, case .downgrade(let recorded) = admission {
+            let again = recorded.manifestSHA256 == bundled.release.manifestSHA256 ? " (this bundle, applied before)" : ""
+            context.console.err("warning: --allow-downgrade: applying bundle sequence \(bundled.release.sequence) although this state records "
+                + "sequence \(recorded.sequence) from the same signer\(again); the state records the downgrade")
+        }
         let handlerContext = ApplySupport.handlerContext(client, configuration.stack, arguments: arguments)
         var plan = try await run.plan(state, refresh: !arguments.flag("no-refresh")) { [HandlerReader(context: handlerContext)] }
         if let saved {
@@ -102,7 +121,15 @@ struct ApplyCommand: Command {
         } else {
             reporter.note("Applying the saved plan (\(plan.summary.dropLast()))")
         }
+        let wholeStack = arguments.value("phase") == nil
         guard plan.hasChanges else {
+            if let bundled, let admission {
+                // nothing to change is still this release applied: an older one may not follow it
+                state.recordBundleStarted(bundled.release, admission: admission)
+                if wholeStack { state.recordBundleCompleted(bundled.release) }
+                state.serial += 1
+                try run.store.write(state)
+            }
             reporter.note("\nNo changes. The account matches the stack.")
             return reporter.unchanged(verb: name)
         }
@@ -110,8 +137,21 @@ struct ApplyCommand: Command {
             throw NotConfirmed(description: "\(protected.address) is protected and this plan would \(protected.kind == .delete ? "destroy" : "replace") it; nothing was changed")
         }
         if saved == nil { try ApplySupport.confirm("\nApply these changes to account \(configuration.stack.account)?", context) }
-        return try await ApplySupport.execute(name, run: run, state: state, handlerContext: handlerContext, arguments: arguments,
-                                              context) { try await $0.apply(plan) }
+        if let bundled, let admission {
+            // recorded before the first change: an apply of it interrupted from here on is continued by the same bundle only
+            state.recordBundleStarted(bundled.release, admission: admission)
+            state.serial += 1
+            try run.store.write(state)
+        }
+        let code = try await ApplySupport.execute(name, run: run, state: state, handlerContext: handlerContext, arguments: arguments,
+                                                  context) { try await $0.apply(plan) }
+        if let bundled, code == ExitCode.success, wholeStack {
+            var finished = try run.state()
+            finished.recordBundleCompleted(bundled.release)
+            finished.serial += 1
+            try run.store.write(finished)
+        }
+        return code
     }
 
     /// The recorded state, or nil when there is none yet (as a plan made before the first apply records it).

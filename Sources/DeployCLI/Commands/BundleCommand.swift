@@ -12,8 +12,11 @@ struct BundleCommand: Command {
         with the deploy and inference-server binaries, the stack, its templates and pricing catalog, its artifacts, \
         each --model, an optional --plan, an SBOM (CycloneDX 1.5) and a manifest of every file's size and SHA-256, \
         signed with --sign-key; byte-identical for the same inputs when SOURCE_DATE_EPOCH is set; --split SIZE writes \
-        parts (FILE.000, ...) and an index at FILE. verify FILE --pubkey KEY: the signature, the manifest, then every \
-        byte, streaming; exit 1 with what failed and where. inspect FILE: contents, sizes, digests, signer and SBOM. \
+        parts (FILE.000, ...) and an index at FILE; --sequence N numbers the release (default: SOURCE_DATE_EPOCH, else \
+        the time now, in seconds), and apply --bundle refuses one not newer than the last it applied from the same \
+        signer. verify FILE --pubkey KEY: the signature, the manifest, then every byte, streaming; exit 1 with what \
+        failed and where; it names the signer by the fingerprint of the key given. inspect FILE: contents, sizes, \
+        digests, sequence, signer and SBOM. \
         import FILE --pubkey KEY --to DIR: verifies while extracting into a new directory beside DIR, renamed into place \
         only when complete. Apply straight from a bundle with deploy apply --bundle FILE --pubkey KEY.
         """
@@ -27,7 +30,8 @@ struct BundleCommand: Command {
         .value("server", "file", "export: the inference-server binary (default: beside deploy)."),
         .value("deploy", "file", "export: the deploy binary to ship (default: this one)."),
         .value("split", "size", "export: write parts of at most this size (bytes, or with K, M, G)."),
-        .value("pubkey", "key", "verify, import: the Ed25519 public key the bundle must be signed with."),
+        .value("sequence", "n", "export: the release sequence, higher than the signer's last (default: SOURCE_DATE_EPOCH, else now, in seconds)."),
+        .value("pubkey", "key", "verify, inspect, import: the Ed25519 public key the bundle must be signed with."),
         .value("to", "dir", "import: the directory to create."),
     ]
 
@@ -47,6 +51,7 @@ struct BundleCommand: Command {
             if let split = arguments.value("split"), BundleSizes.parse(split) == nil {
                 throw UsageError(message: "--split must be a size such as 4G, 700M or 1048576, of at least 1M, not '\(split)'", command: name)
             }
+            if let sequence = arguments.value("sequence") { _ = try BundleSequence.parse(sequence) }
         case "verify", "inspect", "import":
             guard words.count == 2 else { throw UsageError(message: "bundle \(words[0]) takes one bundle FILE", command: name) }
             if words[0] != "inspect" { try need("pubkey") }
@@ -84,6 +89,17 @@ enum BundleSizes {
     }
 }
 
+/// `--sequence N`: a whole number every JSON reader holds exactly.
+enum BundleSequence {
+    static func parse(_ text: String) throws(UsageError) -> Int64 {
+        guard let value = Int64(text), (0...BundleManifest.maxSequence).contains(value) else {
+            throw UsageError(message: "--sequence must be a whole number from 0 to \(BundleManifest.maxSequence), not '\(text)'",
+                             command: BundleCommand.name)
+        }
+        return value
+    }
+}
+
 /// `bundle keygen`.
 enum BundleKeys {
     static func generate(_ context: CommandContext) throws -> Int32 {
@@ -101,9 +117,7 @@ enum BundleKeys {
     }
 
     static func publicKey(_ path: String) throws -> Ed25519.PublicKey {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw UsageError(message: "cannot read the public key \(path)", command: BundleCommand.name)
-        }
+        let text = try keyText(path, what: "the public key")
         do {
             return try Ed25519.PublicKey(pem: text, file: path)
         } catch {
@@ -112,13 +126,19 @@ enum BundleKeys {
     }
 
     static func privateKey(_ path: String) throws -> Ed25519.PrivateKey {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw UsageError(message: "cannot read the signing key \(path)", command: BundleCommand.name)
-        }
+        let text = try keyText(path, what: "the signing key")
         do {
             return try Ed25519.PrivateKey(pem: text, file: path)
         } catch {
             throw UsageError(message: error.description, command: BundleCommand.name)
+        }
+    }
+
+    private static func keyText(_ path: String, what: String) throws(UsageError) -> String {
+        do {
+            return try Ed25519.pemText(file: path)
+        } catch {
+            throw UsageError(message: "\(what) \(path): \(error.message)", command: BundleCommand.name)
         }
     }
 }

@@ -66,6 +66,9 @@ public struct State: Codable, Sendable, Equatable {
     public var region: String
     public var resources: [ResourceState]
     public var outputs: [String: Value]
+    /// The last bundle applied from each signer (`apply --bundle`), which an older or equal release from that signer
+    /// may not follow (`admit`); nil in a state no bundle was ever applied to.
+    public var bundles: [BundleRecord]?
     /// SHA-256 of the document without this field, checked on load.
     public var checksum: String?
 

@@ -1,4 +1,5 @@
 import Foundation
+import TextSafety
 
 /// Evaluates a checked stack into desired resources, block by block in dependency order.
 ///
@@ -149,10 +150,20 @@ public struct Expander {
         }
         let resolved = URL(fileURLWithPath: relative.hasPrefix("/") ? relative : (base as NSString).appendingPathComponent(relative))
             .standardizedFileURL.path
+        let roots = configuration.artifactRoots
+        let location = locations[property] ?? block.location
+        let trees = "the stack's directory (\(SafeText.quoted(roots.stackDirectory))) and the templates (\(SafeText.quoted(roots.templatesDirectory)))"
+        guard case .inside = roots.place(resolved) else {
+            throw StackError("\(address): \(property) '\(SafeText.quoted(relative))' is outside \(trees); a stack uploads only files below them",
+                             at: location)
+        }
         if let bundled = configuration.bundledArtifacts[resolved] { return bundled }
+        if case .linkedOutside(let target) = roots.locate(resolved) {
+            throw StackError("\(address): \(property) '\(SafeText.quoted(relative))' is a symbolic link to \(SafeText.quoted(target)), outside "
+                             + "\(trees); a stack uploads only files below them", at: location)
+        }
         do {
-            return try LocalArtifact.describe(relative, in: base, at: locations[property] ?? block.location,
-                                              digest: configuration.hashesArtifacts)
+            return try LocalArtifact.describe(relative, in: base, at: location, digest: configuration.hashesArtifacts)
         } catch {
             let beside = property == block.schema.localFile ? "the stack file" : "the templates"
             throw StackError("\(address): \(error.message) (\(property) is relative to \(beside))", at: error.location)

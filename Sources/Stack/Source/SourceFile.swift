@@ -1,22 +1,26 @@
 import Foundation
+import Hashing
 import TextSafety
 
 /// Reads a JSON5 source file (stack, template, catalog, benchmark result) as UTF-8 text; every failure says why:
-/// the file is missing, is a directory, cannot be read (with the system's reason), or where its first byte that is
-/// not UTF-8 stands (line and column).
+/// the file is missing, is a directory, FIFO, socket or device (refused without being opened), cannot be read (with
+/// the system's reason), or where its first byte that is not UTF-8 stands (line and column).
 public enum SourceFile {
     public static func text(_ path: String, what: String) throws(StackError) -> String {
         let quoted = "'\(SafeText.quoted(path))'"
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw StackError("cannot read the \(what) \(quoted): no such file", at: nil)
+        let bytes: [UInt8]
+        do {
+            // never opened unless it is a regular file: a FIFO named as a stack would otherwise block the read forever
+            bytes = try RegularFile.contents(path)
+        } catch {
+            let why = switch error.problem {
+            case .missing: "no such file"
+            case .notRegular(.directory): "it is a directory"
+            case .notRegular(let kind): "it is \(kind), not a regular file"
+            case .unreadable(let code): String(cString: strerror(code)).lowercased()
+            }
+            throw StackError("cannot read the \(what) \(quoted): \(why)", at: nil)
         }
-        guard !isDirectory.boolValue else { throw StackError("cannot read the \(what) \(quoted): it is a directory", at: nil) }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let code = access(path, R_OK) == 0 ? EIO : errno
-            throw StackError("cannot read the \(what) \(quoted): \(String(cString: strerror(code)).lowercased())", at: nil)
-        }
-        let bytes = [UInt8](data)
         guard let text = String(validating: bytes, as: UTF8.self) else {
             let (value, line, column) = firstInvalidByte(bytes)
             throw StackError("the \(what) is not UTF-8 text: byte 0x\(String(value, radix: 16, uppercase: true)) cannot start or continue a character",
