@@ -129,7 +129,7 @@ public enum ResourceTypes {
             "restrict_public_buckets": .init(.bool, default: .bool(true)),
         ]),
         // exactly one of source (beside the stack) and template_file (among the templates)
-        ResourceSchema("aws.s3.object", localFile: "source", templateFile: "template_file", computed: ["id", "version_id", "etag"], [
+        ResourceSchema("aws.s3.object", maxTags: TagLimits.perObject, localFile: "source", templateFile: "template_file", computed: ["id", "version_id", "etag"], [
             "bucket": .init(.string, required: true, replace: true),
             "key": .init(.string, required: true, replace: true),
             "source": .init(.string),
