@@ -104,7 +104,8 @@ public struct Expander {
         }
         let artifact = try localArtifact(block, address: address, properties: properties, locations: locations)
         if let artifact { properties.merge(artifact.attributes) { _, derived in derived } }
-        for (name, schema) in block.schema.attributes where properties[name] == nil {
+        // the schema's defaults are the only ones: handlers count on every defaulted property being here, null included
+        for (name, schema) in block.schema.attributes where properties[name] == nil || properties[name] == .null {
             if let value = schema.defaultValue { properties[name] = value }
             if schema.sensitive { sensitive.insert(name) }
         }
