@@ -65,8 +65,10 @@ struct DynamoDBTableHandler: ResourceHandler {
         var input: [String: JSONValue] = ["TableName": .string(name)]
         if changed.contains("deletion_protection") { input["DeletionProtectionEnabled"] = .bool(try resource.requireBool("deletion_protection")) }
         if changed.contains("billing_mode") { input["BillingMode"] = .string(try resource.require("billing_mode")) }
-        if changed.contains("kms_key_arn"), let key = resource.string("kms_key_arn") {
-            input["SSESpecification"] = ["Enabled": true, "SSEType": "KMS", "KMSMasterKeyId": .string(key)]
+        if changed.contains("kms_key_arn") {
+            // without a key of the stack's, the table goes back to the key AWS owns
+            input["SSESpecification"] = resource.string("kms_key_arn").map { ["Enabled": true, "SSEType": "KMS", "KMSMasterKeyId": .string($0)] }
+                ?? ["Enabled": false]
         }
         if input.count > 1 { try await service.call("UpdateTable", input) }
         if changed.contains("point_in_time_recovery") {
