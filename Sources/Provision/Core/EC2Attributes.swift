@@ -77,10 +77,13 @@ enum EC2Attributes {
         if state == "terminated" || state == "shutting-down" { return nil }
         let profile = item.child("iamInstanceProfile")?.child("arn")?.text.split(separator: "/").last.map { Value.string(String($0)) }
         let metadata = item.child("metadataOptions")
+        // the groups are the primary interface's, where the create puts them (moto lists no instance groups then)
+        let primary = item.child("networkInterfaceSet")?.children("item").first { $0.child("attachment")?.child("deviceIndex")?.text == "0" }
         return compact(["ami": text(item, "imageId"), "instance_type": text(item, "instanceType"),
-                        "subnet_id": text(item, "subnetId"), "security_group_ids": list(item, "groupSet", "groupId"),
+                        "subnet_id": text(item, "subnetId"), "security_group_ids": list(primary ?? item, "groupSet", "groupId"),
                         "iam_instance_profile": profile ?? .null, "private_ip": text(item, "privateIpAddress"),
                         "public_ip": text(item, "ipAddress") ?? .null,
+                        "associate_public_ip_address": .bool(item.child("ipAddress").map { !$0.text.isEmpty } ?? false),
                         "metadata_http_tokens": metadata.flatMap { text($0, "httpTokens") },
                         "metadata_hop_limit": metadata.flatMap { int($0, "httpPutResponseHopLimit") },
                         "monitoring": item.child("monitoring")?.child("state").map { .bool($0.text == "enabled") }])

@@ -3,21 +3,57 @@ import Plan
 import Stack
 
 /// Typed access to evaluated properties; by apply time every property is known.
+///
+/// The schema's defaults are the only defaults: the Expander fills in every property the template leaves out (or
+/// sets to null) that has one, so a handler reads such a property with a `require` accessor and never supplies a
+/// fallback of its own. The optional accessors are for properties without a default, where nil means "not set".
+/// (HandlerSchemaTests reads the handlers' sources and holds them to this.)
 extension DesiredResource {
     func string(_ name: String) -> String? { properties[name]?.stringValue }
     func bool(_ name: String) -> Bool? { properties[name]?.boolValue }
     func int(_ name: String) -> Int? { properties[name]?.intValue }
+    /// A list of strings; nil and an empty list are the same.
     func strings(_ name: String) -> [String] { properties[name]?.listValue?.compactMap(\.stringValue) ?? [] }
 
     /// The tags to set: the stack's, the template's and deploy's own.
     var tags: [String: String] { properties["tags"]?.mapValue?.compactMapValues(\.stringValue) ?? [:] }
 
-    /// A string property that must be set, or an error naming it.
+    /// A string property that must be set and not empty, or an error naming it.
     func require(_ name: String) throws -> String {
-        guard let value = string(name), !value.isEmpty else {
-            throw ProvisionError("\(address): property '\(name)' has no value at apply time")
-        }
+        guard let value = string(name), !value.isEmpty else { throw missing(name) }
         return value
+    }
+
+    /// A string property that must be set; empty is a value (a description whose default is "").
+    func requireString(_ name: String) throws -> String {
+        guard let value = string(name) else { throw missing(name) }
+        return value
+    }
+
+    func requireBool(_ name: String) throws -> Bool {
+        guard let value = bool(name) else { throw missing(name) }
+        return value
+    }
+
+    func requireInt(_ name: String) throws -> Int {
+        guard let value = int(name) else { throw missing(name) }
+        return value
+    }
+
+    /// A list property (strings or objects) that must be set; empty is a value.
+    func requireList(_ name: String) throws -> [Value] {
+        guard let value = properties[name]?.listValue else { throw missing(name) }
+        return value
+    }
+
+    /// A policy property that must be set, as the JSON text AWS takes.
+    func requirePolicyJSON(_ name: String) throws -> String {
+        guard let policy = try policyJSON(name) else { throw missing(name) }
+        return policy
+    }
+
+    private func missing(_ name: String) -> ProvisionError {
+        ProvisionError("\(address): property '\(name)' has no value at apply time")
     }
 
     /// Tag keys recorded before that the resource no longer wants, for the services that untag by key.

@@ -24,10 +24,10 @@ struct AccountPublicAccessBlockHandler: ResourceHandler {
     }
 
     private func put(_ resource: DesiredResource, context: HandlerContext) async throws {
-        func flag(_ name: String) -> Bool { resource.bool(name) ?? true }
-        let settings = S3Control.PublicAccessBlock(blockPublicAcls: flag("block_public_acls"), ignorePublicAcls: flag("ignore_public_acls"),
-                                                   blockPublicPolicy: flag("block_public_policy"),
-                                                   restrictPublicBuckets: flag("restrict_public_buckets"))
+        let settings = S3Control.PublicAccessBlock(blockPublicAcls: try resource.requireBool("block_public_acls"),
+                                                   ignorePublicAcls: try resource.requireBool("ignore_public_acls"),
+                                                   blockPublicPolicy: try resource.requireBool("block_public_policy"),
+                                                   restrictPublicBuckets: try resource.requireBool("restrict_public_buckets"))
         try await S3Control(client: context.client).putPublicAccessBlock(settings, account: context.stack.account)
     }
 

@@ -18,9 +18,9 @@ struct CloudTrailHandler: ResourceHandler {
     private func settings(_ resource: DesiredResource) throws -> [String: JSONValue] {
         var input: [String: JSONValue] = ["Name": .string(try resource.require("name")),
                                           "S3BucketName": .string(try resource.require("s3_bucket_name")),
-                                          "IsMultiRegionTrail": .bool(resource.bool("is_multi_region_trail") == true),
-                                          "IncludeGlobalServiceEvents": .bool(resource.bool("include_global_service_events") != false),
-                                          "EnableLogFileValidation": .bool(resource.bool("enable_log_file_validation") == true)]
+                                          "IsMultiRegionTrail": .bool(try resource.requireBool("is_multi_region_trail")),
+                                          "IncludeGlobalServiceEvents": .bool(try resource.requireBool("include_global_service_events")),
+                                          "EnableLogFileValidation": .bool(try resource.requireBool("enable_log_file_validation"))]
         if let prefix = resource.string("s3_key_prefix") { input["S3KeyPrefix"] = .string(prefix) }
         if let key = resource.string("kms_key_id") { input["KmsKeyId"] = .string(key) }
         return input
@@ -32,7 +32,7 @@ struct CloudTrailHandler: ResourceHandler {
         let answer = try await cloudtrail(context).call("CreateTrail", input)
         let name = try resource.require("name")
         try await context.recordID(name)
-        if resource.bool("enable_logging") != false { try await cloudtrail(context).call("StartLogging", ["Name": .string(name)]) }
+        if try resource.requireBool("enable_logging") { try await cloudtrail(context).call("StartLogging", ["Name": .string(name)]) }
         return ["id": .string(name), "arn": .string(answer["TrailARN"]?.stringValue ?? "")]
     }
 
@@ -43,7 +43,7 @@ struct CloudTrailHandler: ResourceHandler {
         let arn = recorded.attributes["arn"]?.stringValue ?? ""
         if !changed.subtracting(["tags", "enable_logging"]).isEmpty { try await service.call("UpdateTrail", try settings(resource)) }
         if changed.contains("enable_logging") {
-            try await service.call(resource.bool("enable_logging") != false ? "StartLogging" : "StopLogging", ["Name": .string(name)])
+            try await service.call(try resource.requireBool("enable_logging") ? "StartLogging" : "StopLogging", ["Name": .string(name)])
         }
         if changed.contains("tags") {
             let removed = resource.removedTagKeys(since: recorded)
@@ -66,7 +66,7 @@ struct CloudTrailHandler: ResourceHandler {
         let trails = try await cloudtrail(context).call("DescribeTrails", ["trailNameList": [.string(name)]])["trailList"]?.arrayValue ?? []
         guard let trail = trails.first(where: { $0["Name"]?.stringValue == name }) else { return nil }
         try await context.recordID(name)
-        if resource.bool("enable_logging") != false { try await cloudtrail(context).call("StartLogging", ["Name": .string(name)]) }
+        if try resource.requireBool("enable_logging") { try await cloudtrail(context).call("StartLogging", ["Name": .string(name)]) }
         return ["id": .string(name), "arn": .string(trail["TrailARN"]?.stringValue ?? "")]
     }
 

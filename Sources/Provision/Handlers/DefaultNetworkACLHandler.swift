@@ -43,9 +43,9 @@ struct DefaultNetworkACLHandler: ResourceHandler {
     /// change never closes what both the old and new entries allow.
     private func sync(_ id: String, acl: XMLNode, desired resource: DesiredResource, ec2: EC2Support) async throws {
         let current = (acl.child("entrySet")?.children("item") ?? []).compactMap(NetworkACLEntry.parse)
-        for (property, egress) in [("ingress", false), ("egress", true)] {
+        for (egress, desired) in [(false, try resource.requireList("ingress")), (true, try resource.requireList("egress"))] {
             let have = Set(current.filter { $0.egress == egress }.map(\.entry))
-            let want = NetworkACLEntry.expand(resource.properties[property])
+            let want = Set(desired.flatMap(NetworkACLEntry.expand))
             let remove = have.subtracting(want)
             let add = want.subtracting(have)
             let taken = Set(have.map(\.ruleNumber))

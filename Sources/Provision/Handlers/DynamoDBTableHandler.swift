@@ -19,17 +19,18 @@ struct DynamoDBTableHandler: ResourceHandler {
     func create(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value] {
         let name = try resource.require("name")
         let hashKey = try resource.require("hash_key")
-        var attributes: [JSONValue] = [["AttributeName": .string(hashKey), "AttributeType": .string(resource.string("hash_key_type") ?? "S")]]
+        var attributes: [JSONValue] = [["AttributeName": .string(hashKey), "AttributeType": .string(try resource.require("hash_key_type"))]]
         var schema: [JSONValue] = [["AttributeName": .string(hashKey), "KeyType": "HASH"]]
         if let rangeKey = resource.string("range_key") {
-            attributes.append(["AttributeName": .string(rangeKey), "AttributeType": .string(resource.string("range_key_type") ?? "S")])
+            attributes.append(["AttributeName": .string(rangeKey), "AttributeType": .string(try resource.require("range_key_type"))])
             schema.append(["AttributeName": .string(rangeKey), "KeyType": "RANGE"])
         }
+        let billing = try resource.require("billing_mode")
         var input: [String: JSONValue] = ["TableName": .string(name), "AttributeDefinitions": .array(attributes), "KeySchema": .array(schema),
-                                          "BillingMode": .string(resource.string("billing_mode") ?? "PAY_PER_REQUEST"),
-                                          "DeletionProtectionEnabled": .bool(resource.bool("deletion_protection") == true),
+                                          "BillingMode": .string(billing),
+                                          "DeletionProtectionEnabled": .bool(try resource.requireBool("deletion_protection")),
                                           "Tags": JSONService.tagList(resource.tags)]
-        if resource.string("billing_mode") == "PROVISIONED" {
+        if billing == "PROVISIONED" {
             input["ProvisionedThroughput"] = ["ReadCapacityUnits": 1, "WriteCapacityUnits": 1]
         }
         if let key = resource.string("kms_key_arn") {
@@ -38,7 +39,7 @@ struct DynamoDBTableHandler: ResourceHandler {
         try await dynamodb(context).call("CreateTable", input)
         try await context.recordID(name)
         let arn = try await active(name, context: context)
-        if resource.bool("point_in_time_recovery") == true { try await setRecovery(true, name: name, context: context) }
+        if try resource.requireBool("point_in_time_recovery") { try await setRecovery(true, name: name, context: context) }
         return ["id": .string(name), "arn": .string(arn)]
     }
 
@@ -62,14 +63,16 @@ struct DynamoDBTableHandler: ResourceHandler {
         let name = try recorded.requireID()
         let service = dynamodb(context)
         var input: [String: JSONValue] = ["TableName": .string(name)]
-        if changed.contains("deletion_protection") { input["DeletionProtectionEnabled"] = .bool(resource.bool("deletion_protection") == true) }
-        if changed.contains("billing_mode") { input["BillingMode"] = .string(resource.string("billing_mode") ?? "PAY_PER_REQUEST") }
-        if changed.contains("kms_key_arn"), let key = resource.string("kms_key_arn") {
-            input["SSESpecification"] = ["Enabled": true, "SSEType": "KMS", "KMSMasterKeyId": .string(key)]
+        if changed.contains("deletion_protection") { input["DeletionProtectionEnabled"] = .bool(try resource.requireBool("deletion_protection")) }
+        if changed.contains("billing_mode") { input["BillingMode"] = .string(try resource.require("billing_mode")) }
+        if changed.contains("kms_key_arn") {
+            // without a key of the stack's, the table goes back to the key AWS owns
+            input["SSESpecification"] = resource.string("kms_key_arn").map { ["Enabled": true, "SSEType": "KMS", "KMSMasterKeyId": .string($0)] }
+                ?? ["Enabled": false]
         }
         if input.count > 1 { try await service.call("UpdateTable", input) }
         if changed.contains("point_in_time_recovery") {
-            try await setRecovery(resource.bool("point_in_time_recovery") == true, name: name, context: context)
+            try await setRecovery(try resource.requireBool("point_in_time_recovery"), name: name, context: context)
         }
         let arn = try await active(name, context: context)
         if changed.contains("tags") {
@@ -126,7 +129,7 @@ struct DynamoDBTableHandler: ResourceHandler {
         }
         try await context.recordID(name)
         let arn = try await active(name, context: context)
-        if resource.bool("point_in_time_recovery") == true { try await setRecovery(true, name: name, context: context) }
+        if try resource.requireBool("point_in_time_recovery") { try await setRecovery(true, name: name, context: context) }
         return ["id": .string(name), "arn": .string(arn)]
     }
 

@@ -15,7 +15,7 @@ struct EBSEncryptionByDefaultHandler: ResourceHandler {
         delete: [])
 
     func create(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value] {
-        try await set(resource.bool("enabled") ?? true, context: context)
+        try await set(try resource.requireBool("enabled"), context: context)
         let id = "\(context.stack.account)/\(context.stack.region)"
         try await context.recordID(id)
         return ["id": .string(id)]
@@ -23,7 +23,7 @@ struct EBSEncryptionByDefaultHandler: ResourceHandler {
 
     func update(_ resource: DesiredResource, recorded: ResourceState, changed: Set<String>,
                 context: HandlerContext) async throws -> [String: Value] {
-        try await set(resource.bool("enabled") ?? true, context: context)
+        try await set(try resource.requireBool("enabled"), context: context)
         return ["id": .string(try recorded.requireID())]
     }
 

@@ -16,7 +16,7 @@ struct FlowLogHandler: ResourceHandler {
                           ("LogDestinationType", try resource.require("log_destination_type")),
                           ("LogDestination", try resource.require("log_destination")), ("ClientToken", token)]
         if let role = resource.string("deliver_logs_permission_arn") { parameters.append(("DeliverLogsPermissionArn", role)) }
-        if let interval = resource.int("max_aggregation_interval") { parameters.append(("MaxAggregationInterval", String(interval))) }
+        parameters.append(("MaxAggregationInterval", String(try resource.requireInt("max_aggregation_interval"))))
         let answer = try await ec2.call("CreateFlowLogs", parameters + EC2Support.tagSpecification("vpc-flow-log", resource.tags))
         if let failure = answer.child("unsuccessful")?.child("item")?.child("error")?.child("message")?.text {
             throw ProvisionError("CreateFlowLogs failed: \(failure)")

@@ -14,7 +14,7 @@ struct IAMInstanceProfileHandler: ResourceHandler {
     func create(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value] {
         let iam = IAMSupport(context)
         let name = try resource.require("name")
-        let answer = try await iam.call("CreateInstanceProfile", [("InstanceProfileName", name), ("Path", resource.string("path") ?? "/")]
+        let answer = try await iam.call("CreateInstanceProfile", [("InstanceProfileName", name), ("Path", try resource.require("path"))]
                                         + IAMSupport.tags(resource.tags))
         try await context.recordID(name)
         try await iam.call("AddRoleToInstanceProfile", [("InstanceProfileName", name), ("RoleName", try resource.require("role"))])

@@ -19,10 +19,11 @@ struct IAMRoleHandler: ResourceHandler {
     func create(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value] {
         let iam = IAMSupport(context)
         let name = try resource.require("name")
-        var parameters = [("RoleName", name), ("Path", resource.string("path") ?? "/"),
-                          ("AssumeRolePolicyDocument", try resource.policyJSON("assume_role_policy") ?? "{}"),
-                          ("MaxSessionDuration", String(resource.int("max_session_duration") ?? 3600))]
-        if let description = resource.string("description"), !description.isEmpty { parameters.append(("Description", description)) }
+        var parameters = [("RoleName", name), ("Path", try resource.require("path")),
+                          ("AssumeRolePolicyDocument", try resource.requirePolicyJSON("assume_role_policy")),
+                          ("MaxSessionDuration", String(try resource.requireInt("max_session_duration")))]
+        let description = try resource.requireString("description")
+        if !description.isEmpty { parameters.append(("Description", description)) }
         let answer = try await iam.call("CreateRole", parameters + IAMSupport.tags(resource.tags))
         try await context.recordID(name)
         for policy in resource.strings("managed_policy_arns") {
@@ -40,11 +41,11 @@ struct IAMRoleHandler: ResourceHandler {
         let iam = IAMSupport(context)
         let name = try recorded.requireID()
         if changed.contains("description") || changed.contains("max_session_duration") {
-            try await iam.call("UpdateRole", [("RoleName", name), ("Description", resource.string("description") ?? ""),
-                                              ("MaxSessionDuration", String(resource.int("max_session_duration") ?? 3600))])
+            try await iam.call("UpdateRole", [("RoleName", name), ("Description", try resource.requireString("description")),
+                                              ("MaxSessionDuration", String(try resource.requireInt("max_session_duration")))])
         }
         if changed.contains("assume_role_policy") {
-            try await iam.call("UpdateAssumeRolePolicy", [("RoleName", name), ("PolicyDocument", try resource.policyJSON("assume_role_policy") ?? "{}")])
+            try await iam.call("UpdateAssumeRolePolicy", [("RoleName", name), ("PolicyDocument", try resource.requirePolicyJSON("assume_role_policy"))])
         }
         if changed.contains("managed_policy_arns") {
             let before = Set(recorded.attributes["managed_policy_arns"]?.listValue?.compactMap(\.stringValue) ?? [])

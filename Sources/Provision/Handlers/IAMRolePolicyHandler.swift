@@ -11,7 +11,7 @@ struct IAMRolePolicyHandler: ResourceHandler {
     func create(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value] {
         let role = try resource.require("role"), name = try resource.require("name")
         try await IAMSupport(context).call("PutRolePolicy", [("RoleName", role), ("PolicyName", name),
-                                                             ("PolicyDocument", try resource.policyJSON("policy") ?? "{}")])
+                                                             ("PolicyDocument", try resource.requirePolicyJSON("policy"))])
         try await context.recordID("\(role):\(name)")
         return ["id": .string("\(role):\(name)")]
     }

@@ -17,19 +17,24 @@ struct InstanceHandler: ResourceHandler {
 
     func create(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value] {
         let ec2 = EC2Support(context)
+        // the subnet, groups and public address go on the primary interface, the one place RunInstances takes the
+        // address: sent either way, so that a subnet that maps public addresses on launch cannot give the node one
         var parameters = [("ImageId", try resource.require("ami")), ("InstanceType", try resource.require("instance_type")),
-                          ("MinCount", "1"), ("MaxCount", "1"), ("SubnetId", try resource.require("subnet_id")), ("ClientToken", token),
-                          ("MetadataOptions.HttpTokens", resource.string("metadata_http_tokens") ?? "required"),
-                          ("MetadataOptions.HttpPutResponseHopLimit", String(resource.int("metadata_hop_limit") ?? 1)),
+                          ("MinCount", "1"), ("MaxCount", "1"), ("ClientToken", token),
+                          ("NetworkInterface.1.DeviceIndex", "0"), ("NetworkInterface.1.SubnetId", try resource.require("subnet_id")),
+                          ("NetworkInterface.1.AssociatePublicIpAddress", String(try resource.requireBool("associate_public_ip_address"))),
+                          ("NetworkInterface.1.DeleteOnTermination", "true"),
+                          ("MetadataOptions.HttpTokens", try resource.require("metadata_http_tokens")),
+                          ("MetadataOptions.HttpPutResponseHopLimit", String(try resource.requireInt("metadata_hop_limit"))),
                           ("MetadataOptions.HttpEndpoint", "enabled"),
-                          ("Monitoring.Enabled", resource.bool("monitoring") == true ? "true" : "false"),
+                          ("Monitoring.Enabled", String(try resource.requireBool("monitoring"))),
                           ("BlockDeviceMapping.1.DeviceName", "/dev/xvda"),
-                          ("BlockDeviceMapping.1.Ebs.VolumeSize", String(resource.int("root_volume_size") ?? 8)),
-                          ("BlockDeviceMapping.1.Ebs.VolumeType", resource.string("root_volume_type") ?? "gp3"),
-                          ("BlockDeviceMapping.1.Ebs.Encrypted", resource.bool("root_volume_encrypted") == true ? "true" : "false"),
+                          ("BlockDeviceMapping.1.Ebs.VolumeSize", String(try resource.requireInt("root_volume_size"))),
+                          ("BlockDeviceMapping.1.Ebs.VolumeType", try resource.require("root_volume_type")),
+                          ("BlockDeviceMapping.1.Ebs.Encrypted", String(try resource.requireBool("root_volume_encrypted"))),
                           ("BlockDeviceMapping.1.Ebs.DeleteOnTermination", "true")]
         if let key = resource.string("root_volume_kms_key_id") { parameters.append(("BlockDeviceMapping.1.Ebs.KmsKeyId", key)) }
-        parameters += EC2Support.list("SecurityGroupId", resource.strings("security_group_ids"))
+        parameters += EC2Support.list("NetworkInterface.1.SecurityGroupId", resource.strings("security_group_ids"))
         if let profile = resource.string("iam_instance_profile") { parameters.append(("IamInstanceProfile.Name", profile)) }
         if let userData = resource.string("user_data") { parameters.append(("UserData", Data(userData.utf8).base64EncodedString())) }
         parameters += EC2Support.tagSpecification("instance", resource.tags) + EC2Support.tagSpecification("volume", resource.tags, index: 2)
@@ -72,17 +77,14 @@ struct InstanceHandler: ResourceHandler {
         }
         if changed.contains("metadata_http_tokens") || changed.contains("metadata_hop_limit") {
             _ = try await ec2.call("ModifyInstanceMetadataOptions", [
-                ("InstanceId", id), ("HttpTokens", resource.string("metadata_http_tokens") ?? "required"),
-                ("HttpPutResponseHopLimit", String(resource.int("metadata_hop_limit") ?? 1)), ("HttpEndpoint", "enabled")])
+                ("InstanceId", id), ("HttpTokens", try resource.require("metadata_http_tokens")),
+                ("HttpPutResponseHopLimit", String(try resource.requireInt("metadata_hop_limit"))), ("HttpEndpoint", "enabled")])
         }
         if changed.contains("security_group_ids") {
             _ = try await ec2.call("ModifyInstanceAttribute", [("InstanceId", id)] + EC2Support.list("GroupId", resource.strings("security_group_ids")))
         }
         if changed.contains("monitoring") {
-            _ = try await ec2.call(resource.bool("monitoring") == true ? "MonitorInstances" : "UnmonitorInstances", [("InstanceId.1", id)])
-        }
-        for unsupported in ["iam_instance_profile", "root_volume_size", "root_volume_type"] where changed.contains(unsupported) {
-            throw ProvisionError("\(recorded.address): changing \(unsupported) of a running node is not supported in place; taint it to replace it")
+            _ = try await ec2.call(try resource.requireBool("monitoring") ? "MonitorInstances" : "UnmonitorInstances", [("InstanceId.1", id)])
         }
         if changed.contains("tags") { try await ec2.syncTags(id, from: recorded.attributes["tags"], to: resource.tags) }
         return try await running(id, ec2: ec2)

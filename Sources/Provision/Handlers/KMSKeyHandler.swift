@@ -17,9 +17,9 @@ struct KMSKeyHandler: ResourceHandler {
     private func kms(_ context: HandlerContext) -> JSONService { JSONService(client: context.client, service: .kms) }
 
     func create(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value] {
-        var input: [String: JSONValue] = ["Description": .string(resource.string("description") ?? ""),
-                                          "KeyUsage": .string(resource.string("key_usage") ?? "ENCRYPT_DECRYPT"),
-                                          "KeySpec": .string(resource.string("key_spec") ?? "SYMMETRIC_DEFAULT"),
+        var input: [String: JSONValue] = ["Description": .string(try resource.requireString("description")),
+                                          "KeyUsage": .string(try resource.require("key_usage")),
+                                          "KeySpec": .string(try resource.require("key_spec")),
                                           "Tags": JSONService.tagList(resource.tags, key: "TagKey", value: "TagValue")]
         if let policy = try resource.policyJSON("policy") { input["Policy"] = .string(policy) }
         let answer = try await kms(context).call("CreateKey", input)
@@ -35,10 +35,9 @@ struct KMSKeyHandler: ResourceHandler {
     }
 
     private func setRotation(_ resource: DesiredResource, id: String, context: HandlerContext) async throws {
-        if resource.bool("enable_key_rotation") == true {
-            var input: [String: JSONValue] = ["KeyId": .string(id)]
-            if let days = resource.int("rotation_period_days") { input["RotationPeriodInDays"] = .number(Double(days)) }
-            try await kms(context).call("EnableKeyRotation", input)
+        if try resource.requireBool("enable_key_rotation") {
+            try await kms(context).call("EnableKeyRotation", ["KeyId": .string(id),
+                                                              "RotationPeriodInDays": .number(Double(try resource.requireInt("rotation_period_days")))])
         } else {
             try await kms(context).call("DisableKeyRotation", ["KeyId": .string(id)])
         }
@@ -55,7 +54,7 @@ struct KMSKeyHandler: ResourceHandler {
             try await service.call("PutKeyPolicy", ["KeyId": .string(id), "PolicyName": "default", "Policy": .string(policy)])
         }
         if changed.contains("description") {
-            try await service.call("UpdateKeyDescription", ["KeyId": .string(id), "Description": .string(resource.string("description") ?? "")])
+            try await service.call("UpdateKeyDescription", ["KeyId": .string(id), "Description": .string(try resource.requireString("description"))])
         }
         if changed.contains("tags") {
             let removed = resource.removedTagKeys(since: recorded)

@@ -49,7 +49,7 @@ struct S3BucketHandler: ResourceHandler {
         if changed.contains("public_acl_grants") && !creating { try await s3.putCannedACL(name, "private") }
         var puts: [@Sendable () async throws -> Void] = []
         if changed.contains("block_public_access") {
-            if resource.bool("block_public_access") == true {
+            if try resource.requireBool("block_public_access") {
                 puts.append { try await s3.putSubresource(name, "publicAccessBlock", body: """
                     <PublicAccessBlockConfiguration \(namespace)><BlockPublicAcls>true</BlockPublicAcls>\
                     <IgnorePublicAcls>true</IgnorePublicAcls><BlockPublicPolicy>true</BlockPublicPolicy>\
@@ -60,15 +60,15 @@ struct S3BucketHandler: ResourceHandler {
             }
         }
         if changed.contains("object_ownership") {
-            let ownership = resource.string("object_ownership") ?? "BucketOwnerEnforced"
+            let ownership = try resource.require("object_ownership")
             puts.append { try await s3.putSubresource(name, "ownershipControls", body: """
                 <OwnershipControls \(namespace)><Rule><ObjectOwnership>\(ownership)</ObjectOwnership></Rule></OwnershipControls>
                 """) }
         }
         if !changed.isDisjoint(with: ["sse_algorithm", "kms_key_id", "bucket_key_enabled"]) {
-            let algorithm = resource.string("sse_algorithm") ?? "AES256"
+            let algorithm = try resource.require("sse_algorithm")
             let key = resource.string("kms_key_id").map { "<KMSMasterKeyID>\(SafeText.xmlEscaped($0))</KMSMasterKeyID>" } ?? ""
-            let bucketKey = resource.bool("bucket_key_enabled") == true
+            let bucketKey = try resource.requireBool("bucket_key_enabled")
             puts.append { try await s3.putSubresource(name, "encryption", body: """
                 <ServerSideEncryptionConfiguration \(namespace)><Rule><ApplyServerSideEncryptionByDefault>\
                 <SSEAlgorithm>\(algorithm)</SSEAlgorithm>\(algorithm == "AES256" ? "" : key)</ApplyServerSideEncryptionByDefault>\
@@ -76,7 +76,7 @@ struct S3BucketHandler: ResourceHandler {
                 """) }
         }
         if changed.contains("versioning") {
-            let status = resource.bool("versioning") == true ? "Enabled" : "Suspended"
+            let status = try resource.requireBool("versioning") ? "Enabled" : "Suspended"
             puts.append { try await s3.putSubresource(name, "versioning", body: """
                 <VersioningConfiguration \(namespace)><Status>\(status)</Status></VersioningConfiguration>
                 """) }
@@ -88,20 +88,23 @@ struct S3BucketHandler: ResourceHandler {
                 puts.append { try await s3.deleteSubresource(name, "policy") }
             }
         }
-        if changed.contains("lifecycle_expiration_days"), resource.int("lifecycle_expiration_days") == nil, !creating {
-            puts.append { try await s3.deleteSubresource(name, "lifecycle") }
-        }
-        if changed.contains("lifecycle_expiration_days"), let days = resource.int("lifecycle_expiration_days") {
-            puts.append { try await s3.putSubresource(name, "lifecycle", body: """
-                <LifecycleConfiguration \(namespace)><Rule><ID>expire</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>\
-                <Expiration><Days>\(days)</Days></Expiration><NoncurrentVersionExpiration><NoncurrentDays>\(days)</NoncurrentDays>\
-                </NoncurrentVersionExpiration></Rule></LifecycleConfiguration>
-                """) }
+        if changed.contains("lifecycle_expiration_days") {
+            if let days = resource.int("lifecycle_expiration_days") {
+                puts.append { try await s3.putSubresource(name, "lifecycle", body: """
+                    <LifecycleConfiguration \(namespace)><Rule><ID>expire</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>\
+                    <Expiration><Days>\(days)</Days></Expiration><NoncurrentVersionExpiration><NoncurrentDays>\(days)</NoncurrentDays>\
+                    </NoncurrentVersionExpiration></Rule></LifecycleConfiguration>
+                    """) }
+            } else if !creating {
+                // taken out of the stack: the objects no longer expire (a bucket created just now has no rule to remove)
+                puts.append { try await s3.deleteSubresource(name, "lifecycle") }
+            }
         }
         if !changed.isDisjoint(with: ["logging_target_bucket", "logging_target_prefix"]) {
+            let prefix = try resource.requireString("logging_target_prefix")
             let enabled = resource.string("logging_target_bucket").map { target in
                 "<LoggingEnabled><TargetBucket>\(SafeText.xmlEscaped(target))</TargetBucket>"
-                    + "<TargetPrefix>\(SafeText.xmlEscaped(resource.string("logging_target_prefix") ?? ""))</TargetPrefix></LoggingEnabled>"
+                    + "<TargetPrefix>\(SafeText.xmlEscaped(prefix))</TargetPrefix></LoggingEnabled>"
             }
             // a bucket created just now has nothing to turn off
             if enabled != nil || !creating {

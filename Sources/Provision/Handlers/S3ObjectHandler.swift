@@ -39,8 +39,8 @@ struct S3ObjectHandler: ResourceHandler {
         guard let artifact = resource.artifact else { throw ProvisionError("\(resource.address): no local file to upload") }
         let upload = S3ObjectUpload(s3: S3(client: context.client), bucket: try resource.require("bucket"), key: try resource.require("key"),
                                     artifact: artifact, encryption: ObjectEncryption(kmsKeyID: resource.string("kms_key_id")),
-                                    tags: resource.tags, contentType: resource.string("content_type") ?? "application/octet-stream",
-                                    partSize: Int64(resource.int("multipart_part_mib") ?? 16) << 20,
+                                    tags: resource.tags, contentType: try resource.require("content_type"),
+                                    partSize: Int64(try resource.requireInt("multipart_part_mib")) << 20,
                                     progress: context.progress, record: context.recordProgress)
         return try await upload.run()
     }

@@ -30,10 +30,11 @@ struct SecurityGroupRules {
             rules["ingress"] = EC2Attributes.rules(group.child("ipPermissions"))
             rules["egress"] = EC2Attributes.rules(group.child("ipPermissionsEgress"))
         }
-        for (property, direction) in [("ingress", "Ingress"), ("egress", "Egress")] {
+        for (property, direction, desired) in [("ingress", "Ingress", try resource.requireList("ingress")),
+                                               ("egress", "Egress", try resource.requireList("egress"))] {
             let schema = resource.schema.attributes[property]
             let current = normalized(rules[property] ?? .list([]), schema)
-            let wanted = normalized(resource.properties[property] ?? .list([]), schema)
+            let wanted = normalized(.list(desired), schema)
             let revoke = current.filter { rule in !wanted.contains { $0.sortKey == rule.sortKey } }
             let authorize = wanted.filter { rule in !current.contains { $0.sortKey == rule.sortKey } }
             // a repeated call whose first answer was lost finds its work done: that is success

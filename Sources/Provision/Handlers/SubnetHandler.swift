@@ -18,7 +18,7 @@ struct SubnetHandler: ResourceHandler {
                                         + EC2Support.tagSpecification("subnet", resource.tags))
         guard let id = answer.child("subnet")?.child("subnetId")?.text else { throw ProvisionError("CreateSubnet returned no subnetId") }
         try await context.recordID(id)
-        if resource.bool("map_public_ip_on_launch") == true { try await setPublicIP(true, id: id, ec2: ec2) }
+        if try resource.requireBool("map_public_ip_on_launch") { try await setPublicIP(true, id: id, ec2: ec2) }
         return ["id": .string(id), "arn": ec2.arn("subnet/\(id)")]
     }
 
@@ -30,7 +30,7 @@ struct SubnetHandler: ResourceHandler {
                 context: HandlerContext) async throws -> [String: Value] {
         let ec2 = EC2Support(context)
         let id = try recorded.requireID()
-        if changed.contains("map_public_ip_on_launch") { try await setPublicIP(resource.bool("map_public_ip_on_launch") ?? false, id: id, ec2: ec2) }
+        if changed.contains("map_public_ip_on_launch") { try await setPublicIP(try resource.requireBool("map_public_ip_on_launch"), id: id, ec2: ec2) }
         if changed.contains("tags") { try await ec2.syncTags(id, from: recorded.attributes["tags"], to: resource.tags) }
         return ["id": .string(id), "arn": ec2.arn("subnet/\(id)")]
     }
@@ -46,7 +46,7 @@ struct SubnetHandler: ResourceHandler {
         let (items, _) = try await ec2.describeTagged("DescribeSubnets", address: resource.address, items: EC2Support.set("subnetSet"))
         guard let id = items.first?.child("subnetId")?.text else { return nil }
         try await context.recordID(id)
-        try await setPublicIP(resource.bool("map_public_ip_on_launch") == true, id: id, ec2: ec2)
+        try await setPublicIP(try resource.requireBool("map_public_ip_on_launch"), id: id, ec2: ec2)
         return ["id": .string(id), "arn": ec2.arn("subnet/\(id)")]
     }
 

@@ -18,7 +18,7 @@ struct VPCEndpointHandler: ResourceHandler {
         parameters += EC2Support.list("SubnetId", resource.strings("subnet_ids"))
         parameters += EC2Support.list("SecurityGroupId", resource.strings("security_group_ids"))
         if resource.string("vpc_endpoint_type") == "Interface" {
-            parameters.append(("PrivateDnsEnabled", resource.bool("private_dns_enabled") == true ? "true" : "false"))
+            parameters.append(("PrivateDnsEnabled", String(try resource.requireBool("private_dns_enabled"))))
         }
         if let policy = try resource.policyJSON("policy") { parameters.append(("PolicyDocument", policy)) }
         let answer = try await ec2.call("CreateVpcEndpoint", parameters + EC2Support.tagSpecification("vpc-endpoint", resource.tags))
@@ -48,15 +48,17 @@ struct VPCEndpointHandler: ResourceHandler {
         let ec2 = EC2Support(context)
         let id = try recorded.requireID()
         var parameters: [(String, String)] = [("VpcEndpointId", id)]
-        for (property, name) in [("route_table_ids", "RouteTableId"), ("subnet_ids", "SubnetId"), ("security_group_ids", "SecurityGroupId")]
+        for (property, name, desired) in [("route_table_ids", "RouteTableId", resource.strings("route_table_ids")),
+                                          ("subnet_ids", "SubnetId", resource.strings("subnet_ids")),
+                                          ("security_group_ids", "SecurityGroupId", resource.strings("security_group_ids"))]
         where changed.contains(property) {
             let before = Set(recorded.attributes[property]?.listValue?.compactMap(\.stringValue) ?? [])
-            let after = Set(resource.strings(property))
+            let after = Set(desired)
             parameters += EC2Support.list("Add\(name)", after.subtracting(before).sorted())
             parameters += EC2Support.list("Remove\(name)", before.subtracting(after).sorted())
         }
         if changed.contains("private_dns_enabled") {
-            parameters.append(("PrivateDnsEnabled", resource.bool("private_dns_enabled") == true ? "true" : "false"))
+            parameters.append(("PrivateDnsEnabled", String(try resource.requireBool("private_dns_enabled"))))
         }
         if changed.contains("policy") {
             if let policy = try resource.policyJSON("policy") { parameters.append(("PolicyDocument", policy)) } else { parameters.append(("ResetPolicy", "true")) }

@@ -13,7 +13,7 @@ struct VPCHandler: ResourceHandler {
     func create(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value] {
         let ec2 = EC2Support(context)
         let answer = try await ec2.call("CreateVpc", [("CidrBlock", try resource.require("cidr_block")),
-                                                      ("InstanceTenancy", resource.string("instance_tenancy") ?? "default")]
+                                                      ("InstanceTenancy", try resource.require("instance_tenancy"))]
                                         + EC2Support.tagSpecification("vpc", resource.tags))
         guard let id = answer.child("vpc")?.child("vpcId")?.text else { throw ProvisionError("CreateVpc returned no vpcId") }
         try await context.recordID(id)
@@ -32,9 +32,10 @@ struct VPCHandler: ResourceHandler {
 
     private func setDNS(_ resource: DesiredResource, id: String, ec2: EC2Support, changed: Set<String>?) async throws {
         // one attribute per ModifyVpcAttribute call, as the API requires; the two calls are independent
-        let calls = [("enable_dns_support", "EnableDnsSupport"), ("enable_dns_hostnames", "EnableDnsHostnames")]
+        let calls = [("enable_dns_support", "EnableDnsSupport", try resource.requireBool("enable_dns_support")),
+                     ("enable_dns_hostnames", "EnableDnsHostnames", try resource.requireBool("enable_dns_hostnames"))]
             .filter { changed?.contains($0.0) ?? true }
-            .compactMap { property, parameter in resource.bool(property).map { (parameter, $0) } }
+            .map { _, parameter, value in (parameter, value) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (parameter, value) in calls {
                 group.addTask { _ = try await ec2.call("ModifyVpcAttribute", [("VpcId", id), ("\(parameter).Value", value ? "true" : "false")]) }

@@ -109,13 +109,15 @@ public struct Expander {
         }
         let artifact = try localArtifact(block, address: address, properties: properties, locations: locations)
         if let artifact { properties.merge(artifact.attributes) { _, derived in derived } }
-        // a property left out is desired as its default, or as absent: what the account holds beyond it is drift
-        for (name, schema) in block.schema.attributes where properties[name] == nil {
+        // a property left out (or null) is desired as its default, or as absent: what the account holds beyond it is
+        // drift; and the schema's defaults are the only ones, so handlers count on every defaulted property being here
+        for (name, schema) in block.schema.attributes where properties[name] == nil || properties[name] == .null {
             if !schema.awsDefaultWhenOmitted { properties[name] = schema.defaultValue ?? .null }
             if schema.sensitive { sensitive.insert(name) }
         }
         if block.schema.taggable {
-            properties["tags"] = .map(tags(for: address, declared: properties["tags"]))
+            properties["tags"] = .map(try tags(for: address, schema: block.schema, declared: properties["tags"],
+                                               at: locations["tags"] ?? configuration.stack.tagsLocation ?? block.location))
         }
         for dependency in block.dependsOn {
             let target = dependency.name.contains(".") ? dependency.name : "\(block.phase.rawValue).\(dependency.name)"
@@ -170,12 +172,34 @@ public struct Expander {
         }
     }
 
-    private func tags(for address: ResourceAddress, declared: Value?) -> [String: Value] {
+    /// The stack's tags, the template's and deploy's own, within what AWS takes: each key and value (a value known
+    /// only after apply is checked by AWS itself), and how many there are on one resource.
+    private func tags(for address: ResourceAddress, schema: ResourceSchema, declared: Value?,
+                      at location: SourceLocation) throws(StackError) -> [String: Value] {
         var tags = configuration.stack.tags.mapValues(Value.string)
-        if case .map(let own) = declared { tags.merge(own) { _, own in own } }
+        if case .map(let own) = declared {
+            for (key, value) in own.sorted(by: { $0.key < $1.key }) {
+                switch value {
+                case .string, .int, .double, .bool:
+                    // a number or a flag is the text it interpolates as (`"${count.index}"` tags "0"), as AWS stores it
+                    let text = value.interpolated
+                    if let problem = TagLimits.problem(key: key, value: text) { throw StackError("\(address): \(problem.message)", at: location) }
+                    tags[key] = .string(text)
+                case .unknown, .null:  // null leaves the tag off, a stack tag of that name included
+                    if let problem = TagLimits.problem(key: key, value: "") { throw StackError("\(address): \(problem.message)", at: location) }
+                    tags[key] = value
+                case .list, .map:
+                    throw StackError("\(address): tag '\(SafeText.quoted(key))' must be a string, found \(value.typeName)", at: location)
+                }
+            }
+        }
         tags[DeployTags.stack] = .string(configuration.stack.name)
         tags[DeployTags.address] = .string(address.description)
         tags[DeployTags.managedBy] = .string(DeployTags.managedByValue)
+        let count = tags.values.count { $0 != .null }
+        guard count <= schema.maxTags else {
+            throw StackError("\(address): \(TagLimits.tooMany(count, limit: schema.maxTags, type: schema.type))", at: location)
+        }
         return tags
     }
 

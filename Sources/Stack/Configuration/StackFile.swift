@@ -17,6 +17,8 @@ public struct StackFile: Sendable {
     /// The templates directory named in the stack, relative to the stack file.
     public var templates: String?
     public var tags: [String: String]
+    /// Where the stack's `tags` are written, for errors about the tags each resource ends up with.
+    public var tagsLocation: SourceLocation?
     /// Addresses (`phase.name` or `phase.name[i]`) that destroy refuses without --force.
     public var protect: [(address: String, location: SourceLocation)]
     /// Parameter values given for each phase, as written.
@@ -81,16 +83,20 @@ public struct StackFile: Sendable {
             role = Role(arn: arn, externalID: try roleFields.string("external_id"))
         }
         var tags: [String: String] = [:]
-        for member in try fields.object("tags") {
+        let declaredTags = try fields.object("tags")
+        if declaredTags.count > TagLimits.stackTags {
+            // checked before any tag is looked at, so that a generated stack with thousands is refused at once
+            throw StackError("tag '\(SafeText.quoted(declaredTags[TagLimits.stackTags].key))' is one too many: a stack may declare at most "
+                             + "\(TagLimits.stackTags) tags (AWS allows \(TagLimits.perResource) on a resource, and deploy adds its own "
+                             + "\(TagLimits.deployTags.joined(separator: ", "))); this one declares \(declaredTags.count)",
+                             at: declaredTags[TagLimits.stackTags].keyLocation)
+        }
+        for member in declaredTags {
             guard case .string(let value) = member.value.kind else {
                 throw StackError("tag '\(SafeText.quoted(member.key))' must be a string, found \(member.value.kindName)", at: member.value.location)
             }
-            guard !member.key.lowercased().hasPrefix("aws:"), (1...128).contains(member.key.count), value.count <= 256 else {
-                throw StackError("tag '\(SafeText.quoted(member.key))' is not allowed: keys are 1-128 characters and cannot start with 'aws:'; values at most 256",
-                                 at: member.keyLocation)
-            }
-            guard !ControlCharacters.present(in: member.key), !ControlCharacters.present(in: value) else {
-                throw StackError("tag '\(SafeText.quoted(member.key))' holds a control character", at: member.value.location)
+            if let problem = TagLimits.problem(key: member.key, value: value) {
+                throw StackError(problem.message, at: problem.inValue ? member.value.location : member.keyLocation)
             }
             tags[member.key] = value
         }
@@ -109,7 +115,7 @@ public struct StackFile: Sendable {
             phaseLocations[phase] = member.keyLocation
         }
         return StackFile(file: file, name: name, account: account, region: region, role: role,
-                         templates: try fields.string("templates"), tags: tags,
+                         templates: try fields.string("templates"), tags: tags, tagsLocation: fields["tags"]?.location,
                          protect: try fields.stringList("protect").map { (address: $0.0, location: $0.1) },
                          phaseParameters: phaseParameters, phaseLocations: phaseLocations, allow: allow,
                          allowLocation: fields["allow"]?.location, text: text, suppressions: try Suppression.parse(fields["suppress"]))

@@ -53,6 +53,8 @@ public struct ResourceSchema: Sendable {
     public var computed: [String]
     /// Whether the resource takes tags (the stack's tags plus the deploy tags are added to it).
     public var taggable: Bool
+    /// The most tags AWS takes on one resource of this type, deploy's own included.
+    public var maxTags: Int
     /// The property naming a local file (relative to the stack file) whose size and SHA-256 become the attributes
     /// `size` and `sha256` at plan time, so that other resources can pin exactly what will be uploaded.
     public var localFile: String?
@@ -62,10 +64,11 @@ public struct ResourceSchema: Sendable {
     /// Attributes derived from the local file before apply: known at plan time, set by no template.
     public var derived: [String] { localFile == nil ? [] : LocalArtifact.attributes }
 
-    public init(_ type: String, taggable: Bool = true, localFile: String? = nil, templateFile: String? = nil, computed: [String],
-                _ attributes: [String: AttributeSchema]) {
+    public init(_ type: String, taggable: Bool = true, maxTags: Int = TagLimits.perResource, localFile: String? = nil,
+                templateFile: String? = nil, computed: [String], _ attributes: [String: AttributeSchema]) {
         self.type = type
         self.taggable = taggable
+        self.maxTags = taggable ? maxTags : 0
         self.localFile = localFile
         self.templateFile = templateFile
         self.computed = computed

@@ -133,7 +133,7 @@ public enum ResourceTypes {
             "restrict_public_buckets": .init(.bool, default: .bool(true)),
         ]),
         // exactly one of source (beside the stack) and template_file (among the templates)
-        ResourceSchema("aws.s3.object", localFile: "source", templateFile: "template_file", computed: ["id", "version_id", "etag"], [
+        ResourceSchema("aws.s3.object", maxTags: TagLimits.perObject, localFile: "source", templateFile: "template_file", computed: ["id", "version_id", "etag"], [
             "bucket": .init(.string, required: true, replace: true),
             "key": .init(.string, required: true, replace: true),
             "source": .init(.string),
@@ -148,7 +148,8 @@ public enum ResourceTypes {
             "hash_key": .init(.string, required: true, replace: true),
             "hash_key_type": .init(.string, replace: true, allowed: ["S", "N", "B"], default: .string("S")),
             "range_key": .init(.string, replace: true),
-            "range_key_type": .init(.string, replace: true, allowed: ["S", "N", "B"]),
+            // read only with a range_key
+            "range_key_type": .init(.string, replace: true, allowed: ["S", "N", "B"], default: .string("S")),
             "billing_mode": .init(.string, allowed: ["PAY_PER_REQUEST", "PROVISIONED"], default: .string("PAY_PER_REQUEST")),
             "kms_key_arn": .init(.string),
             "point_in_time_recovery": .init(.bool, default: .bool(false)),
@@ -169,12 +170,16 @@ public enum ResourceTypes {
             "instance_type": .init(.string, required: true),
             "subnet_id": .init(.string, required: true, replace: true),
             "security_group_ids": .init(.stringList, default: .list([]), unordered: true),
-            "iam_instance_profile": .init(.string),
+            // the node is stateless (it boots from the pinned artifacts), so a new profile or root volume makes a new node
+            // rather than an in-place change EC2 makes only in part (a volume cannot shrink, and a grown one needs its
+            // file system grown on the node)
+            "iam_instance_profile": .init(.string, replace: true),
             "associate_public_ip_address": .init(.bool, replace: true, default: .bool(false)),
-            "metadata_http_tokens": .init(.string, allowed: ["optional", "required"], default: .string("optional")),
+            // IMDSv2 only unless a template says otherwise (sent on every create, so AWS's own default never applies)
+            "metadata_http_tokens": .init(.string, allowed: ["optional", "required"], default: .string("required")),
             "metadata_hop_limit": .init(.int, range: 1...64, default: .int(1)),
-            "root_volume_size": .init(.int, range: 8...16384, default: .int(8)),
-            "root_volume_type": .init(.string, allowed: ["gp2", "gp3", "io1", "io2"], default: .string("gp3")),
+            "root_volume_size": .init(.int, replace: true, range: 8...16384, default: .int(8)),
+            "root_volume_type": .init(.string, replace: true, allowed: ["gp2", "gp3", "io1", "io2"], default: .string("gp3")),
             "root_volume_encrypted": .init(.bool, replace: true, default: .bool(false)),
             "root_volume_kms_key_id": .init(.string, replace: true),
             "user_data": .init(.string, replace: true),

@@ -32,17 +32,21 @@ public struct JSON5Parser {
         self.file = file
     }
 
-    private var location: SourceLocation {
-        var column = 1
-        var index = lineStart
-        while index < offset {
-            if bytes[index] & 0xC0 != 0x80 { column += 1 }
-            index += 1
+    /// How far along the current line columns have been counted: positions are asked for in increasing order, so
+    /// each byte of a line is counted once, however long the line (a generated stack can be one line of megabytes).
+    private var counted = (offset: 0, column: 1)
+
+    /// The position of `offset`; columns count characters (UTF-8 lead bytes), not bytes.
+    private mutating func location() -> SourceLocation {
+        if counted.offset < lineStart || counted.offset > offset { counted = (lineStart, 1) }
+        while counted.offset < offset {
+            if bytes[counted.offset] & 0xC0 != 0x80 { counted.column += 1 }
+            counted.offset += 1
         }
-        return SourceLocation(file: file, line: line, column: column)
+        return SourceLocation(file: file, line: line, column: counted.column)
     }
 
-    private func error(_ message: String) -> StackError { StackError(message, at: location) }
+    private mutating func error(_ message: String) -> StackError { StackError(message, at: location()) }
 
     private var peek: UInt8? { offset < bytes.count ? bytes[offset] : nil }
 
@@ -74,7 +78,7 @@ public struct JSON5Parser {
                 if bytes[offset + 1] == UInt8(ascii: "/") {
                     while let next = peek, next != UInt8(ascii: "\n") { advance() }
                 } else if bytes[offset + 1] == UInt8(ascii: "*") {
-                    let start = location
+                    let start = location()
                     advance(); advance()
                     while true {
                         guard let next = peek else { throw StackError("unterminated block comment", at: start) }
@@ -94,7 +98,7 @@ public struct JSON5Parser {
     }
 
     private mutating func value() throws(StackError) -> JSON5Node {
-        let start = location
+        let start = location()
         guard let byte = peek else { throw error("expected a value, found end of file") }
         switch byte {
         case UInt8(ascii: "{"): return JSON5Node(kind: .object(try object()), location: start)
@@ -124,7 +128,7 @@ public struct JSON5Parser {
     private mutating func object() throws(StackError) -> [JSON5Node.Member] {
         try enter()
         defer { depth -= 1 }
-        let open = location
+        let open = location()
         advance()
         var members: [JSON5Node.Member] = []
         var seen: [String: SourceLocation] = [:]
@@ -135,7 +139,7 @@ public struct JSON5Parser {
                 advance()
                 return members
             }
-            let keyLocation = location
+            let keyLocation = location()
             let key: String
             if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") {
                 key = try string()
@@ -165,7 +169,7 @@ public struct JSON5Parser {
     private mutating func array() throws(StackError) -> [JSON5Node] {
         try enter()
         defer { depth -= 1 }
-        let open = location
+        let open = location()
         advance()
         var elements: [JSON5Node] = []
         while true {
@@ -199,7 +203,7 @@ public struct JSON5Parser {
     }
 
     private mutating func string() throws(StackError) -> String {
-        let start = location
+        let start = location()
         let quote = bytes[offset]
         advance()
         var out: [UInt8] = []
@@ -219,7 +223,7 @@ public struct JSON5Parser {
             }
             advance()
             guard let escaped = peek else { throw StackError("string is never closed", at: start) }
-            let escapeLocation = location
+            let escapeLocation = location()
             advance()
             switch escaped {
             case UInt8(ascii: "n"): out.append(0x0A)
@@ -283,7 +287,7 @@ public struct JSON5Parser {
     }
 
     private mutating func number() throws(StackError) -> JSON5Node.Kind {
-        let start = location
+        let start = location()
         var negative = false
         if peek == UInt8(ascii: "-") || peek == UInt8(ascii: "+") {
             negative = peek == UInt8(ascii: "-")
