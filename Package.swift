@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "Hashing", dependencies: ["CCrypto"]),
         .target(name: "AWS", dependencies: ["CCurl", "CCrypto", "Hashing", "TextSafety"]),
         .target(name: "Stack", dependencies: ["Hashing", "TextSafety"]),
-        .target(name: "Plan", dependencies: ["Stack", "AWS", "TextSafety"]),
+        .target(name: "Plan", dependencies: ["Stack", "AWS", "Hashing", "TextSafety"]),
         .target(name: "Provision", dependencies: ["AWS", "Stack", "Plan", "TextSafety"]),
         .target(name: "Costs", dependencies: ["Stack"]),
         .target(name: "Compliance", dependencies: ["Stack", "TextSafety"]),

@@ -15,6 +15,7 @@ struct WholeReadTests {
         "aws.kms.key": ["deletion_window_days": "AWS keeps the pending window only once a deletion is scheduled (read as key_state)"],
         "aws.s3.object": ["source": "a path on the deploying machine", "template_file": "a path on the deploying machine",
                           "multipart_part_mib": "how the upload was cut, not a property of the object"],
+        "aws.dynamodb.table": ["range_key_type": "exists only with a range key, which the default stack's table has none of"],
         "aws.ec2.instance": ["root_volume_size": "read as the attached volumes (volumes)", "root_volume_type": "read as volumes",
                              "root_volume_encrypted": "read as volumes", "root_volume_kms_key_id": "read as volumes",
                              "associate_public_ip_address": "read as the address the instance has (public_ip)"],

@@ -24,6 +24,9 @@ struct HandlerSchemaTests {
             "source": "names the file beside the stack; the Expander resolves and hashes it into `resource.artifact`, which is uploaded",
             "template_file": "names the file among the templates; resolved into `resource.artifact` like `source`",
         ],
+        "aws.s3.bucket": [
+            "public_acl_grants": "fixed at none by deploy: a change resets the ACL to private, there is no value to send",
+        ],
     ]
 
     /// The schema kinds each accessor can read; any other kind reads as nil, which would ignore the property.

@@ -1,3 +1,4 @@
+import Hashing
 import AWS
 import Foundation
 import Stack
@@ -105,9 +106,11 @@ public struct PlanFile: Codable, Sendable {
             throw DamagedError(path: path, reason: "does not exist")
         }
         guard !isDirectory.boolValue else { throw DamagedError(path: path, reason: "is a directory") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let code = access(path, R_OK) == 0 ? EIO : errno
-            throw DamagedError(path: path, reason: "cannot be read (\(String(cString: strerror(code))))")
+        let data: Data
+        do {
+            data = Data(try RegularFile.contents(path))
+        } catch {
+            throw DamagedError(path: path, reason: error.reason)
         }
         let file: PlanFile
         do {

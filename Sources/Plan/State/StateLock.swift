@@ -1,3 +1,4 @@
+import Hashing
 import Foundation
 import Stack
 #if canImport(Glibc)
@@ -124,8 +125,8 @@ public final class StateLock: Sendable {
     }
 
     private static func read(_ path: String) -> LockInfo? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return try? JSONDecoder().decode(LockInfo.self, from: data)
+        guard let bytes = try? RegularFile.contents(path, limit: 1 << 20) else { return nil }
+        return try? JSONDecoder().decode(LockInfo.self, from: Data(bytes))
     }
 
     private static func processExists(_ pid: Int32) -> Bool {

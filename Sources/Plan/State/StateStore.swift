@@ -1,3 +1,4 @@
+import Hashing
 import AWS
 import Foundation
 import Stack
@@ -22,8 +23,12 @@ public struct StateStore: Sendable {
     /// The recorded state, or nil when the stack was never applied.
     public func load() throws(StateError) -> State? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw StateError(.unreadable, path: path, "cannot be read")
+        // a FIFO or a device given as --state is refused, never waited on
+        let data: Data
+        do {
+            data = Data(try RegularFile.contents(path))
+        } catch {
+            throw StateError(.unreadable, path: path, error.reason)
         }
         return try Self.decode(data, path: path)
     }

@@ -21,13 +21,14 @@ struct CloudTrailHandler: ResourceHandler {
                                           "IsMultiRegionTrail": .bool(try resource.requireBool("is_multi_region_trail")),
                                           "IncludeGlobalServiceEvents": .bool(try resource.requireBool("include_global_service_events")),
                                           "EnableLogFileValidation": .bool(try resource.requireBool("enable_log_file_validation"))]
-        if let prefix = resource.string("s3_key_prefix") { input["S3KeyPrefix"] = .string(prefix) }
-        if let key = resource.string("kms_key_id") { input["KmsKeyId"] = .string(key) }
+        // on an update, an empty value takes a prefix or key away (a left-out one would keep it)
+        input["S3KeyPrefix"] = .string(resource.string("s3_key_prefix") ?? "")
+        input["KmsKeyId"] = .string(resource.string("kms_key_id") ?? "")
         return input
     }
 
     func create(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value] {
-        var input = try settings(resource)
+        var input = try settings(resource).filter { $0.value != .string("") }
         input["TagsList"] = JSONService.tagList(resource.tags)
         let answer = try await cloudtrail(context).call("CreateTrail", input)
         let name = try resource.require("name")

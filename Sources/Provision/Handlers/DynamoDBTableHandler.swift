@@ -152,16 +152,19 @@ struct DynamoDBTableHandler: ResourceHandler {
             calls += 2
             let recovery = backups["ContinuousBackupsDescription"]?["PointInTimeRecoveryDescription"]?["PointInTimeRecoveryStatus"]?.stringValue
             let keys = Self.keySchema(table)
-            live[resource.address] = ["name": .string(name), "arn": .string(arn),
-                                      "hash_key": keys.hash?.name ?? .null, "hash_key_type": keys.hash?.type ?? .null,
-                                      "range_key": keys.range?.name ?? .null, "range_key_type": keys.range?.type ?? .null,
-                                      // a table made before billing modes existed, or in moto, has no summary: provisioned
-                                      "billing_mode": .string(table["BillingModeSummary"]?["BillingMode"]?.stringValue ?? "PROVISIONED"),
-                                      "deletion_protection": .bool(table["DeletionProtectionEnabled"]?.boolValue ?? false),
-                                      "point_in_time_recovery": .bool(recovery == "ENABLED"),
-                                      // no SSE description: the table is encrypted with a key AWS owns
-                                      "kms_key_arn": table["SSEDescription"]?["KMSMasterKeyArn"]?.stringValue.map(Value.string) ?? .null,
-                                      "tags": JSONService.tags(tags["Tags"])]
+            var attributes: [String: Value] = ["name": .string(name), "arn": .string(arn),
+                                               "hash_key": keys.hash?.name ?? .null, "hash_key_type": keys.hash?.type ?? .null,
+                                               "range_key": keys.range?.name ?? .null,
+                                               // a table made before billing modes existed, or in moto, has no summary: provisioned
+                                               "billing_mode": .string(table["BillingModeSummary"]?["BillingMode"]?.stringValue ?? "PROVISIONED"),
+                                               "deletion_protection": .bool(table["DeletionProtectionEnabled"]?.boolValue ?? false),
+                                               "point_in_time_recovery": .bool(recovery == "ENABLED"),
+                                               // no SSE description: the table is encrypted with a key AWS owns
+                                               "kms_key_arn": table["SSEDescription"]?["KMSMasterKeyArn"]?.stringValue.map(Value.string) ?? .null,
+                                               "tags": JSONService.tags(tags["Tags"])]
+            // a range key's type exists only with a range key: without one there is nothing to compare
+            if let range = keys.range { attributes["range_key_type"] = range.type }
+            live[resource.address] = attributes
         }
         return ReadResult(live: live, apiCalls: calls)
     }
