@@ -9,6 +9,7 @@ struct PolicyStatements {
         var actions: [String]
         var notActions: [String]
         var resources: [String]
+        var notResources: [String]
         /// `*`, or the AWS/Service/Federated principals named.
         var principals: [String]
         var conditions: [String: Value]
@@ -28,6 +29,7 @@ struct PolicyStatements {
             guard case .map(let statement) = item else { return nil }
             return Statement(effect: statement["Effect"]?.stringValue ?? "", actions: Self.strings(statement["Action"]),
                              notActions: Self.strings(statement["NotAction"]), resources: Self.strings(statement["Resource"]),
+                             notResources: Self.strings(statement["NotResource"]),
                              principals: Self.principals(statement["Principal"]), conditions: statement["Condition"]?.mapValue ?? [:])
         }
     }
@@ -52,9 +54,31 @@ struct PolicyStatements {
 }
 
 extension PolicyStatements.Statement {
-    /// Whether an action pattern of the statement matches `action` (IAM's `*` and `?` wildcards, case-insensitive).
+    /// Whether an action pattern of the statement matches `action` (IAM's `*` and `?` wildcards, case-insensitive);
+    /// a NotAction statement allows every action it does not name.
     func allows(_ action: String) -> Bool {
-        actions.contains { Self.matches($0, action) }
+        actions.contains { Self.matches($0, action) } || (!notActions.isEmpty && !notActions.contains { Self.matches($0, action) })
+    }
+
+    /// Whether the statement reaches every resource: `*`, or a NotResource (everything but what it names).
+    var coversEveryResource: Bool { resources.contains("*") || !notResources.isEmpty }
+
+    /// An Allow of every action (`*`, or a NotAction: everything but a few) on every resource: an administrator.
+    var grantsEverything: Bool {
+        effect == "Allow" && (actions.contains { $0 == "*" || $0 == "*:*" } || !notActions.isEmpty) && coversEveryResource
+    }
+
+    /// An Allow of iam:PassRole on any role at all (`*`, `arn:aws:iam::*:role/*`, a NotResource), which lets its holder
+    /// hand any role, an administrator's among them, to a service it controls.
+    var passesAnyRole: Bool {
+        guard effect == "Allow", allows("iam:PassRole") else { return false }
+        if coversEveryResource { return true }
+        // a pattern that matches two unrelated roles of its account matches any of them, an administrator's too
+        return resources.contains { pattern in
+            let fields = pattern.split(separator: ":", omittingEmptySubsequences: false)
+            let account = fields.count > 4 && !fields[4].contains("*") ? String(fields[4]) : "111122223333"
+            return ["admin", "service-role/x9"].allSatisfy { Self.matches(pattern, "arn:aws:iam::\(account):role/\($0)") }
+        }
     }
 
     static func matches(_ pattern: String, _ action: String) -> Bool {

@@ -133,7 +133,7 @@ enum ErrorReport {
         case let error as DestroyRefused: return (error.description, ExitCode.usage)
         case let error as BundleRollbackError: return (error.description, ExitCode.usage)
         case let error as BundleError where error.kind == .notRegularFile: return (error.description, ExitCode.usage)
-        case let error as StateError: return (error.description, ExitCode.failure)
+        case let error as StateError: return (error.description, error.kind == .notRegularFile ? ExitCode.usage : ExitCode.failure)
         case let error as LockError: return (error.description, ExitCode.failure)
         case let error as AWSError: return (error.description, ExitCode.failure)
         case is CancellationError: return ("interrupted", ExitCode.failure)

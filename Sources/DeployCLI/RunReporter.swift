@@ -128,7 +128,7 @@ struct RunReporter: Sendable {
         guard report.succeeded else {
             for failure in report.failed { console.error("\(failure.address): \(failure.message)") }
             let consequence = verb == "destroy" ? "Failed resources stay in the state; run destroy again once their cause is fixed."
-                : "Failed resources are tainted and will be replaced by the next apply."
+                : "A resource whose create failed is tainted and replaced by the next apply; a failed update is planned again."
             console.err("\(verb) incomplete: \(summary). \(consequence)")
             return ExitCode.failure
         }

@@ -33,6 +33,11 @@ struct StaticRuleTests {
         return .map(["Version": .string("2012-10-17"), "Statement": .list([.map(statement)])])
     }
 
+    /// A policy of one Allow statement with `fields` (NotAction, NotResource, ...).
+    static func statement(_ fields: [String: Value]) -> Value {
+        .map(["Version": .string("2012-10-17"), "Statement": .list([.map(fields.merging(["Effect": .string("Allow")]) { own, _ in own })])])
+    }
+
     static func ingress(_ port: Int, _ cidrs: [String]) -> Value {
         .list([.map(["protocol": .string("tcp"), "from_port": .int(port), "to_port": .int(port), "cidr_blocks": .list(cidrs.map(Value.string))])])
     }
@@ -58,10 +63,13 @@ struct StaticRuleTests {
         Break("cloudtrail-log-file-validation", "storage.trail", "enable_log_file_validation", .bool(false)),
         Break("cloudtrail-kms-encryption", "storage.trail", "kms_key_id", .null),
         Break("cloudtrail-logging", "storage.trail", "enable_logging", .bool(false)),
+        Break("cloudtrail-logging", "storage.trail", "management_events", .string("ReadOnly")),
         Break("cloudtrail-bucket-not-public", "storage.audit_bucket", "block_public_access", .bool(false), finding: "storage.trail"),
         Break("vpc-flow-logs", "network.flow_log", "", nil, finding: "network.vpc"),
         Break("vpc-default-security-group-closed", "network.default_security_group", "ingress", ingress(443, ["10.40.0.0/16"])),
         Break("sg-no-admin-ports-from-anywhere", "network.inference_security_group", "ingress", ingress(22, ["0.0.0.0/0"])),
+        Break("sg-no-admin-ports-from-anywhere", "network.inference_security_group", "ingress",
+              .list([.map(["protocol": .string("tcp"), "from_port": .int(22), "to_port": .int(22), "ipv6_cidr_blocks": .list([.string("::/0")])])])),
         Break("sg-inference-port-allowed-cidrs", "network.inference_security_group", "ingress", ingress(8080, ["192.168.0.0/16"])),
         Break("subnet-no-public-ip", "network.private_subnet[0]", "map_public_ip_on_launch", .bool(true)),
         Break("vpc-interface-endpoints", "network.interface_endpoint[0]", "", nil, finding: "network.vpc"),
@@ -109,6 +117,16 @@ struct StaticRuleTests {
         Break("ec2-only-stack-security-groups", "network.interface_endpoint[0]", "security_group_ids",
               .list([.unknown, .string("sg-0123456789abcdef0")])),
         Break("s3-audit-bucket-retention", "storage.audit_bucket", "lifecycle_expiration_days", .int(30)),
+        // administrator in other words: everything but one action, every action but on one resource, any role passed
+        Break("iam-no-administrator-statement", "keys.node_policy", "policy", statement(["NotAction": .string("iam:DeleteRole"), "Resource": .string("*")])),
+        Break("iam-no-administrator-statement", "keys.node_policy", "policy",
+              statement(["Action": .string("*"), "NotResource": .string("arn:aws:s3:::nothing")])),
+        Break("iam-role-effective-permissions", "keys.node_policy", "policy",
+              statement(["NotAction": .string("iam:DeleteRole"), "Resource": .string("*")]), finding: "keys.node_role"),
+        Break("iam-no-privilege-escalation", "keys.node_policy", "policy",
+              statement(["Action": .string("iam:Pass*"), "Resource": .string("arn:aws:iam::*:role/*")])),
+        Break("iam-role-effective-permissions", "keys.node_policy", "policy",
+              statement(["Action": .string("iam:PassRole"), "Resource": .string("arn:aws:iam::123456789012:role/*")]), finding: "keys.node_role"),
     ]
 
     /// Ingress entries from anywhere: (rule number, protocol, action, ports).

@@ -114,6 +114,12 @@ struct RegularFileTests {
             ["bundle", "export", "--stack", $0.fixture.stackPath, "--out", $0.directory + "/b", "--model", $0.fifo,
              "--server", $0.directory + "/binary", "--deploy", $0.directory + "/binary"]
         }, says: "fifo: a FIFO (named pipe), not a regular file"),
+        Case(name: "a FIFO as the state to plan", arguments: { ["plan", "--stack", $0.fixture.stackPath, "--state", $0.fifo] },
+             says: "a FIFO (named pipe), not a regular file"),
+        Case(name: "a FIFO as the state to check", arguments: { ["check", "--plan", "--stack", $0.fixture.stackPath, "--state", $0.fifo] },
+             says: "a FIFO (named pipe), not a regular file"),
+        Case(name: "a FIFO as the saved plan to apply", arguments: { ["apply", $0.fifo, "--auto-approve"] },
+             says: "a FIFO (named pipe), not a regular file"),
         Case(name: "an artifact outside the stack's directory to plan", arguments: {
             ["plan", "--stack", try $0.stack(setting: "keys_source", to: "/etc/shadow"), "--state", $0.directory + "/s.json"]
         }, says: "storage.api_keys: source '/etc/shadow' is outside the stack's directory"),

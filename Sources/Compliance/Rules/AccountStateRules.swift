@@ -75,10 +75,8 @@ enum AccountStateRules {
     static func grants(_ document: Value) -> [String] {
         let allowing = PolicyStatements(document)?.allowing ?? []
         var found: [String] = []
-        if allowing.contains(where: { statement in statement.actions.contains { $0 == "*" || $0 == "*:*" } && statement.resources.contains("*") }) {
-            found.append("* on *")
-        }
-        if allowing.contains(where: { $0.allows("iam:PassRole") && $0.resources.contains("*") }) { found.append("iam:PassRole on *") }
+        if allowing.contains(where: \.grantsEverything) { found.append("* on *") }
+        if allowing.contains(where: \.passesAnyRole) { found.append("iam:PassRole on any role") }
         return found
     }
 }

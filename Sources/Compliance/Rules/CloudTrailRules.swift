@@ -21,11 +21,15 @@ enum CloudTrailRules {
              remediation: "Set kms_key_id to the keys phase's key.", reads: ["kms_key_id"]) { trail, inventory in
             inventory.isStackKey(trail["kms_key_id"], of: trail) ? nil : "the logs are not encrypted with the stack's key"
         },
-        rule("cloudtrail-logging", "The trail is logging", .high, types: trail,
-             Mappings(fsbp: ["CloudTrail.1"], prowler: ["cloudtrail_multi_region_enabled"]),
-             rationale: "A stopped trail records nothing.",
-             remediation: "Start logging (enable_logging true; apply restores it).", reads: ["enable_logging"]) { trail, _ in
-            trail.bool("enable_logging") == false ? "logging is stopped" : nil
+        rule("cloudtrail-logging", "The trail is logging, every management event", .high, types: trail,
+             Mappings(fsbp: ["CloudTrail.1"], prowler: ["cloudtrail_multi_region_enabled", "cloudtrail_multi_region_enabled_logging_management_events"]),
+             rationale: "A stopped trail records nothing; one whose event selectors leave out management events records "
+                 + "none of the calls that change the account.",
+             remediation: "Start logging (enable_logging true) and record all management events (management_events All); apply restores both.",
+             reads: ["enable_logging", "management_events"]) { trail, _ in
+            if trail.bool("enable_logging") == false { return "logging is stopped" }
+            if let events = trail.string("management_events"), events != "All" { return "management events recorded: \(events)" }
+            return nil
         },
         rule("cloudtrail-bucket-not-public", "The trail delivers to a bucket that is not public", .critical, types: trail,
              Mappings(fsbp: ["CloudTrail.6"], prowler: ["cloudtrail_logs_s3_bucket_is_not_publicly_accessible"]),

@@ -15,10 +15,8 @@ enum IAMRules {
              Mappings(cis: ["1.15"], fsbp: ["IAM.1"], prowler: ["iam_inline_policy_no_administrative_privileges"]),
              rationale: "An identity that may do anything is what an attacker wants to become.",
              remediation: "Name the actions and resources the identity needs.", reads: ["policy"]) { policy, _ in
-            let admin = PolicyStatements(policy["policy"])?.allowing.contains { statement in
-                statement.actions.contains { $0 == "*" || $0 == "*:*" } && statement.resources.contains("*")
-            } ?? false
-            return admin ? "a statement allows * on *" : nil
+            let admin = PolicyStatements(policy["policy"])?.allowing.contains(where: \.grantsEverything) ?? false
+            return admin ? "a statement allows * (or everything but a NotAction) on every resource" : nil
         },
         rule("iam-no-service-wildcards", "No policy allows every action of a service", .high, types: policies,
              Mappings(fsbp: ["IAM.21"],
@@ -34,7 +32,7 @@ enum IAMRules {
              remediation: "Scope iam:PassRole to named roles; remove the iam:Create*/Attach*/Put*Policy actions.", reads: ["policy"]) { policy, _ in
             let statements = PolicyStatements(policy["policy"])?.allowing ?? []
             var found = escalation.filter { action in statements.contains { $0.allows(action) } }
-            if statements.contains(where: { $0.allows("iam:PassRole") && $0.resources.contains("*") }) { found.append("iam:PassRole on *") }
+            if statements.contains(where: \.passesAnyRole) { found.append("iam:PassRole on any role") }
             return found.isEmpty ? nil : "allows \(found.joined(separator: ", "))"
         },
         rule("iam-trust-no-wildcard-principal", "Role trust policies name who may assume them", .critical, types: ["aws.iam.role"],

@@ -2,6 +2,8 @@
 public struct StateError: Error, Sendable, CustomStringConvertible {
     public enum Kind: Sendable {
         case unreadable, corrupt, unsupportedVersion, wrongStack, writeFailed
+        /// A FIFO, device or directory given as the state: bad input, refused before it is opened.
+        case notRegularFile
     }
 
     public var kind: Kind

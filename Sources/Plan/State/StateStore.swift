@@ -28,7 +28,7 @@ public struct StateStore: Sendable {
         do {
             data = Data(try RegularFile.contents(path))
         } catch {
-            throw StateError(.unreadable, path: path, error.reason)
+            throw StateError(error.isNotRegular ? .notRegularFile : .unreadable, path: path, error.reason)
         }
         return try Self.decode(data, path: path)
     }

@@ -109,9 +109,15 @@ enum EC2Attributes {
             ]
             rule["from_port"] = int(permission, "fromPort")
             rule["to_port"] = int(permission, "toPort")
-            let groups = permission.child("groups")?.children("item").compactMap { $0.child("groupId").map { Value.string($0.text) } } ?? []
-            if !groups.isEmpty { rule["security_group_ids"] = .list(groups) }
-            let descriptions = Set(ranges.compactMap { $0.child("description")?.text })
+            // IPv6 ranges and prefix lists too: a rule opened to ::/0 is as open as one to 0.0.0.0/0
+            let ipv6 = permission.child("ipv6Ranges")?.children("item") ?? []
+            let prefixLists = permission.child("prefixListIds")?.children("item") ?? []
+            for (key, values) in [("security_group_ids", permission.child("groups")?.children("item").compactMap { $0.child("groupId")?.text } ?? []),
+                                  ("ipv6_cidr_blocks", ipv6.compactMap { $0.child("cidrIpv6")?.text }),
+                                  ("prefix_list_ids", prefixLists.compactMap { $0.child("prefixListId")?.text })] where !values.isEmpty {
+                rule[key] = .list(values.map(Value.string))
+            }
+            let descriptions = Set((ranges + ipv6 + prefixLists).compactMap { $0.child("description")?.text })
             if descriptions.count == 1, let description = descriptions.first { rule["description"] = .string(description) }
             return .map(rule)
         })

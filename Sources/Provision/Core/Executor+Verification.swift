@@ -31,8 +31,8 @@ extension Executor {
                             return !AttributeComparison.equal(desired.properties[name] ?? .null, now, schema: desired.schema.attributes[name])
                         }
                         if !names.isEmpty {
-                            differing[resource.address] = "update reported done, but the account still differs in "
-                                + "\(names.joined(separator: ", ")): nothing changed them"
+                            differing[resource.address] = "the update's calls succeeded, but the account still differs in "
+                                + "\(names.joined(separator: ", ")): not done, whatever the calls answered"
                         }
                     }
                 } catch {

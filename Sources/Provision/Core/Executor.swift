@@ -267,7 +267,9 @@ public struct Executor: Sendable {
         } catch {
             let message = "\(error)"
             await failures.record(address, message)
-            if verb != "destroy" { try? await journal.taint(address) }
+            // a failed create leaves something half made, replaced next time; a failed update leaves the resource
+            // as it was, planned again (replacing a key or a table because a call was throttled would lose data)
+            if verb == "create" { try? await journal.taint(address) }
             events(.failed(address, verb: verb, message: message))
             return false
         }

@@ -25,7 +25,8 @@ struct S3BucketHandler: ResourceHandler {
 
     private static let allProperties: Set<String> = ["block_public_access", "object_ownership", "sse_algorithm", "kms_key_id",
                                                      "bucket_key_enabled", "versioning", "policy", "lifecycle_expiration_days", "tags",
-                                                     "logging_target_bucket", "logging_target_prefix", "public_acl_grants"]
+                                                     "logging_target_bucket", "logging_target_prefix", "public_acl_grants",
+                                                     "lifecycle_other_rules"]
 
     func create(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value] {
         let name = try resource.require("bucket")
@@ -88,10 +89,10 @@ struct S3BucketHandler: ResourceHandler {
                 puts.append { try await s3.deleteSubresource(name, "policy") }
             }
         }
-        if changed.contains("lifecycle_expiration_days") {
+        if !changed.isDisjoint(with: ["lifecycle_expiration_days", "lifecycle_other_rules"]) {
             if let days = resource.int("lifecycle_expiration_days") {
                 puts.append { try await s3.putSubresource(name, "lifecycle", body: """
-                    <LifecycleConfiguration \(namespace)><Rule><ID>expire</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>\
+                    <LifecycleConfiguration \(namespace)><Rule><ID>\(BucketLifecycle.ruleID)</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>\
                     <Expiration><Days>\(days)</Days></Expiration><NoncurrentVersionExpiration><NoncurrentDays>\(days)</NoncurrentDays>\
                     </NoncurrentVersionExpiration></Rule></LifecycleConfiguration>
                     """) }
@@ -149,15 +150,6 @@ struct S3BucketHandler: ResourceHandler {
         }.sorted()
     }
 
-    /// The fewest days after which any enabled lifecycle rule expires current or noncurrent objects: the retention
-    /// the bucket really has, whatever other rules say.
-    static func shortestExpiry(_ lifecycle: XMLNode?) -> Int? {
-        (lifecycle?.children("Rule") ?? []).filter { $0.child("Status")?.text == "Enabled" }.flatMap { rule in
-            [rule.child("Expiration")?.child("Days")?.text, rule.child("NoncurrentVersionExpiration")?.child("NoncurrentDays")?.text]
-                .compactMap { $0.flatMap { Int($0) } }
-        }.min()
-    }
-
     private static func notEmpty(_ name: String) -> String {
         "bucket \(name) is not empty; destroy it with --empty-buckets to delete its objects too"
     }
@@ -209,7 +201,9 @@ struct S3BucketHandler: ResourceHandler {
             attributes["sse_algorithm"] = byDefault?.child("SSEAlgorithm").map { .string($0.text) } ?? .null
             attributes["kms_key_id"] = byDefault?.child("KMSMasterKeyID").map { .string($0.text) } ?? .null
             attributes["bucket_key_enabled"] = .bool(encryption?.child("BucketKeyEnabled")?.text == "true")
-            attributes["lifecycle_expiration_days"] = Self.shortestExpiry(try await xml("lifecycle")).map(Value.int) ?? .null
+            let lifecycle = try await xml("lifecycle")
+            attributes["lifecycle_expiration_days"] = BucketLifecycle.shortestExpiry(lifecycle).map(Value.int) ?? .null
+            attributes["lifecycle_other_rules"] = .list(BucketLifecycle.otherRules(lifecycle).map(Value.string))
             let ownership = try await xml("ownershipControls")?.child("Rule")?.child("ObjectOwnership")?.text
             // a bucket without ownership controls (made before 2023, or the controls deleted) honours ACLs
             attributes["object_ownership"] = .string(ownership ?? "ObjectWriter")

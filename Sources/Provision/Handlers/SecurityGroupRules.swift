@@ -68,9 +68,12 @@ struct SecurityGroupRules {
                 if let to = fields["to_port"]?.intValue { parameters.append(("\(prefix).ToPort", String(to))) }
             }
             let description = fields["description"]?.stringValue
-            for (index, cidr) in (fields["cidr_blocks"]?.listValue ?? []).compactMap(\.stringValue).enumerated() {
-                parameters.append(("\(prefix).IpRanges.\(index + 1).CidrIp", cidr))
-                if let description { parameters.append(("\(prefix).IpRanges.\(index + 1).Description", description)) }
+            for (key, list, field) in [("cidr_blocks", "IpRanges", "CidrIp"), ("ipv6_cidr_blocks", "Ipv6Ranges", "CidrIpv6"),
+                                       ("prefix_list_ids", "PrefixListIds", "PrefixListId")] {
+                for (index, value) in (fields[key]?.listValue ?? []).compactMap(\.stringValue).enumerated() {
+                    parameters.append(("\(prefix).\(list).\(index + 1).\(field)", value))
+                    if let description { parameters.append(("\(prefix).\(list).\(index + 1).Description", description)) }
+                }
             }
             for (index, group) in (fields["security_group_ids"]?.listValue ?? []).compactMap(\.stringValue).enumerated() {
                 parameters.append(("\(prefix).Groups.\(index + 1).GroupId", group))

@@ -1,3 +1,4 @@
+import Foundation
 import TextSafety
 
 /// Checks across resources that only make sense once values are known: subnets inside their VPC and not
@@ -44,7 +45,8 @@ enum NetworkValidation {
             guard case .list(let rules) = resource.properties[direction] else { continue }
             for rule in rules {
                 guard case .map(let fields) = rule else { continue }
-                let allowed = ["protocol", "from_port", "to_port", "cidr_blocks", "security_group_ids", "prefix_list_ids", "description"]
+                let allowed = ["protocol", "from_port", "to_port", "cidr_blocks", "ipv6_cidr_blocks", "security_group_ids", "prefix_list_ids",
+                               "description"]
                 for key in fields.keys.sorted() where !allowed.contains(key) {
                     throw located(resource, direction, Suggestion.message("unknown key '\(SafeText.quoted(key))' in a rule", for: key, among: allowed))
                 }
@@ -55,12 +57,25 @@ enum NetworkValidation {
                         }
                     }
                 }
+                if case .list(let blocks) = fields["ipv6_cidr_blocks"] {
+                    for case .string(let text) in blocks where !Self.isIPv6CIDR(text) {
+                        throw located(resource, direction, "'\(SafeText.quoted(text))' is not an IPv6 CIDR block such as 2001:db8::/32")
+                    }
+                }
                 guard case .list(let blocks) = fields["cidr_blocks"] else { continue }
                 for case .string(let text) in blocks {
                     do { _ = try CIDR(text) } catch { throw located(resource, direction, error.message) }
                 }
             }
         }
+    }
+
+    /// An IPv6 address (as inet_pton reads it) and a prefix length from 0 to 128.
+    static func isIPv6CIDR(_ text: String) -> Bool {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let length = Int(parts[1]), (0...128).contains(length) else { return false }
+        var address = in6_addr()
+        return inet_pton(AF_INET6, String(parts[0]), &address) == 1
     }
 
     /// Network ACL entries: known keys, an allow or deny, a protocol, ports for TCP and UDP, CIDRs that parse, and

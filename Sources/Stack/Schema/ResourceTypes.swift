@@ -124,6 +124,8 @@ public enum ResourceTypes {
             "logging_target_prefix": .init(.string, default: .string("")),
             // ACL grants to everyone or every AWS user ("AllUsers READ"): always none
             "public_acl_grants": .init(.stringList, default: .list([]), unordered: true, fixed: true),
+            // lifecycle rules besides the one lifecycle_expiration_days writes (a transition, a dated expiry): always none
+            "lifecycle_other_rules": .init(.stringList, default: .list([]), unordered: true, fixed: true),
         ]),
         // account-wide; destroy leaves it on (it protects more than this stack)
         ResourceSchema("aws.s3.account_public_access_block", taggable: false, computed: ["id"], [
@@ -164,6 +166,8 @@ public enum ResourceTypes {
             "include_global_service_events": .init(.bool, default: .bool(true)),
             "enable_log_file_validation": .init(.bool, default: .bool(false)),
             "enable_logging": .init(.bool, default: .bool(true)),
+            // which management events the trail records (event selectors): all of them unless a stack says otherwise
+            "management_events": .init(.string, allowed: ["All", "ReadOnly", "WriteOnly", "None"], default: .string("All")),
         ]),
         ResourceSchema("aws.ec2.instance", computed: ["id", "arn", "private_ip"], [
             "ami": .init(.string, required: true, replace: true),
