@@ -100,6 +100,15 @@ struct DriftRepairTests {
             """),
         Drift(name: "the trail's key taken away", finding: "cloudtrail-kms-encryption storage.trail", update: ("storage.trail", "kms_key_id"),
               snippet: "cloudtrail.update_trail(Name=stack + '-trail', KmsKeyId='')"),
+        Drift(name: "the model swapped for other bytes under its own digest", finding: nil, update: ("storage.model", "sha256"), snippet: """
+            key = next(o['Key'] for o in s3.list_objects_v2(Bucket=bucket('artifacts'))['Contents'] if o['Key'].startswith('models/'))
+            old = s3.get_object(Bucket=bucket('artifacts'), Key=key)
+            body = old['Body'].read()
+            tags = s3.get_object_tagging(Bucket=bucket('artifacts'), Key=key)['TagSet']
+            s3.put_object(Bucket=bucket('artifacts'), Key=key, Body=bytes(255 - b for b in body), Metadata=old['Metadata'],
+                          ContentType=old['ContentType'], ServerSideEncryption='aws:kms', SSEKMSKeyId=old['SSEKMSKeyId'],
+                          Tagging='&'.join(f"{t['Key']}={t['Value']}" for t in tags).replace(':', '%3A'))
+            """),
         Drift(name: "management events no longer recorded", finding: "cloudtrail-logging storage.trail",
               update: ("storage.trail", "management_events"), snippet: """
             cloudtrail.put_event_selectors(TrailName=stack + '-trail', EventSelectors=[{'ReadWriteType': 'ReadOnly', 'IncludeManagementEvents': False}])

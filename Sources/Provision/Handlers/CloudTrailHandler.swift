@@ -75,7 +75,9 @@ struct CloudTrailHandler: ResourceHandler {
     /// selectors, which deploy does not write (so they are drift).
     static func managementEvents(_ answer: JSONValue) -> String {
         if !(answer["AdvancedEventSelectors"]?.arrayValue ?? []).isEmpty { return "advanced" }
-        let kinds = Set((answer["EventSelectors"]?.arrayValue ?? []).filter { $0["IncludeManagementEvents"]?.boolValue != false }
+        // a trail without event selectors records every management event (CloudTrail's default)
+        guard let selectors = answer["EventSelectors"]?.arrayValue, !selectors.isEmpty else { return "All" }
+        let kinds = Set(selectors.filter { $0["IncludeManagementEvents"]?.boolValue != false }
             .map { $0["ReadWriteType"]?.stringValue ?? "All" })
         if kinds.contains("All") || kinds.isSuperset(of: ["ReadOnly", "WriteOnly"]) { return "All" }
         return kinds.first ?? "None"

@@ -178,52 +178,14 @@ struct S3BucketHandler: ResourceHandler {
     func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult {
         let s3 = S3(client: context.client)
         let existing = Set(try await s3.listBuckets())
-        var calls = 1
-        var live: [ResourceAddress: [String: Value]] = [:]
-        for resource in resources {
-            guard let name = resource.id, existing.contains(name) else { continue }
-            var attributes: [String: Value] = ["bucket": .string(name)]
-            func xml(_ subresource: String) async throws -> XMLNode? {
-                calls += 1
-                do {
-                    return try XMLNode.parse(try await s3.getSubresource(name, subresource))
-                } catch let error as AWSError where error.httpStatus == 404 {
-                    return nil
-                }
-            }
-            attributes["versioning"] = .bool(try await xml("versioning")?.child("Status")?.text == "Enabled")
-            let block = try await xml("publicAccessBlock")
-            attributes["block_public_access"] = .bool(["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"]
-                .allSatisfy { block?.child($0)?.text == "true" })
-            // no configuration is no encryption, never the state's memory of one
-            let encryption = try await xml("encryption")?.child("Rule")
-            let byDefault = encryption?.child("ApplyServerSideEncryptionByDefault")
-            attributes["sse_algorithm"] = byDefault?.child("SSEAlgorithm").map { .string($0.text) } ?? .null
-            attributes["kms_key_id"] = byDefault?.child("KMSMasterKeyID").map { .string($0.text) } ?? .null
-            attributes["bucket_key_enabled"] = .bool(encryption?.child("BucketKeyEnabled")?.text == "true")
-            let lifecycle = try await xml("lifecycle")
-            attributes["lifecycle_expiration_days"] = BucketLifecycle.shortestExpiry(lifecycle).map(Value.int) ?? .null
-            attributes["lifecycle_other_rules"] = .list(BucketLifecycle.otherRules(lifecycle).map(Value.string))
-            let ownership = try await xml("ownershipControls")?.child("Rule")?.child("ObjectOwnership")?.text
-            // a bucket without ownership controls (made before 2023, or the controls deleted) honours ACLs
-            attributes["object_ownership"] = .string(ownership ?? "ObjectWriter")
-            attributes["public_acl_grants"] = .list(Self.publicGrants(try await xml("acl")).map(Value.string))
-            let logging = try await xml("logging")?.child("LoggingEnabled")
-            attributes["logging_target_bucket"] = logging?.child("TargetBucket").map { .string($0.text) } ?? .null
-            attributes["logging_target_prefix"] = .string(logging?.child("TargetPrefix")?.text ?? "")
-            var tags: [String: Value] = [:]
-            for tag in try await xml("tagging")?.child("TagSet")?.children("Tag") ?? [] {
-                if let key = tag.child("Key")?.text { tags[key] = .string(tag.child("Value")?.text ?? "") }
-            }
-            attributes["tags"] = .map(tags)
-            calls += 1
-            do {
-                attributes["policy"] = .string(String(decoding: try await s3.getSubresource(name, "policy"), as: UTF8.self))
-            } catch let error as AWSError where error.httpStatus == 404 {
-                attributes["policy"] = .null
-            }
-            live[resource.address] = attributes
+        let found = resources.compactMap { resource in resource.id.flatMap { existing.contains($0) ? (resource.address, $0) : nil } }
+        // the buckets at once, each with its subresources at once
+        let live = try await withThrowingTaskGroup(of: (ResourceAddress, [String: Value]).self) { group in
+            for (address, name) in found { group.addTask { (address, try await BucketRead.attributes(name, s3: s3)) } }
+            var live: [ResourceAddress: [String: Value]] = [:]
+            for try await (address, attributes) in group { live[address] = attributes }
+            return live
         }
-        return ReadResult(live: live, apiCalls: calls)
+        return ReadResult(live: live, apiCalls: 1 + found.count * BucketRead.subresources.count)
     }
 }

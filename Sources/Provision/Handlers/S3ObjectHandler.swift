@@ -83,29 +83,41 @@ struct S3ObjectHandler: ResourceHandler {
         return computed(bucket, key, StoredObject(etag: head.etag, versionID: head.versionID, checksumSHA256: head.checksumSHA256))
     }
 
+    /// The objects at once, each with its head and its tags.
     func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult {
         let s3 = S3(client: context.client)
-        var live: [ResourceAddress: [String: Value]] = [:]
-        var calls = 0
-        for resource in resources {
-            let (bucket, key) = try Self.location(resource)
-            calls += 1
-            let head: ObjectHead?
-            do {
-                head = try await s3.headObject(bucket: bucket, key: key)
-            } catch let error as AWSError where error.isNotFound {
-                head = nil
+        let live = try await withThrowingTaskGroup(of: (ResourceAddress, [String: Value]?).self) { group in
+            for resource in resources {
+                let (bucket, key) = try Self.location(resource)
+                group.addTask { (resource.address, try await Self.read(bucket: bucket, key: key, recorded: resource, s3: s3)) }
             }
-            guard let head else { continue }
-            var attributes: [String: Value] = ["bucket": .string(bucket), "key": .string(key), "size": .int(Int(head.size)),
-                                               "sha256": head.metadata[S3ObjectUpload.digestMetadata].map(Value.string) ?? .null,
-                                               "kms_key_id": head.serverSideEncryption == "aws:kms" ? head.kmsKeyID.map(Value.string) ?? .null : .null,
-                                               "version_id": head.versionID.map(Value.string) ?? .null, "etag": head.etag.map(Value.string) ?? .null]
-            if let type = head.contentType { attributes["content_type"] = .string(type) }
-            calls += 1
-            attributes["tags"] = .map(try await s3.objectTags(bucket: bucket, key: key).mapValues(Value.string))
-            live[resource.address] = attributes
+            var live: [ResourceAddress: [String: Value]] = [:]
+            for try await (address, attributes) in group { live[address] = attributes }
+            return live
         }
-        return ReadResult(live: live, apiCalls: calls)
+        return ReadResult(live: live, apiCalls: resources.count + live.count)
+    }
+
+    private static func read(bucket: String, key: String, recorded: ResourceState, s3: S3) async throws -> [String: Value]? {
+        let found: ObjectHead?
+        do {
+            found = try await s3.headObject(bucket: bucket, key: key)
+        } catch let error as AWSError where error.isNotFound {
+            return nil
+        }
+        guard let head = found else { return nil }
+        var attributes: [String: Value] = ["bucket": .string(bucket), "key": .string(key), "size": .int(Int(head.size)),
+                                           "sha256": head.metadata[S3ObjectUpload.digestMetadata].map(Value.string) ?? .null,
+                                           "kms_key_id": head.serverSideEncryption == "aws:kms" ? head.kmsKeyID.map(Value.string) ?? .null : .null,
+                                           "version_id": head.versionID.map(Value.string) ?? .null, "etag": head.etag.map(Value.string) ?? .null]
+        // the digest is metadata anyone who may write the object can copy onto other bytes: an object that is not the
+        // version (or, unversioned, the ETag) deploy uploaded is not known to hold the planned bytes
+        let recordedVersion = recorded.attributes["version_id"]?.stringValue, recordedETag = recorded.attributes["etag"]?.stringValue
+        if let recordedETag, head.etag != recordedETag || (recordedVersion.map { $0 != "null" && head.versionID != $0 } ?? false) {
+            attributes["sha256"] = .string("unknown: replaced outside deploy (ETag \(head.etag ?? "none"))")
+        }
+        if let type = head.contentType { attributes["content_type"] = .string(type) }
+        attributes["tags"] = .map(try await s3.objectTags(bucket: bucket, key: key).mapValues(Value.string))
+        return attributes
     }
 }
