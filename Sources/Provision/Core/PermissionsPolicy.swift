@@ -58,6 +58,9 @@ public enum PermissionsPolicy {
         // log deliveries (what a flow log to CloudWatch Logs needs) and the account's own S3 settings have no
         // resource of their own
         if name.hasSuffix("LogDelivery") || name.hasSuffix("AccountPublicAccessBlock") { return false }
+        // the managed policies a refresh reads are whatever is attached to the stack's roles (AWS's own among them),
+        // not resources the stack names
+        if name == "GetPolicy" || name == "GetPolicyVersion" { return false }
         return !(name.hasPrefix("List") || name.hasPrefix("Describe")) || name == "ListAttachedRolePolicies"
             || name == "ListBucketVersions" || name == "ListRolePolicies" || name == "ListInstanceProfilesForRole"
             || name == "ListTagsOfResource" || name == "ListTagsForResource"
