@@ -14,6 +14,8 @@ LOCAL_ENDPOINT_ACTION_NAMES = {
     # AWS authorises DeletePublicAccessBlock as s3:PutBucketPublicAccessBlock; moto as s3:DeleteBucket
     "s3:PutBucketPublicAccessBlock": ["s3:CreateBucket", "s3:DeleteBucket"], "s3:PutEncryptionConfiguration": ["s3:CreateBucket"],
     "s3:PutBucketOwnershipControls": ["s3:CreateBucket"],
+    # moto has no action names for a bucket's replication configuration: it uses the bucket's defaults
+    "s3:GetReplicationConfiguration": ["s3:ListBucket"], "s3:PutReplicationConfiguration": ["s3:CreateBucket", "s3:DeleteBucket"],
 }
 
 

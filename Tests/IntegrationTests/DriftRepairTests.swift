@@ -109,6 +109,22 @@ struct DriftRepairTests {
                           ContentType=old['ContentType'], ServerSideEncryption='aws:kms', SSEKMSKeyId=old['SSEKMSKeyId'],
                           Tagging='&'.join(f"{t['Key']}={t['Value']}" for t in tags).replace(':', '%3A'))
             """),
+        Drift(name: "the artifacts replicated to another account's bucket", finding: nil,
+              update: ("storage.artifacts_bucket", "replication_rules"), snippet: """
+            sink = stack + '-sink'
+            s3.create_bucket(Bucket=sink, CreateBucketConfiguration={'LocationConstraint': 'eu-west-1'})
+            s3.put_bucket_versioning(Bucket=sink, VersioningConfiguration={'Status': 'Enabled'})
+            s3.put_bucket_replication(Bucket=bucket('artifacts'), ReplicationConfiguration={
+                'Role': 'arn:aws:iam::999999999999:role/copier',
+                'Rules': [{'ID': 'out', 'Status': 'Enabled', 'Prefix': '', 'Destination': {'Bucket': 'arn:aws:s3:::' + sink}}]})
+            """),
+        Drift(name: "the audit bucket's events sent to a foreign queue", finding: nil,
+              update: ("storage.audit_bucket", "notification_targets"), snippet: """
+            s3.put_bucket_notification_configuration(Bucket=bucket('audit'), NotificationConfiguration={'QueueConfigurations': [
+                {'QueueArn': 'arn:aws:sqs:eu-west-1:999999999999:exfil', 'Events': ['s3:ObjectCreated:*']}]})
+            """),
+        Drift(name: "the artifacts readable from any web page", finding: nil, update: ("storage.artifacts_bucket", "cors_rules"),
+              snippet: "s3.put_bucket_cors(Bucket=bucket('artifacts'), CORSConfiguration={'CORSRules': [{'AllowedMethods': ['GET'], 'AllowedOrigins': ['*']}]})"),
         Drift(name: "management events no longer recorded", finding: "cloudtrail-logging storage.trail",
               update: ("storage.trail", "management_events"), snippet: """
             cloudtrail.put_event_selectors(TrailName=stack + '-trail', EventSelectors=[{'ReadWriteType': 'ReadOnly', 'IncludeManagementEvents': False}])

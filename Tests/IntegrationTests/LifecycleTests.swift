@@ -13,6 +13,9 @@ struct LifecycleTests {
         "s3:GetBucketPublicAccessBlock": "s3:ListBucket", "s3:GetEncryptionConfiguration": "s3:ListBucket",
         "s3:PutBucketPublicAccessBlock": "s3:CreateBucket", "s3:PutEncryptionConfiguration": "s3:CreateBucket",
         "s3:PutBucketOwnershipControls": "s3:CreateBucket", "s3:DeleteBucketPublicAccessBlock": "s3:DeleteBucket",
+        // and the replication configuration to the bucket's default actions (its delete under s3:DeleteBucket, which
+        // the printed policy holds for the bucket's own delete)
+        "s3:GetReplicationConfiguration": "s3:ListBucket", "s3:PutReplicationConfiguration": "s3:CreateBucket",
     ]
 
     /// Credentials of a new IAM user whose only permissions are `policy`, attached as a managed policy.

@@ -27,6 +27,9 @@ struct HandlerSchemaTests {
         "aws.s3.bucket": [
             "public_acl_grants": "fixed at none by deploy: a change resets the ACL to private, there is no value to send",
             "lifecycle_other_rules": "fixed at none by deploy: a change puts back the stack's one rule (or none), there is no value to send",
+            "replication_rules": "fixed at none by deploy: a change deletes the replication configuration",
+            "notification_targets": "fixed at none by deploy: a change puts an empty notification configuration",
+            "cors_rules": "fixed at none by deploy: a change deletes the CORS configuration",
         ],
     ]
 

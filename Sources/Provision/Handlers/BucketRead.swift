@@ -6,7 +6,7 @@ import Stack
 /// trip, not nine in a row), a missing one read as missing, never filled in from the state.
 enum BucketRead {
     static let subresources = ["versioning", "publicAccessBlock", "encryption", "lifecycle", "ownershipControls", "acl", "logging",
-                               "tagging", "policy"]
+                               "tagging", "policy", "replication", "notification", "cors"]
 
     /// The bucket's attributes, by the names the schema uses.
     static func attributes(_ name: String, s3: S3) async throws -> [String: Value] {
@@ -53,6 +53,21 @@ enum BucketRead {
         }
         attributes["tags"] = .map(tags)
         attributes["policy"] = bodies["policy"].map { .string(String(decoding: $0, as: UTF8.self)) } ?? .null
+        attributes["replication_rules"] = strings((try xml("replication")?.children("Rule") ?? []).enumerated().map { position, rule in
+            let id = rule.child("ID")?.text ?? ""
+            return "\(id.isEmpty ? "rule \(position + 1)" : id) to \(rule.child("Destination")?.child("Bucket")?.text ?? "?")"
+        })
+        let notification = try xml("notification")
+        attributes["notification_targets"] = strings([("TopicConfiguration", "Topic"), ("QueueConfiguration", "Queue"),
+                                                      ("CloudFunctionConfiguration", "CloudFunction")].flatMap { kind, field in
+            (notification?.children(kind) ?? []).map { $0.child(field)?.text ?? kind }
+        } + (notification?.child("EventBridgeConfiguration") == nil ? [] : ["EventBridge"]))
+        attributes["cors_rules"] = strings((try xml("cors")?.children("CORSRule") ?? []).map { rule in
+            let methods = rule.children("AllowedMethod").map(\.text).joined(separator: ",")
+            return "\(methods) from \(rule.children("AllowedOrigin").map(\.text).joined(separator: ","))"
+        })
         return attributes
     }
+
+    private static func strings(_ texts: [String]) -> Value { .list(texts.map(Value.string)) }
 }

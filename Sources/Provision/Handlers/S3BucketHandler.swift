@@ -15,18 +15,20 @@ struct S3BucketHandler: ResourceHandler {
                  "s3:PutBucketLogging", "kms:GenerateDataKey", "kms:DescribeKey"],
         read: ["s3:ListAllMyBuckets", "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration", "s3:GetBucketPublicAccessBlock",
                "s3:GetBucketTagging", "s3:GetBucketPolicy", "s3:GetBucketOwnershipControls", "s3:GetBucketAcl", "s3:GetBucketLogging",
-               "s3:GetLifecycleConfiguration"],
+               "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration", "s3:GetBucketNotification", "s3:GetBucketCORS"],
         // (DeletePublicAccessBlock is authorised by s3:PutBucketPublicAccessBlock and DeleteBucketLifecycle by
-        // s3:PutLifecycleConfiguration: IAM has no actions of their own for them)
+        // s3:PutLifecycleConfiguration, DeleteBucketReplication by s3:PutReplicationConfiguration and DeleteBucketCors by
+        // s3:PutBucketCORS: IAM has no actions of their own for them)
         update: ["s3:PutBucketPublicAccessBlock", "s3:PutBucketOwnershipControls",
                  "s3:PutEncryptionConfiguration", "s3:PutBucketVersioning", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy",
-                 "s3:PutLifecycleConfiguration", "s3:PutBucketTagging", "s3:PutBucketLogging", "s3:PutBucketAcl"],
+                 "s3:PutLifecycleConfiguration", "s3:PutBucketTagging", "s3:PutBucketLogging", "s3:PutBucketAcl",
+                 "s3:PutReplicationConfiguration", "s3:PutBucketNotification", "s3:PutBucketCORS"],
         delete: ["s3:DeleteBucket", "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"])
 
     private static let allProperties: Set<String> = ["block_public_access", "object_ownership", "sse_algorithm", "kms_key_id",
                                                      "bucket_key_enabled", "versioning", "policy", "lifecycle_expiration_days", "tags",
                                                      "logging_target_bucket", "logging_target_prefix", "public_acl_grants",
-                                                     "lifecycle_other_rules"]
+                                                     "lifecycle_other_rules", "replication_rules", "notification_targets", "cors_rules"]
 
     func create(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value] {
         let name = try resource.require("bucket")
@@ -49,6 +51,14 @@ struct S3BucketHandler: ResourceHandler {
         // first, while the ownership this update may enforce still lets ACLs be written
         if changed.contains("public_acl_grants") && !creating { try await s3.putCannedACL(name, "private") }
         var puts: [@Sendable () async throws -> Void] = []
+        // a new bucket has none of these; on an update, what is there is someone else's and goes
+        if !creating {
+            if changed.contains("replication_rules") { puts.append { try await s3.deleteSubresource(name, "replication") } }
+            if changed.contains("cors_rules") { puts.append { try await s3.deleteSubresource(name, "cors") } }
+            if changed.contains("notification_targets") {
+                puts.append { try await s3.putSubresource(name, "notification", body: "<NotificationConfiguration \(namespace)/>") }
+            }
+        }
         if changed.contains("block_public_access") {
             if try resource.requireBool("block_public_access") {
                 puts.append { try await s3.putSubresource(name, "publicAccessBlock", body: """

@@ -126,6 +126,10 @@ public enum ResourceTypes {
             "public_acl_grants": .init(.stringList, default: .list([]), unordered: true, fixed: true),
             // lifecycle rules besides the one lifecycle_expiration_days writes (a transition, a dated expiry): always none
             "lifecycle_other_rules": .init(.stringList, default: .list([]), unordered: true, fixed: true),
+            // what can send the bucket's objects or events elsewhere, or let other sites read it from a browser: always none
+            "replication_rules": .init(.stringList, default: .list([]), unordered: true, fixed: true),
+            "notification_targets": .init(.stringList, default: .list([]), unordered: true, fixed: true),
+            "cors_rules": .init(.stringList, default: .list([]), unordered: true, fixed: true),
         ]),
         // account-wide; destroy leaves it on (it protects more than this stack)
         ResourceSchema("aws.s3.account_public_access_block", taggable: false, computed: ["id"], [
