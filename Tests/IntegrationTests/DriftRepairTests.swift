@@ -125,6 +125,9 @@ struct DriftRepairTests {
             """),
         Drift(name: "the artifacts readable from any web page", finding: nil, update: ("storage.artifacts_bucket", "cors_rules"),
               snippet: "s3.put_bucket_cors(Bucket=bucket('artifacts'), CORSConfiguration={'CORSRules': [{'AllowedMethods': ['GET'], 'AllowedOrigins': ['*']}]})"),
+        Drift(name: "the audit records set to expire", finding: nil, update: ("storage.audit_table", "ttl_attribute"), snippet: """
+            dynamodb.update_time_to_live(TableName=stack + '-audit', TimeToLiveSpecification={'Enabled': True, 'AttributeName': 'request_id'})
+            """),
         Drift(name: "management events no longer recorded", finding: "cloudtrail-logging storage.trail",
               update: ("storage.trail", "management_events"), snippet: """
             cloudtrail.put_event_selectors(TrailName=stack + '-trail', EventSelectors=[{'ReadWriteType': 'ReadOnly', 'IncludeManagementEvents': False}])

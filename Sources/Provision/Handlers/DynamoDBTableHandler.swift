@@ -2,16 +2,16 @@ import AWS
 import Plan
 import Stack
 
-/// `aws.dynamodb.table`: encrypted with the stack's key, point-in-time recovery, deletion protection; waited on until
-/// ACTIVE. A protected table is only deleted by a forced destroy, which lifts the protection first.
+/// `aws.dynamodb.table`: encrypted with the stack's key, point-in-time recovery, deletion protection, an optional
+/// time-to-live attribute; waited on until ACTIVE. A protected table is only deleted by a forced destroy, which lifts the protection first.
 struct DynamoDBTableHandler: ResourceHandler {
     let type = "aws.dynamodb.table"
     let actions = HandlerActions(
         create: ["dynamodb:CreateTable", "dynamodb:DescribeTable", "dynamodb:UpdateContinuousBackups", "dynamodb:TagResource",
-                 "kms:CreateGrant", "kms:DescribeKey"],
-        read: ["dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:ListTagsOfResource"],
+                 "kms:CreateGrant", "kms:DescribeKey", "dynamodb:UpdateTimeToLive"],
+        read: ["dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:ListTagsOfResource", "dynamodb:DescribeTimeToLive"],
         update: ["dynamodb:UpdateTable", "dynamodb:UpdateContinuousBackups", "dynamodb:TagResource", "dynamodb:UntagResource",
-                 "dynamodb:DescribeTable"],
+                 "dynamodb:DescribeTable", "dynamodb:UpdateTimeToLive"],
         delete: ["dynamodb:DeleteTable", "dynamodb:UpdateTable", "dynamodb:DescribeTable"])
 
     private func dynamodb(_ context: HandlerContext) -> JSONService { JSONService(client: context.client, service: .dynamodb) }
@@ -40,6 +40,7 @@ struct DynamoDBTableHandler: ResourceHandler {
         try await context.recordID(name)
         let arn = try await active(name, context: context)
         if try resource.requireBool("point_in_time_recovery") { try await setRecovery(true, name: name, context: context) }
+        if let attribute = resource.string("ttl_attribute") { try await setTimeToLive(attribute, enabled: true, name: name, context: context) }
         return ["id": .string(name), "arn": .string(arn)]
     }
 
@@ -51,6 +52,11 @@ struct DynamoDBTableHandler: ResourceHandler {
             return table?["TableStatus"]?.stringValue == "ACTIVE"
         }
         return arn
+    }
+
+    private func setTimeToLive(_ attribute: String, enabled: Bool, name: String, context: HandlerContext) async throws {
+        try await dynamodb(context).call("UpdateTimeToLive", [
+            "TableName": .string(name), "TimeToLiveSpecification": ["AttributeName": .string(attribute), "Enabled": .bool(enabled)]])
     }
 
     private func setRecovery(_ enabled: Bool, name: String, context: HandlerContext) async throws {
@@ -71,6 +77,13 @@ struct DynamoDBTableHandler: ResourceHandler {
                 ?? ["Enabled": false]
         }
         if input.count > 1 { try await service.call("UpdateTable", input) }
+        if changed.contains("ttl_attribute") {
+            // items expire by at most one attribute: the one read from the account goes before another is named
+            if let current = recorded.attributes["ttl_attribute"]?.stringValue {
+                try await setTimeToLive(current, enabled: false, name: name, context: context)
+            }
+            if let attribute = resource.string("ttl_attribute") { try await setTimeToLive(attribute, enabled: true, name: name, context: context) }
+        }
         if changed.contains("point_in_time_recovery") {
             try await setRecovery(try resource.requireBool("point_in_time_recovery"), name: name, context: context)
         }
@@ -149,7 +162,8 @@ struct DynamoDBTableHandler: ResourceHandler {
             guard let table, let arn = table["TableArn"]?.stringValue else { continue }
             let backups = try await service.call("DescribeContinuousBackups", ["TableName": .string(name)])
             let tags = try await service.call("ListTagsOfResource", ["ResourceArn": .string(arn)])
-            calls += 2
+            let ttl = try await service.call("DescribeTimeToLive", ["TableName": .string(name)])["TimeToLiveDescription"]
+            calls += 3
             let recovery = backups["ContinuousBackupsDescription"]?["PointInTimeRecoveryDescription"]?["PointInTimeRecoveryStatus"]?.stringValue
             let keys = Self.keySchema(table)
             var attributes: [String: Value] = ["name": .string(name), "arn": .string(arn),
@@ -164,6 +178,8 @@ struct DynamoDBTableHandler: ResourceHandler {
                                                "tags": JSONService.tags(tags["Tags"])]
             // a range key's type exists only with a range key: without one there is nothing to compare
             if let range = keys.range { attributes["range_key_type"] = range.type }
+            let expiring = ["ENABLED", "ENABLING"].contains(ttl?["TimeToLiveStatus"]?.stringValue ?? "")
+            attributes["ttl_attribute"] = expiring ? ttl?["AttributeName"]?.stringValue.map(Value.string) ?? .null : .null
             live[resource.address] = attributes
         }
         return ReadResult(live: live, apiCalls: calls)

@@ -160,6 +160,8 @@ public enum ResourceTypes {
             "kms_key_arn": .init(.string),
             "point_in_time_recovery": .init(.bool, default: .bool(false)),
             "deletion_protection": .init(.bool, default: .bool(false)),
+            // the attribute whose time expires an item (DynamoDB's TTL); left out, nothing expires
+            "ttl_attribute": .init(.string),
         ]),
         ResourceSchema("aws.cloudtrail.trail", computed: ["arn", "id"], [
             "name": .init(.string, required: true, replace: true),
