@@ -102,6 +102,11 @@ struct LifecycleTests {
         #expect(notEmpty.stderr.contains("is not empty; destroy it with --empty-buckets"))
         #expect(!notEmpty.stderr.contains("has deletion protection"), "--force lifts the protection")
         #expect(try OutsideActor.census(stack: fixture.name, region: fixture.region) == before, "the refusals deleted nothing")
+        // IAM deletes no role that holds a policy: one put on the node role outside deploy goes with the role
+        try OutsideActor.run("""
+            iam.put_role_policy(RoleName='\(fixture.name)-node', PolicyName='stray', PolicyDocument=json.dumps(
+                {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': 's3:GetObject', 'Resource': '*'}]}))
+            """, region: fixture.region)
         let destroy = try deploy(["destroy", "--auto-approve", "--force", "--empty-buckets"], fixture, environment)
         #expect(destroy.status == 0, "\(destroy.stderr)")
         #expect(destroy.stdout.contains("destroy complete: 40 destroyed."))

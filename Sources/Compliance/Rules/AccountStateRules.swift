@@ -5,7 +5,8 @@ import Stack
 /// stack itself gives (its inline policies, the groups it names, the retention it sets).
 enum AccountStateRules {
     static let all: [Rule] = [
-        rule("iam-role-effective-permissions", "Roles carry no policy, attached or inline, that allows * on * or iam:PassRole on *",
+        rule("iam-role-effective-permissions",
+             "Roles carry no policy, attached or inline, that allows every action on every resource or iam:PassRole on any role",
              .critical, types: ["aws.iam.role"],
              Mappings(cis: ["1.15"], fsbp: ["IAM.1"],
                       prowler: ["iam_aws_attached_policy_no_administrative_privileges", "iam_customer_attached_policy_no_administrative_privileges",

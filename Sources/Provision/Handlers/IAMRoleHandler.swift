@@ -70,9 +70,12 @@ struct IAMRoleHandler: ResourceHandler {
         let iam = IAMSupport(context)
         let name = try recorded.requireID()
         do {
-            let attached = try await iam.call("ListAttachedRolePolicies", [("RoleName", name)])
-            for policy in attached.child("AttachedPolicies")?.children("member") ?? [] {
-                if let arn = policy.child("PolicyArn")?.text { try await iam.call("DetachRolePolicy", [("RoleName", name), ("PolicyArn", arn)]) }
+            // IAM deletes no role that still holds a policy: the stack's own inline ones are gone by now, anything left
+            // (attached, or put on it outside deploy) goes with the role
+            let (attached, inline, _) = try await RolePolicies.names(name, iam: iam)
+            for arn in attached { try await iam.call("DetachRolePolicy", [("RoleName", name), ("PolicyArn", arn)]) }
+            for policy in inline {
+                try await tolerating("NoSuchEntity") { try await iam.call("DeleteRolePolicy", [("RoleName", name), ("PolicyName", policy)]) }
             }
             try await iam.call("DeleteRole", [("RoleName", name)])
         } catch let error as AWSError where error.isNotFound {}

@@ -18,15 +18,19 @@ struct IAMSupport: Sendable {
 
     /// Every member of a paged List action (`ListRoles` -> `Roles`), by its name element; and the calls it took.
     func listAll(_ action: String, list: String, name: String) async throws -> (members: [String: XMLNode], calls: Int) {
-        var members: [String: XMLNode] = [:]
+        let (members, calls) = try await pages(action, list: list)
+        return (Dictionary(members.compactMap { member in member.child(name).map { ($0.text, member) } }) { first, _ in first }, calls)
+    }
+
+    /// The members under `list` of every page of a paged List action, following its markers; and the calls it took.
+    func pages(_ action: String, _ parameters: [(String, String)] = [], list: String) async throws -> (members: [XMLNode], calls: Int) {
+        var members: [XMLNode] = []
         var marker: String?
         var calls = 0
         repeat {
-            let page = try await call(action, marker.map { [("Marker", $0)] } ?? [])
+            let page = try await call(action, parameters + (marker.map { [("Marker", $0)] } ?? []))
             calls += 1
-            for member in page.child(list)?.children("member") ?? [] {
-                if let key = member.child(name)?.text { members[key] = member }
-            }
+            members += page.child(list)?.children("member") ?? []
             marker = page.child("IsTruncated")?.text == "true" ? page.child("Marker")?.text : nil
         } while marker != nil
         return (members, calls)

@@ -19,13 +19,12 @@ struct RolePolicies {
 
     /// Reads `role`'s policies; with the number of calls it took.
     static func read(_ role: String, iam: IAMSupport) async throws -> (RolePolicies, Int) {
-        var calls = 0
+        let (arns, names, listCalls) = try await Self.names(role, iam: iam)
+        var calls = listCalls
         var attached: [String: Value] = [:]
-        for arn in try await pages("ListAttachedRolePolicies", role: role, list: "AttachedPolicies", field: "PolicyArn", iam: iam, calls: &calls) {
-            attached[arn] = try await document(of: arn, iam: iam, calls: &calls)
-        }
+        for arn in arns { attached[arn] = try await document(of: arn, iam: iam, calls: &calls) }
         var inline: [String: Value] = [:]
-        for name in try await pages("ListRolePolicies", role: role, list: "PolicyNames", field: nil, iam: iam, calls: &calls) {
+        for name in names {
             calls += 1
             do {
                 let answer = try await iam.call("GetRolePolicy", [("RoleName", role), ("PolicyName", name)])
@@ -35,18 +34,11 @@ struct RolePolicies {
         return (RolePolicies(attached: attached, inline: inline), calls)
     }
 
-    /// The texts of a paged list's members (`member/field`, or the member itself when `field` is nil).
-    private static func pages(_ action: String, role: String, list: String, field: String?, iam: IAMSupport,
-                              calls: inout Int) async throws -> [String] {
-        var found: [String] = []
-        var marker: String?
-        repeat {
-            let page = try await iam.call(action, [("RoleName", role)] + (marker.map { [("Marker", $0)] } ?? []))
-            calls += 1
-            found += (page.child(list)?.children("member") ?? []).compactMap { member in field.map { member.child($0)?.text } ?? member.text }
-            marker = page.child("IsTruncated")?.text == "true" ? page.child("Marker")?.text : nil
-        } while marker != nil
-        return found
+    /// The managed policies attached to `role` (ARNs) and its inline policies (names), every page of each.
+    static func names(_ role: String, iam: IAMSupport) async throws -> (attached: [String], inline: [String], calls: Int) {
+        let (attached, attachedCalls) = try await iam.pages("ListAttachedRolePolicies", [("RoleName", role)], list: "AttachedPolicies")
+        let (inline, inlineCalls) = try await iam.pages("ListRolePolicies", [("RoleName", role)], list: "PolicyNames")
+        return (attached.compactMap { $0.child("PolicyArn")?.text }, inline.map(\.text), attachedCalls + inlineCalls)
     }
 
     /// A managed policy's default version's document; null when the policy or its version cannot be found.
