@@ -11,17 +11,22 @@ enum Serve {
     static let usage = """
         USAGE: inference-server serve --model FILE (--keys FILE | --no-auth) [--host 127.0.0.1] [--port 8080]
                                       [--audit-log FILE] [--audit-content full|digest] [--audit-max-bytes N]
+                                      [--audit-key FILE] [--audit-checkpoints DIR] [--audit-checkpoint-records 256]
+                                      [--audit-checkpoint-seconds 60]
                                       [--threads N] [--parallel N] [--ctx N] [--rate-limit N] [--model-id NAME]
                                       [--chat-template NAME] [--max-connections N] [--tls-cert FILE --tls-key FILE]
                                       [--no-prefix-reuse] [--kernels portable|avx2|avx512] [--attention exact|flash]
                --ctx is each parallel slot's context (default: the model's, at most 4096).
+               --audit-key: the Ed25519 key (PEM) that signs the audit log's checkpoints, made (mode 0600) if missing;
+               their files go to --audit-checkpoints (default: the audit log's path + .checkpoints) for shipping.
         """
 
     static let stop = Atomic<Bool>(false)
 
     static func run(_ arguments: [String]) throws {
         let options = try Arguments("serve", arguments, valued: [
-            "--model", "--host", "--port", "--keys", "--audit-log", "--audit-content", "--audit-max-bytes", "--threads", "--parallel",
+            "--model", "--host", "--port", "--keys", "--audit-log", "--audit-content", "--audit-max-bytes", "--audit-key", "--audit-checkpoints",
+            "--audit-checkpoint-records", "--audit-checkpoint-seconds", "--threads", "--parallel",
             "--ctx", "--rate-limit", "--model-id", "--chat-template", "--max-connections", "--tls-cert", "--tls-key", "--kernels", "--attention",
         ], switches: ["--no-auth", "--no-prefix-reuse"], aliases: ["-m": "--model", "-t": "--threads", "-c": "--ctx", "-np": "--parallel"], usage: usage)
         let path = try options.required("--model")
@@ -42,10 +47,7 @@ enum Serve {
             throw Arguments.Invalid(description: "serve: unknown --chat-template '\(SafeText.quoted(name))' (known: \(ChatTemplate.names.joined(separator: ", ")))")
         }
         let keys = try options.string("--keys").map { path throws in try KeyStore(path: path) }
-        let audit = try options.string("--audit-log").map { path throws in
-            try AuditLog(path: path, content: auditContent,
-                         maxBytes: try options.int("--audit-max-bytes", default: 256 << 20, range: 4096...Int.max))
-        }
+        let (audit, auditKeyNote) = try openAudit(options, content: auditContent)
         let file = try GGUFFile.open(path)
         let modelID = options.string("--model-id") ?? ((path as NSString).lastPathComponent as NSString).deletingPathExtension
 
@@ -91,7 +93,7 @@ enum Serve {
         let hostText = host.contains(":") ? "[\(host)]" : host
         let line = "inference-server: listening on \(scheme)://\(hostText):\(server.port) — model \(modelID), \(parallel) parallel slots of \(context) tokens, \(threads) threads on the \(kernels.rawValue) kernels, \(attention.rawValue) attention"
             + (model.weights.repackedBytes > 0 ? " (\(model.weights.repackedBytes >> 20) MiB of weights copied into their memory)" : "") + ", "
-            + (keys.map { "auth on (\($0.path))" } ?? "auth OFF") + (audit.map { ", audit log \($0.path)" } ?? "") + "\n"
+            + (keys.map { "auth on (\($0.path))" } ?? "auth OFF") + (audit.map { ", audit log \($0.path)" } ?? "") + auditKeyNote + "\n"
         FileHandle.standardOutput.write(Data(line.utf8))
         if case .failure(let reason) = template {
             FileHandle.standardError.write(Data("inference-server: chat completions are off: \(reason.description)\n".utf8))
@@ -109,7 +111,37 @@ enum Serve {
         FileHandle.standardError.write(Data("inference-server: stopping: finishing the requests in flight\n".utf8))
         server.stop()
         scheduler.drain()
+        do {
+            try audit?.close()
+        } catch {
+            FileHandle.standardError.write(Data("inference-server: \(error.description)\n".utf8))
+            exit(1)
+        }
         FileHandle.standardError.write(Data("inference-server: stopped\n".utf8))
+    }
+
+    /// The audit log of `--audit-log`, its checkpoints signed with `--audit-key` (made when missing), and what the
+    /// startup line says of the key.
+    private static func openAudit(_ options: Arguments, content: AuditLog.Content) throws -> (AuditLog?, String) {
+        guard let path = options.string("--audit-log") else {
+            for flag in ["--audit-key", "--audit-checkpoints", "--audit-checkpoint-records", "--audit-checkpoint-seconds"] where options.string(flag) != nil {
+                throw Arguments.Invalid(description: "serve: \(flag) needs --audit-log")
+            }
+            return (nil, "")
+        }
+        let maxBytes = try options.int("--audit-max-bytes", default: 256 << 20, range: 4096...Int.max)
+        guard let keyPath = options.string("--audit-key") else {
+            if options.string("--audit-checkpoints") != nil { throw Arguments.Invalid(description: "serve: --audit-checkpoints needs --audit-key") }
+            FileHandle.standardError.write(Data("inference-server: WARNING: the audit log has no --audit-key: without signed checkpoints, records cut from its end or a chain recomputed whole go unnoticed\n".utf8))
+            return (try AuditLog(path: path, content: content, maxBytes: maxBytes), "")
+        }
+        let records = try options.int("--audit-checkpoint-records", default: 256, range: 1...1_000_000)
+        let seconds = try options.int("--audit-checkpoint-seconds", default: 60, range: 1...86_400)
+        let directory = options.string("--audit-checkpoints") ?? AuditLog.Checkpointing.defaultDirectory(log: path)
+        let (key, created) = try AuditKey.loadOrCreate(keyPath)
+        let log = try AuditLog(path: path, content: content, maxBytes: maxBytes,
+                               checkpointing: .init(key: key, directory: directory, everyRecords: records, everySeconds: Double(seconds)))
+        return (log, ", checkpoints signed by \(key.publicKey.fingerprint)\(created ? " (a new key in \(keyPath))" : "") in \(directory)")
     }
 }
 
@@ -144,21 +176,5 @@ enum Keys {
         } catch let error as KeyStore.KeyError {
             throw Arguments.Invalid(description: "keys \(action): \(error.description)")
         }
-    }
-}
-
-/// `inference-server audit verify FILE...`: checks the chain of one audit log (or of rotated files, oldest first).
-enum Audit {
-    static let usage = "USAGE: inference-server audit verify FILE [FILE...]   (rotated files oldest first: log.2 log.1 log)"
-
-    static func run(_ arguments: [String]) throws {
-        if arguments.first == "--help" || arguments.first == "-h" { throw Arguments.HelpRequested(usage: usage) }
-        guard arguments.first == "verify", arguments.count >= 2 else { throw Arguments.Invalid(description: "audit: give verify FILE...") }
-        let result = AuditLog.verify(Array(arguments.dropFirst()))
-        if let failure = result.failure {
-            FileHandle.standardError.write(Data("inference-server: audit verify: \(failure) (\(result.records) records before it are intact)\n".utf8))
-            exit(1)
-        }
-        print("audit log intact: \(result.records) record\(result.records == 1 ? "" : "s") chained")
     }
 }

@@ -1,5 +1,6 @@
 import Bundling
 import Foundation
+import Hashing
 import Plan
 import Stack
 import TextSafety

@@ -1,5 +1,6 @@
 @testable import Bundling
 import Foundation
+import Hashing
 import Testing
 
 /// The tar headers bundles write, read back by our reader and by Python's tarfile: a name past ustar's 100 bytes
@@ -68,6 +69,6 @@ struct TarFormatTests {
         #expect(!key.publicKey.verify(Array("manifesT".utf8), signature: signature))
         let reloaded = try Ed25519.PublicKey(pem: key.publicKey.pem, file: "key.pub")
         #expect(reloaded.fingerprint == key.publicKey.fingerprint && reloaded.fingerprint.hasPrefix("SHA256:"))
-        #expect(throws: BundleError.self) { try Ed25519.PublicKey(pem: key.pem, file: "key") }
+        #expect(throws: Ed25519.KeyError.self) { try Ed25519.PublicKey(pem: key.pem, file: "key") }
     }
 }

@@ -79,6 +79,10 @@ extension OpenAIService {
             if request.clientGone() {
                 cancellation.cancel()
                 record.fields["completed"] = false
+                // a whole answer goes out only at the end: the client left with nothing of it
+                record.fields["clientDisconnected"] = true
+                record.fields["completion"] = auditContent("")
+                record.fields["completionTokens"] = 0
                 throw APIError(status: 499, message: "the client closed the connection", type: "client_closed", param: nil, code: nil)
             }
         }
@@ -115,7 +119,7 @@ extension OpenAIService {
             if identity.chat { choice["delta"] = delta ?? [:] } else { choice["text"] = text ?? "" }
             return identity.object(choices: [choice], usage: includeUsage ? NSNull() : nil, chunk: true)
         }
-        var output = ""
+        var output = "", delivered = ""
         var open = !identity.chat || send(chunk(["role": "assistant", "content": ""]))
         var summary: CompletionSummary?
         var failure: String?
@@ -125,6 +129,7 @@ extension OpenAIService {
                 case .text(let piece):
                     output += piece
                     open = open && send(chunk(["content": piece], text: piece))
+                    if open { delivered += piece }
                 case .finished(let finished): summary = finished
                 case .failed(let message): failure = message
                 }
@@ -139,6 +144,12 @@ extension OpenAIService {
         if let failure, open { _ = send(APIError(status: 500, message: "generation failed: \(failure)", type: "server_error").body) }
         if summary == nil || !open { cancellation.cancel() }
         if let summary { recordCompletion(&record, output, summary) }
+        if !open {
+            // what reached the client, not what was generated: the text sent before it went away, and its tokens
+            record.fields["clientDisconnected"] = true
+            record.fields["completion"] = auditContent(delivered)
+            record.fields["completionTokens"] = tokenCount(delivered)
+        }
         record.fields["status"] = open && summary != nil ? 200 : (failure != nil ? 500 : 499)
         record.fields["completed"] = open && summary != nil
         record.fields["stream"] = true
@@ -155,6 +166,12 @@ extension OpenAIService {
         metrics.generation(promptTokens: summary.promptTokens, generatedTokens: summary.completionTokens,
                            reusedPromptTokens: summary.reusedPromptTokens, timeToFirstToken: summary.timeToFirstToken,
                            secondsPerToken: summary.secondsPerToken)
+    }
+
+    /// The tokens of `text` as the served model's tokenizer reads it (the count of a stream cut short, whose
+    /// generated tokens the scheduler no longer reports).
+    private func tokenCount(_ text: String) -> Int {
+        text.isEmpty ? 0 : model?.tokenizer.encode(text, addBOS: false, parseSpecial: false).count ?? 0
     }
 
     /// The text itself, or only its SHA-256 with `--audit-content digest`.

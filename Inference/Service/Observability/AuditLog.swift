@@ -1,15 +1,20 @@
-import Hashing
 import Foundation
+import Hashing
 import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The append-only record of every request, refused ones included, as JSON Lines. Each record starts with its own
-/// SHA-256 (over the rest of its line) and carries the hash of the record before it, so an edited, deleted,
-/// inserted or reordered line breaks the chain where it happened. Every record is synced to disk before the
-/// response goes out; past `maxBytes` the file is rotated, and the new file's first record carries the old file's
-/// last hash.
+/// SHA-256 (over the rest of its line), carries its sequence number (`seq`, from 1, continuing across restarts and
+/// rotations) and the hash of the record before it, so an edited, deleted, inserted or reordered line breaks the
+/// chain where it happened. Every record is synced to disk before the response goes out; past `maxBytes` the file
+/// is rotated and the chain carried into the new file.
+///
+/// With `Checkpointing`, signed checkpoints (`AuditCheckpoint`) are written at start, every N records or T seconds
+/// while records are appended, at rotation and at `close()`: each as a record of the chain and as a file in the
+/// checkpoint directory, for shipping off the node. What the chain alone cannot show (records cut from its end,
+/// forged records appended, the whole chain recomputed) a signed checkpoint held elsewhere does.
 public final class AuditLog: Sendable {
     /// Hashes stand in for the prompt and the completion with `digest`; `full` keeps the text.
     public enum Content: String, Sendable { case full, digest }
@@ -18,55 +23,161 @@ public final class AuditLog: Sendable {
         public var description: String
     }
 
+    /// Who signs checkpoints, where their files go, and how often.
+    public struct Checkpointing: Sendable {
+        public var key: Ed25519.PrivateKey
+        public var directory: String
+        /// A periodic checkpoint after this many records…
+        public var everyRecords: Int
+        /// …or this many seconds, whichever comes first, when records were appended since the last one.
+        public var everySeconds: Double
+
+        public init(key: Ed25519.PrivateKey, directory: String, everyRecords: Int = 256, everySeconds: Double = 60) {
+            self.key = key
+            self.directory = directory
+            self.everyRecords = everyRecords
+            self.everySeconds = everySeconds
+        }
+
+        /// `<log path>.checkpoints`.
+        public static func defaultDirectory(log path: String) -> String { path + ".checkpoints" }
+    }
+
     public let path: String
     public let content: Content
     public let maxBytes: Int
+    private let checkpointing: Checkpointing?
+    private let directory: AuditCheckpointDirectory?
     private struct Open {
         var descriptor: Int32
         var size: Int
         var lastHash: String
+        var seq: Int
+        var sinceCheckpoint = 0
+        /// Set once the shutdown checkpoint is written, or a checkpoint could not be: nothing is appended after.
+        var refusal: String?
     }
     private let file: Mutex<Open>
+    /// Ends the thread that writes periodic checkpoints.
+    private let stopped = Atomic<Bool>(false)
 
     /// The hash a chain starts from.
     public static let genesis = String(repeating: "0", count: 64)
 
-    public init(path: String, content: Content = .full, maxBytes: Int = 256 * 1024 * 1024) throws(LogError) {
+    /// Opens (or creates) the log at `path`, continuing the chain found there or in its newest rotated file, and
+    /// with `checkpointing` writes the start checkpoint.
+    public init(path: String, content: Content = .full, maxBytes: Int = 256 * 1024 * 1024, checkpointing: Checkpointing? = nil) throws(LogError) {
         self.path = path
         self.content = content
         self.maxBytes = maxBytes
-        var last = try Self.lastHash(path)
-        if last == nil { last = try Self.lastHash(Self.rotatedPath(path, 1)) }
+        self.checkpointing = checkpointing
+        var found = try Self.head(path)
+        if found == nil { found = try Self.head(Self.rotatedPath(path, 1)) }
+        let head = found ?? (Self.genesis, 0)
+        directory = try checkpointing.map { (settings) throws(LogError) in
+            try AuditCheckpointDirectory(path: settings.directory, key: settings.key.publicKey, head: head.seq)
+        }
         let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw LogError(description: "cannot open the audit log \(path): \(String(cString: strerror(errno)))") }
         var status = stat()
         fstat(descriptor, &status)
-        file = Mutex(Open(descriptor: descriptor, size: Int(status.st_size), lastHash: last ?? Self.genesis))
+        file = Mutex(Open(descriptor: descriptor, size: Int(status.st_size), lastHash: head.hash, seq: head.seq))
+        guard let checkpointing else { return }
+        try file.withLock { (open: inout Open) throws(LogError) in try checkpoint(.start, &open) }
+        let interval = checkpointing.everySeconds
+        let thread = Thread { [weak self] in
+            var next = Date().addingTimeInterval(interval)
+            while true {
+                usleep(200_000)
+                guard let self, !self.stopped.load(ordering: .relaxed) else { return }
+                if Date() >= next {
+                    self.periodic()
+                    next = Date().addingTimeInterval(interval)
+                }
+            }
+        }
+        thread.name = "audit-checkpoints"
+        thread.start()
     }
 
     deinit {
+        stopped.store(true, ordering: .relaxed)
         file.withLock { if $0.descriptor >= 0 { Glibc.close($0.descriptor) } }
     }
 
-    /// Appends one record (a JSON object of strings, numbers, bools and nested objects), chained to the one before,
-    /// and syncs it to disk.
+    /// The sequence number and hash of the chain's last record.
+    public var head: (seq: Int, hash: String) { file.withLock { ($0.seq, $0.lastHash) } }
+
+    /// Appends one record (a JSON object of strings, numbers, bools and nested objects), numbered and chained to
+    /// the one before, and syncs it to disk; a periodic checkpoint follows every `everyRecords`.
     public func append(_ record: [String: Any]) throws(LogError) {
         try file.withLock { (open: inout Open) throws(LogError) in
-            var fields = record
-            fields["prev"] = open.lastHash
-            guard let body = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-                throw LogError(description: "an audit record could not be encoded")
+            if let refusal = open.refusal { throw LogError(description: refusal) }
+            let line = try encode(record, after: open)
+            if open.size > 0, open.size + line.count > maxBytes {
+                try rotate(&open)
+                try checkpoint(.rotation, &open)
             }
-            let hash = SHA256.hex(Array(body))
-            let line = Array("{\"hash\":\"\(hash)\",".utf8) + body.dropFirst() + [10]
-            if open.size > 0, open.size + line.count > maxBytes { try rotate(&open) }
-            let written = line.withUnsafeBytes { Glibc.write(open.descriptor, $0.baseAddress, $0.count) }
-            guard written == line.count, fsync(open.descriptor) == 0 else {
-                throw LogError(description: "cannot write the audit log \(path): \(String(cString: strerror(errno)))")
-            }
-            open.size += line.count
-            open.lastHash = hash
+            try write(line, &open)
+            open.sinceCheckpoint += 1
+            if let checkpointing, open.sinceCheckpoint >= checkpointing.everyRecords { try checkpoint(.periodic, &open) }
         }
+    }
+
+    /// Writes the shutdown checkpoint (with checkpointing) and refuses every later record: the server is stopping.
+    public func close() throws(LogError) {
+        stopped.store(true, ordering: .relaxed)
+        try file.withLock { (open: inout Open) throws(LogError) in
+            if let refusal = open.refusal { throw LogError(description: refusal) }
+            if checkpointing != nil { try checkpoint(.shutdown, &open) }
+            open.refusal = "the audit log \(path) is closed: the server is stopping"
+        }
+    }
+
+    private func periodic() {
+        file.withLock { (open: inout Open) in
+            guard open.refusal == nil, open.sinceCheckpoint > 0 else { return }
+            // a failure is kept in `refusal`, and the next append reports it
+            try? checkpoint(.periodic, &open)
+        }
+    }
+
+    /// Appends a checkpoint of the chain's head as a record, then writes its file. A failure refuses every later
+    /// record: a log whose checkpoints stopped would go on unanchored without anyone knowing.
+    private func checkpoint(_ kind: AuditCheckpoint.Kind, _ open: inout Open) throws(LogError) {
+        guard let checkpointing, let directory else { return }
+        let checkpoint = AuditCheckpoint.signed(kind, seq: open.seq, head: open.lastHash, signer: checkpointing.key)
+        do {
+            try write(try encode(["checkpoint": checkpoint.object], after: open), &open)
+            try directory.write(checkpoint)
+        } catch {
+            open.refusal = "an audit checkpoint could not be written: \(error.description)"
+            throw error
+        }
+        open.sinceCheckpoint = 0
+    }
+
+    /// The record's line: its hash, then its fields with `seq` and `prev`.
+    private func encode(_ record: [String: Any], after open: Open) throws(LogError) -> [UInt8] {
+        var fields = record
+        fields["seq"] = open.seq + 1
+        fields["prev"] = open.lastHash
+        guard let body = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            throw LogError(description: "an audit record could not be encoded")
+        }
+        let hash = SHA256.hex(Array(body))
+        return Array("{\"hash\":\"\(hash)\",".utf8) + body.dropFirst() + [10]
+    }
+
+    private func write(_ line: [UInt8], _ open: inout Open) throws(LogError) {
+        let written = line.withUnsafeBytes { Glibc.write(open.descriptor, $0.baseAddress, $0.count) }
+        guard written == line.count, fsync(open.descriptor) == 0 else {
+            throw LogError(description: "cannot write the audit log \(path): \(String(cString: strerror(errno)))")
+        }
+        open.size += line.count
+        open.seq += 1
+        // the hash is the line's own, between `{"hash":"` and the next quote
+        open.lastHash = String(decoding: line[9..<73], as: UTF8.self)
     }
 
     /// `path.1` is the newest rotated file, `path.2` the one before, and so on.
@@ -91,64 +202,16 @@ public final class AuditLog: Sendable {
         open.size = 0
     }
 
-    /// The hash of the last record in `path`, nil when the file is missing or empty.
-    static func lastHash(_ path: String) throws(LogError) -> String? {
+    /// The hash and sequence number of the last record in `path`, nil when the file is missing or empty.
+    static func head(_ path: String) throws(LogError) -> (hash: String, seq: Int)? {
         guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return nil }
-        guard let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
-              let hash = parse(String(line))?.hash else {
+        guard let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last, let record = AuditLine(line) else {
             throw LogError(description: "the audit log \(path) does not end in a record of its chain; move it aside to start a new one")
         }
-        return hash
-    }
-
-    /// A line's own hash, the hash it names as the one before, and whether its hash matches its content.
-    static func parse(_ line: String) -> (hash: String, previous: String, intact: Bool)? {
-        let prefix = "{\"hash\":\""
-        guard line.hasPrefix(prefix), line.count > prefix.count + 66 else { return nil }
-        let hashStart = line.index(line.startIndex, offsetBy: prefix.count)
-        let hashEnd = line.index(hashStart, offsetBy: 64)
-        let hash = String(line[hashStart..<hashEnd])
-        guard line[hashEnd...].hasPrefix("\",") else { return nil }
-        let body = "{" + line[line.index(hashEnd, offsetBy: 2)...]
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
-              let previous = object["prev"] as? String else { return nil }
-        return (hash, previous, SHA256.hex(body) == hash)
-    }
-
-    /// What `audit verify` found.
-    public struct Verification: Sendable, Equatable {
-        public var records: Int
-        /// The first line that breaks the chain, as `file:line: reason`; nil when all is intact.
-        public var failure: String?
-    }
-
-    /// Verifies `paths` in order (older rotated files first): every line's hash matches its content and names the
-    /// line before it; across files, a file's first record names the previous file's last.
-    public static func verify(_ paths: [String]) -> Verification {
-        var previous: String?
-        var records = 0
-        for path in paths {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                return Verification(records: records, failure: "\(path): cannot be read")
-            }
-            let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-            for (index, line) in lines.enumerated() {
-                if line.isEmpty, index == lines.count - 1 { break }
-                let number = index + 1
-                guard let parsed = parse(String(line)) else {
-                    return Verification(records: records, failure: "\(path):\(number): not a record of the chain")
-                }
-                guard parsed.intact else {
-                    return Verification(records: records, failure: "\(path):\(number): the record was changed (its hash does not match its content)")
-                }
-                // the very first record may continue a rotated file that was not given; every later one names its predecessor
-                if let previous, parsed.previous != previous {
-                    return Verification(records: records, failure: "\(path):\(number): the record before it is missing, extra or out of order")
-                }
-                previous = parsed.hash
-                records += 1
-            }
+        guard let seq = record.seq else {
+            throw LogError(description: "the audit log \(path) ends in a record without a sequence number (written by an older "
+                           + "inference-server); verify it and move it aside to start a new one")
         }
-        return Verification(records: records, failure: nil)
+        return (record.hash, seq)
     }
 }

@@ -1,5 +1,6 @@
 import Bundling
 import Foundation
+import Hashing
 import Stack
 
 /// `deploy bundle keygen | export | verify | inspect | import`: everything a site without internet needs, in one

@@ -1,10 +1,25 @@
 import CCrypto
 import Foundation
-import Hashing
 
-/// Ed25519 keys through libcrypto: a bundle's manifest is signed with the private key and checked with the public one.
+/// Ed25519 keys through libcrypto: whoever holds the private key signs (a bundle's manifest, an audit log's
+/// checkpoints); whoever holds only the public key can check a signature but never make one.
 public enum Ed25519 {
+    /// Why a key could not be read: what was wrong, and the file it came from.
+    public struct KeyError: Error, Sendable, CustomStringConvertible {
+        public var message: String
+        public var file: String?
+
+        public init(_ message: String, file: String? = nil) {
+            self.message = message
+            self.file = file
+        }
+
+        public var description: String { file.map { "\($0): \(message)" } ?? message }
+    }
+
     /// A key of either half, freed with its owner.
+    /// @unchecked: the pointer is set once and libcrypto's EVP_PKEY is safe to use from several threads for
+    /// signing, verifying and reading (OpenSSL 1.1+ guards its reference count and cached data).
     final class Key: @unchecked Sendable {
         let pointer: OpaquePointer
 
@@ -53,15 +68,22 @@ public enum Ed25519 {
         }
 
         /// The key in a PEM file (PKCS#8, as `openssl genpkey -algorithm ed25519` writes it).
-        public init(pem: String, file: String) throws(BundleError) {
-            guard let key = Key.read(pem, privatePart: true) else { throw BundleError("not an Ed25519 private key in PEM", file: file) }
+        public init(pem: String, file: String) throws(KeyError) {
+            guard let key = Key.read(pem, privatePart: true) else { throw KeyError("not an Ed25519 private key in PEM", file: file) }
             self.key = key
         }
 
         init(key: Key) { self.key = key }
 
         public var pem: String { key.pem(privatePart: true) }
-        public var publicKey: PublicKey { PublicKey(key: Key.read(key.pem(privatePart: false), privatePart: false)!) }
+
+        public var publicKey: PublicKey {
+            // our own key written by libcrypto and read straight back: failing here is libcrypto failing, not input
+            guard let half = Key.read(key.pem(privatePart: false), privatePart: false) else {
+                preconditionFailure("libcrypto could not read back an Ed25519 public key it wrote")
+            }
+            return PublicKey(key: half)
+        }
 
         /// The 64-byte signature of `data`.
         public func sign(_ data: [UInt8]) -> [UInt8] {
@@ -77,8 +99,8 @@ public enum Ed25519 {
         let key: Key
 
         /// The key in a PEM file (SubjectPublicKeyInfo).
-        public init(pem: String, file: String) throws(BundleError) {
-            guard let key = Key.read(pem, privatePart: false) else { throw BundleError("not an Ed25519 public key in PEM", file: file) }
+        public init(pem: String, file: String) throws(KeyError) {
+            guard let key = Key.read(pem, privatePart: false) else { throw KeyError("not an Ed25519 public key in PEM", file: file) }
             self.key = key
         }
 
@@ -97,14 +119,14 @@ public enum Ed25519 {
 
 extension Ed25519 {
     /// The text of a PEM key file: a regular file (a FIFO is refused, never waited on) of at most 64 KiB.
-    public static func pemText(file path: String) throws(BundleError) -> String {
+    public static func pemText(file path: String) throws(KeyError) -> String {
         let bytes: [UInt8]
         do {
             bytes = try RegularFile.contents(path, limit: 64 << 10)
         } catch {
-            throw BundleError(error)
+            throw KeyError(error.reason, file: error.path)
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw BundleError("not a PEM key (not text)", file: path) }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw KeyError("not a PEM key (not text)", file: path) }
         return text
     }
 }

@@ -1,0 +1,139 @@
+/// What `AuditVerifier.verify` found: every sign of tampering, named, and how much of the chain a signed
+/// checkpoint anchors.
+public struct AuditVerification: Sendable, Equatable {
+    /// A line of a given file.
+    public struct Location: Sendable, Equatable, CustomStringConvertible {
+        public var file: String
+        public var line: Int
+        /// The record's sequence number, where it has one.
+        public var seq: Int?
+
+        public var description: String { "\(file):\(line)" + (seq.map { " (record \($0))" } ?? "") }
+    }
+
+    /// Where a checkpoint was found: a record of the log, or a file of the checkpoint directory (shipped).
+    public enum Source: Sendable, Equatable, CustomStringConvertible {
+        case log(Location)
+        case shipped(file: String)
+
+        public var description: String {
+            switch self {
+            case .log(let location): "the checkpoint record at \(location)"
+            case .shipped(let file): "the shipped checkpoint \(file)"
+            }
+        }
+    }
+
+    /// Why a checkpoint is not trusted.
+    public enum Forgery: Sendable, Equatable {
+        /// Its signature is not the trusted key's signature of its fields.
+        case badSignature
+        /// It names another key than the trusted one.
+        case unknownKey(String)
+        /// It is not a well-formed checkpoint (or a shipped file's name and content disagree).
+        case malformed
+    }
+
+    /// One sign of tampering.
+    public enum Finding: Sendable, Equatable, CustomStringConvertible {
+        /// A line that is not a record of the chain.
+        case malformed(Location)
+        /// A record whose hash does not match its content: edited in place.
+        case edited(Location)
+        /// A record that does not name the one before it: a record before it was deleted, or it was inserted or moved.
+        case brokenLink(Location)
+        /// Every hash links but sequence numbers skip or repeat: records removed or inserted and the chain recomputed.
+        case sequenceBreak(Location, expected: Int)
+        /// Records after the log's end: after a shutdown checkpoint, or unanchored records where a shipped
+        /// checkpoint names other records at the same place (the log was cut and new records put after it).
+        case appended(Location, afterShutdown: Bool)
+        /// A checkpoint covers a record past the end of the log: its last records were removed.
+        case removedTail(lastSeq: Int, checkpoint: Int, source: Source)
+        /// The oldest file given starts past record 1 and not with a rotation checkpoint: its first records were removed.
+        case removedHead(Location)
+        /// A gap in the sequence numbers across the files given, or a first file that continues one not given.
+        case missingRotatedFile(Location, expected: Int)
+        /// A signed checkpoint's head disagrees with the chain recomputed from the records, though every hash links:
+        /// records at or before `checkpoint` (after `since`, the last record a matching checkpoint covers) were
+        /// rewritten and every later hash recomputed.
+        case rewritten(checkpoint: Int, since: Int, source: Source)
+        /// A checkpoint the trusted key did not sign.
+        case forgedCheckpoint(Source, Forgery)
+        /// A genuine checkpoint record at another place than right after the record it covers.
+        case movedCheckpoint(Location, covers: Int)
+
+        /// The case's name, as `audit verify` prints it.
+        public var name: String {
+            switch self {
+            case .malformed: "malformed"
+            case .edited: "edited"
+            case .brokenLink: "broken-link"
+            case .sequenceBreak: "sequence-break"
+            case .appended: "appended"
+            case .removedTail: "removed-tail"
+            case .removedHead: "removed-head"
+            case .missingRotatedFile: "missing-rotated-file"
+            case .rewritten: "rewritten"
+            case .forgedCheckpoint: "forged-checkpoint"
+            case .movedCheckpoint: "moved-checkpoint"
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .malformed(let at): "\(at): not a record of the chain"
+            case .edited(let at): "\(at): the record was changed (its hash does not match its content)"
+            case .brokenLink(let at): "\(at): the record before it is missing, extra or out of order"
+            case .sequenceBreak(let at, let expected):
+                "\(at): record \(expected) was expected; the hashes link, so records were removed or inserted and the chain recomputed"
+            case .appended(let at, true): "\(at): records follow the shutdown checkpoint (only a start checkpoint may)"
+            case .appended(let at, false):
+                "\(at): from here the records are not covered by a signed checkpoint of the log, and a shipped checkpoint names other records here"
+            case .removedTail(let last, let covered, let source):
+                "\(source) covers record \(covered) and is itself record \(covered + 1), but the log ends at record \(last): its last records were removed"
+            case .removedHead(let at): "\(at): the oldest file does not start at record 1 and not with a rotation checkpoint: its first records were removed"
+            case .missingRotatedFile(let at, let expected):
+                "\(at): record \(expected) was expected: a rotated file was left out (or its last records removed)"
+            case .rewritten(let checkpoint, let since, let source):
+                "\(source) signed another hash for record \(checkpoint) than the chain gives: records \(since + 1)-\(checkpoint) were rewritten and the hashes after them recomputed"
+            case .forgedCheckpoint(let source, .badSignature): "\(source): the signature is not the key's"
+            case .forgedCheckpoint(let source, .unknownKey(let key)): "\(source): signed by an unknown key (\(key))"
+            case .forgedCheckpoint(let source, .malformed): "\(source): not a well-formed checkpoint"
+            case .movedCheckpoint(let at, let covers): "\(at): a checkpoint of record \(covers) stands elsewhere than right after it"
+            }
+        }
+    }
+
+    /// Where the trusted public key came from.
+    public enum KeySource: Sendable, Equatable {
+        /// `--public-key`: held apart from the node.
+        case given(fingerprint: String)
+        /// The checkpoint directory's `audit-key.pub.pem`: as trustworthy as the directory.
+        case directory(fingerprint: String)
+        /// None: signatures are not checked and nothing is anchored.
+        case none
+    }
+
+    public var findings: [Finding] = []
+    /// How many records the files hold (checkpoint records included).
+    public var records = 0
+    /// The first and last sequence numbers found (0 when there are none).
+    public var firstSeq = 0
+    public var lastSeq = 0
+    /// The last record a checkpoint signed by the trusted key covers, whose head the chain agrees with: it and every
+    /// record before it are anchored. 0 when none.
+    public var anchoredThrough = 0
+    /// The checkpoint that anchors them.
+    public var anchor: AuditCheckpoint?
+    /// Whether the last record is a shutdown checkpoint (the server stopped cleanly and nothing came after).
+    public var endsWithShutdown = false
+    /// Checkpoints found in the log's records, and in the checkpoint directory.
+    public var logCheckpoints = 0
+    public var shippedCheckpoints = 0
+    public var key: KeySource = .none
+
+    /// No sign of tampering.
+    public var intact: Bool { findings.isEmpty }
+    /// The records after the anchor, which no signed checkpoint vouches for yet.
+    public var unanchored: Int { max(0, lastSeq - anchoredThrough) }
+}
