@@ -247,6 +247,16 @@ struct ServiceTests {
         #expect(harness.scheduler.statistics.active == 0 && harness.scheduler.statistics.queued == 0, "the gone client's request was cancelled")
         let after = try #require(try harness.client().request("POST", "/v1/completions", body: #"{"prompt":"x","max_tokens":2}"#, headers: harness.auth))
         #expect(after.status == 200)
+        // the gone stream's record says so, and that nothing reached its client
+        func goneRecord() -> [String: Any]? {
+            ((try? String(contentsOfFile: harness.auditPath, encoding: .utf8)) ?? "").split(separator: "\n")
+                .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                .first { $0["status"] as? Int == 499 }
+        }
+        deadline = Date().addingTimeInterval(5)
+        while goneRecord() == nil, Date() < deadline { usleep(20_000) }
+        let gone = try #require(goneRecord())
+        #expect(gone["clientDisconnected"] as? Bool == true && gone["completion"] as? String == "" && gone["completionTokens"] as? Int == 0)
     }
 
     @Test("the audit log holds one record per request, refused ones too, and verifies; tampering is found and named")
@@ -266,18 +276,20 @@ struct ServiceTests {
         #expect(records.map { $0["status"] as? Int } == [401, 200, 400, 200])
         #expect(records[1]["identity"] as? String == "alice" && records[1]["prompt"] as? String == "secret prompt")
         #expect(records[1]["completionTokens"] as? Int == 2)
-        #expect(AuditLog.verify([harness.auditPath]) == AuditLog.Verification(records: 4, failure: nil))
+        #expect(records.map { $0["seq"] as? Int } == [1, 2, 3, 4])
+        let intact = try AuditVerifier.verify([harness.auditPath])
+        #expect(intact.intact && intact.records == 4)
 
-        func tampered(_ change: ([String]) -> [String]) throws -> String? {
+        func tampered(_ change: ([String]) -> [String]) throws -> [String] {
             let path = harness.directory.appendingPathComponent("tampered.jsonl").path
             try (change(lines).joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-            return AuditLog.verify([path]).failure
+            return try AuditVerifier.verify([path]).findings.map { "\($0.name) \($0.description)" }
         }
-        #expect(try tampered { var l = $0; l[1] = l[1].replacingOccurrences(of: "secret prompt", with: "public prompt"); return l }?.contains(":2: the record was changed") == true)
-        #expect(try tampered { var l = $0; l.remove(at: 1); return l }?.contains(":2: the record before it is missing") == true)
-        #expect(try tampered { var l = $0; l.insert(l[2], at: 1); return l }?.contains(":2: the record before it is missing, extra or out of order") == true)
-        #expect(try tampered { var l = $0; l.swapAt(1, 2); return l }?.contains(":2:") == true)
-        #expect(try tampered { $0 + ["{\"hash\":\"forged\"}"] }?.contains(":5: not a record") == true)
+        #expect(try tampered { var l = $0; l[1] = l[1].replacingOccurrences(of: "secret prompt", with: "public prompt"); return l }.first?.contains(":2 (record 2): the record was changed") == true)
+        #expect(try tampered { var l = $0; l.remove(at: 1); return l }.first?.hasPrefix("broken-link") == true)
+        #expect(try tampered { var l = $0; l.insert(l[2], at: 1); return l }.first?.contains(":2 (record 3): the record before it is missing, extra or out of order") == true)
+        #expect(try tampered { var l = $0; l.swapAt(1, 2); return l }.first?.contains(":2 (record 3)") == true)
+        #expect(try tampered { $0 + ["{\"hash\":\"forged\"}"] }.first?.contains(":5: not a record") == true)
     }
 
     @Test("rotation keeps the chain: the new file's first record names the old file's last")
@@ -295,8 +307,9 @@ struct ServiceTests {
             generation += 1
         }
         #expect(files.count >= 3, "rotated at 4 KiB")
-        #expect(AuditLog.verify(files) == AuditLog.Verification(records: 30, failure: nil))
-        #expect(AuditLog.verify(files.reversed()).failure != nil, "out of order, the chain breaks")
+        let whole = try AuditVerifier.verify(files)
+        #expect(whole.intact && whole.records == 30 && whole.lastSeq == 30)
+        #expect(!(try AuditVerifier.verify(files.reversed()).intact), "out of order, the chain breaks")
     }
 
     @Test("a client over its request rate is 429 with Retry-After; other clients are not held back by it")

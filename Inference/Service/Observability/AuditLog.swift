@@ -113,10 +113,11 @@ public final class AuditLog: Sendable {
     public func append(_ record: [String: Any]) throws(LogError) {
         try file.withLock { (open: inout Open) throws(LogError) in
             if let refusal = open.refusal { throw LogError(description: refusal) }
-            let line = try encode(record, after: open)
+            var line = try encode(record, after: open)
             if open.size > 0, open.size + line.count > maxBytes {
                 try rotate(&open)
                 try checkpoint(.rotation, &open)
+                line = try encode(record, after: open)
             }
             try write(line, &open)
             open.sinceCheckpoint += 1

@@ -59,8 +59,6 @@ public struct AuditVerification: Sendable, Equatable {
         case rewritten(checkpoint: Int, since: Int, source: Source)
         /// A checkpoint the trusted key did not sign.
         case forgedCheckpoint(Source, Forgery)
-        /// A genuine checkpoint record at another place than right after the record it covers.
-        case movedCheckpoint(Location, covers: Int)
 
         /// The case's name, as `audit verify` prints it.
         public var name: String {
@@ -75,7 +73,6 @@ public struct AuditVerification: Sendable, Equatable {
             case .missingRotatedFile: "missing-rotated-file"
             case .rewritten: "rewritten"
             case .forgedCheckpoint: "forged-checkpoint"
-            case .movedCheckpoint: "moved-checkpoint"
             }
         }
 
@@ -99,7 +96,6 @@ public struct AuditVerification: Sendable, Equatable {
             case .forgedCheckpoint(let source, .badSignature): "\(source): the signature is not the key's"
             case .forgedCheckpoint(let source, .unknownKey(let key)): "\(source): signed by an unknown key (\(key))"
             case .forgedCheckpoint(let source, .malformed): "\(source): not a well-formed checkpoint"
-            case .movedCheckpoint(let at, let covers): "\(at): a checkpoint of record \(covers) stands elsewhere than right after it"
             }
         }
     }
@@ -120,8 +116,8 @@ public struct AuditVerification: Sendable, Equatable {
     /// The first and last sequence numbers found (0 when there are none).
     public var firstSeq = 0
     public var lastSeq = 0
-    /// The last record a checkpoint signed by the trusted key covers, whose head the chain agrees with: it and every
-    /// record before it are anchored. 0 when none.
+    /// The last record a checkpoint signed by the trusted key vouches for (the records it covers, whose head the
+    /// chain agrees with, and its own record): it and every record before it are anchored. 0 when none.
     public var anchoredThrough = 0
     /// The checkpoint that anchors them.
     public var anchor: AuditCheckpoint?

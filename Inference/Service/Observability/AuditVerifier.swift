@@ -95,17 +95,17 @@ public enum AuditVerifier {
                     let signature = trusted.map(checkpoint.check(with:))
                     if let signature, signature != .valid {
                         result.findings.append(.forgedCheckpoint(.log(location), forgery(signature, checkpoint)))
-                    } else if checkpoint.seq != seq - 1 {
-                        result.findings.append(.movedCheckpoint(location, covers: checkpoint.seq))
-                    } else if checkpoint.head != line.previous {
+                    } else if checkpoint.seq != seq - 1 || checkpoint.head != line.previous {
+                        // numbered or hashed otherwise than when it was signed, though the chain links: recomputed
                         if !rewrittenReported { result.findings.append(.rewritten(checkpoint: checkpoint.seq, since: lastMatching, source: .log(location))) }
                         rewrittenReported = true
                     } else {
                         lastMatching = checkpoint.seq
                         lastCheckpointRecord = seq
                         firstUnanchored = nil
-                        if signature == .valid, checkpoint.seq >= result.anchoredThrough {
-                            result.anchoredThrough = checkpoint.seq
+                        // the checkpoint's own record is vouched for by its signature, as the records it covers
+                        if signature == .valid, seq > result.anchoredThrough {
+                            result.anchoredThrough = seq
                             result.anchor = checkpoint
                         }
                     }
@@ -141,8 +141,8 @@ public enum AuditVerifier {
             }
             guard let hash = hashes[checkpoint.seq] else { continue }  // before the records given
             if hash == checkpoint.head, recordCheckpoints[checkpoint.seq + 1] == checkpoint {
-                if signature == .valid, checkpoint.seq > result.anchoredThrough {
-                    result.anchoredThrough = checkpoint.seq
+                if signature == .valid, checkpoint.seq + 1 > result.anchoredThrough {
+                    result.anchoredThrough = checkpoint.seq + 1
                     result.anchor = checkpoint
                 }
             } else if checkpoint.seq + 1 > lastCheckpointRecord, let firstUnanchored {
