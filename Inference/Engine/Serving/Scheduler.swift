@@ -222,7 +222,7 @@ public final class Scheduler: @unchecked Sendable {
     /// on (and so needs it run through the model), nil when it has finished.
     private func sample(_ slot: Slot) -> Int? {
         guard let request = slot.request else { return nil }
-        let token = slot.sampler.sample(slot.logits, history: slot.history)
+        let token = slot.sampler.sample(slot.logits, history: slot.history).token
         if slot.firstToken == nil { slot.firstToken = Date() }
         if endOfGeneration.contains(token) {
             finish(slot, reason: .stop)
