@@ -4,12 +4,14 @@
 /// Every prefix it accepts can be finished: it only enters rules that have a finite value, offers a comma only when
 /// another member can follow, and never lets a string hold a character it could not close. `anyOf` is followed
 /// on every branch at once (the machine keeps each live configuration), so overlapping choices need no lookahead.
-/// Runs of white space between tokens are bounded (`whitespaceLimit`), and after a complete document only a bounded
-/// run of white space may follow, so a model cannot spin in place.
+/// Runs of white space are bounded (`whitespaceLimit`), and after a complete document at most `trailingLimit` bytes
+/// of white space may follow, so a model cannot spin in place.
 public struct JSONMatcher: Sendable {
     public let grammar: JSONGrammar
     /// The most white space bytes in a row outside strings.
     public let whitespaceLimit: Int
+    /// The most white space bytes after a complete document (a line break), so that a model that may end does.
+    public static let trailingLimit = 2
     private var configurations: [Configuration]
 
     public init(_ grammar: JSONGrammar, whitespaceLimit: Int = 24) {
@@ -40,7 +42,12 @@ public struct JSONMatcher: Sendable {
     }
 
     /// Whether `bytes` may come next, without taking them.
-    public func accepts(_ bytes: some Sequence<UInt8>) -> Bool {
+    public func accepts(_ bytes: some Collection<UInt8>) -> Bool {
+        // inside a string, where most tokens are text, bytes without a quote are checked without copying the stack
+        if configurations.count == 1, case .string(var string)? = configurations[0].stack.last, !bytes.contains(UInt8(ascii: "\"")) {
+            for byte in bytes where stringStep(&string, byte) == nil { return false }
+            return true
+        }
         var copy = self
         return copy.advance(bytes)
     }
@@ -190,7 +197,7 @@ public struct JSONMatcher: Sendable {
         while true {
             guard let top = c.stack.last else {
                 // a complete document: only a bounded run of trailing white space
-                if Self.isWhitespace(byte), c.whitespace < whitespaceLimit {
+                if Self.isWhitespace(byte), c.whitespace < Self.trailingLimit {
                     c.whitespace += 1
                     output.append(c)
                 }
