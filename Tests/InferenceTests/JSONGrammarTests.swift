@@ -78,6 +78,14 @@ struct JSONGrammarTests {
         #expect(matcher.canEnd)
     }
 
+    @Test("overlapping choices nested deep stay bounded and still accept")
+    func overlappingChoices() throws {
+        let grammar = try Self.schema(##"{"$ref":"#/$defs/v","$defs":{"v":{"anyOf":[{"type":"array","items":{"$ref":"#/$defs/v"}},{"type":"array","items":{"$ref":"#/$defs/v"},"maxItems":5}]}}}"##)
+        let document = Array((String(repeating: "[", count: 40) + String(repeating: "]", count: 40)).utf8)
+        let result = Self.firstRefused(document, grammar)
+        #expect(result.refused == nil && result.canEnd)
+    }
+
     // MARK: schemas
 
     static func schema(_ text: String) throws -> JSONGrammar {

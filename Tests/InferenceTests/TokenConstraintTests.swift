@@ -88,6 +88,41 @@ struct TokenConstraintTests {
         #expect(finished >= 3, "runs finish")
     }
 
+    @Test("the sampler's allowed predicate keeps greedy and sampled draws inside the grammar", arguments: [Float(0), 1])
+    func throughSampler(_ temperature: Float) throws {
+        let schema = try #require(try JSONSerialization.jsonObject(with: Data(Self.schemas[0].utf8)) as? [String: Any])
+        let grammar = try JSONSchemaCompiler.compile(schema)
+        var finished = 0
+        for seed in 0..<6 {
+            var settings = SamplingSettings()
+            settings.temperature = temperature
+            settings.topK = 0
+            settings.topP = 1
+            settings.minP = 0
+            settings.seed = UInt64(seed)
+            var sampler = Sampler(settings)
+            var random = SplitMix64(seed: UInt64(seed) &+ 99)
+            var constraint = TokenConstraint(grammar, table: Self.table)
+            var text: [UInt8] = []
+            for step in 0..<400 {
+                let logits: [Float] = Self.pieces.indices.map { token in
+                    let closing = token == Self.endToken || Self.pieces[token].contains { [0x7D, 0x5D, 0x22].contains($0) }
+                    return Float(random.next() >> 40) / Float(1 << 24) * 6 + (closing ? Float(step) / 30 : 0)
+                }
+                let token = sampler.sample(logits, history: [], allowed: constraint.checker()).token
+                let took = constraint.take(token)
+                #expect(took, "the sampler returned a token the grammar refused")
+                if !took || token == Self.endToken { break }
+                text += Self.pieces[token]
+            }
+            guard constraint.isComplete, !text.isEmpty else { continue }
+            finished += 1
+            let value = try JSONSerialization.jsonObject(with: Data(text))
+            #expect(SchemaCheck(root: schema).valid(value, schema), "\(String(decoding: text, as: UTF8.self))")
+        }
+        #expect(finished > 0)
+    }
+
     @Test("end of generation only on a complete document; control and empty tokens never")
     func endOfGeneration() {
         var constraint = TokenConstraint(.anyObject, table: Self.table)

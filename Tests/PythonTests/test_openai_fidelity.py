@@ -10,6 +10,7 @@ valid, the bias only what is likely.
 
 python3 -m unittest Tests/PythonTests/test_openai_fidelity.py -v
 """
+import hashlib
 import json
 import os
 import sys
@@ -177,6 +178,12 @@ class FidelityTests(unittest.TestCase):
                                                extra_body={"response_format": form})
         if reply.choices[0].finish_reason == "stop":
             jsonschema.validate(json.loads(reply.choices[0].text), schema)
+        with open(self.server.audit) as log:
+            records = [json.loads(line) for line in log]
+        recorded = [record["parameters"]["response_format"] for record in records if "response_format" in record.get("parameters", {})]
+        digest = hashlib.sha256(json.dumps(schema, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        self.assertIn({"type": "json_schema", "name": "numbers", "schema_sha256": digest, "strict": False}, recorded,
+                      "the audit record keeps the schema's digest, not the schema")
 
     def test_unsupported_schema_keywords_are_named(self):
         for schema, keyword in (({"type": "string", "pattern": "^a"}, "pattern"), ({"type": "number", "minimum": 0}, "minimum"),

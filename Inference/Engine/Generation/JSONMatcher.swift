@@ -12,6 +12,9 @@ public struct JSONMatcher: Sendable {
     public let whitespaceLimit: Int
     /// The most white space bytes after a complete document (a line break), so that a model that may end does.
     public static let trailingLimit = 2
+    /// The most configurations followed at once (a schema of overlapping `anyOf`s nested deep would otherwise double
+    /// them at each level).
+    static let configurationLimit = 16
     private var configurations: [Configuration]
 
     public init(_ grammar: JSONGrammar, whitespaceLimit: Int = 24) {
@@ -34,6 +37,9 @@ public struct JSONMatcher: Sendable {
             var next: [Configuration] = []
             for configuration in current { step(configuration, byte, into: &next) }
             if next.count > 1 { next = Self.unique(next) }
+            // overlapping choices nested in each other multiply configurations; each one alone is sound and can be
+            // finished, so keeping the first few only narrows what may come next
+            if next.count > Self.configurationLimit { next.removeLast(next.count - Self.configurationLimit) }
             if next.isEmpty { return false }
             current = next
         }
