@@ -62,7 +62,7 @@ public struct Generator: Sendable {
         // what the stream still holds back is released at the end unless a stop sequence or the caller ended it
         var flushAtEnd = true
         while result.tokens.count < maxTokens {
-            let token = sampler.sample(logits, history: history)
+            let token = sampler.sample(logits, history: history).token
             if endOfGeneration.contains(token) {
                 result.finishReason = .stop
                 break

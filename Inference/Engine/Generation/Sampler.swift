@@ -1,37 +1,7 @@
 import Foundation
 
-/// How the next token is chosen from the logits.
-public struct SamplingSettings: Sendable, Equatable {
-    /// 0 picks the most likely token (greedy); higher values flatten the distribution.
-    public var temperature: Float = 0.8
-    /// Keep only the k most likely tokens (0: all).
-    public var topK: Int = 40
-    /// Keep the most likely tokens whose probabilities add up to at least p (1: all).
-    public var topP: Float = 0.95
-    /// Drop tokens less likely than min-p times the most likely one (0: none).
-    public var minP: Float = 0.05
-    /// Divides positive logits (multiplies negative ones) of tokens seen in the last `penaltyWindow` tokens.
-    public var repetitionPenalty: Float = 1
-    /// Subtracted once from the logit of every token seen in the window.
-    public var presencePenalty: Float = 0
-    /// Subtracted from a token's logit for each time it was seen in the window.
-    public var frequencyPenalty: Float = 0
-    public var penaltyWindow: Int = 64
-    /// Seeds the random choice: the same seed, model, prompt and settings give the same output.
-    public var seed: UInt64 = 0
-
-    public init() {}
-
-    /// Always the most likely token.
-    public static var greedy: SamplingSettings {
-        var settings = SamplingSettings()
-        settings.temperature = 0
-        return settings
-    }
-}
-
-/// Chooses tokens: penalties, then greedy or top-k, top-p, min-p and temperature, then a draw from a seeded
-/// generator (the order of llama.cpp's default sampler chain).
+/// Chooses tokens: logit bias, penalties, then greedy or top-k, top-p, min-p and temperature, then a draw from a
+/// seeded generator (the order of llama.cpp's default sampler chain).
 public struct Sampler: Sendable {
     public let settings: SamplingSettings
     private var random: SplitMix64
@@ -42,12 +12,23 @@ public struct Sampler: Sendable {
     }
 
     /// The next token for `logits`, given the tokens so far (`history`, for the penalties).
-    public mutating func sample(_ logits: [Float], history: [Int]) -> Int {
+    ///
+    /// `allowed`, when given, is the caller's constraint (a JSON grammar, say): only a token it allows is returned.
+    /// It is asked lazily, about the candidates the sampler considers, not the whole vocabulary. Greedy takes the
+    /// most likely allowed token; a draw is made from the candidates top-k, top-p and min-p leave, restricted to the
+    /// allowed ones (a rejected draw leaves the pool and the draw is repeated; after a few, the rest are asked in
+    /// order of probability). When no candidate is allowed, the most likely allowed token of the whole vocabulary is
+    /// taken; when no token at all is allowed, the most likely token is returned regardless, and the caller decides.
+    public mutating func sample(_ logits: [Float], history: [Int], allowed: ((Int) -> Bool)? = nil) -> SampledToken {
         var logits = logits
+        applyBias(&logits)
         applyPenalties(&logits, history.suffix(settings.penaltyWindow))
-        if settings.temperature <= 0 {
-            return logits.indices.max { logits[$0] < logits[$1] || (logits[$0] == logits[$1] && $0 > $1) } ?? 0
-        }
+        for index in logits.indices where logits[index].isNaN { logits[index] = -.infinity }
+        let token = settings.temperature <= 0 ? mostLikely(logits, allowed) : draw(logits, allowed)
+        return report(token, logits)
+    }
+
+    private mutating func draw(_ logits: [Float], _ allowed: ((Int) -> Bool)?) -> Int {
         var candidates = Self.best(logits, settings.topK)
         var probabilities = softmax(candidates.map { logits[$0] })
         if settings.topP < 1 {
@@ -65,12 +46,45 @@ public struct Sampler: Sendable {
             candidates = Array(candidates.prefix(max(1, keep)))
         }
         probabilities = softmax(candidates.map { logits[$0] / settings.temperature })
-        var draw = Float(random.next() >> 40) / Float(1 << 24)
-        for (index, probability) in probabilities.enumerated() {
-            draw -= probability
+        for attempt in 0..<Self.redraws {
+            var draw = Float(random.next() >> 40) / Float(1 << 24) * probabilities.reduce(0, +)
+            var chosen = candidates.count - 1
+            for (index, probability) in probabilities.enumerated() {
+                draw -= probability
+                if draw < 0 { chosen = index; break }
+            }
+            guard let allowed, !allowed(candidates[chosen]) else { return candidates[chosen] }
+            candidates.remove(at: chosen)
+            probabilities.remove(at: chosen)
+            if candidates.isEmpty || attempt == Self.redraws - 1 { break }
+        }
+        guard let allowed else { return candidates.last ?? 0 }
+        let permitted = candidates.indices.filter { allowed(candidates[$0]) }
+        guard !permitted.isEmpty else { return mostLikely(logits, allowed) }
+        var draw = Float(random.next() >> 40) / Float(1 << 24) * permitted.reduce(0) { $0 + probabilities[$1] }
+        for index in permitted {
+            draw -= probabilities[index]
             if draw < 0 { return candidates[index] }
         }
-        return candidates.last ?? 0
+        return candidates[permitted[permitted.count - 1]]
+    }
+
+    /// Draws from the candidates before asking `allowed` about the rest in order.
+    static let redraws = 8
+
+    private func mostLikely(_ logits: [Float], _ allowed: ((Int) -> Bool)?) -> Int {
+        let best = logits.indices.max { logits[$0] < logits[$1] || (logits[$0] == logits[$1] && $0 > $1) } ?? 0
+        guard let allowed, !allowed(best) else { return best }
+        return Self.best(logits, 0).first(where: allowed) ?? best
+    }
+
+    private func report(_ token: Int, _ logits: [Float]) -> SampledToken {
+        guard let count = settings.logprobs else { return SampledToken(token: token) }
+        let maximum = logits.max() ?? 0
+        let logTotal = maximum + log(logits.reduce(Float(0)) { $0 + expf($1 - maximum) })
+        let top = Self.best(logits, min(max(0, count), SamplingSettings.maximumLogprobs)).prefix(max(0, count))
+        return SampledToken(token: token, logprob: logits[token] - logTotal,
+                            top: top.map { TokenLogprob(token: $0, logprob: logits[$0] - logTotal) })
     }
 
     /// The indices of the `k` largest logits (all of them when `k` is 0), best first, ties to the lower index.
@@ -103,6 +117,12 @@ public struct Sampler: Sendable {
         static func < (a: Ranked, b: Ranked) -> Bool { a.logit < b.logit || (a.logit == b.logit && a.index > b.index) }
     }
 
+    private func applyBias(_ logits: inout [Float]) {
+        for (token, bias) in settings.logitBias where token >= 0 && token < logits.count && !bias.isNaN {
+            logits[token] = bias <= -100 ? -.infinity : logits[token] + min(bias, 100)
+        }
+    }
+
     private func applyPenalties(_ logits: inout [Float], _ window: ArraySlice<Int>) {
         guard settings.repetitionPenalty != 1 || settings.presencePenalty != 0 || settings.frequencyPenalty != 0 else { return }
         var counts: [Int: Int] = [:]
@@ -120,23 +140,5 @@ public struct Sampler: Sendable {
         let exponentials = values.map { expf($0 - maximum) }
         let total = exponentials.reduce(0, +)
         return exponentials.map { $0 / total }
-    }
-}
-
-/// A small, fast, seedable generator (Steele, Lea and Flood's SplitMix64): the same seed gives the same sequence on
-/// every platform, which `SystemRandomNumberGenerator` cannot.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) {
-        state = seed
-    }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

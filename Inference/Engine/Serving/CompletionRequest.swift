@@ -7,26 +7,31 @@ public struct CompletionRequest: Sendable {
     public var sampling: SamplingSettings
     public var maxTokens: Int
     public var stop: [String]
+    /// What the output must be (a JSON grammar), enforced token by token; nil for free text.
+    public var constraint: JSONGrammar?
     /// Receives the request's events in order, on the scheduler's thread; it must return quickly.
     public var events: @Sendable (CompletionEvent) -> Void
     /// Set by the caller when its client has gone; the scheduler frees the slot at its next step.
     public let cancellation: Cancellation
 
-    public init(prompt: [Int], sampling: SamplingSettings, maxTokens: Int, stop: [String] = [],
+    public init(prompt: [Int], sampling: SamplingSettings, maxTokens: Int, stop: [String] = [], constraint: JSONGrammar? = nil,
                 cancellation: Cancellation = Cancellation(), events: @escaping @Sendable (CompletionEvent) -> Void) {
         self.prompt = prompt
         self.sampling = sampling
         self.maxTokens = maxTokens
         self.stop = stop
+        self.constraint = constraint
         self.cancellation = cancellation
         self.events = events
     }
 }
 
 /// What a request hears from the scheduler: text as it is released (whole characters, never a part of a stop
-/// sequence), then exactly one `finished` or `failed`.
+/// sequence), then exactly one `finished` or `failed`. When `sampling.logprobs` asks for them, each generated token
+/// (not an end-of-generation token) comes as `token` before the text it completes.
 public enum CompletionEvent: Sendable {
     case text(String)
+    case token(GeneratedToken)
     case finished(CompletionSummary)
     case failed(String)
 }
@@ -51,4 +56,17 @@ public final class Cancellation: Sendable {
     public init() {}
     public func cancel() { flag.store(true, ordering: .relaxed) }
     public var isCancelled: Bool { flag.load(ordering: .relaxed) }
+}
+
+/// A generated token with its log-probability and the most likely alternatives (`SampledToken`'s).
+public struct GeneratedToken: Sendable, Equatable {
+    public var id: Int
+    public var logprob: Float
+    public var top: [TokenLogprob]
+
+    public init(id: Int, logprob: Float, top: [TokenLogprob]) {
+        self.id = id
+        self.logprob = logprob
+        self.top = top
+    }
 }

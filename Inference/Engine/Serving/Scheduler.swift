@@ -60,6 +60,8 @@ public final class Scheduler: @unchecked Sendable {
     private let endOfGeneration: Set<Int>
     private let tokenizer: Tokenizer
     private var slots: [Slot]
+    /// Every token's bytes for constrained decoding, worked out at the first request that needs them.
+    private lazy var tokenBytes = TokenBytes(tokenizer)
 
     private struct Shared {
         var queue: [(request: CompletionRequest, submitted: Date)] = []
@@ -162,7 +164,7 @@ public final class Scheduler: @unchecked Sendable {
             let (sa, sb) = (a.sharedPrefix(with: request.prompt), b.sharedPrefix(with: request.prompt))
             return sa != sb ? sa < sb : a.lastUsed > b.lastUsed
         }
-        best?.start(request, submitted: submitted, tick: tick, reuse: configuration.reusePrefixes)
+        best?.start(request, submitted: submitted, tick: tick, reuse: configuration.reusePrefixes, tokenBytes: { tokenBytes })
     }
 
     /// One step: sample for every sequence that has logits, then run every sequence's next tokens together.
@@ -222,12 +224,24 @@ public final class Scheduler: @unchecked Sendable {
     /// on (and so needs it run through the model), nil when it has finished.
     private func sample(_ slot: Slot) -> Int? {
         guard let request = slot.request else { return nil }
-        let token = slot.sampler.sample(slot.logits, history: slot.history)
+        let sampled = slot.sampler.sample(slot.logits, history: slot.history, allowed: slot.constraint?.checker())
+        let token = sampled.token
         if slot.firstToken == nil { slot.firstToken = Date() }
+        if var constraint = slot.constraint {
+            // the sampler returns a token the constraint refused only when it allows none at all
+            guard constraint.take(token) else {
+                request.events(.failed("constrained decoding reached a state that no token of the vocabulary continues"))
+                tick += 1
+                slot.release(tick: tick)
+                return nil
+            }
+            slot.constraint = constraint
+        }
         if endOfGeneration.contains(token) {
             finish(slot, reason: .stop)
             return nil
         }
+        if let logprob = sampled.logprob { request.events(.token(GeneratedToken(id: token, logprob: logprob, top: sampled.top))) }
         slot.generated.append(token)
         slot.history.append(token)
         let (ready, stopped) = slot.text.append(tokenizer.piece(token))

@@ -15,6 +15,7 @@ final class Slot {
     var generated: [Int] = []
     var sampler = Sampler(SamplingSettings())
     var text = TextStream(stop: [])
+    var constraint: TokenConstraint?
     var logits: [Float] = []
     var submitted = Date()
     var firstToken: Date?
@@ -34,7 +35,7 @@ final class Slot {
     }
 
     /// Takes `request`, keeping the cached prefix it shares (all but its last token, whose logits are needed).
-    func start(_ request: CompletionRequest, submitted: Date, tick: UInt64, reuse: Bool = true) {
+    func start(_ request: CompletionRequest, submitted: Date, tick: UInt64, reuse: Bool = true, tokenBytes: () -> TokenBytes) {
         let keep = reuse ? min(sharedPrefix(with: request.prompt), request.prompt.count - 1) : 0
         cache.truncate(to: keep)
         cachedTokens.removeLast(cachedTokens.count - keep)
@@ -44,6 +45,7 @@ final class Slot {
         generated = []
         sampler = Sampler(request.sampling)
         text = TextStream(stop: request.stop)
+        constraint = request.constraint.map { TokenConstraint($0, table: tokenBytes()) }
         logits = []
         self.submitted = submitted
         firstToken = nil
@@ -54,6 +56,7 @@ final class Slot {
     func release(tick: UInt64) {
         request = nil
         pending = []
+        constraint = nil
         lastUsed = tick
     }
 }

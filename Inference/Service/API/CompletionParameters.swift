@@ -13,8 +13,28 @@ public struct CompletionParameters {
     public var stop: [String] = []
     public var stream = false
     public var includeUsage = false
+    /// Log-probabilities asked for: nil none, n the chosen token's and the n most likely (chat `logprobs: true`
+    /// with `top_logprobs`, completions `logprobs: n`).
+    public var logprobs: Int?
+    /// Token id to bias (-100...100; -100 bans the token). Checked against the vocabulary by the caller.
+    public var logitBias: [Int: Float] = [:]
+    public var responseFormat = ResponseFormat.text
     /// The sampling parameters as given, for the audit log.
     public var recorded: [String: Any] = [:]
+
+    /// Every parameter a request may carry. llama-server ignores a parameter it does not know; we refuse one
+    /// (OpenAI's own answer), since an ignored parameter may be one meant to change the output.
+    static let common: Set<String> = [
+        "model", "max_tokens", "temperature", "top_p", "top_k", "min_p", "presence_penalty", "frequency_penalty", "repetition_penalty",
+        "seed", "n", "stop", "stream", "stream_options", "logprobs", "logit_bias", "response_format",
+        // accepted and without effect on the output
+        "user", "metadata", "store", "service_tier", "safety_identifier", "prompt_cache_key",
+        // refused below unless empty or off
+        "best_of", "echo", "suffix", "tools", "tool_choice", "functions", "function_call", "parallel_tool_calls", "modalities", "audio",
+        "prediction",
+    ]
+    static let chatOnly: Set<String> = ["messages", "max_completion_tokens", "top_logprobs"]
+    static let completionOnly: Set<String> = ["prompt"]
 
     public static func parse(_ body: [UInt8], chat: Bool) throws(APIError) -> CompletionParameters {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
@@ -27,6 +47,13 @@ public struct CompletionParameters {
         parameters.sampling.topP = 1
         parameters.sampling.minP = 0
         parameters.sampling.seed = UInt64.random(in: 0...UInt64(UInt32.max))
+        let known = common.union(chat ? chatOnly : completionOnly)
+        for key in object.keys.sorted() where !known.contains(key) {
+            let hint = (chat ? completionOnly : chatOnly).contains(key) ? " on \(chat ? "/v1/chat/completions" : "/v1/completions")" : ""
+            throw .invalid("unrecognized request argument supplied: '\(key.prefix(64))'\(hint)", param: String(key.prefix(64)),
+                           code: "unknown_parameter")
+        }
+        try refuseUnsupported(object)
         var reader = Reader(object: object)
         parameters.model = try reader.string("model")
         if chat {
@@ -52,7 +79,7 @@ public struct CompletionParameters {
         if let value = try reader.number("frequency_penalty", -2...2) { parameters.sampling.frequencyPenalty = Float(value) }
         if let value = try reader.number("repetition_penalty", 0.01...10) { parameters.sampling.repetitionPenalty = Float(value) }
         if let seed = try reader.int("seed", Int.min...Int.max) { parameters.sampling.seed = UInt64(bitPattern: Int64(seed)) }
-        if let n = try reader.int("n", 1...1), n != 1 { throw .invalid("only n = 1 is supported", param: "n") }
+        if let n = try reader.int("n", 1...128), n != 1 { throw .invalid("'n' is not supported: only n = 1", param: "n", code: "unsupported_parameter") }
         switch object["stop"] {
         case nil, is NSNull: break
         case let text as String: parameters.stop = [text]
@@ -70,9 +97,75 @@ public struct CompletionParameters {
             var optionReader = Reader(object: fields, prefix: "stream_options.")
             parameters.includeUsage = try optionReader.bool("include_usage") ?? false
         }
+        if chat {
+            let wanted = try reader.bool("logprobs") ?? false
+            let top = try reader.int("top_logprobs", 0...20)
+            if top != nil, !wanted { throw .invalid("'top_logprobs' needs 'logprobs': true", param: "top_logprobs") }
+            if wanted { parameters.logprobs = top ?? 0 }
+        } else {
+            parameters.logprobs = try reader.int("logprobs", 0...5)
+        }
+        if let raw = reader.value("logit_bias") { parameters.logitBias = try Self.logitBias(raw) }
+        if let raw = object["response_format"], !(raw is NSNull) {
+            parameters.responseFormat = try ResponseFormat.parse(raw)
+            if parameters.responseFormat.grammar != nil, !parameters.stop.isEmpty {
+                throw .invalid("'stop' cannot be combined with a JSON 'response_format': a stop sequence would cut the document short",
+                               param: "stop")
+            }
+        }
         parameters.recorded = reader.seen
         if !parameters.stop.isEmpty { parameters.recorded["stop"] = parameters.stop }
+        if object["response_format"] != nil { parameters.recorded["response_format"] = parameters.responseFormat.recorded }
         return parameters
+    }
+
+    /// The parameters this server does not implement, each a 400 naming it unless given empty or switched off.
+    static func refuseUnsupported(_ object: [String: Any]) throws(APIError) {
+        func given(_ key: String) -> Any? {
+            guard let value = object[key], !(value is NSNull) else { return nil }
+            return value
+        }
+        func refuse(_ key: String, _ why: String) -> APIError {
+            .invalid("'\(key)' is not supported: \(why)", param: key, code: "unsupported_parameter")
+        }
+        for key in ["tools", "functions"] {
+            if let value = given(key), !((value as? [Any])?.isEmpty ?? false) { throw refuse(key, "this server does not call tools") }
+        }
+        if let value = given("tool_choice"), value as? String != "none" { throw refuse("tool_choice", "this server does not call tools (only \"none\")") }
+        if let value = given("function_call"), value as? String != "none" { throw refuse("function_call", "this server does not call functions (only \"none\")") }
+        if let value = given("parallel_tool_calls"), (value as? NSNumber)?.boolValue != false || !(value is NSNumber) {
+            throw refuse("parallel_tool_calls", "this server does not call tools (only false)")
+        }
+        if let value = given("best_of"), (value as? NSNumber).map({ Reader.isBool($0) || $0.doubleValue != 1 }) ?? true {
+            throw refuse("best_of", "only best_of = 1")
+        }
+        if let value = given("echo"), (value as? NSNumber).map({ !Reader.isBool($0) || $0.boolValue }) ?? true {
+            throw refuse("echo", "the prompt is not echoed (only false)")
+        }
+        if let value = given("suffix"), (value as? String)?.isEmpty != true { throw refuse("suffix", "there is no insertion mode") }
+        if let value = given("modalities"), (value as? [String]).map({ $0 != ["text"] }) ?? true {
+            throw refuse("modalities", "text is the only output (only [\"text\"])")
+        }
+        for key in ["audio", "prediction"] where given(key) != nil {
+            throw refuse(key, key == "audio" ? "there is no audio output" : "there are no predicted outputs")
+        }
+    }
+
+    static func logitBias(_ raw: Any) throws(APIError) -> [Int: Float] {
+        guard let object = raw as? [String: Any] else {
+            throw .invalid("'logit_bias' must be an object of token ids to numbers from -100 to 100", param: "logit_bias")
+        }
+        var bias: [Int: Float] = [:]
+        for (key, value) in object {
+            guard let id = Int(key), id >= 0, String(id) == key else {
+                throw .invalid("'logit_bias' key '\(key.prefix(32))' is not a token id", param: "logit_bias")
+            }
+            guard let number = value as? NSNumber, !Reader.isBool(number), number.doubleValue.isFinite, (-100...100).contains(number.doubleValue) else {
+                throw .invalid("'logit_bias' of token \(id) must be a number from -100 to 100", param: "logit_bias")
+            }
+            bias[id] = Float(number.doubleValue)
+        }
+        return bias
     }
 
     static func messages(_ raw: Any) throws(APIError) -> [ChatMessage] {
@@ -90,9 +183,13 @@ public struct CompletionParameters {
             case let text as String: content = text
             case let parts as [Any]:
                 var text = ""
-                for part in parts {
-                    guard let part = part as? [String: Any], part["type"] as? String == "text", let piece = part["text"] as? String else {
-                        throw .invalid("messages[\(index)].content: only text parts are supported", param: "messages[\(index)].content")
+                for (number, part) in parts.enumerated() {
+                    guard let part = part as? [String: Any], let type = part["type"] as? String else {
+                        throw .invalid("messages[\(index)].content[\(number)] needs a 'type'", param: "messages[\(index)].content")
+                    }
+                    guard type == "text", let piece = part["text"] as? String else {
+                        throw .invalid("messages[\(index)].content[\(number)]: '\(type.prefix(32))' parts are not supported (only text)",
+                                       param: "messages[\(index)].content", code: "unsupported_content")
                     }
                     text += piece
                 }

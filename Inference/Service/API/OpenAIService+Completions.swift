@@ -7,7 +7,13 @@ import InferenceEngine
 /// then `data: [DONE]`).
 extension OpenAIService {
     func complete(_ request: HTTPRequest, chat: Bool, model: ServedModel, record: inout Record) throws(APIError) -> HTTPResponse {
-        let parameters = try CompletionParameters.parse(request.body, chat: chat)
+        var parameters = try CompletionParameters.parse(request.body, chat: chat)
+        if let outside = parameters.logitBias.keys.filter({ $0 >= model.tokenizer.size }).min() {
+            throw .invalid("'logit_bias' names token \(outside), which is not in the vocabulary (ids 0 to \(model.tokenizer.size - 1))",
+                           param: "logit_bias")
+        }
+        parameters.sampling.logitBias = parameters.logitBias
+        parameters.sampling.logprobs = parameters.logprobs
         if let name = parameters.model, name != model.id {
             throw .notFound("the model '\(name)' does not exist; this server serves '\(model.id)'", code: "model_not_found")
         }
@@ -36,7 +42,7 @@ extension OpenAIService {
         let channel = EventChannel()
         let cancellation = Cancellation()
         let completion = CompletionRequest(prompt: prompt, sampling: parameters.sampling, maxTokens: maxTokens, stop: parameters.stop,
-                                           cancellation: cancellation) { channel.send($0) }
+                                           constraint: parameters.responseFormat.grammar, cancellation: cancellation) { channel.send($0) }
         do {
             try model.scheduler.submit(completion)
         } catch {
@@ -51,28 +57,33 @@ extension OpenAIService {
         }
         let identity = Identity(id: (chat ? "chatcmpl-" : "cmpl-") + record.id.dropFirst(4), created: Int(Date().timeIntervalSince1970),
                                 model: model.id, chat: chat)
+        let logprobs = parameters.logprobs.map { _ in LogprobsRenderer(tokenizer: model.tokenizer, chat: chat) }
         if parameters.stream {
             let started = record, includeUsage = parameters.includeUsage
             return HTTPResponse(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")],
                                 body: .stream { [self] writer in
                                     stream(identity, channel: channel, cancellation: cancellation, includeUsage: includeUsage,
-                                           writer: writer, record: started)
+                                           logprobs: logprobs, writer: writer, record: started)
                                 })
         }
         var output = ""
+        var tokens: [GeneratedToken] = []
         while true {
             for event in channel.receive(timeout: 0.1) {
                 switch event {
                 case .text(let piece): output += piece
+                case .token(let token): tokens.append(token)
                 case .failed(let message):
                     throw APIError(status: 500, message: "generation failed: \(message)", type: "server_error", param: nil, code: nil)
                 case .finished(let summary):
                     recordCompletion(&record, output, summary)
                     let usage = Self.usage(summary)
+                    var offset = 0
+                    let rendered: Any = logprobs.map { $0.render(tokens, offset: &offset) } ?? NSNull()
                     let choice: [String: Any] = chat
                         ? ["index": 0, "message": ["role": "assistant", "content": output], "finish_reason": summary.finishReason.rawValue,
-                           "logprobs": NSNull()]
-                        : ["index": 0, "text": output, "finish_reason": summary.finishReason.rawValue, "logprobs": NSNull()]
+                           "logprobs": rendered]
+                        : ["index": 0, "text": output, "finish_reason": summary.finishReason.rawValue, "logprobs": rendered]
                     return Self.json(200, identity.object(choices: [choice], usage: usage, chunk: false))
                 }
             }
@@ -111,11 +122,18 @@ extension OpenAIService {
     }
 
     private func stream(_ identity: Identity, channel: EventChannel, cancellation: Cancellation, includeUsage: Bool,
-                        writer: ChunkWriter, record: Record) {
+                        logprobs: LogprobsRenderer?, writer: ChunkWriter, record: Record) {
         var record = record
+        // tokens whose log-probabilities have not gone out yet: each content chunk carries those that came before it
+        var pending: [GeneratedToken] = []
+        var offset = 0
         func send(_ object: Any) -> Bool { writer.write(Array("data: ".utf8) + JSONBody.encode(object) + Array("\n\n".utf8)) }
         func chunk(_ delta: [String: Any]?, text: String? = nil, finish: String? = nil) -> [String: Any] {
             var choice: [String: Any] = ["index": 0, "finish_reason": finish as Any? ?? NSNull(), "logprobs": NSNull()]
+            if let logprobs, finish == nil, delta?["role"] == nil {
+                choice["logprobs"] = logprobs.render(pending, offset: &offset)
+                pending = []
+            }
             if identity.chat { choice["delta"] = delta ?? [:] } else { choice["text"] = text ?? "" }
             return identity.object(choices: [choice], usage: includeUsage ? NSNull() : nil, chunk: true)
         }
@@ -130,6 +148,7 @@ extension OpenAIService {
                     output += piece
                     open = open && send(chunk(["content": piece], text: piece))
                     if open { delivered += piece }
+                case .token(let token): pending.append(token)
                 case .finished(let finished): summary = finished
                 case .failed(let message): failure = message
                 }
@@ -137,7 +156,9 @@ extension OpenAIService {
             if writer.clientGone { open = false }
         }
         if let summary, open {
-            open = send(chunk(identity.chat ? [:] : nil, finish: summary.finishReason.rawValue))
+            // log-probabilities of tokens whose text was held back (a stop sequence's beginning) or empty
+            if !pending.isEmpty, logprobs != nil { open = send(chunk(["content": ""], text: "")) }
+            open = open && send(chunk(identity.chat ? [:] : nil, finish: summary.finishReason.rawValue))
             if includeUsage, open { open = send(identity.object(choices: [], usage: Self.usage(summary), chunk: true)) }
             if open { open = writer.write(Array("data: [DONE]\n\n".utf8)) }
         }

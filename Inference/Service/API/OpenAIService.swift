@@ -84,7 +84,8 @@ public final class OpenAIService: Sendable {
     /// The route label for metrics and the audit log: known paths as they are, the rest as "other".
     static func route(_ path: String) -> String {
         if path.hasPrefix("/v1/models/") { return "/v1/models/{id}" }
-        return ["/health", "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions"].contains(path) ? path : "other"
+        return ["/health", "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions", "/tokenize", "/detokenize"].contains(path)
+            ? path : "other"
     }
 
     private func route(_ request: HTTPRequest, _ record: inout Record) throws(APIError) -> HTTPResponse {
@@ -131,6 +132,9 @@ public final class OpenAIService: Sendable {
         case "/v1/completions", "/v1/chat/completions":
             guard request.method == "POST" else { throw Self.methodNotAllowed("POST") }
             return try complete(request, chat: path == "/v1/chat/completions", model: model, record: &record)
+        case "/tokenize", "/detokenize":
+            guard request.method == "POST" else { throw Self.methodNotAllowed("POST") }
+            return try path == "/tokenize" ? tokenize(request, model: model) : detokenize(request, model: model)
         default:
             throw .notFound("no route \(request.method) \(path)")
         }

@@ -1,0 +1,462 @@
+/// A pushdown machine over bytes that accepts exactly the JSON documents of a grammar, one byte at a time: `advance`
+/// says whether bytes may come next (and takes them), `canEnd` whether what came so far is a whole document.
+///
+/// Every prefix it accepts can be finished: it only enters rules that have a finite value, offers a comma only when
+/// another member can follow, and never lets a string hold a character it could not close. `anyOf` is followed
+/// on every branch at once (the machine keeps each live configuration), so overlapping choices need no lookahead.
+/// Runs of white space are bounded (`whitespaceLimit`), and after a complete document at most `trailingLimit` bytes
+/// of white space may follow, so a model cannot spin in place.
+public struct JSONMatcher: Sendable {
+    public let grammar: JSONGrammar
+    /// The most white space bytes in a row outside strings.
+    public let whitespaceLimit: Int
+    /// The most white space bytes after a complete document (a line break), so that a model that may end does.
+    public static let trailingLimit = 2
+    /// The most configurations followed at once (a schema of overlapping `anyOf`s nested deep would otherwise double
+    /// them at each level).
+    static let configurationLimit = 16
+    private var configurations: [Configuration]
+
+    public init(_ grammar: JSONGrammar, whitespaceLimit: Int = 24) {
+        self.grammar = grammar
+        self.whitespaceLimit = whitespaceLimit
+        configurations = grammar.finite[grammar.root] ? [Configuration(stack: [.value(grammar.root)])] : []
+    }
+
+    /// Whether the bytes so far form a complete document (an end-of-generation token may come now).
+    public var canEnd: Bool { configurations.contains { canEnd($0) } }
+
+    /// Whether any byte at all may come next.
+    public var isDead: Bool { configurations.isEmpty }
+
+    /// Takes `bytes` if they may come next; otherwise returns false and leaves the machine as it was.
+    @discardableResult
+    public mutating func advance(_ bytes: some Sequence<UInt8>) -> Bool {
+        var current = configurations
+        for byte in bytes {
+            var next: [Configuration] = []
+            for configuration in current { step(configuration, byte, into: &next) }
+            if next.count > 1 { next = Self.unique(next) }
+            // overlapping choices nested in each other multiply configurations; each one alone is sound and can be
+            // finished, so keeping the first few only narrows what may come next
+            if next.count > Self.configurationLimit { next.removeLast(next.count - Self.configurationLimit) }
+            if next.isEmpty { return false }
+            current = next
+        }
+        configurations = current
+        return true
+    }
+
+    /// Whether `bytes` may come next, without taking them.
+    public func accepts(_ bytes: some Collection<UInt8>) -> Bool {
+        // inside a string, where most tokens are text, bytes without a quote are checked without copying the stack
+        if configurations.count == 1, case .string(var string)? = configurations[0].stack.last, !bytes.contains(UInt8(ascii: "\"")) {
+            for byte in bytes where stringStep(&string, byte) == nil { return false }
+            return true
+        }
+        var copy = self
+        return copy.advance(bytes)
+    }
+
+    // MARK: the machine
+
+    struct Configuration: Hashable, Sendable {
+        var stack: [Frame]
+        /// White space bytes in the current run (outside strings).
+        var whitespace = 0
+    }
+
+    enum Frame: Hashable, Sendable {
+        /// A value of the rule is expected (after optional white space).
+        case value(Int)
+        case object(rule: Int, ObjectState)
+        case array(rule: Int, count: Int, phase: ArrayPhase)
+        case string(StringState)
+        /// Matching one of several exact texts: the rule (literals, or an object's keys), the candidates still
+        /// possible, and how many bytes matched.
+        case literal(source: LiteralSource, live: [Int], matched: Int)
+        case number(NumberState)
+    }
+
+    enum LiteralSource: Hashable, Sendable {
+        case rule(Int)
+        /// The keys of an object rule.
+        case keys(Int)
+    }
+
+    enum ObjectPhase: Hashable, Sendable {
+        /// After `{`: a key or `}`.
+        case open
+        /// After a key's closing quote: `:`.
+        case colon
+        /// After a member: `,` or `}`.
+        case member
+        /// After `,`: a key.
+        case comma
+    }
+
+    struct ObjectState: Hashable, Sendable {
+        var phase = ObjectPhase.open
+        /// Declared properties already written.
+        var seen: [Int] = []
+        /// The rule of the value after the colon.
+        var pending = 0
+    }
+
+    enum ArrayPhase: Hashable, Sendable {
+        case open, item, comma
+    }
+
+    struct StringState: Hashable, Sendable {
+        var minimum = 0
+        var maximum: Int?
+        /// Characters so far.
+        var count = 0
+        /// 0: none; 1: after a backslash; 2...5: hex digits of `\u` still expected.
+        var escape = 0
+        var escapeFirstDigitD = false
+        /// Continuation bytes still expected in the current character, and the range of the next one.
+        var continuation = 0
+        var low: UInt8 = 0x80
+        var high: UInt8 = 0xBF
+        /// A free-text object key (its bytes are kept to find its rule): the object's rule, else nil.
+        var keyOf: Int?
+        var key: [UInt8] = []
+    }
+
+    struct NumberState: Hashable, Sendable {
+        enum Phase: Hashable, Sendable { case start, minus, zero, whole, dot, fraction, exponent, exponentSign, exponentDigits }
+        var phase = Phase.start
+        var integer: Bool
+        var digits = 0
+
+        static let digitLimit = 16
+        static let exponentLimit = 2
+
+        var isComplete: Bool { [.zero, .whole, .fraction, .exponentDigits].contains(phase) }
+
+        /// The state after `byte`, or nil if the number cannot take it.
+        func next(_ byte: UInt8) -> NumberState? {
+            var state = self
+            let digit = byte >= 0x30 && byte <= 0x39
+            switch (phase, byte) {
+            case (.start, UInt8(ascii: "-")): state.phase = .minus
+            case (.start, UInt8(ascii: "0")), (.minus, UInt8(ascii: "0")): state.phase = .zero
+            case (.start, _) where digit, (.minus, _) where digit: state.phase = .whole; state.digits = 1
+            case (.whole, _) where digit:
+                guard digits < Self.digitLimit else { return nil }
+                state.digits += 1
+            case (.zero, UInt8(ascii: ".")), (.whole, UInt8(ascii: ".")):
+                guard !integer else { return nil }
+                state.phase = .dot; state.digits = 0
+            case (.dot, _) where digit: state.phase = .fraction; state.digits = 1
+            case (.fraction, _) where digit:
+                guard digits < Self.digitLimit else { return nil }
+                state.digits += 1
+            case (.zero, UInt8(ascii: "e")), (.zero, UInt8(ascii: "E")), (.whole, UInt8(ascii: "e")), (.whole, UInt8(ascii: "E")),
+                 (.fraction, UInt8(ascii: "e")), (.fraction, UInt8(ascii: "E")):
+                guard !integer else { return nil }
+                state.phase = .exponent
+            case (.exponent, UInt8(ascii: "+")), (.exponent, UInt8(ascii: "-")): state.phase = .exponentSign
+            case (.exponent, _) where digit, (.exponentSign, _) where digit: state.phase = .exponentDigits; state.digits = 1
+            case (.exponentDigits, _) where digit:
+                guard digits < Self.exponentLimit else { return nil }
+                state.digits += 1
+            default: return nil
+            }
+            return state
+        }
+    }
+
+    static func isWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
+
+    private static func unique(_ configurations: [Configuration]) -> [Configuration] {
+        var seen = Set<Configuration>()
+        return configurations.filter { seen.insert($0).inserted }
+    }
+
+    private func canEnd(_ configuration: Configuration) -> Bool {
+        let stack = configuration.stack
+        if stack.isEmpty { return true }
+        guard stack.count == 1, let top = stack.last else { return false }
+        switch top {
+        case .number(let number): return number.isComplete
+        case .literal(let source, let live, let matched): return live.contains { candidates(source)[$0].count == matched }
+        default: return false
+        }
+    }
+
+    private func candidates(_ source: LiteralSource) -> [[UInt8]] {
+        switch source {
+        case .rule(let rule):
+            if case .literals(let texts) = grammar.rules[rule] { return texts }
+            return []
+        case .keys(let rule):
+            if case .object(let object) = grammar.rules[rule] { return object.properties.map(\.key) }
+            return []
+        }
+    }
+
+    /// Appends to `output` every configuration `configuration` becomes on `byte` (none if it cannot take it).
+    private func step(_ configuration: Configuration, _ byte: UInt8, into output: inout [Configuration]) {
+        var c = configuration
+        while true {
+            guard let top = c.stack.last else {
+                // a complete document: only a bounded run of trailing white space
+                if Self.isWhitespace(byte), c.whitespace < Self.trailingLimit {
+                    c.whitespace += 1
+                    output.append(c)
+                }
+                return
+            }
+            let isSpace = Self.isWhitespace(byte)
+            switch top {
+            case .value(let rule):
+                if isSpace {
+                    if c.whitespace < whitespaceLimit { c.whitespace += 1; output.append(c) }
+                    return
+                }
+                c.stack.removeLast()
+                switch grammar.rules[rule] {
+                case .anyOf(let choices):
+                    for choice in choices where grammar.finite[choice] {
+                        var branch = c
+                        branch.stack.append(.value(choice))
+                        step(branch, byte, into: &output)
+                    }
+                    return
+                case .never: return
+                case .object:
+                    guard byte == UInt8(ascii: "{") else { return }
+                    c.whitespace = 0
+                    c.stack.append(.object(rule: rule, ObjectState()))
+                    output.append(c)
+                    return
+                case .array:
+                    guard byte == UInt8(ascii: "[") else { return }
+                    c.whitespace = 0
+                    c.stack.append(.array(rule: rule, count: 0, phase: .open))
+                    output.append(c)
+                    return
+                case .string(let minimum, let maximum):
+                    guard byte == UInt8(ascii: "\"") else { return }
+                    c.whitespace = 0
+                    c.stack.append(.string(StringState(minimum: minimum, maximum: maximum)))
+                    output.append(c)
+                    return
+                case .number, .integer:
+                    if case .integer = grammar.rules[rule] {
+                        c.stack.append(.number(NumberState(integer: true)))
+                    } else {
+                        c.stack.append(.number(NumberState(integer: false)))
+                    }
+                case .literals(let texts):
+                    c.stack.append(.literal(source: .rule(rule), live: Array(texts.indices), matched: 0))
+                }
+                // the pushed frame takes the byte
+                continue
+
+            case .number(let number):
+                if let next = number.next(byte) {
+                    c.whitespace = 0
+                    c.stack[c.stack.count - 1] = .number(next)
+                    output.append(c)
+                    return
+                }
+                guard number.isComplete else { return }
+                c.stack.removeLast()
+                continue
+
+            case .literal(let source, let live, let matched):
+                let texts = candidates(source)
+                let extended = live.filter { texts[$0].count > matched && texts[$0][matched] == byte }
+                if !extended.isEmpty {
+                    c.whitespace = 0
+                    let finished = extended.filter { texts[$0].count == matched + 1 }
+                    if finished.count == extended.count, let chosen = finished.first {
+                        // the only way on is the end of the text
+                        c.stack.removeLast()
+                        guard completeLiteral(&c, source, chosen) else { return }
+                    } else {
+                        c.stack[c.stack.count - 1] = .literal(source: source, live: extended, matched: matched + 1)
+                    }
+                    output.append(c)
+                    return
+                }
+                // a text that is complete and could have gone on (enum [1, 12]) ends here; the byte is the parent's
+                guard let chosen = live.first(where: { texts[$0].count == matched }) else { return }
+                c.stack.removeLast()
+                guard completeLiteral(&c, source, chosen) else { return }
+                continue
+
+            case .string(var string):
+                guard let taken = stringStep(&string, byte) else { return }
+                c.whitespace = 0
+                if taken == .closed {
+                    c.stack.removeLast()
+                    if let object = string.keyOf {
+                        guard completeFreeKey(&c, object: object, name: string.key) else { return }
+                    }
+                } else {
+                    c.stack[c.stack.count - 1] = .string(string)
+                }
+                output.append(c)
+                return
+
+            case .object(let rule, var state):
+                guard case .object(let object) = grammar.rules[rule] else { return }
+                if isSpace {
+                    if c.whitespace < whitespaceLimit { c.whitespace += 1; output.append(c) }
+                    return
+                }
+                c.whitespace = 0
+                switch (state.phase, byte) {
+                case (.open, UInt8(ascii: "}")), (.member, UInt8(ascii: "}")):
+                    guard object.required.allSatisfy({ state.seen.contains($0) }) else { return }
+                    c.stack.removeLast()
+                    output.append(c)
+                case (.member, UInt8(ascii: ",")):
+                    guard canAddKey(object, state) else { return }
+                    state.phase = .comma
+                    c.stack[c.stack.count - 1] = .object(rule: rule, state)
+                    output.append(c)
+                case (.open, UInt8(ascii: "\"")), (.comma, UInt8(ascii: "\"")):
+                    // a declared key, by its exact text
+                    let open = object.properties.indices.filter { !state.seen.contains($0) && grammar.finite[object.properties[$0].rule] }
+                    if !open.isEmpty {
+                        var declared = c
+                        declared.stack.append(.literal(source: .keys(rule), live: open, matched: 1))
+                        output.append(declared)
+                    }
+                    // any other key as free text
+                    if let additional = object.additional, grammar.finite[additional] {
+                        var free = c
+                        free.stack.append(.string(StringState(keyOf: rule)))
+                        output.append(free)
+                    }
+                case (.colon, UInt8(ascii: ":")):
+                    state.phase = .member
+                    c.stack[c.stack.count - 1] = .object(rule: rule, state)
+                    c.stack.append(.value(state.pending))
+                    output.append(c)
+                default: return
+                }
+                return
+
+            case .array(let rule, let count, let phase):
+                guard case .array(let item, let minimum, let maximum) = grammar.rules[rule] else { return }
+                if isSpace {
+                    if c.whitespace < whitespaceLimit { c.whitespace += 1; output.append(c) }
+                    return
+                }
+                let more = grammar.finite[item] && count < (maximum ?? Int.max)
+                if byte == UInt8(ascii: "]"), phase != .comma {
+                    guard count >= minimum else { return }
+                    c.whitespace = 0
+                    c.stack.removeLast()
+                    output.append(c)
+                    return
+                }
+                if byte == UInt8(ascii: ","), phase == .item {
+                    guard more else { return }
+                    c.whitespace = 0
+                    c.stack[c.stack.count - 1] = .array(rule: rule, count: count, phase: .comma)
+                    output.append(c)
+                    return
+                }
+                guard phase != .item, more else { return }
+                c.stack[c.stack.count - 1] = .array(rule: rule, count: count + 1, phase: .item)
+                c.stack.append(.value(item))
+                continue
+            }
+        }
+    }
+
+    /// Whether another member may follow a comma.
+    private func canAddKey(_ object: JSONGrammar.ObjectRule, _ state: ObjectState) -> Bool {
+        if let additional = object.additional, grammar.finite[additional] { return true }
+        return object.properties.indices.contains { !state.seen.contains($0) && grammar.finite[object.properties[$0].rule] }
+    }
+
+    /// After a literal's last byte: an object key marks its property seen and sets the value's rule.
+    private func completeLiteral(_ c: inout Configuration, _ source: LiteralSource, _ chosen: Int) -> Bool {
+        guard case .keys(let rule) = source else { return true }
+        guard case .object(let rule2, var state) = c.stack.last, rule2 == rule,
+              case .object(let object) = grammar.rules[rule] else { return false }
+        state.seen.append(chosen)
+        state.pending = object.properties[chosen].rule
+        state.phase = .colon
+        c.stack[c.stack.count - 1] = .object(rule: rule, state)
+        return true
+    }
+
+    /// After a free key's closing quote: a key that names a declared property is left to the declared path.
+    private func completeFreeKey(_ c: inout Configuration, object rule: Int, name: [UInt8]) -> Bool {
+        guard case .object(let rule2, var state) = c.stack.last, rule2 == rule,
+              case .object(let object) = grammar.rules[rule], let additional = object.additional else { return false }
+        if object.properties.contains(where: { Array($0.name.utf8) == name }) { return false }
+        state.pending = additional
+        state.phase = .colon
+        c.stack[c.stack.count - 1] = .object(rule: rule, state)
+        return true
+    }
+
+    enum StringByte { case content, closed }
+
+    /// One byte inside a string (after its opening quote); nil if it may not come.
+    private func stringStep(_ s: inout StringState, _ byte: UInt8) -> StringByte? {
+        if s.continuation > 0 {
+            guard byte >= s.low, byte <= s.high else { return nil }
+            s.continuation -= 1
+            s.low = 0x80
+            s.high = 0xBF
+            if s.keyOf != nil { s.key.append(byte) }
+            return .content
+        }
+        switch s.escape {
+        case 1:
+            if byte == UInt8(ascii: "u") {
+                s.escape = 2
+                return .content
+            }
+            guard [UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                   UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t")].contains(byte) else { return nil }
+            s.escape = 0
+            return .content
+        case 2...5:
+            let isHex = (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x66)
+            guard isHex else { return nil }
+            // no surrogate halves (\uD800-\uDFFF): an unpaired one is not a character
+            if s.escape == 2 { s.escapeFirstDigitD = byte | 0x20 == UInt8(ascii: "d") }
+            if s.escape == 3, s.escapeFirstDigitD, (byte >= 0x38 && byte <= 0x39) || byte | 0x20 >= 0x61 { return nil }
+            s.escape = s.escape == 5 ? 0 : s.escape + 1
+            return .content
+        default: break
+        }
+        if byte == UInt8(ascii: "\"") {
+            return s.count >= s.minimum ? .closed : nil
+        }
+        guard byte >= 0x20, s.count < (s.maximum ?? Int.max) else { return nil }
+        if byte == UInt8(ascii: "\\") {
+            // keys are kept as written, so a free key has no escapes (its name must be comparable)
+            guard s.keyOf == nil else { return nil }
+            s.escape = 1
+            s.count += 1
+            return .content
+        }
+        switch byte {
+        case 0x20..<0x80: break
+        case 0xC2...0xDF: s.continuation = 1
+        case 0xE0: s.continuation = 2; s.low = 0xA0
+        case 0xE1...0xEC, 0xEE, 0xEF: s.continuation = 2
+        case 0xED: s.continuation = 2; s.high = 0x9F
+        case 0xF0: s.continuation = 3; s.low = 0x90
+        case 0xF1...0xF3: s.continuation = 3
+        case 0xF4: s.continuation = 3; s.high = 0x8F
+        default: return nil
+        }
+        s.count += 1
+        if s.keyOf != nil { s.key.append(byte) }
+        return .content
+    }
+}
