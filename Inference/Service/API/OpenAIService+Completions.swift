@@ -22,6 +22,7 @@ extension OpenAIService {
         } else {
             text = parameters.prompt ?? ""
         }
+        try Self.checkPromptSize(text, model: model, param: chat ? "messages" : "prompt")
         let prompt = model.tokenizer.encode(text, addBOS: true, parseSpecial: true)
         guard !prompt.isEmpty else { throw .invalid("the prompt is empty", param: chat ? "messages" : "prompt") }
         guard prompt.count < model.context else {
@@ -76,6 +77,7 @@ extension OpenAIService {
                     return Self.json(200, identity.object(choices: [choice], usage: usage, chunk: false))
                 }
             }
+            // a reset, not a FIN: a half-closed client still reads the answer
             if request.clientGone() {
                 cancellation.cancel()
                 record.fields["completed"] = false

@@ -1,0 +1,62 @@
+/// Who may make a request, and how often. /health has its own budget per address and is never audited (it is
+/// counted in the metrics). Every other route authenticates first; a request without a valid key spends a small
+/// budget of its address's own (so a flood of bad keys cannot spend a real caller's budget), and an authenticated
+/// one the budget of its identity (`--rate-limit`; with `--no-auth`, of its address). A request refused for rate
+/// is not audited by itself: it is counted in the metrics and in the refusal tally, which is written to the audit
+/// log as one summary record at a time.
+extension OpenAIService {
+    /// The rate budgets, by what they are counted against.
+    enum Budget: String {
+        case health, unauthenticated, identity, address
+    }
+
+    /// The client's address without its port.
+    static func address(_ peer: String) -> String {
+        guard let colon = peer.lastIndex(of: ":") else { return peer }
+        return String(peer[..<colon])
+    }
+
+    /// A /health call: counted, not audited, within its address's budget.
+    func admitHealthCheck(_ request: HTTPRequest, _ record: inout Record) throws(APIError) {
+        record.audited = false
+        metrics.healthCheck()
+        if let limiter = options.healthLimiter { try spend(limiter, .health, Self.address(request.peer), &record) }
+    }
+
+    /// Authenticates the caller (naming it in the record) and spends its budget.
+    func admitCaller(_ request: HTTPRequest, _ record: inout Record) throws(APIError) {
+        let address = Self.address(request.peer)
+        guard let keys = options.keys else {
+            record.fields["identity"] = "anonymous (--no-auth)"
+            if let limiter = options.rateLimiter { try spend(limiter, .address, address, &record) }
+            return
+        }
+        guard let header = request.header("authorization"), header.lowercased().hasPrefix("bearer "),
+              let identity = keys.identity(forKey: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
+            if let limiter = options.unauthenticatedLimiter { try spend(limiter, .unauthenticated, address, &record) }
+            throw .unauthorized
+        }
+        record.fields["identity"] = identity
+        if let limiter = options.rateLimiter { try spend(limiter, .identity, identity, &record) }
+    }
+
+    private func spend(_ limiter: RateLimiter, _ budget: Budget, _ caller: String, _ record: inout Record) throws(APIError) {
+        let (admitted, retryAfter) = limiter.admit(caller)
+        guard !admitted else { return }
+        record.audited = false
+        metrics.rateLimited(budget: budget.rawValue)
+        if let summary = refusals.add("\(budget.rawValue) \(caller)") { audit(summary) }
+        let whose = switch budget {
+        case .health: "/health calls from \(caller)"
+        case .unauthenticated: "requests without a valid API key from \(caller)"
+        case .identity: "requests from \(caller)"
+        case .address: "requests from \(caller)"
+        }
+        throw .rateLimited(retryAfter: retryAfter, "too many \(whose); retry in \(max(1, retryAfter)) s")
+    }
+
+    /// Writes the summary of the refusals counted since the last one (at shutdown, so none is lost).
+    public func flushRefusals() {
+        if let summary = refusals.drain() { audit(summary) }
+    }
+}
