@@ -10,22 +10,16 @@ extension OpenAIService {
         case health, unauthenticated, identity, address
     }
 
-    /// The client's address without its port.
-    static func address(_ peer: String) -> String {
-        guard let colon = peer.lastIndex(of: ":") else { return peer }
-        return String(peer[..<colon])
-    }
-
-    /// A /health call: counted, not audited, within its address's budget.
+    /// A call to /health, whatever its method: counted, not audited, within its address's budget.
     func admitHealthCheck(_ request: HTTPRequest, _ record: inout Record) throws(APIError) {
         record.audited = false
         metrics.healthCheck()
-        if let limiter = options.healthLimiter { try spend(limiter, .health, Self.address(request.peer), &record) }
+        if let limiter = options.healthLimiter { try spend(limiter, .health, request.peerAddress, &record) }
     }
 
     /// Authenticates the caller (naming it in the record) and spends its budget.
     func admitCaller(_ request: HTTPRequest, _ record: inout Record) throws(APIError) {
-        let address = Self.address(request.peer)
+        let address = request.peerAddress
         guard let keys = options.keys else {
             record.fields["identity"] = "anonymous (--no-auth)"
             if let limiter = options.rateLimiter { try spend(limiter, .address, address, &record) }

@@ -102,8 +102,8 @@ public final class OpenAIService: Sendable {
     private func route(_ request: HTTPRequest, _ record: inout Record) throws(APIError) -> HTTPResponse {
         let path = request.path
         if path == "/health" {
-            guard request.method == "GET" || request.method == "HEAD" else { throw Self.methodNotAllowed("GET") }
             try admitHealthCheck(request, &record)
+            guard request.method == "GET" || request.method == "HEAD" else { throw Self.methodNotAllowed("GET") }
             if let failure = auditFailure.withLock({ $0 }) { return APIError.unavailable("the audit log failed: \(failure)").response }
             return model == nil
                 ? HTTPResponse.text(503, #"{"status":"loading"}"#, contentType: "application/json", headers: [("Retry-After", "1")])

@@ -131,7 +131,7 @@ public final class HTTPServer: Sendable {
             var noDelay: Int32 = 1
             setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
             let peer = Self.describe(address)
-            let host = Self.host(of: peer)
+            let host = HTTPRequest.address(ofPeer: peer)
             let admitted = state.withLock { state -> Bool in
                 guard state.connections < configuration.maxConnections, state.perClient[host, default: 0] < perClientLimit else { return false }
                 state.connections += 1
@@ -182,12 +182,6 @@ public final class HTTPServer: Sendable {
             shutdown(client, Int32(SHUT_WR))
         }
         Glibc.close(client)
-    }
-
-    /// The address part of `ip:port` (IPv6 addresses keep their colons).
-    static func host(of peer: String) -> String {
-        guard let colon = peer.lastIndex(of: ":") else { return peer }
-        return String(peer[..<colon])
     }
 
     private func serveConnection(_ stream: ByteStream, peer: String) {
