@@ -195,8 +195,9 @@ public final class HTTPServer: Sendable {
                 return
             case .refused(let status, let message):
                 let body = #"{"error":{"message":"# + JSONString.quote(message) + #","type":"invalid_request_error","param":null,"code":null}}"#
-                _ = stream.write(Self.serialize(.text(status, body, contentType: "application/json"), keepAlive: false, head: false),
-                                 deadline: .now + writeTimeout)
+                guard stream.write(Self.serialize(.text(status, body, contentType: "application/json"), keepAlive: false, head: false),
+                                   deadline: .now + writeTimeout) else { return }
+                Self.drain(stream)
                 return
             case .request(var request):
                 let probe = StreamProbe(stream: stream)
@@ -208,6 +209,15 @@ public final class HTTPServer: Sendable {
                 if !keepAlive { return }
             }
         }
+    }
+
+    /// Reads and drops what the client is still sending (a refused body, a smuggled request), for at most a second
+    /// and 1 MiB, before the connection is closed: closing with unread bytes sends a reset, and a reset reaching the
+    /// client before it has read the refusal makes its kernel drop the refusal.
+    static func drain(_ stream: ByteStream) {
+        let deadline = ContinuousClock.now + .seconds(1)
+        var dropped = 0
+        while dropped < 1 << 20, let more = stream.read(max: 64 * 1024, deadline: deadline), !more.isEmpty { dropped += more.count }
     }
 
     private func write(_ response: HTTPResponse, to stream: ByteStream, keepAlive: Bool, head: Bool) -> Bool {
