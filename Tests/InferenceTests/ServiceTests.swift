@@ -249,6 +249,35 @@ struct ServiceTests {
         #expect(after.status == 200)
     }
 
+    @Test("a non-streamed request waiting for a slot: a half-closed client keeps it and gets its answer; a closed one is found by the interim 100 and cancelled")
+    func halfCloseAndClose() throws {
+        // the scheduler starts late, so that both requests wait while their clients hang up
+        let harness = try Harness(parallel: 1, startScheduler: false)
+        defer { harness.close() }
+        let body = #"{"prompt":"Once","max_tokens":3,"temperature":0}"#
+        let request = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(harness.key)\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        let halfClosed = try harness.client(), closed = try harness.client()
+        halfClosed.send(request)
+        closed.send(request)
+        var deadline = Date().addingTimeInterval(5)
+        while harness.scheduler.statistics.queued < 2, Date() < deadline { usleep(10_000) }
+        #expect(harness.scheduler.statistics.queued == 2)
+        halfClosed.finishSending()
+        closed.close()
+        func statuses() -> [Int] {
+            ((try? String(contentsOfFile: harness.auditPath, encoding: .utf8)) ?? "").split(separator: "\n")
+                .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["status"] as? Int }
+        }
+        deadline = Date().addingTimeInterval(5)
+        while statuses().isEmpty, Date() < deadline { usleep(20_000) }
+        #expect(statuses() == [499], "the closed client's request was cancelled; the half-closed one still waits")
+        harness.scheduler.start()
+        let answer = try #require(halfClosed.response())
+        #expect(answer.status == 200 && (answer.json?["usage"] as? [String: Any])?["completion_tokens"] as? Int == 3, "\(answer.text)")
+        #expect(halfClosed.readAll().isEmpty, "then the connection is closed")
+        #expect(statuses() == [499, 200])
+    }
+
     @Test("the audit log holds one record per request, refused ones too (not /health), and verifies; tampering is found and named")
     func audit() throws {
         let harness = try Harness()

@@ -103,16 +103,21 @@ def request(method, path, key=None, body=None, extra=""):
 
 
 def read_response(connection):
-    """One response off `connection`: (status, headers, body bytes); a chunked body is de-chunked."""
+    """One final response off `connection`: (status, headers, body bytes); interim 1xx responses are skipped, as
+    HTTP/1.1 clients must; a chunked body is de-chunked."""
     data = b""
-    while b"\r\n\r\n" not in data:
-        more = connection.recv(65536)
-        if not more:
-            raise EOFError("closed before a response: " + repr(data))
-        data += more
-    head, _, rest = data.partition(b"\r\n\r\n")
-    lines = head.decode().split("\r\n")
-    status = int(lines[0].split(" ")[1])
+    while True:
+        while b"\r\n\r\n" not in data:
+            more = connection.recv(65536)
+            if not more:
+                raise EOFError("closed before a response: " + repr(data))
+            data += more
+        head, _, rest = data.partition(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        status = int(lines[0].split(" ")[1])
+        if status >= 200:
+            break
+        data = rest
     headers = {line.split(":", 1)[0].lower(): line.split(":", 1)[1].strip() for line in lines[1:]}
     if headers.get("transfer-encoding") == "chunked":
         body = b""

@@ -77,7 +77,7 @@ extension OpenAIService {
                     return Self.json(200, identity.object(choices: [choice], usage: usage, chunk: false))
                 }
             }
-            // a reset, not a FIN: a half-closed client still reads the answer
+            // a reset, or a FIN that an interim response proves to be a close: a half-closed client still reads
             if request.clientGone() {
                 cancellation.cancel()
                 record.fields["completed"] = false

@@ -13,6 +13,8 @@ public protocol ByteStream: AnyObject {
     /// Whether the connection is broken (reset, or shut in both directions), without blocking and without consuming
     /// data. A half-close (the client's FIN after its request) is not a break: the client may still read.
     var peerReset: Bool { get }
+    /// Whether the client has sent its FIN (a half-close or a close; only a write can tell which), without blocking.
+    var peerFinished: Bool { get }
     func close()
 }
 
@@ -64,6 +66,8 @@ final class SocketStream: ByteStream {
 
     var peerReset: Bool { Socket.broken(descriptor) }
 
+    var peerFinished: Bool { Socket.finished(descriptor) }
+
     func close() {
         guard !closed else { return }
         closed = true
@@ -108,5 +112,13 @@ enum Socket {
         var poller = pollfd(fd: descriptor, events: 0, revents: 0)
         guard Glibc.poll(&poller, 1, 0) > 0 else { return false }
         return poller.revents & (Int16(POLLHUP) | Int16(POLLERR) | Int16(POLLNVAL)) != 0
+    }
+
+    /// Whether the peer's FIN has arrived (POLLRDHUP, 0x2000, a GNU extension the Glibc module does not export).
+    static func finished(_ descriptor: Int32) -> Bool {
+        let readHangUp: Int16 = 0x2000
+        var poller = pollfd(fd: descriptor, events: readHangUp, revents: 0)
+        guard Glibc.poll(&poller, 1, 0) > 0 else { return false }
+        return poller.revents & readHangUp != 0
     }
 }

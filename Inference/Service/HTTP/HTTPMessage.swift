@@ -11,8 +11,8 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// The client's address, as `ip:port`.
     public var peer: String
-    /// Whether the client's connection is broken (reset), checked without blocking; a long non-streamed generation
-    /// polls it. A half-close is not a break: the answer is still written.
+    /// Whether the client is gone, checked without blocking; a long non-streamed generation polls it. A half-close
+    /// is not gone: the answer is still written (see `StreamProbe`).
     public var clientGone: @Sendable () -> Bool = { false }
 
     public func header(_ name: String) -> String? { headers[name.lowercased()] }

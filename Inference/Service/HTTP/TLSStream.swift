@@ -97,6 +97,8 @@ final class TLSStream: ByteStream {
 
     var peerReset: Bool { Socket.broken(descriptor) }
 
+    var peerFinished: Bool { Socket.finished(descriptor) }
+
     func close() {
         guard !closed else { return }
         closed = true
