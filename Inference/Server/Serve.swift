@@ -18,7 +18,8 @@ enum Serve {
                --ctx is each parallel slot's context (default: the model's, at most 4096).
                --rate-limit N is each API key's requests a second (bursts of 2N; default 50, 0: none; with --no-auth, each
                  address's), counted after authentication. Whatever it is, /health takes 10 a second per address (bursts of
-                 20) and requests without a valid key 1 a second per address (bursts of 10). Requests over a budget get 429
+                 20) and requests without a valid key 1 a second per address (bursts of 10) and 20 a second from all addresses
+                 together (bursts of 100); an IPv6 client is its /64. Requests over a budget get 429
                  with Retry-After and are counted in the metrics and in one audit summary record at most every 10 s, not
                  one record each.
                --max-connections (default 64) bounds connections in all, --max-connections-per-client (default half of it)

@@ -347,6 +347,26 @@ class FloodTests(unittest.TestCase):
                          "the 429s are summarised")
 
 
+    def test_bad_keys_from_many_addresses_share_a_budget_of_audit_records(self):
+        server = Server()
+        try:
+            statuses = []
+            started = time.monotonic()
+            for address in range(2, 22):
+                connection = server.connect(source=f"127.0.0.{address}")
+                for _ in range(10):
+                    connection.sendall(request("GET", "/v1/models", key="sk-wrong"))
+                    statuses.append(read_response(connection)[0])
+            elapsed = time.monotonic() - started
+            self.assertLessEqual(statuses.count(401), 100 + 20 * elapsed + 1, "the budget all addresses share (bursts of 100, 20 a second)")
+            self.assertGreater(statuses.count(429), 80, "though no address spent its own budget of 10")
+            single = [record for record in server.records() if record.get("route") != "summary"]
+            self.assertEqual(len(single), statuses.count(401), "one audit record per 401, none per 429")
+            metrics = server.metrics()
+            self.assertEqual(metrics['inference_rate_limited_total{"budget": "unauthenticated-total"}'], statuses.count(429))
+        finally:
+            self.assertEqual(server.stop(), 0)
+
 class SmugglingTests(unittest.TestCase):
     VARIANTS = {
         "two differing Content-Length": "Content-Length: 5\r\nContent-Length: 40\r\n",

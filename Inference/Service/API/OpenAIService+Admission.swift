@@ -1,25 +1,27 @@
 /// Who may make a request, and how often. /health has its own budget per address and is never audited (it is
 /// counted in the metrics). Every other route authenticates first; a request without a valid key spends a small
-/// budget of its address's own (so a flood of bad keys cannot spend a real caller's budget), and an authenticated
-/// one the budget of its identity (`--rate-limit`; with `--no-auth`, of its address). A request refused for rate
+/// budget of its address's own and one shared by every address (so a flood of bad keys cannot spend a real
+/// caller's budget, nor, from many addresses, write more than a bounded number of audit records a second), and an
+/// authenticated one the budget of its identity (`--rate-limit`; with `--no-auth`, of its address). A request refused for rate
 /// is not audited by itself: it is counted in the metrics and in the refusal tally, which is written to the audit
 /// log as one summary record at a time.
 extension OpenAIService {
     /// The rate budgets, by what they are counted against.
     enum Budget: String {
         case health, unauthenticated, identity, address
+        case anyUnauthenticated = "unauthenticated-total"
     }
 
     /// A call to /health, whatever its method: counted, not audited, within its address's budget.
     func admitHealthCheck(_ request: HTTPRequest, _ record: inout Record) throws(APIError) {
         record.audited = false
         metrics.healthCheck()
-        if let limiter = options.healthLimiter { try spend(limiter, .health, request.peerAddress, &record) }
+        if let limiter = options.healthLimiter { try spend(limiter, .health, request.clientAddress, &record) }
     }
 
     /// Authenticates the caller (naming it in the record) and spends its budget.
     func admitCaller(_ request: HTTPRequest, _ record: inout Record) throws(APIError) {
-        let address = request.peerAddress
+        let address = request.clientAddress
         guard let keys = options.keys else {
             record.fields["identity"] = "anonymous (--no-auth)"
             if let limiter = options.rateLimiter { try spend(limiter, .address, address, &record) }
@@ -28,6 +30,7 @@ extension OpenAIService {
         guard let header = request.header("authorization"), header.lowercased().hasPrefix("bearer "),
               let identity = keys.identity(forKey: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
             if let limiter = options.unauthenticatedLimiter { try spend(limiter, .unauthenticated, address, &record) }
+            if let limiter = options.unauthenticatedTotalLimiter { try spend(limiter, .anyUnauthenticated, "every address", &record) }
             throw .unauthorized
         }
         record.fields["identity"] = identity
@@ -43,6 +46,7 @@ extension OpenAIService {
         let whose = switch budget {
         case .health: "/health calls from \(caller)"
         case .unauthenticated: "requests without a valid API key from \(caller)"
+        case .anyUnauthenticated: "requests without a valid API key (from every address together)"
         case .identity: "requests from \(caller)"
         case .address: "requests from \(caller)"
         }

@@ -15,15 +15,19 @@ public final class OpenAIService: Sendable {
         public var healthLimiter: RateLimiter?
         /// Each address's budget for requests without a valid key.
         public var unauthenticatedLimiter: RateLimiter?
+        /// The budget every address shares for requests without a valid key (one key, "every address").
+        public var unauthenticatedTotalLimiter: RateLimiter?
 
         public init(keys: KeyStore?, audit: AuditLog?, rateLimiter: RateLimiter?,
                     healthLimiter: RateLimiter? = RateLimiter(rate: 10, burst: 20),
-                    unauthenticatedLimiter: RateLimiter? = RateLimiter(rate: 1, burst: 10)) {
+                    unauthenticatedLimiter: RateLimiter? = RateLimiter(rate: 1, burst: 10),
+                    unauthenticatedTotalLimiter: RateLimiter? = RateLimiter(rate: 20, burst: 100)) {
             self.keys = keys
             self.audit = audit
             self.rateLimiter = rateLimiter
             self.healthLimiter = healthLimiter
             self.unauthenticatedLimiter = unauthenticatedLimiter
+            self.unauthenticatedTotalLimiter = unauthenticatedTotalLimiter
         }
     }
 

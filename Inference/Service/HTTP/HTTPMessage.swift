@@ -17,14 +17,8 @@ public struct HTTPRequest: Sendable {
 
     public func header(_ name: String) -> String? { headers[name.lowercased()] }
 
-    /// The client's address without its port.
-    public var peerAddress: String { Self.address(ofPeer: peer) }
-
-    /// The address part of `ip:port` (an IPv6 address keeps its colons).
-    static func address(ofPeer peer: String) -> String {
-        guard let colon = peer.lastIndex(of: ":") else { return peer }
-        return String(peer[..<colon])
-    }
+    /// What per-client limits count this request against: its IPv4 address, or its IPv6 address's /64.
+    public var clientAddress: String { ClientAddress.key(ofPeer: peer) }
 
     /// Whether the connection stays open after the response (HTTP/1.1 unless `Connection: close`; 1.0 only if asked).
     public var keepAlive: Bool {

@@ -131,7 +131,7 @@ public final class HTTPServer: Sendable {
             var noDelay: Int32 = 1
             setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
             let peer = Self.describe(address)
-            let host = HTTPRequest.address(ofPeer: peer)
+            let host = ClientAddress.key(ofPeer: peer)
             let admitted = state.withLock { state -> Bool in
                 guard state.connections < configuration.maxConnections, state.perClient[host, default: 0] < perClientLimit else { return false }
                 state.connections += 1
