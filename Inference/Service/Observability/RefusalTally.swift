@@ -4,7 +4,7 @@ import Synchronization
 /// Requests refused for rate, counted instead of recorded one by one. Every audit record is synced to disk, so a
 /// flood of refusals written one record each would turn a client's request rate into the server's disk writes and
 /// fill the disk; instead the tally is written as one summary record at most every `interval`, and at shutdown.
-public final class RefusalTally: Sendable {
+final class RefusalTally: Sendable {
     /// Distinct callers named in one summary; the rest are counted together as "others".
     static let namedCallers = 100
 
@@ -15,15 +15,15 @@ public final class RefusalTally: Sendable {
         var lastSummary: ContinuousClock.Instant
     }
     private let state: Mutex<State>
-    public let interval: Duration
+    let interval: Duration
 
-    public init(interval: Duration = .seconds(10)) {
+    init(interval: Duration = .seconds(10)) {
         self.interval = interval
         state = Mutex(State(lastSummary: .now))
     }
 
     /// Counts one refusal of `caller` (a scope and an address or identity); returns a summary record when one is due.
-    public func add(_ caller: String, now: ContinuousClock.Instant = .now) -> [String: Any]? {
+    func add(_ caller: String, now: ContinuousClock.Instant = .now) -> [String: Any]? {
         state.withLock { state in
             if state.first == nil { state.first = Date() }
             state.total += 1
@@ -39,7 +39,7 @@ public final class RefusalTally: Sendable {
     }
 
     /// The summary of what was counted since the last one, or nil if nothing was (at shutdown).
-    public func drain() -> [String: Any]? {
+    func drain() -> [String: Any]? {
         state.withLock { state in state.total == 0 ? nil : Self.take(&state) }
     }
 
