@@ -14,11 +14,22 @@ enum Serve {
                                       [--audit-key FILE] [--audit-checkpoints DIR] [--audit-checkpoint-records 256]
                                       [--audit-checkpoint-seconds 60]
                                       [--threads N] [--parallel N] [--ctx N] [--rate-limit N] [--model-id NAME]
-                                      [--chat-template NAME] [--max-connections N] [--tls-cert FILE --tls-key FILE]
+                                      [--chat-template NAME] [--max-connections N] [--max-connections-per-client N]
+                                      [--write-timeout SECONDS] [--handshake-timeout SECONDS] [--tls-cert FILE --tls-key FILE]
                                       [--no-prefix-reuse] [--kernels portable|avx2|avx512] [--attention exact|flash]
                --ctx is each parallel slot's context (default: the model's, at most 4096).
                --audit-key: the Ed25519 key (PEM) that signs the audit log's checkpoints, made (mode 0600) if missing;
                their files go to --audit-checkpoints (default: the audit log's path + .checkpoints) for shipping.
+               --rate-limit N is each API key's requests a second (bursts of 2N; default 50, 0: none; with --no-auth, each
+                 address's), counted after authentication. Whatever it is, /health takes 10 a second per address (bursts of
+                 20) and requests without a valid key 1 a second per address (bursts of 10) and 20 a second from all addresses
+                 together (bursts of 100); an IPv6 client is its /64. Requests over a budget get 429
+                 with Retry-After and are counted in the metrics and in one audit summary record at most every 10 s, not
+                 one record each.
+               --max-connections (default 64) bounds connections in all, --max-connections-per-client (default half of it)
+                 those from one address; over either, plain HTTP gets 503 with Retry-After and TLS a closed connection.
+               --write-timeout (default 30) drops a client that does not take a response (or a streamed chunk) in time;
+               --handshake-timeout (default 10) bounds the whole TLS handshake.
         """
 
     static let stop = Atomic<Bool>(false)
@@ -28,6 +39,7 @@ enum Serve {
             "--model", "--host", "--port", "--keys", "--audit-log", "--audit-content", "--audit-max-bytes", "--audit-key", "--audit-checkpoints",
             "--audit-checkpoint-records", "--audit-checkpoint-seconds", "--threads", "--parallel",
             "--ctx", "--rate-limit", "--model-id", "--chat-template", "--max-connections", "--tls-cert", "--tls-key", "--kernels", "--attention",
+            "--max-connections-per-client", "--write-timeout", "--handshake-timeout",
         ], switches: ["--no-auth", "--no-prefix-reuse"], aliases: ["-m": "--model", "-t": "--threads", "-c": "--ctx", "-np": "--parallel"], usage: usage)
         let path = try options.required("--model")
         let host = options.string("--host") ?? "127.0.0.1"
@@ -36,6 +48,9 @@ enum Serve {
         let parallel = try options.int("--parallel", default: 4, range: 1...256)
         let rate = try options.int("--rate-limit", default: 50, range: 0...100_000)
         let maxConnections = try options.int("--max-connections", default: 64, range: 1...10_000)
+        let maxConnectionsPerClient = try options.int("--max-connections-per-client", default: max(1, maxConnections / 2), range: 1...maxConnections)
+        let writeTimeout = try options.int("--write-timeout", default: 30, range: 1...3600)
+        let handshakeTimeout = try options.int("--handshake-timeout", default: 10, range: 1...3600)
         guard options.has("--no-auth") != (options.string("--keys") != nil) else {
             throw Arguments.Invalid(description: "serve: give --keys FILE (create one with: inference-server keys add NAME --keys FILE) or, explicitly, --no-auth")
         }
@@ -54,6 +69,9 @@ enum Serve {
         let service = OpenAIService(options: .init(keys: keys, audit: audit, rateLimiter: rate > 0 ? RateLimiter(rate: Double(rate), burst: Double(2 * rate)) : nil))
         var configuration = HTTPServer.Configuration(host: host, port: port)
         configuration.maxConnections = maxConnections
+        configuration.maxConnectionsPerClient = maxConnectionsPerClient
+        configuration.limits.writeTimeout = .seconds(writeTimeout)
+        configuration.limits.handshakeTimeout = .seconds(handshakeTimeout)
         guard (options.string("--tls-cert") == nil) == (options.string("--tls-key") == nil) else {
             throw Arguments.Invalid(description: "serve: --tls-cert and --tls-key go together")
         }
@@ -61,7 +79,7 @@ enum Serve {
         if let certificate = options.string("--tls-cert"), let key = options.string("--tls-key") {
             do {
                 let tls = try TLSContext(certificate: certificate, key: key)
-                configuration.wrap = { tls.accept($0) }
+                configuration.tls = tls
                 scheme = "https"
             } catch {
                 throw Arguments.Invalid(description: "serve: \(error.description)")
@@ -111,6 +129,7 @@ enum Serve {
         FileHandle.standardError.write(Data("inference-server: stopping: finishing the requests in flight\n".utf8))
         server.stop()
         scheduler.drain()
+        service.flushRefusals()
         do {
             try audit?.close()
         } catch {

@@ -42,6 +42,9 @@ final class RawHTTPClient: @unchecked Sendable {
 
     func send(_ text: String) { send(Array(text.utf8)) }
 
+    /// Shuts down the sending side only (a half-close): the server sees a FIN, and this client can still read.
+    func finishSending() { shutdown(descriptor, Int32(SHUT_WR)) }
+
     func send(_ bytes: [UInt8]) {
         _ = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
@@ -64,13 +67,14 @@ final class RawHTTPClient: @unchecked Sendable {
         return buffer
     }
 
-    /// One response; a chunked body is de-chunked.
+    /// One final response (interim 1xx responses skipped, as HTTP/1.1 clients must); a chunked body is de-chunked.
     func response() -> Response? {
         while RequestEnd.find(buffer) == nil { guard fill() else { return nil } }
         let end = RequestEnd.find(buffer)!
         let head = String(decoding: buffer[..<end], as: UTF8.self).components(separatedBy: "\r\n")
         buffer.removeFirst(end + 4)
         let status = Int(head[0].split(separator: " ")[1]) ?? 0
+        if (100..<200).contains(status) { return response() }
         var headers: [String: String] = [:]
         for line in head.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }

@@ -259,7 +259,36 @@ struct ServiceTests {
         #expect(gone["clientDisconnected"] as? Bool == true && gone["completion"] as? String == "" && gone["completionTokens"] as? Int == 0)
     }
 
-    @Test("the audit log holds one record per request, refused ones too, and verifies; tampering is found and named")
+    @Test("a non-streamed request waiting for a slot: a half-closed client keeps it and gets its answer; a closed one is found by the interim 100 and cancelled")
+    func halfCloseAndClose() throws {
+        // the scheduler starts late, so that both requests wait while their clients hang up
+        let harness = try Harness(parallel: 1, startScheduler: false)
+        defer { harness.close() }
+        let body = #"{"prompt":"Once","max_tokens":3,"temperature":0}"#
+        let request = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(harness.key)\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        let halfClosed = try harness.client(), closed = try harness.client()
+        halfClosed.send(request)
+        closed.send(request)
+        var deadline = Date().addingTimeInterval(5)
+        while harness.scheduler.statistics.queued < 2, Date() < deadline { usleep(10_000) }
+        #expect(harness.scheduler.statistics.queued == 2)
+        halfClosed.finishSending()
+        closed.close()
+        func statuses() -> [Int] {
+            ((try? String(contentsOfFile: harness.auditPath, encoding: .utf8)) ?? "").split(separator: "\n")
+                .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["status"] as? Int }
+        }
+        deadline = Date().addingTimeInterval(5)
+        while statuses().isEmpty, Date() < deadline { usleep(20_000) }
+        #expect(statuses() == [499], "the closed client's request was cancelled; the half-closed one still waits")
+        harness.scheduler.start()
+        let answer = try #require(halfClosed.response())
+        #expect(answer.status == 200 && (answer.json?["usage"] as? [String: Any])?["completion_tokens"] as? Int == 3, "\(answer.text)")
+        #expect(halfClosed.readAll().isEmpty, "then the connection is closed")
+        #expect(statuses() == [499, 200])
+    }
+
+    @Test("the audit log holds one record per request, refused ones too (not /health), and verifies; tampering is found and named")
     func audit() throws {
         let harness = try Harness()
         let client = try harness.client()
@@ -271,14 +300,14 @@ struct ServiceTests {
         harness.scheduler.drain()
         defer { try? FileManager.default.removeItem(at: harness.directory) }
         let lines = try String(contentsOfFile: harness.auditPath, encoding: .utf8).split(separator: "\n").map(String.init)
-        #expect(lines.count == 4)
+        #expect(lines.count == 3, "/health is counted in the metrics, not audited")
         let records = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        #expect(records.map { $0["status"] as? Int } == [401, 200, 400, 200])
+        #expect(records.map { $0["status"] as? Int } == [401, 200, 400])
         #expect(records[1]["identity"] as? String == "alice" && records[1]["prompt"] as? String == "secret prompt")
         #expect(records[1]["completionTokens"] as? Int == 2)
-        #expect(records.map { $0["seq"] as? Int } == [1, 2, 3, 4])
+        #expect(records.map { $0["seq"] as? Int } == [1, 2, 3])
         let intact = try AuditVerifier.verify([harness.auditPath])
-        #expect(intact.intact && intact.records == 4)
+        #expect(intact.intact && intact.records == 3)
 
         func tampered(_ change: ([String]) -> [String]) throws -> [String] {
             let path = harness.directory.appendingPathComponent("tampered.jsonl").path
@@ -289,14 +318,14 @@ struct ServiceTests {
         #expect(try tampered { var l = $0; l.remove(at: 1); return l }.first?.hasPrefix("broken-link") == true)
         #expect(try tampered { var l = $0; l.insert(l[2], at: 1); return l }.first?.contains(":2 (record 3): the record before it is missing, extra or out of order") == true)
         #expect(try tampered { var l = $0; l.swapAt(1, 2); return l }.first?.contains(":2 (record 3)") == true)
-        #expect(try tampered { $0 + ["{\"hash\":\"forged\"}"] }.first?.contains(":5: not a record") == true)
+        #expect(try tampered { $0 + ["{\"hash\":\"forged\"}"] }.first?.contains(":4: not a record") == true)
     }
 
     @Test("rotation keeps the chain: the new file's first record names the old file's last")
     func rotation() throws {
         let harness = try Harness(auditMaxBytes: 4096)
         let client = try harness.client()
-        for _ in 0..<30 { _ = client.request("GET", "/health") }
+        for _ in 0..<30 { _ = client.request("GET", "/v1/models", headers: harness.auth) }
         harness.server.stop()
         harness.scheduler.drain()
         defer { try? FileManager.default.removeItem(at: harness.directory) }
@@ -312,16 +341,21 @@ struct ServiceTests {
         #expect(!(try AuditVerifier.verify(files.reversed()).intact), "out of order, the chain breaks")
     }
 
-    @Test("a client over its request rate is 429 with Retry-After; other clients are not held back by it")
+    @Test("a caller over its request rate is 429 with Retry-After; bad keys from its address spend a budget of their own, not its")
     func rateLimit() throws {
         let harness = try Harness(rateLimit: 2)
         defer { harness.close() }
         let client = try harness.client()
+        let wrong = ["Authorization": "Bearer sk-wrong"]
+        let flood = (0..<12).map { _ in client.request("GET", "/v1/models", headers: wrong)?.status }
+        #expect(flood.prefix(10).allSatisfy { $0 == 401 } && flood.suffix(2) == [429, 429], "\(flood)")
         let statuses = (0..<4).map { _ in client.request("GET", "/v1/models", headers: harness.auth)?.status }
-        #expect(statuses.prefix(2) == [200, 200])
+        #expect(statuses.prefix(2) == [200, 200], "the bad keys did not spend alice's budget: \(statuses)")
         let limited = try #require(client.request("GET", "/v1/models", headers: harness.auth))
         #expect(limited.status == 429 && Int(limited.headers["retry-after"] ?? "") ?? 0 >= 1)
-        #expect(client.request("GET", "/health")?.status == 200, "/health is never limited")
+        #expect(client.request("GET", "/health")?.status == 200, "/health has a budget of its own")
+        let lines = try String(contentsOfFile: harness.auditPath, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 12, "10 refusals for a bad key and 2 answers recorded; the 429s are only counted")
     }
 
     @Test("without a chat format, chat completions are a 400 that says so and text completions still work")

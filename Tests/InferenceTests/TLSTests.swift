@@ -47,7 +47,7 @@ struct TLSTests {
         let (ca, certificate, key) = try Self.certificates(in: directory)
         let tls = try TLSContext(certificate: certificate, key: key)
         var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: 0)
-        configuration.wrap = { tls.accept($0) }
+        configuration.tls = tls
         let server = try HTTPServer(configuration) { request in
             .text(200, #"{"path":"\#(request.path)"}"#, contentType: "application/json")
         }

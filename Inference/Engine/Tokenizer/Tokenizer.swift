@@ -8,6 +8,9 @@ public struct Tokenizer: Sendable {
     private let algorithm: Algorithm
     /// Control and user-defined tokens, longest first, as llama.cpp matches them.
     private let specials: [(text: [UInt8], id: Int, kind: Vocabulary.TokenKind)]
+    /// The most bytes of text one token can stand for, found once at load; nil when some byte may yield no token.
+    /// See `minimumTokens(forBytes:)`.
+    public let longestPieceBytes: Int?
 
     private enum Algorithm: Sendable {
         case sentencePiece(SentencePieceTokenizer)
@@ -26,6 +29,7 @@ public struct Tokenizer: Sendable {
             .map { (text: Array(vocabulary.tokens[$0.offset].utf8), id: $0.offset, kind: $0.element) }
             .filter { !$0.text.isEmpty }
             .sorted { $0.text.count > $1.text.count }
+        longestPieceBytes = Self.longestPiece(vocabulary)
     }
 
     public var size: Int { vocabulary.tokens.count }

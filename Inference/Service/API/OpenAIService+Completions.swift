@@ -28,6 +28,7 @@ extension OpenAIService {
         } else {
             text = parameters.prompt ?? ""
         }
+        try Self.checkPromptSize(text, model: model, param: chat ? "messages" : "prompt")
         let prompt = model.tokenizer.encode(text, addBOS: true, parseSpecial: true)
         guard !prompt.isEmpty else { throw .invalid("the prompt is empty", param: chat ? "messages" : "prompt") }
         guard prompt.count < model.context else {
@@ -87,6 +88,7 @@ extension OpenAIService {
                     return Self.json(200, identity.object(choices: [choice], usage: usage, chunk: false))
                 }
             }
+            // a reset, or a FIN that an interim response proves to be a close: a half-closed client still reads
             if request.clientGone() {
                 cancellation.cancel()
                 record.fields["completed"] = false

@@ -9,17 +9,31 @@ public final class OpenAIService: Sendable {
         /// nil: no authentication (`--no-auth`).
         public var keys: KeyStore?
         public var audit: AuditLog?
+        /// Each identity's budget (each address's with `--no-auth`), spent after authentication.
         public var rateLimiter: RateLimiter?
+        /// Each address's budget for /health.
+        public var healthLimiter: RateLimiter?
+        /// Each address's budget for requests without a valid key.
+        public var unauthenticatedLimiter: RateLimiter?
+        /// The budget every address shares for requests without a valid key (one key, "every address").
+        public var unauthenticatedTotalLimiter: RateLimiter?
 
-        public init(keys: KeyStore?, audit: AuditLog?, rateLimiter: RateLimiter?) {
+        public init(keys: KeyStore?, audit: AuditLog?, rateLimiter: RateLimiter?,
+                    healthLimiter: RateLimiter? = RateLimiter(rate: 10, burst: 20),
+                    unauthenticatedLimiter: RateLimiter? = RateLimiter(rate: 1, burst: 10),
+                    unauthenticatedTotalLimiter: RateLimiter? = RateLimiter(rate: 20, burst: 100)) {
             self.keys = keys
             self.audit = audit
             self.rateLimiter = rateLimiter
+            self.healthLimiter = healthLimiter
+            self.unauthenticatedLimiter = unauthenticatedLimiter
+            self.unauthenticatedTotalLimiter = unauthenticatedTotalLimiter
         }
     }
 
     let options: Options
     public let metrics = Metrics()
+    let refusals = RefusalTally()
     private let served = Mutex<ServedModel?>(nil)
     /// Raised when an audit record cannot be written; from then on requests are refused (nothing goes unrecorded).
     private let auditFailure = Mutex<String?>(nil)
@@ -40,6 +54,8 @@ public final class OpenAIService: Sendable {
         var id = "req-" + (0..<12).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
         var started = Date()
         var fields: [String: Any] = [:]
+        /// False for /health and for refusals for rate, which are counted (and summarised) instead.
+        var audited = true
     }
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
@@ -64,7 +80,7 @@ public final class OpenAIService: Sendable {
             fields["status"] = response.status
             fields["latencyMs"] = Int(Date().timeIntervalSince(record.started) * 1000)
             metrics.request(route: record.fields["route"] as? String ?? "?", status: response.status)
-            guard audit(fields) else { return APIError.unavailable("the audit log cannot be written; the request was not served").response }
+            guard !record.audited || audit(fields) else { return APIError.unavailable("the audit log cannot be written; the request was not served").response }
         }
         return response
     }
@@ -91,26 +107,14 @@ public final class OpenAIService: Sendable {
     private func route(_ request: HTTPRequest, _ record: inout Record) throws(APIError) -> HTTPResponse {
         let path = request.path
         if path == "/health" {
+            try admitHealthCheck(request, &record)
             guard request.method == "GET" || request.method == "HEAD" else { throw Self.methodNotAllowed("GET") }
             if let failure = auditFailure.withLock({ $0 }) { return APIError.unavailable("the audit log failed: \(failure)").response }
             return model == nil
                 ? HTTPResponse.text(503, #"{"status":"loading"}"#, contentType: "application/json", headers: [("Retry-After", "1")])
                 : HTTPResponse.text(200, #"{"status":"ok"}"#, contentType: "application/json")
         }
-        if let limiter = options.rateLimiter {
-            let client = String(request.peer.split(separator: ":").dropLast().joined(separator: ":"))
-            let (admitted, retryAfter) = limiter.admit(client)
-            guard admitted else { throw .rateLimited(retryAfter: retryAfter, "too many requests from \(client); retry in \(retryAfter) s") }
-        }
-        if let keys = options.keys {
-            guard let header = request.header("authorization"), header.lowercased().hasPrefix("bearer "),
-                  let identity = keys.identity(forKey: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
-                throw .unauthorized
-            }
-            record.fields["identity"] = identity
-        } else {
-            record.fields["identity"] = "anonymous (--no-auth)"
-        }
+        try admitCaller(request, &record)
         if let failure = auditFailure.withLock({ $0 }) { throw .unavailable("the audit log failed: \(failure)") }
         guard let model else { throw .unavailable("the model is still loading") }
         record.fields["model"] = model.id

@@ -5,15 +5,20 @@ public struct HTTPRequest: Sendable {
     public var path: String
     public var query: String?
     public var version: String
-    /// Header names in lower case; a repeated header keeps its last value.
+    /// Header names in lower case. Content-Length, Transfer-Encoding, Authorization and Host are never repeated (the
+    /// request is refused); any other repeated header keeps its last value.
     public var headers: [String: String]
     public var body: [UInt8]
     /// The client's address, as `ip:port`.
     public var peer: String
-    /// Whether the client has hung up, checked without blocking (a long non-streamed generation polls it).
+    /// Whether the client is gone, checked without blocking; a long non-streamed generation polls it. A half-close
+    /// is not gone: the answer is still written (see `StreamProbe`).
     public var clientGone: @Sendable () -> Bool = { false }
 
     public func header(_ name: String) -> String? { headers[name.lowercased()] }
+
+    /// What per-client limits count this request against: its IPv4 address, or its IPv6 address's /64.
+    public var clientAddress: String { ClientAddress.key(ofPeer: peer) }
 
     /// Whether the connection stays open after the response (HTTP/1.1 unless `Connection: close`; 1.0 only if asked).
     public var keepAlive: Bool {
@@ -71,6 +76,6 @@ public struct HTTPResponse: Sendable {
 /// Writes one streamed response's pieces; `write` returns false once the client has gone.
 public protocol ChunkWriter: Sendable {
     func write(_ bytes: [UInt8]) -> Bool
-    /// Whether the client has closed its side (checked without blocking).
+    /// Whether a write failed or the connection is broken (checked without blocking).
     var clientGone: Bool { get }
 }

@@ -4,9 +4,9 @@ import Synchronization
 import Glibc
 #endif
 
-/// An HTTP/1.1 server on POSIX sockets: keep-alive, chunked streaming, limits on size and time, a bounded number
-/// of connections (one thread each; beyond that a 503 with Retry-After), and a graceful stop that lets in-flight
-/// requests finish.
+/// An HTTP/1.1 server on POSIX sockets: keep-alive, chunked streaming, limits on size and time (every read and write
+/// has a deadline), a bounded number of connections in all and per client address (one thread each; beyond that a
+/// 503 with Retry-After, or for TLS a plain close), and a graceful stop that lets in-flight requests finish.
 public final class HTTPServer: Sendable {
     public typealias Handler = @Sendable (HTTPRequest) -> HTTPResponse
 
@@ -16,8 +16,11 @@ public final class HTTPServer: Sendable {
         public var limits = HTTPLimits()
         /// Connections served at once.
         public var maxConnections = 64
-        /// Wraps each accepted socket (TLS); nil serves plain HTTP.
-        public var wrap: (@Sendable (Int32) -> ByteStream?)?
+        /// Connections served at once from one client address; nil: half of `maxConnections` (at least 1), so that
+        /// one peer cannot take every slot.
+        public var maxConnectionsPerClient: Int?
+        /// Serves TLS on every connection; nil serves plain HTTP.
+        public var tls: TLSContext?
 
         public init(host: String, port: Int) {
             self.host = host
@@ -34,7 +37,14 @@ public final class HTTPServer: Sendable {
     private let listener: Int32
     /// The port actually bound (the configured one, or the kernel's choice for port 0).
     public let port: Int
-    private let state = Mutex<(connections: Int, stopping: Bool)>((0, false))
+    private struct Occupancy {
+        var connections = 0
+        /// Open connections by client address (without the port).
+        var perClient: [String: Int] = [:]
+        var stopping = false
+    }
+    private let state = Mutex(Occupancy())
+    private let perClientLimit: Int
     private let allDone = DispatchSemaphore(value: 0)
     private let acceptEnded = DispatchSemaphore(value: 0)
 
@@ -42,6 +52,7 @@ public final class HTTPServer: Sendable {
     public init(_ configuration: Configuration, handler: @escaping Handler) throws(StartError) {
         self.configuration = configuration
         self.handler = handler
+        perClientLimit = max(1, configuration.maxConnectionsPerClient ?? configuration.maxConnections / 2)
         signal(SIGPIPE, SIG_IGN)
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
@@ -112,31 +123,44 @@ public final class HTTPServer: Sendable {
                 }
                 return
             }
+            // non-blocking from here on: no read, write or handshake waits past its deadline
+            guard Socket.makeNonBlocking(client) else {
+                Glibc.close(client)
+                continue
+            }
             var noDelay: Int32 = 1
             setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
             let peer = Self.describe(address)
+            let host = ClientAddress.key(ofPeer: peer)
             let admitted = state.withLock { state -> Bool in
-                guard state.connections < configuration.maxConnections else { return false }
+                guard state.connections < configuration.maxConnections, state.perClient[host, default: 0] < perClientLimit else { return false }
                 state.connections += 1
+                state.perClient[host, default: 0] += 1
                 return true
             }
             guard admitted else {
-                let stream = SocketStream(descriptor: client)
-                _ = stream.write(Self.serialize(Self.overloaded(), keepAlive: false, head: false))
-                stream.close()
+                refuse(client)
                 continue
             }
             let thread = Thread { [self] in
                 defer {
                     let last = state.withLock { state -> Bool in
                         state.connections -= 1
+                        let left = state.perClient[host, default: 1] - 1
+                        state.perClient[host] = left > 0 ? left : nil
                         return state.connections == 0 && state.stopping
                     }
                     if last { allDone.signal() }
                 }
-                guard let stream = configuration.wrap.map({ $0(client) }) ?? SocketStream(descriptor: client) else {
-                    Glibc.close(client)
-                    return
+                let stream: ByteStream
+                if let tls = configuration.tls {
+                    guard let secured = tls.accept(client, deadline: .now + configuration.limits.handshakeTimeout) else {
+                        Glibc.close(client)
+                        return
+                    }
+                    stream = secured
+                } else {
+                    stream = SocketStream(descriptor: client)
                 }
                 serveConnection(stream, peer: peer)
                 stream.close()
@@ -146,9 +170,24 @@ public final class HTTPServer: Sendable {
         }
     }
 
+    /// Turns away a connection over a limit, from the accept thread, without ever waiting on the client. Plain HTTP
+    /// gets a 503 with Retry-After in one non-blocking send (a fresh socket's buffer takes it whole). A TLS client
+    /// is closed without a byte: answering it in TLS would mean a handshake (an asymmetric-key operation and a wait
+    /// on the client) for every connection we already know we cannot serve, which is what a flood wants; writing
+    /// plain text on a TLS port is a protocol error the client cannot read. TLS clients retry a closed connection.
+    private func refuse(_ client: Int32) {
+        if configuration.tls == nil {
+            let bytes = Self.serialize(Self.overloaded(), keepAlive: false, head: false)
+            _ = bytes.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+            shutdown(client, Int32(SHUT_WR))
+        }
+        Glibc.close(client)
+    }
+
     private func serveConnection(_ stream: ByteStream, peer: String) {
         let reader = RequestReader(stream: stream, limits: configuration.limits, peer: peer)
-        reader.sendContinue = { stream.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) }
+        let writeTimeout = configuration.limits.writeTimeout
+        reader.sendContinue = { stream.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8), deadline: .now + writeTimeout) }
         reader.stopping = { [self] in state.withLock { $0.stopping } }
         while true {
             switch reader.next() {
@@ -156,11 +195,13 @@ public final class HTTPServer: Sendable {
                 return
             case .refused(let status, let message):
                 let body = #"{"error":{"message":"# + JSONString.quote(message) + #","type":"invalid_request_error","param":null,"code":null}}"#
-                _ = stream.write(Self.serialize(.text(status, body, contentType: "application/json"), keepAlive: false, head: false))
+                guard stream.write(Self.serialize(.text(status, body, contentType: "application/json"), keepAlive: false, head: false),
+                                   deadline: .now + writeTimeout) else { return }
+                Self.drain(stream)
                 return
             case .request(var request):
-                let probe = StreamProbe(stream: stream)
-                request.clientGone = { probe.peerClosed }
+                let probe = StreamProbe(stream: stream, interim: request.version == "HTTP/1.1", writeTimeout: writeTimeout)
+                request.clientGone = { probe.clientGone }
                 let stopping = state.withLock { $0.stopping }
                 let keepAlive = request.keepAlive && !stopping
                 let response = handler(request)
@@ -170,16 +211,26 @@ public final class HTTPServer: Sendable {
         }
     }
 
+    /// Reads and drops what the client is still sending (a refused body, a smuggled request), for at most a second
+    /// and 1 MiB, before the connection is closed: closing with unread bytes sends a reset, and a reset reaching the
+    /// client before it has read the refusal makes its kernel drop the refusal.
+    static func drain(_ stream: ByteStream) {
+        let deadline = ContinuousClock.now + .seconds(1)
+        var dropped = 0
+        while dropped < 1 << 20, let more = stream.read(max: 64 * 1024, deadline: deadline), !more.isEmpty { dropped += more.count }
+    }
+
     private func write(_ response: HTTPResponse, to stream: ByteStream, keepAlive: Bool, head: Bool) -> Bool {
+        let writeTimeout = configuration.limits.writeTimeout
         switch response.body {
         case .bytes:
-            return stream.write(Self.serialize(response, keepAlive: keepAlive, head: head))
+            return stream.write(Self.serialize(response, keepAlive: keepAlive, head: head), deadline: .now + writeTimeout)
         case .stream(let produce):
             var lines = ["HTTP/1.1 \(response.status) \(HTTPResponse.reason(response.status))"]
             lines += response.headers.map { "\($0.0): \($0.1)" }
             lines += ["Transfer-Encoding: chunked", "Connection: \(keepAlive ? "keep-alive" : "close")", "", ""]
-            guard stream.write(Array(lines.joined(separator: "\r\n").utf8)) else { return false }
-            let writer = StreamChunkWriter(stream: stream)
+            guard stream.write(Array(lines.joined(separator: "\r\n").utf8), deadline: .now + writeTimeout) else { return false }
+            let writer = StreamChunkWriter(stream: stream, writeTimeout: writeTimeout)
             produce(writer)
             return writer.finish()
         }
@@ -222,38 +273,60 @@ public final class HTTPServer: Sendable {
     }
 }
 
-/// Lets a handler ask whether its client hung up.
+/// Lets a handler that has written nothing yet (a non-streamed generation) ask whether its client is gone. A reset
+/// says so. A FIN alone does not: a client that half-closed after its request still reads the answer, and one that
+/// closed looks the same. So on the first FIN an HTTP/1.1 client is sent an interim `100 Continue`, which every
+/// HTTP/1.1 client must accept and skip before the final response (RFC 9110, 15.2): a client that has closed
+/// answers it with a reset, seen at the next poll; a half-closed one reads past it to its answer. HTTP/1.0 has no
+/// interim responses, so there only a reset counts.
 final class StreamProbe: @unchecked Sendable {
-    // @unchecked: `peerClosed` only polls the socket, which is safe from any thread while the connection lives
+    // @unchecked: the handler asks from the connection's own thread (it runs there, synchronously), the only thread
+    // that touches the stream while the handler runs
     private let stream: ByteStream
-    init(stream: ByteStream) { self.stream = stream }
-    var peerClosed: Bool { stream.peerClosed }
+    private let interim: Bool
+    private let writeTimeout: Duration
+    private var probed = false
+
+    init(stream: ByteStream, interim: Bool, writeTimeout: Duration) {
+        self.stream = stream
+        self.interim = interim
+        self.writeTimeout = writeTimeout
+    }
+
+    var clientGone: Bool {
+        if stream.peerReset { return true }
+        guard interim, !probed, stream.peerFinished else { return false }
+        probed = true
+        return !stream.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8), deadline: .now + writeTimeout)
+    }
 }
 
 /// Chunked transfer encoding over a connection.
 final class StreamChunkWriter: ChunkWriter, @unchecked Sendable {
     // @unchecked: used only by the connection's own thread, which owns the stream
     private let stream: ByteStream
+    private let writeTimeout: Duration
     private var failed = false
 
-    init(stream: ByteStream) {
+    init(stream: ByteStream, writeTimeout: Duration) {
         self.stream = stream
+        self.writeTimeout = writeTimeout
     }
 
     func write(_ bytes: [UInt8]) -> Bool {
         guard !failed else { return false }
         guard !bytes.isEmpty else { return true }
         let frame = Array(String(bytes.count, radix: 16).utf8) + [13, 10] + bytes + [13, 10]
-        if !stream.write(frame) { failed = true }
+        if !stream.write(frame, deadline: .now + writeTimeout) { failed = true }
         return !failed
     }
 
-    var clientGone: Bool { failed || stream.peerClosed }
+    var clientGone: Bool { failed || stream.peerReset }
 
     /// Writes the last chunk; false when the stream broke on the way.
     func finish() -> Bool {
         guard !failed else { return false }
-        return stream.write(Array("0\r\n\r\n".utf8))
+        return stream.write(Array("0\r\n\r\n".utf8), deadline: .now + writeTimeout)
     }
 }
 

@@ -9,6 +9,11 @@ public struct HTTPLimits: Sendable {
     public var bodyTimeout: Duration = .seconds(30)
     /// How long a kept-alive connection may wait for its next request.
     public var idleTimeout: Duration = .seconds(30)
+    /// For each write of a response (a whole body, or one chunk of a stream): a client that does not read is
+    /// dropped when it passes, and its connection slot freed.
+    public var writeTimeout: Duration = .seconds(30)
+    /// For the whole TLS handshake, however the client spaces its bytes.
+    public var handshakeTimeout: Duration = .seconds(10)
 
     public init() {}
 }
@@ -66,34 +71,16 @@ final class RequestReader {
         guard let headerEnd = end, headerEnd <= limits.maxHeaderBytes else {
             return .refused(status: 431, message: "the request's headers exceed \(limits.maxHeaderBytes) bytes")
         }
-        let head = String(decoding: buffer[..<headerEnd], as: UTF8.self)
+        let parsed = HTTPHead.parse(Array(buffer[..<headerEnd]))
         buffer.removeFirst(headerEnd + 4)
-        var lines = head.components(separatedBy: "\r\n")
-        let parts = lines.removeFirst().split(separator: " ", omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[0].isEmpty, parts[1].hasPrefix("/") || parts[1] == "*" else {
-            return .refused(status: 400, message: "malformed request line")
+        let head: HTTPHead
+        switch parsed {
+        case .success(let value): head = value
+        case .failure(let refusal): return .refused(status: refusal.status, message: refusal.message)
         }
-        let version = String(parts[2])
-        guard version == "HTTP/1.1" || version == "HTTP/1.0" else {
-            return .refused(status: 505, message: "only HTTP/1.0 and HTTP/1.1 are spoken here")
-        }
-        var headers: [String: String] = [:]
-        for line in lines {
-            guard let colon = line.firstIndex(of: ":"), colon != line.startIndex,
-                  !line[..<colon].contains(" ") else { return .refused(status: 400, message: "malformed header line") }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        let target = String(parts[1])
-        let (path, query) = target.firstIndex(of: "?").map { (String(target[..<$0]), String(target[target.index(after: $0)...])) }
-            ?? (target, nil)
-        if let encoding = headers["transfer-encoding"], encoding.lowercased() != "identity" {
-            return .refused(status: 501, message: "request bodies in transfer-encoding '\(encoding)' are not accepted; send Content-Length")
-        }
-        var length = 0
-        if let text = headers["content-length"] {
-            guard let value = Int(text), value >= 0 else { return .refused(status: 400, message: "invalid Content-Length") }
-            length = value
-        }
+        let headers = head.headers, length = head.contentLength
+        let (path, query) = head.target.firstIndex(of: "?").map { (String(head.target[..<$0]), String(head.target[head.target.index(after: $0)...])) }
+            ?? (head.target, nil)
         guard length <= limits.maxBodyBytes else {
             return .refused(status: 413, message: "the request body of \(length) bytes exceeds the limit of \(limits.maxBodyBytes)")
         }
@@ -108,7 +95,7 @@ final class RequestReader {
         }
         let body = Array(buffer.prefix(length))
         buffer.removeFirst(length)
-        return .request(HTTPRequest(method: String(parts[0]), path: path, query: query, version: version, headers: headers,
+        return .request(HTTPRequest(method: head.method, path: path, query: query, version: head.version, headers: headers,
                                     body: body, peer: peer))
     }
 

@@ -24,24 +24,26 @@ public final class TLSContext: @unchecked Sendable {
 
     deinit { SSL_CTX_free(context) }
 
-    /// The handshake on an accepted socket, bounded by `timeout`; nil when it fails (an old protocol, a bad client),
-    /// leaving the socket for the caller to close.
-    public func accept(_ descriptor: Int32, timeout: Duration = .seconds(10)) -> ByteStream? {
+    /// The handshake on an accepted, non-blocking socket, finished by `deadline` as a whole (a ClientHello dripped a
+    /// byte at a time does not extend it); nil when it fails or runs out of time, leaving the socket for the caller
+    /// to close.
+    public func accept(_ descriptor: Int32, deadline: ContinuousClock.Instant) -> ByteStream? {
         guard let ssl = SSL_new(context) else { return nil }
         SSL_set_fd(ssl, descriptor)
-        var limit = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        guard SSL_accept(ssl) == 1 else {
-            SSL_free(ssl)
-            return nil
+        while true {
+            ERR_clear_error()
+            let result = SSL_accept(ssl)
+            if result == 1 { return TLSStream(ssl: ssl, descriptor: descriptor) }
+            guard let readiness = TLSStream.waitFor(SSL_get_error(ssl, result)),
+                  ContinuousClock.now < deadline, Socket.wait(descriptor, for: readiness, until: deadline) else {
+                SSL_free(ssl)
+                return nil
+            }
         }
-        var none = timeval(tv_sec: 0, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &none, socklen_t(MemoryLayout<timeval>.size))
-        return TLSStream(ssl: ssl, descriptor: descriptor)
     }
 }
 
-/// One TLS connection.
+/// One TLS connection over a non-blocking socket.
 final class TLSStream: ByteStream {
     private let ssl: OpaquePointer
     private let descriptor: Int32
@@ -54,29 +56,54 @@ final class TLSStream: ByteStream {
 
     deinit { close() }
 
-    func read(max count: Int, deadline: ContinuousClock.Instant) -> [UInt8]? {
-        if SSL_pending(ssl) == 0, !SocketStream.waitReadable(descriptor, until: deadline) { return nil }
-        var buffer = [UInt8](repeating: 0, count: count)
-        let received = buffer.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32(count)) }
-        guard received > 0 else { return [] }
-        return Array(buffer.prefix(Int(received)))
-    }
-
-    func write(_ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes.withUnsafeBytes { SSL_write(ssl, $0.baseAddress! + offset, Int32(bytes.count - offset)) }
-            guard sent > 0 else { return false }
-            offset += Int(sent)
+    /// What an SSL call that wants to be retried waits for; nil for an error that ends the connection.
+    static func waitFor(_ error: Int32) -> Socket.Readiness? {
+        switch error {
+        case SSL_ERROR_WANT_READ: .readable
+        case SSL_ERROR_WANT_WRITE: .writable
+        default: nil
         }
-        return true
     }
 
-    var peerClosed: Bool { SSL_pending(ssl) == 0 && SocketStream.peerClosed(descriptor) }
+    func read(max count: Int, deadline: ContinuousClock.Instant) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: count)
+        while true {
+            ERR_clear_error()
+            let received = buffer.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32(count)) }
+            if received > 0 { return Array(buffer.prefix(Int(received))) }
+            guard let readiness = Self.waitFor(SSL_get_error(ssl, received)) else { return [] }
+            guard Socket.wait(descriptor, for: readiness, until: deadline) else { return nil }
+        }
+    }
+
+    func write(_ bytes: [UInt8], deadline: ContinuousClock.Instant) -> Bool {
+        // one buffer for every retry: SSL_write must be called again with the same pointer after WANT_WRITE
+        bytes.withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress else { return true }
+            var offset = 0
+            while offset < buffer.count {
+                ERR_clear_error()
+                let sent = SSL_write(ssl, base + offset, Int32(clamping: buffer.count - offset))
+                if sent > 0 {
+                    offset += Int(sent)
+                    continue
+                }
+                guard let readiness = Self.waitFor(SSL_get_error(ssl, sent)),
+                      Socket.wait(descriptor, for: readiness, until: deadline), ContinuousClock.now < deadline else { return false }
+            }
+            return true
+        }
+    }
+
+    var peerReset: Bool { Socket.broken(descriptor) }
+
+    var peerFinished: Bool { Socket.finished(descriptor) }
 
     func close() {
         guard !closed else { return }
         closed = true
+        // non-blocking: one attempt to send close_notify, never a wait on a client that does not read
+        ERR_clear_error()
         SSL_shutdown(ssl)
         SSL_free(ssl)
         shutdown(descriptor, Int32(SHUT_RDWR))

@@ -26,6 +26,8 @@ public final class Metrics: Sendable {
 
     private struct State {
         var requests: [String: Int] = [:]
+        var healthChecks = 0
+        var rateLimited: [String: Int] = [:]
         var promptTokens = 0
         var generatedTokens = 0
         var reusedPromptTokens = 0
@@ -39,6 +41,16 @@ public final class Metrics: Sendable {
     /// Counts a finished request.
     public func request(route: String, status: Int) {
         state.withLock { $0.requests["\(route)\u{0}\(status)", default: 0] += 1 }
+    }
+
+    /// Counts a /health call (they are not audited one by one).
+    public func healthCheck() {
+        state.withLock { $0.healthChecks += 1 }
+    }
+
+    /// Counts a request refused for rate, by the budget it ran out of.
+    public func rateLimited(budget: String) {
+        state.withLock { $0.rateLimited[budget, default: 0] += 1 }
     }
 
     /// Records a generation's tokens and timings.
@@ -65,6 +77,11 @@ public final class Metrics: Sendable {
         func sample(_ name: String, _ type: String, _ help: String, _ value: Int) {
             family(name, type, help)
             out += "\(name) \(value)\n"
+        }
+        sample("inference_health_checks_total", "counter", "Calls to /health (not written to the audit log).", state.healthChecks)
+        family("inference_rate_limited_total", "counter", "Requests refused for rate (summarised in the audit log), by the budget they ran out of.")
+        for budget in state.rateLimited.keys.sorted() {
+            out += "inference_rate_limited_total{budget=\"\(Self.label(budget))\"} \(state.rateLimited[budget] ?? 0)\n"
         }
         sample("inference_prompt_tokens_total", "counter", "Prompt tokens of finished generations.", state.promptTokens)
         sample("inference_prompt_tokens_reused_total", "counter", "Prompt tokens taken from the cache of an earlier request.",

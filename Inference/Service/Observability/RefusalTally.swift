@@ -1,0 +1,56 @@
+import Foundation
+import Synchronization
+
+/// Requests refused for rate, counted instead of recorded one by one. Every audit record is synced to disk, so a
+/// flood of refusals written one record each would turn a client's request rate into the server's disk writes and
+/// fill the disk; instead the tally is written as one summary record at most every `interval`, and at shutdown.
+final class RefusalTally: Sendable {
+    /// Distinct callers named in one summary; the rest are counted together as "others".
+    static let namedCallers = 100
+
+    private struct State {
+        var counts: [String: Int] = [:]
+        var total = 0
+        var first: Date?
+        var lastSummary: ContinuousClock.Instant
+    }
+    private let state: Mutex<State>
+    let interval: Duration
+
+    init(interval: Duration = .seconds(10)) {
+        self.interval = interval
+        state = Mutex(State(lastSummary: .now))
+    }
+
+    /// Counts one refusal of `caller` (a scope and an address or identity); returns a summary record when one is due.
+    func add(_ caller: String, now: ContinuousClock.Instant = .now) -> [String: Any]? {
+        state.withLock { state in
+            if state.first == nil { state.first = Date() }
+            state.total += 1
+            if state.counts[caller] != nil || state.counts.count < Self.namedCallers {
+                state.counts[caller, default: 0] += 1
+            } else {
+                state.counts["others", default: 0] += 1
+            }
+            guard now - state.lastSummary >= interval else { return nil }
+            state.lastSummary = now
+            return Self.take(&state)
+        }
+    }
+
+    /// The summary of what was counted since the last one, or nil if nothing was (at shutdown).
+    func drain() -> [String: Any]? {
+        state.withLock { state in state.total == 0 ? nil : Self.take(&state) }
+    }
+
+    private static func take(_ state: inout State) -> [String: Any] {
+        let formatter = ISO8601DateFormatter.withMilliseconds
+        let now = Date()
+        let record: [String: Any] = [
+            "time": formatter.string(from: now), "route": "summary", "status": 429, "event": "rate-limited requests, counted not recorded one by one",
+            "requests": state.total, "since": formatter.string(from: state.first ?? now), "callers": state.counts,
+        ]
+        state = State(lastSummary: state.lastSummary)
+        return record
+    }
+}
