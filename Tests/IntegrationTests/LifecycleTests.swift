@@ -16,6 +16,8 @@ struct LifecycleTests {
         // and the replication configuration to the bucket's default actions (its delete under s3:DeleteBucket, which
         // the printed policy holds for the bucket's own delete)
         "s3:GetReplicationConfiguration": "s3:ListBucket", "s3:PutReplicationConfiguration": "s3:CreateBucket",
+        // and the Object Lock configuration
+        "s3:GetBucketObjectLockConfiguration": "s3:ListBucket", "s3:PutBucketObjectLockConfiguration": "s3:CreateBucket",
     ]
 
     /// Credentials of a new IAM user whose only permissions are `policy`, attached as a managed policy.
