@@ -69,7 +69,7 @@ struct NodeBootTests {
         let calls = try String(contentsOfFile: root + "/stand-ins/calls", encoding: .utf8)
         #expect(calls.contains("systemctl enable --now audit-shipper-final.service audit-shipper.path audit-shipper.timer inference-server.service")
                 && calls.contains("useradd --system"), "\(calls)")
-        try Self.shipsCheckpoints(fixture, root: root)
+        try Self.shipsCheckpoints(fixture, root: root, serverSigns: !booted.stderr.contains("has no --audit-key"))
         let stopped = try DeployProcess.run([Self.bootScript.path, "stop", "--root", root], environment: ProcessInfo.processInfo.environment,
                                             executable: URL(fileURLWithPath: "/usr/bin/env"))
         #expect(stopped.status == 0 && !stopped.stderr.contains("killed"), "the service stops on SIGTERM: \(stopped.stderr)")
@@ -96,8 +96,9 @@ struct NodeBootTests {
 
     /// The shipper, run as its unit runs it, with the node role's permissions: checkpoint files (written here in the
     /// server's shape, numbered far past any the server itself writes) reach node-audit/<instance id>/ once, a failed
-    /// run records nothing, and the role cannot delete a shipped file, replace it, or write outside node-audit/.
-    static func shipsCheckpoints(_ fixture: StackFixture, root: String) throws {
+    /// run records nothing, and the role cannot delete a shipped file, replace it, or write outside node-audit/. A
+    /// server that signs checkpoints (`serverSigns`) has its own start checkpoint and public key shipped with them.
+    static func shipsCheckpoints(_ fixture: StackFixture, root: String, serverSigns: Bool) throws {
         let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: fixture.statePath))) as? [String: Any]
         let node = (state?["resources"] as? [[String: Any]])?.first { ($0["address"] as? String)?.hasPrefix("inference.node") == true }
         let instance = try #require((node?["attributes"] as? [String: Any])?["id"] as? String)
@@ -119,10 +120,18 @@ struct NodeBootTests {
         let shipped = root + "/var/lib/audit-shipper/shipped/"
         #expect(names.allSatisfy { !FileManager.default.fileExists(atPath: shipped + $0) }, "a failed upload is not recorded as shipped")
 
+        // what is there now ships in this run (the server may add a periodic checkpoint later)
+        let present = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            .filter { $0 == "audit-key.pub.pem" || ($0.hasPrefix("checkpoint-") && $0.hasSuffix(".json") && $0.count == 36) }
+        #expect(!serverSigns || present.contains { $0.hasPrefix("checkpoint-0") }, "the server wrote its start checkpoint: \(present)")
         let first = try ship(fixture, root: root)
         #expect(first.status == 0 && first.stdout.contains("shipped"), "\(first.stderr)")
         let second = try ship(fixture, root: root)
-        #expect(second.status == 0 && !second.stdout.contains("shipped"), "a second run uploads nothing: \(second.stdout) \(second.stderr)")
+        // (unless the server wrote a periodic checkpoint in between, which is new)
+        let added = try Set(FileManager.default.contentsOfDirectory(atPath: directory.path)).subtracting(present)
+            .filter { $0.hasPrefix("checkpoint-") }
+        #expect(second.status == 0 && (!second.stdout.contains("shipped") || !added.isEmpty),
+                "a second run uploads nothing: \(second.stdout) \(second.stderr)")
 
         let profile = try String(contentsOfFile: root + "/stand-ins/instance-profile.json", encoding: .utf8)
         let listing = try OutsideActor.run("""
@@ -154,7 +163,8 @@ struct NodeBootTests {
             """, region: fixture.region)
         let found = try JSONSerialization.jsonObject(with: Data(listing.utf8)) as? [String: Any]
         let versions = found?["versions"] as? [String] ?? []
-        for name in names + ["audit-key.pub.pem"] {
+        #expect(Set(names + ["audit-key.pub.pem"]).isSubset(of: present))
+        for name in present {
             #expect(versions.filter { $0 == name }.count == 1, "\(name) shipped once, one version: \(versions)")
             let local = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
             #expect((found?["bodies"] as? [String: String])?[name] == local, "\(name) arrived whole")
