@@ -16,6 +16,8 @@ LOCAL_ENDPOINT_ACTION_NAMES = {
     "s3:PutBucketOwnershipControls": ["s3:CreateBucket"],
     # moto has no action names for a bucket's replication configuration: it uses the bucket's defaults
     "s3:GetReplicationConfiguration": ["s3:ListBucket"], "s3:PutReplicationConfiguration": ["s3:CreateBucket", "s3:DeleteBucket"],
+    # nor for a bucket's Object Lock configuration
+    "s3:GetBucketObjectLockConfiguration": ["s3:ListBucket"], "s3:PutBucketObjectLockConfiguration": ["s3:CreateBucket"],
 }
 
 

@@ -19,7 +19,14 @@ network ACL entry that is not there fails with an internal error in moto; here w
 InvalidNetworkAclEntry.NotFound (a delete repeated after its answer was lost meets it). moto's KMS ignores a key's
 rotation period: here EnableKeyRotation keeps RotationPeriodInDays and GetKeyRotationStatus returns it while rotation
 is on, as AWS does. moto keeps an instance profile's tags but has no ListInstanceProfileTags; here it lists them.
+
+The node's role may put an audit checkpoint only as a conditional write (a Null condition on s3:if-none-match: the
+request must carry If-None-Match, so that it can never overwrite a shipped file). moto passes no condition keys to
+identity policies and takes Null as satisfied; here Null is evaluated, with s3:if-none-match present exactly when the
+request carries If-None-Match, as in AWS. And moto refuses to turn on Object Lock for a bucket that holds objects
+(BucketNeedsToBeNew); AWS allows it on any versioned bucket.
 Everything else is moto's own."""
+import contextvars
 import sys
 
 from moto.iam import policy_conditions
@@ -31,7 +38,7 @@ from moto.ec2.responses.monitoring import Monitoring
 from moto.kms.responses import KmsResponse
 from moto.iam.responses import IamResponse
 from moto.core.responses import ActionResult
-from moto.s3.models import FakeBucket
+from moto.s3.models import FakeBucket, S3Backend
 from moto.server import main
 
 
@@ -42,13 +49,27 @@ def bool_operation(expected, actual):
 
 policy_conditions.CONDITION_OPERATIONS["Bool"] = bool_operation
 
+# the headers of the request being authorised, for the condition keys that come from them
+_request_headers = contextvars.ContextVar("request_headers", default={})
 _moto_is_action_permitted = IAMPolicyStatement.is_action_permitted
+
+
+def null_conditions_hold(statement, values):
+    """Null: "true" wants the key absent, "false" present (moto takes the operator as satisfied)."""
+    for key, expected in (statement.get("Condition") or {}).get("Null", {}).items():
+        wanted = [str(value).lower() for value in (expected if isinstance(expected, list) else [expected])]
+        if str(key not in values).lower() not in wanted:
+            return False
+    return True
 
 
 def is_action_permitted(self, action, resource="*", principal=None, incoming_condition_values=None):
     values = dict(incoming_condition_values or {})
     values.setdefault("aws:SecureTransport", "true")
-    if self._statement.get("Condition") and not self._check_conditions(values):
+    headers = {name.lower(): value for name, value in dict(_request_headers.get()).items()}
+    if action == "s3:PutObject" and "if-none-match" in headers:
+        values.setdefault("s3:if-none-match", headers["if-none-match"])
+    if self._statement.get("Condition") and not (self._check_conditions(values) and null_conditions_hold(self._statement, values)):
         return PermissionResult.NEUTRAL
     return _moto_is_action_permitted(self, action, resource, principal, values)
 
@@ -66,6 +87,33 @@ def request_init(self, account_id, method, path, data, body, headers, action):
 
 
 IAMRequestBase.__init__ = request_init
+
+_moto_check_action_permitted = IAMRequestBase.check_action_permitted
+
+
+def check_action_permitted(self, resource):
+    token = _request_headers.set(self._headers)
+    try:
+        return _moto_check_action_permitted(self, resource)
+    finally:
+        _request_headers.reset(token)
+
+
+IAMRequestBase.check_action_permitted = check_action_permitted
+
+_moto_put_object_lock_configuration = S3Backend.put_object_lock_configuration
+
+
+def put_object_lock_configuration(self, bucket_name, lock_enabled, mode=None, days=None, years=None):
+    bucket = self.get_bucket(bucket_name)
+    if not bucket.is_versioned:
+        return _moto_put_object_lock_configuration(self, bucket_name, lock_enabled, mode, days, years)
+    if lock_enabled:
+        bucket.object_lock_enabled = True
+    bucket.default_lock_mode, bucket.default_lock_days, bucket.default_lock_years = mode, days, years
+
+
+S3Backend.put_object_lock_configuration = put_object_lock_configuration
 
 _moto_log_permissions = FakeBucket._log_permissions_enabled_policy
 

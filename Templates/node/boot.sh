@@ -1,13 +1,15 @@
 #!/bin/sh
 # The inference node's installer, run once by its user data as root. It fetches the server, the model, the API keys
-# file and the systemd unit from the artifacts bucket (through the VPC's S3 gateway endpoint, with the node's
-# instance profile), checks each against the SHA-256 deploy computed when it planned the upload, and only when all
-# four match installs them and starts the service under a dedicated unprivileged user. A mismatch names the file and
-# leaves nothing installed.
+# file, the systemd unit and the audit shipper (its script and units) from the artifacts bucket (through the VPC's S3
+# gateway endpoint, with the node's instance profile), checks each against the SHA-256 deploy computed when it
+# planned the upload, and only when all match installs them and starts the service under a dedicated unprivileged
+# user, and the shipper that copies the server's signed audit checkpoints to the audit bucket. A mismatch names the
+# file and leaves nothing installed.
 #
-# Inputs, from the user data's environment: NODE_REGION, NODE_BUCKET, NODE_PORT, and for SERVER, MODEL, KEYS and
-# UNIT the object key (*_KEY) and digest (*_SHA256). DEPLOY_NODE_ROOT, unset on a node, roots every path: the local
-# proof (scripts/node-boot) runs this script in a scratch directory.
+# Inputs, from the user data's environment: NODE_REGION, NODE_BUCKET, NODE_PORT, NODE_AUDIT_BUCKET, and for SERVER,
+# MODEL, KEYS, UNIT, SHIPPER, SHIPPER_UNIT, SHIPPER_PATH, SHIPPER_TIMER and SHIPPER_FINAL the object key (*_KEY) and
+# digest (*_SHA256). DEPLOY_NODE_ROOT, unset on a node, roots every path: the local proof (scripts/node-boot) runs
+# this script in a scratch directory.
 set -eu
 root="${DEPLOY_NODE_ROOT:-}"
 staging="$root/var/lib/inference-staging"
@@ -34,6 +36,11 @@ fetch "$SERVER_KEY" "$SERVER_SHA256" inference-server
 fetch "$MODEL_KEY" "$MODEL_SHA256" model.gguf
 fetch "$KEYS_KEY" "$KEYS_SHA256" keys.json
 fetch "$UNIT_KEY" "$UNIT_SHA256" inference-server.service
+fetch "$SHIPPER_KEY" "$SHIPPER_SHA256" audit-shipper
+fetch "$SHIPPER_UNIT_KEY" "$SHIPPER_UNIT_SHA256" audit-shipper.service
+fetch "$SHIPPER_PATH_KEY" "$SHIPPER_PATH_SHA256" audit-shipper.path
+fetch "$SHIPPER_TIMER_KEY" "$SHIPPER_TIMER_SHA256" audit-shipper.timer
+fetch "$SHIPPER_FINAL_KEY" "$SHIPPER_FINAL_SHA256" audit-shipper-final.service
 
 if ! id inference >/dev/null 2>&1; then
     useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin inference
@@ -51,11 +58,19 @@ install_file inference-server /usr/local/bin/inference-server 0755
 install_file model.gguf /var/lib/inference/model.gguf 0640 inference
 install_file keys.json /etc/inference/keys.json 0640 inference
 install_file inference-server.service /etc/systemd/system/inference-server.service 0644
+install_file audit-shipper /usr/local/bin/audit-shipper 0755
+for unit in audit-shipper.service audit-shipper.path audit-shipper.timer audit-shipper-final.service; do
+    install_file "$unit" "/etc/systemd/system/$unit" 0644
+done
 chmod 0755 "$root/var/lib/inference" "$root/etc/inference"
 printf 'PORT=%s\n' "$NODE_PORT" > "$root/etc/inference/server.env"
-chmod 0644 "$root/etc/inference/server.env"
+# where the shipper finds the checkpoints (the server unit's --audit-checkpoints) and where it sends them
+printf 'NODE_REGION=%s\nAUDIT_BUCKET=%s\nAUDIT_CHECKPOINTS=/var/log/inference/checkpoints\n' "$NODE_REGION" "$NODE_AUDIT_BUCKET" \
+    > "$root/etc/inference/audit-shipper.env"
+chmod 0644 "$root/etc/inference/server.env" "$root/etc/inference/audit-shipper.env"
 rm -rf "$staging"
 
 systemctl daemon-reload
-systemctl enable --now inference-server.service
+# the final shipper first: ordered before the server, it is stopped after it and ships the last checkpoint
+systemctl enable --now audit-shipper-final.service audit-shipper.path audit-shipper.timer inference-server.service
 echo "boot: inference-server installed and started on port $NODE_PORT"

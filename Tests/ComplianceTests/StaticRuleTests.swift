@@ -15,16 +15,23 @@ struct StaticRuleTests {
         var attribute: String
         var value: Value?
         var findings: [String]?
+        /// What the stack declares instead of the default stack's own (a live check compares the account with it).
+        var declared: [String: Value]
 
-        init(_ rule: String, _ address: String, _ attribute: String, _ value: Value?, finding: String? = nil, findings: [String]? = nil) {
+        init(_ rule: String, _ address: String, _ attribute: String, _ value: Value?, finding: String? = nil, findings: [String]? = nil,
+             declared: [String: Value] = [:]) {
             self.rule = rule
             self.address = address
             self.attribute = attribute
             self.value = value
             self.findings = findings ?? finding.map { [$0] }
+            self.declared = declared
         }
 
-        var testDescription: String { value == nil ? "\(rule) (\(address) removed)" : "\(rule) (\(address).\(attribute))" }
+        var testDescription: String {
+            guard let value else { return "\(rule) (\(address) removed)" }
+            return declared.isEmpty ? "\(rule) (\(address).\(attribute))" : "\(rule) (\(address).\(attribute) \(value), declared \(declared))"
+        }
     }
 
     static func policy(_ effect: String = "Allow", principal: Value? = nil, actions: [String], resource: String = "*") -> Value {
@@ -117,6 +124,11 @@ struct StaticRuleTests {
         Break("ec2-only-stack-security-groups", "network.interface_endpoint[0]", "security_group_ids",
               .list([.unknown, .string("sg-0123456789abcdef0")])),
         Break("s3-audit-bucket-retention", "storage.audit_bucket", "lifecycle_expiration_days", .int(30)),
+        // a stack that locks its audit bucket's objects 30 days, found locking them less, or not at all, or in the weaker mode
+        Break("s3-bucket-object-lock", "storage.audit_bucket", "object_lock_days", .int(10), declared: ["object_lock_days": .int(30)]),
+        Break("s3-bucket-object-lock", "storage.audit_bucket", "object_lock_days", .int(0), declared: ["object_lock_days": .int(30)]),
+        Break("s3-bucket-object-lock", "storage.audit_bucket", "object_lock_mode", .string("GOVERNANCE"),
+              declared: ["object_lock_days": .int(30), "object_lock_mode": .string("COMPLIANCE")]),
         // administrator in other words: everything but one action, every action but on one resource, any role passed
         Break("iam-no-administrator-statement", "keys.node_policy", "policy", statement(["NotAction": .string("iam:DeleteRole"), "Resource": .string("*")])),
         Break("iam-no-administrator-statement", "keys.node_policy", "policy",
@@ -178,6 +190,9 @@ struct StaticRuleTests {
     func broken(_ change: Break) throws {
         var inventory = try Self.planned()
         let index = try #require(inventory.subjects.firstIndex { $0.address == change.address }, "\(change.address) is in the plan")
+        // the stack declares these, and the account holds them, but for the attribute broken
+        inventory.subjects[index].declared.merge(change.declared) { _, declared in declared }
+        for (name, value) in change.declared where name != change.attribute { inventory.subjects[index].attributes[name] = value }
         if let value = change.value {
             inventory.subjects[index].attributes[change.attribute] = value
         } else {

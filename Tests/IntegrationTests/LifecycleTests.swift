@@ -16,6 +16,8 @@ struct LifecycleTests {
         // and the replication configuration to the bucket's default actions (its delete under s3:DeleteBucket, which
         // the printed policy holds for the bucket's own delete)
         "s3:GetReplicationConfiguration": "s3:ListBucket", "s3:PutReplicationConfiguration": "s3:CreateBucket",
+        // and the Object Lock configuration
+        "s3:GetBucketObjectLockConfiguration": "s3:ListBucket", "s3:PutBucketObjectLockConfiguration": "s3:CreateBucket",
     ]
 
     /// Credentials of a new IAM user whose only permissions are `policy`, attached as a managed policy.
@@ -69,7 +71,7 @@ struct LifecycleTests {
 
         let apply = try deploy(["apply", "--auto-approve"], fixture, environment)
         #expect(apply.status == 0, "\(apply.stderr)")
-        #expect(apply.stdout.contains("apply complete: 40 added."))
+        #expect(apply.stdout.contains("apply complete: 45 added."))
         #expect(try OutsideActor.census(stack: fixture.name, region: fixture.region) == fixture.expectedCensus())
 
         let replan = try deploy(["plan", "--detailed-exitcode"], fixture, environment)
@@ -109,7 +111,7 @@ struct LifecycleTests {
             """, region: fixture.region)
         let destroy = try deploy(["destroy", "--auto-approve", "--force", "--empty-buckets"], fixture, environment)
         #expect(destroy.status == 0, "\(destroy.stderr)")
-        #expect(destroy.stdout.contains("destroy complete: 40 destroyed."))
+        #expect(destroy.stdout.contains("destroy complete: 45 destroyed."))
         let after = try OutsideActor.census(stack: fixture.name, region: fixture.region)
         #expect(after.values.allSatisfy { $0 == 0 }, "left behind: \(after.filter { $0.value > 0 })")
     }
@@ -196,7 +198,7 @@ struct LifecycleTests {
         #expect(apply.stderr.contains("request id"))
         #expect(apply.stdout.contains("storage.trail: create complete"), "an independent branch went on")
         #expect(apply.stdout.contains("inference.node[0]: create complete"))
-        #expect(apply.stderr.contains("apply incomplete: 39 added, 1 failed."))
+        #expect(apply.stderr.contains("apply incomplete: 44 added, 1 failed."))
         let full = try Self.deployer(policy: try Self.permissions(fixture, endpoint).stdout, name: "\(fixture.name)-full", endpoint: endpoint)
         let again = try deploy(["apply", "--auto-approve"], fixture, full)
         #expect(again.status == 0, "\(again.stderr)")

@@ -159,6 +159,11 @@ struct LiveCheckTests {
         // a deleted configuration is no encryption, never the state's memory of the key
         Break("s3-bucket-kms-encryption storage.audit_bucket", by: "s3.delete_bucket_encryption(Bucket=bucket('audit'))"),
         Break("s3-audit-bucket-access-logging storage.audit_bucket", by: "s3.put_bucket_logging(Bucket=bucket('audit'), BucketLoggingStatus={})"),
+        // the stack locks new audit objects 30 days in COMPLIANCE mode; someone shortens it to a day anyone may lift
+        Break("s3-bucket-object-lock storage.audit_bucket", by: """
+            s3.put_object_lock_configuration(Bucket=bucket('audit'), ObjectLockConfiguration={'ObjectLockEnabled': 'Enabled',
+                'Rule': {'DefaultRetention': {'Mode': 'GOVERNANCE', 'Days': 1}}})
+            """),
         Break("s3-bucket-public-access-block storage.audit_bucket", "cloudtrail-bucket-not-public storage.trail",
               by: "s3.delete_public_access_block(Bucket=bucket('audit'))"),
         Break("iam-no-service-wildcards keys.node_policy",
@@ -217,6 +222,10 @@ struct LiveCheckTests {
         let endpoint = try LocalEndpoint.require()
         let fixture = try StackFixture(prefix: "lc", account: endpoint.isolatedAccount)
         defer { fixture.remove() }
+        // the audit bucket under Object Lock (its rule has something to hold it to)
+        let stackText = try String(contentsOfFile: fixture.stackPath, encoding: .utf8)
+        try stackText.replacingOccurrences(of: "audit_retention_days: 2557,", with: "audit_retention_days: 2557, audit_object_lock_days: 30,")
+            .write(toFile: fixture.stackPath, atomically: true, encoding: .utf8)
         let environment = endpoint.isolatedEnvironment
         let target = ["--stack", fixture.stackPath, "--state", fixture.statePath]
         let apply = try DeployProcess.run(["apply", "--auto-approve"] + target, environment: environment)

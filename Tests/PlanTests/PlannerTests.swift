@@ -121,6 +121,36 @@ struct PlannerTests {
         #expect(try PlanFixtures.plan(configuration, state: state).count(.update) == 1)
     }
 
+    @Test("Object Lock turned on is an update; lengthened, shortened or its mode changed too; taken back to 0 days the plan is refused",
+          arguments: [(0, 30, true), (30, 60, true), (60, 30, true), (30, 0, false), (0, 0, true)])
+    func objectLock(_ recorded: Int, _ declared: Int, _ planned: Bool) throws {
+        var configuration = try PlanFixtures.configuration()
+        var state = try PlanFixtures.applied(configuration)
+        state.set("storage.audit_bucket", "object_lock_days", .int(recorded))
+        configuration.parameters[.storage]?["audit_object_lock_days"] = .int(declared)
+        guard planned else {
+            let error = try #require(throws: StackError.self) { try PlanFixtures.plan(configuration, state: state) }
+            #expect(error.description.contains("storage.audit_bucket: object_lock_days cannot go from 30 back to 0")
+                    && error.description.contains("Object Lock cannot be turned off"), "\(error)")
+            return
+        }
+        let plan = try PlanFixtures.plan(configuration, state: state)
+        let bucket = try #require(plan.actions.first { $0.address.description == "storage.audit_bucket" })
+        #expect(bucket.kind == (recorded == declared ? .noop : .update))
+        #expect(bucket.changes.map(\.name) == (recorded == declared ? [] : ["object_lock_days"]))
+    }
+
+    @Test("a lock found on a bucket the stack keeps unlocked (turned on outside deploy) cannot be planned away either")
+    func objectLockFoundLive() throws {
+        let configuration = try PlanFixtures.configuration()
+        let state = try PlanFixtures.applied(configuration)
+        var live: [ResourceAddress: [String: Value]?] = [:]
+        for resource in state.resources { live[resource.address] = resource.attributes }
+        let bucket = PlanFixtures.address("storage.audit_bucket")
+        live[bucket]??["object_lock_days"] = .int(1)
+        #expect(throws: StackError.self) { try PlanFixtures.plan(configuration, state: state, refresh: RefreshResult(live: live)) }
+    }
+
     @Test("drift found by refresh is shown and reverted")
     func drift() throws {
         let configuration = try PlanFixtures.configuration()

@@ -36,28 +36,43 @@ struct UserDataShellTests {
                 && $0.dropLast().last == Self.bucket + key }, "aws received the key verbatim: \(run.calls)")
     }
 
-    @Test("the default stack's node fetches and checks all five files, installs them and starts the service")
+    @Test("the default stack's node fetches and checks all ten files, installs them and starts the service and the audit shipper")
     func defaultBoot() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let run = try sandbox.boot(try sandbox.render([:]))
         #expect(run.status == 0, "\(run.stderr)")
         let fetched = run.calls.filter { $0.first == "aws" }.compactMap { $0.dropLast().last }
-        #expect(fetched == ["node/boot.sh", "bin/inference-server", "models/model.gguf", "config/keys.json", "node/inference-server.service"]
+        #expect(fetched == ["node/boot.sh", "bin/inference-server", "models/model.gguf", "config/keys.json", "node/inference-server.service",
+                            "node/audit-shipper.sh", "node/audit-shipper.service", "node/audit-shipper.path", "node/audit-shipper.timer",
+                            "node/audit-shipper-final.service"]
             .map { Self.bucket + $0 })
         let installed = ["usr/local/bin/inference-server": 0o755, "var/lib/inference/model.gguf": 0o640, "etc/inference/keys.json": 0o640,
-                         "etc/systemd/system/inference-server.service": 0o644, "etc/inference/server.env": 0o644]
+                         "etc/systemd/system/inference-server.service": 0o644, "etc/inference/server.env": 0o644,
+                         "usr/local/bin/audit-shipper": 0o755, "etc/systemd/system/audit-shipper.service": 0o644,
+                         "etc/systemd/system/audit-shipper.path": 0o644, "etc/systemd/system/audit-shipper.timer": 0o644,
+                         "etc/systemd/system/audit-shipper-final.service": 0o644, "etc/inference/audit-shipper.env": 0o644]
         for (path, mode) in installed {
             let attributes = try FileManager.default.attributesOfItem(atPath: sandbox.root.appendingPathComponent(path).path)
             #expect((attributes[.posixPermissions] as? Int) == mode, "\(path)")
         }
         #expect(try String(contentsOf: sandbox.root.appendingPathComponent("etc/inference/server.env"), encoding: .utf8) == "PORT=8080\n")
+        #expect(try String(contentsOf: sandbox.root.appendingPathComponent("etc/inference/audit-shipper.env"), encoding: .utf8)
+            == "NODE_REGION=eu-west-1\nAUDIT_BUCKET=private-inference-123456789012-audit\nAUDIT_CHECKPOINTS=/var/log/inference/checkpoints\n")
         #expect(run.calls.contains { $0.first == "useradd" && $0.last == "inference" })
-        #expect(run.calls.filter { $0.first == "systemctl" } == [["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", "inference-server.service"]])
+        #expect(run.calls.filter { $0.first == "systemctl" } == [["systemctl", "daemon-reload"], ["systemctl", "enable", "--now",
+            "audit-shipper-final.service", "audit-shipper.path", "audit-shipper.timer", "inference-server.service"]])
+        // the shipper reads the checkpoints from where the server's unit writes them, and its key stays the server's
+        let unit = try String(contentsOf: sandbox.root.appendingPathComponent("etc/systemd/system/inference-server.service"), encoding: .utf8)
+        #expect(unit.contains("--audit-key /var/lib/inference-audit/audit-key.pem --audit-checkpoints /var/log/inference/checkpoints "))
+        #expect(unit.contains("\nStateDirectory=inference-audit\nStateDirectoryMode=0700\n") && unit.contains("\nUser=inference\n"))
+        let path = try String(contentsOf: sandbox.root.appendingPathComponent("etc/systemd/system/audit-shipper.path"), encoding: .utf8)
+        #expect(path.contains("\nPathChanged=/var/log/inference/checkpoints\n"))
     }
 
     @Test("a file whose digest is not the planned one stops the boot, names the file, and installs nothing",
-          arguments: ["models/model.gguf", "bin/inference-server", "node/inference-server.service", "node/boot.sh"])
+          arguments: ["models/model.gguf", "bin/inference-server", "node/inference-server.service", "node/boot.sh", "node/audit-shipper.sh",
+                      "node/audit-shipper-final.service"])
     func mismatch(_ key: String) throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }

@@ -15,14 +15,17 @@ public struct S3: Sendable {
         return root.child("Buckets")?.children("Bucket").compactMap { $0.child("Name")?.text } ?? []
     }
 
-    /// Creates a bucket; outside us-east-1 the region goes in the body, as S3 requires.
-    public func createBucket(_ name: String) async throws {
+    /// Creates a bucket; outside us-east-1 the region goes in the body, as S3 requires. `objectLock` creates it with
+    /// S3 Object Lock on (and versioning with it).
+    public func createBucket(_ name: String, objectLock: Bool = false) async throws {
         let region = client.configuration.region
         let body = region == "us-east-1" ? Data() : Data("""
             <CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">\
             <LocationConstraint>\(region)</LocationConstraint></CreateBucketConfiguration>
             """.utf8)
-        _ = try await client.send(AWSOperation(service: .s3, name: "CreateBucket", method: "PUT", body: body, bucket: name))
+        _ = try await client.send(AWSOperation(service: .s3, name: "CreateBucket", method: "PUT",
+                                               headers: objectLock ? ["x-amz-bucket-object-lock-enabled": "true"] : [:],
+                                               body: body, bucket: name))
     }
 
     public func deleteBucket(_ name: String) async throws {
@@ -44,13 +47,19 @@ public struct S3: Sendable {
                                                bucket: bucket))
     }
 
+    /// What S3's operations on a subresource are named after: `BucketVersioning` for `versioning`, and
+    /// `ObjectLockConfiguration` for `object-lock`.
+    static func operationNoun(_ subresource: String) -> String {
+        subresource == "object-lock" ? "ObjectLockConfiguration" : "Bucket\(subresource.prefix(1).uppercased())\(subresource.dropFirst())"
+    }
+
     /// PUTs a bucket subresource (`?versioning`, `?encryption`, ...) with an XML or JSON body and its SHA-256 checksum,
     /// which S3 requires for some of them in place of Content-MD5.
     public func putSubresource(_ bucket: String, _ subresource: String, body: String,
                                contentType: String = "application/xml") async throws {
         let data = Data(body.utf8)
         let checksum = Data(Digest.sha256(data)).base64EncodedString()
-        _ = try await client.send(AWSOperation(service: .s3, name: "PutBucket\(subresource.prefix(1).uppercased())\(subresource.dropFirst())",
+        _ = try await client.send(AWSOperation(service: .s3, name: "Put" + Self.operationNoun(subresource),
                                                method: "PUT", query: [(subresource, "")],
                                                headers: ["Content-Type": contentType, "x-amz-checksum-sha256": checksum,
                                                          "x-amz-sdk-checksum-algorithm": "SHA256"],
@@ -65,7 +74,7 @@ public struct S3: Sendable {
 
     /// GETs a bucket subresource; the answer's body (XML, or JSON for `?policy`).
     public func getSubresource(_ bucket: String, _ subresource: String) async throws -> Data {
-        try await client.send(AWSOperation(service: .s3, name: "GetBucket\(subresource.prefix(1).uppercased())\(subresource.dropFirst())",
+        try await client.send(AWSOperation(service: .s3, name: "Get" + Self.operationNoun(subresource),
                                            method: "GET", query: [(subresource, "")], bucket: bucket)).body
     }
 

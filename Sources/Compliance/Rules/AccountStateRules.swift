@@ -53,6 +53,22 @@ enum AccountStateRules {
         }.onlyFor { bucket, inventory in
             inventory.subjects(of: "aws.cloudtrail.trail").contains { $0["s3_bucket_name"] == bucket["bucket"] }
         },
+        rule("s3-bucket-object-lock", "Buckets keep new objects under the Object Lock retention the stack gives them", .high,
+             types: ["aws.s3.bucket"], Mappings(),
+             rationale: "Under Object Lock no one, the node and the account's administrators included, can delete or overwrite a "
+                 + "version before its retention ends (in COMPLIANCE mode; GOVERNANCE yields to s3:BypassGovernanceRetention): "
+                 + "what was shipped off the node stays as it was. A shorter or weaker default set outside the stack ends that early.",
+             remediation: "Apply the stack: it puts back its object_lock_days and object_lock_mode (Object Lock itself cannot be turned off).",
+             reads: ["object_lock_days", "object_lock_mode"]) { bucket, _ in
+            guard let kept = bucket.declared["object_lock_days"]?.intValue, kept > 0, let days = bucket.int("object_lock_days") else { return nil }
+            if days < kept {
+                return days == 0 ? "new objects get no Object Lock retention; the stack keeps them \(kept) days"
+                    : "new objects are locked \(days) days; the stack keeps them \(kept)"
+            }
+            let mode = bucket.string("object_lock_mode")
+            return bucket.declared["object_lock_mode"]?.stringValue == "COMPLIANCE" && mode == "GOVERNANCE"
+                ? "new objects are locked in GOVERNANCE mode, which s3:BypassGovernanceRetention lifts; the stack says COMPLIANCE" : nil
+        },
     ]
 
     static let minimumAuditDays = 365

@@ -24,7 +24,7 @@ public struct Planner {
         let recorded = Dictionary((state?.resources ?? []).map { ($0.address, $0) }) { first, _ in first }
         var expander = Expander(configuration)
         let expanded = try expander.expand { desired throws(StackError) in
-            let (action, computed, found) = decide(desired, recorded: recorded[desired.address])
+            let (action, computed, found) = try decide(desired, recorded: recorded[desired.address])
             actions.append(action)
             if let found { drift.append(found) }
             return computed
@@ -52,8 +52,9 @@ public struct Planner {
                     outputs: Self.flatten(expanded.outputs), sensitiveOutputs: expanded.sensitiveOutputs)
     }
 
-    /// The action for one desired resource, the computed attributes its dependants will see, and any drift.
-    private func decide(_ desired: DesiredResource, recorded: ResourceState?) -> (PlannedAction, [String: Value], Drift?) {
+    /// The action for one desired resource, the computed attributes its dependants will see, and any drift; an
+    /// error when it would take an irreversible property back to its default.
+    private func decide(_ desired: DesiredResource, recorded: ResourceState?) throws(StackError) -> (PlannedAction, [String: Value], Drift?) {
         func action(_ kind: PlannedAction.Kind, reason: String? = nil, changes: [AttributeChange], replacedBecause: [String] = []) -> PlannedAction {
             PlannedAction(address: desired.address, type: desired.type, kind: kind, reason: reason, replacedBecause: replacedBecause,
                           changes: changes, protected: desired.protected, dependencies: desired.dependencies)
@@ -100,6 +101,14 @@ public struct Planner {
         let forcing = changes.filter(\.forcesReplacement).map(\.name)
         if !forcing.isEmpty {
             return (action(.replace, changes: changes, replacedBecause: forcing), Expander.allUnknown(desired), drift)
+        }
+        // in place, the resource keeps what it has: a property that cannot be turned back must not be
+        for change in changes {
+            guard let schema = desired.schema.attributes[change.name], let reason = schema.irreversible,
+                  let off = schema.defaultValue, change.after == off,
+                  let before = change.before, before != .null, before != .unknown, before != off else { continue }
+            throw StackError("\(desired.address): \(change.name) cannot go from \(before) back to \(off): \(reason)",
+                             at: desired.propertyLocations[change.name] ?? desired.location)
         }
         return (action(changes.isEmpty ? .noop : .update, changes: changes), computed, drift)
     }

@@ -6,7 +6,7 @@ import Stack
 /// trip, not nine in a row), a missing one read as missing, never filled in from the state.
 enum BucketRead {
     static let subresources = ["versioning", "publicAccessBlock", "encryption", "lifecycle", "ownershipControls", "acl", "logging",
-                               "tagging", "policy", "replication", "notification", "cors"]
+                               "tagging", "policy", "replication", "notification", "cors", "object-lock"]
 
     /// The bucket's attributes, by the names the schema uses.
     static func attributes(_ name: String, s3: S3) async throws -> [String: Value] {
@@ -66,6 +66,11 @@ enum BucketRead {
             let methods = rule.children("AllowedMethod").map(\.text).joined(separator: ",")
             return "\(methods) from \(rule.children("AllowedOrigin").map(\.text).joined(separator: ","))"
         })
+        // no configuration (S3's 404) is no Object Lock; Object Lock without a default rule keeps nothing new either
+        let retention = try xml("object-lock")?.child("Rule")?.child("DefaultRetention")
+        let years = retention?.child("Years").flatMap { Int($0.text) } ?? 0
+        attributes["object_lock_days"] = .int(retention?.child("Days").flatMap { Int($0.text) } ?? years * 365)
+        attributes["object_lock_mode"] = .string(retention?.child("Mode")?.text ?? "COMPLIANCE")
         return attributes
     }
 

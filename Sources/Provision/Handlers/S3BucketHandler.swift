@@ -5,34 +5,36 @@ import Stack
 import TextSafety
 
 /// `aws.s3.bucket`: a bucket with Block Public Access, owner-enforced objects, default encryption (SSE-KMS with the
-/// stack's key), versioning, a policy, an expiry rule, server access logging and tags. A bucket that still holds objects is not deleted
-/// unless destroy was asked to empty it.
+/// stack's key), versioning, a policy, an expiry rule, server access logging, tags and, when asked, S3 Object Lock with a
+/// default retention. A bucket that still holds objects is not deleted unless destroy was asked to empty it.
 struct S3BucketHandler: ResourceHandler {
     let type = "aws.s3.bucket"
     let actions = HandlerActions(
         create: ["s3:CreateBucket", "s3:PutBucketPublicAccessBlock", "s3:PutBucketOwnershipControls", "s3:PutEncryptionConfiguration",
                  "s3:PutBucketVersioning", "s3:PutBucketPolicy", "s3:PutLifecycleConfiguration", "s3:PutBucketTagging",
-                 "s3:PutBucketLogging", "kms:GenerateDataKey", "kms:DescribeKey"],
+                 "s3:PutBucketLogging", "s3:PutBucketObjectLockConfiguration", "kms:GenerateDataKey", "kms:DescribeKey"],
         read: ["s3:ListAllMyBuckets", "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration", "s3:GetBucketPublicAccessBlock",
                "s3:GetBucketTagging", "s3:GetBucketPolicy", "s3:GetBucketOwnershipControls", "s3:GetBucketAcl", "s3:GetBucketLogging",
-               "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration", "s3:GetBucketNotification", "s3:GetBucketCORS"],
+               "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration", "s3:GetBucketNotification", "s3:GetBucketCORS",
+               "s3:GetBucketObjectLockConfiguration"],
         // (DeletePublicAccessBlock is authorised by s3:PutBucketPublicAccessBlock and DeleteBucketLifecycle by
         // s3:PutLifecycleConfiguration, DeleteBucketReplication by s3:PutReplicationConfiguration and DeleteBucketCors by
         // s3:PutBucketCORS: IAM has no actions of their own for them)
         update: ["s3:PutBucketPublicAccessBlock", "s3:PutBucketOwnershipControls",
                  "s3:PutEncryptionConfiguration", "s3:PutBucketVersioning", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy",
                  "s3:PutLifecycleConfiguration", "s3:PutBucketTagging", "s3:PutBucketLogging", "s3:PutBucketAcl",
-                 "s3:PutReplicationConfiguration", "s3:PutBucketNotification", "s3:PutBucketCORS"],
+                 "s3:PutReplicationConfiguration", "s3:PutBucketNotification", "s3:PutBucketCORS", "s3:PutBucketObjectLockConfiguration"],
         delete: ["s3:DeleteBucket", "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"])
 
     private static let allProperties: Set<String> = ["block_public_access", "object_ownership", "sse_algorithm", "kms_key_id",
                                                      "bucket_key_enabled", "versioning", "policy", "lifecycle_expiration_days", "tags",
                                                      "logging_target_bucket", "logging_target_prefix", "public_acl_grants",
-                                                     "lifecycle_other_rules", "replication_rules", "notification_targets", "cors_rules"]
+                                                     "lifecycle_other_rules", "replication_rules", "notification_targets", "cors_rules",
+                                                     "object_lock_days", "object_lock_mode"]
 
     func create(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value] {
         let name = try resource.require("bucket")
-        try await S3(client: context.client).createBucket(name)
+        try await S3(client: context.client).createBucket(name, objectLock: try resource.requireInt("object_lock_days") > 0)
         try await context.recordID(name)
         try await configure(resource, name: name, changed: Self.allProperties, context: context)
         return computed(name, context: context)
@@ -129,6 +131,18 @@ struct S3BucketHandler: ResourceHandler {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for put in puts { group.addTask(operation: put) }
             try await group.waitForAll()
+        }
+        // after the versioning it needs (S3 turns Object Lock on only for a versioned bucket). A retention of 0 days
+        // on a bucket that has Object Lock is refused at plan; on one that has not, there is nothing to put.
+        if !changed.isDisjoint(with: ["object_lock_days", "object_lock_mode"]) {
+            let days = try resource.requireInt("object_lock_days")
+            let mode = try resource.requireString("object_lock_mode")
+            if days > 0 {
+                try await s3.putSubresource(name, "object-lock", body: """
+                    <ObjectLockConfiguration \(namespace)><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention>\
+                    <Mode>\(mode)</Mode><Days>\(days)</Days></DefaultRetention></Rule></ObjectLockConfiguration>
+                    """)
+            }
         }
     }
 

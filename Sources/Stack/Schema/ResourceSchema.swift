@@ -27,10 +27,13 @@ public struct AttributeSchema: Sendable {
     /// Owned by deploy, not set by templates: always desired as its default (no public ACL grants), so anything
     /// else found in the account is drift that apply removes.
     public var fixed = false
+    /// Why, once the resource holds anything but the default, the property cannot go back to it (S3 Object Lock
+    /// cannot be turned off): a plan that would is refused with this reason. Nil: it can.
+    public var irreversible: String?
 
     public init(_ kind: Kind, required: Bool = false, replace: Bool = false, sensitive: Bool = false,
                 allowed: [String]? = nil, range: ClosedRange<Int>? = nil, default defaultValue: Value? = nil,
-                unordered: Bool = false, awsDefaultWhenOmitted: Bool = false, fixed: Bool = false) {
+                unordered: Bool = false, awsDefaultWhenOmitted: Bool = false, fixed: Bool = false, irreversible: String? = nil) {
         self.kind = kind
         self.required = required
         self.forcesReplacement = replace
@@ -41,6 +44,7 @@ public struct AttributeSchema: Sendable {
         self.unordered = unordered
         self.awsDefaultWhenOmitted = awsDefaultWhenOmitted
         self.fixed = fixed
+        self.irreversible = irreversible
     }
 }
 

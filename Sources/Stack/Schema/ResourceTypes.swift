@@ -130,6 +130,11 @@ public enum ResourceTypes {
             "replication_rules": .init(.stringList, default: .list([]), unordered: true, fixed: true),
             "notification_targets": .init(.stringList, default: .list([]), unordered: true, fixed: true),
             "cors_rules": .init(.stringList, default: .list([]), unordered: true, fixed: true),
+            // S3 Object Lock's default retention of each new object version, in days (0: Object Lock off). Turned on,
+            // it stays on: S3 has no way to turn it off, and removing the retention would silently end the protection
+            "object_lock_days": .init(.int, range: 0...36500, default: .int(0),
+                                      irreversible: "S3 Object Lock cannot be turned off once a bucket has it; keep its retention above 0 days"),
+            "object_lock_mode": .init(.string, allowed: ["GOVERNANCE", "COMPLIANCE"], default: .string("COMPLIANCE")),
         ]),
         // account-wide; destroy leaves it on (it protects more than this stack)
         ResourceSchema("aws.s3.account_public_access_block", taggable: false, computed: ["id"], [
