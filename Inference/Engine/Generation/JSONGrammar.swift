@@ -11,7 +11,8 @@ public struct JSONGrammar: Sendable, Hashable {
         case string(minimum: Int, maximum: Int?)
         case number
         case integer
-        /// Exactly one of these JSON texts (enum, const, true, false, null), written compactly.
+        /// Exactly one of these JSON texts (enum, const, true, false, null), written compactly. The grammar keeps
+        /// them sorted and without duplicates, so that the texts sharing a beginning are a range of the list.
         case literals([[UInt8]])
         /// Any one of these rules.
         case anyOf([Int])
@@ -32,16 +33,45 @@ public struct JSONGrammar: Sendable, Hashable {
         public var additional: Int?
     }
 
+    /// An object rule's keys in byte order, only those whose value is finite (the only ones the matcher may write):
+    /// the keys sharing a beginning are a range of `order`, so matching a key costs O(log n) a byte.
+    public struct KeyTable: Sendable, Hashable {
+        /// Property indices, sorted by key.
+        public var order: [Int]
+        /// A property's place in `order` (-1: its value is not finite).
+        public var rank: [Int]
+    }
+
     public private(set) var rules: [Rule]
     public let root: Int
     /// Whether each rule has a value of finite length: the matcher never enters a rule without one, so that
     /// whatever it accepted can always be finished.
     public let finite: [Bool]
+    /// Each object rule's key table (nil for other rules).
+    public let keyTables: [KeyTable?]
 
     public init(rules: [Rule], root: Int) {
-        self.rules = rules
+        self.rules = rules.map { rule in
+            guard case .literals(let texts) = rule else { return rule }
+            return .literals(Self.sortedUnique(texts))
+        }
         self.root = root
-        finite = Self.finiteness(rules)
+        let finite = Self.finiteness(rules)
+        self.finite = finite
+        keyTables = rules.map { rule in
+            guard case .object(let object) = rule else { return nil }
+            let order = object.properties.indices.filter { finite[object.properties[$0].rule] }
+                .sorted { object.properties[$0].key.lexicographicallyPrecedes(object.properties[$1].key) }
+            var rank = [Int](repeating: -1, count: object.properties.count)
+            for (place, property) in order.enumerated() { rank[property] = place }
+            return KeyTable(order: order, rank: rank)
+        }
+    }
+
+    static func sortedUnique(_ texts: [[UInt8]]) -> [[UInt8]] {
+        var unique: [[UInt8]] = []
+        for text in texts.sorted(by: { $0.lexicographicallyPrecedes($1) }) where unique.last != text { unique.append(text) }
+        return unique
     }
 
     /// Any JSON object (OpenAI's JSON mode: `response_format: {"type": "json_object"}`).

@@ -72,9 +72,9 @@ public struct JSONMatcher: Sendable {
         case object(rule: Int, ObjectState)
         case array(rule: Int, count: Int, phase: ArrayPhase)
         case string(StringState)
-        /// Matching one of several exact texts: the rule (literals, or an object's keys), the candidates still
-        /// possible, and how many bytes matched.
-        case literal(source: LiteralSource, live: [Int], matched: Int)
+        /// Matching one of several exact texts: the rule (literals, or an object's keys), the range of its sorted
+        /// texts still possible (those beginning with the bytes matched so far), and how many bytes matched.
+        case literal(source: LiteralSource, lower: Int, upper: Int, matched: Int)
         case number(NumberState)
     }
 
@@ -181,20 +181,49 @@ public struct JSONMatcher: Sendable {
         guard stack.count == 1, let top = stack.last else { return false }
         switch top {
         case .number(let number): return number.isComplete
-        case .literal(let source, let live, let matched): return live.contains { candidates(source)[$0].count == matched }
+        case .literal(let source, let lower, let upper, let matched): return lower < upper && text(source, lower).count == matched
         default: return false
         }
     }
 
-    private func candidates(_ source: LiteralSource) -> [[UInt8]] {
+    /// The `index`th text of a literal source in byte order.
+    private func text(_ source: LiteralSource, _ index: Int) -> [UInt8] {
         switch source {
         case .rule(let rule):
-            if case .literals(let texts) = grammar.rules[rule] { return texts }
-            return []
+            if case .literals(let texts) = grammar.rules[rule] { return texts[index] }
         case .keys(let rule):
-            if case .object(let object) = grammar.rules[rule] { return object.properties.map(\.key) }
-            return []
+            if case .object(let object) = grammar.rules[rule], let table = grammar.keyTables[rule] {
+                return object.properties[table.order[index]].key
+            }
         }
+        return []
+    }
+
+    /// The first index in `lower..<upper` whose text's byte at `offset` is not below `byte` (or, with `above`, is
+    /// above it). The range's texts share their first `offset` bytes and are all longer, so they are sorted by it.
+    private func partition(_ source: LiteralSource, _ lower: Int, _ upper: Int, offset: Int, byte: UInt8, above: Bool) -> Int {
+        var (low, high) = (lower, upper)
+        while low < high {
+            let middle = (low + high) / 2
+            let value = text(source, middle)[offset]
+            if above ? value <= byte : value < byte { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// Whether the texts `lower..<upper` hold one that may still be written: any literal; for keys, one the object
+    /// on the stack under the literal has not had yet.
+    private func hasOpen(_ c: Configuration, _ source: LiteralSource, _ lower: Int, _ upper: Int) -> Bool {
+        guard lower < upper else { return false }
+        guard case .keys(let rule) = source else { return true }
+        guard c.stack.count >= 2, case .object(_, let state) = c.stack[c.stack.count - 2], let table = grammar.keyTables[rule] else {
+            return false
+        }
+        let seen = state.seen.reduce(0) { count, property in
+            let place = table.rank[property]
+            return count + (place >= lower && place < upper ? 1 : 0)
+        }
+        return seen < upper - lower
     }
 
     /// Appends to `output` every configuration `configuration` becomes on `byte` (none if it cannot take it).
@@ -251,7 +280,7 @@ public struct JSONMatcher: Sendable {
                         c.stack.append(.number(NumberState(integer: false)))
                     }
                 case .literals(let texts):
-                    c.stack.append(.literal(source: .rule(rule), live: Array(texts.indices), matched: 0))
+                    c.stack.append(.literal(source: .rule(rule), lower: 0, upper: texts.count, matched: 0))
                 }
                 // the pushed frame takes the byte
                 continue
@@ -267,26 +296,28 @@ public struct JSONMatcher: Sendable {
                 c.stack.removeLast()
                 continue
 
-            case .literal(let source, let live, let matched):
-                let texts = candidates(source)
-                let extended = live.filter { texts[$0].count > matched && texts[$0][matched] == byte }
-                if !extended.isEmpty {
+            case .literal(let source, let lower, let upper, let matched):
+                // a text that ends here sorts first (it is a prefix of the others); the rest are sorted by this byte
+                let ended = lower < upper && text(source, lower).count == matched
+                let longer = ended ? lower + 1 : lower
+                let from = partition(source, longer, upper, offset: matched, byte: byte, above: false)
+                let to = partition(source, from, upper, offset: matched, byte: byte, above: true)
+                if hasOpen(c, source, from, to) {
                     c.whitespace = 0
-                    let finished = extended.filter { texts[$0].count == matched + 1 }
-                    if finished.count == extended.count, let chosen = finished.first {
+                    if to - from == 1, text(source, from).count == matched + 1 {
                         // the only way on is the end of the text
                         c.stack.removeLast()
-                        guard completeLiteral(&c, source, chosen) else { return }
+                        guard completeLiteral(&c, source, from) else { return }
                     } else {
-                        c.stack[c.stack.count - 1] = .literal(source: source, live: extended, matched: matched + 1)
+                        c.stack[c.stack.count - 1] = .literal(source: source, lower: from, upper: to, matched: matched + 1)
                     }
                     output.append(c)
                     return
                 }
                 // a text that is complete and could have gone on (enum [1, 12]) ends here; the byte is the parent's
-                guard let chosen = live.first(where: { texts[$0].count == matched }) else { return }
+                guard ended, hasOpen(c, source, lower, lower + 1) else { return }
                 c.stack.removeLast()
-                guard completeLiteral(&c, source, chosen) else { return }
+                guard completeLiteral(&c, source, lower) else { return }
                 continue
 
             case .string(var string):
@@ -312,20 +343,20 @@ public struct JSONMatcher: Sendable {
                 c.whitespace = 0
                 switch (state.phase, byte) {
                 case (.open, UInt8(ascii: "}")), (.member, UInt8(ascii: "}")):
-                    guard object.required.allSatisfy({ state.seen.contains($0) }) else { return }
+                    // `seen` holds no property twice
+                    guard state.seen.reduce(0, { $0 + (object.required.contains($1) ? 1 : 0) }) == object.required.count else { return }
                     c.stack.removeLast()
                     output.append(c)
                 case (.member, UInt8(ascii: ",")):
-                    guard canAddKey(object, state) else { return }
+                    guard canAddKey(rule, object, state) else { return }
                     state.phase = .comma
                     c.stack[c.stack.count - 1] = .object(rule: rule, state)
                     output.append(c)
                 case (.open, UInt8(ascii: "\"")), (.comma, UInt8(ascii: "\"")):
-                    // a declared key, by its exact text
-                    let open = object.properties.indices.filter { !state.seen.contains($0) && grammar.finite[object.properties[$0].rule] }
-                    if !open.isEmpty {
+                    // a declared key, by its exact text (every key begins with the quote)
+                    if let keys = grammar.keyTables[rule]?.order.count, keys > state.seen.count {
                         var declared = c
-                        declared.stack.append(.literal(source: .keys(rule), live: open, matched: 1))
+                        declared.stack.append(.literal(source: .keys(rule), lower: 0, upper: keys, matched: 1))
                         output.append(declared)
                     }
                     // any other key as free text
@@ -373,16 +404,18 @@ public struct JSONMatcher: Sendable {
     }
 
     /// Whether another member may follow a comma.
-    private func canAddKey(_ object: JSONGrammar.ObjectRule, _ state: ObjectState) -> Bool {
+    private func canAddKey(_ rule: Int, _ object: JSONGrammar.ObjectRule, _ state: ObjectState) -> Bool {
         if let additional = object.additional, grammar.finite[additional] { return true }
-        return object.properties.indices.contains { !state.seen.contains($0) && grammar.finite[object.properties[$0].rule] }
+        // `seen` holds only keys of the table, each once
+        return (grammar.keyTables[rule]?.order.count ?? 0) > state.seen.count
     }
 
-    /// After a literal's last byte: an object key marks its property seen and sets the value's rule.
-    private func completeLiteral(_ c: inout Configuration, _ source: LiteralSource, _ chosen: Int) -> Bool {
+    /// After a literal's last byte (`place`: its index in byte order): an object key marks its property seen and sets
+    /// the value's rule.
+    private func completeLiteral(_ c: inout Configuration, _ source: LiteralSource, _ place: Int) -> Bool {
         guard case .keys(let rule) = source else { return true }
         guard case .object(let rule2, var state) = c.stack.last, rule2 == rule,
-              case .object(let object) = grammar.rules[rule] else { return false }
+              case .object(let object) = grammar.rules[rule], let chosen = grammar.keyTables[rule]?.order[place] else { return false }
         state.seen.append(chosen)
         state.pending = object.properties[chosen].rule
         state.phase = .colon
@@ -394,7 +427,7 @@ public struct JSONMatcher: Sendable {
     private func completeFreeKey(_ c: inout Configuration, object rule: Int, name: [UInt8]) -> Bool {
         guard case .object(let rule2, var state) = c.stack.last, rule2 == rule,
               case .object(let object) = grammar.rules[rule], let additional = object.additional else { return false }
-        if object.properties.contains(where: { Array($0.name.utf8) == name }) { return false }
+        if object.properties.contains(where: { $0.name.utf8.elementsEqual(name) }) { return false }
         state.pending = additional
         state.phase = .colon
         c.stack[c.stack.count - 1] = .object(rule: rule, state)

@@ -5,13 +5,20 @@ import Foundation
 /// (false, true, absent or a schema), array `items`, `minItems`, `maxItems`, string `minLength`, `maxLength`,
 /// `enum`, `const`, `anyOf`, `oneOf` (when its choices cannot overlap), `$ref` to `#`, `#/$defs/...` or
 /// `#/definitions/...`, and the annotations (`title`, `description`, ...). Any other keyword is an error naming it:
-/// a schema is never silently loosened.
+/// a schema is never silently loosened. A schema beyond one of the `JSONSchemaLimits` is an error naming the limit,
+/// found before the work it bounds is done.
+///
+/// Choices are flattened once compiled: an `anyOf` lists the rules it may come to through nested choices and
+/// references, never another `anyOf`, and the literals among them are one sorted table, so the matcher follows a
+/// bounded number of branches a byte whatever the nesting.
 public struct JSONSchemaCompiler {
-    /// Why a schema was refused: the keyword (or the schema's path) and what is wrong.
+    /// Why a schema was refused: the keyword (or the schema's path) and what is wrong; `exceeded` names the limit
+    /// when it is one of the `JSONSchemaLimits`.
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public var keyword: String
         public var path: String
         public var message: String
+        public var exceeded: JSONSchemaLimits.Limit?
         public var description: String { "\(path.isEmpty ? "the schema" : path): \(message)" }
     }
 
@@ -21,14 +28,28 @@ public struct JSONSchemaCompiler {
                                        "minLength", "maxLength", "enum", "const", "anyOf", "oneOf", "$ref"]
 
     private let document: [String: Any]
-    private var rules: [JSONGrammar.Rule] = []
+    let limits: JSONSchemaLimits
+    var rules: [JSONGrammar.Rule] = []
     private var references: [String: Int] = [:]
     private var depth = 0
+    /// Object properties so far (with `rules`, the grammar's nodes).
+    private var properties = 0
+    private var literalValues = 0
+    /// Each `oneOf`'s choices and path, checked once every rule is compiled (a reference may still be a placeholder
+    /// while its own schema compiles).
+    private var oneOfs: [(choices: [Int], path: String)] = []
 
-    /// Compiles `schema`, a JSON object.
-    public static func compile(_ schema: [String: Any]) throws(Failure) -> JSONGrammar {
-        var compiler = JSONSchemaCompiler(document: schema)
+    /// Compiles `schema`, a JSON object, within `limits`.
+    public static func compile(_ schema: [String: Any], limits: JSONSchemaLimits = .standard) throws(Failure) -> JSONGrammar {
+        let size = (try? JSONSerialization.data(withJSONObject: schema, options: [.withoutEscapingSlashes]).count) ?? Int.max
+        guard size <= limits.schemaBytes else {
+            throw Failure(keyword: "schema", path: "#", message: "the schema's \(size) bytes (written compactly) exceed the limit of \(limits.schemaBytes) (limit '\(JSONSchemaLimits.Limit.schemaBytes.rawValue)')",
+                          exceeded: .schemaBytes)
+        }
+        var compiler = JSONSchemaCompiler(document: schema, limits: limits)
         let root = try compiler.rule(schema, path: "#")
+        for oneOf in compiler.oneOfs { try compiler.checkDisjoint(oneOf.choices, path: oneOf.path) }
+        try compiler.flattenChoices()
         let grammar = JSONGrammar(rules: compiler.rules, root: root)
         guard grammar.finite[root] else {
             throw Failure(keyword: "schema", path: "#", message: "no finite document satisfies the schema")
@@ -36,23 +57,36 @@ public struct JSONSchemaCompiler {
         return grammar
     }
 
-    private init(document: [String: Any]) {
+    private init(document: [String: Any], limits: JSONSchemaLimits) {
         self.document = document
+        self.limits = limits
     }
 
-    private mutating func add(_ rule: JSONGrammar.Rule) -> Int {
+    mutating func add(_ rule: JSONGrammar.Rule) -> Int {
         rules.append(rule)
         return rules.count - 1
     }
 
-    private func fail(_ keyword: String, _ path: String, _ message: String) -> Failure {
+    func fail(_ keyword: String, _ path: String, _ message: String) -> Failure {
         Failure(keyword: keyword, path: path, message: message)
+    }
+
+    /// A refusal for going beyond `limit`.
+    func exceeded(_ limit: JSONSchemaLimits.Limit, _ keyword: String, _ path: String, _ what: String) -> Failure {
+        Failure(keyword: keyword, path: path, message: "\(what) exceeds the limit of \(limits[limit]) (limit '\(limit.rawValue)')", exceeded: limit)
+    }
+
+    private func checkNodes(_ path: String, adding: Int = 0) throws(Failure) {
+        guard rules.count + properties + adding <= limits.nodes else {
+            throw exceeded(.nodes, "schema", path, "the schema's compiled rules and object properties (\(rules.count + properties + adding) so far)")
+        }
     }
 
     private mutating func rule(_ value: Any, path: String) throws(Failure) -> Int {
         depth += 1
         defer { depth -= 1 }
-        guard depth < 64 else { throw fail("schema", path, "the schema nests deeper than 64 levels") }
+        guard depth <= limits.depth else { throw exceeded(.depth, "schema", path, "the schema's nesting (\(depth) levels)") }
+        try checkNodes(path)
         if let flag = value as? NSNumber, String(cString: flag.objCType) == "c" {
             return flag.boolValue ? try anyValue() : add(.never)
         }
@@ -74,9 +108,12 @@ public struct JSONSchemaCompiler {
                 throw fail(keyword, path, "'\(keyword)' beside other constraints (\(constraints.subtracting([keyword]).sorted().joined(separator: ", "))) is not supported")
             }
             guard let list = raw as? [Any], !list.isEmpty else { throw fail(keyword, path, "'\(keyword)' must be a non-empty list of schemas") }
+            guard list.count <= limits.alternatives else {
+                throw exceeded(.alternatives, keyword, path, "'\(keyword)' with \(list.count) schemas")
+            }
             var choices: [Int] = []
             for (index, item) in list.enumerated() { choices.append(try rule(item, path: "\(path)/\(keyword)/\(index)")) }
-            if keyword == "oneOf" { try checkDisjoint(choices, path: path) }
+            if keyword == "oneOf" { oneOfs.append((choices, path)) }
             return add(.anyOf(choices))
         }
         return try typed(schema, constraints: constraints, path: path)
@@ -138,7 +175,7 @@ public struct JSONSchemaCompiler {
                 types = ["string"]
             }
         case let name as String: types = [name]
-        case let names as [String] where !names.isEmpty: types = names
+        case let names as [String] where !names.isEmpty: types = Array(Set(names)).sorted()
         default: throw fail("type", path, "'type' must be a type name or a non-empty list of them")
         }
         let known = ["object", "array", "string", "number", "integer", "boolean", "null"]
@@ -150,13 +187,18 @@ public struct JSONSchemaCompiler {
                 guard let list = raw as? [Any] else { throw fail("enum", path, "'enum' must be a list") }
                 values = list
             }
+            literalValues += values.count + (schema["const"] == nil ? 0 : 1)
+            guard literalValues <= limits.enumValues else {
+                throw exceeded(.enumValues, schema["enum"] != nil ? "enum" : "const", path, "the schema's 'enum' and 'const' values (\(literalValues) so far)")
+            }
             if let constant = schema["const"] {
                 values = schema["enum"] == nil ? [constant] : values.filter { Self.same($0, constant) }
             }
             var texts: [[UInt8]] = []
+            var known = Set<[UInt8]>()
             for value in values where types.contains(where: { Self.kind(value, is: $0) }) {
                 let text = try Self.text(value, path: path)
-                if !texts.contains(text) { texts.append(text) }
+                if known.insert(text).inserted { texts.append(text) }
             }
             guard !texts.isEmpty else { throw fail(schema["enum"] != nil ? "enum" : "const", path, "no value of 'enum'/'const' has the schema's type") }
             return add(.literals(texts))
@@ -183,6 +225,7 @@ public struct JSONSchemaCompiler {
         var properties: [JSONGrammar.ObjectRule.Property] = []
         if let raw = schema["properties"] {
             guard let declared = raw as? [String: Any] else { throw fail("properties", path, "'properties' must be an object") }
+            try checkNodes(path, adding: declared.count)
             // the schema's own order is lost by JSONSerialization; sorted keeps the grammar deterministic
             for name in declared.keys.sorted() {
                 let rule = try rule(declared[name] as Any, path: "\(path)/properties/\(name)")
@@ -192,12 +235,16 @@ public struct JSONSchemaCompiler {
         var required = Set<Int>()
         if let raw = schema["required"] {
             guard let names = raw as? [String] else { throw fail("required", path, "'required' must be a list of names") }
+            try checkNodes(path, adding: properties.count + names.count)
+            var index = [String: Int]()
+            for (place, property) in properties.enumerated() { index[property.name] = place }
             for name in names {
-                if let index = properties.firstIndex(where: { $0.name == name }) {
-                    required.insert(index)
+                if let found = index[name] {
+                    required.insert(found)
                 } else {
                     // required but not declared: it takes the additional properties' rule, declared here as its own
                     properties.append(.init(name: name, key: try Self.text(name, path: path), rule: -1))
+                    index[name] = properties.count - 1
                     required.insert(properties.count - 1)
                 }
             }
@@ -214,6 +261,8 @@ public struct JSONSchemaCompiler {
             }
             properties[index].rule = additional
         }
+        self.properties += properties.count
+        try checkNodes(path)
         return add(.object(.init(properties: properties, required: required, additional: additional)))
     }
 
@@ -238,66 +287,6 @@ public struct JSONSchemaCompiler {
             throw fail(keyword, path, "'\(keyword)' must be a whole number from 0 to 1000000")
         }
         return number.intValue
-    }
-
-    /// `oneOf` is valid only when exactly one choice matches; following every choice as `anyOf` does is right only
-    /// when no document matches two of them.
-    private func checkDisjoint(_ choices: [Int], path: String) throws(Failure) {
-        for i in choices.indices {
-            for j in choices.indices where j > i {
-                guard Self.disjoint(choices[i], choices[j], rules) else {
-                    throw fail("oneOf", path, "'oneOf' choices \(i) and \(j) may match the same document; use 'anyOf'")
-                }
-            }
-        }
-    }
-
-    /// Whether no value matches both rules: different kinds of value, different literals, or objects told apart by
-    /// a required property with different literal values.
-    static func disjoint(_ a: Int, _ b: Int, _ rules: [JSONGrammar.Rule]) -> Bool {
-        func kinds(_ index: Int, _ seen: Set<Int> = []) -> Set<String> {
-            guard !seen.contains(index) else { return [] }
-            switch rules[index] {
-            case .object: return ["object"]
-            case .array: return ["array"]
-            case .string: return ["string"]
-            case .number, .integer: return ["number"]
-            case .never: return []
-            case .literals(let texts):
-                return Set(texts.map { text -> String in
-                    switch text.first {
-                    case UInt8(ascii: "{"): "object"
-                    case UInt8(ascii: "["): "array"
-                    case UInt8(ascii: "\""): "string"
-                    case UInt8(ascii: "t"), UInt8(ascii: "f"): "boolean"
-                    case UInt8(ascii: "n"): "null"
-                    default: "number"
-                    }
-                })
-            case .anyOf(let choices): return choices.reduce(into: Set<String>()) { $0.formUnion(kinds($1, seen.union([index]))) }
-            }
-        }
-        let (ka, kb) = (kinds(a), kinds(b))
-        let shared = ka.intersection(kb)
-        if shared.isEmpty { return true }
-        if case .literals(let ta) = rules[a], case .literals(let tb) = rules[b] { return Set(ta).isDisjoint(with: Set(tb)) }
-        if shared == ["object"], case .object(let oa) = rules[a], case .object(let ob) = rules[b] {
-            for ia in oa.required {
-                let name = oa.properties[ia].name
-                guard let ib = ob.properties.firstIndex(where: { $0.name == name }), ob.required.contains(ib),
-                      case .literals(let la) = rules[Self.unwrap(oa.properties[ia].rule, rules)],
-                      case .literals(let lb) = rules[Self.unwrap(ob.properties[ib].rule, rules)] else { continue }
-                if Set(la).isDisjoint(with: Set(lb)) { return true }
-            }
-        }
-        return false
-    }
-
-    /// A reference's single-choice wrapper, unwrapped.
-    private static func unwrap(_ index: Int, _ rules: [JSONGrammar.Rule]) -> Int {
-        var index = index, hops = 0
-        while case .anyOf(let choices) = rules[index], choices.count == 1, hops < 16 { index = choices[0]; hops += 1 }
-        return index
     }
 
     /// Whether a decoded JSON value is of a schema type.

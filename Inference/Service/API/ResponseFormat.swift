@@ -59,12 +59,13 @@ public enum ResponseFormat: Sendable {
             case let given as [String: Any]: schema = given
             default: throw .invalid("'response_format.json_schema.schema' must be a JSON schema object", param: "response_format.json_schema.schema")
             }
+            // compiled here, on the request's connection thread: the scheduler only runs the grammar
             let grammar: JSONGrammar
             do {
                 grammar = try JSONSchemaCompiler.compile(schema)
             } catch {
-                throw .invalid("response_format.json_schema.schema: \(error.description)", param: "response_format.json_schema.schema",
-                               code: error.keyword == "schema" ? "invalid_schema" : "unsupported_schema_keyword")
+                let code = error.exceeded != nil ? "schema_too_large" : error.keyword == "schema" ? "invalid_schema" : "unsupported_schema_keyword"
+                throw .invalid("response_format.json_schema.schema: \(error.description)", param: "response_format.json_schema.schema", code: code)
             }
             let text = (try? JSONSerialization.data(withJSONObject: schema, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
             return .jsonSchema(name: name, grammar: grammar, sha256: SHA256.hex(String(decoding: text, as: UTF8.self)), strict: strict)
