@@ -183,4 +183,174 @@ struct JSONGrammarTests {
             #expect(error.keyword == test.keyword, "\(error.description)")
         }
     }
+
+    // MARK: cost: sorted tables and limits
+
+    /// A random enum: strings and numbers drawn from a small alphabet, so that many share a beginning and some are
+    /// prefixes of others (1, 12, 1.5).
+    static func randomEnum(_ random: inout SplitMix64) -> [Any] {
+        let alphabet = ["a", "b", "é", "\"", "1"]
+        return (0..<Int(random.next() % 40 + 1)).map { _ -> Any in
+            if random.next() % 3 == 0 {
+                let number = Int(random.next() % 200)
+                return random.next() % 2 == 0 ? NSNumber(value: number) : NSNumber(value: Double(number) + 0.5)
+            }
+            return (0..<Int(random.next() % 5)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }.joined()
+        }
+    }
+
+    /// What the matcher answered before the sorted tables, for a set of literal texts: a run of bytes may come
+    /// while it is (after a bounded run of white space) a prefix of a text, or a whole text and at most
+    /// `trailingLimit` bytes of white space after it.
+    static func referenceAccepts(_ texts: [[UInt8]], _ whole: [UInt8]) -> (accepts: Bool, canEnd: Bool) {
+        let leading = whole.prefix(while: JSONMatcher.isWhitespace).count
+        guard leading <= JSONMatcher(.anyObject).whitespaceLimit else { return (false, false) }
+        let bytes = Array(whole[leading...])
+        var canEnd = false, accepts = false
+        for text in texts {
+            if bytes.count <= text.count, text.starts(with: bytes) { accepts = true }
+            if bytes.count >= text.count, bytes.starts(with: text) {
+                let tail = bytes[text.count...]
+                if tail.count <= JSONMatcher.trailingLimit, tail.allSatisfy(JSONMatcher.isWhitespace) {
+                    accepts = true
+                    canEnd = true
+                }
+            }
+        }
+        return (accepts, canEnd)
+    }
+
+    @Test("an enum through the sorted table answers as a linear search of its texts would, byte by byte and in runs",
+          arguments: 0..<40)
+    func sortedEnumMatchesReference(seed: UInt64) throws {
+        var random = SplitMix64(seed: seed)
+        let values = Self.randomEnum(&random)
+        let grammar = try JSONSchemaCompiler.compile(["enum": values])
+        let texts = try values.map { try JSONSchemaCompiler.text($0, path: "") }
+        // probes: every prefix of every text, then each with a byte changed, added or a space after it
+        var probes: [[UInt8]] = []
+        for text in texts {
+            for end in 0...text.count {
+                let prefix = Array(text[..<end])
+                probes.append(prefix)
+                for byte: UInt8 in [0x22, 0x31, 0x61, 0x62, 0xC3, 0xA9, 0x20, 0x2E, 0x35, 0x0A] { probes.append(prefix + [byte]) }
+            }
+            probes.append(text + [0x20, 0x0A])
+            probes.append(text + [0x20, 0x20, 0x20])
+            probes.append([0x0A, 0x20] + text)
+        }
+        for probe in probes {
+            let expected = Self.referenceAccepts(texts, probe)
+            var matcher = JSONMatcher(grammar)
+            var bytewise = true
+            for byte in probe where !matcher.advance(CollectionOfOne(byte)) { bytewise = false; break }
+            #expect(bytewise == expected.accepts, "byte by byte: \(String(decoding: probe, as: UTF8.self).debugDescription)")
+            #expect(!bytewise || matcher.canEnd == expected.canEnd, "can end: \(String(decoding: probe, as: UTF8.self).debugDescription)")
+            #expect(JSONMatcher(grammar).accepts(probe) == expected.accepts, "as a run: \(String(decoding: probe, as: UTF8.self).debugDescription)")
+        }
+    }
+
+    @Test("an object's keys through the sorted table: each declared key once, a written key refused as soon as no other can follow",
+          arguments: 0..<20)
+    func sortedKeysMatchReference(seed: UInt64) throws {
+        var random = SplitMix64(seed: seed)
+        let names = Array(Set((0..<Int(random.next() % 12 + 2)).map { _ in
+            (0..<Int(random.next() % 4 + 1)).map { _ in ["a", "b", "ab"][Int(random.next() % 3)] }.joined()
+        }))
+        let grammar = try JSONSchemaCompiler.compile(["type": "object", "properties": Dictionary(uniqueKeysWithValues: names.map { ($0, ["type": "integer"]) }),
+                                                      "additionalProperties": false])
+        var matcher = JSONMatcher(grammar)
+        let opened = matcher.advance(Array("{".utf8))
+        try #require(opened)
+        var written: [String] = []
+        for (index, name) in names.shuffled(using: &random).enumerated() {
+            if index > 0 {
+                let comma = matcher.advance(Array(",".utf8))
+                try #require(comma)
+            }
+            // every byte of a written key that no unwritten key shares is refused
+            for old in written {
+                let key = Array("\"\(old)\"".utf8)
+                let open = names.filter { !written.contains($0) }.map { Array("\"\($0)\"".utf8) }
+                for end in 1...key.count {
+                    let prefix = Array(key[..<end])
+                    #expect(matcher.accepts(prefix) == open.contains { $0.starts(with: prefix) }, "\(old) again, \(end) bytes, after \(written)")
+                }
+            }
+            let member = matcher.advance(Array("\"\(name)\":1".utf8))
+            try #require(member, "\(name) after \(written)")
+            written.append(name)
+        }
+        #expect(!matcher.accepts(Array(",".utf8)), "no key is left")
+        let closed = matcher.advance(Array("}".utf8))
+        #expect(closed && matcher.canEnd)
+    }
+
+    @Test("string consts among anyOf choices and nested anyOfs come to one table; discriminated objects are followed as branches")
+    func choicesFlattened() throws {
+        let consts = (0..<200).map { ["const": "c\($0)"] as [String: Any] }
+        let grammar = try JSONSchemaCompiler.compile(["anyOf": consts + [["anyOf": [["type": "integer"], ["anyOf": [["const": "z"]]]]]]])
+        guard case .anyOf(let choices) = grammar.rules[grammar.root] else { Issue.record("root is not a choice"); return }
+        #expect(choices.count == 2, "the integer and one table of literals")
+        for choice in choices { if case .anyOf = grammar.rules[choice] { Issue.record("a nested anyOf is left") } }
+        for document in ["\"c0\"", "\"c199\"", "\"z\"", "17"] { #expect(Self.firstRefused(Array(document.utf8), grammar) == (nil, true), "\(document)") }
+        #expect(Self.firstRefused(Array("\"c200\"".utf8), grammar).refused != nil)
+
+        let kinds = (0..<JSONSchemaLimits.standard.branches).map { index -> [String: Any] in
+            ["type": "object", "properties": ["kind": ["const": "k\(index)"], "v\(index)": ["type": "integer"]],
+             "required": ["kind", "v\(index)"], "additionalProperties": false]
+        }
+        let union = try JSONSchemaCompiler.compile(["oneOf": kinds])
+        let last = JSONSchemaLimits.standard.branches - 1
+        #expect(Self.firstRefused(Array("{\"kind\":\"k\(last)\",\"v\(last)\":3}".utf8), union) == (nil, true))
+        #expect(Self.firstRefused(Array("{\"kind\":\"k0\",\"v1\":3}".utf8), union).refused != nil)
+    }
+
+    struct LimitCase: Sendable, CustomTestStringConvertible {
+        var limit: JSONSchemaLimits.Limit
+        var testDescription: String { limit.rawValue }
+
+        /// A schema just beyond the limit, and one at it (which compiles).
+        var schemas: (over: [String: Any], at: [String: Any]) {
+            let limits = JSONSchemaLimits.standard
+            func nested(_ levels: Int) -> [String: Any] {
+                (1..<levels).reduce(["type": "integer"] as [String: Any]) { inner, _ in ["type": "array", "items": inner] }
+            }
+            func branches(_ count: Int) -> [String: Any] {
+                ["anyOf": (0..<count).map { ["type": "array", "items": ["type": "integer"], "maxItems": $0] as [String: Any] }]
+            }
+            switch limit {
+            case .schemaBytes:
+                let long = String(repeating: "x", count: 1000)
+                let fits = (limits.schemaBytes - 12) / 1004
+                return (["enum": (0...fits).map { "\($0)\(long)" }], ["enum": (0..<fits).map { "\($0)\(long.dropFirst(8))" }])
+            case .enumValues: return (["enum": Array(0...limits.enumValues)], ["enum": Array(0..<limits.enumValues)])
+            case .alternatives:
+                // consts, so that the choices at the limit come to one table, within the other limits
+                return (["anyOf": (0...limits.alternatives).map { ["const": $0] }], ["anyOf": (0..<limits.alternatives).map { ["const": $0] }])
+            case .branches: return (branches(limits.branches + 1), branches(limits.branches))
+            case .nodes:
+                let names = (0..<limits.nodes).map { "p\($0)" }
+                return (["type": "object", "required": names + ["extra"]], ["type": "object", "required": Array(names.prefix(limits.nodes - 20))])
+            case .depth: return (nested(limits.depth + 1), nested(limits.depth))
+            }
+        }
+    }
+
+    @Test("each limit refuses a schema just beyond it, naming it, and takes one at it", arguments: JSONSchemaLimits.Limit.allCases.map(LimitCase.init))
+    func limits(_ test: LimitCase) throws {
+        // through JSON text, as a request's schema arrives
+        func decoded(_ schema: [String: Any]) throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: JSONSerialization.data(withJSONObject: schema)) as? [String: Any])
+        }
+        let (over, at) = (try decoded(test.schemas.over), try decoded(test.schemas.at))
+        do {
+            _ = try JSONSchemaCompiler.compile(over)
+            Issue.record("compiled a schema beyond '\(test.limit.rawValue)'")
+        } catch {
+            #expect(error.exceeded == test.limit, "\(error.description)")
+            #expect(error.description.contains("'\(test.limit.rawValue)'"), "\(error.description)")
+        }
+        #expect(throws: Never.self, "a schema at the limit compiles") { try JSONSchemaCompiler.compile(at) }
+    }
 }

@@ -12,9 +12,10 @@ public struct JSONMatcher: Sendable {
     public let whitespaceLimit: Int
     /// The most white space bytes after a complete document (a line break), so that a model that may end does.
     public static let trailingLimit = 2
-    /// The most configurations followed at once (a schema of overlapping `anyOf`s nested deep would otherwise double
-    /// them at each level).
-    static let configurationLimit = 16
+    /// The most configurations followed at once: as many as the branches one choice may have (so that every object
+    /// of a discriminated union stays open until its discriminator is written), and no more when choices nested in
+    /// each other would multiply them.
+    static let configurationLimit = JSONSchemaLimits.standard.branches
     private var configurations: [Configuration]
 
     public init(_ grammar: JSONGrammar, whitespaceLimit: Int = 24) {
