@@ -14,6 +14,8 @@ import hashlib
 import json
 import os
 import sys
+import threading
+import time
 import unittest
 
 import httpx
@@ -196,6 +198,63 @@ class FidelityTests(unittest.TestCase):
         with self.assertRaises(openai.BadRequestError) as caught:
             self.client.chat.completions.create(model="qwen2-test", messages=MESSAGES, stop=["}"], response_format={"type": "json_object"})
         self.assertEqual(caught.exception.body["param"], "stop")
+
+    # what a schema may cost (JSONSchemaLimits)
+
+    def test_schema_limits_are_400s_naming_them(self):
+        def nested(levels):
+            schema = {"type": "integer"}
+            for _ in range(levels - 1):
+                schema = {"type": "array", "items": schema}
+            return schema
+        over = {
+            "schema_bytes": {"enum": [f"{i}" + "x" * 1000 for i in range(300)]},
+            "enum_values": {"enum": list(range(10001))},
+            "alternatives": {"anyOf": [{"const": i} for i in range(257)]},
+            "branches": {"anyOf": [{"type": "array", "items": {"type": "integer"}, "maxItems": i} for i in range(33)]},
+            "nodes": {"type": "object", "required": [f"p{i}" for i in range(10001)]},
+            "depth": nested(65),
+        }
+        for limit, schema in over.items():
+            with self.subTest(limit=limit), self.assertRaises(openai.BadRequestError) as caught:
+                self.client.chat.completions.create(model="qwen2-test", messages=MESSAGES, max_tokens=2, response_format={
+                    "type": "json_schema", "json_schema": {"name": "x", "schema": schema}})
+            self.assertIn(f"'{limit}'", caught.exception.body["message"])
+            self.assertEqual(caught.exception.body["code"], "schema_too_large")
+            self.assertEqual(caught.exception.body["param"], "response_format.json_schema.schema")
+        # the schema bombs of the review: refused at once, not generated for a minute
+        started = time.monotonic()
+        for schema in ({"enum": [f"v{i:06d}\u00e9" for i in range(60000)]},
+                       {"anyOf": [{"type": "object", "properties": {f"k{i}": {"type": "integer"}}, "required": [f"k{i}"],
+                                   "additionalProperties": False} for i in range(3000)]}):
+            with self.assertRaises(openai.BadRequestError):
+                self.client.chat.completions.create(model="qwen2-test", messages=MESSAGES, max_tokens=8, response_format={
+                    "type": "json_schema", "json_schema": {"name": "x", "schema": schema}})
+        self.assertLess(time.monotonic() - started, 10)
+
+    def test_largest_enum_is_quick_beside_a_plain_request(self):
+        values = [f"v{i:05d}\u00e9" for i in range(10000)]
+        results = {}
+
+        def timed(name, **request):
+            started = time.monotonic()
+            results[name] = (self.client.chat.completions.create(model="qwen2-test", messages=MESSAGES, max_tokens=8, seed=5, **request),
+                             time.monotonic() - started)
+        big = threading.Thread(target=timed, args=("enum",), kwargs={"temperature": 1.0, "response_format": {
+            "type": "json_schema", "json_schema": {"name": "big", "schema": {"enum": values}}}, "logit_bias": self.closing})
+        big.start()
+        timed("plain", temperature=1.0)
+        big.join()
+        reply, seconds = results["enum"]
+        self.assertLess(seconds, 10, "8 tokens of the largest accepted enum")
+        self.assertLess(results["plain"][1], 10, "a plain request beside it is served")
+        self.assertEqual(results["plain"][0].usage.completion_tokens, 8)
+        content = reply.choices[0].message.content
+        if reply.choices[0].finish_reason == "stop":
+            self.assertIn(json.loads(content), values)
+        else:
+            written = content.lstrip()
+            self.assertTrue(any(json.dumps(value, ensure_ascii=False).startswith(written) for value in values), written)
 
     # parameters that are not supported
 
