@@ -3,13 +3,14 @@ import Hashing
 import InferenceService
 import TextSafety
 
-/// `inference-server audit verify FILE... [--public-key PEM] [--checkpoints DIR]`: checks an audit log (rotated
+/// `inference-server audit verify FILE... [--public-key PEM] [--checkpoints DIR] [--live]`: checks an audit log (rotated
 /// files oldest first) and its signed checkpoints, names every sign of tampering, and says how much of it a
 /// signed checkpoint anchors. Exit 0 intact, 1 tampered, 2 bad usage or a file that cannot be read.
 /// `inference-server audit keygen --key FILE`: a new checkpoint key, its public half printed.
 enum Audit {
     static let usage = """
-        USAGE: inference-server audit verify FILE [FILE...] [--public-key PEM] [--checkpoints DIR]   (rotated files oldest first: log.2 log.1 log)
+        USAGE: inference-server audit verify FILE [FILE...] [--public-key PEM] [--checkpoints DIR] [--live]   (rotated files oldest first: log.2 log.1 log;
+                 --live: the server is still writing the log, so its last records may be unanchored for one checkpoint interval)
                inference-server audit keygen --key FILE   (a new checkpoint signing key, mode 0600; prints its public key)
         """
 
@@ -27,12 +28,13 @@ enum Audit {
         let path = try options.required("--key")
         let key = try AuditKey.create(path)
         print(key.publicKey.pem, terminator: "")
-        FileHandle.standardError.write(Data("inference-server: wrote \(path) (private, mode 0600); public key fingerprint \(key.publicKey.fingerprint)\n".utf8))
+        FileHandle.standardError.write(Data("inference-server: wrote \(path) (private, mode 0600); public key fingerprint \(key.publicKey.openSSHFingerprint)\n".utf8))
     }
 
     static func verify(_ arguments: [String]) throws {
         var files: [String] = []
         var values: [String: String] = [:]
+        var live = false
         var index = 0
         while index < arguments.count {
             var flag = arguments[index]
@@ -42,7 +44,9 @@ enum Audit {
                 value = String(flag[flag.index(after: equals)...])
                 flag = String(flag[..<equals])
             }
-            if flag == "--public-key" || flag == "--checkpoints" {
+            if flag == "--live", value == nil {
+                live = true
+            } else if flag == "--public-key" || flag == "--checkpoints" {
                 if value == nil {
                     guard index + 1 < arguments.count else { throw Arguments.Invalid(description: "audit verify: \(flag) needs a value") }
                     index += 1
@@ -50,7 +54,7 @@ enum Audit {
                 }
                 values[flag] = value
             } else if flag.hasPrefix("-") {
-                throw Arguments.Invalid(description: "audit verify: unknown option '\(SafeText.quoted(flag))' (known: --checkpoints --public-key)")
+                throw Arguments.Invalid(description: "audit verify: unknown option '\(SafeText.quoted(flag))' (known: --checkpoints --live --public-key)")
             } else {
                 files.append(flag)
             }
@@ -67,7 +71,7 @@ enum Audit {
         }
         let result: AuditVerification
         do {
-            result = try AuditVerifier.verify(files, publicKey: publicKey, checkpoints: values["--checkpoints"])
+            result = try AuditVerifier.verify(files, publicKey: publicKey, checkpoints: values["--checkpoints"], live: live)
         } catch {
             throw Arguments.Invalid(description: "audit verify: \(error.description)")
         }
@@ -95,12 +99,17 @@ enum Audit {
         case .none: text += "signatures NOT checked (no --public-key, and no audit-key.pub.pem in a --checkpoints directory): nothing is anchored\n"
         }
         if let anchor = result.anchor {
-            text += "anchored: records 1-\(result.anchoredThrough) by the signed \(anchor.kind.rawValue) checkpoint of \(anchor.time)\n"
+            // with findings, the anchor never reaches a record they put in doubt (AuditVerifier caps it)
+            text += "anchored: records 1-\(result.anchoredThrough)\(result.intact ? "" : " (those before the first record in doubt)") "
+                + "by the signed \(anchor.kind.rawValue) checkpoint of \(SafeText.terminal(anchor.time))\n"
+        } else if !result.intact, result.key != .none {
+            text += "anchored: none (no signed checkpoint vouches for the records before the first in doubt)\n"
         }
         if result.unanchored > 0 {
             text += "unanchored: \(result.unanchored) record\(result.unanchored == 1 ? "" : "s") (\(result.anchoredThrough + 1)-\(result.lastSeq))"
                 + (result.anchor == nil ? ", no signed checkpoint covers any" : " after the last signed checkpoint")
-                + (result.endsWithShutdown ? "\n" : "; the log does not end with a shutdown checkpoint (a server still running, or one that did not stop cleanly)\n")
+                + (result.endsWithShutdown || !result.intact ? "\n"
+                   : "; the log does not end with a shutdown checkpoint (a server still running, verified with --live)\n")
         }
         return text
     }

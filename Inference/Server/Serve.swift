@@ -160,7 +160,7 @@ enum Serve {
         let (key, created) = try AuditKey.loadOrCreate(keyPath)
         let log = try AuditLog(path: path, content: content, maxBytes: maxBytes,
                                checkpointing: .init(key: key, directory: directory, everyRecords: records, everySeconds: Double(seconds)))
-        return (log, ", checkpoints signed by \(key.publicKey.fingerprint)\(created ? " (a new key in \(keyPath))" : "") in \(directory)")
+        return (log, ", checkpoints signed by \(key.publicKey.openSSHFingerprint)\(created ? " (a new key in \(keyPath))" : "") in \(directory)")
     }
 }
 

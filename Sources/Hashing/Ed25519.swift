@@ -34,10 +34,14 @@ public enum Ed25519 {
             return String(decoding: buffer[0..<Int(length)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
 
-        var fingerprint: String {
+        var fingerprint: String { Ed25519.fingerprint(raw) }
+
+        var openSSHFingerprint: String { Ed25519.openSSHFingerprint(raw) }
+
+        private var raw: [UInt8] {
             var raw = [UInt8](repeating: 0, count: 32)
             precondition(deploy_ed25519_raw_public(pointer, &raw) == 1, "libcrypto could not read an Ed25519 public key")
-            return Ed25519.fingerprint(raw)
+            return raw
         }
 
         static func read(_ pem: String, privatePart: Bool) -> Key? {
@@ -52,9 +56,18 @@ public enum Ed25519 {
         }
     }
 
-    /// `SHA256:` and the unpadded base64 of the raw public key's SHA-256, as OpenSSH prints fingerprints.
+    /// `SHA256:` and the unpadded base64 of the raw 32-byte public key's SHA-256. It looks like OpenSSH's
+    /// fingerprint but is not the same number: OpenSSH hashes the key's wire-format blob (`openSSHFingerprint`).
     static func fingerprint(_ raw: [UInt8]) -> String {
         "SHA256:" + Data(SHA256.digest(raw)).base64EncodedString().replacingOccurrences(of: "=", with: "")
+    }
+
+    /// What `ssh-keygen -l` prints for the key: `SHA256:` and the unpadded base64 of the SHA-256 of its SSH wire
+    /// blob (string "ssh-ed25519", string <32 raw bytes>, each a 4-byte big-endian length and its bytes).
+    static func openSSHFingerprint(_ raw: [UInt8]) -> String {
+        let type = Array("ssh-ed25519".utf8)
+        let blob = [0, 0, 0, UInt8(type.count)] + type + [0, 0, 0, UInt8(raw.count)] + raw
+        return "SHA256:" + Data(SHA256.digest(blob)).base64EncodedString().replacingOccurrences(of: "=", with: "")
     }
 
     /// The private half: signs.
@@ -107,7 +120,10 @@ public enum Ed25519 {
         init(key: Key) { self.key = key }
 
         public var pem: String { key.pem(privatePart: false) }
+        /// `SHA256:` and the base64 of the raw key's SHA-256: how bundles name their signer (not OpenSSH's number).
         public var fingerprint: String { key.fingerprint }
+        /// The fingerprint `ssh-keygen -l` prints for this key (the audit log's checkpoints name their key by it).
+        public var openSSHFingerprint: String { key.openSSHFingerprint }
 
         /// Whether `signature` is this key's signature of `data`.
         public func verify(_ data: [UInt8], signature: [UInt8]) -> Bool {

@@ -36,6 +36,10 @@ def encode(record, previous):
     return '{"hash":"' + digest + '",' + body[1:], digest
 
 
+def glob_checkpoints(directory):
+    return [os.path.join(directory, name) for name in os.listdir(directory) if re.fullmatch(r"checkpoint-\d{20}\.json", name)]
+
+
 class AuditChainTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -110,6 +114,11 @@ class AuditChainTests(unittest.TestCase):
     def read(path):
         with open(path) as file:
             return file.read().splitlines()
+
+    @staticmethod
+    def read_bytes(path):
+        with open(path, "rb") as file:
+            return file.read()
 
     @staticmethod
     def write(path, lines):
@@ -193,10 +202,12 @@ class AuditChainTests(unittest.TestCase):
         shipped = os.path.join(work, "shipped")
         shutil.copytree(os.path.join(work, "checkpoints"), shipped)
         # the attacker cuts the log and the node's own checkpoint directory alike
+        # cut right after a checkpoint record: records after it would be an unanchored tail, named without --live
         lines = self.read(files[-1])
-        self.write(files[-1], lines[: len(lines) // 2])
+        end = max(number for number, line in enumerate(lines[: len(lines) // 2 + 1]) if '"checkpoint":' in line) + 1
+        self.write(files[-1], lines[:end])
         local = os.path.join(work, "checkpoints")
-        cut = max(json.loads(line)["seq"] for line in lines[: len(lines) // 2])
+        cut = max(json.loads(line)["seq"] for line in lines[:end])
         for name in os.listdir(local):
             if name.startswith("checkpoint-") and int(name[11:31]) >= cut - 1:
                 os.remove(os.path.join(local, name))
@@ -222,6 +233,92 @@ class AuditChainTests(unittest.TestCase):
         result = self.verify(files, os.path.join(work, "checkpoints"))
         self.assertTampered(result, "forged-checkpoint")
         self.assertIn("signed by an unknown key", result.stdout)
+
+    def launder(self, files):
+        """What someone holding the files but not the key can make of them: every checkpoint record but the first
+        dropped, record 3 rewritten, every record renumbered and rehashed into one file."""
+        records = [fields(line) for path in files for line in self.read(path)]
+        records = [record for number, record in enumerate(records) if "checkpoint" not in record or number == 0]
+        records[2]["status"] = 999
+        records[2]["prompt"] = "a prompt never sent"
+        lines, previous = [], "0" * 64
+        for number, record in enumerate(records, 1):
+            record["seq"] = number
+            line, previous = encode(record, previous)
+            lines.append(line)
+        for path in files:
+            os.remove(path)
+        self.write(files[-1], lines)
+        return [files[-1]]
+
+    def test_serve_refuses_to_sign_over_a_laundered_log(self):
+        work, files = self.copy()
+        files = self.launder(files)
+        local = os.path.join(work, "checkpoints")
+        for name in os.listdir(local):
+            if name.startswith("checkpoint-") and int(name[11:31]) > 0:
+                os.remove(os.path.join(local, name))
+        before = self.read_bytes(files[0])
+        names = sorted(os.listdir(local))
+        result = subprocess.run([BINARY, "serve", "--model", MODEL, "--port", "0", "--no-auth", "--audit-log", files[0], "--audit-key", self.key,
+                                 "--audit-checkpoints", local, "--audit-checkpoint-records", "4", "--threads", "1", "--ctx", "64"],
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
+        self.assertNotIn("listening", result.stdout)
+        self.assertRegex(result.stderr, re.escape(files[0]) + r":\d+: records 2-\d+ follow the last checkpoint \(line 1\)")
+        self.assertIn("more than the 4 its server checkpointed at", result.stderr)
+        self.assertEqual(self.read_bytes(files[0]), before, "nothing appended, nothing signed")
+        self.assertEqual(sorted(os.listdir(local)), names)
+        # and verify, with the key alone, names it and anchors nothing past the start checkpoint
+        verified = subprocess.run([BINARY, "audit", "verify", *files, "--public-key", os.path.join(work, "key.pub.pem")], capture_output=True, text=True)
+        self.assertTampered(verified, "missing-checkpoint")
+        self.assertTampered(verified, "unanchored-tail")
+        self.assertIn("anchored: records 1-1 (those before the first record in doubt)", verified.stdout)
+
+    def test_public_key_alone_finds_stripped_checkpoints_and_a_made_up_log(self):
+        work, files = self.copy()
+        public_key = os.path.join(work, "key.pub.pem")
+        records = [fields(line) for path in files for line in self.read(path)]
+        made_up, previous = [], "0" * 64
+        for number, record in enumerate((record for record in records if "checkpoint" not in record), 1):
+            record["seq"] = number
+            line, previous = encode(record, previous)
+            made_up.append(line)
+        self.write(os.path.join(work, "made-up.jsonl"), made_up)
+        result = subprocess.run([BINARY, "audit", "verify", os.path.join(work, "made-up.jsonl"), "--public-key", public_key], capture_output=True, text=True)
+        self.assertTampered(result, "missing-start")
+        self.assertNotIn("anchored: records", result.stdout)
+        stripped = self.launder(files)
+        self.assertTampered(subprocess.run([BINARY, "audit", "verify", *stripped, "--public-key", public_key], capture_output=True, text=True),
+                            "missing-checkpoint")
+
+    def test_a_log_cut_without_its_shutdown_checkpoint_is_unanchored(self):
+        work, files = self.copy()
+        lines = self.read(files[-1])
+        self.assertIn('"kind":"shutdown"', lines[-1])
+        last_checkpoint = max(number for number, line in enumerate(lines[:-1]) if '"checkpoint":' in line)
+        if last_checkpoint == len(lines) - 2:
+            self.skipTest("no record between the last periodic checkpoint and the shutdown one")
+        self.write(files[-1], lines[:-1])
+        os.remove(os.path.join(work, "checkpoints", f"checkpoint-{json.loads(lines[-1])['checkpoint']['seq']:020d}.json"))
+        self.assertTampered(self.verify(files, os.path.join(work, "checkpoints")), "unanchored-tail")
+
+    def test_key_fingerprint_is_what_ssh_keygen_prints(self):
+        if not shutil.which("ssh-keygen"):
+            self.skipTest("ssh-keygen is not installed")
+        from cryptography.hazmat.primitives import serialization
+        with open(self.public_key, "rb") as file:
+            public = serialization.load_pem_public_key(file.read())
+        work = tempfile.mkdtemp(prefix="audit-ssh-")
+        self.addCleanup(shutil.rmtree, work, True)
+        openssh = os.path.join(work, "key.pub")
+        with open(openssh, "wb") as file:
+            file.write(public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH) + b"\n")
+        printed = subprocess.run(["ssh-keygen", "-l", "-f", openssh], check=True, capture_output=True, text=True).stdout.split()[1]
+        self.assertTrue(printed.startswith("SHA256:"), printed)
+        self.assertIn(f"checkpoints signed by {printed} ", self.startup)
+        checkpoint = json.loads(self.read(sorted(glob_checkpoints(self.checkpoints))[0])[0])
+        self.assertEqual(checkpoint["key"], printed)
 
     def test_disconnected_stream_records_what_was_delivered(self):
         self.assertEqual(self.streamed_pieces, 3, "the stream was still going when its client left")

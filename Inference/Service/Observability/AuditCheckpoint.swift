@@ -24,23 +24,42 @@ public struct AuditCheckpoint: Sendable, Equatable {
     public var head: String
     /// When it was made, ISO 8601.
     public var time: String
-    /// The signing key's fingerprint (`Ed25519.PublicKey.fingerprint`).
+    /// The signing key's fingerprint as `ssh-keygen -l` prints it (`Ed25519.PublicKey.openSSHFingerprint`).
     public var key: String
     /// Base64 of the 64-byte Ed25519 signature over `message`.
     public var signature: String
+    /// The interval the server that signed it checkpoints at, so that a verifier can tell a run of records too long
+    /// to have no checkpoint (some were removed) from a normal one. nil in a checkpoint written before it was carried
+    /// (format v1).
+    public var interval: Interval?
+
+    /// A periodic checkpoint follows at most `records` records, and at most `seconds` seconds after a record is appended.
+    public struct Interval: Sendable, Equatable {
+        public var records: Int
+        public var seconds: Int
+
+        public init(records: Int, seconds: Int) {
+            self.records = records
+            self.seconds = seconds
+        }
+    }
 
     /// A checkpoint of `seq` and `head`, signed now with `signer`.
-    public static func signed(_ kind: Kind, seq: Int, head: String, time: Date = Date(), signer: Ed25519.PrivateKey) -> AuditCheckpoint {
+    public static func signed(_ kind: Kind, seq: Int, head: String, interval: Interval, time: Date = Date(),
+                              signer: Ed25519.PrivateKey) -> AuditCheckpoint {
         var checkpoint = AuditCheckpoint(kind: kind, seq: seq, head: head, time: ISO8601DateFormatter.withMilliseconds.string(from: time),
-                                         key: signer.publicKey.fingerprint, signature: "")
+                                         key: signer.publicKey.openSSHFingerprint, signature: "", interval: interval)
         checkpoint.signature = Data(signer.sign(checkpoint.message)).base64EncodedString()
         return checkpoint
     }
 
     /// The bytes signed: a fixed tag and every field but the signature, one a line, so that no two checkpoints
-    /// share a message (the fields are checked to hold no line break when read).
+    /// share a message (the fields are checked to hold no line break when read). v2 adds the interval; a v1
+    /// checkpoint (no interval) is checked against the v1 message it was signed as.
     public var message: [UInt8] {
-        Array("inference-server audit checkpoint v1\n\(kind.rawValue)\n\(seq)\n\(head)\n\(time)\n\(key)\n".utf8)
+        let common = "\(kind.rawValue)\n\(seq)\n\(head)\n\(time)\n\(key)\n"
+        guard let interval else { return Array("inference-server audit checkpoint v1\n\(common)".utf8) }
+        return Array("inference-server audit checkpoint v2\n\(common)\(interval.records)\n\(interval.seconds)\n".utf8)
     }
 
     /// What a public key says of this checkpoint.
@@ -53,36 +72,50 @@ public struct AuditCheckpoint: Sendable, Equatable {
     }
 
     public func check(with trusted: Ed25519.PublicKey) -> SignatureCheck {
-        guard key == trusted.fingerprint else { return .unknownKey }
+        // checkpoints written before they named the key as OpenSSH does name it by the SHA-256 of its raw bytes
+        guard key == trusted.openSSHFingerprint || key == trusted.fingerprint else { return .unknownKey }
         guard let raw = Data(base64Encoded: signature), trusted.verify(message, signature: Array(raw)) else { return .badSignature }
         return .valid
     }
 
     /// The JSON object of the checkpoint file, and of the `checkpoint` field of its record.
     public var object: [String: Any] {
-        ["kind": kind.rawValue, "seq": seq, "head": head, "time": time, "key": key, "signature": signature]
+        var object: [String: Any] = ["kind": kind.rawValue, "seq": seq, "head": head, "time": time, "key": key, "signature": signature]
+        if let interval {
+            object["everyRecords"] = interval.records
+            object["everySeconds"] = interval.seconds
+        }
+        return object
     }
 
     /// A checkpoint read from its JSON object; nil when a field is missing or malformed.
     public init?(object: [String: Any]) {
-        guard object.count == 6,
+        guard object.count == 6 || object.count == 8,
               let kindText = object["kind"] as? String, let kind = Kind(rawValue: kindText),
-              let seq = object["seq"] as? Int, seq >= 0,
+              let seq = AuditLog.sequenceNumber(object["seq"], from: 0),
               let head = object["head"] as? String, Self.isHash(head),
               let time = object["time"] as? String, let key = object["key"] as? String, let signature = object["signature"] as? String,
               !time.contains("\n"), !key.contains("\n"), time.utf8.count <= 64, key.utf8.count <= 128, signature.utf8.count <= 128
         else { return nil }
-        self.init(kind: kind, seq: seq, head: head, time: time, key: key, signature: signature)
+        var interval: Interval?
+        if object.count == 8 {
+            guard let records = AuditLog.sequenceNumber(object["everyRecords"], from: 1),
+                  let seconds = AuditLog.sequenceNumber(object["everySeconds"], from: 1) else { return nil }
+            interval = Interval(records: records, seconds: seconds)
+        }
+        self.init(kind: kind, seq: seq, head: head, time: time, key: key, signature: signature, interval: interval)
     }
 
-    init(kind: Kind, seq: Int, head: String, time: String, key: String, signature: String) {
+    init(kind: Kind, seq: Int, head: String, time: String, key: String, signature: String, interval: Interval?) {
         self.kind = kind
         self.seq = seq
         self.head = head
         self.time = time
         self.key = key
         self.signature = signature
+        self.interval = interval
     }
+
 
     /// 64 lowercase hex digits.
     static func isHash(_ text: String) -> Bool {

@@ -10,10 +10,12 @@ import Glibc
 struct AuditCheckpointDirectory: Sendable {
     let path: String
 
-    /// Opens (creating it if need be) the directory for a chain whose last record is `head`, signed with `key`.
-    /// Refused when the directory holds another key or a checkpoint past the chain's end: the log it belonged to
-    /// was cut short or replaced, and a new chain written beside it could never verify against it.
-    init(path: String, key: Ed25519.PublicKey, head: Int) throws(AuditLog.LogError) {
+    /// Opens (creating it if need be) the directory for a chain whose last record is `head`, signed with `key`,
+    /// whose last checkpoint record is `lastCheckpoint`. Refused when the directory holds another key, a checkpoint
+    /// past the chain's end (the log it belonged to was cut short or replaced, and a new chain written beside it
+    /// could never verify against it), a checkpoint past the log's last checkpoint record (checkpoint records were
+    /// removed from the log: each is written to the log before its file), or a file of that checkpoint that differs.
+    init(path: String, key: Ed25519.PublicKey, head: Int, lastCheckpoint: AuditCheckpoint? = nil) throws(AuditLog.LogError) {
         self.path = path
         var status = stat()
         if stat(path, &status) != 0 {
@@ -32,7 +34,7 @@ struct AuditCheckpointDirectory: Sendable {
                 throw AuditLog.LogError(description: "the audit checkpoint directory's key: \(error.description)")
             }
             guard found.fingerprint == key.fingerprint else {
-                throw AuditLog.LogError(description: "\(keyPath) is another key's (\(found.fingerprint), not \(key.fingerprint)): "
+                throw AuditLog.LogError(description: "\(keyPath) is another key's (\(found.openSSHFingerprint), not \(key.openSSHFingerprint)): "
                                         + "checkpoints of a new key go to a new directory (--audit-checkpoints)")
             }
         } else {
@@ -44,10 +46,26 @@ struct AuditCheckpointDirectory: Sendable {
         } catch {
             throw AuditLog.LogError(description: "cannot list the audit checkpoint directory \(path)")
         }
-        if let last = names.compactMap(AuditCheckpoint.seq(fileName:)).max(), last >= head {
+        let last = names.compactMap(AuditCheckpoint.seq(fileName:)).max()
+        if let last, last >= head {
             throw AuditLog.LogError(description: "the audit checkpoint directory \(path) holds a checkpoint of record \(last), but the log's "
                                     + "last record is \(head): the log was cut short or replaced; verify it (inference-server audit verify) "
                                     + "and start a new log with a new checkpoint directory")
+        }
+        guard let lastCheckpoint else { return }
+        if let last, last > lastCheckpoint.seq {
+            throw AuditLog.LogError(description: "the audit checkpoint directory \(path) holds a checkpoint of record \(last), but the log's "
+                                    + "last checkpoint record covers record \(lastCheckpoint.seq): checkpoint records were removed from the log; "
+                                    + "verify it (inference-server audit verify) and start a new log with a new checkpoint directory")
+        }
+        let file = (path as NSString).appendingPathComponent(AuditCheckpoint.fileName(seq: lastCheckpoint.seq))
+        // the record is written before its file: a crash between the two leaves the record alone
+        guard FileManager.default.fileExists(atPath: file) else { return }
+        let stored = (try? RegularFile.contents(file, limit: 64 << 10))
+            .flatMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }.flatMap(AuditCheckpoint.init(object:))
+        guard stored == lastCheckpoint else {
+            throw AuditLog.LogError(description: "\(file) is not the checkpoint the log's last checkpoint record holds: one of them was "
+                                    + "replaced; verify the log (inference-server audit verify) and start a new log with a new checkpoint directory")
         }
     }
 

@@ -10,6 +10,9 @@ struct AuditLine {
     var seq: Int?
     /// Whether `hash` is the SHA-256 of the line's record.
     var intact: Bool
+    /// The record's `time` (when its request came) and `latencyMs`; no time in a checkpoint record.
+    var time: String?
+    var latencyMs = 0
     /// The record's `checkpoint` field when it has one; `.malformed` when it is there but not a checkpoint.
     var checkpoint: Checkpoint?
 
@@ -33,12 +36,19 @@ struct AuditLine {
         self.previous = previous
         self.intact = SHA256.hex(body) == hash
         if let number = object["seq"] {
-            guard let seq = number as? Int, seq >= 1 else { return nil }
+            guard let seq = AuditLog.sequenceNumber(number, from: 1) else { return nil }
             self.seq = seq
         }
+        time = object["time"] as? String
+        latencyMs = AuditLog.sequenceNumber(object["latencyMs"], from: 0) ?? 0
         if let field = object["checkpoint"] {
             checkpoint = (field as? [String: Any]).flatMap(AuditCheckpoint.init(object:)).map { .valid($0) } ?? .malformed
         }
+    }
+
+    /// About when the record was appended: its time plus its latency. nil without a readable time.
+    func appended(_ formatter: ISO8601DateFormatter) -> Date? {
+        time.flatMap(formatter.date(from:)).map { $0.addingTimeInterval(Double(latencyMs) / 1000) }
     }
 
     /// The checkpoint this record is, when it is a well-formed one.

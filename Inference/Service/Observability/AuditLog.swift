@@ -39,6 +39,11 @@ public final class AuditLog: Sendable {
             self.everySeconds = everySeconds
         }
 
+        /// The interval its checkpoints carry (seconds rounded up).
+        var interval: AuditCheckpoint.Interval {
+            AuditCheckpoint.Interval(records: everyRecords, seconds: Int(everySeconds.rounded(.up)))
+        }
+
         /// `<log path>.checkpoints`.
         public static func defaultDirectory(log path: String) -> String { path + ".checkpoints" }
     }
@@ -64,6 +69,20 @@ public final class AuditLog: Sendable {
     /// The hash a chain starts from.
     public static let genesis = String(repeating: "0", count: 64)
 
+    /// The largest sequence number a record or checkpoint may carry: 2^53, the largest integer every JSON reader
+    /// holds exactly, and far past any real log. Capping it keeps every `seq + 1` in the log, serve and the verifier
+    /// from overflowing on a number someone wrote into a file.
+    public static let maxSeq = 1 << 53
+
+    /// `value` as a sequence number (or count) in `low...maxSeq`; nil for anything else: a bool, a fraction, a
+    /// string, a number out of range.
+    static func sequenceNumber(_ value: Any?, from low: Int) -> Int? {
+        // JSONSerialization gives NSNumbers, and `as? Int` takes true for 1 and 3.0 for 3: only an integer's type will do
+        guard let number = value as? NSNumber, ["s", "i", "l", "q"].contains(String(cString: number.objCType)),
+              let integer = value as? Int, integer >= low, integer <= maxSeq else { return nil }
+        return integer
+    }
+
     /// Opens (or creates) the log at `path`, continuing the chain found there or in its newest rotated file, and
     /// with `checkpointing` writes the start checkpoint.
     public init(path: String, content: Content = .full, maxBytes: Int = 256 * 1024 * 1024, checkpointing: Checkpointing? = nil) throws(LogError) {
@@ -71,11 +90,18 @@ public final class AuditLog: Sendable {
         self.content = content
         self.maxBytes = maxBytes
         self.checkpointing = checkpointing
-        var found = try Self.head(path)
-        if found == nil { found = try Self.head(Self.rotatedPath(path, 1)) }
-        let head = found ?? (Self.genesis, 0)
-        directory = try checkpointing.map { (settings) throws(LogError) in
-            try AuditCheckpointDirectory(path: settings.directory, key: settings.key.publicKey, head: head.seq)
+        let head: (hash: String, seq: Int)
+        if let checkpointing {
+            // a start checkpoint vouches for the head it names: check what it will vouch for before signing it
+            let checked = try AuditStartCheck.verify(path, key: checkpointing.key.publicKey)
+            head = checked.map { ($0.hash, $0.seq) } ?? (Self.genesis, 0)
+            directory = try AuditCheckpointDirectory(path: checkpointing.directory, key: checkpointing.key.publicKey, head: head.seq,
+                                                     lastCheckpoint: checked?.checkpoint)
+        } else {
+            var found = try Self.head(path)
+            if found == nil { found = try Self.head(Self.rotatedPath(path, 1)) }
+            head = found ?? (Self.genesis, 0)
+            directory = nil
         }
         let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw LogError(description: "cannot open the audit log \(path): \(String(cString: strerror(errno)))") }
@@ -147,7 +173,7 @@ public final class AuditLog: Sendable {
     /// record: a log whose checkpoints stopped would go on unanchored without anyone knowing.
     private func checkpoint(_ kind: AuditCheckpoint.Kind, _ open: inout Open) throws(LogError) {
         guard let checkpointing, let directory else { return }
-        let checkpoint = AuditCheckpoint.signed(kind, seq: open.seq, head: open.lastHash, signer: checkpointing.key)
+        let checkpoint = AuditCheckpoint.signed(kind, seq: open.seq, head: open.lastHash, interval: checkpointing.interval, signer: checkpointing.key)
         do {
             try write(try encode(["checkpoint": checkpoint.object], after: open), &open)
             try directory.write(checkpoint)

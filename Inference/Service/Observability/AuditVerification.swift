@@ -59,6 +59,18 @@ public struct AuditVerification: Sendable, Equatable {
         case rewritten(checkpoint: Int, since: Int, source: Source)
         /// A checkpoint the trusted key did not sign.
         case forgedCheckpoint(Source, Forgery)
+        /// With a key: the log's first record, or a later file's first, is not the checkpoint a keyed server writes
+        /// there (a start checkpoint of record 0; a rotation or start checkpoint): written without a key, or its
+        /// checkpoints removed.
+        case missingStart(Location)
+        /// More records after a checkpoint, or records spanning more seconds, than the interval it was signed under,
+        /// with no checkpoint between: checkpoint records were removed (and the chain recomputed) or records added.
+        /// `at` is the first record past the interval; `after` the checkpoint's record.
+        case missingCheckpoint(Location, after: Int, interval: AuditCheckpoint.Interval, seconds: Bool)
+        /// With a key: records after the last checkpoint of a log that does not end with a shutdown checkpoint. Without
+        /// `--live` any such record (the server crashed, or records were cut or rewritten); with it, more records than
+        /// the interval or records older than it (a running server would have checkpointed them).
+        case unanchoredTail(Location, count: Int, live: Bool)
 
         /// The case's name, as `audit verify` prints it.
         public var name: String {
@@ -73,6 +85,9 @@ public struct AuditVerification: Sendable, Equatable {
             case .missingRotatedFile: "missing-rotated-file"
             case .rewritten: "rewritten"
             case .forgedCheckpoint: "forged-checkpoint"
+            case .missingStart: "missing-start"
+            case .missingCheckpoint: "missing-checkpoint"
+            case .unanchoredTail: "unanchored-tail"
             }
         }
 
@@ -96,6 +111,17 @@ public struct AuditVerification: Sendable, Equatable {
             case .forgedCheckpoint(let source, .badSignature): "\(source): the signature is not the key's"
             case .forgedCheckpoint(let source, .unknownKey(let key)): "\(source): signed by an unknown key (\(key))"
             case .forgedCheckpoint(let source, .malformed): "\(source): not a well-formed checkpoint"
+            case .missingStart(let at) where at.seq == 1:
+                "\(at): the log does not begin with a start checkpoint as a keyed server begins it (written without a key, or its checkpoints removed)"
+            case .missingStart(let at): "\(at): the file does not begin with a rotation or start checkpoint as a keyed server begins each file"
+            case .missingCheckpoint(let at, let after, let interval, false):
+                "\(at): more than \(interval.records) records follow the checkpoint of record \(after) with no checkpoint between, though it was signed to checkpoint every \(interval.records): checkpoints removed or records added"
+            case .missingCheckpoint(let at, let after, let interval, true):
+                "\(at): the records after the checkpoint of record \(after) span more than its \(interval.seconds) s with no checkpoint between: checkpoints removed or records added"
+            case .unanchoredTail(let at, let count, false):
+                "\(at): \(count) record\(count == 1 ? "" : "s") from here follow the last checkpoint and the log does not end with a shutdown checkpoint: a server that crashed, or records cut or rewritten (give --live for a server still running)"
+            case .unanchoredTail(let at, let count, true):
+                "\(at): \(count) record\(count == 1 ? "" : "s") from here follow the last checkpoint: more, or older, than a running server leaves unanchored"
             }
         }
     }
@@ -117,7 +143,8 @@ public struct AuditVerification: Sendable, Equatable {
     public var firstSeq = 0
     public var lastSeq = 0
     /// The last record a checkpoint signed by the trusted key vouches for (the records it covers, whose head the
-    /// chain agrees with, and its own record): it and every record before it are anchored. 0 when none.
+    /// chain agrees with, and its own record): it and every record before it are anchored. Never past a record a
+    /// finding puts in doubt: with findings, only the records before the first of them can be anchored. 0 when none.
     public var anchoredThrough = 0
     /// The checkpoint that anchors them.
     public var anchor: AuditCheckpoint?
@@ -130,6 +157,9 @@ public struct AuditVerification: Sendable, Equatable {
 
     /// No sign of tampering.
     public var intact: Bool { findings.isEmpty }
+    /// Whether the log was verified as a running server's (`--live`).
+    public var live = false
+
     /// The records after the anchor, which no signed checkpoint vouches for yet.
     public var unanchored: Int { max(0, lastSeq - anchoredThrough) }
 }

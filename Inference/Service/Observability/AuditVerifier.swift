@@ -19,12 +19,16 @@ public enum AuditVerifier {
 
     /// Verifies `paths` in order (older rotated files first). `publicKey` is the key checkpoints must be signed
     /// with; without it, the checkpoint directory's `audit-key.pub.pem` is used, and without either, signatures
-    /// go unchecked and nothing counts as anchored.
-    public static func verify(_ paths: [String], publicKey: Ed25519.PublicKey? = nil, checkpoints directory: String? = nil)
-        throws(InputError) -> AuditVerification {
+    /// go unchecked and nothing counts as anchored. With a key, the log must also be shaped as a keyed server
+    /// writes it: a start checkpoint first, a checkpoint first in each file, no run of records past a checkpoint's
+    /// interval, and (unless `live`: a server still writing it, checked at `now`) no unanchored records at the end
+    /// of a log that does not end with a shutdown checkpoint.
+    public static func verify(_ paths: [String], publicKey: Ed25519.PublicKey? = nil, checkpoints directory: String? = nil,
+                              live: Bool = false, now: Date = Date()) throws(InputError) -> AuditVerification {
         var result = AuditVerification()
+        result.live = live
         var trusted = publicKey
-        if let publicKey { result.key = .given(fingerprint: publicKey.fingerprint) }
+        if let publicKey { result.key = .given(fingerprint: publicKey.openSSHFingerprint) }
         var shipped: [Shipped] = []
         if let directory {
             let loaded = try load(directory, needKey: trusted == nil)
@@ -32,7 +36,7 @@ public enum AuditVerifier {
             result.findings += loaded.findings
             if trusted == nil, let key = loaded.key {
                 trusted = key
-                result.key = .directory(fingerprint: key.fingerprint)
+                result.key = .directory(fingerprint: key.openSSHFingerprint)
             }
             result.shippedCheckpoints = shipped.count + loaded.findings.count
         }
@@ -46,6 +50,16 @@ public enum AuditVerifier {
         var lastMatching = 0
         var lastCheckpointRecord = 0
         var firstUnanchored: AuditVerification.Location?
+        // the records since the last checkpoint record (signed by the trusted key), held to its interval
+        var run = Run()
+        let formatter = ISO8601DateFormatter.withMilliseconds
+        // the first record a finding puts in doubt: nothing from it on is reported anchored
+        var doubted = Int.max
+        var anchors: [(through: Int, checkpoint: AuditCheckpoint)] = []
+        func flag(_ finding: AuditVerification.Finding, doubting seq: Int?) {
+            result.findings.append(finding)
+            if let seq { doubted = min(doubted, seq) }
+        }
         for (fileIndex, path) in paths.enumerated() {
             let data: [UInt8]
             do {
@@ -58,59 +72,64 @@ public enum AuditVerifier {
                 if bytes.isEmpty, index == lines.count - 1 { break }
                 var location = AuditVerification.Location(file: path, line: index + 1, seq: nil)
                 guard let line = AuditLine(Substring(decoding: bytes, as: UTF8.self)), let seq = line.seq else {
-                    result.findings.append(.malformed(location))
+                    flag(.malformed(location), doubting: result.lastSeq + 1)
                     previous = nil
                     continue
                 }
                 location.seq = seq
-                if !line.intact { result.findings.append(.edited(location)) }
+                if !line.intact { flag(.edited(location), doubting: seq) }
                 if result.records == 0 {
                     result.firstSeq = seq
                     if seq == 1 {
-                        if line.previous != AuditLog.genesis { result.findings.append(.brokenLink(location)) }
+                        if line.previous != AuditLog.genesis { flag(.brokenLink(location), doubting: seq) }
+                        let opening = line.validCheckpoint
+                        if trusted != nil, opening?.kind != .start || opening?.seq != 0 { flag(.missingStart(location), doubting: seq) }
                     } else if line.validCheckpoint?.kind == .rotation {
-                        result.findings.append(.missingRotatedFile(location, expected: 1))
+                        flag(.missingRotatedFile(location, expected: 1), doubting: 1)
                     } else {
-                        result.findings.append(.removedHead(location))
+                        flag(.removedHead(location), doubting: 1)
                     }
                 } else if let previous {
                     if index == 0, fileIndex > 0, seq > previous.seq + 1 {
-                        result.findings.append(.missingRotatedFile(location, expected: previous.seq + 1))
+                        flag(.missingRotatedFile(location, expected: previous.seq + 1), doubting: previous.seq + 1)
                     } else if line.previous != previous.hash {
-                        result.findings.append(.brokenLink(location))
+                        flag(.brokenLink(location), doubting: seq)
                     } else if seq != previous.seq + 1 {
-                        result.findings.append(.sequenceBreak(location, expected: previous.seq + 1))
+                        flag(.sequenceBreak(location, expected: previous.seq + 1), doubting: min(seq, previous.seq + 1))
+                    }
+                    if index == 0, fileIndex > 0, trusted != nil, ![.rotation, .start].contains(line.validCheckpoint?.kind) {
+                        flag(.missingStart(location), doubting: seq)
                     }
                 }
                 if afterShutdown, line.validCheckpoint?.kind != .start, !appendedReported {
-                    result.findings.append(.appended(location, afterShutdown: true))
+                    flag(.appended(location, afterShutdown: true), doubting: seq)
                     appendedReported = true
                 }
                 if firstUnanchored == nil { firstUnanchored = location }
                 switch line.checkpoint {
                 case .malformed?:
-                    result.findings.append(.forgedCheckpoint(.log(location), .malformed))
+                    flag(.forgedCheckpoint(.log(location), .malformed), doubting: seq)
                 case .valid(let checkpoint)?:
                     result.logCheckpoints += 1
                     let signature = trusted.map(checkpoint.check(with:))
                     if let signature, signature != .valid {
-                        result.findings.append(.forgedCheckpoint(.log(location), forgery(signature, checkpoint)))
+                        flag(.forgedCheckpoint(.log(location), forgery(signature, checkpoint)), doubting: seq)
                     } else if checkpoint.seq != seq - 1 || checkpoint.head != line.previous {
                         // numbered or hashed otherwise than when it was signed, though the chain links: recomputed
-                        if !rewrittenReported { result.findings.append(.rewritten(checkpoint: checkpoint.seq, since: lastMatching, source: .log(location))) }
+                        if !rewrittenReported {
+                            flag(.rewritten(checkpoint: checkpoint.seq, since: lastMatching, source: .log(location)), doubting: lastMatching + 1)
+                        }
                         rewrittenReported = true
                     } else {
                         lastMatching = checkpoint.seq
                         lastCheckpointRecord = seq
                         firstUnanchored = nil
                         // the checkpoint's own record is vouched for by its signature, as the records it covers
-                        if signature == .valid, seq > result.anchoredThrough {
-                            result.anchoredThrough = seq
-                            result.anchor = checkpoint
-                        }
+                        if signature == .valid { anchors.append((seq, checkpoint)) }
                     }
+                    if signature == .valid { run = Run(checkpoint: checkpoint, seq: seq) }
                 case nil:
-                    break
+                    if let finding = run.extend(with: line, at: location, formatter: formatter) { flag(finding, doubting: run.seq + 1) }
                 }
                 afterShutdown = line.validCheckpoint?.kind == .shutdown
                 if wanted.contains(seq) {
@@ -141,24 +160,62 @@ public enum AuditVerifier {
             }
             guard let hash = hashes[checkpoint.seq] else { continue }  // before the records given
             if hash == checkpoint.head, recordCheckpoints[checkpoint.seq + 1] == checkpoint {
-                if signature == .valid, checkpoint.seq + 1 > result.anchoredThrough {
-                    result.anchoredThrough = checkpoint.seq + 1
-                    result.anchor = checkpoint
-                }
+                if signature == .valid { anchors.append((checkpoint.seq + 1, checkpoint)) }
             } else if checkpoint.seq + 1 > lastCheckpointRecord, let firstUnanchored {
                 if !result.findings.contains(where: { if case .appended = $0 { true } else { false } }) {
-                    result.findings.append(.appended(firstUnanchored, afterShutdown: false))
+                    flag(.appended(firstUnanchored, afterShutdown: false), doubting: firstUnanchored.seq)
                 }
             } else if !rewrittenReported {
-                result.findings.append(.rewritten(checkpoint: checkpoint.seq, since: 0, source: source))
+                flag(.rewritten(checkpoint: checkpoint.seq, since: 0, source: source), doubting: 1)
                 rewrittenReported = true
             }
         }
-        if trusted == nil {
-            result.anchoredThrough = 0
-            result.anchor = nil
+        if trusted != nil, !result.endsWithShutdown, result.records > 0, let first = firstUnanchored, let firstSeq = first.seq {
+            let count = result.lastSeq - firstSeq + 1
+            var bounded = false
+            if live, let interval = run.checkpoint?.interval, count <= interval.records {
+                // a running server checkpoints a record within its interval of seconds: older ones should be covered
+                let oldest = run.oldest ?? now
+                bounded = now.timeIntervalSince(oldest) <= Double(interval.seconds) + AuditStartCheck.slackSeconds
+            }
+            if !bounded { flag(.unanchoredTail(first, count: count, live: live), doubting: firstSeq) }
+        }
+        if trusted != nil, let best = anchors.filter({ $0.through < doubted }).max(by: { $0.through < $1.through }) {
+            result.anchoredThrough = best.through
+            result.anchor = best.checkpoint
         }
         return result
+    }
+
+    /// The records since the last checkpoint record signed by the trusted key, held to the interval it was signed under.
+    struct Run {
+        var checkpoint: AuditCheckpoint?
+        /// The checkpoint's own record.
+        var seq = 0
+        var count = 0
+        /// The earliest and latest times its records were appended (their time plus latency), where they say.
+        var oldest: Date?
+        var newest: Date?
+        var reported = false
+
+        /// Counts one more record; a finding the first time the run goes past its checkpoint's interval.
+        mutating func extend(with line: AuditLine, at location: AuditVerification.Location, formatter: ISO8601DateFormatter)
+            -> AuditVerification.Finding? {
+            count += 1
+            if let appended = line.appended(formatter) {
+                oldest = min(oldest ?? appended, appended)
+                newest = max(newest ?? appended, appended)
+            }
+            guard !reported, let checkpoint, let interval = checkpoint.interval else { return nil }
+            let tooMany = count > interval.records
+            var tooLong = false
+            if let oldest, let newest {
+                tooLong = newest.timeIntervalSince(oldest) > Double(interval.seconds) + AuditStartCheck.slackSeconds
+            }
+            guard tooMany || tooLong else { return nil }
+            reported = true
+            return .missingCheckpoint(location, after: seq, interval: interval, seconds: !tooMany)
+        }
     }
 
     private static func forgery(_ check: AuditCheckpoint.SignatureCheck, _ checkpoint: AuditCheckpoint) -> AuditVerification.Forgery {
