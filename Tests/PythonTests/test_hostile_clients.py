@@ -1,6 +1,7 @@
 """inference-server serve against hostile clients, over loopback with small limits: a pipeliner that never reads, a
-TLS handshake dripped a byte at a time, one peer taking every connection slot, TLS at the connection limit, a
-/health flood, a bad-key flood, request smuggling, a half-closed client and a prompt of megabytes.
+TLS handshake dripped a byte at a time, one peer taking every connection slot, idle and dripping sockets from a few
+addresses taking every slot, TLS at the connection limit, a /health flood, a bad-key flood, request smuggling (and
+its audit records), a half-closed client, a prompt of megabytes, /tokenize of megabytes and a body nested 10,000 deep.
 
 Run: python3 -m unittest Tests/PythonTests/test_hostile_clients.py -v (against the debug build)
 """
@@ -282,13 +283,86 @@ class ConnectionSlotTests(unittest.TestCase):
             held.append(other)
             held.append(server.connect(source="127.0.0.2"))
             time.sleep(0.2)
-            self.assertEqual(read_response(server.connect(source="127.0.0.3"))[0], 503, "over the total")
+            # every slot is taken, but by connections waiting for a request: the longest waiting gives its slot up
+            fresh = server.connect(source="127.0.0.3")
+            fresh.sendall(request("GET", "/health"))
+            self.assertEqual(read_response(fresh)[0], 200, "a third address is served in the slot of the longest idle")
+            self.assertTrue(closed_by_server(held[0], 2), "the oldest idle connection was reclaimed")
+            self.assertFalse(closed_by_server(held[1], 0.3), "and only it")
             for connection in held:
                 connection.close()
             time.sleep(0.3)
             fresh = server.connect()
             fresh.sendall(request("GET", "/health"))
             self.assertEqual(read_response(fresh)[0], 200, "slots come back when their connections close")
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+    def test_idle_and_dripping_sockets_from_two_addresses_cannot_lock_a_fresh_peer_out(self):
+        # the reviewer's two_peers_exhaust.py, with the default per-address cap, and an attacker that reopens every
+        # socket the server takes back
+        server = Server("--max-connections", "16", audit=False)
+        stop = threading.Event()
+        reclaimed = []
+        try:
+            idle = [server.connect(source="127.0.0.2") for _ in range(8)]
+            time.sleep(0.2)
+            self.assertEqual(read_response(server.connect(source="127.0.0.2"))[0], 503, "the default cap is 8 an address")
+            dripping = [server.connect(source="127.0.0.3") for _ in range(8)]
+            attack = {"127.0.0.2": idle, "127.0.0.3": dripping}
+
+            def attacker():
+                while not stop.is_set():
+                    for source, sockets in attack.items():
+                        for index, connection in enumerate(sockets):
+                            try:
+                                if source == "127.0.0.3":
+                                    connection.send(b"G" if index % 2 else b"X")
+                                connection.settimeout(0.001)
+                                gone = connection.recv(1) == b""
+                            except socket.timeout:
+                                gone = False
+                            except OSError:
+                                gone = True
+                            if gone and not stop.is_set():
+                                reclaimed.append(source)
+                                connection.close()
+                                try:
+                                    sockets[index] = server.connect(source=source)
+                                except OSError:
+                                    pass
+                    time.sleep(0.2)
+
+            threading.Thread(target=attacker, daemon=True).start()
+            time.sleep(0.5)
+            for _ in range(6):
+                started = time.monotonic()
+                victim = server.connect(timeout=3)
+                victim.sendall(request("GET", "/health"))
+                self.assertEqual(read_response(victim)[0], 200, "a fresh peer is served while the slots are held")
+                self.assertLess(time.monotonic() - started, 3)
+                victim.close()
+                time.sleep(0.7)
+            self.assertGreaterEqual(len(reclaimed), 6, "each victim took the slot of an attacker's socket")
+        finally:
+            stop.set()
+            time.sleep(0.3)
+            self.assertEqual(server.stop(), 0)
+
+    def test_a_silent_new_connection_is_closed_at_the_first_byte_deadline_a_kept_alive_one_is_not(self):
+        server = Server(audit=False)
+        try:
+            kept = server.connect()
+            kept.sendall(request("GET", "/health"))
+            self.assertEqual(read_response(kept)[0], 200)
+            started = time.monotonic()
+            silent = server.connect()
+            self.assertTrue(closed_by_server(silent, 8), "a connection that never speaks is closed")
+            self.assertGreater(time.monotonic() - started, 4)
+            self.assertLess(time.monotonic() - started, 7, "at the 5 s first-byte deadline, not the 30 s idle timeout")
+            time.sleep(1)
+            kept.sendall(request("GET", "/health"))
+            self.assertEqual(read_response(kept)[0], 200, "a kept-alive connection idle as long is still served")
         finally:
             self.assertEqual(server.stop(), 0)
 
