@@ -472,6 +472,41 @@ class SmugglingTests(unittest.TestCase):
             self.assertEqual(read_response(plain)[0], 200, "an ordinary request still parses")
         finally:
             self.assertEqual(server.stop(), 0)
+        records = server.records()
+        self.assertEqual([record["status"] for record in records], [400] * len(self.VARIANTS) + [200],
+                         "each refused request has its own record, within the address's budget of 10")
+        self.assertTrue(all(record["method"] == "POST" and record["route"] == "/v1/completions" and record["error"] for record in records[:-1]))
+        self.assertEqual(records[0]["error"], "the header content-length is given more than once", "with the reason the client was told")
+        verified = subprocess.run([BINARY, "audit", "verify", server.audit], capture_output=True, text=True)
+        self.assertEqual(verified.returncode, 0, verified.stderr)
+
+    def test_refusals_before_routing_are_audited_within_a_budget_and_summarised_beyond(self):
+        server = Server()
+        try:
+            statuses = []
+            for index in range(40):
+                connection = server.connect()
+                if index % 4 == 0:
+                    connection.sendall(f"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: {5 * 1024 * 1024}\r\n\r\n".encode())
+                else:
+                    connection.sendall(b"GARBAGE\r\n\r\n")
+                statuses.append(read_response(connection)[0])
+                connection.close()
+            self.assertEqual(statuses, [413 if index % 4 == 0 else 400 for index in range(40)])
+        finally:
+            self.assertEqual(server.stop(), 0)
+        records = server.records()
+        single = [record for record in records if record.get("route") != "summary"]
+        summaries = [record for record in records if record.get("route") == "summary"]
+        self.assertGreaterEqual(len(single), 10, "a burst of 10 recorded one by one")
+        self.assertLess(len(single), 15, "then the address's budget of 1 a second")
+        self.assertEqual(single[0]["status"], 413)
+        self.assertEqual((single[0]["method"], single[0]["route"]), ("POST", "/v1/completions"))
+        self.assertEqual((single[1]["method"], single[1]["route"]), ("unparsed", "unparsed"))
+        self.assertEqual(len(single) + sum(record["requests"] for record in summaries), 40, "every refusal recorded or counted")
+        self.assertTrue(all(key.split(" ")[0] in ("400", "413") for record in summaries for key in record["callers"]), summaries)
+        verified = subprocess.run([BINARY, "audit", "verify", server.audit], capture_output=True, text=True)
+        self.assertEqual(verified.returncode, 0, verified.stderr)
 
 
 class HalfCloseTests(unittest.TestCase):
@@ -522,6 +557,50 @@ class HugePromptTests(unittest.TestCase):
                     self.assertEqual(reply["error"]["code"], "context_length_exceeded")
                     self.assertIn("bytes", reply["error"]["message"], "refused from its length, not after tokenizing")
                     self.assertLess(elapsed, 10)
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+
+class BodyBoundTests(unittest.TestCase):
+    def test_tokenize_content_is_bounded_by_what_a_prompt_could_hold(self):
+        server = Server("--rate-limit", "0", audit=False)
+        try:
+            headers = {"Authorization": f"Bearer {server.key}"}
+            started = time.monotonic()
+            reply = httpx.post(server.base + "/tokenize", json={"content": "x" * (1024 * 1024)}, headers=headers, timeout=30)
+            self.assertLess(time.monotonic() - started, 3, "refused from its length, not after tokenizing")
+            self.assertEqual(reply.status_code, 400, reply.text)
+            error = reply.json()["error"]
+            self.assertEqual((error["param"], error["code"]), ("content", "context_length_exceeded"))
+            limit = int(re.search(r"takes: (\d+) bytes, the context of 256 tokens", error["message"]).group(1))
+            self.assertEqual(httpx.post(server.base + "/tokenize", json={"content": "x" * (limit + 1)}, headers=headers, timeout=30).status_code, 400)
+            fits = httpx.post(server.base + "/tokenize", json={"content": "x" * limit}, headers=headers, timeout=30)
+            self.assertEqual(fits.status_code, 200, fits.text)
+            self.assertGreater(len(fits.json()["tokens"]), 0)
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+    def test_a_body_nested_too_deep_says_so(self):
+        server = Server("--rate-limit", "0", audit=False)
+        try:
+            headers = {"Authorization": f"Bearer {server.key}", "Content-Type": "application/json"}
+            cases = {
+                "[" * 10000: "257 levels deep; at most 256",
+                '{"prompt":' + "[" * 300 + "]" * 300 + "}": "257 levels deep",
+                '{"prompt":"' + "[" * 300 + '"}': None,  # brackets inside a string are text
+                "{not json": "not valid JSON",
+                "[1, 2]": "not a JSON object",
+            }
+            for body, reason in cases.items():
+                for path in ("/v1/completions", "/tokenize"):
+                    with self.subTest(body=body[:20], path=path):
+                        reply = httpx.post(server.base + path, content=body, headers=headers, timeout=30)
+                        message = reply.json()["error"]["message"] if reply.status_code != 200 else ""
+                        if reason is None:
+                            self.assertNotIn("deep", message)
+                        else:
+                            self.assertEqual(reply.status_code, 400)
+                            self.assertIn(reason, message)
         finally:
             self.assertEqual(server.stop(), 0)
 
