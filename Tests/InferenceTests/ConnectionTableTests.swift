@@ -3,8 +3,9 @@ import Synchronization
 import Testing
 @testable import InferenceService
 
-/// Connection slots: over an address's cap a connection is turned away; with every slot taken, it takes the slot of
-/// the connection that has waited longest for a whole request; only with every slot busy answering is it turned away.
+/// Connection slots: with every slot (or every slot its address may hold) taken, a new connection takes the slot of
+/// the connection that has waited longest for a whole request; only when those are all busy answering is it turned
+/// away.
 @Suite("connection slots")
 struct ConnectionTableTests {
     enum Step: Sendable {
@@ -29,8 +30,10 @@ struct ConnectionTableTests {
 
     @Test("admission", arguments: [
         Case(name: "a free slot", capacity: 2, perClient: 2, steps: [.connect("a")], reclaims: 0),
-        Case(name: "over the address's cap: turned away even with slots free", capacity: 4, perClient: 2,
-             steps: [.connect("a"), .connect("a"), .connect("a")], refusal: .overClientLimit),
+        Case(name: "at the address's cap: its own longest waiting gives its slot up, not another address's", capacity: 3, perClient: 2,
+             steps: [.connect("b"), .connect("a"), .connect("a"), .connect("a")], reclaims: 2),
+        Case(name: "at the address's cap with all of its own busy: turned away even with slots free", capacity: 4, perClient: 2,
+             steps: [.connect("a"), .connect("a"), .busy(1), .busy(2), .connect("a")], refusal: .overClientLimit),
         Case(name: "full of idle connections: the oldest gives its slot up", capacity: 2, perClient: 2,
              steps: [.connect("a"), .connect("b"), .connect("c")], reclaims: 1),
         Case(name: "the busy ones are passed over", capacity: 3, perClient: 3,

@@ -4,7 +4,9 @@
 /// takes the slot of the connection that has waited longest, as servers under slowloris attacks do (nginx reuses
 /// idle keep-alive connections the same way): otherwise idle sockets from a few addresses, each within its
 /// per-address cap, would lock every other client out for as long as their deadlines allow. Only when every slot
-/// is busy is a new connection turned away. Over its own address's cap it is always turned away.
+/// is busy is a new connection turned away. At its own address's cap, a new connection takes the slot of that
+/// address's own longest-waiting one (a client's pool replacing a connection it has dropped before the server has
+/// noticed), and is turned away only when all of that address's connections are busy.
 struct ConnectionTable {
     struct Entry {
         let host: String
@@ -17,6 +19,7 @@ struct ConnectionTable {
         /// Admitted as `id`; `reclaimed` is the descriptor of the waiting connection whose slot it took, which the
         /// caller shuts down (its thread then finds itself gone and closes it).
         case admitted(id: UInt64, reclaimed: Int32?)
+        /// Every one of its address's connections is busy answering a request.
         case overClientLimit
         /// Every slot is busy answering a request.
         case full
@@ -36,9 +39,12 @@ struct ConnectionTable {
     var count: Int { entries.count }
 
     mutating func admit(host: String, descriptor: Int32, now: ContinuousClock.Instant) -> Admission {
-        guard perClient[host, default: 0] < perClientLimit else { return .overClientLimit }
         var reclaimed: Int32?
-        if entries.count >= capacity {
+        if perClient[host, default: 0] >= perClientLimit {
+            guard let victim = longestWaiting(from: host) else { return .overClientLimit }
+            reclaimed = entries[victim]?.descriptor
+            remove(victim)
+        } else if entries.count >= capacity {
             guard let victim = longestWaiting() else { return .full }
             reclaimed = entries[victim]?.descriptor
             remove(victim)
@@ -70,11 +76,12 @@ struct ConnectionTable {
         return true
     }
 
-    /// The waiting connection that has waited longest (the lower id on a tie: it was accepted first).
-    private func longestWaiting() -> UInt64? {
+    /// The waiting connection (from `host`, if given) that has waited longest (the lower id on a tie: it was
+    /// accepted first).
+    private func longestWaiting(from host: String? = nil) -> UInt64? {
         var best: (id: UInt64, since: ContinuousClock.Instant)?
         for (id, entry) in entries {
-            guard let since = entry.waitingSince else { continue }
+            guard let since = entry.waitingSince, host == nil || entry.host == host else { continue }
             if let current = best, (current.since, current.id) < (since, id) { continue }
             best = (id, since)
         }
