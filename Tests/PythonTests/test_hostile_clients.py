@@ -237,12 +237,20 @@ class TLSHandshakeTests(unittest.TestCase):
             self.assertEqual(server.stop(), 0)
 
     def test_tls_at_the_connection_limit_gets_no_plain_text(self):
-        server = Server("--max-connections", "1", tls=True, audit=False)
+        server = Server("--max-connections", "1", "--rate-limit", "0", tls=True, audit=False)
         try:
             context = server.tls_context()
-            holder = context.wrap_socket(server.connect(), server_hostname="127.0.0.1")
+            holder = context.wrap_socket(server.connect(receive_buffer=4096), server_hostname="127.0.0.1")
             holder.sendall(request("GET", "/health"))
             self.assertEqual(read_response(holder)[0], 200)
+            # an idle connection would give its slot up: the holder keeps the server busy writing answers it never reads
+            one = request("GET", "/v1/models/" + "m" * 12000, key=server.key)
+            holder.settimeout(1)
+            try:
+                while True:
+                    holder.sendall(one)
+            except (socket.timeout, OSError, ssl.SSLError):
+                pass
             incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
             with self.assertRaises(ssl.SSLWantReadError):
                 context.wrap_bio(incoming, outgoing, server_hostname="127.0.0.1").do_handshake()
