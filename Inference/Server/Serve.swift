@@ -27,10 +27,10 @@ enum Serve {
                  with Retry-After and are counted in the metrics and in one audit summary record at most every 10 s, not
                  one record each.
                --max-connections (default 64) bounds connections in all, --max-connections-per-client (default 8, at most
-                 the former) those from one address. Over an address's cap, plain HTTP gets 503 with Retry-After and TLS a
-                 closed connection; with every slot taken, a new connection takes the slot of the one that has waited longest
-                 without a whole request (idle, or still sending its head or body), and only with every slot busy answering is
-                 it turned away so. A new connection's first byte must come within 5 s and its first head within 10 s.
+                 the former) those from one address. With every slot (or its address's) taken, a new connection takes the slot
+                 of the one that has waited longest without a whole request (idle, or still sending its head or body); only when
+                 those are all busy answering is it turned away: plain HTTP with 503 and Retry-After, TLS with a closed
+                 connection. A new connection's first byte must come within 5 s and its first head within 10 s.
                --write-timeout (default 30) drops a client that does not take a response (or a streamed chunk) in time;
                --handshake-timeout (default 10) bounds the whole TLS handshake.
         """
