@@ -26,8 +26,11 @@ enum Serve {
                  together (bursts of 100); an IPv6 client is its /64. Requests over a budget get 429
                  with Retry-After and are counted in the metrics and in one audit summary record at most every 10 s, not
                  one record each.
-               --max-connections (default 64) bounds connections in all, --max-connections-per-client (default half of it)
-                 those from one address; over either, plain HTTP gets 503 with Retry-After and TLS a closed connection.
+               --max-connections (default 64) bounds connections in all, --max-connections-per-client (default 8, at most
+                 the former) those from one address. With every slot (or its address's) taken, a new connection takes the slot
+                 of the one that has waited longest without a whole request (idle, or still sending its head or body); only when
+                 those are all busy answering is it turned away: plain HTTP with 503 and Retry-After, TLS with a closed
+                 connection. A new connection's first byte must come within 5 s and its first head within 10 s.
                --write-timeout (default 30) drops a client that does not take a response (or a streamed chunk) in time;
                --handshake-timeout (default 10) bounds the whole TLS handshake.
         """
@@ -48,7 +51,8 @@ enum Serve {
         let parallel = try options.int("--parallel", default: 4, range: 1...256)
         let rate = try options.int("--rate-limit", default: 50, range: 0...100_000)
         let maxConnections = try options.int("--max-connections", default: 64, range: 1...10_000)
-        let maxConnectionsPerClient = try options.int("--max-connections-per-client", default: max(1, maxConnections / 2), range: 1...maxConnections)
+        let maxConnectionsPerClient = try options.int("--max-connections-per-client",
+                                                      default: min(HTTPServer.Configuration.defaultMaxConnectionsPerClient, maxConnections), range: 1...maxConnections)
         let writeTimeout = try options.int("--write-timeout", default: 30, range: 1...3600)
         let handshakeTimeout = try options.int("--handshake-timeout", default: 10, range: 1...3600)
         guard options.has("--no-auth") != (options.string("--keys") != nil) else {
@@ -72,6 +76,7 @@ enum Serve {
         configuration.maxConnectionsPerClient = maxConnectionsPerClient
         configuration.limits.writeTimeout = .seconds(writeTimeout)
         configuration.limits.handshakeTimeout = .seconds(handshakeTimeout)
+        configuration.onRefusal = { service.recordRefusal($0) }
         guard (options.string("--tls-cert") == nil) == (options.string("--tls-key") == nil) else {
             throw Arguments.Invalid(description: "serve: --tls-cert and --tls-key go together")
         }

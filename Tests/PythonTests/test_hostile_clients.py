@@ -1,6 +1,7 @@
 """inference-server serve against hostile clients, over loopback with small limits: a pipeliner that never reads, a
-TLS handshake dripped a byte at a time, one peer taking every connection slot, TLS at the connection limit, a
-/health flood, a bad-key flood, request smuggling, a half-closed client and a prompt of megabytes.
+TLS handshake dripped a byte at a time, one peer taking every connection slot, idle and dripping sockets from a few
+addresses taking every slot, TLS at the connection limit, a /health flood, a bad-key flood, request smuggling (and
+its audit records), a half-closed client, a prompt of megabytes, /tokenize of megabytes and a body nested 10,000 deep.
 
 Run: python3 -m unittest Tests/PythonTests/test_hostile_clients.py -v (against the debug build)
 """
@@ -236,12 +237,20 @@ class TLSHandshakeTests(unittest.TestCase):
             self.assertEqual(server.stop(), 0)
 
     def test_tls_at_the_connection_limit_gets_no_plain_text(self):
-        server = Server("--max-connections", "1", tls=True, audit=False)
+        server = Server("--max-connections", "1", "--rate-limit", "0", tls=True, audit=False)
         try:
             context = server.tls_context()
-            holder = context.wrap_socket(server.connect(), server_hostname="127.0.0.1")
+            holder = context.wrap_socket(server.connect(receive_buffer=4096), server_hostname="127.0.0.1")
             holder.sendall(request("GET", "/health"))
             self.assertEqual(read_response(holder)[0], 200)
+            # an idle connection would give its slot up: the holder keeps the server busy writing answers it never reads
+            one = request("GET", "/v1/models/" + "m" * 12000, key=server.key)
+            holder.settimeout(1)
+            try:
+                while True:
+                    holder.sendall(one)
+            except (socket.timeout, OSError, ssl.SSLError):
+                pass
             incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
             with self.assertRaises(ssl.SSLWantReadError):
                 context.wrap_bio(incoming, outgoing, server_hostname="127.0.0.1").do_handshake()
@@ -272,23 +281,96 @@ class ConnectionSlotTests(unittest.TestCase):
             held = [server.connect(), server.connect()]
             time.sleep(0.2)
             third = server.connect()
-            status, headers, body = read_response(third)
-            self.assertEqual(status, 503, "over the per-address cap")
-            self.assertEqual(headers.get("retry-after"), "1")
-            self.assertIn("overloaded", body.decode())
+            self.assertTrue(closed_by_server(held[0], 2), "at its cap, an address's new connection takes its own oldest idle one's slot")
+            held[0] = third
             other = server.connect(source="127.0.0.2")
             other.sendall(request("GET", "/health"))
             self.assertEqual(read_response(other)[0], 200, "another address is still served")
             held.append(other)
             held.append(server.connect(source="127.0.0.2"))
             time.sleep(0.2)
-            self.assertEqual(read_response(server.connect(source="127.0.0.3"))[0], 503, "over the total")
+            # every slot is taken, but by connections waiting for a request: the longest waiting gives its slot up
+            fresh = server.connect(source="127.0.0.3")
+            fresh.sendall(request("GET", "/health"))
+            self.assertEqual(read_response(fresh)[0], 200, "a third address is served in the slot of the longest idle")
+            self.assertTrue(closed_by_server(held[1], 2), "the oldest idle connection was reclaimed")
+            self.assertFalse(closed_by_server(held[0], 0.3), "and only it")
             for connection in held:
                 connection.close()
             time.sleep(0.3)
             fresh = server.connect()
             fresh.sendall(request("GET", "/health"))
             self.assertEqual(read_response(fresh)[0], 200, "slots come back when their connections close")
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+    def test_idle_and_dripping_sockets_from_two_addresses_cannot_lock_a_fresh_peer_out(self):
+        # the reviewer's two_peers_exhaust.py, with the default per-address cap, and an attacker that reopens every
+        # socket the server takes back
+        server = Server("--max-connections", "16", audit=False)
+        stop = threading.Event()
+        reclaimed = []
+        try:
+            idle = [server.connect(source="127.0.0.2") for _ in range(8)]
+            time.sleep(0.2)
+            ninth = server.connect(source="127.0.0.2")
+            self.assertTrue(closed_by_server(idle[0], 2), "the default cap is 8 an address: a ninth takes the first one's slot")
+            idle[0] = ninth
+            dripping = [server.connect(source="127.0.0.3") for _ in range(8)]
+            attack = {"127.0.0.2": idle, "127.0.0.3": dripping}
+
+            def attacker():
+                while not stop.is_set():
+                    for source, sockets in attack.items():
+                        for index, connection in enumerate(sockets):
+                            try:
+                                if source == "127.0.0.3":
+                                    connection.send(b"G" if index % 2 else b"X")
+                                connection.settimeout(0.001)
+                                gone = connection.recv(1) == b""
+                            except socket.timeout:
+                                gone = False
+                            except OSError:
+                                gone = True
+                            if gone and not stop.is_set():
+                                reclaimed.append(source)
+                                connection.close()
+                                try:
+                                    sockets[index] = server.connect(source=source)
+                                except OSError:
+                                    pass
+                    time.sleep(0.2)
+
+            threading.Thread(target=attacker, daemon=True).start()
+            time.sleep(0.5)
+            for _ in range(6):
+                started = time.monotonic()
+                victim = server.connect(timeout=3)
+                victim.sendall(request("GET", "/health"))
+                self.assertEqual(read_response(victim)[0], 200, "a fresh peer is served while the slots are held")
+                self.assertLess(time.monotonic() - started, 3)
+                victim.close()
+                time.sleep(0.7)
+            self.assertGreaterEqual(len(reclaimed), 6, "each victim took the slot of an attacker's socket")
+        finally:
+            stop.set()
+            time.sleep(0.3)
+            self.assertEqual(server.stop(), 0)
+
+    def test_a_silent_new_connection_is_closed_at_the_first_byte_deadline_a_kept_alive_one_is_not(self):
+        server = Server(audit=False)
+        try:
+            kept = server.connect()
+            kept.sendall(request("GET", "/health"))
+            self.assertEqual(read_response(kept)[0], 200)
+            started = time.monotonic()
+            silent = server.connect()
+            self.assertTrue(closed_by_server(silent, 8), "a connection that never speaks is closed")
+            self.assertGreater(time.monotonic() - started, 4)
+            self.assertLess(time.monotonic() - started, 7, "at the 5 s first-byte deadline, not the 30 s idle timeout")
+            time.sleep(1)
+            kept.sendall(request("GET", "/health"))
+            self.assertEqual(read_response(kept)[0], 200, "a kept-alive connection idle as long is still served")
         finally:
             self.assertEqual(server.stop(), 0)
 
@@ -398,6 +480,41 @@ class SmugglingTests(unittest.TestCase):
             self.assertEqual(read_response(plain)[0], 200, "an ordinary request still parses")
         finally:
             self.assertEqual(server.stop(), 0)
+        records = server.records()
+        self.assertEqual([record["status"] for record in records], [400] * len(self.VARIANTS) + [200],
+                         "each refused request has its own record, within the address's budget of 10")
+        self.assertTrue(all(record["method"] == "POST" and record["route"] == "/v1/completions" and record["error"] for record in records[:-1]))
+        self.assertEqual(records[0]["error"], "the header content-length is given more than once", "with the reason the client was told")
+        verified = subprocess.run([BINARY, "audit", "verify", server.audit], capture_output=True, text=True)
+        self.assertEqual(verified.returncode, 0, verified.stderr)
+
+    def test_refusals_before_routing_are_audited_within_a_budget_and_summarised_beyond(self):
+        server = Server()
+        try:
+            statuses = []
+            for index in range(40):
+                connection = server.connect()
+                if index % 4 == 0:
+                    connection.sendall(f"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: {5 * 1024 * 1024}\r\n\r\n".encode())
+                else:
+                    connection.sendall(b"GARBAGE\r\n\r\n")
+                statuses.append(read_response(connection)[0])
+                connection.close()
+            self.assertEqual(statuses, [413 if index % 4 == 0 else 400 for index in range(40)])
+        finally:
+            self.assertEqual(server.stop(), 0)
+        records = server.records()
+        single = [record for record in records if record.get("route") != "summary"]
+        summaries = [record for record in records if record.get("route") == "summary"]
+        self.assertGreaterEqual(len(single), 10, "a burst of 10 recorded one by one")
+        self.assertLess(len(single), 15, "then the address's budget of 1 a second")
+        self.assertEqual(single[0]["status"], 413)
+        self.assertEqual((single[0]["method"], single[0]["route"]), ("POST", "/v1/completions"))
+        self.assertEqual((single[1]["method"], single[1]["route"]), ("unparsed", "unparsed"))
+        self.assertEqual(len(single) + sum(record["requests"] for record in summaries), 40, "every refusal recorded or counted")
+        self.assertTrue(all(key.split(" ")[0] in ("400", "413") for record in summaries for key in record["callers"]), summaries)
+        verified = subprocess.run([BINARY, "audit", "verify", server.audit], capture_output=True, text=True)
+        self.assertEqual(verified.returncode, 0, verified.stderr)
 
 
 class HalfCloseTests(unittest.TestCase):
@@ -448,6 +565,50 @@ class HugePromptTests(unittest.TestCase):
                     self.assertEqual(reply["error"]["code"], "context_length_exceeded")
                     self.assertIn("bytes", reply["error"]["message"], "refused from its length, not after tokenizing")
                     self.assertLess(elapsed, 10)
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+
+class BodyBoundTests(unittest.TestCase):
+    def test_tokenize_content_is_bounded_by_what_a_prompt_could_hold(self):
+        server = Server("--rate-limit", "0", audit=False)
+        try:
+            headers = {"Authorization": f"Bearer {server.key}"}
+            started = time.monotonic()
+            reply = httpx.post(server.base + "/tokenize", json={"content": "x" * (1024 * 1024)}, headers=headers, timeout=30)
+            self.assertLess(time.monotonic() - started, 3, "refused from its length, not after tokenizing")
+            self.assertEqual(reply.status_code, 400, reply.text)
+            error = reply.json()["error"]
+            self.assertEqual((error["param"], error["code"]), ("content", "context_length_exceeded"))
+            limit = int(re.search(r"takes: (\d+) bytes, the context of 256 tokens", error["message"]).group(1))
+            self.assertEqual(httpx.post(server.base + "/tokenize", json={"content": "x" * (limit + 1)}, headers=headers, timeout=30).status_code, 400)
+            fits = httpx.post(server.base + "/tokenize", json={"content": "x" * limit}, headers=headers, timeout=30)
+            self.assertEqual(fits.status_code, 200, fits.text)
+            self.assertGreater(len(fits.json()["tokens"]), 0)
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+    def test_a_body_nested_too_deep_says_so(self):
+        server = Server("--rate-limit", "0", audit=False)
+        try:
+            headers = {"Authorization": f"Bearer {server.key}", "Content-Type": "application/json"}
+            cases = {
+                "[" * 10000: "257 levels deep; at most 256",
+                '{"prompt":' + "[" * 300 + "]" * 300 + "}": "257 levels deep",
+                '{"prompt":"' + "[" * 300 + '"}': None,  # brackets inside a string are text
+                "{not json": "not valid JSON",
+                "[1, 2]": "not a JSON object",
+            }
+            for body, reason in cases.items():
+                for path in ("/v1/completions", "/tokenize"):
+                    with self.subTest(body=body[:20], path=path):
+                        reply = httpx.post(server.base + path, content=body, headers=headers, timeout=30)
+                        message = reply.json()["error"]["message"] if reply.status_code != 200 else ""
+                        if reason is None:
+                            self.assertNotIn("deep", message)
+                        else:
+                            self.assertEqual(reply.status_code, 400)
+                            self.assertIn(reason, message)
         finally:
             self.assertEqual(server.stop(), 0)
 

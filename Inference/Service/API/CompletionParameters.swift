@@ -37,9 +37,7 @@ public struct CompletionParameters {
     static let completionOnly: Set<String> = ["prompt"]
 
     public static func parse(_ body: [UInt8], chat: Bool) throws(APIError) -> CompletionParameters {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
-            throw .invalid("the body is not a JSON object", param: nil)
-        }
+        let object = try JSONBody.object(body)
         var parameters = CompletionParameters()
         parameters.sampling = SamplingSettings()
         parameters.sampling.temperature = 1

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Who may make a request, and how often. /health has its own budget per address and is never audited (it is
 /// counted in the metrics). Every other route authenticates first; a request without a valid key spends a small
 /// budget of its address's own and one shared by every address (so a flood of bad keys cannot spend a real
@@ -53,8 +55,29 @@ extension OpenAIService {
         throw .rateLimited(retryAfter: retryAfter, "too many \(whose); retry in \(max(1, retryAfter)) s")
     }
 
-    /// Writes the summary of the refusals counted since the last one (at shutdown, so none is lost).
+    /// Records a request the HTTP layer refused before routing it (`HTTPServer.Configuration.onRefusal`): framing
+    /// two parsers could read differently, a head or body too large, too slow. Such a request carries no key that
+    /// could be trusted, so it is audited as an unauthenticated refusal is: one record each within the budget of its
+    /// address (and the one all addresses share) that requests without a valid key spend, beyond it counted in a
+    /// summary, so that malformed requests cannot turn into a flood of synced records either.
+    public func recordRefusal(_ refusal: HTTPRefusal) {
+        let route = refusal.path.map(Self.route) ?? "unparsed"
+        metrics.request(route: route, status: refusal.status)
+        let address = refusal.clientAddress
+        for (limiter, caller) in [(options.unauthenticatedLimiter, address), (options.unauthenticatedTotalLimiter, "every address")] {
+            guard let limiter, !limiter.admit(caller).0 else { continue }
+            if let summary = unrecordedRefusals.add("\(refusal.status) \(address)") { audit(summary) }
+            return
+        }
+        let record = Record()
+        audit(["time": ISO8601DateFormatter.withMilliseconds.string(from: record.started), "requestId": record.id, "client": refusal.peer,
+               "method": refusal.method ?? "unparsed", "route": route, "status": refusal.status, "latencyMs": 0,
+               "error": String(refusal.message.prefix(512))])
+    }
+
+    /// Writes the summaries of the refusals counted since the last ones (at shutdown, so none is lost).
     public func flushRefusals() {
         if let summary = refusals.drain() { audit(summary) }
+        if let summary = unrecordedRefusals.drain() { audit(summary) }
     }
 }

@@ -9,3 +9,20 @@ extension OpenAIService {
                        param: param, code: "context_length_exceeded")
     }
 }
+
+extension OpenAIService {
+    /// The most content bytes `/tokenize` takes: the served context times the vocabulary's longest piece (8 bytes a
+    /// token where the vocabulary gives no bound), the most text a prompt that fits could hold. Tokenizing runs on
+    /// the connection's thread at some microseconds a byte, so without it a 4 MiB body would hold a thread for
+    /// half a minute.
+    static func maxTokenizeBytes(_ model: ServedModel) -> Int {
+        model.context * (model.tokenizer.longestPieceBytes ?? 8)
+    }
+
+    static func checkTokenizeSize(_ content: String, model: ServedModel) throws(APIError) {
+        let bytes = content.utf8.count, limit = maxTokenizeBytes(model)
+        guard bytes > limit else { return }
+        throw .invalid("the content of \(bytes) bytes is more than /tokenize takes: \(limit) bytes, the context of \(model.context) tokens "
+                       + "times the longest token's \(model.tokenizer.longestPieceBytes ?? 8) bytes", param: "content", code: "context_length_exceeded")
+    }
+}

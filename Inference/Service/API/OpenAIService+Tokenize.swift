@@ -13,6 +13,7 @@ extension OpenAIService {
         let addSpecial = try reader.bool("add_special") ?? false
         let parseSpecial = try reader.bool("parse_special") ?? true
         let withPieces = try reader.bool("with_pieces") ?? false
+        try Self.checkTokenizeSize(content, model: model)
         let ids = model.tokenizer.encode(content, addBOS: addSpecial, parseSpecial: parseSpecial)
         guard withPieces else { return Self.json(200, ["tokens": ids]) }
         let tokens: [[String: Any]] = ids.map { id in
@@ -38,9 +39,7 @@ extension OpenAIService {
     }
 
     private static func tokenizerBody(_ request: HTTPRequest, known: Set<String>) throws(APIError) -> [String: Any] {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(request.body))) as? [String: Any] else {
-            throw .invalid("the body is not a JSON object", param: nil)
-        }
+        let object = try JSONBody.object(request.body)
         for key in object.keys.sorted() where !known.contains(key) {
             throw .invalid("unrecognized argument: '\(key.prefix(64))'", param: String(key.prefix(64)), code: "unknown_parameter")
         }

@@ -34,6 +34,9 @@ public final class OpenAIService: Sendable {
     let options: Options
     public let metrics = Metrics()
     let refusals = RefusalTally()
+    /// Requests the HTTP layer refused past their address's budget of records (see `recordRefusal`).
+    let unrecordedRefusals = RefusalTally(status: 400, event: "requests refused before routing (malformed, too large or too slow; "
+                                            + "each caller's count is keyed by its status) past their address's budget of records, counted not recorded one by one")
     private let served = Mutex<ServedModel?>(nil)
     /// Raised when an audit record cannot be written; from then on requests are refused (nothing goes unrecorded).
     private let auditFailure = Mutex<String?>(nil)

@@ -5,8 +5,10 @@ import Glibc
 #endif
 
 /// An HTTP/1.1 server on POSIX sockets: keep-alive, chunked streaming, limits on size and time (every read and write
-/// has a deadline), a bounded number of connections in all and per client address (one thread each; beyond that a
-/// 503 with Retry-After, or for TLS a plain close), and a graceful stop that lets in-flight requests finish.
+/// has a deadline), a bounded number of connections in all and per client address (one thread each). When every
+/// slot is taken, a new connection takes the slot of the one that has waited longest for a request of its own
+/// (`ConnectionTable`); only when all are busy answering, or over its address's cap, is it turned away (a 503 with
+/// Retry-After, or for TLS a plain close). A graceful stop lets in-flight requests finish.
 public final class HTTPServer: Sendable {
     public typealias Handler = @Sendable (HTTPRequest) -> HTTPResponse
 
@@ -16,11 +18,19 @@ public final class HTTPServer: Sendable {
         public var limits = HTTPLimits()
         /// Connections served at once.
         public var maxConnections = 64
-        /// Connections served at once from one client address; nil: half of `maxConnections` (at least 1), so that
-        /// one peer cannot take every slot.
+        /// Connections served at once from one client address; nil: `defaultMaxConnectionsPerClient`, at most
+        /// `maxConnections`.
         public var maxConnectionsPerClient: Int?
         /// Serves TLS on every connection; nil serves plain HTTP.
         public var tls: TLSContext?
+        /// Told, on the connection's thread and before the answer is written, of each request the server refuses
+        /// itself (framing, size, time), so that the service can record it. It must not block for long.
+        public var onRefusal: (@Sendable (HTTPRefusal) -> Void)?
+
+        /// A client's connections when not configured: what a front proxy is typically given per address (nginx's
+        /// `limit_conn`, HAProxy's `conn_cur`), enough for a client's parallel requests and then some; the server
+        /// generates only `--parallel` requests at once, so more connections from one client only wait in its queue.
+        public static let defaultMaxConnectionsPerClient = 8
 
         public init(host: String, port: Int) {
             self.host = host
@@ -38,13 +48,10 @@ public final class HTTPServer: Sendable {
     /// The port actually bound (the configured one, or the kernel's choice for port 0).
     public let port: Int
     private struct Occupancy {
-        var connections = 0
-        /// Open connections by client address (without the port).
-        var perClient: [String: Int] = [:]
+        var table: ConnectionTable
         var stopping = false
     }
-    private let state = Mutex(Occupancy())
-    private let perClientLimit: Int
+    private let state: Mutex<Occupancy>
     private let allDone = DispatchSemaphore(value: 0)
     private let acceptEnded = DispatchSemaphore(value: 0)
 
@@ -52,7 +59,8 @@ public final class HTTPServer: Sendable {
     public init(_ configuration: Configuration, handler: @escaping Handler) throws(StartError) {
         self.configuration = configuration
         self.handler = handler
-        perClientLimit = max(1, configuration.maxConnectionsPerClient ?? configuration.maxConnections / 2)
+        let perClientLimit = configuration.maxConnectionsPerClient ?? min(Configuration.defaultMaxConnectionsPerClient, configuration.maxConnections)
+        state = Mutex(Occupancy(table: ConnectionTable(capacity: configuration.maxConnections, perClientLimit: perClientLimit)))
         signal(SIGPIPE, SIG_IGN)
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
@@ -100,7 +108,7 @@ public final class HTTPServer: Sendable {
         shutdown(listener, Int32(SHUT_RDWR))
         acceptEnded.wait()
         Glibc.close(listener)
-        let open = state.withLock { $0.connections }
+        let open = state.withLock { $0.table.count }
         if open > 0 { _ = allDone.wait(timeout: .now() + .milliseconds(Int(timeout.components.seconds * 1000))) }
     }
 
@@ -132,38 +140,31 @@ public final class HTTPServer: Sendable {
             setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
             let peer = Self.describe(address)
             let host = ClientAddress.key(ofPeer: peer)
-            let admitted = state.withLock { state -> Bool in
-                guard state.connections < configuration.maxConnections, state.perClient[host, default: 0] < perClientLimit else { return false }
-                state.connections += 1
-                state.perClient[host, default: 0] += 1
-                return true
+            let admission = state.withLock { state in
+                let admission = state.table.admit(host: host, descriptor: client, now: .now)
+                // under the lock: the reclaimed connection's thread leaves the table (taking this lock) before it
+                // closes its descriptor, so the descriptor cannot have been closed and reused by now
+                if case .admitted(_, let reclaimed?) = admission { shutdown(reclaimed, Int32(SHUT_RDWR)) }
+                return admission
             }
-            guard admitted else {
+            guard case .admitted(let id, _) = admission else {
                 refuse(client)
                 continue
             }
             let thread = Thread { [self] in
-                defer {
-                    let last = state.withLock { state -> Bool in
-                        state.connections -= 1
-                        let left = state.perClient[host, default: 1] - 1
-                        state.perClient[host] = left > 0 ? left : nil
-                        return state.connections == 0 && state.stopping
-                    }
-                    if last { allDone.signal() }
-                }
-                let stream: ByteStream
+                let stream: ByteStream?
                 if let tls = configuration.tls {
-                    guard let secured = tls.accept(client, deadline: .now + configuration.limits.handshakeTimeout) else {
-                        Glibc.close(client)
-                        return
-                    }
-                    stream = secured
+                    stream = tls.accept(client, deadline: .now + configuration.limits.handshakeTimeout)
                 } else {
                     stream = SocketStream(descriptor: client)
                 }
-                serveConnection(stream, peer: peer)
-                stream.close()
+                if let stream { serveConnection(stream, peer: peer, id: id) }
+                let last = state.withLock { state -> Bool in
+                    state.table.remove(id)
+                    return state.table.count == 0 && state.stopping
+                }
+                if let stream { stream.close() } else { Glibc.close(client) }
+                if last { allDone.signal() }
             }
             thread.stackSize = 1 << 20
             thread.start()
@@ -184,7 +185,7 @@ public final class HTTPServer: Sendable {
         Glibc.close(client)
     }
 
-    private func serveConnection(_ stream: ByteStream, peer: String) {
+    private func serveConnection(_ stream: ByteStream, peer: String, id: UInt64) {
         let reader = RequestReader(stream: stream, limits: configuration.limits, peer: peer)
         let writeTimeout = configuration.limits.writeTimeout
         reader.sendContinue = { stream.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8), deadline: .now + writeTimeout) }
@@ -193,13 +194,16 @@ public final class HTTPServer: Sendable {
             switch reader.next() {
             case .closed:
                 return
-            case .refused(let status, let message):
+            case .refused(let status, let message, let method, let path):
+                configuration.onRefusal?(HTTPRefusal(peer: peer, status: status, message: message, method: method, path: path))
                 let body = #"{"error":{"message":"# + JSONString.quote(message) + #","type":"invalid_request_error","param":null,"code":null}}"#
                 guard stream.write(Self.serialize(.text(status, body, contentType: "application/json"), keepAlive: false, head: false),
                                    deadline: .now + writeTimeout) else { return }
                 Self.drain(stream)
                 return
             case .request(var request):
+                // reclaimed while its last bytes arrived: the socket is shut, nothing can be answered
+                guard state.withLock({ $0.table.busy(id) }) else { return }
                 let probe = StreamProbe(stream: stream, interim: request.version == "HTTP/1.1", writeTimeout: writeTimeout)
                 request.clientGone = { probe.clientGone }
                 let stopping = state.withLock { $0.stopping }
@@ -207,6 +211,7 @@ public final class HTTPServer: Sendable {
                 let response = handler(request)
                 guard write(response, to: stream, keepAlive: keepAlive, head: request.method == "HEAD") else { return }
                 if !keepAlive { return }
+                state.withLock { $0.table.waiting(id, since: .now) }
             }
         }
     }

@@ -1,9 +1,10 @@
 import Foundation
 import Synchronization
 
-/// Requests refused for rate, counted instead of recorded one by one. Every audit record is synced to disk, so a
-/// flood of refusals written one record each would turn a client's request rate into the server's disk writes and
-/// fill the disk; instead the tally is written as one summary record at most every `interval`, and at shutdown.
+/// Requests refused for rate (or, with their own tally, refused by the HTTP layer past their address's budget of
+/// records), counted instead of recorded one by one. Every audit record is synced to disk, so a flood of refusals
+/// written one record each would turn a client's request rate into the server's disk writes and fill the disk;
+/// instead the tally is written as one summary record at most every `interval`, and at shutdown.
 final class RefusalTally: Sendable {
     /// Distinct callers named in one summary; the rest are counted together as "others".
     static let namedCallers = 100
@@ -16,9 +17,14 @@ final class RefusalTally: Sendable {
     }
     private let state: Mutex<State>
     let interval: Duration
+    /// The summary's `status` and `event`.
+    private let status: Int
+    private let event: String
 
-    init(interval: Duration = .seconds(10)) {
+    init(interval: Duration = .seconds(10), status: Int = 429, event: String = "rate-limited requests, counted not recorded one by one") {
         self.interval = interval
+        self.status = status
+        self.event = event
         state = Mutex(State(lastSummary: .now))
     }
 
@@ -34,20 +40,20 @@ final class RefusalTally: Sendable {
             }
             guard now - state.lastSummary >= interval else { return nil }
             state.lastSummary = now
-            return Self.take(&state)
+            return take(&state)
         }
     }
 
     /// The summary of what was counted since the last one, or nil if nothing was (at shutdown).
     func drain() -> [String: Any]? {
-        state.withLock { state in state.total == 0 ? nil : Self.take(&state) }
+        state.withLock { state in state.total == 0 ? nil : take(&state) }
     }
 
-    private static func take(_ state: inout State) -> [String: Any] {
+    private func take(_ state: inout State) -> [String: Any] {
         let formatter = ISO8601DateFormatter.withMilliseconds
         let now = Date()
         let record: [String: Any] = [
-            "time": formatter.string(from: now), "route": "summary", "status": 429, "event": "rate-limited requests, counted not recorded one by one",
+            "time": formatter.string(from: now), "route": "summary", "status": status, "event": event,
             "requests": state.total, "since": formatter.string(from: state.first ?? now), "callers": state.counts,
         ]
         state = State(lastSummary: state.lastSummary)
