@@ -26,7 +26,7 @@ enum Serve {
                  together (bursts of 100); an IPv6 client is its /64. Requests over a budget get 429
                  with Retry-After and are counted in the metrics and in one audit summary record at most every 10 s, not
                  one record each.
-               --max-connections (default 64) bounds connections in all, --max-connections-per-client (default 8, at most
+               --max-connections (default 64) bounds connections in all, --max-connections-per-client (default 32, at most
                  the former) those from one address. With every slot (or its address's) taken, a new connection takes the slot
                  of the one that has waited longest without a whole request (idle, or still sending its head or body); only when
                  those are all busy answering is it turned away: plain HTTP with 503 and Retry-After, TLS with a closed

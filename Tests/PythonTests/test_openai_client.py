@@ -157,10 +157,8 @@ class ShutdownTests(unittest.TestCase):
 
 class LoadTests(unittest.TestCase):
     def test_sixteen_clients_three_hundred_requests(self):
-        # sixteen clients share one address here (in service they would be sixteen addresses, each within the default
-        # cap of 8 connections an address), through one pool that may hold more than sixteen sockets at a moment:
-        # the cap this test ran under before the default came down
-        server = Server("--max-connections-per-client", "32")
+        # sixteen clients share one address here, through one pool that may hold more than sixteen sockets at a moment
+        server = Server()
         try:
             client = server.client()
 

@@ -30,7 +30,7 @@ public final class HTTPServer: Sendable {
         /// A client's connections when not configured: what a front proxy is typically given per address (nginx's
         /// `limit_conn`, HAProxy's `conn_cur`), enough for a client's parallel requests and then some; the server
         /// generates only `--parallel` requests at once, so more connections from one client only wait in its queue.
-        public static let defaultMaxConnectionsPerClient = 8
+        public static let defaultMaxConnectionsPerClient = 32
 
         public init(host: String, port: Int) {
             self.host = host
