@@ -17,7 +17,8 @@ AMX path crashes):
 sampled with OpenAI's defaults (temperature 1, top_k 0, top_p 1, min_p 0, sent explicitly: llama-server's own
 defaults differ), side by side for each server, and the sampled / greedy ratios (target: >= 0.9). `--real-model`
 runs it on the real model (scripts/real-model: Gemma 3 270M, a 262k vocabulary, where sampling costs most) instead
-of the random one, which needs neither gguf nor llama-cpp-python:
+of the random one, which needs neither gguf nor llama-cpp-python (the random one without llama-cpp-python is
+quantised by llama-quantize, built beside llama-server: cmake --build /tmp/llama-build --target llama-quantize):
     python3 scripts/serve_benchmark.py --sampling defaults [--real-model] [--llama-server PATH]
 """
 import argparse
@@ -250,7 +251,13 @@ def main():
         f16, model = os.path.join(directory, "tinyllama-shape-f16.gguf"), os.path.join(directory, "tinyllama-shape-q4_0.gguf")
         if not os.path.exists(model):
             engine_benchmark.write_f16_model(f16)
-            engine_benchmark.quantize(f16, model, 2)
+            if engine_benchmark.llama_cpp is not None:
+                engine_benchmark.quantize(f16, model, 2)
+            else:
+                # no llama-cpp-python: the same pure Q4_0 from llama-quantize of the llama-server build
+                # (cmake --build /tmp/llama-build --target llama-quantize)
+                quantizer = os.path.join(os.path.dirname(options.llama_server), "llama-quantize")
+                subprocess.run([quantizer, "--pure", f16, model, "q4_0", str(os.cpu_count())], check=True, stdout=subprocess.DEVNULL)
             os.remove(f16)
 
     if options.sampling:

@@ -5,8 +5,8 @@ import Foundation
 ///
 /// Nothing sorts the vocabulary: with nothing cut (OpenAI's defaults) a draw is one pass for the maximum, one for
 /// the exponentials and their block sums, and a scan of the block sums; top-k keeps a heap of k, min-p is a
-/// threshold on that one exponential pass, and top-p selects, like quickselect, the most likely tokens until their
-/// mass reaches p. The survivors and their probabilities are those of sorting and cutting, but the draw walks them
+/// threshold on that one exponential pass, and top-p bins the pool by logit to find where the mass reaches p and
+/// sorts that bin alone. The survivors and their probabilities are those of sorting and cutting, but the draw walks them
 /// in id order, so a seed picks other tokens than a sorted walk would (the same ones run to run). The buffers
 /// stay with the sampler from token to token.
 public struct Sampler: Sendable {
@@ -179,12 +179,18 @@ public struct Sampler: Sendable {
                 kept += 1
             }
             size = kept
-        } else {
+        } else if threshold > 0 {
             (size, total) = SamplingKernels.collect(x, count, maximum: maximum, threshold: threshold,
                                                     tokens: space.tokens, weights: space.weights)
+        } else {
+            // top-p alone: every token, in place (those of weight 0 are never drawn)
+            size = count
+            total = SamplingKernels.exponentiate(x, count, maximum: maximum, scale: 1, into: space.weights, blockSums: space.blockSums)
+            for i in 0..<count { space.tokens[i] = Int32(i) }
         }
         if settings.topP < 1 {
-            size = SamplingKernels.nucleus(x, space.tokens, space.weights, size, mass: Double(settings.topP) * total)
+            size = SamplingKernels.nucleus(x, maximum, space.tokens, space.weights, size, mass: Double(settings.topP) * total,
+                                           histogram: space.histogram)
         }
         return size
     }

@@ -15,6 +15,9 @@ final class SamplerWorkspace: @unchecked Sendable {
     /// The weights' sums, block by block of `SamplingKernels.block`.
     private(set) var blockSums = UnsafeMutablePointer<Float>.allocate(capacity: 1)
 
+    /// Top-p's bins.
+    let histogram = UnsafeMutablePointer<Double>.allocate(capacity: SamplingKernels.bins)
+
     /// Makes room for `count` tokens.
     func reserve(_ count: Int) {
         guard count > capacity else { return }
@@ -35,5 +38,8 @@ final class SamplerWorkspace: @unchecked Sendable {
         blockSums.deallocate()
     }
 
-    deinit { release() }
+    deinit {
+        release()
+        histogram.deallocate()
+    }
 }
