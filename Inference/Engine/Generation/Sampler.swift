@@ -124,8 +124,17 @@ public struct Sampler: Sendable {
         let space = workspace
         let scale = 1 / settings.temperature
         let cutsTopK = settings.topK > 0 && settings.topK < count
-        if !cutsTopK && settings.topP >= 1 && settings.minP <= 0 {
-            let total = SamplingKernels.exponentiate(x, count, maximum: maximum, scale: scale, into: space.weights, blockSums: space.blockSums)
+        if !cutsTopK && settings.minP <= 0 {
+            guard settings.topP < 1 else {
+                let total = SamplingKernels.exponentiate(x, count, maximum: maximum, scale: scale, into: space.weights, blockSums: space.blockSums)
+                return Pool(size: count, tokens: nil, total: total)
+            }
+            // top-p alone: the whole vocabulary, cut in place
+            let mass = SamplingKernels.exponentiate(x, count, maximum: maximum, scale: 1, into: space.weights, blockSums: space.blockSums)
+            SamplingKernels.nucleusInPlace(x, maximum, space.weights, count, mass: Double(settings.topP) * mass,
+                                           histogram: space.histogram, scratch: space.order)
+            let total = scale == 1 ? SamplingKernels.sumBlocks(space.weights, count, into: space.blockSums)
+                : SamplingKernels.rescale(x, count, maximum: maximum, scale: scale, space.weights, blockSums: space.blockSums)
             return Pool(size: count, tokens: nil, total: total)
         }
         let size = cut(x, count, maximum, cutsTopK)
@@ -157,7 +166,7 @@ public struct Sampler: Sendable {
         return mostLikely(x, count, maximum, allowed)
     }
 
-    /// Cuts the vocabulary to the pool top-k, min-p and top-p leave, with its weights at temperature 1, into the
+    /// Cuts the vocabulary to the pool top-k or min-p, then top-p, leave, with its weights at temperature 1, into the
     /// workspace's `tokens` and `weights`; returns its size. Top-p's mass is measured against the top-k pool, as the
     /// reference's probabilities are; min-p (a threshold, so a prefix of the same order) is applied before it,
     /// which leaves the same tokens as after and less to select from.
@@ -179,14 +188,9 @@ public struct Sampler: Sendable {
                 kept += 1
             }
             size = kept
-        } else if threshold > 0 {
+        } else {
             (size, total) = SamplingKernels.collect(x, count, maximum: maximum, threshold: threshold,
                                                     tokens: space.tokens, weights: space.weights)
-        } else {
-            // top-p alone: every token, in place (those of weight 0 are never drawn)
-            size = count
-            total = SamplingKernels.exponentiate(x, count, maximum: maximum, scale: 1, into: space.weights, blockSums: space.blockSums)
-            for i in 0..<count { space.tokens[i] = Int32(i) }
         }
         if settings.topP < 1 {
             size = SamplingKernels.nucleus(x, maximum, space.tokens, space.weights, size, mass: Double(settings.topP) * total,

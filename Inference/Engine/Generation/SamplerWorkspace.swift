@@ -16,7 +16,7 @@ final class SamplerWorkspace: @unchecked Sendable {
     private(set) var blockSums = UnsafeMutablePointer<Float>.allocate(capacity: 1)
 
     /// Top-p's bins.
-    let histogram = UnsafeMutablePointer<Double>.allocate(capacity: SamplingKernels.bins)
+    let histogram = UnsafeMutablePointer<Float>.allocate(capacity: SamplingKernels.bins)
 
     /// Makes room for `count` tokens.
     func reserve(_ count: Int) {
