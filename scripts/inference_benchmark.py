@@ -25,7 +25,10 @@ import time
 
 import numpy as np
 import gguf
-import llama_cpp
+try:
+    import llama_cpp
+except ImportError:  # serve_benchmark.py writes the model without it, quantising with llama-quantize instead
+    llama_cpp = None
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 MATMUL = os.path.join(ROOT, ".build", "release", "matmul-benchmark")

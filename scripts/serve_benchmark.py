@@ -12,6 +12,14 @@ AMX path crashes):
     scripts/build-llama-cpp
     swift build -c release --product inference-server
     python3 scripts/serve_benchmark.py --llama-server /tmp/llama-build/bin/llama-server [--threads 2] [--keep DIR] [--races N]
+
+`--sampling defaults` instead measures what sampling costs: aggregate generated t/s at 1 and 8 clients, greedy and
+sampled with OpenAI's defaults (temperature 1, top_k 0, top_p 1, min_p 0, sent explicitly: llama-server's own
+defaults differ), side by side for each server, and the sampled / greedy ratios (target: >= 0.9). `--real-model`
+runs it on the real model (scripts/real-model: Gemma 3 270M, a 262k vocabulary, where sampling costs most) instead
+of the random one, which needs neither gguf nor llama-cpp-python (the random one without llama-cpp-python is
+quantised by llama-quantize, built beside llama-server: cmake --build /tmp/llama-build --target llama-quantize):
+    python3 scripts/serve_benchmark.py --sampling defaults [--real-model] [--llama-server PATH]
 """
 import argparse
 import concurrent.futures
@@ -30,7 +38,6 @@ import time
 import httpx
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import inference_benchmark as engine_benchmark  # noqa: E402  (the model writer and quantiser)
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 SERVER = os.path.join(ROOT, ".build", "release", "inference-server")
@@ -191,6 +198,35 @@ def races(model, options):
     print(f"16-client aggregate / llama-server's, median of {len(ratios)}: {statistics.median(ratios):.2f}")
 
 
+# OpenAI's defaults, as a client that sets nothing gets them from inference-server, spelled out for llama-server
+SAMPLED_DEFAULTS = {"temperature": 1.0, "top_k": 0, "top_p": 1.0, "min_p": 0.0}
+SAMPLING_CLIENTS = (1, 8)
+
+
+def sampling_costs(model, options):
+    """Greedy against sampled-with-defaults, at 1 and 8 clients, per server, in one run."""
+    kinds = ["inference-server"] + (["llama-server"] if os.path.exists(options.llama_server) else [])
+    if len(kinds) == 1:
+        print(f"llama-server not found at {options.llama_server}: inference-server alone", file=sys.stderr)
+    results = {}
+    for kind in kinds:
+        with serving(kind, model, options.threads, options.llama_server) as base:
+            for clients in SAMPLING_CLIENTS:
+                for mode in ("greedy", "sampled"):
+                    extra = dict(EXTRAS[kind])
+                    if mode == "sampled":
+                        extra.update(SAMPLED_DEFAULTS, seed=1234)
+                    results[(kind, clients, mode)] = load(base, clients, options.requests, extra)
+                    print(f"  measured {kind}, {clients} clients, {mode}", file=sys.stderr, flush=True)
+    print(f"model {os.path.basename(model)}, {options.threads} threads, {MAX_TOKENS}-token replies, {options.requests} per client")
+    print(f"{'server':<18}{'clients':>8}{'greedy t/s':>12}{'sampled t/s':>13}{'sampled/greedy':>16}")
+    for kind in kinds:
+        for clients in SAMPLING_CLIENTS:
+            greedy, sampled = results[(kind, clients, "greedy")]["tps"], results[(kind, clients, "sampled")]["tps"]
+            print(f"{kind:<18}{clients:>8}{greedy:>12.1f}{sampled:>13.1f}{sampled / greedy:>16.2f}")
+    print("target: sampled / greedy >= 0.90 at 1 and 8 clients")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=2)
@@ -201,14 +237,31 @@ def main():
     parser.add_argument("--conversation-only", action="store_true", help="only the 8-turn conversation")
     parser.add_argument("--races", type=int, default=0, help="instead of the full run: this many 16-client races, "
                         "llama-server and inference-server alternating, each race's ratio and their median")
+    parser.add_argument("--sampling", choices=["defaults"], help="instead of the full run: greedy against sampling with "
+                        "OpenAI's defaults, 1 and 8 clients, each server")
+    parser.add_argument("--real-model", action="store_true", help="serve the real model (scripts/real-model) instead of the random one")
     options = parser.parse_args()
-    directory = options.keep or tempfile.mkdtemp(prefix="serve-bench-")
-    os.makedirs(directory, exist_ok=True)
-    f16, model = os.path.join(directory, "tinyllama-shape-f16.gguf"), os.path.join(directory, "tinyllama-shape-q4_0.gguf")
-    if not os.path.exists(model):
-        engine_benchmark.write_f16_model(f16)
-        engine_benchmark.quantize(f16, model, 2)
-        os.remove(f16)
+    if options.real_model:
+        model = subprocess.run([os.path.join(ROOT, "scripts", "real-model")], check=True, capture_output=True, text=True).stdout.strip()
+    else:
+        # the model writer and quantiser need gguf and llama-cpp-python, which the real model does not
+        import inference_benchmark as engine_benchmark
+        directory = options.keep or tempfile.mkdtemp(prefix="serve-bench-")
+        os.makedirs(directory, exist_ok=True)
+        f16, model = os.path.join(directory, "tinyllama-shape-f16.gguf"), os.path.join(directory, "tinyllama-shape-q4_0.gguf")
+        if not os.path.exists(model):
+            engine_benchmark.write_f16_model(f16)
+            if engine_benchmark.llama_cpp is not None:
+                engine_benchmark.quantize(f16, model, 2)
+            else:
+                # no llama-cpp-python: the same pure Q4_0 from llama-quantize of the llama-server build
+                # (cmake --build /tmp/llama-build --target llama-quantize)
+                quantizer = os.path.join(os.path.dirname(options.llama_server), "llama-quantize")
+                subprocess.run([quantizer, "--pure", f16, model, "q4_0", str(os.cpu_count())], check=True, stdout=subprocess.DEVNULL)
+            os.remove(f16)
+
+    if options.sampling:
+        return sampling_costs(model, options)
 
     if options.races:
         return races(model, options)

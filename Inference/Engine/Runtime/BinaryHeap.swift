@@ -1,4 +1,4 @@
-/// A binary min-heap: the tokenizers' merge queues and the sampler's top-k.
+/// A binary min-heap: the tokenizers' merge queues.
 struct BinaryHeap<Element: Comparable> {
     private var items: [Element] = []
 

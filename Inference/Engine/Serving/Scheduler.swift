@@ -179,6 +179,9 @@ public final class Scheduler: @unchecked Sendable {
                 continue
             }
             if slot.pending.isEmpty {
+                // sampled here, one slot after another: with OpenAI's defaults a slot costs about 25 µs at a
+                // 32k vocabulary and 0.2 ms at 262k, under 1% of a step's forward pass (2026-12), which the
+                // workers' handoff would not win back
                 guard let token = sample(slot) else { continue }
                 segments.append(.init(tokens: [token], cache: slot.cache))
                 members.append(slot)

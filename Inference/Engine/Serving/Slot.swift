@@ -43,7 +43,7 @@ final class Slot {
         pending = Array(request.prompt[keep...])
         history = request.prompt
         generated = []
-        sampler = Sampler(request.sampling)
+        sampler = Sampler(request.sampling, reusing: sampler)
         text = TextStream(stop: request.stop)
         constraint = request.constraint.map { TokenConstraint($0, table: tokenBytes()) }
         logits = []
