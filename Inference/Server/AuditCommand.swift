@@ -85,6 +85,11 @@ enum Audit {
         let range = result.records == 0 ? "" : " (records \(result.firstSeq)-\(result.lastSeq))"
         if result.intact {
             text += "audit log intact: \(result.records) record\(result.records == 1 ? "" : "s") chained\(range)\n"
+        } else if result.findings.contains(where: { if case .tornTail = $0 { true } else { false } }),
+                  result.findings.allSatisfy({ switch $0 { case .tornTail, .unanchoredTail: true; default: false } }) {
+            // a crash's or a full disk's leavings, no more: say so, though nothing vouches for the torn record
+            text += "audit log TORN (no other sign of tampering): \(result.findings.count) finding\(result.findings.count == 1 ? "" : "s") in \(result.records) records\(range)\n"
+            for finding in result.findings { text += "  \(finding.name): \(SafeText.terminal(finding.description))\n" }
         } else {
             text += "audit log TAMPERED: \(result.findings.count) finding\(result.findings.count == 1 ? "" : "s") in \(result.records) records\(range)\n"
             let shown = 50

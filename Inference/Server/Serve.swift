@@ -66,7 +66,13 @@ enum Serve {
             throw Arguments.Invalid(description: "serve: unknown --chat-template '\(SafeText.quoted(name))' (known: \(ChatTemplate.names.joined(separator: ", ")))")
         }
         let keys = try options.string("--keys").map { path throws in try KeyStore(path: path) }
+        // past a file-size limit a write should fail with EFBIG, which the audit log handles, not kill the server
+        signal(SIGXFSZ, SIG_IGN)
         let (audit, auditKeyNote) = try openAudit(options, content: auditContent)
+        if let torn = audit?.recoveredTail {
+            FileHandle.standardError.write(Data(("inference-server: the audit log ended in a torn record (\(torn.count) bytes after its last "
+                + "newline, SHA-256 \(torn.sha256)): cut off, and recorded in the chain after the start checkpoint\n").utf8))
+        }
         let file = try GGUFFile.open(path)
         let modelID = options.string("--model-id") ?? ((path as NSString).lastPathComponent as NSString).deletingPathExtension
 

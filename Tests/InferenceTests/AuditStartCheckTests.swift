@@ -138,4 +138,97 @@ struct AuditStartCheckTests {
         let again = try AuditLog(path: rotated.log, checkpointing: .init(key: rotated.key, directory: rotated.checkpoints, everyRecords: 4))
         try again.close()
     }
+
+    @Test("a torn last line is cut off at start, recorded (count and SHA-256) after the start checkpoint, and the log verifies again")
+    func tornTail() throws {
+        let fixture = try Fixture(records: 6)
+        defer { try? FileManager.default.removeItem(at: fixture.directory) }
+        // a crash mid-write: the shutdown checkpoint never written, the last record's line torn in half
+        var lines = Array(try fixture.lines(fixture.log).dropLast())
+        let last = lines.removeLast()
+        let torn = Array(last.utf8.prefix(last.utf8.count / 2))
+        try fixture.removeCheckpointFiles([8])
+        try Data((lines.joined(separator: "\n") + "\n").utf8 + torn).write(to: URL(fileURLWithPath: fixture.log))
+        let before = try AuditVerifier.verify(fixture.files, publicKey: fixture.key.publicKey, checkpoints: fixture.checkpoints)
+        #expect(before.findings.map(\.name) == ["torn-tail", "unanchored-tail"], "\(before.findings)")
+        #expect(before.findings.first?.description.contains("restarting the server") == true)
+
+        let reopened = try AuditLog(path: fixture.log, checkpointing: .init(key: fixture.key, directory: fixture.checkpoints, everyRecords: 4))
+        #expect(reopened.recoveredTail?.count == torn.count)
+        #expect(reopened.recoveredTail?.sha256 == SHA256.hex(torn))
+        try reopened.close()
+        let after = try fixture.lines(fixture.log)
+        // the record before the torn one, the start checkpoint over it, the record of the cut, the shutdown checkpoint
+        #expect(after.count == lines.count + 3)
+        #expect(Array(after.prefix(lines.count)) == lines)
+        let start = try AuditVerifierTests.fields(after[lines.count])
+        #expect((start["checkpoint"] as? [String: Any])?["kind"] as? String == "start")
+        let cut = try #require(try AuditVerifierTests.fields(after[lines.count + 1])["tornTailRemoved"] as? [String: Any])
+        #expect(cut["bytes"] as? Int == torn.count && cut["sha256"] as? String == SHA256.hex(torn))
+        #expect(!(try String(contentsOfFile: fixture.log, encoding: .utf8)).contains(String(decoding: torn, as: UTF8.self) + "{"))
+        #expect(try AuditVerifier.verify(fixture.files, publicKey: fixture.key.publicKey, checkpoints: fixture.checkpoints).findings == [])
+    }
+
+    @Test("a malformed last line that ends with a newline is no crash's: still refused, and verify calls it malformed")
+    func terminatedJunk() throws {
+        let fixture = try Fixture(records: 6)
+        defer { try? FileManager.default.removeItem(at: fixture.directory) }
+        var lines = Array(try fixture.lines(fixture.log).dropLast())
+        let last = lines.removeLast()
+        try fixture.removeCheckpointFiles([8])
+        try fixture.write(lines + [String(last.prefix(last.count / 2))], to: fixture.log)
+        #expect(try AuditVerifier.verify(fixture.files, publicKey: fixture.key.publicKey).findings.map(\.name).contains("malformed"))
+        let before = try Data(contentsOf: URL(fileURLWithPath: fixture.log))
+        #expect(throws: AuditLog.LogError.self) {
+            try AuditLog(path: fixture.log, checkpointing: .init(key: fixture.key, directory: fixture.checkpoints, everyRecords: 4))
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: fixture.log)) == before)
+    }
+
+    @Test("a crash tail whose times span past the interval (a wall clock stepped forward) still opens: only its count is held to it")
+    func clockStep() throws {
+        let fixture = try Fixture(records: 6)
+        defer { try? FileManager.default.removeItem(at: fixture.directory) }
+        var lines = Array(try fixture.lines(fixture.log).dropLast())
+        try fixture.removeCheckpointFiles([8])
+        // the records after the periodic checkpoint of line 6: the clock jumped a day between them
+        for (index, time) in [(6, "2026-12-06T10:00:00.000Z"), (7, "2026-12-07T10:00:00.000Z")] {
+            var fields = try AuditVerifierTests.fields(lines[index])
+            fields["time"] = time
+            lines[index] = try AuditVerifierTests.line(fields, previous: "").line
+        }
+        try fixture.write(try AuditVerifierTests.rechain(lines, from: 6), to: fixture.log)
+        let reopened = try AuditLog(path: fixture.log, checkpointing: .init(key: fixture.key, directory: fixture.checkpoints, everyRecords: 4, everySeconds: 60))
+        try reopened.close()
+        // verify still shows the span, as a finding for whoever knows whether the clock was stepped
+        #expect(try AuditVerifier.verify(fixture.files, publicKey: fixture.key.publicKey).findings.map(\.name) == ["missing-checkpoint"])
+    }
+
+    @Test("a failed write (disk full) refuses every later record without touching the file, and close signs nothing")
+    func failedWrite() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // a log whose every write fails with ENOSPC, and cannot be cut back (a device, not a file): still refusing
+        let path = directory.appendingPathComponent("audit.jsonl").path
+        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "/dev/full")
+        let log = try AuditLog(path: path)
+        #expect(log.refusal == nil)
+        #expect(throws: AuditLog.LogError.self) { try log.append(["status": 200]) }
+        let refusal = try #require(log.refusal)
+        #expect(refusal.contains("until a restart") && refusal.contains(String(cString: strerror(ENOSPC))), "\(refusal)")
+        #expect(log.head.seq == 0)
+        do {
+            try log.append(["status": 503])
+            Issue.record("appended after a failed write")
+        } catch {
+            #expect(error.description == refusal)
+        }
+        do {
+            try log.close()
+            Issue.record("closed cleanly after a failed write")
+        } catch {
+            #expect(error.description.contains("no shutdown checkpoint was signed"), "\(error.description)")
+        }
+    }
 }

@@ -91,6 +91,8 @@ public final class OpenAIService: Sendable {
     @discardableResult
     func audit(_ fields: [String: Any]) -> Bool {
         guard let log = options.audit else { return true }
+        // a log that failed takes nothing until a restart: its own 503s are not offered to it
+        guard auditFailure.withLock({ $0 }) == nil else { return false }
         do {
             try log.append(fields)
             return true

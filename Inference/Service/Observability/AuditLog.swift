@@ -59,12 +59,21 @@ public final class AuditLog: Sendable {
         var lastHash: String
         var seq: Int
         var sinceCheckpoint = 0
-        /// Set once the shutdown checkpoint is written, or a checkpoint could not be: nothing is appended after.
-        var refusal: String?
+        /// Set once the shutdown checkpoint is written, or a record or checkpoint could not be: nothing is appended after.
+        var refusal: Refusal?
+    }
+    /// Why the log takes no more records.
+    private enum Refusal {
+        /// `close()` wrote the shutdown checkpoint.
+        case closed
+        /// A write, sync, rotation or checkpoint failed: only a restart, whose start check passes, resumes.
+        case failed(String)
     }
     private let file: Mutex<Open>
     /// Ends the thread that writes periodic checkpoints.
     private let stopped = Atomic<Bool>(false)
+    /// The torn bytes cut off the end of the log at start (their record follows the start checkpoint); nil when none.
+    public let recoveredTail: AuditTornTail?
 
     /// The hash a chain starts from.
     public static let genesis = String(repeating: "0", count: 64)
@@ -91,34 +100,52 @@ public final class AuditLog: Sendable {
         self.maxBytes = maxBytes
         self.checkpointing = checkpointing
         let head: (hash: String, seq: Int)
+        let torn: AuditTornTail?
         if let checkpointing {
             // a start checkpoint vouches for the head it names: check what it will vouch for before signing it
             let checked = try AuditStartCheck.verify(path, key: checkpointing.key.publicKey)
-            head = checked.map { ($0.hash, $0.seq) } ?? (Self.genesis, 0)
+            head = checked.head.map { ($0.hash, $0.seq) } ?? (Self.genesis, 0)
+            torn = checked.torn
             directory = try AuditCheckpointDirectory(path: checkpointing.directory, key: checkpointing.key.publicKey, head: head.seq,
-                                                     lastCheckpoint: checked?.checkpoint)
+                                                     lastCheckpoint: checked.head?.checkpoint)
         } else {
-            var found = try Self.head(path)
-            if found == nil { found = try Self.head(Self.rotatedPath(path, 1)) }
-            head = found ?? (Self.genesis, 0)
+            let found = try Self.head(path)
+            torn = found.torn
+            if let found = found.head {
+                head = found
+            } else {
+                head = try Self.head(Self.rotatedPath(path, 1)).head ?? (Self.genesis, 0)
+            }
             directory = nil
         }
+        recoveredTail = torn
         let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw LogError(description: "cannot open the audit log \(path): \(String(cString: strerror(errno)))") }
         var status = stat()
         fstat(descriptor, &status)
-        file = Mutex(Open(descriptor: descriptor, size: Int(status.st_size), lastHash: head.hash, seq: head.seq))
+        var size = Int(status.st_size)
+        if let torn {
+            guard size == torn.offset + torn.count, ftruncate(descriptor, off_t(torn.offset)) == 0, fsync(descriptor) == 0 else {
+                let reason = size == torn.offset + torn.count ? String(cString: strerror(errno)) : "it changed while being checked"
+                Glibc.close(descriptor)
+                throw LogError(description: "cannot cut the torn last line (\(torn.count) bytes) off the audit log \(path): \(reason)")
+            }
+            size = torn.offset
+        }
+        file = Mutex(Open(descriptor: descriptor, size: size, lastHash: head.hash, seq: head.seq))
+        if checkpointing != nil { try file.withLock { (open: inout Open) throws(LogError) in try checkpoint(.start, &open) } }
+        if let torn { try append(torn.record) }
         guard let checkpointing else { return }
-        try file.withLock { (open: inout Open) throws(LogError) in try checkpoint(.start, &open) }
         let interval = checkpointing.everySeconds
         let thread = Thread { [weak self] in
-            var next = Date().addingTimeInterval(interval)
+            // the monotonic clock: a wall clock stepped back would pause checkpoints, one stepped forward bunch them
+            var next = ContinuousClock.now.advanced(by: .seconds(interval))
             while true {
                 usleep(200_000)
                 guard let self, !self.stopped.load(ordering: .relaxed) else { return }
-                if Date() >= next {
+                if ContinuousClock.now >= next {
                     self.periodic()
-                    next = Date().addingTimeInterval(interval)
+                    next = ContinuousClock.now.advanced(by: .seconds(interval))
                 }
             }
         }
@@ -138,7 +165,7 @@ public final class AuditLog: Sendable {
     /// the one before, and syncs it to disk; a periodic checkpoint follows every `everyRecords`.
     public func append(_ record: [String: Any]) throws(LogError) {
         try file.withLock { (open: inout Open) throws(LogError) in
-            if let refusal = open.refusal { throw LogError(description: refusal) }
+            if let refusal = open.refusal { throw refused(refusal) }
             var line = try encode(record, after: open)
             if open.size > 0, open.size + line.count > maxBytes {
                 try rotate(&open)
@@ -152,12 +179,31 @@ public final class AuditLog: Sendable {
     }
 
     /// Writes the shutdown checkpoint (with checkpointing) and refuses every later record: the server is stopping.
+    /// A log refusing after a failed write gets no shutdown checkpoint (it would vouch for a log that lost records'
+    /// place): that throws, saying so.
     public func close() throws(LogError) {
         stopped.store(true, ordering: .relaxed)
         try file.withLock { (open: inout Open) throws(LogError) in
-            if let refusal = open.refusal { throw LogError(description: refusal) }
+            switch open.refusal {
+            case .closed?: throw refused(.closed)
+            case .failed(let reason)?:
+                throw LogError(description: "no shutdown checkpoint was signed: \(reason). A restart checks the log and resumes it")
+            case nil: break
+            }
             if checkpointing != nil { try checkpoint(.shutdown, &open) }
-            open.refusal = "the audit log \(path) is closed: the server is stopping"
+            open.refusal = .closed
+        }
+    }
+
+    /// Why appends are refused (a failed write or checkpoint, or `close()`); nil while the log takes records.
+    public var refusal: String? {
+        file.withLock { open in open.refusal.map { refused($0).description } }
+    }
+
+    private func refused(_ refusal: Refusal) -> LogError {
+        switch refusal {
+        case .closed: LogError(description: "the audit log \(path) is closed: the server is stopping")
+        case .failed(let reason): LogError(description: "the audit log takes no more records until a restart: \(reason)")
         }
     }
 
@@ -178,7 +224,7 @@ public final class AuditLog: Sendable {
             try write(try encode(["checkpoint": checkpoint.object], after: open), &open)
             try directory.write(checkpoint)
         } catch {
-            open.refusal = "an audit checkpoint could not be written: \(error.description)"
+            if open.refusal == nil { open.refusal = .failed("an audit checkpoint could not be written: \(error.description)") }
             throw error
         }
         open.sinceCheckpoint = 0
@@ -196,10 +242,33 @@ public final class AuditLog: Sendable {
         return Array("{\"hash\":\"\(hash)\",".utf8) + body.dropFirst() + [10]
     }
 
+    /// Writes and syncs one line. On a short write or a failed write or sync (disk full, file too large, I/O error)
+    /// the file is cut back to its last whole record and synced, and the log refuses every later record whether or
+    /// not that worked: a record glued onto torn bytes would be a malformed line in the middle of the chain.
     private func write(_ line: [UInt8], _ open: inout Open) throws(LogError) {
-        let written = line.withUnsafeBytes { Glibc.write(open.descriptor, $0.baseAddress, $0.count) }
-        guard written == line.count, fsync(open.descriptor) == 0 else {
-            throw LogError(description: "cannot write the audit log \(path): \(String(cString: strerror(errno)))")
+        var written = 0
+        var failure: String?
+        while written < line.count {
+            let count = line[written...].withUnsafeBytes { Glibc.write(open.descriptor, $0.baseAddress, $0.count) }
+            if count > 0 {
+                written += count
+            } else if count < 0, errno == EINTR {
+                continue
+            } else {
+                failure = count == 0 ? "nothing written" : String(cString: strerror(errno))
+                break
+            }
+        }
+        if failure == nil, fsync(open.descriptor) != 0 { failure = "sync failed: \(String(cString: strerror(errno)))" }
+        if let failure {
+            var reason = "cannot write the audit log \(path): \(failure)"
+            if ftruncate(open.descriptor, off_t(open.size)) != 0 || fsync(open.descriptor) != 0 {
+                reason += "; and cutting it back to its last whole record (\(open.size) bytes) failed: \(String(cString: strerror(errno)))"
+            } else {
+                reason += " (cut back to its last whole record, \(open.size) bytes)"
+            }
+            open.refusal = .failed(reason)
+            throw LogError(description: reason)
         }
         open.size += line.count
         open.seq += 1
@@ -218,20 +287,30 @@ public final class AuditLog: Sendable {
             generation -= 1
         }
         guard rename(path, Self.rotatedPath(path, 1)) == 0 else {
-            throw LogError(description: "cannot rotate the audit log \(path): \(String(cString: strerror(errno)))")
+            let reason = "cannot rotate the audit log \(path): \(String(cString: strerror(errno)))"
+            open.refusal = .failed(reason)
+            throw LogError(description: reason)
         }
         Glibc.close(open.descriptor)
         // never left naming the closed descriptor: deinit would close it again, by then perhaps another file's
         open.descriptor = -1
         let descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw LogError(description: "cannot open the audit log \(path): \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else {
+            let reason = "cannot open the audit log \(path): \(String(cString: strerror(errno)))"
+            open.refusal = .failed(reason)
+            throw LogError(description: reason)
+        }
         open.descriptor = descriptor
         open.size = 0
     }
 
-    /// The hash and sequence number of the last record in `path`, nil when the file is missing or empty.
-    static func head(_ path: String) throws(LogError) -> (hash: String, seq: Int)? {
-        guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return nil }
+    /// The hash and sequence number of the last whole record in `path` (nil when the file is missing or has none),
+    /// and the torn bytes after it.
+    static func head(_ path: String) throws(LogError) -> (head: (hash: String, seq: Int)?, torn: AuditTornTail?) {
+        guard var data = FileManager.default.contents(atPath: path).map({ [UInt8]($0) }), !data.isEmpty else { return (nil, nil) }
+        let torn = AuditTornTail(data)
+        if let torn { data.removeSubrange(torn.offset...) }
+        guard !data.isEmpty else { return (nil, torn) }
         guard let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last, let record = AuditLine(line) else {
             throw LogError(description: "the audit log \(path) does not end in a record of its chain; move it aside to start a new one")
         }
@@ -239,6 +318,6 @@ public final class AuditLog: Sendable {
             throw LogError(description: "the audit log \(path) ends in a record without a sequence number (written by an older "
                            + "inference-server); verify it and move it aside to start a new one")
         }
-        return (record.hash, seq)
+        return ((record.hash, seq), torn)
     }
 }

@@ -71,6 +71,9 @@ public struct AuditVerification: Sendable, Equatable {
         /// `--live` any such record (the server crashed, or records were cut or rewritten); with it, more records than
         /// the interval or records older than it (a running server would have checkpointed them).
         case unanchoredTail(Location, count: Int, live: Bool)
+        /// Bytes after the last file's final newline: a record torn by a crash or a failed write (not by itself a sign
+        /// of tampering, but nothing vouches for them). A restart of the server cuts them off and records that it did.
+        case tornTail(Location, bytes: Int)
 
         /// The case's name, as `audit verify` prints it.
         public var name: String {
@@ -88,6 +91,7 @@ public struct AuditVerification: Sendable, Equatable {
             case .missingStart: "missing-start"
             case .missingCheckpoint: "missing-checkpoint"
             case .unanchoredTail: "unanchored-tail"
+            case .tornTail: "torn-tail"
             }
         }
 
@@ -120,6 +124,8 @@ public struct AuditVerification: Sendable, Equatable {
                 "\(at): the records after the checkpoint of record \(after) span more than its \(interval.seconds) s with no checkpoint between: checkpoints removed or records added"
             case .unanchoredTail(let at, let count, false):
                 "\(at): \(count) record\(count == 1 ? "" : "s") from here follow the last checkpoint and the log does not end with a shutdown checkpoint: a server that crashed, or records cut or rewritten (give --live for a server still running)"
+            case .tornTail(let at, let bytes):
+                "\(at): \(bytes) byte\(bytes == 1 ? "" : "s") after the last newline are not a whole record: a write torn by a crash or a full disk; restarting the server cuts them off (recording their SHA-256) and resumes the chain"
             case .unanchoredTail(let at, let count, true):
                 "\(at): \(count) record\(count == 1 ? "" : "s") from here follow the last checkpoint: more, or older, than a running server leaves unanchored"
             }
