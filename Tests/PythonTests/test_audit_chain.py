@@ -350,3 +350,144 @@ class AuditChainTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class AuditAvailabilityTests(unittest.TestCase):
+    """A full disk and a torn last line, against the real binary: the chain stays whole, the server refuses rather than
+    glue records onto torn bytes, and a restart resumes."""
+
+    def setUp(self):
+        self.directory = tempfile.mkdtemp(prefix="audit-avail-")
+        self.log = os.path.join(self.directory, "audit.jsonl")
+        self.key = os.path.join(self.directory, "audit-key.pem")
+
+    def tearDown(self):
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def start(self, file_limit=None):
+        import resource
+
+        def limit():
+            # a real short write: past this size write() stores what fits, then fails with EFBIG (serve ignores SIGXFSZ)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_limit, file_limit))
+
+        arguments = [BINARY, "serve", "--model", MODEL, "--port", "0", "--no-auth", "--audit-log", self.log, "--audit-key", self.key,
+                     "--parallel", "1", "--ctx", "256", "--threads", "1", "--rate-limit", "0"]
+        process = subprocess.Popen(arguments, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=limit if file_limit else None)
+        line = process.stdout.readline()
+        match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+        if not match:
+            process.kill()
+            self.fail("serve did not start: " + line + process.stderr.read())
+        return process, f"http://127.0.0.1:{match.group(1)}"
+
+    def stop(self, process):
+        process.terminate()
+        code = process.wait(timeout=30)
+        errors = process.stderr.read()
+        process.stderr.close()
+        process.stdout.close()
+        return code, errors
+
+    def contents(self):
+        with open(self.log, "rb") as file:
+            return file.read()
+
+    def verify(self):
+        return subprocess.run([BINARY, "audit", "verify", self.log, "--checkpoints", self.log + ".checkpoints"],
+                              capture_output=True, text=True, timeout=60)
+
+    def test_disk_full_cuts_back_refuses_and_a_restart_resumes(self):
+        process, base = self.start(file_limit=3000)
+        statuses = []
+        with httpx.Client(base_url=base, timeout=30) as client:
+            for _ in range(40):
+                statuses.append(client.get("/v1/models").status_code)
+                if statuses[-1] == 503:
+                    break
+            self.assertEqual(statuses[-1], 503, statuses)
+            self.assertTrue(all(status == 200 for status in statuses[:-1]), statuses)
+            size = os.path.getsize(self.log)
+            data = self.contents()
+            # the torn bytes of the failed write were cut off: whole records only
+            self.assertTrue(data.endswith(b"\n"), data[-80:])
+            for line in data.split(b"\n")[:-1]:
+                self.assertEqual(line.count(b'{"hash"'), 1, line[:120])
+                json.loads(line)
+            # refusing from now on, and its own 503s are not written (the file is not touched)
+            for _ in range(3):
+                self.assertEqual(client.get("/v1/models").status_code, 503)
+            self.assertEqual(client.get("/health").status_code, 503)
+            self.assertEqual(self.contents(), data)
+        self.assertLess(size, 3000)
+        code, errors = self.stop(process)
+        self.assertEqual(code, 1, errors)
+        self.assertIn("no shutdown checkpoint was signed", errors)
+        self.assertEqual(self.contents(), data)
+        # space back: a restart checks the log, signs a start checkpoint over it and serves
+        process, base = self.start()
+        with httpx.Client(base_url=base, timeout=30) as client:
+            self.assertEqual(client.get("/v1/models").status_code, 200)
+        code, errors = self.stop(process)
+        self.assertEqual(code, 0, errors)
+        result = self.verify()
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn("audit log intact", result.stdout)
+
+    def test_torn_last_line_is_its_own_finding_and_a_restart_recovers_it(self):
+        process, base = self.start()
+        with httpx.Client(base_url=base, timeout=30) as client:
+            for _ in range(3):
+                self.assertEqual(client.get("/v1/models").status_code, 200)
+        process.kill()
+        process.wait(timeout=30)
+        process.stderr.close()
+        process.stdout.close()
+        data = self.contents()
+        last = data[:-1].rsplit(b"\n", 1)[1]
+        torn = last[: len(last) // 2]
+        whole = data[: len(data) - 1 - len(last)]
+        with open(self.log, "wb") as file:
+            file.write(whole + torn)
+        result = self.verify()
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn("torn-tail", result.stdout)
+        self.assertIn("restarting the server", result.stdout)
+        self.assertNotIn("malformed", result.stdout)
+        process, base = self.start()
+        with httpx.Client(base_url=base, timeout=30) as client:
+            self.assertEqual(client.get("/v1/models").status_code, 200)
+        code, errors = self.stop(process)
+        self.assertEqual(code, 0, errors)
+        self.assertIn("torn record", errors)
+        after = self.contents()
+        self.assertTrue(after.startswith(whole))
+        self.assertNotIn(torn + b"{", after)
+        removed = [json.loads(line)["tornTailRemoved"] for line in after.split(b"\n") if b"tornTailRemoved" in line]
+        self.assertEqual(removed, [{"bytes": len(torn), "sha256": hashlib.sha256(torn).hexdigest()}])
+        result = self.verify()
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+
+    def test_a_malformed_line_ending_in_a_newline_still_refuses_start(self):
+        process, base = self.start()
+        with httpx.Client(base_url=base, timeout=30) as client:
+            self.assertEqual(client.get("/v1/models").status_code, 200)
+        process.kill()
+        process.wait(timeout=30)
+        process.stderr.close()
+        process.stdout.close()
+        data = self.contents()
+        last = data[:-1].rsplit(b"\n", 1)[1]
+        with open(self.log, "wb") as file:
+            file.write(data[: len(data) - 1 - len(last)] + last[: len(last) // 2] + b"\n")
+        before = self.contents()
+        result = self.verify()
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("malformed", result.stdout)
+        process = subprocess.Popen([BINARY, "serve", "--model", MODEL, "--port", "0", "--no-auth", "--audit-log", self.log,
+                                    "--audit-key", self.key], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, errors = process.communicate(timeout=60)
+        self.assertNotEqual(process.returncode, 0, out)
+        self.assertIn("not a record of the chain", errors)
+        self.assertEqual(self.contents(), before)
