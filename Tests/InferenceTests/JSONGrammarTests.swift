@@ -199,6 +199,13 @@ struct JSONGrammarTests {
         }
     }
 
+    @Test("white space outside strings is space and line feed only; tab and carriage return are refused there, not in strings",
+          arguments: [("{ \n\"a\" :\n 1 }", true), ("{\r", false), ("{\t", false), ("{\"a\":1}\r", false), ("\t{}", false),
+                      ("{\"a\":\"\\t\\r\"}", true)])
+    func whitespace(_ text: String, _ accepted: Bool) {
+        #expect(JSONMatcher(.anyObject).accepts(Array(text.utf8)) == accepted)
+    }
+
     /// What the matcher answered before the sorted tables, for a set of literal texts: a run of bytes may come
     /// while it is (after a bounded run of white space) a prefix of a text, or a whole text and at most
     /// `trailingLimit` bytes of white space after it.

@@ -75,33 +75,34 @@ struct SamplerTests {
                 let mine = ours[token] ?? 0
                 #expect(abs(mine - probability) <= 1e-5 + 1e-4 * probability, "seed \(seed), token \(token): \(mine) against \(probability)")
             }
-            let drawn = sampler.sample(logits, history: history).token
-            // every token banned: no pool, and token 0 comes
-            #expect(reference.probabilities[drawn] != nil || (reference.probabilities.isEmpty && drawn == 0), "drew \(drawn), outside the pool")
+            let drawn = sampler.sample(logits, history: history)?.token
+            // every token banned: no pool, and no token comes
+            #expect(drawn.map { reference.probabilities[$0] != nil } ?? reference.probabilities.isEmpty, "drew \(String(describing: drawn)), outside the pool")
             compared += 1
         }
         #expect(compared >= 25, "too many cuts fell on their bound to compare")
     }
 
-    @Test("greedy takes the most likely allowed token, and the most likely when nothing is allowed", arguments: 0..<12)
+    @Test("greedy takes the most likely allowed token, and none when nothing is allowed", arguments: 0..<12)
     func greedyAllowed(_ seed: Int) {
         let logits = Self.logits(UInt64(seed) + 100, count: 3000)
         let divisor = [2, 3, 7, 50][seed % 4], remainder = seed % divisor
         let allowed = { (token: Int) in token % divisor == remainder }
         var sampler = Sampler(.greedy)
         let expected = ReferenceSampler.best(logits, 0).first(where: allowed)
-        #expect(sampler.sample(logits, history: [], allowed: allowed).token == expected)
-        #expect(sampler.sample(logits, history: [], allowed: { _ in false }).token == ReferenceSampler.best(logits, 1)[0])
+        #expect(sampler.sample(logits, history: [], allowed: allowed)?.token == expected)
+        #expect(sampler.sample(logits, history: [], allowed: { _ in false }) == nil)
     }
 
     @Test("a draw returns only allowed tokens, and asks about few of them when most are allowed", arguments: cases)
-    func drawAllowed(_ test: Case) {
+    func drawAllowed(_ test: Case) throws {
         let logits = Self.logits(5, count: 4000)
         let asked = AskedCounter()
         var sampler = Sampler(test.settings)
         for round in 0..<200 {
             let rare = { (token: Int) in asked.count(); return token % 11 == round % 11 }
-            let token = sampler.sample(logits, history: [], allowed: rare).token
+            let sampled = sampler.sample(logits, history: [], allowed: rare)
+            let token = try #require(sampled).token
             let pool = ReferenceSampler.outcome(logits, [], test.settings).probabilities
             if pool.keys.contains(where: rare) {
                 #expect(token % 11 == round % 11)
@@ -111,8 +112,7 @@ struct SamplerTests {
         asked.reset()
         for _ in 0..<100 { _ = sampler.sample(logits, history: [], allowed: { asked.count(); return $0 != 1 }) }
         #expect(asked.value <= 100 * Sampler.redraws, "asked \(asked.value) times for 100 draws")
-        let favourite = ReferenceSampler.best(ReferenceSampler.adjusted(logits, [], test.settings), 1)[0]
-        #expect(sampler.sample(logits, history: [], allowed: { _ in false }).token == favourite)
+        #expect(sampler.sample(logits, history: [], allowed: { _ in false }) == nil, "nothing allowed: no token")
     }
 
     final class AskedCounter: @unchecked Sendable {
@@ -127,13 +127,13 @@ struct SamplerTests {
         let logits = Self.logits(11, count: 500)
         let favourites = ReferenceSampler.best(logits, 3)
         var settings = settings
-        settings.logitBias = Dictionary(uniqueKeysWithValues: favourites.map { ($0, -100) })
+        settings.logitBias = LogitBias(favourites.map { ($0, Float(-100)) })
         var sampler = Sampler(settings)
-        for _ in 0..<2000 { #expect(!favourites.contains(sampler.sample(logits, history: []).token)) }
+        for _ in 0..<2000 { #expect(sampler.sample(logits, history: []).map { !favourites.contains($0.token) } == true) }
         var everything = settings
-        everything.logitBias = Dictionary(uniqueKeysWithValues: (0..<500).map { ($0, -100) })
+        everything.logitBias = LogitBias((0..<500).map { ($0, Float(-100)) })
         sampler = Sampler(everything)
-        #expect(sampler.sample(logits, history: []).token == 0)
+        #expect(sampler.sample(logits, history: []) == nil, "every token banned: none comes")
     }
 
     @Test("log-probabilities are a double-precision log-softmax after bias and penalties", arguments: [0, 1, 5, 20, 50])
@@ -144,7 +144,8 @@ struct SamplerTests {
             var settings = test.settings
             settings.logprobs = asked
             var sampler = Sampler(settings)
-            let result = sampler.sample(logits, history: history)
+            let sampled = sampler.sample(logits, history: history)
+            let result = try #require(sampled)
             let expected = ReferenceSampler.logSoftmax(ReferenceSampler.adjusted(logits, history, settings))
             let logprob = try #require(result.logprob)
             #expect(abs(Double(logprob) - expected[result.token]) < 1e-4 || (logprob == -.infinity && expected[result.token] == -.infinity))
@@ -153,7 +154,8 @@ struct SamplerTests {
             for entry in result.top { #expect(abs(Double(entry.logprob) - expected[entry.token]) < 1e-4) }
         }
         var sampler = Sampler(Self.settings(1))
-        let none = sampler.sample(Self.logits(1, count: 100), history: [])
+        let sampled = sampler.sample(Self.logits(1, count: 100), history: [])
+        let none = try #require(sampled)
         #expect(none.logprob == nil && none.top.isEmpty)
     }
 
@@ -164,7 +166,7 @@ struct SamplerTests {
             var settings = test.settings
             settings.seed = seed
             var sampler = Sampler(settings)
-            return (0..<60).map { sampler.sample(logits, history: [], allowed: $0 % 4 == 0 ? nil : { $0 % 3 != 0 }).token }
+            return (0..<60).map { sampler.sample(logits, history: [], allowed: $0 % 4 == 0 ? nil : { $0 % 3 != 0 })?.token ?? -1 }
         }
         #expect(run(42) == run(42))
         let pool = ReferenceSampler.outcome(logits, [], test.settings).probabilities
@@ -188,7 +190,7 @@ struct SamplerTests {
         let draws = 20_000
         var counts: [Int: Int] = [:]
         var sampler = Sampler(settings)
-        for _ in 0..<draws { counts[sampler.sample(logits, history: [], allowed: allowed).token, default: 0] += 1 }
+        for _ in 0..<draws { counts[sampler.sample(logits, history: [], allowed: allowed)?.token ?? -1, default: 0] += 1 }
         #expect(counts.keys.allSatisfy { probabilities[$0] != nil }, "a token outside the pool came")
         var bins: [(expected: Double, observed: Int)] = []
         var rest = (expected: 0.0, observed: 0)
@@ -211,12 +213,11 @@ struct SamplerTests {
         for settings in [SamplingSettings.greedy, Self.settings(1), Self.settings(1, p: 0.5)] {
             var sampler = Sampler(settings)
             for _ in 0..<100 {
-                let token = sampler.sample(logits, history: []).token
-                #expect(token == 6)
+                #expect(sampler.sample(logits, history: [])?.token == 6)
             }
         }
         var sampler = Sampler(Self.settings(1))
-        #expect(sampler.sample([Float](repeating: .nan, count: 40), history: []).token == 0)
+        #expect(sampler.sample([Float](repeating: .nan, count: 40), history: []) == nil, "no finite logit: no token")
     }
 
     @Test("top-k selection keeps the k best of a full sort, ties to the lower index", arguments: [1, 5, 40, 999])
@@ -228,5 +229,40 @@ struct SamplerTests {
             heap.withUnsafeMutableBufferPointer { SamplingKernels.selectBest(x.baseAddress!, 1000, k, into: $0.baseAddress!) }
         }
         #expect(Set(heap.map(Int.init)) == Set(ReferenceSampler.best(logits, k)))
+    }
+}
+
+/// A ban holds even against the caller's constraint: when every token it allows is banned, no token comes.
+@Suite("sampler bans")
+struct SamplerBanTests {
+    static let settings: [SamplingSettings] = [.greedy, SamplerTests.settings(1), SamplerTests.settings(1, k: 40), SamplerTests.settings(0.7, p: 0.9)]
+
+    @Test("every allowed token banned: nil, greedy or drawn, with or without log-probabilities", arguments: settings)
+    func allowedAllBanned(_ settings: SamplingSettings) {
+        let logits = SamplerTests.logits(21, count: 1000)
+        let allowedSet = Set([3, 17, 400, 999])
+        var banning = settings
+        banning.logitBias = LogitBias(allowedSet.map { ($0, Float(-100)) })
+        for logprobs in [nil, 5] as [Int?] {
+            banning.logprobs = logprobs
+            var sampler = Sampler(banning)
+            for _ in 0..<50 { #expect(sampler.sample(logits, history: [], allowed: { allowedSet.contains($0) }) == nil) }
+        }
+    }
+
+    @Test("some allowed tokens banned: only the unbanned allowed ones come", arguments: settings)
+    func allowedPartlyBanned(_ settings: SamplingSettings) throws {
+        // the banned ones are the most likely, so that a fallback to the favourite would show
+        let logits = SamplerTests.logits(22, count: 1000)
+        let best = ReferenceSampler.best(logits, 30)
+        let banned = Set(best.prefix(10)), allowedSet = Set(best.prefix(10)).union([best[29], 777])
+        var banning = settings
+        banning.logitBias = LogitBias(banned.map { ($0, Float(-100)) })
+        var sampler = Sampler(banning)
+        for _ in 0..<200 {
+            let sampled = sampler.sample(logits, history: [], allowed: { allowedSet.contains($0) })
+            let token = try #require(sampled).token
+            #expect(allowedSet.contains(token) && !banned.contains(token))
+        }
     }
 }

@@ -17,7 +17,7 @@ struct SchedulerTests {
             case .text(let piece): state.withLock { $0.text += piece }
             case .token: break
             case .finished(let summary): state.withLock { $0.summary = summary }; done.signal()
-            case .failed(let message): state.withLock { $0.failure = message }; done.signal()
+            case .failed(let message), .unsatisfiable(let message): state.withLock { $0.failure = message }; done.signal()
             }
         }
 

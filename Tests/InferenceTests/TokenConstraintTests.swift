@@ -109,7 +109,8 @@ struct TokenConstraintTests {
                     let closing = token == Self.endToken || Self.pieces[token].contains { [0x7D, 0x5D, 0x22].contains($0) }
                     return Float(random.next() >> 40) / Float(1 << 24) * 6 + (closing ? Float(step) / 30 : 0)
                 }
-                let token = sampler.sample(logits, history: [], allowed: constraint.checker()).token
+                let sampled = sampler.sample(logits, history: [], allowed: constraint.checker())
+                let token = try #require(sampled).token
                 let took = constraint.take(token)
                 #expect(took, "the sampler returned a token the grammar refused")
                 if !took || token == Self.endToken { break }

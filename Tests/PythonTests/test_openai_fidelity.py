@@ -50,6 +50,7 @@ class FidelityTests(unittest.TestCase):
         cls.http = httpx.Client(base_url=cls.server.base, headers={"Authorization": f"Bearer {cls.server.key}"}, timeout=30)
         cls.size = 1024
         pieces = [cls.http.post("/detokenize", json={"tokens": [i]}).json()["content"] for i in range(cls.size)]
+        cls.pieces = pieces
         cls.ids = {}
         for index, piece in enumerate(pieces):
             cls.ids.setdefault(piece, index)
@@ -132,6 +133,63 @@ class FidelityTests(unittest.TestCase):
         for bad in ({"x": 1}, {"3": 101}, {"-1": 2}):
             with self.assertRaises(openai.BadRequestError):
                 self.client.completions.create(model="qwen2-test", prompt="Hello", max_tokens=1, logit_bias=bad)
+
+    def only(self, keep):
+        """A logit_bias banning every token whose piece is not in `keep` (the fixture's 1,024 fit the cap)."""
+        return {str(index): -100 for index, piece in enumerate(self.pieces) if piece not in keep}
+
+    def test_logit_bias_ban_is_never_broken(self):
+        # banning the whole vocabulary: a 400 up front, whole or streamed, chat or completions
+        everything = {str(index): -100 for index in range(self.size)}
+        for stream in (False, True):
+            with self.subTest(stream=stream), self.assertRaises(openai.BadRequestError) as caught:
+                reply = self.client.chat.completions.create(model="qwen2-test", messages=MESSAGES, max_tokens=4, logit_bias=everything,
+                                                            stream=stream)
+                list(reply) if stream else None
+            self.assertEqual(caught.exception.body["param"], "logit_bias")
+            self.assertIn("every token", caught.exception.body["message"])
+        with self.assertRaises(openai.BadRequestError):
+            self.client.completions.create(model="qwen2-test", prompt="Hello", max_tokens=4, logit_bias=everything)
+        # more entries than the cap: a 400 naming it
+        with self.assertRaises(openai.BadRequestError) as caught:
+            self.client.completions.create(model="qwen2-test", prompt="Hello", max_tokens=1,
+                                           logit_bias={str(index): -1 for index in range(1025)})
+        self.assertIn("1024", caught.exception.body["message"])
+        # all but a few letters banned: only those letters come, drawn hot over many seeds
+        keep = {"a", "b", "c"}
+        for seed in range(4):
+            reply = self.client.chat.completions.create(model="qwen2-test", messages=MESSAGES, max_tokens=12, temperature=1.5, seed=seed,
+                                                        logprobs=True, logit_bias=self.only(keep))
+            entries = reply.choices[0].logprobs.content
+            self.assertEqual(len(entries), 12, "no end token is left, so it runs to the limit")
+            self.assertTrue(all(bytes(entry.bytes).decode() in keep for entry in entries), [entry.token for entry in entries])
+        # JSON mode where the bias leaves "{" alone: after it nothing the grammar allows is unbanned, so a 400, not a
+        # reply breaking the ban or the format
+        opening = self.only({"{"})
+        for chat in (True, False):
+            with self.subTest(chat=chat), self.assertRaises(openai.BadRequestError) as caught:
+                if chat:
+                    self.client.chat.completions.create(model="qwen2-test", messages=MESSAGES, max_tokens=8, logit_bias=opening,
+                                                        response_format={"type": "json_object"})
+                else:
+                    self.client.completions.create(model="qwen2-test", prompt="JSON:", max_tokens=8, logit_bias=opening,
+                                                   extra_body={"response_format": {"type": "json_object"}})
+            self.assertEqual(caught.exception.body["code"], "no_token_allowed")
+            self.assertEqual(caught.exception.body["param"], "logit_bias")
+        # streamed, the 200 has gone out: the stream ends with the error, after only allowed text
+        texts = []
+        with self.assertRaises(openai.APIError) as caught:
+            for chunk in self.client.chat.completions.create(model="qwen2-test", messages=MESSAGES, max_tokens=8, logit_bias=opening,
+                                                             response_format={"type": "json_object"}, stream=True):
+                texts.append(chunk.choices[0].delta.content or "")
+        self.assertIn("logit_bias", str(caught.exception))
+        self.assertEqual("".join(texts), "{")
+        # a JSON document the ban allows still completes
+        ok = self.only({"{", "}", "</s>"})
+        reply = self.client.chat.completions.create(model="qwen2-test", messages=MESSAGES, max_tokens=8, logit_bias=ok,
+                                                    response_format={"type": "json_object"})
+        self.assertEqual(reply.choices[0].finish_reason, "stop")
+        self.assertEqual(json.loads(reply.choices[0].message.content), {})
 
     # JSON mode and schemas
 

@@ -62,7 +62,11 @@ public struct Generator: Sendable {
         // what the stream still holds back is released at the end unless a stop sequence or the caller ended it
         var flushAtEnd = true
         while result.tokens.count < maxTokens {
-            let token = sampler.sample(logits, history: history).token
+            // nil: every token is banned (or has a NaN logit), so nothing can honestly come next
+            guard let token = sampler.sample(logits, history: history)?.token else {
+                result.finishReason = .stop
+                break
+            }
             if endOfGeneration.contains(token) {
                 result.finishReason = .stop
                 break

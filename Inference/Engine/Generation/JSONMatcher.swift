@@ -169,7 +169,10 @@ public struct JSONMatcher: Sendable {
         }
     }
 
-    static func isWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
+    /// The white space a document may have outside strings: space and line feed. JSON also allows tab and carriage
+    /// return, but nothing needs them and a model can fill its bounded run with them (Gemma wrote runs of "\r"), so
+    /// they are refused, as llama.cpp's JSON grammar refuses "\r".
+    static func isWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A }
 
     private static func unique(_ configurations: [Configuration]) -> [Configuration] {
         var seen = Set<Configuration>()

@@ -32,7 +32,8 @@ public struct Sampler: Sendable {
     /// share of the allowed weight it found.
     static let negligible = 1e-4
 
-    /// The next token for `logits`, given the tokens so far (`history`, for the penalties).
+    /// The next token for `logits`, given the tokens so far (`history`, for the penalties); nil when no token is
+    /// both allowed and not banned (the caller ends the sequence: nothing it could emit keeps its promises).
     ///
     /// `allowed`, when given, is the caller's constraint (a JSON grammar, say): only a token it allows is returned.
     /// It is asked lazily, about the candidates the sampler considers, never the whole vocabulary up front. Greedy
@@ -40,23 +41,22 @@ public struct Sampler: Sendable {
     /// allowed tokens: a rejected token leaves the pool and the draw is repeated; after `redraws` rejections the
     /// rest of the pool is asked in order of likelihood (until what is left weighs a negligible share of what was
     /// allowed) and the draw made among the allowed. When nothing in the pool is allowed, the most likely allowed
-    /// token of the whole vocabulary is taken; when no token at all is allowed, the most likely token is returned
-    /// regardless, and the caller decides what to do with it.
+    /// token of the whole vocabulary is taken.
     ///
-    /// NaN logits count as −∞ and +∞ as the largest finite float. A token the bias bans (−∞) is never drawn; if
-    /// every token is banned, token 0 (or the lowest allowed id) is returned.
-    public mutating func sample(_ logits: [Float], history: [Int], allowed: ((Int) -> Bool)? = nil) -> SampledToken {
-        guard !logits.isEmpty else { return SampledToken(token: 0) }
+    /// NaN logits count as −∞ and +∞ as the largest finite float. A token whose logit is −∞ (the bias bans it, or
+    /// its logit is NaN) is never returned.
+    public mutating func sample(_ logits: [Float], history: [Int], allowed: ((Int) -> Bool)? = nil) -> SampledToken? {
+        guard !logits.isEmpty else { return nil }
         return withPrepared(logits, history) { sampler, x, count, maximum in
-            let token: Int
+            let token: Int?
             if maximum == -.infinity {
-                token = allowed.flatMap { allowed in (0..<count).first(where: allowed) } ?? 0
+                token = nil
             } else if sampler.settings.temperature <= 0 {
                 token = sampler.mostLikely(x, count, maximum, allowed)
             } else {
                 token = sampler.draw(x, count, maximum, allowed)
             }
-            return sampler.report(token, x, count, maximum)
+            return token.map { sampler.report($0, x, count, maximum) }
         }
     }
 
@@ -90,7 +90,7 @@ public struct Sampler: Sendable {
             var x = input.baseAddress ?? adjusted
             if adjusts {
                 space.adjusted.update(from: x, count: count)
-                applyBias(space.adjusted, count)
+                settings.logitBias.apply(to: space.adjusted, count: count)
                 applyPenalties(space.adjusted, count, history.suffix(max(0, settings.penaltyWindow)))
                 x = adjusted
             }
@@ -145,7 +145,7 @@ public struct Sampler: Sendable {
     }
 
     /// A draw from the pool, restricted to what `allowed` allows.
-    private mutating func draw(_ x: UnsafePointer<Float>, _ count: Int, _ maximum: Float, _ allowed: ((Int) -> Bool)?) -> Int {
+    private mutating func draw(_ x: UnsafePointer<Float>, _ count: Int, _ maximum: Float, _ allowed: ((Int) -> Bool)?) -> Int? {
         let space = workspace
         let candidates = pool(x, count, maximum)
         let (size, tokens) = (candidates.size, candidates.tokens)
@@ -233,9 +233,9 @@ public struct Sampler: Sendable {
         return found[found.count - 1]
     }
 
-    /// The most likely token (the lowest id among equals), or the most likely allowed one; the most likely when
-    /// none is allowed.
-    private func mostLikely(_ x: UnsafePointer<Float>, _ count: Int, _ maximum: Float, _ allowed: ((Int) -> Bool)?) -> Int {
+    /// The most likely token (the lowest id among equals), or the most likely allowed one; nil when no token with
+    /// a logit above −∞ is allowed. `maximum` is finite.
+    private func mostLikely(_ x: UnsafePointer<Float>, _ count: Int, _ maximum: Float, _ allowed: ((Int) -> Bool)?) -> Int? {
         var best = 0
         while best < count - 1, x[best] != maximum { best += 1 }
         guard let allowed, !allowed(best) else { return best }
@@ -246,9 +246,11 @@ public struct Sampler: Sendable {
         var heapSize = count
         while heapSize > 0 {
             let token = Int(SamplingKernels.pop(order, &heapSize, above))
+            // in order of likelihood: from here on every token is banned
+            guard x[token] != -.infinity else { return nil }
             if token != best, allowed(token) { return token }
         }
-        return best
+        return nil
     }
 
     /// A uniform draw in [0, 1) of 24 bits, as before.
@@ -281,12 +283,6 @@ public struct Sampler: Sendable {
             top.reverse()
         }
         return SampledToken(token: token, logprob: logprob(token), top: top)
-    }
-
-    private func applyBias(_ logits: UnsafeMutablePointer<Float>, _ count: Int) {
-        for (token, bias) in settings.logitBias where token >= 0 && token < count && !bias.isNaN {
-            logits[token] = bias <= -100 ? -.infinity : logits[token] + min(bias, 100)
-        }
     }
 
     /// The penalties, each seen token once, counted in the window (no dictionary: the window is short).

@@ -21,8 +21,8 @@ public struct SamplingSettings: Sendable, Equatable {
     public var seed: UInt64 = 0
     /// Added to a token's logit before anything else (penalties, greedy, truncation, log-probabilities), as OpenAI's
     /// `logit_bias`: a bias of -100 or less bans the token outright (its logit becomes -∞), a bias above 100 counts
-    /// as 100, a NaN bias and a token outside the vocabulary are ignored.
-    public var logitBias: [Int: Float] = [:]
+    /// as 100, a NaN bias and a token outside the vocabulary are ignored. A banned token is never sampled.
+    public var logitBias = LogitBias()
     /// Log-probabilities to report with each token: nil, none (and nothing computed); n ≥ 0, the chosen token's and
     /// the n most likely tokens' (n is taken as at most 20). See `SampledToken`.
     public var logprobs: Int?

@@ -34,6 +34,9 @@ public enum CompletionEvent: Sendable {
     case token(GeneratedToken)
     case finished(CompletionSummary)
     case failed(String)
+    /// The request's own constraints left no token to emit: every token the response format allows (or every
+    /// token) is banned by its logit bias. The request ends here; this is the client's doing, not the server's.
+    case unsatisfiable(String)
 }
 
 /// How a generation ended, with the figures the API reports and the metrics record.

@@ -227,11 +227,18 @@ public final class Scheduler: @unchecked Sendable {
     /// on (and so needs it run through the model), nil when it has finished.
     private func sample(_ slot: Slot) -> Int? {
         guard let request = slot.request else { return nil }
-        let sampled = slot.sampler.sample(slot.logits, history: slot.history, allowed: slot.constraint?.checker())
+        guard let sampled = slot.sampler.sample(slot.logits, history: slot.history, allowed: slot.constraint?.checker()) else {
+            request.events(.unsatisfiable(slot.constraint == nil
+                ? "'logit_bias' bans every token the model could write next"
+                : "no token the response format allows next is left: 'logit_bias' bans every one of them"))
+            tick += 1
+            slot.release(tick: tick)
+            return nil
+        }
         let token = sampled.token
         if slot.firstToken == nil { slot.firstToken = Date() }
         if var constraint = slot.constraint {
-            // the sampler returns a token the constraint refused only when it allows none at all
+            // the sampler returns only allowed tokens; a refusal here would be the constraint's own inconsistency
             guard constraint.take(token) else {
                 request.events(.failed("constrained decoding reached a state that no token of the vocabulary continues"))
                 tick += 1

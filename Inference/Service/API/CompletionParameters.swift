@@ -16,8 +16,6 @@ public struct CompletionParameters {
     /// Log-probabilities asked for: nil none, n the chosen token's and the n most likely (chat `logprobs: true`
     /// with `top_logprobs`, completions `logprobs: n`).
     public var logprobs: Int?
-    /// Token id to bias (-100...100; -100 bans the token). Checked against the vocabulary by the caller.
-    public var logitBias: [Int: Float] = [:]
     public var responseFormat = ResponseFormat.text
     /// The sampling parameters as given, for the audit log.
     public var recorded: [String: Any] = [:]
@@ -103,7 +101,9 @@ public struct CompletionParameters {
         } else {
             parameters.logprobs = try reader.int("logprobs", 0...5)
         }
-        if let raw = reader.value("logit_bias") { parameters.logitBias = try Self.logitBias(raw) }
+        if let raw = object["logit_bias"], !(raw is NSNull) {
+            parameters.sampling.logitBias = try Self.logitBias(raw)
+        }
         if let raw = object["response_format"], !(raw is NSNull) {
             parameters.responseFormat = try ResponseFormat.parse(raw)
             if parameters.responseFormat.grammar != nil, !parameters.stop.isEmpty {
@@ -112,6 +112,11 @@ public struct CompletionParameters {
             }
         }
         parameters.recorded = reader.seen
+        if !parameters.sampling.logitBias.isEmpty {
+            // as the sampler applies it, [id, bias] pairs by id: the audit log then has no map of ids to sort
+            parameters.recorded["logit_bias"] = zip(parameters.sampling.logitBias.tokens, parameters.sampling.logitBias.biases)
+                .map { [Int($0), Double($1)] }
+        }
         if !parameters.stop.isEmpty { parameters.recorded["stop"] = parameters.stop }
         if object["response_format"] != nil { parameters.recorded["response_format"] = parameters.responseFormat.recorded }
         return parameters
@@ -149,11 +154,20 @@ public struct CompletionParameters {
         }
     }
 
-    static func logitBias(_ raw: Any) throws(APIError) -> [Int: Float] {
+    /// The most entries a `logit_bias` may have. Enough to ban or favour any word list a prompt would; a bias
+    /// over the whole vocabulary of a large model would otherwise be megabytes to check, record and apply.
+    public static let logitBiasLimit = 1_024
+
+    /// `logit_bias` as the sampler applies it (ids ascending), built here on the connection's thread.
+    static func logitBias(_ raw: Any) throws(APIError) -> LogitBias {
         guard let object = raw as? [String: Any] else {
             throw .invalid("'logit_bias' must be an object of token ids to numbers from -100 to 100", param: "logit_bias")
         }
-        var bias: [Int: Float] = [:]
+        guard object.count <= logitBiasLimit else {
+            throw .invalid("'logit_bias' has \(object.count) entries; at most \(logitBiasLimit) are allowed", param: "logit_bias")
+        }
+        var bias: [(Int, Float)] = []
+        bias.reserveCapacity(object.count)
         for (key, value) in object {
             guard let id = Int(key), id >= 0, String(id) == key else {
                 throw .invalid("'logit_bias' key '\(key.prefix(32))' is not a token id", param: "logit_bias")
@@ -161,9 +175,9 @@ public struct CompletionParameters {
             guard let number = value as? NSNumber, !Reader.isBool(number), number.doubleValue.isFinite, (-100...100).contains(number.doubleValue) else {
                 throw .invalid("'logit_bias' of token \(id) must be a number from -100 to 100", param: "logit_bias")
             }
-            bias[id] = Float(number.doubleValue)
+            bias.append((id, Float(number.doubleValue)))
         }
-        return bias
+        return LogitBias(bias)
     }
 
     static func messages(_ raw: Any) throws(APIError) -> [ChatMessage] {

@@ -8,11 +8,15 @@ import InferenceEngine
 extension OpenAIService {
     func complete(_ request: HTTPRequest, chat: Bool, model: ServedModel, record: inout Record) throws(APIError) -> HTTPResponse {
         var parameters = try CompletionParameters.parse(request.body, chat: chat)
-        if let outside = parameters.logitBias.keys.filter({ $0 >= model.tokenizer.size }).min() {
+        // ascending ids: the last is the largest
+        if let outside = parameters.sampling.logitBias.tokens.last, Int(outside) >= model.tokenizer.size {
             throw .invalid("'logit_bias' names token \(outside), which is not in the vocabulary (ids 0 to \(model.tokenizer.size - 1))",
                            param: "logit_bias")
         }
-        parameters.sampling.logitBias = parameters.logitBias
+        if parameters.sampling.logitBias.bannedCount(below: model.tokenizer.size) == model.tokenizer.size {
+            throw .invalid("'logit_bias' bans every token of the vocabulary (\(model.tokenizer.size)), leaving nothing to generate",
+                           param: "logit_bias")
+        }
         parameters.sampling.logprobs = parameters.logprobs
         if let name = parameters.model, name != model.id {
             throw .notFound("the model '\(name)' does not exist; this server serves '\(model.id)'", code: "model_not_found")
@@ -76,6 +80,8 @@ extension OpenAIService {
                 case .token(let token): tokens.append(token)
                 case .failed(let message):
                     throw APIError(status: 500, message: "generation failed: \(message)", type: "server_error", param: nil, code: nil)
+                case .unsatisfiable(let message):
+                    throw Self.unsatisfiable(message)
                 case .finished(let summary):
                     recordCompletion(&record, output, summary)
                     let usage = Self.usage(summary)
@@ -99,6 +105,11 @@ extension OpenAIService {
                 throw APIError(status: 499, message: "the client closed the connection", type: "client_closed", param: nil, code: nil)
             }
         }
+    }
+
+    /// A request whose logit bias left no token to emit (with its response format): the client's error, a 400.
+    static func unsatisfiable(_ message: String) -> APIError {
+        .invalid("generation stopped: \(message)", param: "logit_bias", code: "no_token_allowed")
     }
 
     /// The response's id, time, model and kind, which every chunk repeats.
@@ -142,7 +153,7 @@ extension OpenAIService {
         var output = "", delivered = ""
         var open = !identity.chat || send(chunk(["role": "assistant", "content": ""]))
         var summary: CompletionSummary?
-        var failure: String?
+        var failure: APIError?
         while open, summary == nil, failure == nil {
             for event in channel.receive(timeout: 0.1) {
                 switch event {
@@ -152,7 +163,8 @@ extension OpenAIService {
                     if open { delivered += piece }
                 case .token(let token): pending.append(token)
                 case .finished(let finished): summary = finished
-                case .failed(let message): failure = message
+                case .failed(let message): failure = APIError(status: 500, message: "generation failed: \(message)", type: "server_error")
+                case .unsatisfiable(let message): failure = Self.unsatisfiable(message)
                 }
             }
             if writer.clientGone { open = false }
@@ -164,7 +176,7 @@ extension OpenAIService {
             if includeUsage, open { open = send(identity.object(choices: [], usage: Self.usage(summary), chunk: true)) }
             if open { open = writer.write(Array("data: [DONE]\n\n".utf8)) }
         }
-        if let failure, open { _ = send(APIError(status: 500, message: "generation failed: \(failure)", type: "server_error").body) }
+        if let failure, open { _ = send(failure.body) }
         if summary == nil || !open { cancellation.cancel() }
         if let summary { recordCompletion(&record, output, summary) }
         if !open {
@@ -173,7 +185,7 @@ extension OpenAIService {
             record.fields["completion"] = auditContent(delivered)
             record.fields["completionTokens"] = tokenCount(delivered)
         }
-        record.fields["status"] = open && summary != nil ? 200 : (failure != nil ? 500 : 499)
+        record.fields["status"] = open && summary != nil ? 200 : (failure?.status ?? 499)
         record.fields["completed"] = open && summary != nil
         record.fields["stream"] = true
         record.fields["latencyMs"] = Int(Date().timeIntervalSince(record.started) * 1000)
