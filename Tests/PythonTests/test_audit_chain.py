@@ -390,6 +390,15 @@ class AuditAvailabilityTests(unittest.TestCase):
         process.stdout.close()
         return code, errors
 
+    def crash(self, process):
+        """Kills the server as a crash would; the log's bytes and its last line."""
+        process.kill()
+        process.wait(timeout=30)
+        process.stderr.close()
+        process.stdout.close()
+        data = self.contents()
+        return data, data[:-1].rsplit(b"\n", 1)[1]
+
     def contents(self):
         with open(self.log, "rb") as file:
             return file.read()
@@ -440,12 +449,7 @@ class AuditAvailabilityTests(unittest.TestCase):
         with httpx.Client(base_url=base, timeout=30) as client:
             for _ in range(3):
                 self.assertEqual(client.get("/v1/models").status_code, 200)
-        process.kill()
-        process.wait(timeout=30)
-        process.stderr.close()
-        process.stdout.close()
-        data = self.contents()
-        last = data[:-1].rsplit(b"\n", 1)[1]
+        data, last = self.crash(process)
         torn = last[: len(last) // 2]
         whole = data[: len(data) - 1 - len(last)]
         with open(self.log, "wb") as file:
@@ -473,12 +477,7 @@ class AuditAvailabilityTests(unittest.TestCase):
         process, base = self.start()
         with httpx.Client(base_url=base, timeout=30) as client:
             self.assertEqual(client.get("/v1/models").status_code, 200)
-        process.kill()
-        process.wait(timeout=30)
-        process.stderr.close()
-        process.stdout.close()
-        data = self.contents()
-        last = data[:-1].rsplit(b"\n", 1)[1]
+        data, last = self.crash(process)
         with open(self.log, "wb") as file:
             file.write(data[: len(data) - 1 - len(last)] + last[: len(last) // 2] + b"\n")
         before = self.contents()
