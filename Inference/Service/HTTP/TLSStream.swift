@@ -17,7 +17,7 @@ public final class TLSContext: @unchecked Sendable {
     public init(certificate: String, key: String) throws(SetupError) {
         var error = [CChar](repeating: 0, count: 256)
         guard let context = inference_tls_server_context(certificate, key, &error, error.count) else {
-            throw SetupError(description: "cannot use the TLS certificate \(certificate) and key \(key): \(String(cString: error))")
+            throw SetupError(description: "cannot use the TLS certificate \(certificate) and key \(key): \(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
         }
         self.context = context
     }
