@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 import InferenceEngine
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 import InferenceEngine
 
 /// `inference-server bench`: prompt processing (pp) and generation (tg) speed, like llama-bench's rows: pp runs

@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 import InferenceEngine
 
 /// `inference-server generate`: streams the generated text (not the prompt) to stdout, exactly as the model produced

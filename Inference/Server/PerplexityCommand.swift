@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 import InferenceEngine
 
 /// `inference-server perplexity`: the perplexity of a text file, measured as llama.cpp's llama-perplexity measures it

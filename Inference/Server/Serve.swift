@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 import InferenceEngine
 import InferenceService
 import Synchronization

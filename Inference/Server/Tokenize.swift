@@ -1,3 +1,4 @@
+import GGUF
 import InferenceEngine
 import TextSafety
 

@@ -1,5 +1,5 @@
 import Foundation
-import InferenceEngine
+import GGUF
 
 /// The bundle's software bill of materials, CycloneDX 1.5 JSON: the binaries with their versions, each GGUF model
 /// with its architecture, parameter count and dominant quantisation, and the stack, templates and artifacts as files.

@@ -1,3 +1,4 @@
+import GGUF
 import Testing
 @testable import InferenceEngine
 

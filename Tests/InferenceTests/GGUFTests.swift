@@ -1,4 +1,5 @@
 import Foundation
+@testable import GGUF
 import Testing
 @testable import InferenceEngine
 

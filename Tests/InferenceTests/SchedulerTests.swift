@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 import Synchronization
 import Testing
 @testable import InferenceEngine

@@ -1,3 +1,4 @@
+import GGUF
 import TextSafety
 
 /// A transformer's shape and settings, read from GGUF metadata under its architecture's prefix

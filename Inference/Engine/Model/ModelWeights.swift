@@ -1,3 +1,4 @@
+import GGUF
 import TextSafety
 
 /// The tensors of a llama-family model (llama, qwen2, qwen3, gemma3), checked against the configuration's shapes and copied

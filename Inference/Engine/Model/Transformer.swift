@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 
 /// A llama-family decoder (llama, qwen2, qwen3, gemma3) over weights in the memory-mapped GGUF file: RMSNorm, RoPE,
 /// grouped-query attention over a KV cache (through a sliding window on the layers that have one), a gated

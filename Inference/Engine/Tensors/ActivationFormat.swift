@@ -1,3 +1,4 @@
+import GGUF
 /// The form an activation row takes before it meets a weight row (ggml's `vec_dot_type`): float weights meet
 /// activations rounded to their own type; quantised weights meet activations quantised to Q8_0 or Q8_K (both kept
 /// widened to int16, see `QuantizedDot.widenQ8_0`), which lets the inner loop multiply integers.

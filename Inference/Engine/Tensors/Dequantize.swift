@@ -1,3 +1,4 @@
+import GGUF
 /// Scalar dequantisation of each stored tensor type: the reference that faster kernels are tested against, and
 /// itself tested against gguf-py's implementation (Tests/InferenceTests/Fixtures/dequant).
 public enum Dequantize {

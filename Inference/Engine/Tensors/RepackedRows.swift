@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import GGUF
 import Glibc
 #endif
 #if arch(x86_64)

@@ -1,3 +1,4 @@
+import GGUF
 import TextSafety
 
 /// A 2-D weight tensor used in place, in its stored type: `rows` output features, each a row of `columns`

@@ -1,3 +1,4 @@
+import GGUF
 /// A model's tokens, read from GGUF metadata (`tokenizer.ggml.*`).
 public struct Vocabulary: Sendable {
     /// How llama.cpp classifies a token (`tokenizer.ggml.token_type`).

@@ -10,6 +10,13 @@ public struct GGUFError: Error, Sendable, CustomStringConvertible {
     public var offset: Int?
     public var message: String
 
+    /// A problem with the file at `path`, at byte `offset` when it is known.
+    public init(path: String, offset: Int? = nil, message: String) {
+        self.path = path
+        self.offset = offset
+        self.message = message
+    }
+
     public var description: String {
         offset.map { "\(path): at byte \($0): \(message)" } ?? "\(path): \(message)"
     }
