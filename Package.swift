@@ -28,6 +28,8 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "TextSafety"),
+        // the one user-facing error protocol every module's errors adopt
+        .target(name: "Diagnostics"),
         .target(name: "Hashing", dependencies: ["CCrypto"]),
         .target(name: "AWS", dependencies: ["CCurl", "CCrypto", "Hashing", "TextSafety"]),
         .target(name: "Stack", dependencies: ["Hashing", "TextSafety"]),
