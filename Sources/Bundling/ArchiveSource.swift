@@ -5,7 +5,7 @@ import TextSafety
 
 /// The bytes of an archive, read at any offset: one file, or the numbered parts a split export wrote, named by an
 /// index (JSON) and read as one.
-final class ArchiveSource: @unchecked Sendable {
+final class ArchiveSource: Sendable {
     struct Part {
         var path: String
         var size: Int64

@@ -55,18 +55,18 @@ public enum BundleExport {
         }
         let created = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(epoch)))
         let provisional = BundleManifest.identity(of: files)
-        let sbom = SBOM.document(files: files, sources: Dictionary(uniqueKeysWithValues: sorted.map { ($0.path, $0.source) }),
+        let sbom = try SBOM.document(files: files, sources: Dictionary(uniqueKeysWithValues: sorted.map { ($0.path, $0.source) }),
                                  tools: tools, created: created, bundleID: provisional)
         try add(SBOM.path, sbom, into: sink, mtime: epoch)
         files.append(.init(path: SBOM.path, role: "sbom", size: Int64(sbom.count), sha256: SHA256.hex(sbom)))
         let manifest = BundleManifest(format: BundleManifest.currentFormat, bundleID: BundleManifest.identity(of: files), sequence: sequence,
                                       created: created, tools: tools, platform: platform, stack: stack, files: files)
-        let manifestBytes = manifest.encoded()
+        let manifestBytes = try manifest.encoded()
         try add(BundleManifest.path, manifestBytes, into: sink, mtime: epoch)
         if let key {
             let signature = ManifestSignature(algorithm: "ed25519", key: key.publicKey.fingerprint,
                                               signature: Data(key.sign(manifestBytes)).base64EncodedString())
-            try add(BundleManifest.signaturePath, signature.encoded(), into: sink, mtime: epoch)
+            try add(BundleManifest.signaturePath, try signature.encoded(), into: sink, mtime: epoch)
         }
         try sink.write(Tar.endOfArchive)
         try sink.finish()

@@ -41,10 +41,8 @@ public struct BundleManifest: Codable, Sendable, Equatable {
     }
 
     /// The manifest's bytes as written and signed: keys sorted, so the same manifest is the same bytes.
-    public func encoded() -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        return Array(try! encoder.encode(self)) + [UInt8(ascii: "\n")]
+    public func encoded() throws(BundleError) -> [UInt8] {
+        try CanonicalJSON.encode(self, as: Self.path)
     }
 
     static func identity(of files: [File]) -> String {
@@ -61,9 +59,7 @@ public struct ManifestSignature: Codable, Sendable {
     /// Base64 of the 64-byte Ed25519 signature over manifest.json's bytes.
     public var signature: String
 
-    func encoded() -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        return Array(try! encoder.encode(self)) + [UInt8(ascii: "\n")]
+    func encoded() throws(BundleError) -> [UInt8] {
+        try CanonicalJSON.encode(self, as: BundleManifest.signaturePath)
     }
 }

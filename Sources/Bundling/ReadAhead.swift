@@ -4,6 +4,11 @@ import Glibc
 /// Reads a file sequentially on a thread of its own, into a ring of buffers, so that the disk is reading the next
 /// chunk while the caller hashes and writes this one. Memory: `depth` chunks.
 final class ReadAhead: @unchecked Sendable {
+    // @unchecked: two threads share it, the reader thread (`fill`) and the one caller of `chunkBytes` / `release` /
+    // `finish`. A slot's bytes and count are written by the reader before `filled.signal()` and read by the caller
+    // after `filled.wait()`; the caller hands the slot back with `empty.signal()` before the reader writes it again;
+    // `failure` is written before the same signal; `stopped` is set before `empty.signal()` and read after
+    // `empty.wait()`; `next` is the caller's alone. The semaphores order every access, so none needs a lock.
     private let descriptor: Int32
     private let chunk: Int
     private let buffers: [UnsafeMutableRawBufferPointer]

@@ -7,40 +7,33 @@ enum SBOM {
     static let path = "sbom.cdx.json"
 
     static func document(files: [BundleManifest.File], sources: [String: String], tools: [String: String], created: String,
-                         bundleID: String) -> [UInt8] {
-        var components: [[String: Any]] = []
-        for file in files {
-            var component: [String: Any] = [
-                "bom-ref": file.path, "name": (file.path as NSString).lastPathComponent,
-                "hashes": [["alg": "SHA-256", "content": file.sha256]],
-            ]
+                         bundleID: String) throws(BundleError) -> [UInt8] {
+        let components = files.map { file in
+            var component = SBOMDocument.Component(type: "file", name: (file.path as NSString).lastPathComponent, bomRef: file.path,
+                                                   hashes: [.init(alg: "SHA-256", content: file.sha256)])
+            var properties: [SBOMDocument.Property] = []
             switch file.role {
             case "deploy", "inference-server":
-                component["type"] = "application"
-                component["name"] = file.role
-                if let version = tools[file.role] { component["version"] = version }
+                component.type = "application"
+                component.name = file.role
+                component.version = tools[file.role]
             default:
                 if file.path.hasSuffix(".gguf"), let source = sources[file.path], let model = try? GGUFFile.open(source) {
-                    component["type"] = "machine-learning-model"
-                    if let name = model.string("general.name") { component["name"] = name }
-                    component["properties"] = modelProperties(model).map { ["name": $0.0, "value": $0.1] }
-                } else {
-                    component["type"] = "file"
+                    component.type = "machine-learning-model"
+                    if let name = model.string("general.name") { component.name = name }
+                    properties = modelProperties(model).map { SBOMDocument.Property(name: $0.0, value: $0.1) }
                 }
             }
-            component["properties"] = ((component["properties"] as? [[String: String]]) ?? []) + [["name": "deploy:role", "value": file.role]]
-            components.append(component)
+            component.properties = properties + [.init(name: "deploy:role", value: file.role)]
+            return component
         }
-        let document: [String: Any] = [
-            "bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
-            "serialNumber": "urn:uuid:" + uuid(from: bundleID),
-            "metadata": ["timestamp": created,
-                         "tools": ["components": [["type": "application", "name": "deploy", "version": tools["deploy"] ?? ""]]],
-                         "component": ["type": "application", "name": "deploy bundle", "version": String(bundleID.prefix(12))]],
-            "components": components,
-        ]
-        let data = try! JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
-        return Array(data) + [UInt8(ascii: "\n")]
+        let document = SBOMDocument(
+            serialNumber: "urn:uuid:" + uuid(from: bundleID),
+            metadata: .init(timestamp: created,
+                            tools: .init(components: [.init(type: "application", name: "deploy", version: tools["deploy"] ?? "")]),
+                            component: .init(type: "application", name: "deploy bundle", version: String(bundleID.prefix(12)))),
+            components: components)
+        return try CanonicalJSON.encode(document, as: path)
     }
 
     /// Architecture, parameters and the tensor type holding the most bytes (the quantisation people name a file by).

@@ -121,12 +121,15 @@ enum BundleChecks {
     /// The SBOM's components, read only once its bytes match the SHA-256 the manifest lists.
     private static func sbom(_ bundle: OpenedBundle) throws -> [Inspected.Component] {
         guard let bytes = try BundleReader.checkedContents(of: "sbom.cdx.json", in: bundle, limit: 16 << 20) else { return [] }
-        guard let document = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              let components = document["components"] as? [[String: Any]] else { return [] }
-        return components.map { component in
-            let properties = (component["properties"] as? [[String: String]] ?? []).reduce(into: [String: String]()) { $0[$1["name"] ?? ""] = $1["value"] }
-            return .init(type: component["type"] as? String ?? "", name: component["name"] as? String ?? "",
-                         version: component["version"] as? String, properties: properties)
+        let document: SBOMDocument
+        do {
+            document = try JSONDecoder().decode(SBOMDocument.self, from: Data(bytes))
+        } catch {
+            throw BundleError("sbom.cdx.json is not a CycloneDX document as deploy writes it: \(error)", file: bundle.path)
+        }
+        return document.components.map { component in
+            let properties = (component.properties ?? []).reduce(into: [String: String]()) { $0[$1.name] = $1.value }
+            return .init(type: component.type, name: component.name, version: component.version, properties: properties)
         }
     }
 

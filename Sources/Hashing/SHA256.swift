@@ -85,7 +85,7 @@ public enum Hex {
 
 /// SHA-256 fed in pieces, held by reference: for digests kept in arrays and classes, where a `~Copyable` value
 /// cannot be consumed.
-public final class SHA256Stream: @unchecked Sendable {
+public final class SHA256Stream {
     private var digest: SHA256?
 
     public init() { digest = SHA256() }

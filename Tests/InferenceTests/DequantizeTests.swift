@@ -26,4 +26,22 @@ struct DequantizeTests {
         let worst = zip(output, expected).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? .infinity
         #expect(worst < 1e-6, "largest relative difference \(worst)")
     }
+
+    /// A weight matrix checks its type once, against both the kernels' activation formats and the dequantiser, so
+    /// that reading a row of it cannot fail: the two must accept the same types, or one check hides the other.
+    @Test("the dequantiser and the kernels accept the same stored types", arguments: TensorType.allCases)
+    func sameTypes(_ type: TensorType) {
+        #expect((Dequantize.Format(type) != nil) == (ActivationFormat(weights: type) != nil), "\(type.name)")
+        if let format = Dequantize.Format(type) { #expect(format.type == type) }
+    }
+
+    @Test("a type without a dequantiser is refused", arguments: TensorType.allCases.filter { Dequantize.Format($0) == nil })
+    func unsupported(_ type: TensorType) {
+        #expect(throws: Dequantize.Unsupported.self) {
+            try [UInt8](repeating: 0, count: 0).withUnsafeBytes { bytes in
+                var output: [Float] = []
+                try output.withUnsafeMutableBufferPointer { try Dequantize.run(type, bytes, into: $0) }
+            }
+        }
+    }
 }

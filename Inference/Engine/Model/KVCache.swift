@@ -1,6 +1,8 @@
 /// The keys and values of every position processed so far, per layer, stored as f16 (as llama.cpp's default cache
 /// does): `capacity` positions of `kvDimension` values each.
 public final class KVCache: @unchecked Sendable {
+    // @unchecked: a cache belongs to one sequence, and only the task running that sequence's forward passes reads or
+    // writes it (its rows and `count`); it crosses threads only when handed over with the sequence, never shared
     public let capacity: Int
     public let kvDimension: Int
     let keys: [UnsafeMutablePointer<Float16>]

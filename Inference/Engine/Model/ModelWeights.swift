@@ -10,34 +10,37 @@ import TextSafety
 /// A 100-token request to the TinyLlama-shaped Q8_0 left 131 MiB of those mapped again, reached through its norms and
 /// its 0.5 MiB K and V matrices (`/proc/PID/pagemap` against the tensors' offsets).
 public struct ModelWeights: @unchecked Sendable {
+    // @unchecked: every stored property is a `let`, and the f32 vectors they point at (copies owned by `copies`) are
+    // written before the initialiser returns and only read after, by any number of threads at once
     public struct Layer: @unchecked Sendable {
-        public var attentionNorm: UnsafeBufferPointer<Float>
-        public var query: WeightMatrix
-        public var key: WeightMatrix
-        public var value: WeightMatrix
-        public var output: WeightMatrix
-        public var queryBias: UnsafeBufferPointer<Float>?
-        public var keyBias: UnsafeBufferPointer<Float>?
-        public var valueBias: UnsafeBufferPointer<Float>?
+        // @unchecked: as the weights', `let`s pointing at vectors written once at load and only read after
+        public let attentionNorm: UnsafeBufferPointer<Float>
+        public let query: WeightMatrix
+        public let key: WeightMatrix
+        public let value: WeightMatrix
+        public let output: WeightMatrix
+        public let queryBias: UnsafeBufferPointer<Float>?
+        public let keyBias: UnsafeBufferPointer<Float>?
+        public let valueBias: UnsafeBufferPointer<Float>?
         /// Per-head RMS norm weights of queries and keys (one head wide), where the architecture has them.
-        public var queryNorm: UnsafeBufferPointer<Float>?
-        public var keyNorm: UnsafeBufferPointer<Float>?
+        public let queryNorm: UnsafeBufferPointer<Float>?
+        public let keyNorm: UnsafeBufferPointer<Float>?
         /// Norms of the attention's and the feed-forward block's outputs, where the architecture has them.
-        public var postAttentionNorm: UnsafeBufferPointer<Float>?
-        public var feedForwardNorm: UnsafeBufferPointer<Float>
-        public var gate: WeightMatrix
-        public var up: WeightMatrix
-        public var down: WeightMatrix
-        public var postFeedForwardNorm: UnsafeBufferPointer<Float>?
+        public let postAttentionNorm: UnsafeBufferPointer<Float>?
+        public let feedForwardNorm: UnsafeBufferPointer<Float>
+        public let gate: WeightMatrix
+        public let up: WeightMatrix
+        public let down: WeightMatrix
+        public let postFeedForwardNorm: UnsafeBufferPointer<Float>?
     }
 
-    public var tokenEmbedding: WeightMatrix
-    public var layers: [Layer]
-    public var outputNorm: UnsafeBufferPointer<Float>
+    public let tokenEmbedding: WeightMatrix
+    public let layers: [Layer]
+    public let outputNorm: UnsafeBufferPointer<Float>
     /// The output projection; the token embedding when the file has no `output.weight` (tied embeddings).
-    public var output: WeightMatrix
+    public let output: WeightMatrix
     /// Per-dimension RoPE frequency divisors (`rope_freqs.weight`, Llama 3.1), when present.
-    public var ropeFactors: UnsafeBufferPointer<Float>?
+    public let ropeFactors: UnsafeBufferPointer<Float>?
     /// Owns the f32 vectors above (norms, biases, RoPE factors).
     private let vectors: VectorCopies
 
@@ -120,6 +123,8 @@ public struct ModelWeights: @unchecked Sendable {
 
 /// Copies of a model's f32 vectors, owned for as long as any copy of the weights that point into them.
 final class VectorCopies: @unchecked Sendable {
+    // @unchecked: `copy` appends only while the weights are being loaded, on the loading thread; after that the
+    // buffers are only read (through the weights) and freed in deinit, when nothing can reach them
     private var buffers: [UnsafeMutableBufferPointer<Float>] = []
 
     func copy(_ source: UnsafeBufferPointer<Float>) -> UnsafeBufferPointer<Float> {

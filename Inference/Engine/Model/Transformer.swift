@@ -5,13 +5,15 @@ import GGUF
 /// grouped-query attention over a KV cache (through a sliding window on the layers that have one), a gated
 /// feed-forward block, final norm and logits.
 public final class Transformer: @unchecked Sendable {
+    // @unchecked: every stored property is a `let` and the weights are only read; a forward pass writes only the
+    // caches it is given (one caller's at a time, as the scheduler runs them) and scratch it allocates itself
     public let file: GGUFFile
     public let config: ModelConfig
     public let weights: ModelWeights
-    public var workers: Workers
+    public let workers: Workers
     /// How attention sums: in llama.cpp's non-flash order (`Attention`, the default) or in one pass with an online
     /// softmax (`OnlineAttention`).
-    public var attention: AttentionMode
+    public let attention: AttentionMode
     /// `base^(-2/ropeDimensions)`: each pair of dimensions turns this much slower than the one before, for the
     /// full-attention layers' RoPE base and for the sliding-window layers' own.
     private let thetaScale: Float, slidingThetaScale: Float

@@ -6,6 +6,9 @@ import Synchronization
 /// microseconds each: a thread that has finished one spins a while for the next instead of sleeping (waking a
 /// sleeping thread costs about as much as the step itself), and sleeps when none comes. The caller runs part 0.
 final class SpinPool: @unchecked Sendable {
+    // @unchecked: `job` is the only unsynchronised state. One caller at a time holds the pool (`busy`); it writes
+    // `job` before bumping `generation` (sequentially consistent) and clears it only after every thread has
+    // decremented `pending` (acquiring): a thread reads `job` only between seeing the new generation and its decrement
     let threads: Int
     /// Bumped once per job; a thread runs a job when it sees a value it has not run.
     private let generation = Atomic<Int>(0)

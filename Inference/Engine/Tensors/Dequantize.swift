@@ -7,11 +7,61 @@ public enum Dequantize {
         public var description: String { "dequantising \(type.name) is not supported yet" }
     }
 
+    /// A stored type this enum dequantises: checked once (a weight matrix checks it when it is made), so that
+    /// dequantising a row of it cannot fail.
+    public enum Format: Sendable {
+        case f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K
+
+        /// The format of `type`, or nil for a type with no dequantiser.
+        public init?(_ type: TensorType) {
+            switch type {
+            case .f32: self = .f32
+            case .f16: self = .f16
+            case .bf16: self = .bf16
+            case .q8_0: self = .q8_0
+            case .q4_0: self = .q4_0
+            case .q4_1: self = .q4_1
+            case .q5_0: self = .q5_0
+            case .q5_1: self = .q5_1
+            case .q2_K: self = .q2_K
+            case .q3_K: self = .q3_K
+            case .q4_K: self = .q4_K
+            case .q5_K: self = .q5_K
+            case .q6_K: self = .q6_K
+            default: return nil
+            }
+        }
+
+        var type: TensorType {
+            switch self {
+            case .f32: .f32
+            case .f16: .f16
+            case .bf16: .bf16
+            case .q8_0: .q8_0
+            case .q4_0: .q4_0
+            case .q4_1: .q4_1
+            case .q5_0: .q5_0
+            case .q5_1: .q5_1
+            case .q2_K: .q2_K
+            case .q3_K: .q3_K
+            case .q4_K: .q4_K
+            case .q5_K: .q5_K
+            case .q6_K: .q6_K
+            }
+        }
+    }
+
     /// Dequantises `bytes` (whole blocks of `type`) into `output`, which holds exactly their elements.
     public static func run(_ type: TensorType, _ bytes: UnsafeRawBufferPointer, into output: UnsafeMutableBufferPointer<Float>) throws(Unsupported) {
-        let (elements, blockBytes) = type.block
+        guard let format = Format(type) else { throw Unsupported(type: type) }
+        run(format: format, bytes, into: output)
+    }
+
+    /// Dequantises `bytes` (whole blocks of `format`) into `output`, which holds exactly their elements.
+    public static func run(format: Format, _ bytes: UnsafeRawBufferPointer, into output: UnsafeMutableBufferPointer<Float>) {
+        let (elements, blockBytes) = format.type.block
         precondition(bytes.count / blockBytes * elements == output.count, "dequantise: \(bytes.count) bytes do not make \(output.count) elements")
-        switch type {
+        switch format {
         case .f32:
             for index in output.indices { output[index] = bytes.loadUnaligned(fromByteOffset: index * 4, as: Float.self) }
         case .f16:
@@ -60,8 +110,6 @@ public enum Dequantize {
             for block in 0..<(output.count / 256) { q5K(bytes, block * 176, output, block * 256) }
         case .q6_K:
             for block in 0..<(output.count / 256) { q6K(bytes, block * 210, output, block * 256) }
-        default:
-            throw Unsupported(type: type)
         }
     }
 

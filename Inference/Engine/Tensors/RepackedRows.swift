@@ -12,6 +12,8 @@ import InferenceKernelsAVX2
 /// still use them), so the copy costs memory only while it is made, a tensor at a time. (Never for rows in ordinary
 /// memory, which that would zero.)
 final class RepackedRows: @unchecked Sendable {
+    // @unchecked: the rows are written only while the factory methods fill them, before they return; after that
+    // every thread only reads them, and the mapping is unmapped only in deinit, when nothing holds them
     let base: UnsafeMutableRawPointer
     let byteCount: Int
     /// The mapping `base` lies in.

@@ -4,8 +4,12 @@ import TextSafety
 /// A 2-D weight tensor used in place, in its stored type: `rows` output features, each a row of `columns`
 /// inputs (GGUF's first dimension). Multiplying never expands it to f32.
 public struct WeightMatrix: @unchecked Sendable {
+    // @unchecked: every stored property is a `let`; `base` and the repacked copies point at rows that are written
+    // once, before the initialiser returns, and only read after (by any number of threads at once)
     public let name: String
     public let type: TensorType
+    /// `type`, as the dequantiser that reads single rows knows it (checked when the matrix is made).
+    let dequantized: Dequantize.Format
     public let rows: Int
     public let columns: Int
     public let format: ActivationFormat
@@ -34,6 +38,9 @@ public struct WeightMatrix: @unchecked Sendable {
         guard let format = ActivationFormat(weights: type) else {
             throw ModelError("tensor '\(SafeText.quoted(name))' has type \(type.name); supported are F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K")
         }
+        guard let dequantized = Dequantize.Format(type) else {
+            throw ModelError("tensor '\(SafeText.quoted(name))' has type \(type.name), which has no dequantiser")
+        }
         let (elements, blockBytes) = type.block
         guard columns % elements == 0, columns % format.blockElements == 0 else {
             throw ModelError("tensor '\(SafeText.quoted(name))' has \(columns) columns, not a whole number of \(type.name) blocks")
@@ -43,6 +50,7 @@ public struct WeightMatrix: @unchecked Sendable {
         }
         self.name = name
         self.type = type
+        self.dequantized = dequantized
         self.rows = rows
         self.columns = columns
         self.format = format
@@ -61,7 +69,7 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Row `index` as f32 values (an embedding lookup).
     public func row(_ index: Int, into output: UnsafeMutableBufferPointer<Float>) {
         precondition(index >= 0 && index < rows && output.count == columns)
-        try! Dequantize.run(type, UnsafeRawBufferPointer(start: base + index * rowBytes, count: rowBytes), into: output)
+        Dequantize.run(format: dequantized, UnsafeRawBufferPointer(start: base + index * rowBytes, count: rowBytes), into: output)
     }
 
     /// `output[t][r] = Σ_c self[r][c] · input[t][c]` for `batch` rows of input, on `workers`.

@@ -72,15 +72,15 @@ struct EC2Support: Sendable {
         .string("arn:\(context.partition):ec2:\(context.stack.region):\(context.stack.account):\(resource)")
     }
 
-    /// Runs a delete, treating "already gone" as done and retrying while dependants are still going away.
-    func deleting(_ what: String, _ body: () async throws -> Void) async throws {
-        try await waitUntil("\(what) to be deletable", timeout: 600, interval: 5) {
+    /// Runs the delete of `kind` `id`, treating "already gone" as done and retrying while dependants are still going away.
+    func deleting(_ kind: EC2Deletable, _ id: String, _ body: () async throws -> Void) async throws {
+        try await waitUntil("\(kind.noun) \(id) to be deletable", timeout: 600, interval: 5) {
             do {
                 try await body()
                 return true
             } catch let error as AWSError where error.isNotFound {
                 return true
-            } catch let error as AWSError where error.code == "DependencyViolation" || error.code == "InvalidParameterValue" && what.contains("subnet") {
+            } catch let error as AWSError where kind.stillInUse.contains(error.code) {
                 return false
             }
         }

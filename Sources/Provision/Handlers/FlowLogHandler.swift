@@ -36,7 +36,7 @@ struct FlowLogHandler: ResourceHandler {
     func delete(_ recorded: ResourceState, context: HandlerContext) async throws {
         let ec2 = EC2Support(context)
         let id = try recorded.requireID()
-        try await ec2.deleting("flow log \(id)") { _ = try await ec2.call("DeleteFlowLogs", [("FlowLogId.1", id)]) }
+        try await ec2.deleting(.flowLog, id) { _ = try await ec2.call("DeleteFlowLogs", [("FlowLogId.1", id)]) }
     }
 
     func find(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value]? {

@@ -93,7 +93,7 @@ struct InstanceHandler: ResourceHandler {
     func delete(_ recorded: ResourceState, context: HandlerContext) async throws {
         let ec2 = EC2Support(context)
         let id = try recorded.requireID()
-        try await ec2.deleting("instance \(id)") { _ = try await ec2.call("TerminateInstances", [("InstanceId.1", id)]) }
+        try await ec2.deleting(.instance, id) { _ = try await ec2.call("TerminateInstances", [("InstanceId.1", id)]) }
         try await waitUntil("instance \(id) to terminate", timeout: 900, interval: 5) {
             do {
                 let state = try await describe(id, ec2: ec2)?.child("instanceState")?.child("name")?.text

@@ -29,7 +29,7 @@ struct RouteTableAssociationHandler: ResourceHandler {
     func delete(_ recorded: ResourceState, context: HandlerContext) async throws {
         let ec2 = EC2Support(context)
         let id = try recorded.requireID()
-        try await ec2.deleting("route table association \(id)") { _ = try await ec2.call("DisassociateRouteTable", [("AssociationId", id)]) }
+        try await ec2.deleting(.routeTableAssociation, id) { _ = try await ec2.call("DisassociateRouteTable", [("AssociationId", id)]) }
     }
 
     func find(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value]? {

@@ -30,7 +30,7 @@ struct RouteTableHandler: ResourceHandler {
     func delete(_ recorded: ResourceState, context: HandlerContext) async throws {
         let ec2 = EC2Support(context)
         let id = try recorded.requireID()
-        try await ec2.deleting("route table \(id)") { _ = try await ec2.call("DeleteRouteTable", [("RouteTableId", id)]) }
+        try await ec2.deleting(.routeTable, id) { _ = try await ec2.call("DeleteRouteTable", [("RouteTableId", id)]) }
     }
 
     func find(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value]? {

@@ -36,7 +36,7 @@ struct SecurityGroupHandler: ResourceHandler {
     func delete(_ recorded: ResourceState, context: HandlerContext) async throws {
         let ec2 = EC2Support(context)
         let id = try recorded.requireID()
-        try await ec2.deleting("security group \(id)") { _ = try await ec2.call("DeleteSecurityGroup", [("GroupId", id)]) }
+        try await ec2.deleting(.securityGroup, id) { _ = try await ec2.call("DeleteSecurityGroup", [("GroupId", id)]) }
     }
 
     func find(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value]? {

@@ -38,7 +38,7 @@ struct SubnetHandler: ResourceHandler {
     func delete(_ recorded: ResourceState, context: HandlerContext) async throws {
         let ec2 = EC2Support(context)
         let id = try recorded.requireID()
-        try await ec2.deleting("subnet \(id)") { _ = try await ec2.call("DeleteSubnet", [("SubnetId", id)]) }
+        try await ec2.deleting(.subnet, id) { _ = try await ec2.call("DeleteSubnet", [("SubnetId", id)]) }
     }
 
     func find(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value]? {

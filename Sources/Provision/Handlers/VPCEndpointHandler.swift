@@ -71,7 +71,7 @@ struct VPCEndpointHandler: ResourceHandler {
     func delete(_ recorded: ResourceState, context: HandlerContext) async throws {
         let ec2 = EC2Support(context)
         let id = try recorded.requireID()
-        try await ec2.deleting("VPC endpoint \(id)") { _ = try await ec2.call("DeleteVpcEndpoints", [("VpcEndpointId.1", id)]) }
+        try await ec2.deleting(.vpcEndpoint, id) { _ = try await ec2.call("DeleteVpcEndpoints", [("VpcEndpointId.1", id)]) }
         try await waitUntil("VPC endpoint \(id) to be deleted") {
             do {
                 let answer = try await ec2.call("DescribeVpcEndpoints", [("VpcEndpointId.1", id)])

@@ -56,7 +56,7 @@ struct VPCHandler: ResourceHandler {
     func delete(_ recorded: ResourceState, context: HandlerContext) async throws {
         let ec2 = EC2Support(context)
         let id = try recorded.requireID()
-        try await ec2.deleting("VPC \(id)") { _ = try await ec2.call("DeleteVpc", [("VpcId", id)]) }
+        try await ec2.deleting(.vpc, id) { _ = try await ec2.call("DeleteVpc", [("VpcId", id)]) }
     }
 
     func find(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value]? {
