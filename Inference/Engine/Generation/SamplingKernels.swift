@@ -56,23 +56,33 @@ enum SamplingKernels {
     /// Writes every token's weight `e^((x - maximum) · scale)` and the block sums; returns the total.
     static func exponentiate(_ x: UnsafePointer<Float>, _ count: Int, maximum: Float, scale: Float,
                              into weights: UnsafeMutablePointer<Float>, blockSums: UnsafeMutablePointer<Float>) -> Double {
+        summed(count, into: blockSums) { i in
+            let e = exponential(load(x, i, count), maximum, scale)
+            if i + 16 <= count {
+                UnsafeMutableRawPointer(weights + i).storeBytes(of: e, as: Lanes.self)
+            } else {
+                for lane in 0..<(count - i) { weights[i + lane] = e[lane] }
+            }
+            return e
+        }
+    }
+
+    /// Walks `0..<count` sixteen tokens at a time, block by block: `step(i)` handles tokens `i..<i+16` (fewer at the
+    /// end) and returns what they add to the sum. Each block's sum goes to `blockSums` when given; returns the total,
+    /// in double precision.
+    @inline(__always)
+    static func summed(_ count: Int, into blockSums: UnsafeMutablePointer<Float>?, _ step: (Int) -> Lanes) -> Double {
         var total: Double = 0
         var start = 0, b = 0
         while start < count {
             var sum = Lanes()
             var i = start
             while i < min(count, start + block) {
-                let e = exponential(load(x, i, count), maximum, scale)
-                if i + 16 <= count {
-                    UnsafeMutableRawPointer(weights + i).storeBytes(of: e, as: Lanes.self)
-                } else {
-                    for lane in 0..<(count - i) { weights[i + lane] = e[lane] }
-                }
-                sum += e
+                sum += step(i)
                 i += 16
             }
             let blockSum = VectorExp.laneSum(sum)
-            blockSums[b] = blockSum
+            blockSums?[b] = blockSum
             total += Double(blockSum)
             start += block
             b += 1
@@ -82,19 +92,7 @@ enum SamplingKernels {
 
     /// The sum of `e^(x - maximum)` over all tokens, in double precision (log-probabilities' denominator).
     static func exponentialSum(_ x: UnsafePointer<Float>, _ count: Int, maximum: Float) -> Double {
-        var total: Double = 0
-        var start = 0
-        while start < count {
-            var sum = Lanes()
-            var i = start
-            while i < min(count, start + block) {
-                sum += exponential(load(x, i, count), maximum, 1)
-                i += 16
-            }
-            total += Double(VectorExp.laneSum(sum))
-            start += block
-        }
-        return total
+        summed(count, into: nil) { i in exponential(load(x, i, count), maximum, 1) }
     }
 
     /// Collects, in id order, the tokens whose `e^(x - maximum)` is positive and at least `threshold` into `tokens`,
@@ -102,26 +100,17 @@ enum SamplingKernels {
     static func collect(_ x: UnsafePointer<Float>, _ count: Int, maximum: Float, threshold: Float,
                         tokens: UnsafeMutablePointer<Int32>, weights: UnsafeMutablePointer<Float>) -> (count: Int, total: Double) {
         var kept = 0
-        var total: Double = 0
-        var start = 0
-        while start < count {
-            var sum = Lanes()
-            var i = start
-            while i < min(count, start + block) {
-                let e = exponential(load(x, i, count), maximum, 1)
-                sum += e
-                let passing = e.replacing(with: 0, where: e .< threshold)
-                if passing.max() > 0 {
-                    for lane in 0..<min(16, count - i) where passing[lane] > 0 {
-                        tokens[kept] = Int32(i + lane)
-                        weights[kept] = passing[lane]
-                        kept += 1
-                    }
+        let total = summed(count, into: nil) { i in
+            let e = exponential(load(x, i, count), maximum, 1)
+            let passing = e.replacing(with: 0, where: e .< threshold)
+            if passing.max() > 0 {
+                for lane in 0..<min(16, count - i) where passing[lane] > 0 {
+                    tokens[kept] = Int32(i + lane)
+                    weights[kept] = passing[lane]
+                    kept += 1
                 }
-                i += 16
             }
-            total += Double(VectorExp.laneSum(sum))
-            start += block
+            return e
         }
         return (kept, total)
     }
@@ -236,6 +225,17 @@ enum SamplingKernels {
         Int((min(maximum - x, -floor) * binsPerUnit + 0x1.8p23).bitPattern & 0x7FFF)
     }
 
+    /// The first bin of `histogram` at which the running mass reaches `mass`, and the mass still needed there (`mass`
+    /// less the bins before it); nil when the whole histogram holds less.
+    static func binReaching(_ mass: Double, in histogram: UnsafeMutablePointer<Float>) -> (bin: Int, need: Double)? {
+        var need = mass
+        for b in 0..<bins {
+            if Double(histogram[b]) >= need { return (b, need) }
+            need -= Double(histogram[b])
+        }
+        return nil
+    }
+
     /// Top-p over the whole vocabulary in place (`weights` per token id, as `exponentiate` wrote them): the tokens
     /// the cut drops get weight 0, in passes over the ids in order (a histogram of the mass by bin, then the
     /// zeroing), and only the bin where the mass is reached is sorted, its ids gathered into `scratch`.
@@ -243,16 +243,8 @@ enum SamplingKernels {
                                mass: Double, histogram: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Int32>) {
         histogram.update(repeating: 0, count: bins)
         for i in 0..<count { histogram[bin(x[i], maximum)] += weights[i] }
-        var need = mass
-        var boundary = -1
-        for b in 0..<bins {
-            if Double(histogram[b]) >= need {
-                boundary = b
-                break
-            }
-            need -= Double(histogram[b])
-        }
-        guard boundary >= 0 else { return }
+        guard let (boundary, needed) = binReaching(mass, in: histogram) else { return }
+        var need = needed
         var gathered = 0
         for i in 0..<count {
             let b = bin(x[i], maximum)
@@ -278,32 +270,20 @@ enum SamplingKernels {
     /// returns the total.
     static func rescale(_ x: UnsafePointer<Float>, _ count: Int, maximum: Float, scale: Float,
                         _ weights: UnsafeMutablePointer<Float>, blockSums: UnsafeMutablePointer<Float>) -> Double {
-        var total: Double = 0
-        var start = 0, b = 0
-        while start < count {
-            var sum = Lanes()
-            var i = start
-            while i < min(count, start + block) {
-                if i + 16 <= count {
-                    let kept = UnsafeRawPointer(weights + i).loadUnaligned(as: Lanes.self)
-                    let e = exponential(UnsafeRawPointer(x + i).loadUnaligned(as: Lanes.self), maximum, scale).replacing(with: 0, where: kept .== 0)
-                    UnsafeMutableRawPointer(weights + i).storeBytes(of: e, as: Lanes.self)
-                    sum += e
-                } else {
-                    for j in i..<count where weights[j] > 0 {
-                        weights[j] = expf((x[j] - maximum) * scale)
-                        sum[0] += weights[j]
-                    }
+        summed(count, into: blockSums) { i in
+            guard i + 16 <= count else {
+                var tail = Lanes()
+                for j in i..<count where weights[j] > 0 {
+                    weights[j] = expf((x[j] - maximum) * scale)
+                    tail[0] += weights[j]
                 }
-                i += 16
+                return tail
             }
-            let blockSum = VectorExp.laneSum(sum)
-            blockSums[b] = blockSum
-            total += Double(blockSum)
-            start += block
-            b += 1
+            let kept = UnsafeRawPointer(weights + i).loadUnaligned(as: Lanes.self)
+            let e = exponential(UnsafeRawPointer(x + i).loadUnaligned(as: Lanes.self), maximum, scale).replacing(with: 0, where: kept .== 0)
+            UnsafeMutableRawPointer(weights + i).storeBytes(of: e, as: Lanes.self)
+            return e
         }
-        return total
     }
 
     /// Top-p by selection: reorders the pool (`tokens` with their `weights`) so that its first positions are the
@@ -323,16 +303,8 @@ enum SamplingKernels {
         }
         histogram.update(repeating: 0, count: bins)
         for j in 0..<count { histogram[bin(tokens[j])] += weights[j] }
-        var need = mass
-        var boundary = -1
-        for b in 0..<bins {
-            if Double(histogram[b]) >= need {
-                boundary = b
-                break
-            }
-            need -= Double(histogram[b])
-        }
-        guard boundary >= 0 else { return count }
+        guard let (boundary, needed) = binReaching(mass, in: histogram) else { return count }
+        var need = needed
         var front = 0
         for j in 0..<count where bin(tokens[j]) < boundary {
             swap(front, j)

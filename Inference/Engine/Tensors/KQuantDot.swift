@@ -137,9 +137,7 @@ public enum KQuantDot {
             let wb = block &* 144, yb = block &* 512
             var sums = SIMD8<Int32>(), minimumDot: Int32 = 0
             for pair in 0..<4 {
-                let (scale0, min0) = q4KScaleMin(w, wb + 4, pair * 2)
-                let (scale1, min1) = q4KScaleMin(w, wb + 4, pair * 2 + 1)
-                let s0 = SIMD16<Int16>(repeating: Int16(scale0)), s1 = SIMD16<Int16>(repeating: Int16(scale1))
+                let (s0, s1, min0, min1) = q4KPairScales(w, wb, pair)
                 for part in 0..<2 {
                     let packed = loadInt16Lanes(w, wb &+ 16 &+ pair &* 32 &+ part &* 16, signed: false)
                     let y0 = y.loadUnaligned(fromByteOffset: yb &+ pair &* 128 &+ part &* 32, as: SIMD16<Int16>.self)
@@ -153,6 +151,14 @@ public enum KQuantDot {
             minimums = minimums.addingProduct(Float(minimumDot), Dequantize.half(w, wb + 2) * dy)
         }
         return total - minimums
+    }
+
+    /// The scales of a pair of sub-blocks of the block at `wb`, spread over lanes, and their minimums.
+    @inline(__always)
+    static func q4KPairScales(_ w: UnsafeRawPointer, _ wb: Int, _ pair: Int) -> (SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) {
+        let (scale0, min0) = q4KScaleMin(w, wb + 4, pair * 2)
+        let (scale1, min1) = q4KScaleMin(w, wb + 4, pair * 2 + 1)
+        return (SIMD16<Int16>(repeating: Int16(scale0)), SIMD16<Int16>(repeating: Int16(scale1)), min0, min1)
     }
 
     /// A pair of sub-blocks' minimums times the activations' partial sums over them.
@@ -172,9 +178,7 @@ public enum KQuantDot {
             var sums0 = SIMD8<Int32>(), sums1 = SIMD8<Int32>(), sums2 = SIMD8<Int32>(), sums3 = SIMD8<Int32>()
             var minimumDots = SIMD4<Int32>()
             for pair in 0..<4 {
-                let (scale0, min0) = q4KScaleMin(w, wb + 4, pair * 2)
-                let (scale1, min1) = q4KScaleMin(w, wb + 4, pair * 2 + 1)
-                let s0 = SIMD16<Int16>(repeating: Int16(scale0)), s1 = SIMD16<Int16>(repeating: Int16(scale1))
+                let (s0, s1, min0, min1) = q4KPairScales(w, wb, pair)
                 for part in 0..<2 {
                     let packed = loadInt16Lanes(w, wb &+ 16 &+ pair &* 32 &+ part &* 16, signed: false)
                     let low = (packed & 0x0F) &* s0, high = (packed &>> 4) &* s1

@@ -27,22 +27,26 @@ struct IAMInstanceProfileHandler: ResourceHandler {
         return (profile, profile?.child("Roles")?.children("member").compactMap { $0.child("RoleName")?.text } ?? [])
     }
 
+    /// Takes every role out of the profile.
+    private func removeRoles(_ name: String, iam: IAMSupport) async throws {
+        for role in try await roles(name, iam: iam).1 {
+            do {
+                try await iam.call("RemoveRoleFromInstanceProfile", [("InstanceProfileName", name), ("RoleName", role)])
+            } catch let error as AWSError where error.category != .service || error.httpStatus == 500 {
+                // the call may have acted before its answer was lost, and a repeat of it then fails (IAM says
+                // NoSuchEntity, moto 500): what counts is whether the role is still there
+                guard try await roles(name, iam: iam).1.contains(role) else { continue }
+                throw error
+            }
+        }
+    }
+
     func update(_ resource: DesiredResource, recorded: ResourceState, changed: Set<String>,
                 context: HandlerContext) async throws -> [String: Value] {
         let iam = IAMSupport(context)
         let name = try recorded.requireID()
         if changed.contains("role") {
-            let (_, current) = try await roles(name, iam: iam)
-            for role in current {
-                do {
-                    try await iam.call("RemoveRoleFromInstanceProfile", [("InstanceProfileName", name), ("RoleName", role)])
-                } catch let error as AWSError where error.category != .service || error.httpStatus == 500 {
-                    // the call may have acted before its answer was lost, and a repeat of it then fails (IAM says
-                    // NoSuchEntity, moto 500): what counts is whether the role is still there
-                    guard try await roles(name, iam: iam).1.contains(role) else { continue }
-                    throw error
-                }
-            }
+            try await removeRoles(name, iam: iam)
             try await iam.call("AddRoleToInstanceProfile", [("InstanceProfileName", name), ("RoleName", try resource.require("role"))])
         }
         if changed.contains("tags") {
@@ -56,17 +60,7 @@ struct IAMInstanceProfileHandler: ResourceHandler {
         let iam = IAMSupport(context)
         let name = try recorded.requireID()
         do {
-            let (_, current) = try await roles(name, iam: iam)
-            for role in current {
-                do {
-                    try await iam.call("RemoveRoleFromInstanceProfile", [("InstanceProfileName", name), ("RoleName", role)])
-                } catch let error as AWSError where error.category != .service || error.httpStatus == 500 {
-                    // the call may have acted before its answer was lost, and a repeat of it then fails (IAM says
-                    // NoSuchEntity, moto 500): what counts is whether the role is still there
-                    guard try await roles(name, iam: iam).1.contains(role) else { continue }
-                    throw error
-                }
-            }
+            try await removeRoles(name, iam: iam)
             try await iam.call("DeleteInstanceProfile", [("InstanceProfileName", name)])
         } catch let error as AWSError where error.isNotFound {}
     }
