@@ -214,12 +214,12 @@ struct AuditStartCheckTests {
         try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "/dev/full")
         let log = try AuditLog(path: path)
         #expect(log.refusal == nil)
-        #expect(throws: AuditLog.LogError.self) { try log.append(["status": 200]) }
+        #expect(throws: AuditLog.LogError.self) { try log.append(AuditRecord(status: 200)) }
         let refusal = try #require(log.refusal)
         #expect(refusal.contains("until a restart") && refusal.contains(String(cString: strerror(ENOSPC))), "\(refusal)")
         #expect(log.head.seq == 0)
         do {
-            try log.append(["status": 503])
+            try log.append(AuditRecord(status: 503))
             Issue.record("appended after a failed write")
         } catch {
             #expect(error.description == refusal)

@@ -25,7 +25,7 @@ struct AuditVerifierTests {
             key = Ed25519.PrivateKey.generate()
             let audit = try AuditLog(path: log, maxBytes: maxBytes,
                                      checkpointing: .init(key: key, directory: checkpoints, everyRecords: 4, everySeconds: 3600))
-            for index in 0..<records { try audit.append(["route": "/v1/completions", "prompt": "prompt \(index)", "status": 200]) }
+            for index in 0..<records { try audit.append(AuditRecord(route: "/v1/completions", status: 200, prompt: .text("prompt \(index)"))) }
             try audit.close()
             try FileManager.default.copyItem(atPath: checkpoints, toPath: shipped)
         }
@@ -296,9 +296,9 @@ struct AuditVerifierTests {
         let fixture = try Fixture(records: 3)
         defer { try? FileManager.default.removeItem(at: fixture.directory) }
         let reopened = try AuditLog(path: fixture.log, checkpointing: .init(key: fixture.key, directory: fixture.checkpoints, everyRecords: 4))
-        try reopened.append(["route": "/health", "status": 200])
+        try reopened.append(AuditRecord(route: "/health", status: 200))
         try reopened.close()
-        #expect(throws: AuditLog.LogError.self) { try reopened.append(["route": "/health"]) }
+        #expect(throws: AuditLog.LogError.self) { try reopened.append(AuditRecord(route: "/health")) }
         let result = try fixture.verify()
         #expect(result.findings == [] && result.lastSeq == 8 && result.anchoredThrough == 8)
         // a checkpoint directory that holds more than the log is refused: the log was cut short or replaced
@@ -394,7 +394,7 @@ struct AuditVerifierTests {
         // (every 3600 s) would have written one: what a log with a time-based checkpoint removed looks like
         let log = try AuditLog(path: fixture.log, checkpointing: .init(key: fixture.key, directory: fixture.checkpoints, everyRecords: 4, everySeconds: 3600))
         for time in ["2026-12-06T10:00:00.000Z", "2026-12-06T10:59:00.000Z", "2026-12-06T11:01:00.000Z"] {
-            try log.append(["route": "/v1/models", "status": 200, "time": time, "latencyMs": 5])
+            try log.append(AuditRecord(time: time, route: "/v1/models", status: 200, latencyMs: 5))
         }
         try log.close()
         let result = try AuditVerifier.verify(fixture.files, publicKey: fixture.key.publicKey)
@@ -406,7 +406,7 @@ struct AuditVerifierTests {
         try FileManager.default.removeItem(atPath: near.log)
         try FileManager.default.removeItem(atPath: near.checkpoints)
         let nearLog = try AuditLog(path: near.log, checkpointing: .init(key: near.key, directory: near.checkpoints, everyRecords: 4, everySeconds: 3600))
-        for time in ["2026-12-06T10:00:00.000Z", "2026-12-06T11:00:05.000Z"] { try nearLog.append(["route": "/v1/models", "time": time]) }
+        for time in ["2026-12-06T10:00:00.000Z", "2026-12-06T11:00:05.000Z"] { try nearLog.append(AuditRecord(time: time, route: "/v1/models")) }
         try nearLog.close()
         #expect(try AuditVerifier.verify(near.files, publicKey: near.key.publicKey).findings == [])
     }

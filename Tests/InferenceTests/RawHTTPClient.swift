@@ -60,6 +60,19 @@ final class RawHTTPClient: @unchecked Sendable {
         return true
     }
 
+    /// Everything received until `marker` has arrived (nil if the server closes or times out first); what follows it
+    /// in the same read stays for the next call.
+    func read(through marker: String) -> String? {
+        let wanted = Array(marker.utf8)
+        while true {
+            if let range = buffer.firstRange(of: wanted) {
+                defer { buffer.removeFirst(range.upperBound) }
+                return String(decoding: buffer[..<range.upperBound], as: UTF8.self)
+            }
+            guard fill() else { return nil }
+        }
+    }
+
     /// Everything until the server closes.
     func readAll() -> [UInt8] {
         while fill() {}

@@ -369,6 +369,36 @@ struct ServiceTests {
         #expect(client.request("POST", "/v1/completions", body: #"{"prompt":"x","max_tokens":2}"#, headers: harness.auth)?.status == 200)
     }
 
+    @Test("a request is finished once, whole or streamed: a stream's record is synced before its closing events; each is counted once")
+    func finishedOnce() throws {
+        let harness = try Harness()
+        defer { harness.close() }
+        func records() -> [[String: Any]] {
+            ((try? String(contentsOfFile: harness.auditPath, encoding: .utf8)) ?? "").split(separator: "\n")
+                .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        }
+        let streaming = try harness.client()
+        let body = #"{"prompt":"Once","max_tokens":3,"temperature":0,"stream":true}"#
+        streaming.send("POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(harness.key)\r\n"
+                       + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        // the first closing event: the finish reason; the record must already be on disk, whole
+        let received = try #require(streaming.read(through: #""finish_reason":"length""#))
+        let id = try #require(received.split(separator: "\r\n").first { $0.lowercased().hasPrefix("x-request-id:") }?
+            .split(separator: ":").last?.trimmingCharacters(in: .whitespaces))
+        let record = try #require(records().first { $0["requestId"] as? String == id })
+        #expect(record["status"] as? Int == 200 && record["completed"] as? Bool == true && record["stream"] as? Bool == true)
+        #expect(record["completionTokens"] as? Int == 3 && record["finishReason"] as? String == "length")
+        #expect(streaming.read(through: "data: [DONE]\n\n") != nil)
+        let whole = try #require(try harness.client().request("POST", "/v1/completions", body: #"{"prompt":"Once","max_tokens":2}"#,
+                                                             headers: harness.auth))
+        #expect(whole.status == 200)
+        let ids = records().compactMap { $0["requestId"] as? String }
+        #expect(ids.count == Set(ids).count, "one record per request")
+        #expect(ids.contains(id) && ids.contains(whole.headers["x-request-id"] ?? "?"))
+        let metrics = try #require(try harness.client().request("GET", "/metrics", headers: harness.auth)).text
+        #expect(metrics.contains(#"inference_requests_total{route="/v1/completions",status="200"} 2"#), "\(metrics)")
+    }
+
     @Test("metrics are Prometheus text: help, type, labelled counters, histograms")
     func metrics() throws {
         let harness = try Harness()

@@ -18,7 +18,7 @@ public struct CompletionParameters {
     public var logprobs: Int?
     public var responseFormat = ResponseFormat.text
     /// The sampling parameters as given, for the audit log.
-    public var recorded: [String: Any] = [:]
+    public var recorded: [String: AuditValue] = [:]
 
     /// Every parameter a request may carry. llama-server ignores a parameter it does not know; we refuse one
     /// (OpenAI's own answer), since an ignored parameter may be one meant to change the output.
@@ -111,13 +111,13 @@ public struct CompletionParameters {
                                param: "stop")
             }
         }
-        parameters.recorded = reader.seen
+        parameters.recorded = reader.seen.mapValues(AuditValue.init(parsed:))
         if !parameters.sampling.logitBias.isEmpty {
             // as the sampler applies it, [id, bias] pairs by id: the audit log then has no map of ids to sort
-            parameters.recorded["logit_bias"] = zip(parameters.sampling.logitBias.tokens, parameters.sampling.logitBias.biases)
-                .map { [Int($0), Double($1)] }
+            parameters.recorded["logit_bias"] = .array(zip(parameters.sampling.logitBias.tokens, parameters.sampling.logitBias.biases)
+                .map { .array([.int(Int($0)), .double(Double($1))]) })
         }
-        if !parameters.stop.isEmpty { parameters.recorded["stop"] = parameters.stop }
+        if !parameters.stop.isEmpty { parameters.recorded["stop"] = .array(parameters.stop.map(AuditValue.string)) }
         if object["response_format"] != nil { parameters.recorded["response_format"] = parameters.responseFormat.recorded }
         return parameters
     }

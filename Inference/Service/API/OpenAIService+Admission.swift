@@ -25,7 +25,7 @@ extension OpenAIService {
     func admitCaller(_ request: HTTPRequest, _ record: inout Record) throws(APIError) {
         let address = request.clientAddress
         guard let keys = options.keys else {
-            record.fields["identity"] = "anonymous (--no-auth)"
+            record.entry.identity = "anonymous (--no-auth)"
             if let limiter = options.rateLimiter { try spend(limiter, .address, address, &record) }
             return
         }
@@ -35,7 +35,7 @@ extension OpenAIService {
             if let limiter = options.unauthenticatedTotalLimiter { try spend(limiter, .anyUnauthenticated, "every address", &record) }
             throw .unauthorized
         }
-        record.fields["identity"] = identity
+        record.entry.identity = identity
         if let limiter = options.rateLimiter { try spend(limiter, .identity, identity, &record) }
     }
 
@@ -70,9 +70,9 @@ extension OpenAIService {
             return
         }
         let record = Record()
-        audit(["time": ISO8601DateFormatter.withMilliseconds.string(from: record.started), "requestId": record.id, "client": refusal.peer,
-               "method": refusal.method ?? "unparsed", "route": route, "status": refusal.status, "latencyMs": 0,
-               "error": String(refusal.message.prefix(512))])
+        audit(AuditRecord(time: ISO8601DateFormatter.withMilliseconds.string(from: record.started), requestId: record.id, client: refusal.peer,
+                          method: refusal.method ?? "unparsed", route: route, status: refusal.status, latencyMs: 0,
+                          error: String(refusal.message.prefix(512))))
     }
 
     /// Writes the summaries of the refusals counted since the last ones (at shutdown, so none is lost).

@@ -40,9 +40,9 @@ extension OpenAIService {
                            param: chat ? "messages" : "prompt", code: "context_length_exceeded")
         }
         let maxTokens = min(parameters.maxTokens ?? Int.max, model.context - prompt.count)
-        record.fields["parameters"] = parameters.recorded.filter { $0.key != "messages" && $0.key != "prompt" }
-        record.fields["prompt"] = auditContent(text)
-        record.fields["promptTokens"] = prompt.count
+        record.entry.parameters = parameters.recorded.filter { $0.key != "messages" && $0.key != "prompt" }
+        record.entry.prompt = auditContent(text)
+        record.entry.promptTokens = prompt.count
 
         let channel = EventChannel()
         let cancellation = Cancellation()
@@ -97,11 +97,11 @@ extension OpenAIService {
             // a reset, or a FIN that an interim response proves to be a close: a half-closed client still reads
             if request.clientGone() {
                 cancellation.cancel()
-                record.fields["completed"] = false
+                record.entry.completed = false
                 // a whole answer goes out only at the end: the client left with nothing of it
-                record.fields["clientDisconnected"] = true
-                record.fields["completion"] = auditContent("")
-                record.fields["completionTokens"] = 0
+                record.entry.clientDisconnected = true
+                record.entry.completion = auditContent("")
+                record.entry.completionTokens = 0
                 throw APIError(status: 499, message: "the client closed the connection", type: "client_closed", param: nil, code: nil)
             }
         }
@@ -169,35 +169,40 @@ extension OpenAIService {
             }
             if writer.clientGone { open = false }
         }
-        if let summary, open {
-            // log-probabilities of tokens whose text was held back (a stop sequence's beginning) or empty
-            if !pending.isEmpty, logprobs != nil { open = send(chunk(["content": ""], text: "")) }
-            open = open && send(chunk(identity.chat ? [:] : nil, finish: summary.finishReason.rawValue))
-            if includeUsage, open { open = send(identity.object(choices: [], usage: Self.usage(summary), chunk: true)) }
-            if open { open = writer.write(Array("data: [DONE]\n\n".utf8)) }
-        }
-        if let failure, open { _ = send(failure.body) }
+        // log-probabilities of tokens whose text was held back (a stop sequence's beginning) or empty
+        if summary != nil, open, !pending.isEmpty, logprobs != nil { open = send(chunk(["content": ""], text: "")) }
         if summary == nil || !open { cancellation.cancel() }
         if let summary { recordCompletion(&record, output, summary) }
         if !open {
             // what reached the client, not what was generated: the text sent before it went away, and its tokens
-            record.fields["clientDisconnected"] = true
-            record.fields["completion"] = auditContent(delivered)
-            record.fields["completionTokens"] = tokenCount(delivered)
+            record.entry.clientDisconnected = true
+            record.entry.completion = auditContent(delivered)
+            record.entry.completionTokens = tokenCount(delivered)
         }
-        record.fields["status"] = open && summary != nil ? 200 : (failure?.status ?? 499)
-        record.fields["completed"] = open && summary != nil
-        record.fields["stream"] = true
-        record.fields["latencyMs"] = Int(Date().timeIntervalSince(record.started) * 1000)
-        metrics.request(route: record.fields["route"] as? String ?? "?", status: record.fields["status"] as? Int ?? 200)
-        audit(record.fields)
+        let completed = open && summary != nil
+        record.entry.completed = completed
+        record.entry.stream = true
+        // the record is on disk before the closing events: a client that saw [DONE] was served on the record
+        let recorded = finish(&record, status: completed ? 200 : (failure?.status ?? 499))
+        guard open else { return }
+        guard recorded else {
+            _ = send(APIError.unavailable("the audit log cannot be written; the answer is not confirmed").body)
+            return
+        }
+        if let summary {
+            open = send(chunk(identity.chat ? [:] : nil, finish: summary.finishReason.rawValue))
+            if includeUsage, open { open = send(identity.object(choices: [], usage: Self.usage(summary), chunk: true)) }
+            if open { _ = writer.write(Array("data: [DONE]\n\n".utf8)) }
+        } else if let failure {
+            _ = send(failure.body)
+        }
     }
 
     private func recordCompletion(_ record: inout Record, _ output: String, _ summary: CompletionSummary) {
-        record.fields["completion"] = auditContent(output)
-        record.fields["completionTokens"] = summary.completionTokens
-        record.fields["reusedPromptTokens"] = summary.reusedPromptTokens
-        record.fields["finishReason"] = summary.finishReason.rawValue
+        record.entry.completion = auditContent(output)
+        record.entry.completionTokens = summary.completionTokens
+        record.entry.reusedPromptTokens = summary.reusedPromptTokens
+        record.entry.finishReason = summary.finishReason.rawValue
         metrics.generation(promptTokens: summary.promptTokens, generatedTokens: summary.completionTokens,
                            reusedPromptTokens: summary.reusedPromptTokens, timeToFirstToken: summary.timeToFirstToken,
                            secondsPerToken: summary.secondsPerToken)
@@ -210,7 +215,7 @@ extension OpenAIService {
     }
 
     /// The text itself, or only its SHA-256 with `--audit-content digest`.
-    private func auditContent(_ text: String) -> Any {
-        options.audit?.content == .digest ? ["sha256": SHA256.hex(text), "characters": text.count] : text
+    private func auditContent(_ text: String) -> AuditRecord.Content {
+        options.audit?.content == .digest ? .digest(sha256: SHA256.hex(text), characters: text.count) : .text(text)
     }
 }

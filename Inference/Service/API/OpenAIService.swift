@@ -50,51 +50,51 @@ public final class OpenAIService: Sendable {
 
     public var model: ServedModel? { served.withLock { $0 } }
 
-    /// One request's record as it is built, written to the audit log when the response is known.
-    /// @unchecked: it holds JSON values (`Any`); it is built by the handler and then handed, whole, to the one
-    /// streaming closure that finishes it, never shared between threads at once.
-    struct Record: @unchecked Sendable {
+    /// One request as it is served: its id and start, and its audit record as it is built.
+    struct Record: Sendable {
         var id = "req-" + (0..<12).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
         var started = Date()
-        var fields: [String: Any] = [:]
+        var entry = AuditRecord()
         /// False for /health and for refusals for rate, which are counted (and summarised) instead.
         var audited = true
     }
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
         var record = Record()
-        record.fields = ["time": ISO8601DateFormatter.withMilliseconds.string(from: record.started), "requestId": record.id,
-                         "client": request.peer, "method": request.method, "route": Self.route(request.path)]
-        let response: HTTPResponse
+        record.entry = AuditRecord(time: ISO8601DateFormatter.withMilliseconds.string(from: record.started), requestId: record.id,
+                                   client: request.peer, method: request.method, route: Self.route(request.path))
+        var response: HTTPResponse
         do {
             response = try route(request, &record)
         } catch {
             response = error.response
         }
-        return finish(response, record: record)
-    }
-
-    /// Adds the request id, counts the request, and writes its audit record (streams write theirs when they end).
-    private func finish(_ response: HTTPResponse, record: Record) -> HTTPResponse {
-        var response = response
         response.headers.append(("X-Request-Id", record.id))
-        if case .bytes = response.body {
-            var fields = record.fields
-            fields["status"] = response.status
-            fields["latencyMs"] = Int(Date().timeIntervalSince(record.started) * 1000)
-            metrics.request(route: record.fields["route"] as? String ?? "?", status: response.status)
-            guard !record.audited || audit(fields) else { return APIError.unavailable("the audit log cannot be written; the request was not served").response }
+        // a stream finishes its request when it ends, through the same `finish`
+        guard case .bytes = response.body else { return response }
+        guard finish(&record, status: response.status) else {
+            return APIError.unavailable("the audit log cannot be written; the request was not served").response
         }
         return response
     }
 
+    /// Finishes a request, whole or streamed, in one place: its status and latency go into its record, the request
+    /// is counted, and the record is written and synced. False when the record could not be written: the caller
+    /// then sends no answer that would claim it was served.
+    func finish(_ record: inout Record, status: Int) -> Bool {
+        record.entry.status = status
+        record.entry.latencyMs = Int(Date().timeIntervalSince(record.started) * 1000)
+        metrics.request(route: record.entry.route ?? "?", status: status)
+        return !record.audited || audit(record.entry)
+    }
+
     @discardableResult
-    func audit(_ fields: [String: Any]) -> Bool {
+    func audit(_ record: AuditRecord) -> Bool {
         guard let log = options.audit else { return true }
         // a log that failed takes nothing until a restart: its own 503s are not offered to it
         guard auditFailure.withLock({ $0 }) == nil else { return false }
         do {
-            try log.append(fields)
+            try log.append(record)
             return true
         } catch {
             auditFailure.withLock { $0 = error.description }
@@ -122,7 +122,7 @@ public final class OpenAIService: Sendable {
         try admitCaller(request, &record)
         if let failure = auditFailure.withLock({ $0 }) { throw .unavailable("the audit log failed: \(failure)") }
         guard let model else { throw .unavailable("the model is still loading") }
-        record.fields["model"] = model.id
+        record.entry.model = model.id
         switch path {
         case "/v1/models":
             guard request.method == "GET" else { throw Self.methodNotAllowed("GET") }

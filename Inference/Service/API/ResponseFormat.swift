@@ -20,11 +20,12 @@ public enum ResponseFormat: Sendable {
 
     /// What the audit record keeps: the type, and for a schema its name, SHA-256 (of its compact, sorted text) and
     /// strictness, not the schema itself.
-    var recorded: [String: Any] {
+    var recorded: AuditValue {
         switch self {
-        case .text: ["type": "text"]
-        case .jsonObject: ["type": "json_object"]
-        case .jsonSchema(let name, _, let sha256, let strict): ["type": "json_schema", "name": name, "schema_sha256": sha256, "strict": strict]
+        case .text: .object(["type": .string("text")])
+        case .jsonObject: .object(["type": .string("json_object")])
+        case .jsonSchema(let name, _, let sha256, let strict):
+            .object(["type": .string("json_schema"), "name": .string(name), "schema_sha256": .string(sha256), "strict": .bool(strict)])
         }
     }
 

@@ -139,3 +139,22 @@ public struct AuditCheckpoint: Sendable, Equatable {
     /// The name of the public key's file in a checkpoint directory.
     public static let publicKeyFileName = "audit-key.pub.pem"
 }
+
+extension AuditCheckpoint: Encodable {
+    private enum Keys: String, CodingKey { case kind, seq, head, time, key, signature, everyRecords, everySeconds }
+
+    /// The same object as `object`: the checkpoint file, and the `checkpoint` field of its record.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(kind.rawValue, forKey: .kind)
+        try container.encode(seq, forKey: .seq)
+        try container.encode(head, forKey: .head)
+        try container.encode(time, forKey: .time)
+        try container.encode(key, forKey: .key)
+        try container.encode(signature, forKey: .signature)
+        if let interval {
+            try container.encode(interval.records, forKey: .everyRecords)
+            try container.encode(interval.seconds, forKey: .everySeconds)
+        }
+    }
+}

@@ -71,10 +71,7 @@ struct AuditCheckpointDirectory: Sendable {
 
     /// Writes the checkpoint's file.
     func write(_ checkpoint: AuditCheckpoint) throws(AuditLog.LogError) {
-        guard let body = try? JSONSerialization.data(withJSONObject: checkpoint.object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-            throw AuditLog.LogError(description: "an audit checkpoint could not be encoded")
-        }
-        try write(Array(body) + [10], as: AuditCheckpoint.fileName(seq: checkpoint.seq))
+        try write(try AuditLog.encoded(checkpoint) + [10], as: AuditCheckpoint.fileName(seq: checkpoint.seq))
     }
 
     private func write(_ bytes: [UInt8], as name: String) throws(AuditLog.LogError) {

@@ -161,9 +161,9 @@ public final class AuditLog: Sendable {
     /// The sequence number and hash of the chain's last record.
     public var head: (seq: Int, hash: String) { file.withLock { ($0.seq, $0.lastHash) } }
 
-    /// Appends one record (a JSON object of strings, numbers, bools and nested objects), numbered and chained to
-    /// the one before, and syncs it to disk; a periodic checkpoint follows every `everyRecords`.
-    public func append(_ record: [String: Any]) throws(LogError) {
+    /// Appends one record, numbered and chained to the one before, and syncs it to disk; a periodic checkpoint
+    /// follows every `everyRecords`.
+    public func append(_ record: AuditRecord) throws(LogError) {
         try file.withLock { (open: inout Open) throws(LogError) in
             if let refusal = open.refusal { throw refused(refusal) }
             var line = try encode(record, after: open)
@@ -221,7 +221,9 @@ public final class AuditLog: Sendable {
         guard let checkpointing, let directory else { return }
         let checkpoint = AuditCheckpoint.signed(kind, seq: open.seq, head: open.lastHash, interval: checkpointing.interval, signer: checkpointing.key)
         do {
-            try write(try encode(["checkpoint": checkpoint.object], after: open), &open)
+            var record = AuditRecord()
+            record.checkpoint = checkpoint
+            try write(try encode(record, after: open), &open)
             try directory.write(checkpoint)
         } catch {
             if open.refusal == nil { open.refusal = .failed("an audit checkpoint could not be written: \(error.description)") }
@@ -231,15 +233,24 @@ public final class AuditLog: Sendable {
     }
 
     /// The record's line: its hash, then its fields with `seq` and `prev`.
-    private func encode(_ record: [String: Any], after open: Open) throws(LogError) -> [UInt8] {
-        var fields = record
-        fields["seq"] = open.seq + 1
-        fields["prev"] = open.lastHash
-        guard let body = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-            throw LogError(description: "an audit record could not be encoded")
-        }
-        let hash = SHA256.hex(Array(body))
+    private func encode(_ record: AuditRecord, after open: Open) throws(LogError) -> [UInt8] {
+        var record = record
+        record.seq = open.seq + 1
+        record.prev = open.lastHash
+        let body = try Self.encoded(record)
+        let hash = SHA256.hex(body)
         return Array("{\"hash\":\"\(hash)\",".utf8) + body.dropFirst() + [10]
+    }
+
+    /// A record or checkpoint as one line of compact JSON, keys sorted, slashes as they are.
+    static func encoded(_ value: some Encodable) throws(LogError) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        do {
+            return Array(try encoder.encode(value))
+        } catch {
+            throw LogError(description: "an audit record could not be encoded: \(error)")
+        }
     }
 
     /// Writes and syncs one line. On a short write or a failed write or sync (disk full, file too large, I/O error)

@@ -20,5 +20,9 @@ public struct AuditTornTail: Sendable, Equatable {
     }
 
     /// The field of the record that says the torn bytes were cut off (a record of its own, after the start checkpoint).
-    var record: [String: Any] { ["tornTailRemoved": ["bytes": count, "sha256": sha256]] }
+    var record: AuditRecord {
+        var record = AuditRecord()
+        record.tornTailRemoved = .init(bytes: count, sha256: sha256)
+        return record
+    }
 }

@@ -29,7 +29,7 @@ final class RefusalTally: Sendable {
     }
 
     /// Counts one refusal of `caller` (a scope and an address or identity); returns a summary record when one is due.
-    func add(_ caller: String, now: ContinuousClock.Instant = .now) -> [String: Any]? {
+    func add(_ caller: String, now: ContinuousClock.Instant = .now) -> AuditRecord? {
         state.withLock { state in
             if state.first == nil { state.first = Date() }
             state.total += 1
@@ -45,17 +45,18 @@ final class RefusalTally: Sendable {
     }
 
     /// The summary of what was counted since the last one, or nil if nothing was (at shutdown).
-    func drain() -> [String: Any]? {
+    func drain() -> AuditRecord? {
         state.withLock { state in state.total == 0 ? nil : take(&state) }
     }
 
-    private func take(_ state: inout State) -> [String: Any] {
+    private func take(_ state: inout State) -> AuditRecord {
         let formatter = ISO8601DateFormatter.withMilliseconds
         let now = Date()
-        let record: [String: Any] = [
-            "time": formatter.string(from: now), "route": "summary", "status": status, "event": event,
-            "requests": state.total, "since": formatter.string(from: state.first ?? now), "callers": state.counts,
-        ]
+        var record = AuditRecord(time: formatter.string(from: now), route: "summary", status: status)
+        record.event = event
+        record.requests = state.total
+        record.since = formatter.string(from: state.first ?? now)
+        record.callers = state.counts
         state = State(lastSummary: state.lastSummary)
         return record
     }
