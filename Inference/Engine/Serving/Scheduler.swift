@@ -178,7 +178,7 @@ public final class Scheduler: @unchecked Sendable {
                 finish(slot, reason: nil)
                 continue
             }
-            if slot.pending.isEmpty {
+            if slot.isGenerating {
                 // sampled here, one slot after another: with OpenAI's defaults a slot costs about 25 µs at a
                 // 32k vocabulary and 0.2 ms at 262k, under 1% of a step's forward pass (2026-12), which the
                 // workers' handoff would not win back
@@ -188,7 +188,7 @@ public final class Scheduler: @unchecked Sendable {
                 budget -= 1
             }
         }
-        for slot in slots where slot.isBusy && !slot.pending.isEmpty && budget > 0 {
+        for slot in slots where slot.isProcessingPrompt && budget > 0 {
             let count = min(slot.pending.count, configuration.prefillChunk, budget)
             let chunk = Array(slot.pending.prefix(count))
             slot.pending.removeFirst(count)
@@ -202,6 +202,7 @@ public final class Scheduler: @unchecked Sendable {
             for (index, slot) in members.enumerated() {
                 slot.cachedTokens += segments[index].tokens
                 if !logits[index].isEmpty { slot.logits = logits[index] }
+                slot.promptAdvanced()
             }
         } catch {
             for slot in members {
