@@ -18,8 +18,18 @@ public protocol ByteStream: AnyObject {
     func close()
 }
 
+/// A stream over a socket, which says whether its peer has gone by asking the socket.
+protocol SocketBacked: ByteStream {
+    var descriptor: Int32 { get }
+}
+
+extension SocketBacked {
+    var peerReset: Bool { Socket.broken(descriptor) }
+    var peerFinished: Bool { Socket.finished(descriptor) }
+}
+
 /// A TCP connection's socket.
-final class SocketStream: ByteStream {
+final class SocketStream: SocketBacked {
     let descriptor: Int32
     private var closed = false
 
@@ -63,10 +73,6 @@ final class SocketStream: ByteStream {
             return true
         }
     }
-
-    var peerReset: Bool { Socket.broken(descriptor) }
-
-    var peerFinished: Bool { Socket.finished(descriptor) }
 
     func close() {
         guard !closed else { return }

@@ -44,9 +44,9 @@ public final class TLSContext: @unchecked Sendable {
 }
 
 /// One TLS connection over a non-blocking socket.
-final class TLSStream: ByteStream {
+final class TLSStream: SocketBacked {
     private let ssl: OpaquePointer
-    private let descriptor: Int32
+    let descriptor: Int32
     private var closed = false
 
     init(ssl: OpaquePointer, descriptor: Int32) {
@@ -94,10 +94,6 @@ final class TLSStream: ByteStream {
             return true
         }
     }
-
-    var peerReset: Bool { Socket.broken(descriptor) }
-
-    var peerFinished: Bool { Socket.finished(descriptor) }
 
     func close() {
         guard !closed else { return }
