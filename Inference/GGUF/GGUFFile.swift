@@ -2,6 +2,7 @@ import Foundation
 import TextSafety
 #if canImport(Glibc)
 import Glibc
+import Diagnostics
 #endif
 
 /// A GGUF file that cannot be read: what is wrong and at which byte.
@@ -236,4 +237,8 @@ struct GGUFReader {
             return .array(items)
         }
     }
+}
+
+extension GGUFError: UserFacingError {
+    public var failureKind: FailureKind { .usage }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import TextSafety
 import InferenceEngine
+import Diagnostics
 
 /// A command's flags: `--name value` or `--name=value` pairs, llama.cpp's short forms (`-m`, `-p`, `-n`, `-t`, …)
 /// and bare switches, checked against what the command accepts. `-h` or `--help` asks for the command's usage.
@@ -100,4 +101,8 @@ struct Arguments {
         }
         return value
     }
+}
+
+extension Arguments.Invalid: UserFacingError {
+    var failureKind: FailureKind { .usage }
 }

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import GGUF
 import InferenceEngine
@@ -29,22 +30,7 @@ do {
     }
 } catch let help as Arguments.HelpRequested {
     print(help.usage)
-} catch let error as Arguments.Invalid {
-    fail(error.description)
-} catch let error as GGUFError {
-    fail(error.description)
-} catch let error as ModelError {
-    fail(error.description)
-} catch let error as ChatTemplate.Unknown {
-    fail(error.description)
-} catch let error as BytePairTokenizer.Unsupported {
-    fail(error.description)
-} catch let error as Perplexity.TooShort {
-    fail(error.description)
-} catch let error as KeyStore.KeyError {
-    fail(error.description)
-} catch let error as AuditLog.LogError {
-    fail(error.description)
 } catch {
-    fail("\(error)", code: 1)
+    let report = UserFacingReport(error)
+    fail(report.message, code: report.exitCode)
 }

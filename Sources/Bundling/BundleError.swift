@@ -1,5 +1,6 @@
 import Hashing
 import TextSafety
+import Diagnostics
 
 /// Why a bundle could not be made, read or trusted: what failed, and where (the archive, the entry, the offset).
 public struct BundleError: Error, Sendable, CustomStringConvertible {
@@ -49,4 +50,8 @@ extension BundleError {
     init(_ failure: RegularFile.Failure) {
         self.init(failure.reason, file: failure.path, kind: failure.isNotRegular ? .notRegularFile : .failure)
     }
+}
+
+extension BundleError: UserFacingError {
+    public var failureKind: FailureKind { kind == .notRegularFile ? .usage : .failure }
 }

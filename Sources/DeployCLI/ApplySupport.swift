@@ -6,6 +6,7 @@ import Provision
 import Stack
 #if canImport(Glibc)
 import Glibc
+import Diagnostics
 #endif
 
 /// The identity deploy runs as belongs to another account than the stack names: nothing is done (exit 2).
@@ -110,4 +111,12 @@ enum ApplySupport {
         }
         return value
     }
+}
+
+extension AccountMismatch: UserFacingError {
+    var failureKind: FailureKind { .usage }
+}
+
+extension NotConfirmed: UserFacingError {
+    var failureKind: FailureKind { .usage }
 }

@@ -1,3 +1,4 @@
+import Diagnostics
 import Stack
 
 /// Declares an option a command accepts.
@@ -43,13 +44,15 @@ struct ParsedArguments: Sendable {
     func flag(_ name: String) -> Bool { flags.contains(name) }
 }
 
-/// A mistake on the command line; exit code 2.
-struct UsageError: Error, CustomStringConvertible {
+/// A mistake on the command line; exit code 2, with a pointer to the command's help.
+struct UsageError: UserFacingError {
     var message: String
     /// The command whose usage to point at, if any.
     var command: String?
 
     var description: String { message }
+    var failureKind: FailureKind { .usage }
+    var hint: String? { "See '\(command.map { "deploy \($0) --help" } ?? "deploy --help")'." }
 }
 
 /// Parses `--name value`, `--name=value`, flags and `-h`, anywhere among the positionals; `--` ends options.

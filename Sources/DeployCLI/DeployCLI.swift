@@ -3,6 +3,7 @@ import Bundling
 import Plan
 import Provision
 import Stack
+import Diagnostics
 import Foundation
 
 /// The `deploy` command line: parses, dispatches to a command, and turns errors into messages and exit codes
@@ -26,7 +27,6 @@ public enum DeployCLI {
         // with --detailed-exitcode, 2 means "there are changes", so every error is 1, as Terraform does
         let errorCode = { (code: Int32) in arguments.contains("--detailed-exitcode") ? ExitCode.failure : code }
         let errors = ErrorOutput(json: wantsJSON(arguments), console: console)
-        var commandName: String?
         do {
             if arguments.first == "--version" {
                 console.out("deploy \(version)")
@@ -58,7 +58,6 @@ public enum DeployCLI {
                 return ExitCode.success
             }
             guard let command = commands.first(where: { $0.name == first }) else { throw unknownCommand(first) }
-            commandName = command.name
             var rest = arguments
             rest.remove(at: rest.firstIndex(of: first) ?? 0)
             let parsed = try ArgumentParser.parse(rest, options: GlobalOptions.specs(for: command) + command.options, command: command.name)
@@ -70,14 +69,10 @@ public enum DeployCLI {
             try command.validate(parsed)
             return try await command.run(CommandContext(options: options, arguments: parsed,
                                                         environment: environment, console: console))
-        } catch let error as UsageError {
-            let usage = error.command.map { "deploy \($0) --help" } ?? "deploy --help"
-            errors.report(error.message, code: ExitCode.usage, hint: "See '\(usage)'.")
-            return errorCode(ExitCode.usage)
         } catch {
-            let (message, code) = ErrorReport.describe(error, command: commandName)
-            errors.report(message, code: code)
-            return errorCode(code)
+            let report = UserFacingReport(error)
+            errors.report(report)
+            return errorCode(report.exitCode)
         }
     }
 
@@ -116,28 +111,4 @@ enum ExitCode {
     static let success: Int32 = 0
     static let failure: Int32 = 1
     static let usage: Int32 = 2
-}
-
-/// Turns any error into one line and an exit code: input the user can fix is 2, everything else 1.
-enum ErrorReport {
-    static func describe(_ error: any Error, command: String?) -> (String, Int32) {
-        switch error {
-        case let error as AWSConfigurationError: return (error.message, ExitCode.usage)
-        case let error as ConfigFileError: return (error.description, ExitCode.usage)
-        case let error as EndpointError: return (error.message, ExitCode.usage)
-        case let error as StackError: return (error.description, ExitCode.usage)
-        case let error as PlanFile.StaleError: return (error.description, ExitCode.usage)
-        case let error as PlanFile.DamagedError: return (error.description, ExitCode.usage)
-        case let error as AccountMismatch: return (error.description, ExitCode.usage)
-        case let error as NotConfirmed: return (error.description, ExitCode.usage)
-        case let error as DestroyRefused: return (error.description, ExitCode.usage)
-        case let error as BundleRollbackError: return (error.description, ExitCode.usage)
-        case let error as BundleError where error.kind == .notRegularFile: return (error.description, ExitCode.usage)
-        case let error as StateError: return (error.description, error.kind == .notRegularFile ? ExitCode.usage : ExitCode.failure)
-        case let error as LockError: return (error.description, ExitCode.failure)
-        case let error as AWSError: return (error.description, ExitCode.failure)
-        case is CancellationError: return ("interrupted", ExitCode.failure)
-        default: return ("\(error)", ExitCode.failure)
-        }
-    }
 }

@@ -1,6 +1,7 @@
 import Compliance
 import Plan
 import Stack
+import Diagnostics
 
 /// The compliance rules over the stack as planned, with the state's ids and ARNs where it records them: what
 /// `check --plan` reports, what `plan` shows above the plan, and what `apply` refuses on.
@@ -32,4 +33,8 @@ struct FindingsRefused: Error, CustomStringConvertible {
         "the plan fails \(findings.count) critical compliance check(s); nothing was changed (fix them, suppress them in the stack, "
             + "or apply with --allow-findings):\n" + findings.map { "  \($0.rule.id) \($0.address): \($0.message)" }.joined(separator: "\n")
     }
+}
+
+extension FindingsRefused: UserFacingError {
+    var failureKind: FailureKind { .failure }
 }

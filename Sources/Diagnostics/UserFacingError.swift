@@ -25,25 +25,24 @@ public struct ErrorLocation: Sendable, Hashable, CustomStringConvertible {
     public var description: String { column.map { "\(file):\(line):\($0)" } ?? "\(file):\(line)" }
 }
 
-/// An error that reaches a person: one message, who can fix it, an optional hint and an optional place in a file.
-/// Every module's errors adopt it, so that each binary maps errors to output and exit codes in one place
-/// (`UserFacingReport`), never by switching over types.
-public protocol UserFacingError: Error, Sendable {
-    /// One line saying what went wrong, without the location (that is `location`) and without a secret in it.
-    var message: String { get }
+/// An error that reaches a person: one line (its `description`), who can fix it, an optional hint and an optional
+/// place in a file. Every module's errors adopt it, so that each binary maps errors to output and exit codes in one
+/// place (`UserFacingReport`), never by switching over types.
+public protocol UserFacingError: Error, Sendable, CustomStringConvertible {
+    /// One line saying what went wrong, as a person reads it: with its place in front where it has one
+    /// (`file:line:column: ...`), with the context a reader needs (service, code, request id), never a secret.
+    var description: String { get }
     /// Who can fix it; decides the exit code.
-    var kind: FailureKind { get }
-    /// What to do about it, when there is something better to say than the message.
+    var failureKind: FailureKind { get }
+    /// What to do about it, when there is something better to say than the description.
     var hint: String? { get }
-    /// The place in a file the error is about, if it is about one.
-    var location: ErrorLocation? { get }
+    /// The place in a file the error is about, for programs reading a JSON error (the description already names it).
+    var errorLocation: ErrorLocation? { get }
 }
 
 extension UserFacingError {
     public var hint: String? { nil }
-    public var location: ErrorLocation? { nil }
-    /// The message behind its location: `file:line:column: message`.
-    public var located: String { location.map { "\($0): \(message)" } ?? message }
+    public var errorLocation: ErrorLocation? { nil }
 }
 
 /// Any error as a person reads it: a `UserFacingError` as it describes itself, a cancellation as an interruption,
@@ -64,7 +63,7 @@ public struct UserFacingReport: Sendable, Equatable {
     public init(_ error: any Error) {
         switch error {
         case let error as any UserFacingError:
-            self.init(message: error.message, kind: error.kind, hint: error.hint, location: error.location)
+            self.init(message: error.description, kind: error.failureKind, hint: error.hint, location: error.errorLocation)
         case is CancellationError:
             self.init(message: "interrupted", kind: .failure)
         default:
@@ -72,8 +71,6 @@ public struct UserFacingReport: Sendable, Equatable {
         }
     }
 
-    /// The message behind its location: `file:line:column: message`.
-    public var located: String { location.map { "\($0): \(message)" } ?? message }
     /// The process exit code.
     public var exitCode: Int32 { kind.exitCode }
 }

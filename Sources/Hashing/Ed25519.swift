@@ -1,5 +1,6 @@
 import CCrypto
 import Foundation
+import Diagnostics
 
 /// Ed25519 keys through libcrypto: whoever holds the private key signs (a bundle's manifest, an audit log's
 /// checkpoints); whoever holds only the public key can check a signature but never make one.
@@ -145,4 +146,8 @@ extension Ed25519 {
         guard let text = String(validating: bytes, as: UTF8.self) else { throw KeyError("not a PEM key (not text)", file: path) }
         return text
     }
+}
+
+extension Ed25519.KeyError: UserFacingError {
+    public var failureKind: FailureKind { .failure }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import Diagnostics
 
 /// Streamed SHA-256 of files and of parts of files, read a mebibyte at a time: a model of many gigabytes is hashed
 /// in constant memory.
@@ -96,4 +97,8 @@ public enum FileDigest {
     }
 
     private static func errorText() -> String { String(cString: strerror(errno)) }
+}
+
+extension FileDigest.Failure: UserFacingError {
+    public var failureKind: FailureKind { .failure }
 }

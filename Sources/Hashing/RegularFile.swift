@@ -1,4 +1,5 @@
 import Glibc
+import Diagnostics
 
 /// Opens files that must be regular files (a bundle and its parts, a stack, a template, an artifact, a key) without
 /// ever blocking on one that is not: opening a FIFO for reading waits for a writer, forever if none comes, and opening
@@ -114,4 +115,8 @@ public enum RegularFile {
     private static func failure(_ path: String, _ code: Int32) -> Failure {
         Failure(path: path, problem: code == ENOENT ? .missing : .unreadable(code))
     }
+}
+
+extension RegularFile.Failure: UserFacingError {
+    public var failureKind: FailureKind { .failure }
 }

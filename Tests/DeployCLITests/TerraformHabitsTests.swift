@@ -115,8 +115,19 @@ struct TerraformHabitsTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(error.stderr.utf8)) as? [String: [String: Any]])
         #expect(object["error"]?["message"] as? String == "cannot read the stack file '/nonexistent.json5': no such file")
         #expect(object["error"]?["exitCode"] as? Int == 2 && object["error"]?["kind"] as? String == "usage")
+        #expect(object["error"]?["location"] == nil, "an unreadable file has no line to point at")
         let (usageCode, usage) = await run(["validate", "--bogus", "--output=json"])
-        #expect(usageCode == 2 && (try? JSONSerialization.jsonObject(with: Data(usage.stderr.utf8))) != nil, "\(usage.stderr)")
+        let usageObject = try #require(try JSONSerialization.jsonObject(with: Data(usage.stderr.utf8)) as? [String: [String: Any]])
+        #expect(usageCode == 2 && usageObject["error"]?["hint"] as? String == "See 'deploy validate --help'.", "\(usage.stderr)")
+        let broken = FileManager.default.temporaryDirectory.appendingPathComponent("broken-\(UUID().uuidString).json5")
+        try "{\n  name: \"x\",\n  oops\n}\n".write(to: broken, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: broken) }
+        let (stackCode, stackError) = await run(["validate", "--stack", broken.path, "--output", "json"])
+        let located = try #require(try JSONSerialization.jsonObject(with: Data(stackError.stderr.utf8)) as? [String: [String: Any]])
+        let place = try #require(located["error"]?["location"] as? [String: Any], "\(stackError.stderr)")
+        let line = try #require(place["line"] as? Int)
+        #expect(stackCode == 2 && place["file"] as? String == broken.path && (3...4).contains(line), "\(place)")
+        #expect((located["error"]?["message"] as? String)?.hasPrefix("\(broken.path):\(line):") == true, "the same place as the text names")
 
         for (arguments, flag) in [(["validate", "--stack", stack, "--profile", "p"], "--profile"),
                                   (["graph", "--stack", stack, "--region", "eu-west-1"], "--region"),

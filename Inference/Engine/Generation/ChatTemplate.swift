@@ -1,4 +1,5 @@
 import Foundation
+import Diagnostics
 
 /// One turn of a conversation.
 public struct ChatMessage: Sendable, Codable, Equatable {
@@ -149,4 +150,8 @@ public enum ChatTemplate: Sendable, Equatable {
         guard let start = bytes.firstIndex(where: { !space($0) }), let end = bytes.lastIndex(where: { !space($0) }) else { return "" }
         return String(decoding: bytes[start...end], as: UTF8.self)
     }
+}
+
+extension ChatTemplate.Unknown: UserFacingError {
+    public var failureKind: FailureKind { .usage }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Diagnostics
 
 /// Perplexity as llama.cpp's `llama-perplexity` measures it: the tokens are cut into chunks of `context`, each chunk
 /// starts afresh (an empty cache) with its first token replaced by BOS, and only the second half of each chunk is
@@ -70,4 +71,8 @@ public enum Perplexity {
         for value in row { sum += exp(Double(value) - top) }
         return top + log(sum)
     }
+}
+
+extension Perplexity.TooShort: UserFacingError {
+    public var failureKind: FailureKind { .usage }
 }

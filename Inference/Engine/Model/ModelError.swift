@@ -1,3 +1,4 @@
+import Diagnostics
 /// Why a model cannot be loaded or run: a missing or misshapen tensor, a missing or unsupported setting.
 public struct ModelError: Error, Sendable, CustomStringConvertible {
     public var message: String
@@ -7,4 +8,8 @@ public struct ModelError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
+}
+
+extension ModelError: UserFacingError {
+    public var failureKind: FailureKind { .usage }
 }

@@ -1,4 +1,5 @@
 import GGUF
+import Diagnostics
 /// Scalar dequantisation of each stored tensor type: the reference that faster kernels are tested against, and
 /// itself tested against gguf-py's implementation (Tests/InferenceTests/Fixtures/dequant).
 public enum Dequantize {
@@ -218,4 +219,8 @@ public enum Dequantize {
             }
         }
     }
+}
+
+extension Dequantize.Unsupported: UserFacingError {
+    public var failureKind: FailureKind { .failure }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Diagnostics
 
 /// Byte-level BPE (`tokenizer.ggml.model = gpt2`), as llama.cpp does it: the text is split by the pre-tokeniser
 /// that `tokenizer.ggml.pre` names, each piece's bytes are mapped to printable characters (GPT-2's byte table),
@@ -117,4 +118,8 @@ public struct BytePairTokenizer: Sendable {
     static func byteEncoded(_ text: String) -> String {
         String(text.utf8.map { byteCharacters[Int($0)] })
     }
+}
+
+extension BytePairTokenizer.Unsupported: UserFacingError {
+    public var failureKind: FailureKind { .usage }
 }

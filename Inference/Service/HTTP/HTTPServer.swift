@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+import Diagnostics
 #endif
 
 /// An HTTP/1.1 server on POSIX sockets: keep-alive, chunked streaming, limits on size and time (every read and write
@@ -276,4 +277,8 @@ public final class HTTPServer: Sendable {
             return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
         }
     }
+}
+
+extension HTTPServer.StartError: UserFacingError {
+    public var failureKind: FailureKind { .failure }
 }

@@ -2,6 +2,7 @@ import CSSL
 import Foundation
 #if canImport(Glibc)
 import Glibc
+import Diagnostics
 #endif
 
 /// TLS (1.2 and later) for the server, through OpenSSL's libssl: a context made once from the certificate chain
@@ -105,4 +106,8 @@ final class TLSStream: SocketBacked {
         shutdown(descriptor, Int32(SHUT_RDWR))
         Glibc.close(descriptor)
     }
+}
+
+extension TLSContext.SetupError: UserFacingError {
+    public var failureKind: FailureKind { .failure }
 }

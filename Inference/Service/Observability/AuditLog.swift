@@ -3,6 +3,7 @@ import Hashing
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+import Diagnostics
 #endif
 
 /// The append-only record of every request, refused ones included, as JSON Lines. Each record starts with its own
@@ -331,4 +332,8 @@ public final class AuditLog: Sendable {
         }
         return ((record.hash, seq), torn)
     }
+}
+
+extension AuditLog.LogError: UserFacingError {
+    public var failureKind: FailureKind { .usage }
 }

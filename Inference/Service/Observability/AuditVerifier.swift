@@ -1,5 +1,6 @@
 import Foundation
 import Hashing
+import Diagnostics
 
 /// Checks an audit log (its rotated files oldest first) against itself, and against the signed checkpoints in its
 /// records and, when given, in a checkpoint directory shipped off the node. The chain alone shows edits, deletions,
@@ -265,4 +266,8 @@ public enum AuditVerifier {
         }
         return (checkpoints, findings, key)
     }
+}
+
+extension AuditVerifier.InputError: UserFacingError {
+    public var failureKind: FailureKind { .usage }
 }

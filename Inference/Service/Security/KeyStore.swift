@@ -4,6 +4,7 @@ import Synchronization
 import TextSafety
 #if canImport(Glibc)
 import Glibc
+import Diagnostics
 #endif
 
 /// API keys: a JSON file mapping the SHA-256 of each key to the identity it stands for (a user or a team). Keys
@@ -132,4 +133,8 @@ struct FileStamp: Equatable, Sendable {
         modified = status.st_mtim.tv_sec
         modifiedNanoseconds = status.st_mtim.tv_nsec
     }
+}
+
+extension KeyStore.KeyError: UserFacingError {
+    public var failureKind: FailureKind { .usage }
 }

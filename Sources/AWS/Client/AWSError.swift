@@ -1,3 +1,4 @@
+import Diagnostics
 /// Every failure of a call to AWS: an error answered by the service, a response that could not be
 /// decoded, or a request that never got an answer. Carries what an operator needs to act on it.
 public struct AWSError: Error, Sendable, CustomStringConvertible {
@@ -43,4 +44,8 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
         if attempts > 1 { details.append("after \(attempts) attempts") }
         return details.isEmpty ? text : "\(text) (\(details.joined(separator: ", ")))"
     }
+}
+
+extension AWSError: UserFacingError {
+    public var failureKind: FailureKind { .failure }
 }

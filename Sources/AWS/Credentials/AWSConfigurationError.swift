@@ -1,3 +1,4 @@
+import Diagnostics
 /// Settings that cannot be used: no credentials, an unknown profile, no region, a bad value.
 /// Always something the user can fix.
 public struct AWSConfigurationError: Error, Sendable, CustomStringConvertible {
@@ -8,4 +9,8 @@ public struct AWSConfigurationError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
+}
+
+extension AWSConfigurationError: UserFacingError {
+    public var failureKind: FailureKind { .usage }
 }

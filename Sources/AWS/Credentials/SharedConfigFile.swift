@@ -1,4 +1,5 @@
 import Foundation
+import Diagnostics
 
 /// An AWS shared config or credentials file (INI): `[section]` headers, `key = value` lines,
 /// `#`/`;` comments, and indented lines that form a nested block under the key before them.
@@ -91,4 +92,9 @@ public struct ConfigFileError: Error, Sendable, CustomStringConvertible {
     public var message: String
 
     public var description: String { line > 0 ? "\(path):\(line): \(message)" : "\(path): \(message)" }
+}
+
+extension ConfigFileError: UserFacingError {
+    public var failureKind: FailureKind { .usage }
+    public var errorLocation: ErrorLocation? { line > 0 ? ErrorLocation(file: path, line: line) : nil }
 }

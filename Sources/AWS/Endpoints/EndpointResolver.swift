@@ -1,3 +1,4 @@
+import Diagnostics
 /// Where a request goes and which region it is signed for.
 public struct Endpoint: Sendable, Equatable {
     public var scheme: String
@@ -101,4 +102,8 @@ public struct EndpointResolver: Sendable {
 public struct EndpointError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+}
+
+extension EndpointError: UserFacingError {
+    public var failureKind: FailureKind { .usage }
 }

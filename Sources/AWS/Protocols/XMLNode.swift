@@ -1,6 +1,7 @@
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
+import Diagnostics
 #endif
 
 /// A parsed XML element: name (without namespace prefix), attributes, children, text.
@@ -92,4 +93,8 @@ private final class XMLTreeBuilder: NSObject, XMLParserDelegate {
             stack[stack.count - 1].children.append(node)
         }
     }
+}
+
+extension XMLNode.ParseError: UserFacingError {
+    public var failureKind: FailureKind { .failure }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Diagnostics
 
 /// Sends one HTTP request and returns the response, whatever its status. Retrying is the caller's business.
 public protocol HTTPTransport: Sendable {
@@ -48,4 +49,8 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(message) (\(url))" }
+}
+
+extension TransportError: UserFacingError {
+    public var failureKind: FailureKind { .failure }
 }

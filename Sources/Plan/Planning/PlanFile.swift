@@ -3,6 +3,7 @@ import AWS
 import Foundation
 import Stack
 import TextSafety
+import Diagnostics
 
 /// A saved plan (`deploy plan --out FILE`): the plan, plus what it was made from so that apply can refuse it
 /// once the stack, the templates or the state have moved on.
@@ -137,4 +138,12 @@ public struct PlanFile: Codable, Sendable {
         default: "unreadable"
         }
     }
+}
+
+extension PlanFile.StaleError: UserFacingError {
+    public var failureKind: FailureKind { .usage }
+}
+
+extension PlanFile.DamagedError: UserFacingError {
+    public var failureKind: FailureKind { .usage }
 }

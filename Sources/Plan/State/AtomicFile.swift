@@ -1,6 +1,7 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
+import Diagnostics
 #endif
 
 /// Replaces a file so that a reader or a crash only ever sees the old or the new content, never a mix:
@@ -69,4 +70,8 @@ public enum AtomicFile {
             throw WriteError(path: path, operation: "create directory", code: (error as NSError).code == 0 ? EIO : Int32((error as NSError).code))
         }
     }
+}
+
+extension AtomicFile.WriteError: UserFacingError {
+    public var failureKind: FailureKind { .failure }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Diagnostics
 
 /// A signed bundle applied to a stack (`deploy apply --bundle`), as the state records it: which export, which
 /// release of which signer, and whether its apply finished.
@@ -127,4 +128,8 @@ extension State {
         records.append(record)
         bundles = records.sorted { $0.signer < $1.signer }
     }
+}
+
+extension BundleRollbackError: UserFacingError {
+    public var failureKind: FailureKind { .usage }
 }

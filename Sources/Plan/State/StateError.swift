@@ -1,3 +1,4 @@
+import Diagnostics
 /// A state file that cannot be read, trusted or written.
 public struct StateError: Error, Sendable, CustomStringConvertible {
     public enum Kind: Sendable {
@@ -17,4 +18,8 @@ public struct StateError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "state \(path): \(message)" }
+}
+
+extension StateError: UserFacingError {
+    public var failureKind: FailureKind { kind == .notRegularFile ? .usage : .failure }
 }

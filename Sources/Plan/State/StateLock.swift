@@ -3,6 +3,7 @@ import Foundation
 import Stack
 #if canImport(Glibc)
 import Glibc
+import Diagnostics
 #endif
 
 /// Who holds a state lock, and since when.
@@ -161,4 +162,8 @@ public final class StateLock: Sendable {
         guard gethostname(&buffer, buffer.count) == 0 else { return "unknown-host" }
         return String(cString: buffer)
     }
+}
+
+extension LockError: UserFacingError {
+    public var failureKind: FailureKind { .failure }
 }

@@ -1,6 +1,7 @@
 import AWS
 import Plan
 import Stack
+import Diagnostics
 
 /// Typed access to evaluated properties; by apply time every property is known.
 ///
@@ -112,4 +113,8 @@ extension AWSError {
         return code.contains("notfound") || code.hasSuffix(".notfound") || code == "nosuchentity" || code == "nosuchbucket"
             || code == "resourcenotfoundexception" || code == "trailnotfoundexception" || code.hasPrefix("invalid") && code.hasSuffix("id.notfound")
     }
+}
+
+extension ProvisionError: UserFacingError {
+    public var failureKind: FailureKind { .failure }
 }

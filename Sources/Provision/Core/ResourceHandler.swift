@@ -1,6 +1,7 @@
 import AWS
 import Plan
 import Stack
+import Diagnostics
 
 /// The IAM actions a handler calls, by operation: the source of `deploy permissions`.
 public struct HandlerActions: Sendable {
@@ -108,4 +109,8 @@ public struct DestroyRefused: Error, Sendable, CustomStringConvertible {
         "destroy would stop partway, so nothing was deleted:\n"
             + blockers.map { "  \($0.address): \($0.reason)" }.joined(separator: "\n")
     }
+}
+
+extension DestroyRefused: UserFacingError {
+    public var failureKind: FailureKind { .usage }
 }

@@ -1,3 +1,4 @@
+import Diagnostics
 /// A position in a source file, 1-based, for error messages.
 public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
     public var file: String
@@ -62,4 +63,9 @@ public enum Suggestion {
         }
         return previous[b.count]
     }
+}
+
+extension StackError: UserFacingError {
+    public var failureKind: FailureKind { .usage }
+    public var errorLocation: ErrorLocation? { location.map { ErrorLocation(file: $0.file, line: $0.line, column: $0.column) } }
 }
