@@ -101,10 +101,10 @@ do {
     let context = HandlerContext(client: client, stack: stack, partition: configuration.stack.partition, emptyBuckets: true, force: true)
     let store = StateStore(path: directory.appendingPathComponent("state.json").path)
     let digest = StackDigest.compute(configuration)
-    let plan = try Planner(configuration: configuration, state: nil, stackDigest: digest).plan()
+    let (plan, expanded) = try Planner(configuration: configuration, state: nil, stackDigest: digest).planned()
     let journal = Journal(state: State(stack: stack.name, account: stack.account, region: stack.region), store: store)
     let timeline = Timeline()
-    let executor = Executor(configuration: configuration, journal: journal, context: context, events: { timeline.record($0) })
+    let executor = Executor(configuration: configuration, expanded: expanded, journal: journal, context: context, events: { timeline.record($0) })
 
     // moto builds each service's regional backend on its first call (about a second for EC2); warm them up first,
     // so that the figures measure deploy and the added latency, not the endpoint's start-up

@@ -86,13 +86,13 @@ enum ApplySupport {
     }
 
     /// Runs `work` with an executor whose progress is printed and which SIGINT/SIGTERM stop gently; returns the exit code.
-    static func execute(_ verb: String, run: StackRun, state: State, handlerContext: HandlerContext, arguments: ParsedArguments,
+    static func execute(_ verb: String, run: StackRun, expanded: ExpandedStack, state: State, handlerContext: HandlerContext, arguments: ParsedArguments,
                         _ context: CommandContext, _ work: (Executor) async throws -> ExecutionReport) async throws -> Int32 {
         let stop = StopFlag()
         let signals = trapSignals(stop, context.console)
         defer { signals.forEach { $0.cancel() } }
         let reporter = RunReporter(context)
-        let executor = Executor(configuration: run.configuration, journal: Journal(state: state, store: run.store), context: handlerContext,
+        let executor = Executor(configuration: run.configuration, expanded: expanded, journal: Journal(state: state, store: run.store), context: handlerContext,
                                 parallelism: try parallelism(arguments, command: verb), stop: stop, events: reporter.progress())
         if context.options.output == .text { context.console.out("") }
         return reporter.finish(try await work(executor), verb: verb)

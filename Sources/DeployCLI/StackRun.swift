@@ -36,12 +36,18 @@ struct StackRun {
 
     /// The plan against `state`, refreshed unless `refresh` is off or nothing is recorded.
     func plan(_ state: State, refresh: Bool, readers: () throws -> [any ResourceReader]) async throws -> Plan {
+        try await planned(state, refresh: refresh, readers: readers).plan
+    }
+
+    /// The plan, and the stack as it was expanded to make it, which apply's executor starts from.
+    func planned(_ state: State, refresh: Bool,
+                 readers: () throws -> [any ResourceReader]) async throws -> (plan: Plan, expanded: ExpandedStack) {
         var refreshed: RefreshResult?
         if refresh, !state.resources.isEmpty {
             refreshed = try await Refresher(readers: try readers()).refresh(state)
         }
         let recorded: State? = state.resources.isEmpty && state.serial == 0 ? nil : state
         return try Planner(configuration: configuration, state: recorded, refresh: refreshed,
-                           stackDigest: StackDigest.compute(configuration)).plan()
+                           stackDigest: StackDigest.compute(configuration)).planned()
     }
 }

@@ -42,7 +42,7 @@ struct ObjectLockTests {
     static func read(_ resource: DesiredResource, context: HandlerContext) async throws -> [String: Value] {
         let name = try #require(resource.properties["bucket"]?.stringValue)
         let recorded = ResourceState(address: resource.address, type: resource.type, id: name, attributes: resource.properties)
-        let read = try await Handlers.handler(for: resource.type).read([recorded], context: context)
+        let read = try await HandlerRegistry.standard.handler(for: resource.type).read([recorded], context: context)
         return try #require(read.live[resource.address] ?? nil, "\(name) is in the account")
     }
 
@@ -53,7 +53,7 @@ struct ObjectLockTests {
     @Test("created with Object Lock: read back as declared; a new version is locked and its delete refused")
     func createdLocked() async throws {
         let context = try Self.context()
-        let handler = try Handlers.handler(for: "aws.s3.bucket")
+        let handler = try HandlerRegistry.standard.handler(for: "aws.s3.bucket")
         let resource = try Self.bucket(days: 30)
         let name = try #require(resource.properties["bucket"]?.stringValue)
         _ = try await handler.create(resource, token: UUID().uuidString, context: context)
@@ -81,7 +81,7 @@ struct ObjectLockTests {
     @Test("turned on for a versioned bucket that holds objects; a weaker default set outside is read and put back")
     func turnedOnAndRepaired() async throws {
         let context = try Self.context()
-        let handler = try Handlers.handler(for: "aws.s3.bucket")
+        let handler = try HandlerRegistry.standard.handler(for: "aws.s3.bucket")
         let unlocked = try Self.bucket(days: 0)
         let name = try #require(unlocked.properties["bucket"]?.stringValue)
         _ = try await handler.create(unlocked, token: UUID().uuidString, context: context)

@@ -37,7 +37,7 @@ struct WholeReadTests {
         try #require(!resources.isEmpty, "the default stack declares a \(type)")
         let context = HandlerContext(client: admin.client(), stack: StackIdentity(name: state.stack, account: state.account, region: state.region),
                                      partition: "aws")
-        let read = try await Handlers.handler(for: type).read(resources, context: context)
+        let read = try await HandlerRegistry.standard.handler(for: type).read(resources, context: context)
         let schema = try #require(ResourceTypes.schema(for: type))
         for resource in resources {
             let live = try #require(read.live[resource.address], "\(resource.address) is in the account")

@@ -44,7 +44,7 @@ struct HandlerSchemaTests {
     /// Accessors that answer nil for a missing value, for properties that have no default.
     static let optionalAccessors: Set<String> = ["string", "bool", "int", "policyJSON"]
 
-    static func handler(_ type: String) throws -> any ResourceHandler { try Handlers.handler(for: type) }
+    static func handler(_ type: String) throws -> any ResourceHandler { try HandlerRegistry.standard.handler(for: type) }
 
     /// The handler's own file and its helpers, read.
     static func sources(_ type: String) throws -> [HandlerSource] {
@@ -52,7 +52,7 @@ struct HandlerSchemaTests {
         return try ([own] + (helpers[type] ?? [])).map { try HandlerSource(path: handlersDirectory.appendingPathComponent($0).path) }
     }
 
-    @Test("reads only what its schema declares, in its kinds, by literal name", arguments: Handlers.types)
+    @Test("reads only what its schema declares, in its kinds, by literal name", arguments: HandlerRegistry.standard.types)
     func declared(_ type: String) throws {
         let schema = try #require(ResourceTypes.schema(for: type))
         for source in try Self.sources(type) {
@@ -90,7 +90,7 @@ struct HandlerSchemaTests {
         }
     }
 
-    @Test("supplies no default of its own: the schema's are the only ones", arguments: Handlers.types)
+    @Test("supplies no default of its own: the schema's are the only ones", arguments: HandlerRegistry.standard.types)
     func defaults(_ type: String) throws {
         let schema = try #require(ResourceTypes.schema(for: type))
         for read in try Self.sources(type).flatMap(\.reads) {
@@ -123,7 +123,7 @@ struct HandlerSchemaTests {
         }
     }
 
-    @Test("reads every property its schema declares, or says why not", arguments: Handlers.types)
+    @Test("reads every property its schema declares, or says why not", arguments: HandlerRegistry.standard.types)
     func complete(_ type: String) throws {
         let schema = try #require(ResourceTypes.schema(for: type))
         let sources = try Self.sources(type)
@@ -141,7 +141,7 @@ struct HandlerSchemaTests {
 
     @Test("every file that reads desired properties belongs to a handler")
     func attributed() throws {
-        let own = try Set(Handlers.types.map { "\(String(describing: Swift.type(of: try Self.handler($0)))).swift" })
+        let own = try Set(HandlerRegistry.standard.types.map { "\(String(describing: Swift.type(of: try Self.handler($0)))).swift" })
         let known = own.union(Self.helpers.values.flatMap { $0 })
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.handlersDirectory.path).filter { $0.hasSuffix(".swift") }
         for file in files.sorted() where !known.contains(file) {
@@ -150,7 +150,7 @@ struct HandlerSchemaTests {
                 Issue.record("\(read): reads properties but is neither a handler's file nor listed in HandlerSchemaTests.helpers")
             }
         }
-        #expect(own.count == Handlers.types.count)
+        #expect(own.count == HandlerRegistry.standard.types.count)
     }
 
     /// A value as Swift source writes the literal the test looks for.

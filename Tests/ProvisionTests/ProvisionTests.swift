@@ -10,7 +10,7 @@ import DeployTestSupport
 struct ProvisionTests {
     @Test("every resource type a template may use has a handler")
     func coverage() {
-        #expect(Handlers.types == ResourceTypes.names)
+        #expect(HandlerRegistry.standard.types == ResourceTypes.names)
     }
 
     static func address(_ name: String) -> ResourceAddress { ResourceAddress(phase: "network", name: name) }
@@ -75,7 +75,7 @@ struct ProvisionTests {
             return resource?.listValue?.compactMap(\.stringValue) ?? [resource?.stringValue].compactMap { $0 }
         }
         let all = statements.reduce(into: Set<String>()) { $0.formUnion(actions($1)) }
-        let declared = try Set(Set(expanded.resources.map(\.type)).flatMap { try Handlers.handler(for: $0).actions.all })
+        let declared = try Set(Set(expanded.resources.map(\.type)).flatMap { try HandlerRegistry.standard.handler(for: $0).actions.all })
         #expect(all == declared.union(["sts:GetCallerIdentity", "iam:PassRole"]), "exactly the declared actions")
         let anywhere = try #require(statements.first { resources($0) == ["*"] })
         #expect(actions(anywhere).contains("ec2:CreateVpc") && !actions(anywhere).contains("iam:CreateRole"))

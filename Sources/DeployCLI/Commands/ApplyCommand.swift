@@ -105,7 +105,7 @@ struct ApplyCommand: Command {
                 + "sequence \(recorded.sequence) from the same signer\(again); the state records the downgrade")
         }
         let handlerContext = ApplySupport.handlerContext(client, configuration.stack, arguments: arguments)
-        var plan = try await run.plan(state, refresh: !arguments.flag("no-refresh")) { [HandlerReader(context: handlerContext)] }
+        var (plan, expanded) = try await run.planned(state, refresh: !arguments.flag("no-refresh")) { [HandlerReader(context: handlerContext)] }
         if let saved {
             try saved.checkCurrent(stackDigest: plan.stackDigest, state: try Self.recorded(run))
             let current = plan.actions.filter { $0.kind != .noop }.map { "\($0.kind.rawValue) \($0.address)" }
@@ -143,7 +143,7 @@ struct ApplyCommand: Command {
             state.serial += 1
             try run.store.write(state)
         }
-        let code = try await ApplySupport.execute(name, run: run, state: state, handlerContext: handlerContext, arguments: arguments,
+        let code = try await ApplySupport.execute(name, run: run, expanded: expanded, state: state, handlerContext: handlerContext, arguments: arguments,
                                                   context) { try await $0.apply(plan) }
         if let bundled, code == ExitCode.success, wholeStack {
             var finished = try run.state()

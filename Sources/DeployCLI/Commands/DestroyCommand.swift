@@ -44,7 +44,8 @@ struct DestroyCommand: Command {
             return reporter.unchanged(verb: name)
         }
         var expander = Expander(configuration)
-        let declaredProtected = Set(try expander.expand().resources.filter(\.protected).map(\.address))
+        let expanded = try expander.expand()
+        let declaredProtected = Set(expanded.resources.filter(\.protected).map(\.address))
         let protected = Set(state.resources.map(\.address)).intersection(declaredProtected)
         let keep = context.arguments.flag("keep-protected")
         if !protected.isEmpty, !context.arguments.flag("force"), !keep {
@@ -55,7 +56,7 @@ struct DestroyCommand: Command {
         reporter.note("Destroy \(doomed.count) resources of stack \(configuration.stack.name) in account \(configuration.stack.account):\n"
             + doomed.map { "  - \($0.address) (\($0.type)) \($0.id ?? "")" }.joined(separator: "\n"))
         try ApplySupport.confirm("\nDestroy these resources?", context)
-        return try await ApplySupport.execute(name, run: run, state: state,
+        return try await ApplySupport.execute(name, run: run, expanded: expanded, state: state,
                                               handlerContext: ApplySupport.handlerContext(client, configuration.stack, arguments: context.arguments),
                                               arguments: context.arguments, context) {
             try await $0.destroy(protected: protected, keepProtected: keep)

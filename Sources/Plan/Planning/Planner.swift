@@ -19,6 +19,11 @@ public struct Planner {
     }
 
     public func plan() throws(StackError) -> Plan {
+        try planned().plan
+    }
+
+    /// The plan, and the stack as it was expanded to make it (what apply starts from).
+    public func planned() throws(StackError) -> (plan: Plan, expanded: ExpandedStack) {
         var actions: [PlannedAction] = []
         var drift: [Drift] = []
         let recorded = Dictionary((state?.resources ?? []).map { ($0.address, $0) }) { first, _ in first }
@@ -44,12 +49,13 @@ public struct Planner {
         }
         actions += Self.deleteOrder(deletions)
         let stack = configuration.stack
-        return Plan(stack: StackIdentity(name: stack.name, account: stack.account, region: stack.region),
+        let plan = Plan(stack: StackIdentity(name: stack.name, account: stack.account, region: stack.region),
                     stackDigest: stackDigest, lineage: state?.lineage, serial: state?.serial,
                     actions: actions, drift: drift,
                     refresh: Plan.RefreshSummary(performed: refresh != nil, resources: refresh?.live.count ?? 0,
                                                  apiCalls: refresh?.apiCalls ?? 0, unreadTypes: refresh?.unreadTypes ?? []),
                     outputs: Self.flatten(expanded.outputs), sensitiveOutputs: expanded.sensitiveOutputs)
+        return (plan, expanded)
     }
 
     /// The action for one desired resource, the computed attributes its dependants will see, and any drift; an

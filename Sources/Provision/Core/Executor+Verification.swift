@@ -18,7 +18,7 @@ extension Executor {
                 differing = [:]
                 do {
                     let read = try await RequestLabel.$current.withValue("verify \(type)") {
-                        try await Handlers.handler(for: type).read(resources, context: context)
+                        try await handlers.handler(for: type).read(resources, context: context)
                     }
                     for resource in resources {
                         guard let desired = try await view.resource(resource.address, journal: journal) else { continue }

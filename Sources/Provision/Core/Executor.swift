@@ -7,18 +7,24 @@ import Stack
 /// walked with bounded parallelism. Every step is journaled; a failed resource is tainted and its dependants skipped
 /// while independent branches go on; a stop request launches nothing new and lets running calls finish.
 public struct Executor: Sendable {
-    public var configuration: StackConfiguration
-    public var journal: Journal
-    public var context: HandlerContext
-    public var parallelism: Int
-    public var stop: StopFlag
-    public var events: @Sendable (ProgressEvent) -> Void
+    public let configuration: StackConfiguration
+    /// The stack as the plan expanded it, refined as resources are created: never expanded whole again.
+    public let expanded: ExpandedStack
+    public let journal: Journal
+    public let context: HandlerContext
+    public let handlers: HandlerRegistry
+    public let parallelism: Int
+    public let stop: StopFlag
+    public let events: @Sendable (ProgressEvent) -> Void
 
-    public init(configuration: StackConfiguration, journal: Journal, context: HandlerContext, parallelism: Int = 8,
+    public init(configuration: StackConfiguration, expanded: ExpandedStack, journal: Journal, context: HandlerContext,
+                handlers: HandlerRegistry = .standard, parallelism: Int = 8,
                 stop: StopFlag = StopFlag(), events: @escaping @Sendable (ProgressEvent) -> Void = { _ in }) {
         self.configuration = configuration
+        self.expanded = expanded
         self.journal = journal
         self.context = context
+        self.handlers = handlers
         self.parallelism = parallelism
         self.stop = stop
         self.events = events
@@ -36,7 +42,7 @@ public struct Executor: Sendable {
         let replacing = Set(plan.actions.filter { $0.kind == .replace }.map(\.address))
         report.deleted.removeAll { replacing.contains($0) }
         guard removal else { return report }
-        let view = DesiredView(configuration: configuration)
+        let view = DesiredView(configuration: configuration, expanded: expanded)
         var blocked: Set<ResourceAddress> = Set(report.failed.map(\.address))
         for phase in Phase.allCases {
             let actions = plan.actions(in: phase).filter { [.create, .update, .replace].contains($0.kind) }
@@ -125,7 +131,7 @@ public struct Executor: Sendable {
                 for resource in batch where resource.id != nil {
                     group.addTask {
                         let reason = try await RequestLabel.$current.withValue(resource.address.description) {
-                            try await Handlers.handler(for: resource.type).deletionBlocker(resource, context: context)
+                            try await self.handlers.handler(for: resource.type).deletionBlocker(resource, context: context)
                         }
                         return (resource.address, reason)
                     }
@@ -167,7 +173,7 @@ public struct Executor: Sendable {
         let outcomes = await walker.walk { address in
             guard let recorded = state.resource(address) else { return true }
             return await self.step(address, verb: "destroy") {
-                if recorded.id != nil { try await Handlers.handler(for: recorded.type).delete(recorded, context: self.context) }
+                if recorded.id != nil { try await self.handlers.handler(for: recorded.type).delete(recorded, context: self.context) }
                 try await self.journal.removed(address)
             }
         }
@@ -201,7 +207,7 @@ public struct Executor: Sendable {
             if let unknown = desired.properties.first(where: { $0.value.containsUnknown }) {
                 throw ProvisionError("\(address): '\(unknown.key)' is still unknown; what it depends on did not complete")
             }
-            let handler = try Handlers.handler(for: desired.type)
+            let handler = try handlers.handler(for: desired.type)
             let recorded = await self.journal.state.resource(address)
             let journal = self.journal
             let context = self.context.recording { id in try await journal.identify(address, id: id) }

@@ -5,7 +5,7 @@ import Stack
 /// profiles, buckets, objects, tables, trails, log groups) are limited to those resources' ARNs, and iam:PassRole to the
 /// roles the stack passes to EC2 and to VPC Flow Logs.
 public enum PermissionsPolicy {
-    public static func build(_ expanded: ExpandedStack, stack: StackFile, scoped: Bool) throws -> Value {
+    public static func build(_ expanded: ExpandedStack, stack: StackFile, scoped: Bool, handlers: HandlerRegistry = .standard) throws -> Value {
         let partition = stack.partition
         let account = stack.account
         let region = stack.region
@@ -15,7 +15,7 @@ public enum PermissionsPolicy {
         let types = Set(expanded.resources.map(\.type))
         let stackARNs = scoped ? expanded.resources.flatMap { arnsOf($0, partition, account, region) } : []
         for type in types.sorted() {
-            let handler = try Handlers.handler(for: type)
+            let handler = try handlers.handler(for: type)
             passesRole = passesRole || handler.actions.passesRole
             let arns = scoped ? expanded.resources.filter { $0.type == type }.flatMap { arnsOf($0, partition, account, region) } : []
             for action in handler.actions.all {

@@ -22,6 +22,17 @@ public struct ExpandedStack: Sendable {
     public var resources: [DesiredResource]
     public var outputs: [Phase: [String: Value]]
     public var sensitiveOutputs: Set<String>
+    /// The computed attributes each resource was expanded with (its ids and ARNs, or unknown): what `refine`
+    /// compares to know which resources changed since.
+    public var computed: [ResourceAddress: [String: Value]] = [:]
+
+    public init(resources: [DesiredResource], outputs: [Phase: [String: Value]], sensitiveOutputs: Set<String>,
+                computed: [ResourceAddress: [String: Value]] = [:]) {
+        self.resources = resources
+        self.outputs = outputs
+        self.sensitiveOutputs = sensitiveOutputs
+        self.computed = computed
+    }
 }
 
 /// The tags deploy adds to every taggable resource, so it can find its own resources by tag.

@@ -24,8 +24,28 @@ public struct Expander {
 
     /// Expands the whole stack, calling `computed` once per instance in apply order.
     public mutating func expand(computed: ComputedAttributes = Expander.allUnknown) throws(StackError) -> ExpandedStack {
+        Expander.observer?.fullExpansion()
+        let expanded = try evaluate(computed: computed, previous: nil)
+        try NetworkValidation.check(expanded.resources)
+        try InlinePolicyValidation.check(expanded.resources)
+        return expanded
+    }
+
+    /// `previous` (an expansion of this same configuration) again with new computed attributes, evaluating only
+    /// what they reach: a block is evaluated again when a resource it refers to has changed (its computed
+    /// attributes, or its own properties evaluated again), and kept as it was otherwise; a kept artifact is never
+    /// hashed again. Outputs are evaluated again. What apply does as each resource is created.
+    public mutating func refine(_ previous: ExpandedStack, computed: ComputedAttributes) throws(StackError) -> ExpandedStack {
+        try evaluate(computed: computed, previous: previous)
+    }
+
+    private mutating func evaluate(computed: ComputedAttributes, previous: ExpandedStack?) throws(StackError) -> ExpandedStack {
         var resources: [DesiredResource] = []
+        var computedByAddress: [ResourceAddress: [String: Value]] = [:]
         var sensitiveOutputs: Set<String> = []
+        let before = Dictionary((previous?.resources ?? []).map { ($0.address, $0) }) { first, _ in first }
+        // resources whose computed attributes or properties differ from `previous`
+        var changed: Set<ResourceAddress> = []
         var phaseIndex = 0
         let phases = Phase.allCases
         for block in configuration.orderedBlocks {
@@ -33,12 +53,19 @@ public struct Expander {
                 sensitiveOutputs.formUnion(try evaluateOutputs(phases[phaseIndex]))
                 phaseIndex += 1
             }
-            let instances = try expand(block)
+            let kept = previous?.resources.filter { $0.address.phase == block.phase.rawValue && $0.address.name == block.name } ?? []
+            let stale = previous == nil || kept.isEmpty || kept.contains { $0.dependencies.contains(where: changed.contains) }
+            let instances = stale ? try expand(block, artifacts: kept) : kept
             var values: [[String: Value]] = []
             for instance in instances {
                 var attributes = instance.properties
-                for (name, value) in try computed(instance) { attributes[name] = value }
+                let known = try computed(instance)
+                for (name, value) in known { attributes[name] = value }
                 values.append(attributes)
+                computedByAddress[instance.address] = known
+                if previous != nil, previous?.computed[instance.address] != known || before[instance.address]?.properties != instance.properties {
+                    changed.insert(instance.address)
+                }
             }
             blocks[block.blockAddress] = ResourceInstances(counted: block.count != nil, instances: values)
             resources += instances
@@ -47,10 +74,8 @@ public struct Expander {
             sensitiveOutputs.formUnion(try evaluateOutputs(phases[phaseIndex]))
             phaseIndex += 1
         }
-        try NetworkValidation.check(resources)
-        try InlinePolicyValidation.check(resources)
         return ExpandedStack(resources: resources, outputs: outputs.mapValues { $0.mapValues(\.value) },
-                             sensitiveOutputs: sensitiveOutputs)
+                             sensitiveOutputs: sensitiveOutputs, computed: computedByAddress)
     }
 
     private func evaluator(_ phase: Phase, countIndex: Int? = nil) -> Evaluator {
@@ -66,8 +91,10 @@ public struct Expander {
                          outputs: { phase, name in Phase(rawValue: phase).flatMap { outputs[$0]?[name] } })
     }
 
-    private func expand(_ block: ResourceDeclaration) throws(StackError) -> [DesiredResource] {
-        guard let countExpression = block.count else { return [try instance(block, index: nil)] }
+    /// The instances of `block`; `artifacts`, instances of it evaluated before, lend their hashed files.
+    private func expand(_ block: ResourceDeclaration, artifacts earlier: [DesiredResource] = []) throws(StackError) -> [DesiredResource] {
+        let hashed = Dictionary(earlier.compactMap { resource in resource.artifact.map { (resource.address, $0) } }) { first, _ in first }
+        guard let countExpression = block.count else { return [try instance(block, index: nil, hashed: hashed)] }
         var counter = evaluator(block.phase)
         let value = try counter.evaluate(countExpression, at: block.location)
         guard let count = value.intValue else {
@@ -78,11 +105,12 @@ public struct Expander {
             throw StackError("the count of '\(block.name)' must be between 0 and 1000, not \(count)", at: block.location)
         }
         var instances: [DesiredResource] = []
-        for index in 0..<count { instances.append(try instance(block, index: index)) }
+        for index in 0..<count { instances.append(try instance(block, index: index, hashed: hashed)) }
         return instances
     }
 
-    private func instance(_ block: ResourceDeclaration, index: Int?) throws(StackError) -> DesiredResource {
+    private func instance(_ block: ResourceDeclaration, index: Int?,
+                          hashed: [ResourceAddress: LocalArtifact]) throws(StackError) -> DesiredResource {
         let address = ResourceAddress(phase: block.phase.rawValue, name: block.name, index: index)
         var evaluator = evaluator(block.phase, countIndex: index)
         var properties: [String: Value] = [:]
@@ -107,7 +135,7 @@ public struct Expander {
             dependencies.formUnion(evaluator.dependencies)
             if evaluator.usedSensitive || schema.sensitive { sensitive.insert(property.name) }
         }
-        let artifact = try localArtifact(block, address: address, properties: properties, locations: locations)
+        let artifact = try localArtifact(block, address: address, properties: properties, locations: locations, hashed: hashed[address])
         if let artifact { properties.merge(artifact.attributes) { _, derived in derived } }
         // a property left out (or null) is desired as its default, or as absent: what the account holds beyond it is
         // drift; and the schema's defaults are the only ones, so handlers count on every defaulted property being here
@@ -138,7 +166,7 @@ public struct Expander {
     /// The local file a resource uploads, hashed: named beside the stack (`source`) or among the templates
     /// (`template_file`), exactly one of them.
     private func localArtifact(_ block: ResourceDeclaration, address: ResourceAddress, properties: [String: Value],
-                               locations: [String: SourceLocation]) throws(StackError) -> LocalArtifact? {
+                               locations: [String: SourceLocation], hashed: LocalArtifact?) throws(StackError) -> LocalArtifact? {
         guard block.schema.localFile != nil || block.schema.templateFile != nil else { return nil }
         let named = [(block.schema.localFile, (configuration.stack.file as NSString).deletingLastPathComponent),
                      (block.schema.templateFile, configuration.templatesDirectory)]
@@ -160,6 +188,8 @@ public struct Expander {
                              at: location)
         }
         if let bundled = configuration.bundledArtifacts[resolved] { return bundled }
+        // evaluated again with what was created since: its file was hashed then, and is uploaded by that digest
+        if let hashed, URL(fileURLWithPath: hashed.path).standardizedFileURL.path == resolved { return hashed }
         if case .linkedOutside(let target) = roots.locate(resolved) {
             throw StackError("\(address): \(property) '\(SafeText.quoted(relative))' is a symbolic link to \(SafeText.quoted(target)), outside "
                              + "\(trees); a stack uploads only files below them", at: location)

@@ -2,39 +2,49 @@ import AWS
 import Plan
 import Stack
 
-/// Every resource handler, by type.
-public enum Handlers {
-    public static let all: [any ResourceHandler] = [
+/// The resource handlers a run uses, by type: `standard` holds the AWS ones; a test passes handlers of its own, so
+/// that the executor and every gate before it run without an endpoint.
+public struct HandlerRegistry: Sendable {
+    /// Every AWS resource handler.
+    public static let standard = HandlerRegistry([
         VPCHandler(), SubnetHandler(), RouteTableHandler(), RouteTableAssociationHandler(), SecurityGroupHandler(),
         DefaultSecurityGroupHandler(), VPCEndpointHandler(), FlowLogHandler(), LogGroupHandler(), KMSKeyHandler(),
         KMSAliasHandler(), IAMRoleHandler(), IAMRolePolicyHandler(), IAMInstanceProfileHandler(), S3BucketHandler(), S3ObjectHandler(),
         DynamoDBTableHandler(), CloudTrailHandler(), InstanceHandler(), DefaultNetworkACLHandler(), EBSEncryptionByDefaultHandler(),
         AccountPublicAccessBlockHandler(),
-    ]
+    ])
 
-    private static let byType: [String: any ResourceHandler] = Dictionary(uniqueKeysWithValues: all.map { ($0.type, $0) })
+    private let byType: [String: any ResourceHandler]
 
-    public static func handler(for type: String) throws -> any ResourceHandler {
+    /// The handlers given; a later one for the same type replaces an earlier one.
+    public init(_ handlers: [any ResourceHandler]) {
+        byType = Dictionary(handlers.map { ($0.type, $0) }) { _, later in later }
+    }
+
+    public func handler(for type: String) throws -> any ResourceHandler {
         guard let handler = byType[type] else { throw ProvisionError("no handler for resource type \(type)") }
         return handler
     }
 
-    public static var types: [String] { all.map(\.type).sorted() }
+    /// The types handled, sorted.
+    public var types: [String] { byType.keys.sorted() }
 }
 
 /// Refresh through the handlers: one batched read per type.
 public struct HandlerReader: ResourceReader {
     let context: HandlerContext
+    let handlers: HandlerRegistry
 
-    public init(context: HandlerContext) {
+    public init(context: HandlerContext, handlers: HandlerRegistry = .standard) {
         self.context = context
+        self.handlers = handlers
     }
 
-    public var types: [String] { Handlers.types }
+    public var types: [String] { handlers.types }
 
     public func read(type: String, resources: [ResourceState], stack: StackIdentity) async throws -> ReadResult {
         try await RequestLabel.$current.withValue("refresh \(type)") {
-            try await Handlers.handler(for: type).read(resources, context: context)
+            try await handlers.handler(for: type).read(resources, context: context)
         }
     }
 }
