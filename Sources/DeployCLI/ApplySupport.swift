@@ -24,20 +24,6 @@ struct NotConfirmed: Error, CustomStringConvertible {
     var description: String
 }
 
-/// True the first time it is asked, false after.
-final class LockedReport: @unchecked Sendable {
-    // @unchecked: `done` is only touched under `lock`
-    private let lock = NSLock()
-    private var done = false
-
-    func first() -> Bool {
-        lock.withLock {
-            defer { done = true }
-            return !done
-        }
-    }
-}
-
 enum ApplySupport {
     /// STS GetCallerIdentity must name the stack's account before anything is written.
     static func checkAccount(_ client: AWSClient, _ stack: StackFile) async throws {
@@ -47,55 +33,17 @@ enum ApplySupport {
         }
     }
 
-    /// Asks on a terminal; refuses when there is none and --auto-approve was not given, and under --output json,
-    /// whose stream of events has no room for a question.
-    static func confirm(_ question: String, _ context: CommandContext) throws {
-        if context.arguments.flag("auto-approve") { return }
-        guard context.options.output == .text else {
-            throw UsageError(message: "--output json reports events and cannot ask for confirmation: review the plan and pass --auto-approve",
-                             command: nil)
-        }
-        guard isatty(STDIN_FILENO) == 1 else {
-            throw UsageError(message: "not on a terminal, so nothing can be confirmed: review the plan and pass --auto-approve",
-                             command: nil)
-        }
-        context.console.out("\(question) Only 'yes' will be accepted.")
-        FileHandle.standardOutput.write(Data("  Enter a value: ".utf8))
-        guard readLine() == "yes" else { throw NotConfirmed(description: "cancelled; nothing was changed") }
-    }
-
-    /// SIGINT and SIGTERM stop the run gently: nothing new is launched, running calls finish, state is written.
-    /// The handler only stores to an atomic: a signal can land on any thread, and on Linux a dispatch signal source
-    /// misses those that land on threads not blocking it. A timer reports the stop.
-    static func trapSignals(_ stop: StopFlag, _ console: Console) -> [any DispatchSourceProtocol] {
-        _ = StopFlag.signalled.load(ordering: .relaxed)  // initialised here, never first touched inside the handler
-        for number in [SIGINT, SIGTERM] {
-            signal(number) { _ in StopFlag.signalled.store(true, ordering: .relaxed) }
-        }
-        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "deploy.signals"))
-        timer.schedule(deadline: .now(), repeating: .milliseconds(50))
-        let reported = LockedReport()
-        timer.setEventHandler {
-            if StopFlag.signalled.load(ordering: .relaxed), reported.first() {
-                stop.stop()
-                console.err("Interrupted: launching nothing new; waiting for running calls to finish and the state to be written.")
-            }
-        }
-        timer.resume()
-        return [timer]
-    }
-
     /// Runs `work` with an executor whose progress is printed and which SIGINT/SIGTERM stop gently; returns the exit code.
-    static func execute(_ verb: String, run: StackRun, expanded: ExpandedStack, state: State, handlerContext: HandlerContext, arguments: ParsedArguments,
+    static func execute(_ operation: StackOperation, run: StackRun, expanded: ExpandedStack, state: State, handlerContext: HandlerContext, arguments: ParsedArguments,
                         _ context: CommandContext, _ work: (Executor) async throws -> ExecutionReport) async throws -> Int32 {
         let stop = StopFlag()
-        let signals = trapSignals(stop, context.console)
+        let signals = SignalTrap.install(stop, context.console)
         defer { signals.forEach { $0.cancel() } }
         let reporter = RunReporter(context)
         let executor = Executor(configuration: run.configuration, expanded: expanded, journal: Journal(state: state, store: run.store), context: handlerContext,
-                                parallelism: try parallelism(arguments, command: verb), stop: stop, events: reporter.progress())
+                                parallelism: try parallelism(arguments, command: operation.rawValue), stop: stop, events: reporter.progress())
         if context.options.output == .text { context.console.out("") }
-        return reporter.finish(try await work(executor), verb: verb)
+        return reporter.finish(try await work(executor), operation)
     }
 
     /// The handler context for a stack.

@@ -59,22 +59,22 @@ struct RunReporter: Sendable {
 
     private func text(_ event: ProgressEvent) {
         switch event {
-        case .started(let address, let verb): console.out("\(address): \(verb) started")
-        case .finished(let address, let verb, let seconds):
-            console.out("\(address): \(verb) complete after \(String(format: "%.1f", seconds))s")
+        case .started(let address, let step): console.out("\(address): \(step.rawValue) started")
+        case .finished(let address, let step, let seconds):
+            console.out("\(address): \(step.rawValue) complete after \(String(format: "%.1f", seconds))s")
         case .adopted(let address, let id): console.out("\(address): found \(id) from an interrupted run; adopted")
-        case .failed(let address, let verb, let message): console.err("\(address): \(verb) failed: \(message)")
+        case .failed(let address, let step, let message): console.err("\(address): \(step.rawValue) failed: \(message)")
         case .skipped(let address, let cause): console.out("\(address): skipped, because \(cause) did not complete")
         }
     }
 
     private func event(_ event: ProgressEvent) -> Event {
         switch event {
-        case .started(let address, let verb): Event(event: "started", address: address.description, verb: verb)
-        case .finished(let address, let verb, let seconds):
-            Event(event: "finished", address: address.description, verb: verb, seconds: (seconds * 1000).rounded() / 1000)
+        case .started(let address, let step): Event(event: "started", address: address.description, verb: step.rawValue)
+        case .finished(let address, let step, let seconds):
+            Event(event: "finished", address: address.description, verb: step.rawValue, seconds: (seconds * 1000).rounded() / 1000)
         case .adopted(let address, let id): Event(event: "adopted", address: address.description, id: id)
-        case .failed(let address, let verb, let message): Event(event: "failed", address: address.description, verb: verb, message: message)
+        case .failed(let address, let step, let message): Event(event: "failed", address: address.description, verb: step.rawValue, message: message)
         case .skipped(let address, let cause): Event(event: "skipped", address: address.description, cause: cause.description)
         }
     }
@@ -93,16 +93,17 @@ struct RunReporter: Sendable {
     }
 
     /// Nothing needed doing: exit 0, and in JSON a `summary` whose status is `unchanged`.
-    func unchanged(verb: String) -> Int32 {
+    func unchanged(_ operation: StackOperation) -> Int32 {
         if format == .json {
-            try? line(Summary(verb: verb, status: "unchanged", created: [], updated: [], replaced: [], deleted: [], kept: [],
+            try? line(Summary(verb: operation.rawValue, status: "unchanged", created: [], updated: [], replaced: [], deleted: [], kept: [],
                               skipped: [], failed: []))
         }
         return ExitCode.success
     }
 
     /// The closing lines (or the `summary` event), and the exit code: 0 only when everything was done.
-    func finish(_ report: ExecutionReport, verb: String) -> Int32 {
+    func finish(_ report: ExecutionReport, _ operation: StackOperation) -> Int32 {
+        let verb = operation.rawValue
         let status = report.interrupted ? "interrupted" : report.succeeded ? "complete" : "incomplete"
         if format == .json {
             let names = { (addresses: [ResourceAddress]) in addresses.map(\.description) }
@@ -127,7 +128,7 @@ struct RunReporter: Sendable {
         }
         guard report.succeeded else {
             for failure in report.failed { console.error("\(failure.address): \(failure.message)") }
-            let consequence = verb == "destroy" ? "Failed resources stay in the state; run destroy again once their cause is fixed."
+            let consequence = operation == .destroy ? "Failed resources stay in the state; run destroy again once their cause is fixed."
                 : "A resource whose create failed is tainted and replaced by the next apply; a failed update is planned again."
             console.err("\(verb) incomplete: \(summary). \(consequence)")
             return ExitCode.failure

@@ -131,19 +131,19 @@ struct ApplyCommand: Command {
                 try run.store.write(state)
             }
             reporter.note("\nNo changes. The account matches the stack.")
-            return reporter.unchanged(verb: name)
+            return reporter.unchanged(.apply)
         }
         if let protected = plan.actions.first(where: { $0.protected && ($0.kind == .replace || $0.kind == .delete) }) {
             throw NotConfirmed(description: "\(protected.address) is protected and this plan would \(protected.kind == .delete ? "destroy" : "replace") it; nothing was changed")
         }
-        if saved == nil { try ApplySupport.confirm("\nApply these changes to account \(configuration.stack.account)?", context) }
+        if saved == nil { try Confirmation.ask("\nApply these changes to account \(configuration.stack.account)?", context) }
         if let bundled, let admission {
             // recorded before the first change: an apply of it interrupted from here on is continued by the same bundle only
             state.recordBundleStarted(bundled.release, admission: admission)
             state.serial += 1
             try run.store.write(state)
         }
-        let code = try await ApplySupport.execute(name, run: run, expanded: expanded, state: state, handlerContext: handlerContext, arguments: arguments,
+        let code = try await ApplySupport.execute(.apply, run: run, expanded: expanded, state: state, handlerContext: handlerContext, arguments: arguments,
                                                   context) { try await $0.apply(plan) }
         if let bundled, code == ExitCode.success, wholeStack {
             var finished = try run.state()

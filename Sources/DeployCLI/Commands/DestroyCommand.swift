@@ -41,7 +41,7 @@ struct DestroyCommand: Command {
         let reporter = RunReporter(context)
         guard !state.resources.isEmpty else {
             reporter.note("Nothing to destroy: the state of \(configuration.stack.name) records no resources.")
-            return reporter.unchanged(verb: name)
+            return reporter.unchanged(.destroy)
         }
         var expander = Expander(configuration)
         let expanded = try expander.expand()
@@ -55,8 +55,8 @@ struct DestroyCommand: Command {
         let doomed = state.resources.filter { !(keep && protected.contains($0.address)) }.sorted { $0.address > $1.address }
         reporter.note("Destroy \(doomed.count) resources of stack \(configuration.stack.name) in account \(configuration.stack.account):\n"
             + doomed.map { "  - \($0.address) (\($0.type)) \($0.id ?? "")" }.joined(separator: "\n"))
-        try ApplySupport.confirm("\nDestroy these resources?", context)
-        return try await ApplySupport.execute(name, run: run, expanded: expanded, state: state,
+        try Confirmation.ask("\nDestroy these resources?", context)
+        return try await ApplySupport.execute(.destroy, run: run, expanded: expanded, state: state,
                                               handlerContext: ApplySupport.handlerContext(client, configuration.stack, arguments: context.arguments),
                                               arguments: context.arguments, context) {
             try await $0.destroy(protected: protected, keepProtected: keep)

@@ -93,7 +93,7 @@ public struct Executor: Sendable {
                 report.updated.removeAll { $0 == address }
                 report.failed.append((address, message))
                 blocked.insert(address)
-                events(.failed(address, verb: "update", message: message))
+                events(.failed(address, step: .update, message: message))
             }
             if stop.isStopped { report.interrupted = true }
         }
@@ -172,7 +172,7 @@ public struct Executor: Sendable {
         let walker = GraphWalker(nodes: addresses.sorted(by: >), dependencies: waitsFor, parallelism: parallelism, stop: stop)
         let outcomes = await walker.walk { address in
             guard let recorded = state.resource(address) else { return true }
-            return await self.step(address, verb: "destroy") {
+            return await self.step(address, .destroy) {
                 if recorded.id != nil { try await self.handlers.handler(for: recorded.type).delete(recorded, context: self.context) }
                 try await self.journal.removed(address)
             }
@@ -199,8 +199,7 @@ public struct Executor: Sendable {
     /// Creates (or adopts), replaces or updates one resource.
     /// `planned`: the properties the plan found changed, against the live values when it refreshed (drift).
     private func run(_ address: ResourceAddress, kind: PlannedAction.Kind, planned: Set<String>, view: DesiredView) async -> Bool {
-        let verb = kind == .update ? "update" : "create"
-        return await step(address, verb: verb) {
+        return await step(address, kind == .update ? .update : .create) {
             guard let desired = try await view.resource(address, journal: self.journal) else {
                 throw ProvisionError("\(address) is no longer declared")
             }
@@ -262,21 +261,21 @@ public struct Executor: Sendable {
     }
 
     /// Runs one resource's work with its start and end reported, tainting it on failure.
-    private func step(_ address: ResourceAddress, verb: String, _ work: () async throws -> Void) async -> Bool {
-        events(.started(address, verb: verb))
+    private func step(_ address: ResourceAddress, _ step: ResourceStep, _ work: () async throws -> Void) async -> Bool {
+        events(.started(address, step: step))
         let start = ContinuousClock.now
         do {
             try await RequestLabel.$current.withValue(address.description) { try await work() }
             let elapsed = ContinuousClock.now - start
-            events(.finished(address, verb: verb, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+            events(.finished(address, step: step, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
             return true
         } catch {
             let message = "\(error)"
             await failures.record(address, message)
             // a failed create leaves something half made, replaced next time; a failed update leaves the resource
             // as it was, planned again (replacing a key or a table because a call was throttled would lose data)
-            if verb == "create" { try? await journal.taint(address) }
-            events(.failed(address, verb: verb, message: message))
+            if step == .create { try? await journal.taint(address) }
+            events(.failed(address, step: step, message: message))
             return false
         }
     }

@@ -1,11 +1,16 @@
 import Stack
 
+/// What the executor does to one resource.
+public enum ResourceStep: String, Sendable {
+    case create, update, destroy
+}
+
 /// What the executor reports as it goes, for the CLI to print one line per start and end.
 public enum ProgressEvent: Sendable {
-    case started(ResourceAddress, verb: String)
-    case finished(ResourceAddress, verb: String, seconds: Double)
+    case started(ResourceAddress, step: ResourceStep)
+    case finished(ResourceAddress, step: ResourceStep, seconds: Double)
     case adopted(ResourceAddress, id: String)
-    case failed(ResourceAddress, verb: String, message: String)
+    case failed(ResourceAddress, step: ResourceStep, message: String)
     case skipped(ResourceAddress, because: ResourceAddress)
 }
 
