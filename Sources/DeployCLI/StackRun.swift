@@ -8,6 +8,9 @@ import Stack
 /// state refreshed through the handlers.
 struct StackRun {
     var configuration: StackConfiguration
+    /// The stack expanded with every computed attribute unknown, made once when it is opened: what the compliance
+    /// rules read.
+    var expanded: ExpandedStack
     var store: StateStore
     var lock: StateLock?
 
@@ -15,8 +18,7 @@ struct StackRun {
     static func open(_ options: StackOptions, console: Console? = nil) throws -> StackRun {
         let configuration = try options.loadConfiguration(warnings: console)
         var checker = Expander(configuration)
-        _ = try checker.expand()
-        return StackRun(configuration: configuration, store: options.stateStore(for: configuration))
+        return StackRun(configuration: configuration, expanded: try checker.expand(), store: options.stateStore(for: configuration))
     }
 
     /// Takes the state lock for `operation`, warning when a stale one was taken over.

@@ -6,11 +6,12 @@ import Diagnostics
 /// The compliance rules over the stack as planned, with the state's ids and ARNs where it records them: what
 /// `check --plan` reports, what `plan` shows above the plan, and what `apply` refuses on.
 enum StaticCheck {
-    static func evaluate(_ configuration: StackConfiguration, state: State?) throws -> Evaluation {
+    /// `expanded`: the stack as opened (every computed attribute unknown); expanded here when not given.
+    static func evaluate(_ configuration: StackConfiguration, expanded: ExpandedStack? = nil, state: State?) throws -> Evaluation {
         var known: [String: [String: Value]] = [:]
         for resource in state?.resources ?? [] where resource.status == .created { known[resource.address.description] = resource.attributes }
-        var expander = Expander(configuration)
-        let inventory = Inventory(planned: try expander.expand(), configuration: configuration, known: known)
+        let planned = try expanded ?? { var expander = Expander(configuration); return try expander.expand() }()
+        let inventory = Inventory(planned: planned, configuration: configuration, known: known)
         return Evaluation(inventory, suppressions: configuration.stack.suppressions)
     }
 

@@ -90,7 +90,7 @@ struct ApplyCommand: Command {
         // a stale plan is refused from local files alone, before any call, lock or refresh
         if let saved { try saved.checkCurrent(stackDigest: StackDigest.compute(configuration), state: try Self.recorded(run)) }
         // a critical compliance failure on the plan stops here too, before any call
-        let critical = try StaticCheck.evaluate(configuration, state: try Self.recorded(run)).failures.filter { $0.rule.severity == .critical }
+        let critical = try StaticCheck.evaluate(configuration, expanded: run.expanded, state: try Self.recorded(run)).failures.filter { $0.rule.severity == .critical }
         if !critical.isEmpty, !arguments.flag("allow-findings") { throw FindingsRefused(findings: critical) }
         let client = try StackSession.client(context, configuration.stack)
         try await ApplySupport.checkAccount(client, configuration.stack)

@@ -43,8 +43,7 @@ struct DestroyCommand: Command {
             reporter.note("Nothing to destroy: the state of \(configuration.stack.name) records no resources.")
             return reporter.unchanged(.destroy)
         }
-        var expander = Expander(configuration)
-        let expanded = try expander.expand()
+        let expanded = run.expanded
         let declaredProtected = Set(expanded.resources.filter(\.protected).map(\.address))
         let protected = Set(state.resources.map(\.address)).intersection(declaredProtected)
         let keep = context.arguments.flag("keep-protected")

@@ -40,7 +40,7 @@ struct PlanCommand: Command {
         case .json:
             context.console.out(try JSONText.encode(PlanDocument(plan)))
         case .text:
-            for line in StaticCheck.summary(try StaticCheck.evaluate(configuration, state: state)) { context.console.out(line) }
+            for line in StaticCheck.summary(try StaticCheck.evaluate(configuration, expanded: run.expanded, state: state)) { context.console.out(line) }
             context.console.out("")
             context.console.out(PlanText.render(plan, showUnchanged: context.arguments.flag("show-unchanged"), colour: context.console.colourOut))
             if let out = context.arguments.value("out") {
