@@ -38,7 +38,9 @@ let package = Package(
         .target(name: "Costs", dependencies: ["Stack"]),
         .target(name: "Compliance", dependencies: ["Stack", "TextSafety"]),
         .target(name: "Bundling", dependencies: ["Diagnostics", "CCrypto", "GGUF", "Hashing", "TextSafety"]),
-        .target(name: "DeployCLI", dependencies: ["Diagnostics", "AWS", "Stack", "Plan", "Provision", "Costs", "Compliance", "Bundling", "Hashing", "TextSafety"]),
+        // the workflow of plan, apply, destroy, check and import, every gate included, between the CLI and the modules it drives
+        .target(name: "Deployment", dependencies: ["Diagnostics", "AWS", "Stack", "Plan", "Provision", "Costs", "Compliance", "Bundling", "Hashing", "TextSafety"]),
+        .target(name: "DeployCLI", dependencies: ["Diagnostics", "AWS", "Stack", "Plan", "Provision", "Costs", "Compliance", "Bundling", "Deployment", "Hashing", "TextSafety"]),
         .executableTarget(name: "deploy", dependencies: ["DeployCLI"]),
         .executableTarget(name: "PlanBenchmark", dependencies: ["Stack", "Plan"], path: "Benchmarks/PlanBenchmark"),
         .executableTarget(name: "ApplyBenchmark", dependencies: ["AWS", "Stack", "Plan", "Provision"], path: "Benchmarks/ApplyBenchmark"),
@@ -61,7 +63,8 @@ let package = Package(
         .testTarget(name: "BundlingTests", dependencies: ["Bundling", "Hashing"]),
         .testTarget(name: "ComplianceTests", dependencies: ["Compliance", "Stack", "DeployTestSupport"]),
         .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Plan", "Stack", "DeployTestSupport"]),
-        .testTarget(name: "DeployCLITests", dependencies: ["DeployCLI", "Diagnostics", "Provision", "AWS", "Stack", "Plan", "Bundling", "Hashing", "DeployTestSupport"]),
+        .testTarget(name: "DeploymentTests", dependencies: ["Deployment", "Provision", "Plan", "Stack", "AWS", "Compliance", "DeployTestSupport"]),
+        .testTarget(name: "DeployCLITests", dependencies: ["DeployCLI", "Deployment", "Diagnostics", "Provision", "AWS", "Stack", "Plan", "Bundling", "Hashing", "DeployTestSupport"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["AWS", "DeployCLI", "Stack", "Plan", "Provision", "Hashing", "deploy", "DeployTestSupport"]

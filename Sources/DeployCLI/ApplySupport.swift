@@ -1,57 +1,5 @@
-import AWS
-import Dispatch
-import Foundation
-import Plan
-import Provision
-import Stack
-#if canImport(Glibc)
-import Glibc
-import Diagnostics
-#endif
-
-/// The identity deploy runs as belongs to another account than the stack names: nothing is done (exit 2).
-struct AccountMismatch: Error, CustomStringConvertible {
-    var expected: String
-    var actual: String
-    var arn: String
-    var description: String {
-        "the credentials belong to account \(actual) (\(arn)), but the stack is for account \(expected); nothing was changed"
-    }
-}
-
-/// A run that must not go on without a person's yes.
-struct NotConfirmed: Error, CustomStringConvertible {
-    var description: String
-}
-
+/// What apply and destroy share on the command line.
 enum ApplySupport {
-    /// STS GetCallerIdentity must name the stack's account before anything is written.
-    static func checkAccount(_ client: AWSClient, _ stack: StackFile) async throws {
-        let identity = try await STS(client: client).getCallerIdentity()
-        guard identity.account == stack.account else {
-            throw AccountMismatch(expected: stack.account, actual: identity.account, arn: identity.arn)
-        }
-    }
-
-    /// Runs `work` with an executor whose progress is printed and which SIGINT/SIGTERM stop gently; returns the exit code.
-    static func execute(_ operation: StackOperation, run: StackRun, expanded: ExpandedStack, state: State, handlerContext: HandlerContext, arguments: ParsedArguments,
-                        _ context: CommandContext, _ work: (Executor) async throws -> ExecutionReport) async throws -> Int32 {
-        let stop = StopFlag()
-        let signals = SignalTrap.install(stop, context.console)
-        defer { signals.forEach { $0.cancel() } }
-        let reporter = RunReporter(context)
-        let executor = Executor(configuration: run.configuration, expanded: expanded, journal: Journal(state: state, store: run.store), context: handlerContext,
-                                parallelism: try parallelism(arguments, command: operation.rawValue), stop: stop, events: reporter.progress())
-        if context.options.output == .text { context.console.out("") }
-        return reporter.finish(try await work(executor), operation)
-    }
-
-    /// The handler context for a stack.
-    static func handlerContext(_ client: AWSClient, _ stack: StackFile, arguments: ParsedArguments) -> HandlerContext {
-        HandlerContext(client: client, stack: StackIdentity(name: stack.name, account: stack.account, region: stack.region),
-                       partition: stack.partition, emptyBuckets: arguments.flag("empty-buckets"), force: arguments.flag("force"))
-    }
-
     static func parallelism(_ arguments: ParsedArguments, command: String) throws(UsageError) -> Int {
         guard let text = arguments.value("parallelism") else { return 8 }
         guard let value = Int(text), (1...64).contains(value) else {
@@ -59,12 +7,4 @@ enum ApplySupport {
         }
         return value
     }
-}
-
-extension AccountMismatch: UserFacingError {
-    var failureKind: FailureKind { .usage }
-}
-
-extension NotConfirmed: UserFacingError {
-    var failureKind: FailureKind { .usage }
 }

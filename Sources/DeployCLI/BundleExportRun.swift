@@ -1,4 +1,5 @@
 import Bundling
+import Deployment
 import Foundation
 import Glibc
 import Stack
@@ -9,8 +10,10 @@ enum BundleExportRun {
     static func run(_ context: CommandContext) throws -> Int32 {
         let arguments = context.arguments
         let options = try StackOptions(arguments, command: BundleCommand.name)
-        let configuration = try options.loadConfiguration(warnings: context.console)
-        let inputs = try inputs(configuration, arguments)
+        // the artifacts are read and hashed as they are written into the bundle: the expansion only locates them
+        let loaded = try options.load(context.console, readingState: false, hashingArtifacts: false)
+        let configuration = loaded.configuration
+        let inputs = try inputs(loaded, arguments)
         let key = try arguments.value("sign-key").map(BundleKeys.privateKey)
         if arguments.value("deploy") == nil, usesSharedSwiftRuntime {
             context.console.err("warning: this deploy loads the Swift runtime from the toolchain; a site without it needs one built with "
@@ -68,7 +71,8 @@ enum BundleExportRun {
     }
 
     /// Every file of the bundle, with its place and role.
-    static func inputs(_ configuration: StackConfiguration, _ arguments: ParsedArguments) throws -> [BundleInput] {
+    static func inputs(_ loaded: LoadedStack, _ arguments: ParsedArguments) throws -> [BundleInput] {
+        let configuration = loaded.configuration
         let stackFile = configuration.stack.file
         let stackDirectory = absolute((stackFile as NSString).deletingLastPathComponent)
         let templates = absolute(configuration.templatesDirectory)
@@ -81,11 +85,8 @@ enum BundleExportRun {
         }
         let pricing = templates + "/pricing.json5"
         if FileManager.default.fileExists(atPath: pricing) { inputs.append(BundleInput(path: "Templates/pricing.json5", source: pricing, role: "pricing")) }
-        var locating = configuration
-        locating.hashesArtifacts = false
-        var expander = Expander(locating)
         let roots = configuration.artifactRoots
-        for resource in try expander.expand().resources {
+        for resource in loaded.expanded.resources {
             guard let artifact = resource.artifact else { continue }
             let path = absolute(artifact.path)
             let place: String

@@ -1,3 +1,4 @@
+import Deployment
 import Foundation
 import Plan
 import Provision
@@ -99,6 +100,17 @@ struct RunReporter: Sendable {
                               skipped: [], failed: []))
         }
         return ExitCode.success
+    }
+
+    /// How a run ended, and its exit code: `unchanged` says why there was nothing to do.
+    func finish(_ outcome: RunOutcome, _ operation: StackOperation, stack: String = "") -> Int32 {
+        switch outcome {
+        case .executed(let report): return finish(report, operation)
+        case .unchanged:
+            note(operation == .apply ? "\nNo changes. The account matches the stack."
+                                     : "Nothing to destroy: the state of \(stack) records no resources.")
+            return unchanged(operation)
+        }
     }
 
     /// The closing lines (or the `summary` event), and the exit code: 0 only when everything was done.

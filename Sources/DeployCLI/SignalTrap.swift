@@ -28,6 +28,24 @@ enum SignalTrap {
     }
 }
 
+extension SignalTrap {
+    /// The trap's timers, from the moment a run starts changing things until the run is over.
+    final class Armed: @unchecked Sendable {
+        // @unchecked: `sources` is only touched under `lock`
+        private let lock = NSLock()
+        private var sources: [any DispatchSourceProtocol] = []
+
+        func arm(_ installed: [any DispatchSourceProtocol]) { lock.withLock { sources += installed } }
+
+        func cancel() {
+            lock.withLock {
+                sources.forEach { $0.cancel() }
+                sources = []
+            }
+        }
+    }
+}
+
 /// True the first time it is asked, false after.
 final class LockedReport: @unchecked Sendable {
     // @unchecked: `done` is only touched under `lock`

@@ -19,6 +19,18 @@ struct StackOptions: Sendable {
     /// Artifacts read from a verified bundle (`apply --bundle`), by absolute path.
     var bundledArtifacts: [String: LocalArtifact] = [:]
 
+    init(stackPath: String, templates: String?, statePath: String?, bundledArtifacts: [String: LocalArtifact] = [:]) {
+        self.stackPath = stackPath
+        self.templates = templates
+        self.statePath = statePath
+        self.bundledArtifacts = bundledArtifacts
+    }
+
+    /// The options given, or nil without --stack (apply takes a plan file or a bundle instead).
+    static func optional(_ arguments: ParsedArguments) -> StackOptions? {
+        arguments.value("stack").map { StackOptions(stackPath: $0, templates: arguments.value("templates"), statePath: arguments.value("state")) }
+    }
+
     init(_ arguments: ParsedArguments, command: String) throws(UsageError) {
         guard let stack = arguments.value("stack") else {
             throw UsageError(message: "--stack <file> is required", command: command)
@@ -28,17 +40,10 @@ struct StackOptions: Sendable {
         statePath = arguments.value("state")
     }
 
-    /// Loads and checks the stack, its templates and its instance types; `warnings` receives what is accepted but
-    /// worth a second look, one line each with its location.
-    func loadConfiguration(warnings console: Console? = nil) throws -> StackConfiguration {
-        var configuration = try StackConfiguration.load(stackPath: stackPath, templatesDirectory: templates)
-        configuration.bundledArtifacts = bundledArtifacts
-        try InstanceTypeCheck.check(configuration)
-        try SuppressionCheck.check(configuration)
-        for warning in configuration.warnings {
-            console?.err("warning: " + (warning.location.map { "\($0): " } ?? "") + warning.message)
-        }
-        return configuration
+    /// Loads and checks the stack and its templates without expanding them: for commands that read only the state
+    /// (an expansion, and the checks on it, come with `load`).
+    func loadConfiguration() throws -> StackConfiguration {
+        try StackConfiguration.load(stackPath: stackPath, templatesDirectory: templates)
     }
 
     func stateStore(for configuration: StackConfiguration) -> StateStore {

@@ -1,3 +1,4 @@
+import Deployment
 import Plan
 import Stack
 import TextSafety
@@ -7,15 +8,18 @@ enum StateEditing {
     /// Loads the state under the lock, lets `change` edit it, and writes it back (atomically, with a new serial)
     /// only when `change` returns true.
     static func mutate(_ context: CommandContext, command: String, _ change: (inout State) throws -> Bool) throws {
-        var run = try StackRun.open(try StackOptions(context.arguments, command: command), console: context.console)
-        try run.lock(command, context.console)
-        defer { run.release() }
-        guard var state = try run.store.load(for: run.configuration.stack) else {
-            throw NotConfirmed(description: "stack \(run.configuration.stack.name) has no state yet: nothing is recorded")
+        let options = try StackOptions(context.arguments, command: command)
+        let configuration = try options.loadConfiguration()
+        let store = options.stateStore(for: configuration)
+        let lock = try StateLock.acquire(statePath: store.path, operation: command)
+        defer { lock.release() }
+        if let warning = lock.warning { context.console.err("warning: \(warning)") }
+        guard var state = try store.load(for: configuration.stack) else {
+            throw NotConfirmed(description: "stack \(configuration.stack.name) has no state yet: nothing is recorded")
         }
         guard try change(&state) else { return }
         state.serial += 1
-        try run.store.write(state)
+        try store.write(state)
     }
 
     /// The state, read without the lock (for commands that only look).

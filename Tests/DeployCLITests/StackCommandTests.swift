@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Deployment
 @testable import DeployCLI
 @testable import Plan
 import Stack
@@ -189,9 +190,9 @@ struct PhaseRestrictionTests {
         let configuration = try StackConfiguration.load(
             stackPath: ShippedStack.path())
         let plan = try Planner(configuration: configuration, state: nil, stackDigest: "d").plan()
-        let keys = ApplyCommand.restrict(plan.actions, to: .keys).map(\.address.description)
+        let keys = Deployment.restrict(plan.actions, to: .keys).map(\.address.description)
         #expect(Set(keys) == Set(plan.actions(in: .keys).map(\.address.description)))
-        let inference = Set(ApplyCommand.restrict(plan.actions, to: .inference).map(\.address.description))
+        let inference = Set(Deployment.restrict(plan.actions, to: .inference).map(\.address.description))
         #expect(inference.isSuperset(of: ["inference.node[0]", "network.private_subnet[0]", "network.vpc", "keys.node_profile",
                                           "keys.data_key", "storage.artifacts_bucket"]))
         #expect(!inference.contains("storage.trail") && !inference.contains("network.flow_log"))

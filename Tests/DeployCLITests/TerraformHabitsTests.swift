@@ -150,10 +150,10 @@ struct TerraformHabitsTests {
             return CommandContext(options: try GlobalOptions(parsed, command: "apply"), arguments: parsed, environment: [:],
                                   console: CommandLineTests.Captured().console)
         }
-        #expect { try Confirmation.ask("Apply?", try context(["--output", "json"])) } throws: { error in
+        #expect { try Confirmation.ask("Apply?", try context(["--output", "json"]), autoApprove: false) } throws: { error in
             (error as? UsageError)?.message.contains("--output json reports events and cannot ask for confirmation") == true
         }
-        try Confirmation.ask("Apply?", try context(["--output", "json", "--auto-approve"]))
+        try Confirmation.ask("Apply?", try context(["--output", "json"]), autoApprove: true)
 
         let (stack, state, directory) = try applied()
         defer { try? FileManager.default.removeItem(at: directory) }

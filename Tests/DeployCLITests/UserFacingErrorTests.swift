@@ -7,6 +7,7 @@ import Hashing
 @testable import Provision
 import Stack
 import Testing
+import Deployment
 @testable import DeployCLI
 
 /// The table that replaced the CLI's error ladder: each module's errors say themselves who can fix them (exit 2
@@ -48,6 +49,7 @@ struct UserFacingErrorTests {
         Case(name: "account mismatch", error: AccountMismatch(expected: "1", actual: "2", arn: "arn"), kind: .usage),
         Case(name: "not confirmed", error: NotConfirmed(description: "cancelled"), kind: .usage),
         Case(name: "findings refused", error: FindingsRefused(findings: []), kind: .failure),
+        Case(name: "refused", error: Refused("no such address", hint: "See 'deploy import --help'."), kind: .usage),
     ]
 
     @Test("kind, exit code, message and location", arguments: cases)

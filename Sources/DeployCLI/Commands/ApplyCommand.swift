@@ -1,4 +1,4 @@
-import Compliance
+import Deployment
 import Foundation
 import Plan
 import Provision
@@ -60,114 +60,29 @@ struct ApplyCommand: Command {
     }
 
     static func run(_ context: CommandContext) async throws -> Int32 {
-        var arguments = context.arguments
-        var saved: PlanFile?
-        if let path = arguments.positionals.first {
-            let file = try PlanFile.read(path)
-            saved = file
-            arguments.values["stack"] = file.stackFile
-            if arguments.values["templates"] == nil, let templates = file.templatesDirectory { arguments.values["templates"] = templates }
-            if arguments.values["state"] == nil { arguments.values["state"] = file.statePath }
+        let arguments = context.arguments
+        var options = try StackOptions.optional(arguments)
+        let saved = try arguments.positionals.first.map(PlanFile.read)
+        if let saved {
+            options = StackOptions(stackPath: saved.stackFile, templates: options?.templates ?? saved.templatesDirectory,
+                                   statePath: options?.statePath ?? saved.statePath)
         }
         var bundled: BundledStack?
-        let allowDowngrade = arguments.flag("allow-downgrade")
-        if let bundle = arguments.value("bundle") {
-            let store = StateStore(path: arguments.value("state")!)
-            // a rollback is refused on the signed manifest alone: before the archive is read through, a lock taken or a call made
-            let unpacked = try BundledStack.open(bundle, key: try BundleKeys.publicKey(arguments.value("pubkey")!)) { release in
-                _ = try store.load()?.admit(release, allowDowngrade: allowDowngrade)
-            }
+        if let bundle = arguments.value("bundle"), let statePath = arguments.value("state"), let pubkey = arguments.value("pubkey") {
+            let unpacked = try BundledStack.open(bundle, key: try BundleKeys.publicKey(pubkey), statePath: statePath,
+                                                 allowDowngrade: arguments.flag("allow-downgrade"))
             bundled = unpacked
-            arguments.values["stack"] = unpacked.stackPath
+            options = StackOptions(stackPath: unpacked.stackPath, templates: nil, statePath: statePath, bundledArtifacts: unpacked.artifacts)
             context.console.err("bundle \(bundle): sequence \(unpacked.release.sequence), signed by \(unpacked.release.signer) (the key given), "
                 + "every byte checked; artifacts upload from it")
         }
         defer { bundled?.remove() }
-        var options = try StackOptions(arguments, command: name)
-        options.bundledArtifacts = bundled?.artifacts ?? [:]
-        var run = try StackRun.open(options, console: context.console)
-        let configuration = run.configuration
-        // a stale plan is refused from local files alone, before any call, lock or refresh
-        if let saved { try saved.checkCurrent(stackDigest: StackDigest.compute(configuration), state: try Self.recorded(run)) }
-        // a critical compliance failure on the plan stops here too, before any call
-        let critical = try StaticCheck.evaluate(configuration, expanded: run.expanded, state: try Self.recorded(run)).failures.filter { $0.rule.severity == .critical }
-        if !critical.isEmpty, !arguments.flag("allow-findings") { throw FindingsRefused(findings: critical) }
-        let client = try StackSession.client(context, configuration.stack)
-        try await ApplySupport.checkAccount(client, configuration.stack)
-        try run.lock(name, context.console)
-        defer { run.release() }
-        var state = try run.state()
-        // again under the lock: another apply may have recorded a bundle since the first look
-        let admission = try bundled.map { try state.admit($0.release, allowDowngrade: allowDowngrade) }
-        if let bundled, case .downgrade(let recorded) = admission {
-            let again = recorded.manifestSHA256 == bundled.release.manifestSHA256 ? " (this bundle, applied before)" : ""
-            context.console.err("warning: --allow-downgrade: applying bundle sequence \(bundled.release.sequence) although this state records "
-                + "sequence \(recorded.sequence) from the same signer\(again); the state records the downgrade")
-        }
-        let handlerContext = ApplySupport.handlerContext(client, configuration.stack, arguments: arguments)
-        var (plan, expanded) = try await run.planned(state, refresh: !arguments.flag("no-refresh")) { [HandlerReader(context: handlerContext)] }
-        if let saved {
-            try saved.checkCurrent(stackDigest: plan.stackDigest, state: try Self.recorded(run))
-            let current = plan.actions.filter { $0.kind != .noop }.map { "\($0.kind.rawValue) \($0.address)" }
-            guard current == saved.actions else {
-                // the file's checksum holds and the stack and state are those it was made from: only the account moved
-                throw PlanFile.StaleError(reason: "the account changed since it was made (a refresh now plans something else)")
-            }
-        }
-        if let phase = arguments.value("phase").flatMap(Phase.init) { plan.actions = Self.restrict(plan.actions, to: phase) }
-        let reporter = RunReporter(context)
-        if saved == nil {
-            try reporter.plan(plan)
-        } else {
-            reporter.note("Applying the saved plan (\(plan.summary.dropLast()))")
-        }
-        let wholeStack = arguments.value("phase") == nil
-        guard plan.hasChanges else {
-            if let bundled, let admission {
-                // nothing to change is still this release applied: an older one may not follow it
-                state.recordBundleStarted(bundled.release, admission: admission)
-                if wholeStack { state.recordBundleCompleted(bundled.release) }
-                state.serial += 1
-                try run.store.write(state)
-            }
-            reporter.note("\nNo changes. The account matches the stack.")
-            return reporter.unchanged(.apply)
-        }
-        if let protected = plan.actions.first(where: { $0.protected && ($0.kind == .replace || $0.kind == .delete) }) {
-            throw NotConfirmed(description: "\(protected.address) is protected and this plan would \(protected.kind == .delete ? "destroy" : "replace") it; nothing was changed")
-        }
-        if saved == nil { try Confirmation.ask("\nApply these changes to account \(configuration.stack.account)?", context) }
-        if let bundled, let admission {
-            // recorded before the first change: an apply of it interrupted from here on is continued by the same bundle only
-            state.recordBundleStarted(bundled.release, admission: admission)
-            state.serial += 1
-            try run.store.write(state)
-        }
-        let code = try await ApplySupport.execute(.apply, run: run, expanded: expanded, state: state, handlerContext: handlerContext, arguments: arguments,
-                                                  context) { try await $0.apply(plan) }
-        if let bundled, code == ExitCode.success, wholeStack {
-            var finished = try run.state()
-            finished.recordBundleCompleted(bundled.release)
-            finished.serial += 1
-            try run.store.write(finished)
-        }
-        return code
-    }
-
-    /// The recorded state, or nil when there is none yet (as a plan made before the first apply records it).
-    static func recorded(_ run: StackRun) throws -> State? {
-        let state = try run.state()
-        return state.serial == 0 && state.resources.isEmpty ? nil : state
-    }
-
-    /// The actions of one phase, and of the resources in earlier phases that they need.
-    static func restrict(_ actions: [PlannedAction], to phase: Phase) -> [PlannedAction] {
-        let byAddress = Dictionary(uniqueKeysWithValues: actions.map { ($0.address, $0) })
-        var needed = Set(actions.filter { $0.address.phase == phase.rawValue }.map(\.address))
-        var queue = Array(needed)
-        while let next = queue.popLast() {
-            for dependency in byAddress[next]?.dependencies ?? [] where needed.insert(dependency).inserted { queue.append(dependency) }
-        }
-        return actions.filter { needed.contains($0.address) && ($0.kind != .delete || $0.address.phase == phase.rawValue) }
+        guard let options else { throw UsageError(message: "give --stack <file> or a saved plan file", command: name) }
+        let deployment = Deployment(try options.load(context.console), context, autoApprove: arguments.flag("auto-approve"),
+                                    parallelism: try ApplySupport.parallelism(arguments, command: name))
+        let request = Deployment.ApplyRequest(saved: saved, bundle: bundled?.release, allowDowngrade: arguments.flag("allow-downgrade"),
+                                              refresh: !arguments.flag("no-refresh"), phase: arguments.value("phase").flatMap(Phase.init),
+                                              allowFindings: arguments.flag("allow-findings"))
+        return RunReporter(context).finish(try await deployment.apply(request), .apply)
     }
 }

@@ -1,4 +1,5 @@
 import Compliance
+import Deployment
 import Foundation
 import Plan
 import Stack
@@ -45,38 +46,14 @@ struct CheckCommand: Command {
     }
 
     static func run(_ context: CommandContext) async throws -> Int32 {
-        let options = try StackOptions(context.arguments, command: name)
-        let configuration = try options.loadConfiguration(warnings: context.console)
-        let state = try options.stateStore(for: configuration).load(for: configuration.stack)
-        let recorded = (state?.resources ?? []).filter { $0.status == .created }
+        let loaded = try StackOptions(context.arguments, command: name).load(context.console)
         let threshold = context.arguments.value("severity").flatMap(Severity.init(rawValue:)) ?? .low
-        let wantsLive = context.arguments.flag("live") || (!context.arguments.flag("plan") && !recorded.isEmpty)
-        if context.arguments.flag("live") && recorded.isEmpty {
-            throw UsageError(message: "--live needs a state that records resources; apply the stack first", command: name)
-        }
-
+        let scope: Deployment.CheckScope = context.arguments.flag("plan") ? .plan : context.arguments.flag("live") ? .live : .both
+        let outcome = try await Deployment(loaded, context).check(scope)
         var reports: [ComplianceReport] = []
-        if !context.arguments.flag("live") {
-            reports.append(ComplianceReport(try StaticCheck.evaluate(configuration, state: state), stack: configuration.stack, mode: "plan",
-                                            threshold: threshold))
-        }
-        if wantsLive, let state {
-            let client = try StackSession.client(context, configuration.stack)
-            try await ApplySupport.checkAccount(client, configuration.stack)
-            let refreshed = try await Refresher(readers: try ReaderFactory.readers(context, configuration)).refresh(state)
-            // a resource on its way out (a key pending deletion) is still there to be judged
-            var live = Dictionary(uniqueKeysWithValues: refreshed.live.map { ($0.key.description, $0.value) })
-            for (address, attributes) in refreshed.lingering { live[address.description] = attributes }
-            let inventory = Inventory(recorded: recorded.map { ($0.address.description, $0.type, $0.attributes, $0.dependencies.map(\.description)) },
-                                      live: live, configuration: configuration)
-            var located = inventory
-            if let expanded = try? { var expander = Expander(configuration); return try expander.expand() }() {
-                let locations = Dictionary(uniqueKeysWithValues: expanded.resources.map { ($0.address.description, $0.location) })
-                for index in located.subjects.indices { located.subjects[index].location = locations[located.subjects[index].address] }
-            }
-            let gone = recorded.filter { live[$0.address.description] == .some(nil) }.map(\.address.description)
-            reports.append(ComplianceReport(Evaluation(located, suppressions: configuration.stack.suppressions), stack: configuration.stack, mode: "account", threshold: threshold,
-                                            missing: gone))
+        if let plan = outcome.plan { reports.append(ComplianceReport(plan, stack: loaded.stack, mode: "plan", threshold: threshold)) }
+        if let live = outcome.live {
+            reports.append(ComplianceReport(live, stack: loaded.stack, mode: "account", threshold: threshold, missing: outcome.missing))
         }
         let text: String
         switch context.arguments.value("format") ?? "text" {

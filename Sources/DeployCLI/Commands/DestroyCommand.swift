@@ -1,3 +1,4 @@
+import Deployment
 import Foundation
 import Plan
 import Provision
@@ -31,34 +32,12 @@ struct DestroyCommand: Command {
     }
 
     static func run(_ context: CommandContext) async throws -> Int32 {
-        var run = try StackRun.open(try StackOptions(context.arguments, command: name), console: context.console)
-        let configuration = run.configuration
-        let client = try StackSession.client(context, configuration.stack)
-        try await ApplySupport.checkAccount(client, configuration.stack)
-        try run.lock(name, context.console)
-        defer { run.release() }
-        let state = try run.state()
-        let reporter = RunReporter(context)
-        guard !state.resources.isEmpty else {
-            reporter.note("Nothing to destroy: the state of \(configuration.stack.name) records no resources.")
-            return reporter.unchanged(.destroy)
-        }
-        let expanded = run.expanded
-        let declaredProtected = Set(expanded.resources.filter(\.protected).map(\.address))
-        let protected = Set(state.resources.map(\.address)).intersection(declaredProtected)
-        let keep = context.arguments.flag("keep-protected")
-        if !protected.isEmpty, !context.arguments.flag("force"), !keep {
-            throw NotConfirmed(description: "destroy would delete protected resources: \(protected.sorted().map(\.description).joined(separator: ", ")). "
-                + "Pass --force to delete them too, or --keep-protected to keep them; nothing was changed")
-        }
-        let doomed = state.resources.filter { !(keep && protected.contains($0.address)) }.sorted { $0.address > $1.address }
-        reporter.note("Destroy \(doomed.count) resources of stack \(configuration.stack.name) in account \(configuration.stack.account):\n"
-            + doomed.map { "  - \($0.address) (\($0.type)) \($0.id ?? "")" }.joined(separator: "\n"))
-        try Confirmation.ask("\nDestroy these resources?", context)
-        return try await ApplySupport.execute(.destroy, run: run, expanded: expanded, state: state,
-                                              handlerContext: ApplySupport.handlerContext(client, configuration.stack, arguments: context.arguments),
-                                              arguments: context.arguments, context) {
-            try await $0.destroy(protected: protected, keepProtected: keep)
-        }
+        let arguments = context.arguments
+        let loaded = try StackOptions(arguments, command: name).load(context.console)
+        let deployment = Deployment(loaded, context, autoApprove: arguments.flag("auto-approve"),
+                                    parallelism: try ApplySupport.parallelism(arguments, command: name))
+        let request = Deployment.DestroyRequest(force: arguments.flag("force"), keepProtected: arguments.flag("keep-protected"),
+                                                emptyBuckets: arguments.flag("empty-buckets"))
+        return RunReporter(context).finish(try await deployment.destroy(request), .destroy, stack: loaded.stack.name)
     }
 }

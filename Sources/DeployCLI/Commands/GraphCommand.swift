@@ -11,9 +11,9 @@ struct GraphCommand: Command {
 
     static func run(_ context: CommandContext) async throws -> Int32 {
         let options = try StackOptions(context.arguments, command: name)
-        let configuration = try options.loadConfiguration()
-        var expander = Expander(configuration)
-        let nodes = GraphRendering.nodes(try expander.expand())
+        let loaded = try options.load(context.console, readingState: false)
+        let configuration = loaded.configuration
+        let nodes = GraphRendering.nodes(loaded.expanded)
         if context.options.output == .json {
             guard !context.arguments.flag("mermaid") else {
                 throw UsageError(message: "--mermaid and --output json are two different outputs; choose one", command: name)

@@ -1,3 +1,4 @@
+import Deployment
 import Plan
 import Provision
 import Stack
@@ -26,36 +27,9 @@ struct ImportCommand: Command {
     static func run(_ context: CommandContext) async throws -> Int32 {
         let address = try StateEditing.address(context.arguments.positionals[0], command: name)
         let id = context.arguments.positionals[1]
-        var run = try StackRun.open(try StackOptions(context.arguments, command: name), console: context.console)
-        let configuration = run.configuration
-        var expander = Expander(configuration)
-        let declared = try expander.expand().resources
-        guard let desired = declared.first(where: { $0.address == address }) else {
-            throw UsageError(message: Suggestion.message("the stack declares no \(address)", for: address.description,
-                                                         among: declared.map(\.address.description)), command: name)
-        }
-        let client = try StackSession.client(context, configuration.stack)
-        try await ApplySupport.checkAccount(client, configuration.stack)
-        try run.lock(name, context.console)
-        defer { run.release() }
-        var state = try run.state()
-        if let recorded = state.resource(address) {
-            throw NotConfirmed(description: "\(address) is already in the state as \(recorded.id ?? "a pending create"); "
-                + "remove it first with deploy state rm \(address) to import another")
-        }
-        let handlerContext = ApplySupport.handlerContext(client, configuration.stack, arguments: context.arguments)
-        let probe = ResourceState(address: address, type: desired.type, id: id, attributes: [:])
-        let read = try await HandlerReader(context: handlerContext).read(type: desired.type, resources: [probe],
-                                                                           stack: handlerContext.stack)
-        guard let live = read.live[address] else {
-            throw NotConfirmed(description: "no \(desired.type) with id '\(SafeText.quoted(id))' in account \(configuration.stack.account), "
-                + "region \(configuration.stack.region); nothing was imported")
-        }
-        state.record(ResourceState(address: address, type: desired.type, id: id, attributes: live, sensitive: Array(desired.sensitive).sorted(),
-                                   dependencies: desired.dependencies))
-        state.serial += 1
-        try run.store.write(state)
-        context.console.out("Imported \(desired.type) \(id) as \(address). Run deploy plan to see what apply would change to match the stack.")
+        let loaded = try StackOptions(context.arguments, command: name).load(context.console)
+        let imported = try await Deployment(loaded, context).importResource(address, id: id)
+        context.console.out("Imported \(imported.type) \(id) as \(address). Run deploy plan to see what apply would change to match the stack.")
         return ExitCode.success
     }
 }

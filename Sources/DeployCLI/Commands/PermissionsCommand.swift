@@ -22,9 +22,8 @@ struct PermissionsCommand: Command {
     }
 
     static func run(_ context: CommandContext) async throws -> Int32 {
-        let configuration = try StackOptions(context.arguments, command: name).loadConfiguration()
-        var expander = Expander(configuration)
-        let policy = try PermissionsPolicy.build(try expander.expand(), stack: configuration.stack,
+        let loaded = try StackOptions(context.arguments, command: name).load(context.console, readingState: false)
+        let policy = try PermissionsPolicy.build(loaded.expanded, stack: loaded.stack,
                                                  scoped: context.arguments.value("resources") != "any")
         context.console.out(try JSONText.encode(policy))
         return ExitCode.success

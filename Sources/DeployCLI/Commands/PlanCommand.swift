@@ -1,3 +1,4 @@
+import Deployment
 import Foundation
 import Plan
 import Stack
@@ -23,24 +24,16 @@ struct PlanCommand: Command {
     ]
 
     static func run(_ context: CommandContext) async throws -> Int32 {
-        let options = try StackOptions(context.arguments, command: name)
-        var run = try StackRun.open(options, console: context.console)
-        if !context.arguments.flag("no-lock") { try run.lock(name, context.console) }
-        defer { run.release() }
-        let configuration = run.configuration
-        let store = run.store
-        let state = try run.state()
-        let plan = try await run.plan(state, refresh: !context.arguments.flag("no-refresh")) {
-            try ReaderFactory.readers(context, configuration)
-        }
-        if let out = context.arguments.value("out") {
-            try PlanFile(plan: plan, stackFile: options.stackPath, templatesDirectory: options.templates, statePath: store.path).write(to: out)
-        }
+        let loaded = try StackOptions(context.arguments, command: name).load(context.console)
+        let outcome = try await Deployment(loaded, context).plan(refresh: !context.arguments.flag("no-refresh"),
+                                                                 lock: !context.arguments.flag("no-lock"))
+        let plan = outcome.plan
+        if let out = context.arguments.value("out") { try outcome.file.write(to: out) }
         switch context.options.output {
         case .json:
             context.console.out(try JSONText.encode(PlanDocument(plan)))
         case .text:
-            for line in StaticCheck.summary(try StaticCheck.evaluate(configuration, expanded: run.expanded, state: state)) { context.console.out(line) }
+            for line in ComplianceSummary.lines(outcome.compliance) { context.console.out(line) }
             context.console.out("")
             context.console.out(PlanText.render(plan, showUnchanged: context.arguments.flag("show-unchanged"), colour: context.console.colourOut))
             if let out = context.arguments.value("out") {

@@ -23,12 +23,11 @@ struct ValidateCommand: Command {
 
     static func run(_ context: CommandContext) async throws -> Int32 {
         let options = try StackOptions(context.arguments, command: name)
-        let configuration = try options.loadConfiguration(warnings: context.console)
-        var expander = Expander(configuration)
-        let expanded = try expander.expand()
+        let loaded = try options.load(context.console, readingState: false)
+        let (configuration, expanded) = (loaded.configuration, loaded.expanded)
         var phases: [String: Int] = [:]
         for resource in expanded.resources { phases[resource.address.phase, default: 0] += 1 }
-        let report = Report(valid: true, stack: configuration.stack.name, digest: StackDigest.compute(configuration),
+        let report = Report(valid: true, stack: configuration.stack.name, digest: loaded.digest,
                             resources: expanded.resources.count, phases: phases)
         switch context.options.output {
         case .json:

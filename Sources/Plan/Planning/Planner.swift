@@ -10,12 +10,30 @@ public struct Planner {
     public var state: State?
     public var refresh: RefreshResult?
     public var stackDigest: String
+    /// An expansion of this configuration to refine rather than expanding the stack again: the one made against the
+    /// recorded state when the stack was loaded (`Planner.recordedAttributes`). Only the blocks that this plan's
+    /// decisions reach (a replacement's unknown ids, a live value that drifted) are evaluated again.
+    public var base: ExpandedStack?
 
-    public init(configuration: StackConfiguration, state: State?, refresh: RefreshResult? = nil, stackDigest: String) {
+    public init(configuration: StackConfiguration, state: State?, refresh: RefreshResult? = nil, stackDigest: String,
+                base: ExpandedStack? = nil) {
         self.configuration = configuration
         self.state = state
         self.refresh = refresh
         self.stackDigest = stackDigest
+        self.base = base
+    }
+
+    /// The computed attributes the recorded state lends: a created resource's as recorded, anything else's unknown.
+    /// What a stack is expanded with when it is loaded, before a refresh or a plan has decided anything.
+    public static func recordedAttributes(_ state: State?) -> Expander.ComputedAttributes {
+        let recorded = Dictionary((state?.resources ?? []).map { ($0.address, $0) }) { first, _ in first }
+        return { desired in
+            guard let resource = recorded[desired.address], resource.status == .created, resource.type == desired.type else {
+                return Expander.allUnknown(desired)
+            }
+            return Dictionary(uniqueKeysWithValues: desired.schema.computed.map { ($0, resource.attributes[$0] ?? .unknown) })
+        }
     }
 
     public func plan() throws(StackError) -> Plan {
@@ -28,11 +46,17 @@ public struct Planner {
         var drift: [Drift] = []
         let recorded = Dictionary((state?.resources ?? []).map { ($0.address, $0) }) { first, _ in first }
         var expander = Expander(configuration)
-        let expanded = try expander.expand { desired throws(StackError) in
+        let decided: Expander.ComputedAttributes = { desired throws(StackError) in
             let (action, computed, found) = try decide(desired, recorded: recorded[desired.address])
             actions.append(action)
             if let found { drift.append(found) }
             return computed
+        }
+        let expanded: ExpandedStack
+        if let base {
+            expanded = try expander.refine(base, computed: decided)
+        } else {
+            expanded = try expander.expand(computed: decided)
         }
         let declared = Set(expanded.resources.map(\.address))
         var deletions: [PlannedAction] = []

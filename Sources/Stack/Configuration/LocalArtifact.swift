@@ -1,6 +1,5 @@
 import Foundation
 import Hashing
-import Synchronization
 
 /// A local file a resource uploads (`aws.s3.object`'s `source`), hashed when the stack is expanded: its digest is
 /// in the plan, other phases pin it, and a changed file shows as a change before anything is sent.
@@ -27,7 +26,7 @@ public struct LocalArtifact: Sendable, Equatable {
         let path = relative.hasPrefix("/") || directory.isEmpty ? relative : (directory as NSString).appendingPathComponent(relative)
         let summary: (size: Int64, sha256: [UInt8])
         do {
-            summary = digest ? try digests.summary(path) : (try FileDigest.regularFileSize(path), [])
+            summary = digest ? try FileDigest.summary(path: path) : (try FileDigest.regularFileSize(path), [])
         } catch {
             throw StackError("source '\(relative)': \(error.description)", at: location)
         }
@@ -40,28 +39,5 @@ public struct LocalArtifact: Sendable, Equatable {
         self.offset = offset
         self.size = size
         self.sha256 = sha256
-    }
-}
-
-/// Digests already computed in this process, by path, kept while the file's identity, size and modification time
-/// stay the same: apply expands the stack again for each resource, and a model of gigabytes is hashed once per run.
-private let digests = DigestCache()
-
-private final class DigestCache: Sendable {
-    private struct Identity: Equatable {
-        var device: UInt64, inode: UInt64, size: Int64, seconds: Int, nanoseconds: Int
-    }
-
-    private let known = Mutex<[String: (identity: Identity, sha256: [UInt8])]>([:])
-
-    func summary(_ path: String) throws(FileDigest.Failure) -> (size: Int64, sha256: [UInt8]) {
-        var status = stat()
-        guard stat(path, &status) == 0 else { return try FileDigest.summary(path: path) }
-        let identity = Identity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino), size: Int64(status.st_size),
-                                seconds: status.st_mtim.tv_sec, nanoseconds: status.st_mtim.tv_nsec)
-        if let cached = known.withLock({ $0[path] }), cached.identity == identity { return (identity.size, cached.sha256) }
-        let summary = try FileDigest.summary(path: path)
-        if summary.size == identity.size { known.withLock { $0[path] = (identity, summary.sha256) } }
-        return summary
     }
 }

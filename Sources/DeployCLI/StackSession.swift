@@ -1,15 +1,5 @@
 import AWS
-import Plan
-import Provision
 import Stack
-
-/// The readers a refresh uses, on a session for the stack's account and region.
-enum ReaderFactory {
-    static func readers(_ context: CommandContext, _ configuration: StackConfiguration) throws -> [any ResourceReader] {
-        let client = try StackSession.client(context, configuration.stack)
-        return [HandlerReader(context: ApplySupport.handlerContext(client, configuration.stack, arguments: context.arguments))]
-    }
-}
 
 /// The AWS client for a stack: its region, and its role when the stack names one.
 enum StackSession {

@@ -7,21 +7,22 @@ import TextSafety
 
 /// A verified bundle made ready to apply: its stack, templates and catalog unpacked into a private temporary
 /// directory; its artifacts left in the archive, read from there at their offsets (no copy of a model is made).
-struct BundledStack {
-    var directory: String
-    var stackPath: String
+public struct BundledStack: Sendable {
+    public var directory: String
+    public var stackPath: String
     /// Which release of which signer it is: the signer is the fingerprint of the key it verified with.
-    var release: BundleRelease
+    public var release: BundleRelease
     /// By the absolute path the stack resolves each artifact to, in the temporary directory.
-    var artifacts: [String: LocalArtifact]
+    public var artifacts: [String: LocalArtifact]
 
-    /// Opens and verifies the bundle at `path` with `key`. `admit` sees the release as soon as the signature has
-    /// verified, before a byte of the files is read or unpacked: what it throws stops everything there.
-    static func open(_ path: String, key: Ed25519.PublicKey, admit: (BundleRelease) throws -> Void) throws -> BundledStack {
+    /// Opens and verifies the bundle at `path` with `key`. A release that the state at `statePath` does not admit
+    /// (older than, or the same as, the last one completed from its signer, unless `allowDowngrade`) is refused on
+    /// the signed manifest alone, before a byte of the files is read or unpacked, a lock taken or a call made.
+    public static func open(_ path: String, key: Ed25519.PublicKey, statePath: String, allowDowngrade: Bool) throws -> BundledStack {
         let bundle = try BundleReader.open(path, key: key)
         let release = BundleRelease(bundleID: bundle.manifest.bundleID, manifestSHA256: bundle.manifestSHA256,
                                     sequence: bundle.manifest.sequence, signer: key.fingerprint)
-        try admit(release)
+        _ = try StateStore(path: statePath).load()?.admit(release, allowDowngrade: allowDowngrade)
         let artifactRoles: Set<String> = ["artifact", "model", "deploy", "inference-server"]
         let roles = Dictionary(bundle.manifest.files.map { ($0.path, $0) }) { first, _ in first }
         guard roles[bundle.manifest.stack]?.role == "stack" else {
@@ -30,8 +31,8 @@ struct BundledStack {
         }
         let artifactFiles = bundle.entries.filter { artifactRoles.contains(roles[$0.path]?.role ?? "") }
         guard !bundle.isSplit || artifactFiles.isEmpty else {
-            throw UsageError(message: "\(path) is split into parts; apply reads artifacts straight from one archive: join the parts "
-                             + "(deploy bundle import, or cat) first", command: "apply")
+            throw Refused("\(path) is split into parts; apply reads artifacts straight from one archive: join the parts "
+                          + "(deploy bundle import, or cat) first", hint: "See 'deploy apply --help'.")
         }
         let parent = FileManager.default.temporaryDirectory.path
         let directory = parent + "/deploy-bundle-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -47,5 +48,6 @@ struct BundledStack {
         return BundledStack(directory: directory, stackPath: directory + "/" + bundle.manifest.stack, release: release, artifacts: artifacts)
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: directory) }
+    /// Deletes the unpacked directory.
+    public func remove() { try? FileManager.default.removeItem(atPath: directory) }
 }

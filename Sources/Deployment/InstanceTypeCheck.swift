@@ -7,17 +7,13 @@ import TextSafety
 /// price catalog beside the templates lists the types `deploy` knows, and the stack's `allow.instance_types`
 /// admits newer ones.
 enum InstanceTypeCheck {
-    static func check(_ configuration: StackConfiguration) throws {
+    static func check(_ configuration: StackConfiguration, expanded: ExpandedStack) throws {
         let catalogPath = (configuration.templatesDirectory as NSString).appendingPathComponent("pricing.json5")
         guard FileManager.default.fileExists(atPath: catalogPath) else { return }
         let catalog = try PriceCatalog.load(catalogPath)
         // the catalog also prices reference GPU offers ("a100-single"); EC2's types are family.size
         let known = Set(catalog.instances.keys.filter { $0.contains(".") }).union(configuration.stack.allow.instanceTypes)
-        // the types are all it needs: no artifact is hashed for them
-        var types = configuration
-        types.hashesArtifacts = false
-        var expander = Expander(types)
-        for resource in try expander.expand().resources where resource.type == "aws.ec2.instance" {
+        for resource in expanded.resources where resource.type == "aws.ec2.instance" {
             guard let type = resource.properties["instance_type"]?.stringValue, !known.contains(type) else { continue }
             let message = Suggestion.message("\(resource.address): instance type '\(SafeText.quoted(type))' is not in the price catalog",
                                              for: type, among: known)

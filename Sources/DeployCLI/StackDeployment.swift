@@ -1,0 +1,28 @@
+import Deployment
+import Provision
+import Stack
+
+extension StackOptions {
+    /// Where the options say the stack is.
+    var source: StackSource {
+        StackSource(stackPath: stackPath, templatesDirectory: templates, statePath: statePath, bundledArtifacts: bundledArtifacts)
+    }
+
+    /// Loads, checks and expands the stack (see `LoadedStack`), printing its warnings with their locations.
+    func load(_ console: Console, readingState: Bool = true, hashingArtifacts: Bool = true) throws -> LoadedStack {
+        let loaded = try LoadedStack.load(source, readingState: readingState, hashingArtifacts: hashingArtifacts)
+        for warning in loaded.warnings { console.err("warning: " + (warning.location.map { "\($0): " } ?? "") + warning.message) }
+        return loaded
+    }
+}
+
+extension Deployment {
+    /// A deployment of `loaded` with the AWS handlers, the account reached as the command's options say, and the
+    /// console as its observer.
+    init(_ loaded: LoadedStack, _ context: CommandContext, autoApprove: Bool = false, parallelism: Int = 8) {
+        let stop = StopFlag()
+        let stack = loaded.stack
+        self.init(loaded, account: AWSAccount { try StackSession.client(context, stack) },
+                  observer: ConsoleObserver(context, stop: stop, autoApprove: autoApprove), stop: stop, parallelism: parallelism)
+    }
+}
