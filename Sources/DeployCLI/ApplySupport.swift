@@ -34,30 +34,32 @@ enum ApplySupport {
     }
 
     /// Runs `work` with an executor whose progress is printed and which SIGINT/SIGTERM stop gently; returns the exit code.
-    static func execute(_ operation: StackOperation, run: StackRun, expanded: ExpandedStack, state: State, handlerContext: HandlerContext, arguments: ParsedArguments,
+    static func execute(_ operation: StackOperation, run: StackRun, expanded: ExpandedStack, state: State, handlerContext: HandlerContext, parallelism: Int,
                         _ context: CommandContext, _ work: (Executor) async throws -> ExecutionReport) async throws -> Int32 {
         let stop = StopFlag()
         let signals = SignalTrap.install(stop, context.console)
         defer { signals.forEach { $0.cancel() } }
         let reporter = RunReporter(context)
         let executor = Executor(configuration: run.configuration, expanded: expanded, journal: Journal(state: state, store: run.store), context: handlerContext,
-                                parallelism: try parallelism(arguments, command: operation.rawValue), stop: stop, events: reporter.progress())
+                                parallelism: parallelism, stop: stop, events: reporter.progress())
         if context.options.output == .text { context.console.out("") }
         return reporter.finish(try await work(executor), operation)
     }
 
-    /// The handler context for a stack.
-    static func handlerContext(_ client: AWSClient, _ stack: StackFile, arguments: ParsedArguments) -> HandlerContext {
+    /// The handler context for a stack; only destroy's --empty-buckets and --force set `emptyBuckets` and `force`.
+    static func handlerContext(_ client: AWSClient, _ stack: StackFile, emptyBuckets: Bool, force: Bool) -> HandlerContext {
         HandlerContext(client: client, stack: StackIdentity(name: stack.name, account: stack.account, region: stack.region),
-                       partition: stack.partition, emptyBuckets: arguments.flag("empty-buckets"), force: arguments.flag("force"))
+                       partition: stack.partition, emptyBuckets: emptyBuckets, force: force)
     }
 
-    static func parallelism(_ arguments: ParsedArguments, command: String) throws(UsageError) -> Int {
-        guard let text = arguments.value("parallelism") else { return 8 }
-        guard let value = Int(text), (1...64).contains(value) else {
-            throw UsageError(message: "--parallelism must be a whole number from 1 to 64, not '\(text)'", command: command)
+    /// `--parallelism <n>`, default 8, for apply and destroy.
+    static func parallelismBinding<Options>(_ property: WritableKeyPath<Options, Int> & Sendable) -> OptionBinding<Options> {
+        .value("parallelism", "n", "How many resources to work on at once (default 8).", property) { text throws(UsageError) in
+            guard let value = Int(text), (1...64).contains(value) else {
+                throw UsageError(message: "--parallelism must be a whole number from 1 to 64, not '\(text)'")
+            }
+            return value
         }
-        return value
     }
 }
 

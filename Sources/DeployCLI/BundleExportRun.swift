@@ -6,13 +6,13 @@ import Stack
 /// `bundle export`: gathers what the stack needs (binaries, stack, templates, pricing, artifacts, models, plan)
 /// under the layout an import restores (Stacks/, Templates/, bin/, models/), and writes the bundle.
 enum BundleExportRun {
-    static func run(_ context: CommandContext) throws -> Int32 {
-        let arguments = context.arguments
-        let options = try StackOptions(arguments, command: BundleCommand.name)
+    static func run(_ arguments: BundleCommand.Options, _ context: CommandContext) throws -> Int32 {
+        let options = try arguments.stack.required(command: BundleCommand.name)
+        let out = try arguments.given(arguments.out, "out")
         let configuration = try options.loadConfiguration(warnings: context.console)
         let inputs = try inputs(configuration, arguments)
-        let key = try arguments.value("sign-key").map(BundleKeys.privateKey)
-        if arguments.value("deploy") == nil, usesSharedSwiftRuntime {
+        let key = try arguments.signKey.map(BundleKeys.privateKey)
+        if arguments.deploy == nil, usesSharedSwiftRuntime {
             context.console.err("warning: this deploy loads the Swift runtime from the toolchain; a site without it needs one built with "
                 + "--static-swift-stdlib (pass it as --deploy FILE)")
         }
@@ -25,24 +25,24 @@ enum BundleExportRun {
             created = value
         }
         // the release number a site compares with the last one it applied: given, or the creation time in seconds
-        let sequence = try arguments.value("sequence").map(BundleSequence.parse) ?? created
+        let sequence = arguments.sequence ?? created
         let showsProgress = isatty(STDERR_FILENO) == 1 && context.options.output == .text
         let started = Date()
         let result = try BundleExport.write(inputs, stack: "Stacks/" + (configuration.stack.file as NSString).lastPathComponent,
                                             tools: ["deploy": DeployCLI.version, "inference-server": DeployCLI.version],
-                                            platform: platform, created: created, sequence: sequence, key: key, to: arguments.value("out")!,
-                                            partSize: arguments.value("split").flatMap(BundleSizes.parse)) { done, total in
+                                            platform: platform, created: created, sequence: sequence, key: key, to: out,
+                                            partSize: arguments.split) { done, total in
             if showsProgress { FileHandle.standardError.write(Data("\rexporting \(BundleSizes.text(done)) of \(BundleSizes.text(total))".utf8)) }
         }
         if showsProgress { FileHandle.standardError.write(Data("\n".utf8)) }
         let seconds = Date().timeIntervalSince(started)
         switch context.options.output {
         case .json:
-            context.console.out(try JSONText.encode(Summary(bundle: arguments.value("out")!, bundle_id: result.manifest.bundleID,
+            context.console.out(try JSONText.encode(Summary(bundle: out, bundle_id: result.manifest.bundleID,
                                                             sequence: result.manifest.sequence, size: result.size,
                                                             files: result.manifest.files.count, signer: key?.publicKey.fingerprint)))
         case .text:
-            context.console.out("wrote \(arguments.value("out")!): \(result.manifest.files.count) files, \(BundleSizes.text(result.size)), "
+            context.console.out("wrote \(out): \(result.manifest.files.count) files, \(BundleSizes.text(result.size)), "
                 + "in \(String(format: "%.1f", seconds)) s")
             context.console.out("bundle id \(result.manifest.bundleID), sequence \(result.manifest.sequence)"
                 + (key.map { ", signed by \($0.publicKey.fingerprint)" } ?? ", unsigned"))
@@ -68,7 +68,7 @@ enum BundleExportRun {
     }
 
     /// Every file of the bundle, with its place and role.
-    static func inputs(_ configuration: StackConfiguration, _ arguments: ParsedArguments) throws -> [BundleInput] {
+    static func inputs(_ configuration: StackConfiguration, _ arguments: BundleCommand.Options) throws -> [BundleInput] {
         let stackFile = configuration.stack.file
         let stackDirectory = absolute((stackFile as NSString).deletingLastPathComponent)
         let templates = absolute(configuration.templatesDirectory)
@@ -101,19 +101,19 @@ enum BundleExportRun {
                 inputs.append(BundleInput(path: place, source: path, role: "artifact", executable: access(path, X_OK) == 0))
             }
         }
-        let deploy = arguments.value("deploy") ?? executablePath ?? CommandLine.arguments[0]
+        let deploy = arguments.deploy ?? executablePath ?? CommandLine.arguments[0]
         guard FileManager.default.fileExists(atPath: deploy) else { throw UsageError(message: "no deploy binary at \(deploy)", command: BundleCommand.name) }
         inputs.append(BundleInput(path: "bin/deploy", source: deploy, role: "deploy", executable: true))
-        let server = arguments.value("server") ?? ((executablePath.map { ($0 as NSString).deletingLastPathComponent } ?? ".") + "/inference-server")
+        let server = arguments.server ?? ((executablePath.map { ($0 as NSString).deletingLastPathComponent } ?? ".") + "/inference-server")
         guard FileManager.default.fileExists(atPath: server) else {
             throw UsageError(message: "no inference-server at \(server); name it with --server", command: BundleCommand.name)
         }
         inputs.append(BundleInput(path: "bin/inference-server", source: server, role: "inference-server", executable: true))
-        for model in arguments.values("model") {
+        for model in arguments.models {
             guard FileManager.default.fileExists(atPath: model) else { throw UsageError(message: "no model file at \(model)", command: BundleCommand.name) }
             inputs.append(BundleInput(path: "models/" + (model as NSString).lastPathComponent, source: model, role: "model"))
         }
-        if let plan = arguments.value("plan") {
+        if let plan = arguments.plan {
             guard FileManager.default.fileExists(atPath: plan) else { throw UsageError(message: "no plan file at \(plan)", command: BundleCommand.name) }
             inputs.append(BundleInput(path: "plan.json", source: plan, role: "plan"))
         }

@@ -7,7 +7,7 @@ import Stack
 enum ReaderFactory {
     static func readers(_ context: CommandContext, _ configuration: StackConfiguration) throws -> [any ResourceReader] {
         let client = try StackSession.client(context, configuration.stack)
-        return [HandlerReader(context: ApplySupport.handlerContext(client, configuration.stack, arguments: context.arguments))]
+        return [HandlerReader(context: ApplySupport.handlerContext(client, configuration.stack, emptyBuckets: false, force: false))]
     }
 }
 

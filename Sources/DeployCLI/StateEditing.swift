@@ -6,8 +6,8 @@ import TextSafety
 enum StateEditing {
     /// Loads the state under the lock, lets `change` edit it, and writes it back (atomically, with a new serial)
     /// only when `change` returns true.
-    static func mutate(_ context: CommandContext, command: String, _ change: (inout State) throws -> Bool) throws {
-        var run = try StackRun.open(try StackOptions(context.arguments, command: command), console: context.console)
+    static func mutate(_ selection: StackSelection, _ context: CommandContext, command: String, _ change: (inout State) throws -> Bool) throws {
+        var run = try StackRun.open(try selection.required(command: command), console: context.console)
         try run.lock(command, context.console)
         defer { run.release() }
         guard var state = try run.store.load(for: run.configuration.stack) else {
@@ -19,8 +19,8 @@ enum StateEditing {
     }
 
     /// The state, read without the lock (for commands that only look).
-    static func read(_ context: CommandContext, command: String) throws -> (StackConfiguration, State) {
-        let options = try StackOptions(context.arguments, command: command)
+    static func read(_ selection: StackSelection, command: String) throws -> (StackConfiguration, State) {
+        let options = try selection.required(command: command)
         let configuration = try options.loadConfiguration()
         guard let state = try options.stateStore(for: configuration).load(for: configuration.stack) else {
             throw NotConfirmed(description: "stack \(configuration.stack.name) has no state yet: nothing is recorded")
@@ -29,7 +29,7 @@ enum StateEditing {
     }
 
     /// `text` as a resource address, or a usage error that says what one looks like.
-    static func address(_ text: String, command: String) throws(UsageError) -> ResourceAddress {
+    static func address(_ text: String, command: String?) throws(UsageError) -> ResourceAddress {
         guard let address = ResourceAddress(text) else {
             throw UsageError(message: "'\(SafeText.quoted(text))' is not a resource address like network.vpc or network.private_subnet[0]",
                              command: command)

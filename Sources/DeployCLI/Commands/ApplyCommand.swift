@@ -1,3 +1,4 @@
+import AWS
 import Compliance
 import Foundation
 import Plan
@@ -20,70 +21,90 @@ struct ApplyCommand: Command {
         whose sequence is not higher (an older release, or the same bundle again once its apply finished) is refused \
         before anything is read or changed, unless --allow-downgrade, which the state then records.
         """
-    static let options = StackOptions.specs + StackOptions.stateSpecs + [
-        .value("phase", "name", "Apply one phase and what it needs from earlier phases."),
-        .value("parallelism", "n", "How many resources to work on at once (default 8)."),
-        .flag("auto-approve", "Apply without asking."),
-        .flag("no-refresh", "Plan against the recorded state without reading the account."),
-        .flag("allow-findings", "Apply even when the plan fails a critical compliance check."),
-        .value("bundle", "file", "Apply the stack of a bundle (deploy bundle export), verified first; needs --pubkey and --state."),
-        .value("pubkey", "key", "With --bundle: the Ed25519 public key the bundle must be signed with."),
-        .flag("allow-downgrade", "With --bundle: apply a bundle not newer than the last one applied from its signer (recorded)."),
-    ]
     static let positionals = ["[PLANFILE]"]
 
-    static func validate(_ arguments: ParsedArguments) throws(UsageError) {
-        guard arguments.positionals.count <= 1 else {
-            throw UsageError(message: "unexpected argument '\(arguments.positionals[1])'", command: name)
-        }
-        if arguments.value("bundle") != nil {
-            guard arguments.value("stack") == nil, arguments.positionals.isEmpty else {
-                throw UsageError(message: "--bundle brings its own stack: give neither --stack nor a plan file", command: name)
+    struct Options: CommandOptions {
+        var stack = StackSelection()
+        var phase: Phase?
+        var parallelism = 8
+        var autoApprove = false
+        var noRefresh = false
+        var allowFindings = false
+        var bundle: String?
+        var pubkey: String?
+        var allowDowngrade = false
+        var positionals: [String] = []
+
+        static let bindings: [OptionBinding<Self>] = StackSelection.bindings(\.stack) + [
+            .value("phase", "name", "Apply one phase and what it needs from earlier phases.", \.phase) { phase throws(UsageError) in
+                guard let known = Phase(rawValue: phase) else {
+                    throw UsageError(message: Suggestion.message("unknown phase '\(phase)'", for: phase, among: Phase.allCases.map(\.rawValue)))
+                }
+                return known
+            },
+            ApplySupport.parallelismBinding(\.parallelism),
+            .flag("auto-approve", "Apply without asking.", \.autoApprove),
+            .flag("no-refresh", "Plan against the recorded state without reading the account.", \.noRefresh),
+            .flag("allow-findings", "Apply even when the plan fails a critical compliance check.", \.allowFindings),
+            .value("bundle", "file", "Apply the stack of a bundle (deploy bundle export), verified first; needs --pubkey and --state.", \.bundle),
+            .value("pubkey", "key", "With --bundle: the Ed25519 public key the bundle must be signed with.", \.pubkey),
+            .flag("allow-downgrade", "With --bundle: apply a bundle not newer than the last one applied from its signer (recorded).",
+                  \.allowDowngrade),
+        ]
+
+        func validate() throws(UsageError) {
+            guard positionals.count <= 1 else {
+                throw UsageError(message: "unexpected argument '\(positionals[1])'", command: name)
             }
-            guard arguments.value("pubkey") != nil else { throw UsageError(message: "--bundle needs --pubkey, the key it must be signed with", command: name) }
-            guard arguments.value("state") != nil else {
-                throw UsageError(message: "--bundle needs --state: the bundle's stack is unpacked to a temporary directory", command: name)
+            if bundle != nil {
+                guard stack.stackPath == nil, positionals.isEmpty else {
+                    throw UsageError(message: "--bundle brings its own stack: give neither --stack nor a plan file", command: name)
+                }
+                guard pubkey != nil else { throw UsageError(message: "--bundle needs --pubkey, the key it must be signed with", command: name) }
+                guard stack.statePath != nil else {
+                    throw UsageError(message: "--bundle needs --state: the bundle's stack is unpacked to a temporary directory", command: name)
+                }
+            } else if allowDowngrade {
+                throw UsageError(message: "--allow-downgrade concerns a bundle's release sequence: it needs --bundle", command: name)
+            } else if positionals.isEmpty, stack.stackPath == nil {
+                throw UsageError(message: "give --stack <file> or a saved plan file", command: name)
             }
-        } else if arguments.flag("allow-downgrade") {
-            throw UsageError(message: "--allow-downgrade concerns a bundle's release sequence: it needs --bundle", command: name)
-        } else if arguments.positionals.isEmpty, arguments.value("stack") == nil {
-            throw UsageError(message: "give --stack <file> or a saved plan file", command: name)
+            if !positionals.isEmpty, stack.stackPath != nil {
+                throw UsageError(message: "give either --stack or a plan file, not both", command: name)
+            }
         }
-        if !arguments.positionals.isEmpty, arguments.value("stack") != nil {
-            throw UsageError(message: "give either --stack or a plan file, not both", command: name)
-        }
-        _ = try ApplySupport.parallelism(arguments, command: name)
-        if let phase = arguments.value("phase"), Phase(rawValue: phase) == nil {
-            throw UsageError(message: Suggestion.message("unknown phase '\(phase)'", for: phase, among: Phase.allCases.map(\.rawValue)),
-                             command: name)
+
+        /// Apply never empties buckets or forces: those are destroy's.
+        func handlerContext(_ client: AWSClient, _ stack: StackFile) -> HandlerContext {
+            ApplySupport.handlerContext(client, stack, emptyBuckets: false, force: false)
         }
     }
 
-    static func run(_ context: CommandContext) async throws -> Int32 {
-        var arguments = context.arguments
+    static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
+        var selection = parsed.stack
         var saved: PlanFile?
-        if let path = arguments.positionals.first {
+        if let path = parsed.positionals.first {
             let file = try PlanFile.read(path)
             saved = file
-            arguments.values["stack"] = file.stackFile
-            if arguments.values["templates"] == nil, let templates = file.templatesDirectory { arguments.values["templates"] = templates }
-            if arguments.values["state"] == nil { arguments.values["state"] = file.statePath }
+            selection.stackPath = file.stackFile
+            if selection.templates == nil, let templates = file.templatesDirectory { selection.templates = templates }
+            if selection.statePath == nil { selection.statePath = file.statePath }
         }
         var bundled: BundledStack?
-        let allowDowngrade = arguments.flag("allow-downgrade")
-        if let bundle = arguments.value("bundle") {
-            let store = StateStore(path: arguments.value("state")!)
+        let allowDowngrade = parsed.allowDowngrade
+        if let bundle = parsed.bundle, let statePath = selection.statePath, let pubkey = parsed.pubkey {
+            let store = StateStore(path: statePath)
             // a rollback is refused on the signed manifest alone: before the archive is read through, a lock taken or a call made
-            let unpacked = try BundledStack.open(bundle, key: try BundleKeys.publicKey(arguments.value("pubkey")!)) { release in
+            let unpacked = try BundledStack.open(bundle, key: try BundleKeys.publicKey(pubkey)) { release in
                 _ = try store.load()?.admit(release, allowDowngrade: allowDowngrade)
             }
             bundled = unpacked
-            arguments.values["stack"] = unpacked.stackPath
+            selection.stackPath = unpacked.stackPath
             context.console.err("bundle \(bundle): sequence \(unpacked.release.sequence), signed by \(unpacked.release.signer) (the key given), "
                 + "every byte checked; artifacts upload from it")
         }
         defer { bundled?.remove() }
-        var options = try StackOptions(arguments, command: name)
+        var options = try selection.required(command: name)
         options.bundledArtifacts = bundled?.artifacts ?? [:]
         var run = try StackRun.open(options, console: context.console)
         let configuration = run.configuration
@@ -91,7 +112,7 @@ struct ApplyCommand: Command {
         if let saved { try saved.checkCurrent(stackDigest: StackDigest.compute(configuration), state: try Self.recorded(run)) }
         // a critical compliance failure on the plan stops here too, before any call
         let critical = try StaticCheck.evaluate(configuration, expanded: run.expanded, state: try Self.recorded(run)).failures.filter { $0.rule.severity == .critical }
-        if !critical.isEmpty, !arguments.flag("allow-findings") { throw FindingsRefused(findings: critical) }
+        if !critical.isEmpty, !parsed.allowFindings { throw FindingsRefused(findings: critical) }
         let client = try StackSession.client(context, configuration.stack)
         try await ApplySupport.checkAccount(client, configuration.stack)
         try run.lock(name, context.console)
@@ -104,8 +125,8 @@ struct ApplyCommand: Command {
             context.console.err("warning: --allow-downgrade: applying bundle sequence \(bundled.release.sequence) although this state records "
                 + "sequence \(recorded.sequence) from the same signer\(again); the state records the downgrade")
         }
-        let handlerContext = ApplySupport.handlerContext(client, configuration.stack, arguments: arguments)
-        var (plan, expanded) = try await run.planned(state, refresh: !arguments.flag("no-refresh")) { [HandlerReader(context: handlerContext)] }
+        let handlerContext = parsed.handlerContext(client, configuration.stack)
+        var (plan, expanded) = try await run.planned(state, refresh: !parsed.noRefresh) { [HandlerReader(context: handlerContext)] }
         if let saved {
             try saved.checkCurrent(stackDigest: plan.stackDigest, state: try Self.recorded(run))
             let current = plan.actions.filter { $0.kind != .noop }.map { "\($0.kind.rawValue) \($0.address)" }
@@ -114,14 +135,14 @@ struct ApplyCommand: Command {
                 throw PlanFile.StaleError(reason: "the account changed since it was made (a refresh now plans something else)")
             }
         }
-        if let phase = arguments.value("phase").flatMap(Phase.init) { plan.actions = Self.restrict(plan.actions, to: phase) }
+        if let phase = parsed.phase { plan.actions = Self.restrict(plan.actions, to: phase) }
         let reporter = RunReporter(context)
         if saved == nil {
             try reporter.plan(plan)
         } else {
             reporter.note("Applying the saved plan (\(plan.summary.dropLast()))")
         }
-        let wholeStack = arguments.value("phase") == nil
+        let wholeStack = parsed.phase == nil
         guard plan.hasChanges else {
             if let bundled, let admission {
                 // nothing to change is still this release applied: an older one may not follow it
@@ -136,14 +157,14 @@ struct ApplyCommand: Command {
         if let protected = plan.actions.first(where: { $0.protected && ($0.kind == .replace || $0.kind == .delete) }) {
             throw NotConfirmed(description: "\(protected.address) is protected and this plan would \(protected.kind == .delete ? "destroy" : "replace") it; nothing was changed")
         }
-        if saved == nil { try Confirmation.ask("\nApply these changes to account \(configuration.stack.account)?", context) }
+        if saved == nil { try Confirmation.ask("\nApply these changes to account \(configuration.stack.account)?", autoApprove: parsed.autoApprove, context) }
         if let bundled, let admission {
             // recorded before the first change: an apply of it interrupted from here on is continued by the same bundle only
             state.recordBundleStarted(bundled.release, admission: admission)
             state.serial += 1
             try run.store.write(state)
         }
-        let code = try await ApplySupport.execute(.apply, run: run, expanded: expanded, state: state, handlerContext: handlerContext, arguments: arguments,
+        let code = try await ApplySupport.execute(.apply, run: run, expanded: expanded, state: state, handlerContext: handlerContext, parallelism: parsed.parallelism,
                                                   context) { try await $0.apply(plan) }
         if let bundled, code == ExitCode.success, wholeStack {
             var finished = try run.state()

@@ -1,3 +1,4 @@
+import AWS
 import Foundation
 import Plan
 import Provision
@@ -14,24 +15,39 @@ struct DestroyCommand: Command {
         --keep-protected. KMS keys are scheduled for deletion with their pending window. A bucket that still holds \
         objects is refused unless --empty-buckets.
         """
-    static let options = StackOptions.specs + StackOptions.stateSpecs + [
-        .value("parallelism", "n", "How many resources to work on at once (default 8)."),
-        .flag("auto-approve", "Destroy without asking."),
-        .flag("force", "Destroy protected resources too, lifting a table's deletion protection."),
-        .flag("keep-protected", "Destroy everything except the protected resources, which stay in the state."),
-        .flag("empty-buckets", "Delete the objects of non-empty buckets first."),
-    ]
 
-    static func validate(_ arguments: ParsedArguments) throws(UsageError) {
-        guard arguments.positionals.isEmpty else { throw UsageError(message: "unexpected argument '\(arguments.positionals[0])'", command: name) }
-        if arguments.flag("force"), arguments.flag("keep-protected") {
-            throw UsageError(message: "--force and --keep-protected contradict each other", command: name)
+    struct Options: CommandOptions {
+        var stack = StackSelection()
+        var parallelism = 8
+        var autoApprove = false
+        var force = false
+        var keepProtected = false
+        var emptyBuckets = false
+        var positionals: [String] = []
+
+        static let bindings: [OptionBinding<Self>] = StackSelection.bindings(\.stack) + [
+            ApplySupport.parallelismBinding(\.parallelism),
+            .flag("auto-approve", "Destroy without asking.", \.autoApprove),
+            .flag("force", "Destroy protected resources too, lifting a table's deletion protection.", \.force),
+            .flag("keep-protected", "Destroy everything except the protected resources, which stay in the state.", \.keepProtected),
+            .flag("empty-buckets", "Delete the objects of non-empty buckets first.", \.emptyBuckets),
+        ]
+
+        func validate() throws(UsageError) {
+            guard positionals.isEmpty else { throw UsageError(message: "unexpected argument '\(positionals[0])'", command: name) }
+            if force, keepProtected {
+                throw UsageError(message: "--force and --keep-protected contradict each other", command: name)
+            }
         }
-        _ = try ApplySupport.parallelism(arguments, command: name)
+
+        /// The handlers may empty buckets (--empty-buckets) and delete protected resources (--force).
+        func handlerContext(_ client: AWSClient, _ stack: StackFile) -> HandlerContext {
+            ApplySupport.handlerContext(client, stack, emptyBuckets: emptyBuckets, force: force)
+        }
     }
 
-    static func run(_ context: CommandContext) async throws -> Int32 {
-        var run = try StackRun.open(try StackOptions(context.arguments, command: name), console: context.console)
+    static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
+        var run = try StackRun.open(try parsed.stack.required(command: name), console: context.console)
         let configuration = run.configuration
         let client = try StackSession.client(context, configuration.stack)
         try await ApplySupport.checkAccount(client, configuration.stack)
@@ -46,18 +62,18 @@ struct DestroyCommand: Command {
         let expanded = run.expanded
         let declaredProtected = Set(expanded.resources.filter(\.protected).map(\.address))
         let protected = Set(state.resources.map(\.address)).intersection(declaredProtected)
-        let keep = context.arguments.flag("keep-protected")
-        if !protected.isEmpty, !context.arguments.flag("force"), !keep {
+        let keep = parsed.keepProtected
+        if !protected.isEmpty, !parsed.force, !keep {
             throw NotConfirmed(description: "destroy would delete protected resources: \(protected.sorted().map(\.description).joined(separator: ", ")). "
                 + "Pass --force to delete them too, or --keep-protected to keep them; nothing was changed")
         }
         let doomed = state.resources.filter { !(keep && protected.contains($0.address)) }.sorted { $0.address > $1.address }
         reporter.note("Destroy \(doomed.count) resources of stack \(configuration.stack.name) in account \(configuration.stack.account):\n"
             + doomed.map { "  - \($0.address) (\($0.type)) \($0.id ?? "")" }.joined(separator: "\n"))
-        try Confirmation.ask("\nDestroy these resources?", context)
+        try Confirmation.ask("\nDestroy these resources?", autoApprove: parsed.autoApprove, context)
         return try await ApplySupport.execute(.destroy, run: run, expanded: expanded, state: state,
-                                              handlerContext: ApplySupport.handlerContext(client, configuration.stack, arguments: context.arguments),
-                                              arguments: context.arguments, context) {
+                                              handlerContext: parsed.handlerContext(client, configuration.stack),
+                                              parallelism: parsed.parallelism, context) {
             try await $0.destroy(protected: protected, keepProtected: keep)
         }
     }

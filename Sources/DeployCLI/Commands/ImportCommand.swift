@@ -14,19 +14,25 @@ struct ImportCommand: Command {
         or role name, a key id) through the same handler a refresh uses; nothing in the account changes. Run deploy plan \
         afterwards to see what apply would change to make it match the stack.
         """
-    static let options = StackOptions.specs + StackOptions.stateSpecs
     static let positionals = ["ADDRESS", "ID"]
 
-    static func validate(_ arguments: ParsedArguments) throws(UsageError) {
-        guard arguments.positionals.count == 2 else { throw UsageError(message: "import takes ADDRESS and ID", command: name) }
-        _ = try StateEditing.address(arguments.positionals[0], command: name)
-        guard !arguments.positionals[1].isEmpty else { throw UsageError(message: "the ID is empty", command: name) }
+    struct Options: CommandOptions {
+        var stack = StackSelection()
+        var positionals: [String] = []
+
+        static let bindings: [OptionBinding<Self>] = StackSelection.bindings(\.stack)
+
+        func validate() throws(UsageError) {
+            guard positionals.count == 2 else { throw UsageError(message: "import takes ADDRESS and ID", command: name) }
+            _ = try StateEditing.address(positionals[0], command: name)
+            guard !positionals[1].isEmpty else { throw UsageError(message: "the ID is empty", command: name) }
+        }
     }
 
-    static func run(_ context: CommandContext) async throws -> Int32 {
-        let address = try StateEditing.address(context.arguments.positionals[0], command: name)
-        let id = context.arguments.positionals[1]
-        var run = try StackRun.open(try StackOptions(context.arguments, command: name), console: context.console)
+    static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
+        let address = try StateEditing.address(parsed.positionals[0], command: name)
+        let id = parsed.positionals[1]
+        var run = try StackRun.open(try parsed.stack.required(command: name), console: context.console)
         let configuration = run.configuration
         var expander = Expander(configuration)
         let declared = try expander.expand().resources
@@ -43,7 +49,7 @@ struct ImportCommand: Command {
             throw NotConfirmed(description: "\(address) is already in the state as \(recorded.id ?? "a pending create"); "
                 + "remove it first with deploy state rm \(address) to import another")
         }
-        let handlerContext = ApplySupport.handlerContext(client, configuration.stack, arguments: context.arguments)
+        let handlerContext = ApplySupport.handlerContext(client, configuration.stack, emptyBuckets: false, force: false)
         let probe = ResourceState(address: address, type: desired.type, id: id, attributes: [:])
         let read = try await HandlerReader(context: handlerContext).read(type: desired.type, resources: [probe],
                                                                            stack: handlerContext.stack)

@@ -3,30 +3,13 @@ import Foundation
 import Plan
 import Stack
 
-/// The options of the commands that work on a stack: which stack, which templates, which state.
+/// A stack selection whose stack file is known (`StackSelection.required`): the stack, its templates and its state.
 struct StackOptions: Sendable {
-    static let specs: [OptionSpec] = [
-        .value("stack", "file", "The stack file (Stacks/*.json5)."),
-        .value("templates", "dir", "The phase templates (default: the stack's 'templates', else Templates/ beside Stacks/)."),
-    ]
-    static let stateSpecs: [OptionSpec] = [
-        .value("state", "path", "The state file (default: .deploy/<stack>.state.json beside the stack file)."),
-    ]
-
     var stackPath: String
     var templates: String?
     var statePath: String?
     /// Artifacts read from a verified bundle (`apply --bundle`), by absolute path.
     var bundledArtifacts: [String: LocalArtifact] = [:]
-
-    init(_ arguments: ParsedArguments, command: String) throws(UsageError) {
-        guard let stack = arguments.value("stack") else {
-            throw UsageError(message: "--stack <file> is required", command: command)
-        }
-        stackPath = stack
-        templates = arguments.value("templates")
-        statePath = arguments.value("state")
-    }
 
     /// Loads and checks the stack, its templates and its instance types; `warnings` receives what is accepted but
     /// worth a second look, one line each with its location.
