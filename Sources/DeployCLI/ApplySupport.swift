@@ -1,10 +1,12 @@
 /// What apply and destroy share on the command line.
 enum ApplySupport {
-    static func parallelism(_ arguments: ParsedArguments, command: String) throws(UsageError) -> Int {
-        guard let text = arguments.value("parallelism") else { return 8 }
-        guard let value = Int(text), (1...64).contains(value) else {
-            throw UsageError(message: "--parallelism must be a whole number from 1 to 64, not '\(text)'", command: command)
+    /// `--parallelism <n>`, default 8, for apply and destroy.
+    static func parallelismBinding<Options>(_ property: WritableKeyPath<Options, Int> & Sendable) -> OptionBinding<Options> {
+        .value("parallelism", "n", "How many resources to work on at once (default 8).", property) { text throws(UsageError) in
+            guard let value = Int(text), (1...64).contains(value) else {
+                throw UsageError(message: "--parallelism must be a whole number from 1 to 64, not '\(text)'")
+            }
+            return value
         }
-        return value
     }
 }

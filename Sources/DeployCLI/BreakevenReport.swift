@@ -38,27 +38,18 @@ struct BreakevenReport {
     var assumptions: [Assumption]
     var infrastructure: [StackCost.Line]
 
-    static func make(_ arguments: ParsedArguments) throws -> BreakevenReport {
+    /// The report for `options`, whose numbers are checked already.
+    static func make(_ options: BreakevenCommand.Options) throws -> BreakevenReport {
         let command = BreakevenCommand.name
-        func number(_ flag: String, allowZero: Bool = false) throws(UsageError) -> Double? {
-            guard let text = arguments.value(flag) else { return nil }
-            guard let value = Double(text.replacingOccurrences(of: "_", with: "")), value.isFinite else {
-                throw UsageError(message: "--\(flag) must be a number, not '\(text)'", command: command)
-            }
-            guard value > 0 || (allowZero && value == 0) else {
-                throw UsageError(message: "--\(flag) must be \(allowZero ? "zero or more" : "more than zero"), not \(text)", command: command)
-            }
-            return value
-        }
         var expanded: ExpandedStack?
         var stack: StackConfiguration?
-        if let path = arguments.value("stack") {
+        if let path = options.stack {
             let configuration = try StackConfiguration.load(stackPath: path)
             var expander = Expander(configuration)
             expanded = try expander.expand()
             stack = configuration
         }
-        let catalogPath = arguments.value("catalog")
+        let catalogPath = options.catalog
             ?? stack.map { ($0.templatesDirectory as NSString).appendingPathComponent("pricing.json5") } ?? "Templates/pricing.json5"
         let catalog = try PriceCatalog.load(catalogPath)
         var assumptions: [Assumption] = []
@@ -67,7 +58,7 @@ struct BreakevenReport {
         // the API
         let priceIn: Double, priceOut: Double
         var apiName = "the API"
-        if let modelName = arguments.value("api-model") {
+        if let modelName = options.apiModel {
             guard let model = catalog.apiModels[modelName] else {
                 throw UsageError(message: Suggestion.message("unknown API model '\(modelName)' (the catalog has \(catalog.apiModels.keys.sorted().joined(separator: ", ")))",
                                                              for: modelName, among: catalog.apiModels.keys), command: command)
@@ -76,8 +67,8 @@ struct BreakevenReport {
             assumptions.append(Assumption(name: "API price", value: String(format: "$%.2f input / $%.2f output per million tokens (%@)",
                                                                            priceIn, priceOut, modelName), source: cite(model.origin)))
         } else {
-            priceIn = try number("api-price-in") ?? 0
-            priceOut = try number("api-price-out") ?? 0
+            priceIn = options.apiPriceIn ?? 0
+            priceOut = options.apiPriceOut ?? 0
             assumptions.append(Assumption(name: "API price", value: String(format: "$%.2f input / $%.2f output per million tokens", priceIn, priceOut),
                                           source: "given"))
         }
@@ -85,10 +76,10 @@ struct BreakevenReport {
         let stackNodes = expanded.flatMap(StackCost.nodes)
         let hourly: Double
         var nodeName = "a node"
-        if let gpuHourly = try number("gpu-hourly") {
+        if let gpuHourly = options.gpuHourly {
             hourly = gpuHourly
             assumptions.append(Assumption(name: "node price", value: String(format: "$%.3f per hour", hourly), source: "given"))
-        } else if let type = arguments.value("instance") ?? stackNodes?.type {
+        } else if let type = options.instance ?? stackNodes?.type {
             guard let instance = catalog.instances[type] else {
                 throw UsageError(message: Suggestion.message("unknown instance '\(type)' (the catalog has \(catalog.instances.keys.sorted().joined(separator: ", ")))",
                                                              for: type, among: catalog.instances.keys), command: command)
@@ -96,37 +87,30 @@ struct BreakevenReport {
             hourly = instance.hourly
             nodeName = type
             assumptions.append(Assumption(name: "node price", value: String(format: "%@ at $%.3f per hour (%@)", type, hourly, instance.gpu),
-                                          source: cite(instance.origin) + (arguments.value("instance") == nil ? "; type from the stack" : "")))
+                                          source: cite(instance.origin) + (options.instance == nil ? "; type from the stack" : "")))
         } else {
             throw UsageError(message: "say what a node costs: --instance TYPE, --gpu-hourly USD, or --stack FILE", command: command)
         }
         let throughput: Double
-        if let file = arguments.value("throughput-from") {
+        if let file = options.throughputFrom {
             throughput = try Throughput.read(file)
             assumptions.append(Assumption(name: "throughput", value: String(format: "%.1f output tokens/s per node", throughput), source: "measured: \(file)"))
         } else {
-            throughput = try number("throughput-tps") ?? 0
+            throughput = options.throughputTPS ?? 0
             assumptions.append(Assumption(name: "throughput", value: String(format: "%.1f output tokens/s per node", throughput), source: "given"))
         }
 
         var inputs = BreakEvenInputs(inputPerMillion: priceIn, outputPerMillion: priceOut, nodeHourly: hourly, outputTokensPerSecond: throughput)
-        if let ratio = try number("input-output-ratio") { inputs.inputOutputRatio = ratio }
-        if let utilization = try number("utilization") {
-            guard utilization <= 1 else { throw UsageError(message: "--utilization must be in (0, 1], not \(utilization)", command: command) }
-            inputs.utilization = utilization
-        }
-        if let hours = try number("hours-per-month") {
-            guard hours <= 744 else { throw UsageError(message: "--hours-per-month cannot exceed 744 (31 days), not \(hours)", command: command) }
-            inputs.hoursPerMonth = hours
-        }
-        if let text = arguments.value("nodes") {
-            guard let nodes = Int(text), nodes >= 1 else { throw UsageError(message: "--nodes must be a whole number of at least 1, not '\(text)'", command: command) }
+        if let ratio = options.inputOutputRatio { inputs.inputOutputRatio = ratio }
+        if let utilization = options.utilization { inputs.utilization = utilization }
+        if let hours = options.hoursPerMonth { inputs.hoursPerMonth = hours }
+        if let nodes = options.nodes {
             inputs.minimumNodes = nodes
         } else if let stackNodes {
             inputs.minimumNodes = stackNodes.count
         }
-        inputs.operationsMonthly = try number("ops-per-month", allowZero: true) ?? 0
-        inputs.upfront = try number("upfront", allowZero: true) ?? 0
+        inputs.operationsMonthly = options.opsPerMonth ?? 0
+        inputs.upfront = options.upfront ?? 0
         var infrastructure: [StackCost.Line] = []
         if let expanded, let stack {
             infrastructure = StackCost.lines(expanded, catalog: catalog, hoursPerMonth: inputs.hoursPerMonth)
@@ -136,9 +120,9 @@ struct BreakevenReport {
                                           source: "\(catalogPath); usage assumed: 100 GB per bucket, 1 GB per table, 5 GB flow logs per month"))
         }
         var model = BreakEven(inputs)
-        if let tokens = try number("tokens-per-month", allowZero: true) {
+        if let tokens = options.tokensPerMonth {
             model.inputs.tokensPerMonth = tokens
-        } else if let spend = try number("api-spend-per-month", allowZero: true) {
+        } else if let spend = options.apiSpendPerMonth {
             model.inputs.tokensPerMonth = spend / model.blendedPerMillion * 1_000_000
         }
         assumptions.append(Assumption(name: "workload", value: String(format: "%.2f input tokens per output token: $%.3f per million blended",

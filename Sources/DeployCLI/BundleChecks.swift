@@ -6,8 +6,8 @@ import Glibc
 /// unpadded base64 of the SHA-256 of the raw 32-byte Ed25519 public key, as OpenSSH prints it), never the archive's
 /// claim; every other text from the archive goes through `ArchiveText` before it is shown.
 enum BundleChecks {
-    static func verify(_ file: String, _ context: CommandContext) throws -> Int32 {
-        let key = try BundleKeys.publicKey(context.arguments.value("pubkey")!)
+    static func verify(_ file: String, key path: String, _ context: CommandContext) throws -> Int32 {
+        let key = try BundleKeys.publicKey(path)
         let started = Date()
         let bundle = try BundleReader.open(file, key: key)
         try BundleReader.scan(bundle)
@@ -73,8 +73,8 @@ enum BundleChecks {
 
     /// What the bundle says it holds, from its headers, manifest and SBOM (checked against the manifest's digest);
     /// the files' data is not read.
-    static func inspect(_ file: String, _ context: CommandContext) throws -> Int32 {
-        let key = try context.arguments.value("pubkey").map(BundleKeys.publicKey)
+    static func inspect(_ file: String, key path: String?, _ context: CommandContext) throws -> Int32 {
+        let key = try path.map(BundleKeys.publicKey)
         let bundle = try BundleReader.open(file, key: key)
         let components = try sbom(bundle)
         let manifest = bundle.manifest
@@ -133,9 +133,8 @@ enum BundleChecks {
         }
     }
 
-    static func importBundle(_ file: String, _ context: CommandContext) throws -> Int32 {
-        let key = try BundleKeys.publicKey(context.arguments.value("pubkey")!)
-        let destination = context.arguments.value("to")!
+    static func importBundle(_ file: String, key path: String, to destination: String, _ context: CommandContext) throws -> Int32 {
+        let key = try BundleKeys.publicKey(path)
         let bundle = try BundleReader.open(file, key: key)
         try BundleImport.extract(bundle, to: destination)
         context.console.out("imported \(file) into \(destination): \(bundle.manifest.files.count) files, sequence \(bundle.manifest.sequence), "

@@ -7,15 +7,18 @@ import Stack
 /// `bundle export`: gathers what the stack needs (binaries, stack, templates, pricing, artifacts, models, plan)
 /// under the layout an import restores (Stacks/, Templates/, bin/, models/), and writes the bundle.
 enum BundleExportRun {
-    static func run(_ context: CommandContext) throws -> Int32 {
-        let arguments = context.arguments
-        let options = try StackOptions(arguments, command: BundleCommand.name)
+    static func run(_ arguments: BundleCommand.Options, _ context: CommandContext) throws -> Int32 {
+        let options = try arguments.stack.required(command: BundleCommand.name)
+        let out = try arguments.given(arguments.out, "out")
         // the artifacts are read and hashed as they are written into the bundle: the expansion only locates them
         let loaded = try options.load(context.console, readingState: false, hashingArtifacts: false)
         let configuration = loaded.configuration
-        let inputs = try inputs(loaded, arguments)
-        let key = try arguments.value("sign-key").map(BundleKeys.privateKey)
-        if arguments.value("deploy") == nil, usesSharedSwiftRuntime {
+        let contents = BundleContents(deploy: arguments.deploy ?? executablePath ?? CommandLine.arguments[0],
+                                      server: arguments.server ?? ((executablePath.map { ($0 as NSString).deletingLastPathComponent } ?? ".") + "/inference-server"),
+                                      models: arguments.models, plan: arguments.plan)
+        let inputs = try contents.inputs(loaded)
+        let key = try arguments.signKey.map(BundleKeys.privateKey)
+        if arguments.deploy == nil, usesSharedSwiftRuntime {
             context.console.err("warning: this deploy loads the Swift runtime from the toolchain; a site without it needs one built with "
                 + "--static-swift-stdlib (pass it as --deploy FILE)")
         }
@@ -28,24 +31,24 @@ enum BundleExportRun {
             created = value
         }
         // the release number a site compares with the last one it applied: given, or the creation time in seconds
-        let sequence = try arguments.value("sequence").map(BundleSequence.parse) ?? created
+        let sequence = arguments.sequence ?? created
         let showsProgress = isatty(STDERR_FILENO) == 1 && context.options.output == .text
         let started = Date()
         let result = try BundleExport.write(inputs, stack: "Stacks/" + (configuration.stack.file as NSString).lastPathComponent,
                                             tools: ["deploy": DeployCLI.version, "inference-server": DeployCLI.version],
-                                            platform: platform, created: created, sequence: sequence, key: key, to: arguments.value("out")!,
-                                            partSize: arguments.value("split").flatMap(BundleSizes.parse)) { done, total in
+                                            platform: platform, created: created, sequence: sequence, key: key, to: out,
+                                            partSize: arguments.split) { done, total in
             if showsProgress { FileHandle.standardError.write(Data("\rexporting \(BundleSizes.text(done)) of \(BundleSizes.text(total))".utf8)) }
         }
         if showsProgress { FileHandle.standardError.write(Data("\n".utf8)) }
         let seconds = Date().timeIntervalSince(started)
         switch context.options.output {
         case .json:
-            context.console.out(try JSONText.encode(Summary(bundle: arguments.value("out")!, bundle_id: result.manifest.bundleID,
+            context.console.out(try JSONText.encode(Summary(bundle: out, bundle_id: result.manifest.bundleID,
                                                             sequence: result.manifest.sequence, size: result.size,
                                                             files: result.manifest.files.count, signer: key?.publicKey.fingerprint)))
         case .text:
-            context.console.out("wrote \(arguments.value("out")!): \(result.manifest.files.count) files, \(BundleSizes.text(result.size)), "
+            context.console.out("wrote \(out): \(result.manifest.files.count) files, \(BundleSizes.text(result.size)), "
                 + "in \(String(format: "%.1f", seconds)) s")
             context.console.out("bundle id \(result.manifest.bundleID), sequence \(result.manifest.sequence)"
                 + (key.map { ", signed by \($0.publicKey.fingerprint)" } ?? ", unsigned"))
@@ -68,62 +71,6 @@ enum BundleExportRun {
         #else
         "linux-aarch64"
         #endif
-    }
-
-    /// Every file of the bundle, with its place and role.
-    static func inputs(_ loaded: LoadedStack, _ arguments: ParsedArguments) throws -> [BundleInput] {
-        let configuration = loaded.configuration
-        let stackFile = configuration.stack.file
-        let stackDirectory = absolute((stackFile as NSString).deletingLastPathComponent)
-        let templates = absolute(configuration.templatesDirectory)
-        if let named = configuration.stack.templates, absolute(stackDirectory + "/../Templates") != templates {
-            throw UsageError(message: "the stack names its own templates directory (\(named)); a bundle holds Templates/ beside Stacks/", command: BundleCommand.name)
-        }
-        var inputs = [BundleInput(path: "Stacks/" + (stackFile as NSString).lastPathComponent, source: stackFile, role: "stack")]
-        for phase in Phase.allCases {
-            inputs.append(BundleInput(path: "Templates/\(phase.rawValue).json5", source: templates + "/\(phase.rawValue).json5", role: "template"))
-        }
-        let pricing = templates + "/pricing.json5"
-        if FileManager.default.fileExists(atPath: pricing) { inputs.append(BundleInput(path: "Templates/pricing.json5", source: pricing, role: "pricing")) }
-        let roots = configuration.artifactRoots
-        for resource in loaded.expanded.resources {
-            guard let artifact = resource.artifact else { continue }
-            let path = absolute(artifact.path)
-            let place: String
-            // the expansion refused a file outside both trees already; this names where it goes in the bundle
-            switch roots.place(path) {
-            case .inside(.templates, let relative): place = "Templates/" + relative
-            case .inside(.stack, let relative): place = "Stacks/" + relative
-            case .outside, .linkedOutside:
-                throw UsageError(message: "\(resource.address): its file \(artifact.path) is outside the stack's directory and the templates; "
-                                 + "a bundle keeps files where the stack finds them", command: BundleCommand.name)
-            }
-            if !inputs.contains(where: { $0.path == place }) {
-                inputs.append(BundleInput(path: place, source: path, role: "artifact", executable: access(path, X_OK) == 0))
-            }
-        }
-        let deploy = arguments.value("deploy") ?? executablePath ?? CommandLine.arguments[0]
-        guard FileManager.default.fileExists(atPath: deploy) else { throw UsageError(message: "no deploy binary at \(deploy)", command: BundleCommand.name) }
-        inputs.append(BundleInput(path: "bin/deploy", source: deploy, role: "deploy", executable: true))
-        let server = arguments.value("server") ?? ((executablePath.map { ($0 as NSString).deletingLastPathComponent } ?? ".") + "/inference-server")
-        guard FileManager.default.fileExists(atPath: server) else {
-            throw UsageError(message: "no inference-server at \(server); name it with --server", command: BundleCommand.name)
-        }
-        inputs.append(BundleInput(path: "bin/inference-server", source: server, role: "inference-server", executable: true))
-        for model in arguments.values("model") {
-            guard FileManager.default.fileExists(atPath: model) else { throw UsageError(message: "no model file at \(model)", command: BundleCommand.name) }
-            inputs.append(BundleInput(path: "models/" + (model as NSString).lastPathComponent, source: model, role: "model"))
-        }
-        if let plan = arguments.value("plan") {
-            guard FileManager.default.fileExists(atPath: plan) else { throw UsageError(message: "no plan file at \(plan)", command: BundleCommand.name) }
-            inputs.append(BundleInput(path: "plan.json", source: plan, role: "plan"))
-        }
-        return inputs
-    }
-
-    /// `path` from the root, with `.` and `..` resolved.
-    static func absolute(_ path: String) -> String {
-        URL(fileURLWithPath: path.isEmpty ? "." : path).standardizedFileURL.path
     }
 
     /// Whether this process loaded the Swift runtime as a shared library (a build without --static-swift-stdlib).

@@ -6,9 +6,9 @@ import Glibc
 import Deployment
 
 enum Confirmation {
-    /// Asks on a terminal; refuses when there is none and --auto-approve was not given, and under --output json,
-    /// whose stream of events has no room for a question.
-    static func ask(_ question: String, _ context: CommandContext, autoApprove: Bool) throws {
+    /// Asks on a terminal unless `autoApprove` (--auto-approve); refuses when there is no terminal, and under
+    /// --output json, whose stream of events has no room for a question.
+    static func ask(_ question: String, autoApprove: Bool, _ context: CommandContext) throws {
         if autoApprove { return }
         guard context.options.output == .text else {
             throw UsageError(message: "--output json reports events and cannot ask for confirmation: review the plan and pass --auto-approve",

@@ -38,7 +38,7 @@ final class ConsoleObserver: DeploymentObserver {
             + resources.map { "  - \($0.address) (\($0.type)) \($0.id ?? "")" }.joined(separator: "\n"))
     }
 
-    func confirm(_ question: String) throws { try Confirmation.ask(question, context, autoApprove: autoApprove) }
+    func confirm(_ question: String) throws { try Confirmation.ask(question, autoApprove: autoApprove, context) }
 
     func starting() {
         trap.arm(SignalTrap.install(stop, context.console))

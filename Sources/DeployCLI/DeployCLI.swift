@@ -35,7 +35,7 @@ public enum DeployCLI {
             guard let first = commandWord(arguments) else {
                 guard arguments.contains("--help") || arguments.contains("-h") else {
                     guard arguments.isEmpty else {
-                        _ = try ArgumentParser.parse(arguments, options: GlobalOptions.specs, command: nil)
+                        _ = try ArgumentParser.scan(arguments, specs: GlobalOptions.specs, command: nil)
                         throw UsageError(message: "missing command", command: nil)
                     }
                     // as git and terraform do: no command at all is a mistake, answered with the usage on standard error
@@ -60,15 +60,7 @@ public enum DeployCLI {
             guard let command = commands.first(where: { $0.name == first }) else { throw unknownCommand(first) }
             var rest = arguments
             rest.remove(at: rest.firstIndex(of: first) ?? 0)
-            let parsed = try ArgumentParser.parse(rest, options: GlobalOptions.specs(for: command) + command.options, command: command.name)
-            if parsed.flag("help") {
-                console.out(Help.command(command))
-                return ExitCode.success
-            }
-            let options = try GlobalOptions(parsed, command: command.name, formats: command.outputFormats)
-            try command.validate(parsed)
-            return try await command.run(CommandContext(options: options, arguments: parsed,
-                                                        environment: environment, console: console))
+            return try await command.invoke(rest, environment: environment, console: console)
         } catch {
             let report = UserFacingReport(error)
             errors.report(report)

@@ -22,7 +22,7 @@ enum Help {
         var lines = ["OVERVIEW: \(command.abstract)"]
         if !command.discussion.isEmpty { lines += ["", command.discussion] }
         lines += ["", "USAGE: deploy \(command.name)\(positionals) [options]", "", "OPTIONS:"]
-        lines += optionLines(command.options + GlobalOptions.specs(for: command))
+        lines += optionLines(command.optionSpecs + GlobalOptions.specs(for: command))
         return lines.joined(separator: "\n")
     }
 

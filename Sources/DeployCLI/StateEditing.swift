@@ -7,33 +7,22 @@ import TextSafety
 enum StateEditing {
     /// Loads the state under the lock, lets `change` edit it, and writes it back (atomically, with a new serial)
     /// only when `change` returns true.
-    static func mutate(_ context: CommandContext, command: String, _ change: (inout State) throws -> Bool) throws {
-        let options = try StackOptions(context.arguments, command: command)
+    static func mutate(_ selection: StackSelection, _ context: CommandContext, command: String, _ change: (inout State) throws -> Bool) throws {
+        let options = try selection.required(command: command)
         let configuration = try options.loadConfiguration()
-        let store = options.stateStore(for: configuration)
-        let lock = try StateLock.acquire(statePath: store.path, operation: command)
-        defer { lock.release() }
-        if let warning = lock.warning { context.console.err("warning: \(warning)") }
-        guard var state = try store.load(for: configuration.stack) else {
-            throw NotConfirmed(description: "stack \(configuration.stack.name) has no state yet: nothing is recorded")
-        }
-        guard try change(&state) else { return }
-        state.serial += 1
-        try store.write(state)
+        try StateEdit.mutate(configuration, store: options.stateStore(for: configuration), operation: command,
+                             warning: { context.console.err("warning: \($0)") }, change)
     }
 
     /// The state, read without the lock (for commands that only look).
-    static func read(_ context: CommandContext, command: String) throws -> (StackConfiguration, State) {
-        let options = try StackOptions(context.arguments, command: command)
+    static func read(_ selection: StackSelection, command: String) throws -> (StackConfiguration, State) {
+        let options = try selection.required(command: command)
         let configuration = try options.loadConfiguration()
-        guard let state = try options.stateStore(for: configuration).load(for: configuration.stack) else {
-            throw NotConfirmed(description: "stack \(configuration.stack.name) has no state yet: nothing is recorded")
-        }
-        return (configuration, state)
+        return (configuration, try StateEdit.read(configuration, store: options.stateStore(for: configuration)))
     }
 
     /// `text` as a resource address, or a usage error that says what one looks like.
-    static func address(_ text: String, command: String) throws(UsageError) -> ResourceAddress {
+    static func address(_ text: String, command: String?) throws(UsageError) -> ResourceAddress {
         guard let address = ResourceAddress(text) else {
             throw UsageError(message: "'\(SafeText.quoted(text))' is not a resource address like network.vpc or network.private_subnet[0]",
                              command: command)

@@ -145,15 +145,15 @@ struct TerraformHabitsTests {
 
     @Test("under --output json nothing can be confirmed, so apply and destroy need --auto-approve; their errors are JSON")
     func jsonNeedsApproval() async throws {
-        func context(_ arguments: [String]) throws -> CommandContext {
-            let parsed = try ArgumentParser.parse(arguments, options: GlobalOptions.specs + ApplyCommand.options, command: "apply")
-            return CommandContext(options: try GlobalOptions(parsed, command: "apply"), arguments: parsed, environment: [:],
-                                  console: CommandLineTests.Captured().console)
+        func ask(_ arguments: [String]) throws {
+            let parsed = try ApplyCommand.parse(arguments)
+            try Confirmation.ask("Apply?", autoApprove: parsed.options.autoApprove,
+                                 CommandContext(options: parsed.global, environment: [:], console: CommandLineTests.Captured().console))
         }
-        #expect { try Confirmation.ask("Apply?", try context(["--output", "json"]), autoApprove: false) } throws: { error in
+        #expect { try ask(["--output", "json"]) } throws: { error in
             (error as? UsageError)?.message.contains("--output json reports events and cannot ask for confirmation") == true
         }
-        try Confirmation.ask("Apply?", try context(["--output", "json"]), autoApprove: true)
+        try ask(["--output", "json", "--auto-approve"])
 
         let (stack, state, directory) = try applied()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -1,7 +1,6 @@
 import Deployment
 import Foundation
 import Plan
-import Provision
 import Stack
 
 /// `deploy apply`: makes the account match the stack, phase by phase.
@@ -20,69 +19,82 @@ struct ApplyCommand: Command {
         whose sequence is not higher (an older release, or the same bundle again once its apply finished) is refused \
         before anything is read or changed, unless --allow-downgrade, which the state then records.
         """
-    static let options = StackOptions.specs + StackOptions.stateSpecs + [
-        .value("phase", "name", "Apply one phase and what it needs from earlier phases."),
-        .value("parallelism", "n", "How many resources to work on at once (default 8)."),
-        .flag("auto-approve", "Apply without asking."),
-        .flag("no-refresh", "Plan against the recorded state without reading the account."),
-        .flag("allow-findings", "Apply even when the plan fails a critical compliance check."),
-        .value("bundle", "file", "Apply the stack of a bundle (deploy bundle export), verified first; needs --pubkey and --state."),
-        .value("pubkey", "key", "With --bundle: the Ed25519 public key the bundle must be signed with."),
-        .flag("allow-downgrade", "With --bundle: apply a bundle not newer than the last one applied from its signer (recorded)."),
-    ]
     static let positionals = ["[PLANFILE]"]
 
-    static func validate(_ arguments: ParsedArguments) throws(UsageError) {
-        guard arguments.positionals.count <= 1 else {
-            throw UsageError(message: "unexpected argument '\(arguments.positionals[1])'", command: name)
-        }
-        if arguments.value("bundle") != nil {
-            guard arguments.value("stack") == nil, arguments.positionals.isEmpty else {
-                throw UsageError(message: "--bundle brings its own stack: give neither --stack nor a plan file", command: name)
-            }
-            guard arguments.value("pubkey") != nil else { throw UsageError(message: "--bundle needs --pubkey, the key it must be signed with", command: name) }
-            guard arguments.value("state") != nil else {
-                throw UsageError(message: "--bundle needs --state: the bundle's stack is unpacked to a temporary directory", command: name)
-            }
-        } else if arguments.flag("allow-downgrade") {
-            throw UsageError(message: "--allow-downgrade concerns a bundle's release sequence: it needs --bundle", command: name)
-        } else if arguments.positionals.isEmpty, arguments.value("stack") == nil {
-            throw UsageError(message: "give --stack <file> or a saved plan file", command: name)
-        }
-        if !arguments.positionals.isEmpty, arguments.value("stack") != nil {
-            throw UsageError(message: "give either --stack or a plan file, not both", command: name)
-        }
-        _ = try ApplySupport.parallelism(arguments, command: name)
-        if let phase = arguments.value("phase"), Phase(rawValue: phase) == nil {
-            throw UsageError(message: Suggestion.message("unknown phase '\(phase)'", for: phase, among: Phase.allCases.map(\.rawValue)),
-                             command: name)
-        }
-    }
+    struct Options: CommandOptions {
+        var stack = StackSelection()
+        var phase: Phase?
+        var parallelism = 8
+        var autoApprove = false
+        var noRefresh = false
+        var allowFindings = false
+        var bundle: String?
+        var pubkey: String?
+        var allowDowngrade = false
+        var positionals: [String] = []
 
-    static func run(_ context: CommandContext) async throws -> Int32 {
-        let arguments = context.arguments
-        var options = try StackOptions.optional(arguments)
-        let saved = try arguments.positionals.first.map(PlanFile.read)
+        static let bindings: [OptionBinding<Self>] = StackSelection.bindings(\.stack) + [
+            .value("phase", "name", "Apply one phase and what it needs from earlier phases.", \.phase) { phase throws(UsageError) in
+                guard let known = Phase(rawValue: phase) else {
+                    throw UsageError(message: Suggestion.message("unknown phase '\(phase)'", for: phase, among: Phase.allCases.map(\.rawValue)))
+                }
+                return known
+            },
+            ApplySupport.parallelismBinding(\.parallelism),
+            .flag("auto-approve", "Apply without asking.", \.autoApprove),
+            .flag("no-refresh", "Plan against the recorded state without reading the account.", \.noRefresh),
+            .flag("allow-findings", "Apply even when the plan fails a critical compliance check.", \.allowFindings),
+            .value("bundle", "file", "Apply the stack of a bundle (deploy bundle export), verified first; needs --pubkey and --state.", \.bundle),
+            .value("pubkey", "key", "With --bundle: the Ed25519 public key the bundle must be signed with.", \.pubkey),
+            .flag("allow-downgrade", "With --bundle: apply a bundle not newer than the last one applied from its signer (recorded).",
+                  \.allowDowngrade),
+        ]
+
+        func validate() throws(UsageError) {
+            guard positionals.count <= 1 else {
+                throw UsageError(message: "unexpected argument '\(positionals[1])'", command: name)
+            }
+            if bundle != nil {
+                guard stack.stackPath == nil, positionals.isEmpty else {
+                    throw UsageError(message: "--bundle brings its own stack: give neither --stack nor a plan file", command: name)
+                }
+                guard pubkey != nil else { throw UsageError(message: "--bundle needs --pubkey, the key it must be signed with", command: name) }
+                guard stack.statePath != nil else {
+                    throw UsageError(message: "--bundle needs --state: the bundle's stack is unpacked to a temporary directory", command: name)
+                }
+            } else if allowDowngrade {
+                throw UsageError(message: "--allow-downgrade concerns a bundle's release sequence: it needs --bundle", command: name)
+            } else if positionals.isEmpty, stack.stackPath == nil {
+                throw UsageError(message: "give --stack <file> or a saved plan file", command: name)
+            }
+            if !positionals.isEmpty, stack.stackPath != nil {
+                throw UsageError(message: "give either --stack or a plan file, not both", command: name)
+            }
+        }    }
+
+    static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
+        var selection = parsed.stack
+        let saved = try parsed.positionals.first.map(PlanFile.read)
         if let saved {
-            options = StackOptions(stackPath: saved.stackFile, templates: options?.templates ?? saved.templatesDirectory,
-                                   statePath: options?.statePath ?? saved.statePath)
+            selection.stackPath = saved.stackFile
+            if selection.templates == nil { selection.templates = saved.templatesDirectory }
+            if selection.statePath == nil { selection.statePath = saved.statePath }
         }
         var bundled: BundledStack?
-        if let bundle = arguments.value("bundle"), let statePath = arguments.value("state"), let pubkey = arguments.value("pubkey") {
+        if let bundle = parsed.bundle, let statePath = selection.statePath, let pubkey = parsed.pubkey {
             let unpacked = try BundledStack.open(bundle, key: try BundleKeys.publicKey(pubkey), statePath: statePath,
-                                                 allowDowngrade: arguments.flag("allow-downgrade"))
+                                                 allowDowngrade: parsed.allowDowngrade)
             bundled = unpacked
-            options = StackOptions(stackPath: unpacked.stackPath, templates: nil, statePath: statePath, bundledArtifacts: unpacked.artifacts)
+            selection.stackPath = unpacked.stackPath
             context.console.err("bundle \(bundle): sequence \(unpacked.release.sequence), signed by \(unpacked.release.signer) (the key given), "
                 + "every byte checked; artifacts upload from it")
         }
         defer { bundled?.remove() }
-        guard let options else { throw UsageError(message: "give --stack <file> or a saved plan file", command: name) }
-        let deployment = Deployment(try options.load(context.console), context, autoApprove: arguments.flag("auto-approve"),
-                                    parallelism: try ApplySupport.parallelism(arguments, command: name))
-        let request = Deployment.ApplyRequest(saved: saved, bundle: bundled?.release, allowDowngrade: arguments.flag("allow-downgrade"),
-                                              refresh: !arguments.flag("no-refresh"), phase: arguments.value("phase").flatMap(Phase.init),
-                                              allowFindings: arguments.flag("allow-findings"))
+        var options = try selection.required(command: name)
+        options.bundledArtifacts = bundled?.artifacts ?? [:]
+        let deployment = Deployment(try options.load(context.console), context, autoApprove: parsed.autoApprove, parallelism: parsed.parallelism)
+        let request = Deployment.ApplyRequest(saved: saved, bundle: bundled?.release, allowDowngrade: parsed.allowDowngrade,
+                                              refresh: !parsed.noRefresh, phase: parsed.phase, allowFindings: parsed.allowFindings)
         return RunReporter(context).finish(try await deployment.apply(request), .apply)
     }
 }

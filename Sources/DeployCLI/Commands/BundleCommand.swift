@@ -23,53 +23,75 @@ struct BundleCommand: Command {
         """
     static let outputFormats: [OutputFormat] = [.text, .json]
     static let positionals = ["keygen|export|verify|inspect|import", "[FILE]"]
-    static let options: [OptionSpec] = StackOptions.specs + [
-        .value("out", "file", "keygen: the private key file; export: the bundle file."),
-        .values("model", "path", "export: a model file to include (repeatable)."),
-        .value("plan", "file", "export: a saved plan to include."),
-        .value("sign-key", "key", "export: the Ed25519 private key that signs the manifest."),
-        .value("server", "file", "export: the inference-server binary (default: beside deploy)."),
-        .value("deploy", "file", "export: the deploy binary to ship (default: this one)."),
-        .value("split", "size", "export: write parts of at most this size (bytes, or with K, M, G)."),
-        .value("sequence", "n", "export: the release sequence, higher than the signer's last (default: SOURCE_DATE_EPOCH, else now, in seconds)."),
-        .value("pubkey", "key", "verify, inspect, import: the Ed25519 public key the bundle must be signed with."),
-        .value("to", "dir", "import: the directory to create."),
-    ]
 
-    static func validate(_ arguments: ParsedArguments) throws(UsageError) {
-        let words = arguments.positionals
-        func need(_ option: String) throws(UsageError) {
-            guard arguments.value(option) != nil else { throw UsageError(message: "bundle \(words[0]) needs --\(option)", command: name) }
-        }
-        switch words.first {
-        case "keygen":
-            guard words.count == 1 else { throw UsageError(message: "bundle keygen takes no file; use --out", command: name) }
-            try need("out")
-        case "export":
-            guard words.count == 1 else { throw UsageError(message: "bundle export takes no file; use --out", command: name) }
-            try need("stack")
-            try need("out")
-            if let split = arguments.value("split"), BundleSizes.parse(split) == nil {
-                throw UsageError(message: "--split must be a size such as 4G, 700M or 1048576, of at least 1M, not '\(split)'", command: name)
+    struct Options: CommandOptions {
+        var stack = StackSelection()
+        var out: String?
+        var models: [String] = []
+        var plan: String?
+        var signKey: String?
+        var server: String?
+        var deploy: String?
+        var split: Int64?
+        var sequence: Int64?
+        var pubkey: String?
+        var to: String?
+        var positionals: [String] = []
+
+        static let bindings: [OptionBinding<Self>] = StackSelection.bindings(\.stack, state: false) + [
+            .value("out", "file", "keygen: the private key file; export: the bundle file.", \.out),
+            .values("model", "path", "export: a model file to include (repeatable).", \.models),
+            .value("plan", "file", "export: a saved plan to include.", \.plan),
+            .value("sign-key", "key", "export: the Ed25519 private key that signs the manifest.", \.signKey),
+            .value("server", "file", "export: the inference-server binary (default: beside deploy).", \.server),
+            .value("deploy", "file", "export: the deploy binary to ship (default: this one).", \.deploy),
+            .value("split", "size", "export: write parts of at most this size (bytes, or with K, M, G).", \.split) { text throws(UsageError) in
+                guard let size = BundleSizes.parse(text) else {
+                    throw UsageError(message: "--split must be a size such as 4G, 700M or 1048576, of at least 1M, not '\(text)'")
+                }
+                return size
+            },
+            .value("sequence", "n", "export: the release sequence, higher than the signer's last (default: SOURCE_DATE_EPOCH, else now, in seconds).",
+                   \.sequence, BundleSequence.parse),
+            .value("pubkey", "key", "verify, inspect, import: the Ed25519 public key the bundle must be signed with.", \.pubkey),
+            .value("to", "dir", "import: the directory to create.", \.to),
+        ]
+
+        func validate() throws(UsageError) {
+            let words = positionals
+            switch words.first {
+            case "keygen":
+                guard words.count == 1 else { throw UsageError(message: "bundle keygen takes no file; use --out", command: name) }
+                _ = try given(out, "out")
+            case "export":
+                guard words.count == 1 else { throw UsageError(message: "bundle export takes no file; use --out", command: name) }
+                _ = try given(stack.stackPath, "stack")
+                _ = try given(out, "out")
+            case "verify", "inspect", "import":
+                guard words.count == 2 else { throw UsageError(message: "bundle \(words[0]) takes one bundle FILE", command: name) }
+                if words[0] != "inspect" { _ = try given(pubkey, "pubkey") }
+                if words[0] == "import" { _ = try given(to, "to") }
+            case let other:
+                throw UsageError(message: "bundle needs keygen, export, verify, inspect or import" + (other.map { ", not '\($0)'" } ?? ""), command: name)
             }
-            if let sequence = arguments.value("sequence") { _ = try BundleSequence.parse(sequence) }
-        case "verify", "inspect", "import":
-            guard words.count == 2 else { throw UsageError(message: "bundle \(words[0]) takes one bundle FILE", command: name) }
-            if words[0] != "inspect" { try need("pubkey") }
-            if words[0] == "import" { try need("to") }
-        case let other:
-            throw UsageError(message: "bundle needs keygen, export, verify, inspect or import" + (other.map { ", not '\($0)'" } ?? ""), command: name)
+        }
+
+        /// `value`, which the subcommand needs: "bundle <subcommand> needs --<option>" when it was not given.
+        func given(_ value: String?, _ option: String) throws(UsageError) -> String {
+            guard let value else { throw UsageError(message: "bundle \(positionals.first ?? "") needs --\(option)", command: name) }
+            return value
         }
     }
 
-    static func run(_ context: CommandContext) async throws -> Int32 {
-        let words = context.arguments.positionals
+    static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
+        let words = parsed.positionals
         switch words[0] {
-        case "keygen": return try BundleKeys.generate(context)
-        case "export": return try BundleExportRun.run(context)
-        case "verify": return try BundleChecks.verify(words[1], context)
-        case "inspect": return try BundleChecks.inspect(words[1], context)
-        default: return try BundleChecks.importBundle(words[1], context)
+        case "keygen": return try BundleKeys.generate(try parsed.given(parsed.out, "out"), context)
+        case "export": return try BundleExportRun.run(parsed, context)
+        case "verify": return try BundleChecks.verify(words[1], key: try parsed.given(parsed.pubkey, "pubkey"), context)
+        case "inspect": return try BundleChecks.inspect(words[1], key: parsed.pubkey, context)
+        default: return try BundleChecks.importBundle(words[1], key: try parsed.given(parsed.pubkey, "pubkey"), to: try parsed.given(parsed.to, "to"),
+                                                      context)
         }
     }
 }
@@ -103,8 +125,7 @@ enum BundleSequence {
 
 /// `bundle keygen`.
 enum BundleKeys {
-    static func generate(_ context: CommandContext) throws -> Int32 {
-        let path = context.arguments.value("out")!
+    static func generate(_ path: String, _ context: CommandContext) throws -> Int32 {
         for file in [path, path + ".pub"] where FileManager.default.fileExists(atPath: file) {
             throw UsageError(message: "\(file) exists; keygen never overwrites a key", command: BundleCommand.name)
         }

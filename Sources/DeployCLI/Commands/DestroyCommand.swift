@@ -1,7 +1,6 @@
 import Deployment
 import Foundation
 import Plan
-import Provision
 import Stack
 
 /// `deploy destroy`: deletes everything the stack created, dependants first.
@@ -15,29 +14,40 @@ struct DestroyCommand: Command {
         --keep-protected. KMS keys are scheduled for deletion with their pending window. A bucket that still holds \
         objects is refused unless --empty-buckets.
         """
-    static let options = StackOptions.specs + StackOptions.stateSpecs + [
-        .value("parallelism", "n", "How many resources to work on at once (default 8)."),
-        .flag("auto-approve", "Destroy without asking."),
-        .flag("force", "Destroy protected resources too, lifting a table's deletion protection."),
-        .flag("keep-protected", "Destroy everything except the protected resources, which stay in the state."),
-        .flag("empty-buckets", "Delete the objects of non-empty buckets first."),
-    ]
 
-    static func validate(_ arguments: ParsedArguments) throws(UsageError) {
-        guard arguments.positionals.isEmpty else { throw UsageError(message: "unexpected argument '\(arguments.positionals[0])'", command: name) }
-        if arguments.flag("force"), arguments.flag("keep-protected") {
-            throw UsageError(message: "--force and --keep-protected contradict each other", command: name)
+    struct Options: CommandOptions {
+        var stack = StackSelection()
+        var parallelism = 8
+        var autoApprove = false
+        var force = false
+        var keepProtected = false
+        var emptyBuckets = false
+        var positionals: [String] = []
+
+        static let bindings: [OptionBinding<Self>] = StackSelection.bindings(\.stack) + [
+            ApplySupport.parallelismBinding(\.parallelism),
+            .flag("auto-approve", "Destroy without asking.", \.autoApprove),
+            .flag("force", "Destroy protected resources too, lifting a table's deletion protection.", \.force),
+            .flag("keep-protected", "Destroy everything except the protected resources, which stay in the state.", \.keepProtected),
+            .flag("empty-buckets", "Delete the objects of non-empty buckets first.", \.emptyBuckets),
+        ]
+
+        func validate() throws(UsageError) {
+            guard positionals.isEmpty else { throw UsageError(message: "unexpected argument '\(positionals[0])'", command: name) }
+            if force, keepProtected {
+                throw UsageError(message: "--force and --keep-protected contradict each other", command: name)
+            }
         }
-        _ = try ApplySupport.parallelism(arguments, command: name)
+
+        /// What destroy may do to protected resources and full buckets: destroy's flags, which no other command has.
+        var request: Deployment.DestroyRequest {
+            Deployment.DestroyRequest(force: force, keepProtected: keepProtected, emptyBuckets: emptyBuckets)
+        }
     }
 
-    static func run(_ context: CommandContext) async throws -> Int32 {
-        let arguments = context.arguments
-        let loaded = try StackOptions(arguments, command: name).load(context.console)
-        let deployment = Deployment(loaded, context, autoApprove: arguments.flag("auto-approve"),
-                                    parallelism: try ApplySupport.parallelism(arguments, command: name))
-        let request = Deployment.DestroyRequest(force: arguments.flag("force"), keepProtected: arguments.flag("keep-protected"),
-                                                emptyBuckets: arguments.flag("empty-buckets"))
-        return RunReporter(context).finish(try await deployment.destroy(request), .destroy, stack: loaded.stack.name)
+    static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
+        let loaded = try parsed.stack.required(command: name).load(context.console)
+        let deployment = Deployment(loaded, context, autoApprove: parsed.autoApprove, parallelism: parsed.parallelism)
+        return RunReporter(context).finish(try await deployment.destroy(parsed.request), .destroy, stack: loaded.stack.name)
     }
 }

@@ -7,15 +7,24 @@ struct GraphCommand: Command {
     static let outputFormats: [OutputFormat] = [.text, .json]
     static let abstract = "Print the resource dependency graph (Graphviz DOT, or Mermaid with --mermaid)."
     static let discussion = "With --output json, the nodes and their dependencies as a deploy.graph/1 document. Edges point from a resource to what it depends on; phases are drawn as clusters. Render with: deploy graph --stack S | dot -Tsvg > graph.svg"
-    static let options = StackOptions.specs + [.flag("mermaid", "Print a Mermaid flowchart instead of DOT.")]
 
-    static func run(_ context: CommandContext) async throws -> Int32 {
-        let options = try StackOptions(context.arguments, command: name)
+    struct Options: CommandOptions {
+        var stack = StackSelection()
+        var mermaid = false
+        var positionals: [String] = []
+
+        static let bindings: [OptionBinding<Self>] = StackSelection.bindings(\.stack, state: false) + [
+            .flag("mermaid", "Print a Mermaid flowchart instead of DOT.", \.mermaid),
+        ]
+    }
+
+    static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
+        let options = try parsed.stack.required(command: name)
         let loaded = try options.load(context.console, readingState: false)
         let configuration = loaded.configuration
         let nodes = GraphRendering.nodes(loaded.expanded)
         if context.options.output == .json {
-            guard !context.arguments.flag("mermaid") else {
+            guard !parsed.mermaid else {
                 throw UsageError(message: "--mermaid and --output json are two different outputs; choose one", command: name)
             }
             context.console.out(try JSONText.encode(Document(stack: configuration.stack.name, nodes: nodes.map {
@@ -24,7 +33,7 @@ struct GraphCommand: Command {
             })))
             return ExitCode.success
         }
-        context.console.out(context.arguments.flag("mermaid")
+        context.console.out(parsed.mermaid
             ? GraphRendering.mermaid(nodes) : GraphRendering.dot(nodes, stack: configuration.stack.name))
         return ExitCode.success
     }

@@ -1,8 +1,6 @@
 import Deployment
 import Plan
-import Provision
 import Stack
-import TextSafety
 
 /// `deploy import ADDRESS ID`: adopts a resource that already exists in the account (made by hand, or by another
 /// tool) as the stack's resource at ADDRESS, read through its handler; the next plan shows how it differs.
@@ -15,19 +13,25 @@ struct ImportCommand: Command {
         or role name, a key id) through the same handler a refresh uses; nothing in the account changes. Run deploy plan \
         afterwards to see what apply would change to make it match the stack.
         """
-    static let options = StackOptions.specs + StackOptions.stateSpecs
     static let positionals = ["ADDRESS", "ID"]
 
-    static func validate(_ arguments: ParsedArguments) throws(UsageError) {
-        guard arguments.positionals.count == 2 else { throw UsageError(message: "import takes ADDRESS and ID", command: name) }
-        _ = try StateEditing.address(arguments.positionals[0], command: name)
-        guard !arguments.positionals[1].isEmpty else { throw UsageError(message: "the ID is empty", command: name) }
+    struct Options: CommandOptions {
+        var stack = StackSelection()
+        var positionals: [String] = []
+
+        static let bindings: [OptionBinding<Self>] = StackSelection.bindings(\.stack)
+
+        func validate() throws(UsageError) {
+            guard positionals.count == 2 else { throw UsageError(message: "import takes ADDRESS and ID", command: name) }
+            _ = try StateEditing.address(positionals[0], command: name)
+            guard !positionals[1].isEmpty else { throw UsageError(message: "the ID is empty", command: name) }
+        }
     }
 
-    static func run(_ context: CommandContext) async throws -> Int32 {
-        let address = try StateEditing.address(context.arguments.positionals[0], command: name)
-        let id = context.arguments.positionals[1]
-        let loaded = try StackOptions(context.arguments, command: name).load(context.console)
+    static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
+        let address = try StateEditing.address(parsed.positionals[0], command: name)
+        let id = parsed.positionals[1]
+        let loaded = try parsed.stack.required(command: name).load(context.console)
         let imported = try await Deployment(loaded, context).importResource(address, id: id)
         context.console.out("Imported \(imported.type) \(id) as \(address). Run deploy plan to see what apply would change to match the stack.")
         return ExitCode.success

@@ -12,28 +12,35 @@ struct OutputCommand: Command {
         With NAME (phase.output, as listed), only that value: quoted as in plans, as JSON with --output json, or with \
         --raw as bare text for scripts (a string without quotes, a list one item a line).
         """
-    static let options = StackOptions.specs + StackOptions.stateSpecs + [
-        .flag("raw", "With NAME: print the value bare, for scripts (strings unquoted, lists one item a line)."),
-    ]
     static let positionals = ["[NAME]"]
 
-    static func validate(_ arguments: ParsedArguments) throws(UsageError) {
-        guard arguments.positionals.count <= 1 else { throw UsageError(message: "output takes at most one NAME", command: name) }
-        if arguments.flag("raw"), arguments.positionals.isEmpty { throw UsageError(message: "--raw needs a NAME", command: name) }
+    struct Options: CommandOptions {
+        var stack = StackSelection()
+        var raw = false
+        var positionals: [String] = []
+
+        static let bindings: [OptionBinding<Self>] = StackSelection.bindings(\.stack) + [
+            .flag("raw", "With NAME: print the value bare, for scripts (strings unquoted, lists one item a line).", \.raw),
+        ]
+
+        func validate() throws(UsageError) {
+            guard positionals.count <= 1 else { throw UsageError(message: "output takes at most one NAME", command: name) }
+            if raw, positionals.isEmpty { throw UsageError(message: "--raw needs a NAME", command: name) }
+        }
     }
 
-    static func run(_ context: CommandContext) async throws -> Int32 {
-        let options = try StackOptions(context.arguments, command: name)
+    static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
+        let options = try parsed.stack.required(command: name)
         let configuration = try options.loadConfiguration()
         guard let state = try options.stateStore(for: configuration).load(for: configuration.stack) else {
             throw NotConfirmed(description: "stack \(configuration.stack.name) has not been applied: there is no state")
         }
-        if let wanted = context.arguments.positionals.first {
+        if let wanted = parsed.positionals.first {
             guard let value = state.outputs[wanted] else {
                 throw NotConfirmed(description: Suggestion.message("no output '\(SafeText.quoted(wanted))' is recorded", for: wanted,
                                                                     among: state.outputs.keys))
             }
-            if context.arguments.flag("raw") {
+            if parsed.raw {
                 guard let raw = Self.raw(value) else {
                     throw NotConfirmed(description: "\(wanted) is a map; --raw prints strings, numbers, bools and lists of them (use --output json)")
                 }

@@ -12,19 +12,26 @@ struct PermissionsCommand: Command {
         resources' ARNs; --resources any prints the same actions on every resource, for endpoints that cannot evaluate \
         resource-level permissions.
         """
-    static let options = StackOptions.specs + [.value("resources", "scope", "named (default) or any.")]
 
-    static func validate(_ arguments: ParsedArguments) throws(UsageError) {
-        guard arguments.positionals.isEmpty else { throw UsageError(message: "unexpected argument '\(arguments.positionals[0])'", command: name) }
-        if let scope = arguments.value("resources"), !["named", "any"].contains(scope) {
-            throw UsageError(message: "--resources must be named or any, not '\(scope)'", command: name)
-        }
+    /// Which resources the policy's actions name.
+    enum Scope: String, Sendable {
+        case named, any
     }
 
-    static func run(_ context: CommandContext) async throws -> Int32 {
-        let loaded = try StackOptions(context.arguments, command: name).load(context.console, readingState: false)
+    struct Options: CommandOptions {
+        var stack = StackSelection()
+        var resources: Scope?
+        var positionals: [String] = []
+
+        static let bindings: [OptionBinding<Self>] = StackSelection.bindings(\.stack, state: false) + [
+            .choice("resources", "scope", "named (default) or any.", \.resources) { "--resources must be named or any, not '\($0)'" },
+        ]
+    }
+
+    static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
+        let loaded = try parsed.stack.required(command: name).load(context.console, readingState: false)
         let policy = try PermissionsPolicy.build(loaded.expanded, stack: loaded.stack,
-                                                 scoped: context.arguments.value("resources") != "any")
+                                                 scoped: parsed.resources != .any)
         context.console.out(try JSONText.encode(policy))
         return ExitCode.success
     }

@@ -15,32 +15,42 @@ struct PlanCommand: Command {
         shown. --out saves the plan for apply, which refuses it once the stack or the state has changed. \
         With --detailed-exitcode the exit code is 0 for no changes, 2 for changes, 1 for an error.
         """
-    static let options = StackOptions.specs + StackOptions.stateSpecs + [
-        .value("out", "planfile", "Save the plan to this file for a later apply."),
-        .flag("detailed-exitcode", "Exit 0 when there are no changes, 2 when there are, 1 on error."),
-        .flag("no-refresh", "Compare with the recorded state only; do not read the account."),
-        .flag("no-lock", "Do not take the state lock (the state is only read)."),
-        .flag("show-unchanged", "List resources with no changes too."),
-    ]
 
-    static func run(_ context: CommandContext) async throws -> Int32 {
-        let loaded = try StackOptions(context.arguments, command: name).load(context.console)
-        let outcome = try await Deployment(loaded, context).plan(refresh: !context.arguments.flag("no-refresh"),
-                                                                 lock: !context.arguments.flag("no-lock"))
+    struct Options: CommandOptions {
+        var stack = StackSelection()
+        var out: String?
+        var detailedExitcode = false
+        var noRefresh = false
+        var noLock = false
+        var showUnchanged = false
+        var positionals: [String] = []
+
+        static let bindings: [OptionBinding<Self>] = StackSelection.bindings(\.stack) + [
+            .value("out", "planfile", "Save the plan to this file for a later apply.", \.out),
+            .flag("detailed-exitcode", "Exit 0 when there are no changes, 2 when there are, 1 on error.", \.detailedExitcode),
+            .flag("no-refresh", "Compare with the recorded state only; do not read the account.", \.noRefresh),
+            .flag("no-lock", "Do not take the state lock (the state is only read).", \.noLock),
+            .flag("show-unchanged", "List resources with no changes too.", \.showUnchanged),
+        ]
+    }
+
+    static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
+        let loaded = try parsed.stack.required(command: name).load(context.console)
+        let outcome = try await Deployment(loaded, context).plan(refresh: !parsed.noRefresh, lock: !parsed.noLock)
         let plan = outcome.plan
-        if let out = context.arguments.value("out") { try outcome.file.write(to: out) }
+        if let out = parsed.out { try outcome.file.write(to: out) }
         switch context.options.output {
         case .json:
             context.console.out(try JSONText.encode(PlanDocument(plan)))
         case .text:
             for line in ComplianceSummary.lines(outcome.compliance) { context.console.out(line) }
             context.console.out("")
-            context.console.out(PlanText.render(plan, showUnchanged: context.arguments.flag("show-unchanged"), colour: context.console.colourOut))
-            if let out = context.arguments.value("out") {
+            context.console.out(PlanText.render(plan, showUnchanged: parsed.showUnchanged, colour: context.console.colourOut))
+            if let out = parsed.out {
                 context.console.out("\nSaved the plan to \(out). Apply it with: deploy apply \(out)")
             }
         }
-        if context.arguments.flag("detailed-exitcode") { return plan.hasChanges ? 2 : ExitCode.success }
+        if parsed.detailedExitcode { return plan.hasChanges ? 2 : ExitCode.success }
         return ExitCode.success
     }
 }

@@ -12,21 +12,27 @@ struct StateCommand: Command {
         plan would create them anew unless the stack stops declaring them or they are imported back.
         """
     static let outputFormats: [OutputFormat] = [.text, .json]
-    static let options = StackOptions.specs + StackOptions.stateSpecs
     static let positionals = ["list|show|rm", "[ADDRESS...]"]
 
-    static func validate(_ arguments: ParsedArguments) throws(UsageError) {
-        switch arguments.positionals.first {
-        case "list":
-            guard arguments.positionals.count == 1 else { throw UsageError(message: "state list takes no address", command: name) }
-        case "show":
-            guard arguments.positionals.count == 2 else { throw UsageError(message: "state show takes one ADDRESS", command: name) }
-        case "rm":
-            guard arguments.positionals.count >= 2 else { throw UsageError(message: "state rm takes one or more ADDRESS", command: name) }
-        case let other:
-            throw UsageError(message: "state needs list, show or rm" + (other.map { ", not '\($0)'" } ?? ""), command: name)
+    struct Options: CommandOptions {
+        var stack = StackSelection()
+        var positionals: [String] = []
+
+        static let bindings: [OptionBinding<Self>] = StackSelection.bindings(\.stack)
+
+        func validate() throws(UsageError) {
+            switch positionals.first {
+            case "list":
+                guard positionals.count == 1 else { throw UsageError(message: "state list takes no address", command: name) }
+            case "show":
+                guard positionals.count == 2 else { throw UsageError(message: "state show takes one ADDRESS", command: name) }
+            case "rm":
+                guard positionals.count >= 2 else { throw UsageError(message: "state rm takes one or more ADDRESS", command: name) }
+            case let other:
+                throw UsageError(message: "state needs list, show or rm" + (other.map { ", not '\($0)'" } ?? ""), command: name)
+            }
+            for text in positionals.dropFirst() { _ = try StateEditing.address(text, command: name) }
         }
-        for text in arguments.positionals.dropFirst() { _ = try StateEditing.address(text, command: name) }
     }
 
     struct Listed: Encodable {
@@ -46,12 +52,12 @@ struct StateCommand: Command {
         var sensitive: [String]
     }
 
-    static func run(_ context: CommandContext) async throws -> Int32 {
-        let words = context.arguments.positionals
+    static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
+        let words = parsed.positionals
         let addresses = try words.dropFirst().map { text throws(UsageError) in try StateEditing.address(text, command: name) }
         switch words[0] {
         case "list":
-            let (_, state) = try StateEditing.read(context, command: name)
+            let (_, state) = try StateEditing.read(parsed.stack, command: name)
             let resources = state.resources.sorted { $0.address < $1.address }
             switch context.options.output {
             case .json:
@@ -62,7 +68,7 @@ struct StateCommand: Command {
                 for resource in resources { context.console.out(resource.address.description) }
             }
         case "show":
-            let (_, state) = try StateEditing.read(context, command: name)
+            let (_, state) = try StateEditing.read(parsed.stack, command: name)
             let resource = try StateEditing.recorded(addresses[0], in: state)
             let hidden = Set(resource.sensitive)
             var attributes = resource.attributes
@@ -85,7 +91,7 @@ struct StateCommand: Command {
             }
         default:
             var removed: [ResourceState] = []
-            try StateEditing.mutate(context, command: name) { state in
+            try StateEditing.mutate(parsed.stack, context, command: name) { state in
                 for address in addresses {
                     removed.append(try StateEditing.recorded(address, in: state))
                     state.remove(address)

@@ -7,15 +7,10 @@ struct TaintCommand: Command {
     static let name = "taint"
     static let abstract = "Mark a recorded resource for replacement by the next apply."
     static let discussion = "Nothing in the account changes now; deploy plan shows the replacement, deploy untaint takes it back."
-    static let options = StackOptions.specs + StackOptions.stateSpecs
     static let positionals = ["ADDRESS"]
 
-    static func validate(_ arguments: ParsedArguments) throws(UsageError) {
-        try TaintMarking.validate(arguments, command: name)
-    }
-
-    static func run(_ context: CommandContext) async throws -> Int32 {
-        try TaintMarking.mark(context, command: name, status: .tainted)
+    static func run(_ options: TaintMarking.Options, _ context: CommandContext) async throws -> Int32 {
+        try TaintMarking.mark(options, context, command: name, status: .tainted)
     }
 }
 
@@ -23,31 +18,35 @@ struct TaintCommand: Command {
 struct UntaintCommand: Command {
     static let name = "untaint"
     static let abstract = "Take back a taint, so that the next apply keeps the resource."
-    static let options = StackOptions.specs + StackOptions.stateSpecs
     static let positionals = ["ADDRESS"]
 
-    static func validate(_ arguments: ParsedArguments) throws(UsageError) {
-        try TaintMarking.validate(arguments, command: name)
-    }
-
-    static func run(_ context: CommandContext) async throws -> Int32 {
-        try TaintMarking.mark(context, command: name, status: .created)
+    static func run(_ options: TaintMarking.Options, _ context: CommandContext) async throws -> Int32 {
+        try TaintMarking.mark(options, context, command: name, status: .created)
     }
 }
 
 /// What taint and untaint share: one address, whose recorded status changes under the lock.
 enum TaintMarking {
-    static func validate(_ arguments: ParsedArguments, command: String) throws(UsageError) {
-        guard arguments.positionals.count == 1 else {
-            throw UsageError(message: arguments.positionals.isEmpty ? "missing ADDRESS" : "takes one ADDRESS", command: command)
+    /// The stack and the one ADDRESS.
+    struct Options: CommandOptions {
+        var stack = StackSelection()
+        var positionals: [String] = []
+
+        static let bindings: [OptionBinding<Self>] = StackSelection.bindings(\.stack)
+
+        /// The errors name no command: the one run fills it in.
+        func validate() throws(UsageError) {
+            guard positionals.count == 1 else {
+                throw UsageError(message: positionals.isEmpty ? "missing ADDRESS" : "takes one ADDRESS")
+            }
+            _ = try StateEditing.address(positionals[0], command: nil)
         }
-        _ = try StateEditing.address(arguments.positionals[0], command: command)
     }
 
-    static func mark(_ context: CommandContext, command: String, status: ResourceState.Status) throws -> Int32 {
-        let address = try StateEditing.address(context.arguments.positionals[0], command: command)
+    static func mark(_ options: Options, _ context: CommandContext, command: String, status: ResourceState.Status) throws -> Int32 {
+        let address = try StateEditing.address(options.positionals[0], command: command)
         var message = ""
-        try StateEditing.mutate(context, command: command) { state in
+        try StateEditing.mutate(options.stack, context, command: command) { state in
             var resource = try StateEditing.recorded(address, in: state)
             guard resource.status != .pending else {
                 throw NotConfirmed(description: "\(address) is pending (its create was never confirmed); the next apply settles it")

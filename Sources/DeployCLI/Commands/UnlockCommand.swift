@@ -9,32 +9,40 @@ struct UnlockCommand: Command {
         Only the lock with exactly this id is removed; make sure the run that holds it has really stopped. A lock that \
         cannot be read at all (empty or damaged) has no id to give: remove it with --force and no LOCK_ID.
         """
-    static let options = StackOptions.specs + StackOptions.stateSpecs + [
-        .flag("force", "Remove a lock that cannot be read (a readable lock still needs its id)."),
-    ]
     static let positionals = ["[LOCK_ID]"]
 
-    static func validate(_ arguments: ParsedArguments) throws(UsageError) {
-        guard arguments.positionals.count <= 1 else {
-            throw UsageError(message: "unexpected argument '\(arguments.positionals[1])'", command: name)
-        }
-        guard !arguments.positionals.isEmpty || arguments.flag("force") else {
-            throw UsageError(message: "missing LOCK_ID (or --force, for a lock that cannot be read)", command: name)
-        }
-        guard arguments.value("state") != nil || arguments.value("stack") != nil else {
-            throw UsageError(message: "give --state <path> or --stack <file> to say whose lock", command: name)
+    struct Options: CommandOptions {
+        var stack = StackSelection()
+        /// Unlock's own --force: a lock that cannot be read goes without its id.
+        var force = false
+        var positionals: [String] = []
+
+        static let bindings: [OptionBinding<Self>] = StackSelection.bindings(\.stack) + [
+            .flag("force", "Remove a lock that cannot be read (a readable lock still needs its id).", \.force),
+        ]
+
+        func validate() throws(UsageError) {
+            guard positionals.count <= 1 else {
+                throw UsageError(message: "unexpected argument '\(positionals[1])'", command: name)
+            }
+            guard !positionals.isEmpty || force else {
+                throw UsageError(message: "missing LOCK_ID (or --force, for a lock that cannot be read)", command: name)
+            }
+            guard stack.statePath != nil || stack.stackPath != nil else {
+                throw UsageError(message: "give --state <path> or --stack <file> to say whose lock", command: name)
+            }
         }
     }
 
-    static func run(_ context: CommandContext) async throws -> Int32 {
+    static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
         let statePath: String
-        if let explicit = context.arguments.value("state") {
+        if let explicit = parsed.stack.statePath {
             statePath = explicit
         } else {
-            let options = try StackOptions(context.arguments, command: name)
+            let options = try parsed.stack.required(command: name)
             statePath = options.stateStore(for: try options.loadConfiguration()).path
         }
-        guard let holder = try StateLock.forceUnlock(statePath: statePath, id: context.arguments.positionals.first) else {
+        guard let holder = try StateLock.forceUnlock(statePath: statePath, id: parsed.positionals.first) else {
             context.console.out("Removed the unreadable lock \(StateLock.lockPath(forState: statePath)).")
             return ExitCode.success
         }

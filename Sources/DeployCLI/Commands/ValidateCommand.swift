@@ -11,7 +11,13 @@ struct ValidateCommand: Command {
         counts, CIDR blocks and the dependency graph, and evaluates every expression. Errors name file:line:column \
         and exit with code 2.
         """
-    static let options = StackOptions.specs
+
+    struct Options: CommandOptions {
+        var stack = StackSelection()
+        var positionals: [String] = []
+
+        static let bindings: [OptionBinding<Self>] = StackSelection.bindings(\.stack, state: false)
+    }
 
     struct Report: Encodable {
         var valid: Bool
@@ -21,8 +27,8 @@ struct ValidateCommand: Command {
         var phases: [String: Int]
     }
 
-    static func run(_ context: CommandContext) async throws -> Int32 {
-        let options = try StackOptions(context.arguments, command: name)
+    static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
+        let options = try parsed.stack.required(command: name)
         let loaded = try options.load(context.console, readingState: false)
         let (configuration, expanded) = (loaded.configuration, loaded.expanded)
         var phases: [String: Int] = [:]

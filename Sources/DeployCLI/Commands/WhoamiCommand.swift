@@ -23,7 +23,7 @@ struct WhoamiCommand: Command {
         var credentials: String
     }
 
-    static func run(_ context: CommandContext) async throws -> Int32 {
+    static func run(_ options: NoOptions, _ context: CommandContext) async throws -> Int32 {
         let session = try SessionResolver(inputs: context.options.sessionInputs(environment: context.environment),
                                           observer: DebugLog.observer(context)).resolve()
         let identity = try await STS(client: session.client).getCallerIdentity()

@@ -1,0 +1,23 @@
+import Compliance
+import Foundation
+import Plan
+import Stack
+
+/// A stack selection whose stack file is known (`StackSelection.required`): the stack, its templates and its state.
+struct StackOptions: Sendable {
+    var stackPath: String
+    var templates: String?
+    var statePath: String?
+    /// Artifacts read from a verified bundle (`apply --bundle`), by absolute path.
+    var bundledArtifacts: [String: LocalArtifact] = [:]
+
+    /// Loads and checks the stack and its templates without expanding them: for commands that read only the state
+    /// (an expansion, and the checks on it, come with `load`).
+    func loadConfiguration() throws -> StackConfiguration {
+        try StackConfiguration.load(stackPath: stackPath, templatesDirectory: templates)
+    }
+
+    func stateStore(for configuration: StackConfiguration) -> StateStore {
+        StateStore(path: statePath ?? StateStore.defaultPath(stackFile: stackPath, stackName: configuration.stack.name))
+    }
+}
