@@ -21,8 +21,9 @@ extension Deployment {
     /// console as its observer.
     init(_ loaded: LoadedStack, _ context: CommandContext, autoApprove: Bool = false, parallelism: Int = 8) {
         let stop = StopFlag()
-        let stack = loaded.stack
-        self.init(loaded, account: AWSAccount { try StackSession.client(context, stack) },
+        let account = AWSAccount(stack: loaded.stack, inputs: context.options.sessionInputs(environment: context.environment),
+                                 observer: DebugLog.observer(context))
+        self.init(loaded, account: account,
                   observer: ConsoleObserver(context, stop: stop, autoApprove: autoApprove), stop: stop, parallelism: parallelism)
     }
 }

@@ -1,4 +1,5 @@
 import AWS
+import Stack
 import Synchronization
 
 /// Who a run acts as: the client its handlers call through, and the identity that client's credentials belong to.
@@ -18,6 +19,23 @@ public final class AWSAccount: Account {
 
     public init(connect: @escaping @Sendable () throws -> AWSClient) {
         self.connect = connect
+    }
+
+    /// The account of `stack`: a session resolved from `inputs` (profile, endpoint, environment) in the stack's
+    /// region, assuming the stack's role when it names one. A region given that is not the stack's is refused.
+    public convenience init(stack: StackFile, inputs: SessionInputs, observer: (@Sendable (RequestEvent) -> Void)?) {
+        self.init {
+            if let region = inputs.region, region != stack.region {
+                throw Refused("--region \(region) differs from the stack's region \(stack.region)", hint: "See 'deploy --help'.")
+            }
+            var inputs = inputs
+            inputs.region = stack.region
+            let session = try SessionResolver(inputs: inputs, observer: observer).resolve()
+            guard let role = stack.role else { return session.client }
+            let assume = AssumeRoleCredentialProvider(roleARN: role.arn, sessionName: "deploy-\(stack.name)", externalID: role.externalID,
+                                                      durationSeconds: nil, client: session.client, profileName: "stack \(stack.name)")
+            return session.client.withCredentials(RefreshingCredentialProvider(source: assume))
+        }
     }
 
     public func client() throws -> AWSClient {
