@@ -19,14 +19,7 @@ struct StackCommandTests {
 
     /// A scratch copy of a shipped stack, so that state and locks land in a temporary directory.
     func scratchStack(_ name: String = "private-inference") throws -> (stack: String, directory: URL) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("deploy-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent("Stacks"), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: Self.repository.appendingPathComponent("Templates"),
-                                         to: directory.appendingPathComponent("Templates"))
-        let stack = directory.appendingPathComponent("Stacks/\(name).json5")
-        try FileManager.default.copyItem(at: Self.repository.appendingPathComponent("Stacks/\(name).json5"), to: stack)
-        try ShippedStack.writeStandIns(into: directory.appendingPathComponent("Stacks/artifacts"))
-        return (stack.path, directory)
+        try ShippedStack.scratch(name, prefix: "deploy-cli")
     }
 
     @Test("validate accepts both shipped stacks", arguments: ["private-inference", "air-gapped"])

@@ -19,14 +19,7 @@ struct DeploymentTests {
         let cloud = MemoryCloud()
 
         init() throws {
-            directory = FileManager.default.temporaryDirectory.appendingPathComponent("deployment-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: directory.appendingPathComponent("Stacks"), withIntermediateDirectories: true)
-            try FileManager.default.copyItem(at: ShippedStack.repository.appendingPathComponent("Templates"),
-                                             to: directory.appendingPathComponent("Templates"))
-            let stack = directory.appendingPathComponent("Stacks/private-inference.json5")
-            try FileManager.default.copyItem(at: ShippedStack.repository.appendingPathComponent("Stacks/private-inference.json5"), to: stack)
-            try ShippedStack.writeStandIns(into: directory.appendingPathComponent("Stacks/artifacts"))
-            stackPath = stack.path
+            (stackPath, directory) = try ShippedStack.scratch(prefix: "deployment")
             statePath = directory.appendingPathComponent("state.json").path
         }
 

@@ -36,6 +36,18 @@ public enum ShippedStack {
         copy.appendingPathComponent("\(name).json5").path
     }
 
+    /// A private, writable copy of the shipped stack `name` with its own copy of the templates, in a new scratch
+    /// directory (the caller removes it), so that state, locks and edited templates land there.
+    public static func scratch(_ name: String = "private-inference", prefix: String = "deploy-scratch") throws -> (stack: String, directory: URL) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("Stacks"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: repository.appendingPathComponent("Templates"), to: directory.appendingPathComponent("Templates"))
+        let stack = directory.appendingPathComponent("Stacks/\(name).json5")
+        try FileManager.default.copyItem(at: repository.appendingPathComponent("Stacks/\(name).json5"), to: stack)
+        try writeStandIns(into: directory.appendingPathComponent("Stacks/artifacts"))
+        return (stack.path, directory)
+    }
+
     /// Writes the stand-in artifacts into `directory`.
     public static func writeStandIns(into directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
