@@ -12,7 +12,8 @@ import Glibc
 // batch 1 shows how near the memory's rate generation streams. `inference-server bench` measures whole models.
 //     swift build -c release --product matmul-benchmark && .build/release/matmul-benchmark [-t 1] [-b 1,16,128]
 //         [--types q4_0,q8_0] [--sets portable,avx2,avx512] [-r 2048] [-c 2048]
-// `--bandwidth` prints instead the rate the threads read memory together (`readBandwidth`).
+// `--bandwidth` prints instead the rate the threads read memory together (`readBandwidth`); `--sampler`, the time the
+// sampler takes per token (`samplerBenchmark`).
 
 struct Options {
     var threads = 1, rows = 2048, columns = 2048
@@ -121,6 +122,10 @@ func rate(_ matrix: WeightMatrix, batch: Int, workers: Workers) -> Double {
 }
 
 var arguments = Array(CommandLine.arguments.dropFirst())
+if arguments == ["--sampler"] {
+    samplerBenchmark()
+    exit(0)
+}
 let bandwidthOnly = arguments.contains("--bandwidth")
 arguments.removeAll { $0 == "--bandwidth" }
 let options = Options(arguments)
