@@ -9,8 +9,9 @@ extension StackOptions {
     }
 
     /// Loads, checks and expands the stack (see `LoadedStack`), printing its warnings with their locations.
-    func load(_ console: Console, readingState: Bool = true, hashingArtifacts: Bool = true) throws -> LoadedStack {
-        let loaded = try LoadedStack.load(source, readingState: readingState, hashingArtifacts: hashingArtifacts)
+    func load(_ console: Console, readingState: Bool = true, hashingArtifacts: Bool = true, requiringExpansion: Bool = true) throws -> LoadedStack {
+        let loaded = try LoadedStack.load(source, readingState: readingState, hashingArtifacts: hashingArtifacts,
+                                          requiringExpansion: requiringExpansion)
         for warning in loaded.warnings { console.err("warning: " + (warning.location.map { "\($0): " } ?? "") + warning.message) }
         return loaded
     }

@@ -54,11 +54,7 @@ extension Deployment {
         var (plan, expanded) = try await plan(state, refresh: request.refresh)
         if let saved = request.saved {
             try saved.checkCurrent(stackDigest: plan.stackDigest, state: LoadedStack.recorded(state))
-            let current = plan.actions.filter { $0.kind != .noop }.map { "\($0.kind.rawValue) \($0.address)" }
-            guard current == saved.actions else {
-                // the file's checksum holds and the stack and state are those it was made from: only the account moved
-                throw PlanFile.StaleError(reason: "the account changed since it was made (a refresh now plans something else)")
-            }
+            try saved.checkSame(as: plan)
         }
         if let phase = request.phase { plan.actions = Self.restrict(plan.actions, to: phase) }
         try observer.review(plan, saved: request.saved != nil)

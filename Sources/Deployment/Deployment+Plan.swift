@@ -11,11 +11,13 @@ extension Deployment {
         public var file: PlanFile
     }
 
-    /// Plans against the state (refreshed from the account unless `refresh` is off), holding the lock unless
-    /// `lock` is off (the state is only read).
+    /// Plans against the state (refreshed from the account, once it is checked to be the stack's, unless `refresh`
+    /// is off or nothing is recorded), holding the lock unless `lock` is off (the state is only read).
     public func plan(refresh: Bool, lock: Bool) async throws -> PlanOutcome {
         let work = { () async throws -> PlanOutcome in
             let state = try loaded.lockedState()
+            // a refresh reads the account: it must be the stack's, or the plan would compare the stack with another's
+            if refresh, !state.resources.isEmpty { try await checkAccount() }
             let plan = try await plan(state, refresh: refresh).plan
             let file = PlanFile(plan: plan, stackFile: loaded.source.stackPath, templatesDirectory: loaded.source.templatesDirectory,
                                 statePath: loaded.store.path, created: now())

@@ -22,15 +22,23 @@ public struct LoadedStack: Sendable {
     /// Loads and checks the stack, reads its state and expands it; any error stops here, before a lock is taken
     /// or a call made. Without `readingState`, the state is not read (commands that never need it); without
     /// `hashingArtifacts`, artifacts are located and sized but not hashed (a bundle hashes them as it writes them).
-    public static func load(_ source: StackSource, readingState: Bool = true, hashingArtifacts: Bool = true) throws -> LoadedStack {
+    /// Without `requiringExpansion`, a stack that does not expand (an artifact gone missing, say) loads with no
+    /// resources: for judging what the state records, where the expansion only lends source locations.
+    public static func load(_ source: StackSource, readingState: Bool = true, hashingArtifacts: Bool = true,
+                            requiringExpansion: Bool = true) throws -> LoadedStack {
         var configuration = try StackConfiguration.load(stackPath: source.stackPath, templatesDirectory: source.templatesDirectory)
         configuration.bundledArtifacts = source.bundledArtifacts
         configuration.hashesArtifacts = hashingArtifacts
         let store = StateStore(path: source.statePath ?? StateStore.defaultPath(stackFile: source.stackPath, stackName: configuration.stack.name))
         let recorded = readingState ? try Self.recorded(store.load(for: configuration.stack)) : nil
         var expander = Expander(configuration)
-        let expanded = try expander.expand(computed: Planner.recordedAttributes(recorded))
-        try InstanceTypeCheck.check(configuration, expanded: expanded)
+        var expanded = ExpandedStack(resources: [], outputs: [:], sensitiveOutputs: [])
+        do {
+            expanded = try expander.expand(computed: Planner.recordedAttributes(recorded))
+            try InstanceTypeCheck.check(configuration, expanded: expanded)
+        } catch where !requiringExpansion {
+            expanded = ExpandedStack(resources: [], outputs: [:], sensitiveOutputs: [])
+        }
         try SuppressionCheck.check(configuration)
         return LoadedStack(source: source, configuration: configuration, expanded: expanded, digest: StackDigest.compute(configuration),
                            store: store, recorded: recorded)

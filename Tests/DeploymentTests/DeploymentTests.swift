@@ -117,10 +117,79 @@ struct DeploymentTests {
         await #expect { try await scratch.deployment().apply(.init(saved: saved)) } throws: { error in
             "\(error)".contains("the account changed since it was made")
         }
+        scratch.cloud.restoreOutOfBand()
         try scratch.editState { _ in }
         let account = FixedAccount()
         await #expect(throws: PlanFile.StaleError.self) { try await scratch.deployment(account: account).apply(.init(saved: saved)) }
         #expect(account.identityCalls == 0, "a state that moved is found from local files alone")
+    }
+
+    @Test("a saved plan pins the values it sets: an artifact rewritten after the plan was made is refused, not shipped")
+    func savedPlanPinsArtifacts() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        try await scratch.applied()
+        let model = scratch.directory.appendingPathComponent("Stacks/artifacts/model.gguf")
+        try "GGUF: the model, version 2\n".write(to: model, atomically: true, encoding: .utf8)
+        let saved = try await scratch.deployment().plan(refresh: true, lock: true).file
+        #expect(saved.actions.contains("update storage.model"))
+        try "GGUF: the model, tampered with\n".write(to: model, atomically: true, encoding: .utf8)
+        let before = scratch.cloud.changes
+        await #expect { try await scratch.deployment().apply(.init(saved: saved)) } throws: { error in
+            "\(error)".contains("the values it would set changed since it was made")
+        }
+        #expect(scratch.cloud.changes == before)
+        try "GGUF: the model, version 2\n".write(to: model, atomically: true, encoding: .utf8)
+        guard case .executed(let report) = try await scratch.deployment().apply(.init(saved: saved)), report.succeeded else {
+            Issue.record("the reviewed bytes should apply"); return
+        }
+        #expect(report.updated.contains(ResourceAddress(phase: "storage", name: "model", index: nil)))
+    }
+
+    @Test("a run loaded before another run wrote the state plans against the state it finds under the lock")
+    func stateMovedAfterLoading() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let early = try scratch.deployment()  // expanded with nothing recorded: every id unknown
+        try await scratch.applied()
+        let before = scratch.cloud.changes
+        guard case .unchanged = try await early.apply(.init()) else { Issue.record("everything was created meanwhile"); return }
+        #expect(scratch.cloud.changes == before)
+
+        let late = try scratch.deployment()  // expanded with every id known
+        guard case .executed = try await scratch.deployment().destroy(.init(force: true)) else { Issue.record("destroy"); return }
+        guard case .executed(let report) = try await late.apply(.init()), report.succeeded else {
+            Issue.record("everything was destroyed meanwhile and is created again"); return
+        }
+        #expect(report.created.count == scratch.cloud.resources.count)
+        let plan = try await scratch.deployment().plan(refresh: true, lock: true).plan
+        #expect(!plan.hasChanges)
+    }
+
+    @Test("plan checks the account before it refreshes from it; without a refresh it needs none")
+    func planChecksAccount() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        try await scratch.applied()
+        let stranger = FixedAccount("999999999999")
+        let calls = scratch.cloud.calls.count
+        await #expect(throws: AccountMismatch.self) { try await scratch.deployment(account: stranger).plan(refresh: true, lock: true) }
+        #expect(scratch.cloud.calls.count == calls, "nothing is read from an account that is not the stack's")
+        let unrefreshed = try await scratch.deployment(account: stranger).plan(refresh: false, lock: false)
+        #expect(!unrefreshed.plan.hasChanges && stranger.identityCalls == 1)
+    }
+
+    @Test("check of the account needs no expansion: an artifact gone missing costs only source locations")
+    func liveCheckWithoutArtifacts() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        try await scratch.applied()
+        try FileManager.default.removeItem(at: scratch.directory.appendingPathComponent("Stacks/artifacts/model.gguf"))
+        #expect(throws: StackError.self) { try LoadedStack.load(StackSource(stackPath: scratch.stackPath, statePath: scratch.statePath)) }
+        let loaded = try LoadedStack.load(StackSource(stackPath: scratch.stackPath, statePath: scratch.statePath), requiringExpansion: false)
+        let outcome = try await Deployment(loaded, account: FixedAccount(), observer: RecordingObserver(), handlers: .memory(scratch.cloud))
+            .check(.live)
+        #expect(outcome.live?.findings.isEmpty == false && outcome.missing.isEmpty)
     }
 
     @Test("a plan that would replace a protected resource is refused with nothing changed")

@@ -18,6 +18,7 @@ final class MemoryCloud: Sendable {
 
     private struct Contents {
         var resources: [String: Resource] = [:]
+        var removed: [String: Resource] = [:]
         var calls: [String] = []
         var created = 0
         /// Addresses whose next create is made in the account but answered with a lost connection.
@@ -37,8 +38,23 @@ final class MemoryCloud: Sendable {
 
     func id(of address: ResourceAddress) -> String? { resources.first { $0.value.address == address }?.key }
 
-    /// Removes a resource behind deploy's back.
-    func removeOutOfBand(_ address: ResourceAddress) { contents.withLock { $0.resources = $0.resources.filter { $0.value.address != address } } }
+    /// Removes a resource behind deploy's back (`restoreOutOfBand` puts it back).
+    func removeOutOfBand(_ address: ResourceAddress) {
+        contents.withLock { contents in
+            for (id, resource) in contents.resources where resource.address == address {
+                contents.removed[id] = resource
+                contents.resources[id] = nil
+            }
+        }
+    }
+
+    /// Puts back what `removeOutOfBand` took away.
+    func restoreOutOfBand() {
+        contents.withLock { contents in
+            contents.resources.merge(contents.removed) { current, _ in current }
+            contents.removed = [:]
+        }
+    }
 
     /// The next create of `address` happens, but its answer is lost on the way back.
     func loseAnswer(_ address: ResourceAddress) { _ = contents.withLock { $0.losesAnswer.insert(address) } }

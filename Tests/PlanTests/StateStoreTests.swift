@@ -43,10 +43,16 @@ struct StateStoreTests {
         #expect(leftovers.isEmpty)
     }
 
-    @Test("an edited or damaged state is refused, naming the backup")
+    @Test("an edited or damaged state is refused, naming the backup only where one was kept")
     func tamper() throws {
         defer { cleanup() }
         let store = StateStore(path: "\(directory)/s.json")
+        try store.write(sampleState())
+        try "{ not json".write(toFile: store.path, atomically: false, encoding: .utf8)
+        #expect { try store.load() } throws: { error in
+            "\(error)".contains("no earlier state was kept") && !"\(error)".contains(".backup")
+        }
+        try store.write(sampleState())
         try store.write(sampleState())
         let text = try String(contentsOfFile: store.path, encoding: .utf8)
         try text.replacingOccurrences(of: "vpc-1", with: "vpc-2").write(toFile: store.path, atomically: false, encoding: .utf8)

@@ -74,6 +74,12 @@ enum ArgumentParser {
                                      command: command)
                 }
                 value = arguments[index]
+                // as swift-argument-parser does: an option in a value's place is a missing value, never taken as one
+                // (`--out --no-refresh` would write a file named --no-refresh and refresh anyway)
+                if value.hasPrefix("--") || specs.contains(where: { $0.short.map { "-\($0)" } == value }) {
+                    throw UsageError(message: "option '--\(spec.name)' needs a value <\(spec.valueName ?? "value")>, not the option '\(value)' "
+                                     + "(write --\(spec.name)=\(value) for a value that starts with dashes)", command: command)
+                }
                 index += 1
             }
             guard spec.repeatable || given.insert(spec.name).inserted else {

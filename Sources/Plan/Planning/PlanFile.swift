@@ -27,6 +27,9 @@ public struct PlanFile: Codable, Sendable {
     public var statePath: String
     /// Each planned action as `kind address`, to compare with a fresh plan.
     public var actions: [String]
+    /// A digest of every value the plan sets (`Plan.valuesDigest`): an artifact whose contents changed, or a live
+    /// value that moved, changes it while the actions stay the same. Absent from plan files written before it.
+    public var values: String?
     public var summary: String
     /// SHA-256 of everything above, so that a damaged or edited plan is refused as such.
     public var checksum: String?
@@ -42,6 +45,7 @@ public struct PlanFile: Codable, Sendable {
         serial = plan.serial
         self.statePath = Paths.absolute(statePath)
         actions = plan.actions.filter { $0.kind != .noop }.map { "\($0.kind.rawValue) \($0.address)" }
+        values = plan.valuesDigest
         summary = plan.summary
     }
 
@@ -78,6 +82,20 @@ public struct PlanFile: Codable, Sendable {
             guard serial == state.serial else {
                 throw StaleError(reason: "the state was written since (serial \(state.serial), the plan's is \(serial ?? 0))")
             }
+        }
+    }
+
+    /// Checks that `plan`, made now under the lock, would do exactly what this file showed: the same actions on the
+    /// same resources, setting the same values.
+    public func checkSame(as plan: Plan) throws(StaleError) {
+        let current = plan.actions.filter { $0.kind != .noop }.map { "\($0.kind.rawValue) \($0.address)" }
+        guard current == actions else {
+            // the file's checksum holds and the stack and state are those it was made from: only the account moved
+            throw StaleError(reason: "the account changed since it was made (a refresh now plans something else)")
+        }
+        if let values, values != plan.valuesDigest {
+            throw StaleError(reason: "the values it would set changed since it was made (an artifact's contents, or a value read "
+                + "from the account)")
         }
     }
 

@@ -21,5 +21,12 @@ public struct StateError: Error, Sendable, CustomStringConvertible {
 }
 
 extension StateError: UserFacingError {
-    public var failureKind: FailureKind { kind == .notRegularFile ? .usage : .failure }
+    /// A state that is damaged, too new, another stack's or not a file is bad input, refused before anything is
+    /// touched (exit 2); one that cannot be read or written is a failure of the machine (exit 1).
+    public var failureKind: FailureKind {
+        switch kind {
+        case .corrupt, .unsupportedVersion, .wrongStack, .notRegularFile: .usage
+        case .unreadable, .writeFailed: .failure
+        }
+    }
 }

@@ -45,12 +45,17 @@ public struct StateStore: Sendable {
         return state
     }
 
+    /// Where the state before this one is kept, when it is: a hint names only a backup that exists.
+    private static func previous(_ path: String) -> String {
+        FileManager.default.fileExists(atPath: path + ".backup") ? "; the previous state is in \(path).backup" : "; no earlier state was kept"
+    }
+
     static func decode(_ data: Data, path: String) throws(StateError) -> State {
         let state: State
         do {
             state = try JSONDecoder().decode(State.self, from: data)
         } catch {
-            throw StateError(.corrupt, path: path, "is not a valid state document (\(Self.reason(error))); the previous state is in \(path).backup")
+            throw StateError(.corrupt, path: path, "is not a valid state document (\(Self.reason(error)))" + previous(path))
         }
         guard state.version <= State.currentVersion else {
             throw StateError(.unsupportedVersion, path: path, "has format version \(state.version); this deploy reads up to \(State.currentVersion)")
@@ -59,7 +64,7 @@ public struct StateStore: Sendable {
             throw StateError(.corrupt, path: path, "has no checksum; it was not written by deploy")
         }
         guard recorded == (try checksum(of: state, path: path)) else {
-            throw StateError(.corrupt, path: path, "checksum does not match its content (edited or damaged); the previous state is in \(path).backup")
+            throw StateError(.corrupt, path: path, "checksum does not match its content (edited or damaged)" + previous(path))
         }
         return state
     }
