@@ -1,4 +1,5 @@
 import Costs
+import Deployment
 import Foundation
 import Stack
 
@@ -44,10 +45,10 @@ struct BreakevenReport {
         var expanded: ExpandedStack?
         var stack: StackConfiguration?
         if let path = options.stack {
-            let configuration = try StackConfiguration.load(stackPath: path)
-            var expander = Expander(configuration)
-            expanded = try expander.expand()
-            stack = configuration
+            // the instance types and node count are what count: no state, and no artifact hashed
+            let loaded = try LoadedStack.load(StackSource(stackPath: path), readingState: false, hashingArtifacts: false)
+            expanded = loaded.expanded
+            stack = loaded.configuration
         }
         let catalogPath = options.catalog
             ?? stack.map { ($0.templatesDirectory as NSString).appendingPathComponent("pricing.json5") } ?? "Templates/pricing.json5"
