@@ -227,6 +227,19 @@ def sampling_costs(model, options):
     print("target: sampled / greedy >= 0.90 at 1 and 8 clients")
 
 
+def write_throughput(path, model, threads, generated, prompt):
+    """What one node sustains, for `deploy breakeven --throughput-from`: generated tokens per second, 16 clients
+    together, and prompt tokens per second as the engine processes them (prompts are batched whatever the
+    concurrency), so that a workload's own prompt:output ratio prices its prompts rather than this benchmark's."""
+    document = {"format": "deploy.throughput/1", "model": os.path.basename(model), "threads": threads, "clients": 16,
+                "max_tokens": MAX_TOKENS, "generation_tokens_per_second": round(generated, 2),
+                "prompt_tokens_per_second": round(prompt, 2)}
+    with open(path, "w") as file:
+        json.dump(document, file, indent=2)
+        file.write("\n")
+    print(f"wrote {path}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=2)
@@ -240,6 +253,8 @@ def main():
     parser.add_argument("--sampling", choices=["defaults"], help="instead of the full run: greedy against sampling with "
                         "OpenAI's defaults, 1 and 8 clients, each server")
     parser.add_argument("--real-model", action="store_true", help="serve the real model (scripts/real-model) instead of the random one")
+    parser.add_argument("--out", help="write inference-server's 16-client generated aggregate and the engine's prompt rate to this "
+                        "file (deploy.throughput/1), for deploy breakeven --throughput-from")
     options = parser.parse_args()
     if options.real_model:
         model = subprocess.run([os.path.join(ROOT, "scripts", "real-model")], check=True, capture_output=True, text=True).stdout.strip()
@@ -296,6 +311,8 @@ def main():
 
     if options.conversation_only:
         return
+    if options.out:
+        write_throughput(options.out, model, options.threads, results[("inference-server", 16)]["tps"], pp)
     ours16, ours1 = results[("inference-server", 16)]["tps"], results[("inference-server", 1)]["tps"]
     processed16 = results[("inference-server", 16)]["processed"]
     print(f"\ntargets: 16-client generated aggregate / engine pp = {ours16 / pp:.2f} (>= 0.8); 16 clients / 1 client = {ours16 / ours1:.2f} (>= 1.3)")

@@ -11,9 +11,12 @@ public struct BreakEvenInputs: Sendable {
     public var nodeHourly: Double
     /// The fewest nodes to run (high availability may want two).
     public var minimumNodes: Int = 1
-    /// Generated (output) tokens per second one node sustains; the prompt tokens that come with them are counted
-    /// at the workload's ratio, since prompt processing is an order of magnitude faster than generation.
+    /// Generated (output) tokens per second one node sustains, all its clients together.
     public var outputTokensPerSecond: Double
+    /// Prompt tokens per second one node processes, all its clients together; nil: not measured, taken as
+    /// `assumedPromptSpeedup` times the generation rate. A node's time goes to both: each generated token costs
+    /// `1 / outputTokensPerSecond` seconds and brings `inputOutputRatio` prompt tokens that cost theirs.
+    public var promptTokensPerSecond: Double?
     /// The share of the month a node is busy, in (0, 1].
     public var utilization: Double = 0.6
     public var hoursPerMonth: Double = 730
@@ -26,12 +29,22 @@ public struct BreakEvenInputs: Sendable {
     /// The user's current volume, total tokens per month, when known.
     public var tokensPerMonth: Double?
 
-    public init(inputPerMillion: Double, outputPerMillion: Double, nodeHourly: Double, outputTokensPerSecond: Double) {
+    public init(inputPerMillion: Double, outputPerMillion: Double, nodeHourly: Double, outputTokensPerSecond: Double,
+                promptTokensPerSecond: Double? = nil) {
         self.inputPerMillion = inputPerMillion
         self.outputPerMillion = outputPerMillion
         self.nodeHourly = nodeHourly
         self.outputTokensPerSecond = outputTokensPerSecond
+        self.promptTokensPerSecond = promptTokensPerSecond
     }
+
+    /// How much faster than generation prompt processing is taken to be when it was not measured: a prompt is
+    /// processed in batches of tokens, each generated token needs a pass of its own (llama.cpp's and this server's
+    /// benchmarks put the ratio between 5 and 30 on CPUs).
+    public static let assumedPromptSpeedup = 10.0
+
+    /// The prompt rate used: the measured one, or the assumed multiple of the generation rate.
+    public var effectivePromptTokensPerSecond: Double { promptTokensPerSecond ?? outputTokensPerSecond * Self.assumedPromptSpeedup }
 }
 
 /// Self-hosting against paying per token: costs, capacity, and where the lines cross.
@@ -50,9 +63,15 @@ public struct BreakEven: Sendable {
     /// What the API charges for `tokens` (input and output together) a month.
     public func apiCost(_ tokens: Double) -> Double { tokens / 1_000_000 * blendedPerMillion }
 
+    /// Generated tokens one node sustains per busy second once the prompts that come with them are processed too:
+    /// each costs its own generation time and its share of prompt time.
+    public var outputTokensPerBusySecond: Double {
+        1 / (1 / inputs.outputTokensPerSecond + inputs.inputOutputRatio / inputs.effectivePromptTokensPerSecond)
+    }
+
     /// Tokens (input and output together) one node carries a month.
     public var capacityPerNode: Double {
-        inputs.outputTokensPerSecond * 3600 * inputs.hoursPerMonth * inputs.utilization * (1 + inputs.inputOutputRatio)
+        outputTokensPerBusySecond * 3600 * inputs.hoursPerMonth * inputs.utilization * (1 + inputs.inputOutputRatio)
     }
 
     public var nodeMonthly: Double { inputs.nodeHourly * inputs.hoursPerMonth }

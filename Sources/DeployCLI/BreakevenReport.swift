@@ -92,16 +92,23 @@ struct BreakevenReport {
         } else {
             throw UsageError(message: "say what a node costs: --instance TYPE, --gpu-hourly USD, or --stack FILE", command: command)
         }
-        let throughput: Double
+        let throughput: Throughput
         if let file = options.throughputFrom {
             throughput = try Throughput.read(file)
-            assumptions.append(Assumption(name: "throughput", value: String(format: "%.1f output tokens/s per node", throughput), source: "measured: \(file)"))
+            let clients = throughput.clients.map { ", \($0) clients together" } ?? ""
+            assumptions.append(Assumption(name: "throughput", value: String(format: "%.1f generated tokens/s per node%@", throughput.generation, clients),
+                                          source: "measured: \(file)"))
         } else {
-            throughput = options.throughputTPS ?? 0
-            assumptions.append(Assumption(name: "throughput", value: String(format: "%.1f output tokens/s per node", throughput), source: "given"))
+            throughput = Throughput(generation: options.throughputTPS ?? 0)
+            assumptions.append(Assumption(name: "throughput", value: String(format: "%.1f generated tokens/s per node", throughput.generation),
+                                          source: "given"))
         }
-
-        var inputs = BreakEvenInputs(inputPerMillion: priceIn, outputPerMillion: priceOut, nodeHourly: hourly, outputTokensPerSecond: throughput)
+        let prompt = options.promptTPS ?? throughput.prompt
+        var inputs = BreakEvenInputs(inputPerMillion: priceIn, outputPerMillion: priceOut, nodeHourly: hourly,
+                                     outputTokensPerSecond: throughput.generation, promptTokensPerSecond: prompt)
+        assumptions.append(Assumption(name: "prompt processing", value: String(format: "%.1f prompt tokens/s per node", inputs.effectivePromptTokensPerSecond),
+                                      source: options.promptTPS != nil ? "given" : prompt != nil ? "measured: \(options.throughputFrom ?? "")"
+                                          : String(format: "assumed %.0fx generation (not measured; --prompt-tps)", BreakEvenInputs.assumedPromptSpeedup)))
         if let ratio = options.inputOutputRatio { inputs.inputOutputRatio = ratio }
         if let utilization = options.utilization { inputs.utilization = utilization }
         if let hours = options.hoursPerMonth { inputs.hoursPerMonth = hours }

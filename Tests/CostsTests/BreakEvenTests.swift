@@ -12,9 +12,10 @@ import DeployTestSupport
 struct BreakEvenTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static func inputs(in priceIn: Double = 2, out priceOut: Double = 10, hourly: Double, tps: Double, utilization: Double = 0.5,
+    static func inputs(in priceIn: Double = 2, out priceOut: Double = 10, hourly: Double, tps: Double, prompt: Double?, utilization: Double = 0.5,
                        base: Double = 0) -> BreakEvenInputs {
-        var inputs = BreakEvenInputs(inputPerMillion: priceIn, outputPerMillion: priceOut, nodeHourly: hourly, outputTokensPerSecond: tps)
+        var inputs = BreakEvenInputs(inputPerMillion: priceIn, outputPerMillion: priceOut, nodeHourly: hourly, outputTokensPerSecond: tps,
+                                     promptTokensPerSecond: prompt)
         inputs.utilization = utilization
         inputs.baseMonthly = base
         return inputs
@@ -29,15 +30,23 @@ struct BreakEvenTests {
         var testDescription: String { name }
     }
 
-    // blended price with 3 input tokens per output token: (3 x 2 + 10) / 4 = $4 per million
+    // blended price with 3 input tokens per output token: (3 x 2 + 10) / 4 = $4 per million. A generated token costs
+    // 1/generation seconds and brings 3 prompt tokens costing 3/prompt seconds.
     @Test("matches hand-worked examples", arguments: [
-        // node $1,460 + base $40 = $1,500 -> 375M tokens; one node carries 200 x 3600 x 730 x 0.5 x 4 = 1,051.2M
-        Worked(name: "fits on one node", inputs: inputs(hourly: 2, tps: 200, base: 40), tokens: 375e6, nodes: 1, spend: 1500),
-        // capacity 262.8M per node, node $730, base $1,000: 1 node -> 432.5M (too many), 2 -> 615M (> 525.6M),
-        // 3 -> 797.5M (> 788.4M), 4 -> $3,920 -> 980M (<= 1,051.2M)
-        Worked(name: "capacity-limited: four nodes", inputs: inputs(hourly: 1, tps: 50, base: 1000), tokens: 980e6, nodes: 4, spend: 3920),
-        // $1 per million: a node's 525.6M tokens are worth $525.60 at API prices, less than its $730
-        Worked(name: "never breaks even", inputs: inputs(in: 1, out: 1, hourly: 1, tps: 100), tokens: nil, nodes: nil, spend: nil),
+        // node $1,460 + base $40 = $1,500 -> 375M tokens; per generated token 1/200 + 3/1200 = 7.5 ms: 133.3 generated,
+        // 533.3 in all per second; one node carries 533.3 x 3600 x 730 x 0.5 = 700.8M
+        Worked(name: "fits on one node", inputs: inputs(hourly: 2, tps: 200, prompt: 1200, base: 40), tokens: 375e6, nodes: 1, spend: 1500),
+        // per generated token 1/50 + 3/600 = 25 ms: 160 tokens a second, 210.24M a month per node (worth $840.96 against its
+        // $730); n nodes cost $(730n + 1,000), worth (182.5n + 250)M tokens, which fit from 210.24n >= 182.5n + 250: n = 10,
+        // $8,300 -> 2,075M tokens
+        Worked(name: "capacity-limited: ten nodes", inputs: inputs(hourly: 1, tps: 50, prompt: 600, base: 1000), tokens: 2075e6, nodes: 10,
+               spend: 8300),
+        // $1 per million: per generated token 1/100 + 3/1000 = 13 ms, 307.7 tokens a second, 404.3M a month, worth
+        // $404.31 at API prices, less than the node's $730
+        Worked(name: "never breaks even", inputs: inputs(in: 1, out: 1, hourly: 1, tps: 100, prompt: 1000), tokens: nil, nodes: nil, spend: nil),
+        // no measured prompt rate: 10 x generation, 2,000 a second; 1/200 + 3/2000 = 6.5 ms, 615.4 tokens a second,
+        // 808.6M a month: one node still carries the 375M
+        Worked(name: "prompt rate assumed", inputs: inputs(hourly: 2, tps: 200, prompt: nil, base: 40), tokens: 375e6, nodes: 1, spend: 1500),
     ])
     func worked(_ example: Worked) {
         let model = BreakEven(example.inputs)
@@ -53,7 +62,7 @@ struct BreakEvenTests {
 
     @Test("saving and payback at the current volume")
     func saving() {
-        var inputs = Self.inputs(hourly: 2, tps: 200, base: 40)
+        var inputs = Self.inputs(hourly: 2, tps: 200, prompt: 1200, base: 40)
         inputs.tokensPerMonth = 600e6
         inputs.upfront = 1800
         let model = BreakEven(inputs)
@@ -61,7 +70,22 @@ struct BreakEvenTests {
         #expect(model.nodesFor(600e6) == 1)
         #expect(abs(model.saving(600e6) - 900) < 1e-6)
         #expect(abs((model.paybackMonths ?? 0) - 2) < 1e-9)
-        #expect(model.nodesFor(2.2e9) == 3, "2.2B tokens need three nodes of 1,051.2M")
+        #expect(model.nodesFor(2.2e9) == 4, "2.2B tokens need four nodes of 700.8M")
+    }
+
+    @Test("a prompt-heavy workload needs the nodes its prompts take, which carrying prompts free hid")
+    func promptHeavy() {
+        // retrieval-augmented: 30 prompt tokens per generated one. Per generated token 1/100 + 30/1000 = 40 ms: 25
+        // generated, 775 tokens in all a second, 1,018.3M a month at 50%. Counting prompts free, as this model did,
+        // a node would carry 100 x 31 = 3,100 a second, 4,073.4M a month: one node for 3B tokens instead of three.
+        var inputs = Self.inputs(hourly: 2, tps: 100, prompt: 1000)
+        inputs.inputOutputRatio = 30
+        let model = BreakEven(inputs)
+        #expect(abs(model.outputTokensPerBusySecond - 25) < 1e-9)
+        #expect(abs(model.capacityPerNode - 1018.35e6) < 1e3)
+        #expect(model.nodesFor(3e9) == 3)
+        inputs.promptTokensPerSecond = .infinity
+        #expect(BreakEven(inputs).nodesFor(3e9) == 1, "with prompts free the same volume fits on one node")
     }
 
     @Test("the quoted claim: break-even near $2,000 a month of API spend with a single A100, and one A100 can serve it")
@@ -107,12 +131,17 @@ struct BreakEvenTests {
         do { _ = try PriceCatalog.parse(text, file: "c.json5") } catch { #expect(error.description == expected) }
     }
 
-    @Test("measured throughput from the inference server's bench JSON or from llama-bench", arguments: [
-        (#"{"generation_tokens_per_second": 42.5}"#, 42.5),
-        (#"{"pp": {"tokens_per_second": 900}, "tg": {"tokens_per_second": 31}}"#, 31.0),
-        (#"[{"n_prompt": 512, "n_gen": 0, "avg_ts": 800.1}, {"n_prompt": 0, "n_gen": 128, "avg_ts": 27.25}]"#, 27.25),
+    @Test("measured throughput from the serving benchmark, the inference server's bench JSON or llama-bench", arguments: [
+        (#"{"generation_tokens_per_second": 42.5}"#, Throughput(generation: 42.5)),
+        (#"{"format": "deploy.throughput/1", "clients": 16, "generation_tokens_per_second": 96.5, "prompt_tokens_per_second": 640}"#,
+         Throughput(generation: 96.5, prompt: 640, clients: 16)),
+        (#"{"pp": {"tokens_per_second": 900}, "tg": {"tokens_per_second": 31}}"#, Throughput(generation: 31, prompt: 900)),
+        (#"[{"n_prompt": 512, "n_gen": 0, "avg_ts": 800.1}, {"n_prompt": 0, "n_gen": 128, "avg_ts": 27.25}]"#,
+         Throughput(generation: 27.25, prompt: 800.1)),
+        (#"[{"test": "pp128", "tokensPerSecond": 512.5, "threads": 2}, {"test": "tg64", "tokensPerSecond": 30.5, "threads": 2}]"#,
+         Throughput(generation: 30.5, prompt: 512.5)),
     ])
-    func throughput(_ text: String, _ expected: Double) throws {
+    func throughput(_ text: String, _ expected: Throughput) throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).json").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -148,7 +177,7 @@ struct BreakEvenTests {
 
     @Test("the chart is well-formed SVG with both lines, labelled axes and the break-even point where the lines cross")
     func chart() throws {
-        let model = BreakEven(Self.inputs(hourly: 2, tps: 200, base: 40))
+        let model = BreakEven(Self.inputs(hourly: 2, tps: 200, prompt: 1200, base: 40))
         let svg = Chart.svg(model, title: "test")
         let parser = XMLParser(data: Data(svg.utf8))
         let elements = SVGElements()
@@ -166,7 +195,7 @@ struct BreakEvenTests {
         let expectedY: Double = 60 + 390 - 1500.0 / 4000.0 * 390.0
         #expect(abs(cx - expectedX) < 0.2)
         #expect(abs(cy - expectedY) < 0.2)
-        let never = Chart.svg(BreakEven(Self.inputs(in: 1, out: 1, hourly: 1, tps: 100)), title: "never")
+        let never = Chart.svg(BreakEven(Self.inputs(in: 1, out: 1, hourly: 1, tps: 100, prompt: 1000)), title: "never")
         #expect(never.contains("no break-even") && !never.contains("id=\"break-even\""))
     }
 

@@ -26,6 +26,7 @@ struct BreakevenCommand: Command {
         var nodes: Int?
         var throughputTPS: Double?
         var throughputFrom: String?
+        var promptTPS: Double?
         var utilization: Double?
         var hoursPerMonth: Double?
         var opsPerMonth: Double?
@@ -52,8 +53,11 @@ struct BreakevenCommand: Command {
                 }
                 return nodes
             },
-            .value("throughput-tps", "n", "Output tokens per second one node sustains.", \.throughputTPS, number("throughput-tps")),
-            .value("throughput-from", "file", "Read the throughput from a benchmark result (inference-server bench or llama-bench JSON).",
+            .value("throughput-tps", "n", "Output tokens per second one node sustains, all clients together.", \.throughputTPS,
+                   number("throughput-tps")),
+            .value("prompt-tps", "n", "Prompt tokens per second one node processes (default: what --throughput-from measured, else 10x generation).",
+                   \.promptTPS, number("prompt-tps")),
+            .value("throughput-from", "file", "Read the throughput from a benchmark result (serve_benchmark.py --out, inference-server bench or llama-bench JSON).",
                    \.throughputFrom),
             .value("utilization", "f", "Share of the month a node is busy, in (0, 1] (default 0.6).", \.utilization) { text throws(UsageError) in
                 let utilization = try number("utilization")(text)
