@@ -16,7 +16,8 @@ enum Serve {
                                       [--audit-checkpoint-seconds 60]
                                       [--threads N] [--parallel N] [--ctx N] [--rate-limit N] [--model-id NAME]
                                       [--chat-template NAME] [--max-connections N] [--max-connections-per-client N]
-                                      [--write-timeout SECONDS] [--handshake-timeout SECONDS] [--tls-cert FILE --tls-key FILE]
+                                      [--write-timeout SECONDS] [--handshake-timeout SECONDS] [--drain-seconds 30]
+                                      [--tls-cert FILE --tls-key FILE]
                                       [--no-prefix-reuse] [--kernels portable|avx2|avx512] [--attention exact|flash]
                --ctx is each parallel slot's context (default: the model's, at most 4096).
                --audit-key: the Ed25519 key (PEM) that signs the audit log's checkpoints, made (mode 0600) if missing;
@@ -34,6 +35,9 @@ enum Serve {
                  connection. A new connection's first byte must come within 5 s and its first head within 10 s.
                --write-timeout (default 30) drops a client that does not take a response (or a streamed chunk) in time;
                --handshake-timeout (default 10) bounds the whole TLS handshake.
+               --drain-seconds (default 30, 0 to 3600): on SIGTERM or SIGINT, how long the requests in flight have to
+                 finish; what still runs then ends with an error its client is sent (a stream's last event), and the
+                 connection is closed. Set it to the load balancer's deregistration delay or a lifecycle hook's timeout.
         """
 
     static let stop = Atomic<Bool>(false)
@@ -43,7 +47,7 @@ enum Serve {
             "--model", "--host", "--port", "--keys", "--audit-log", "--audit-content", "--audit-max-bytes", "--audit-key", "--audit-checkpoints",
             "--audit-checkpoint-records", "--audit-checkpoint-seconds", "--threads", "--parallel",
             "--ctx", "--rate-limit", "--model-id", "--chat-template", "--max-connections", "--tls-cert", "--tls-key", "--kernels", "--attention",
-            "--max-connections-per-client", "--write-timeout", "--handshake-timeout",
+            "--max-connections-per-client", "--write-timeout", "--handshake-timeout", "--drain-seconds",
         ], switches: ["--no-auth", "--no-prefix-reuse"], aliases: ["-m": "--model", "-t": "--threads", "-c": "--ctx", "-np": "--parallel"], usage: usage)
         let path = try options.required("--model")
         let host = options.string("--host") ?? "127.0.0.1"
@@ -56,6 +60,7 @@ enum Serve {
                                                       default: min(HTTPServer.Configuration.defaultMaxConnectionsPerClient, maxConnections), range: 1...maxConnections)
         let writeTimeout = try options.int("--write-timeout", default: 30, range: 1...3600)
         let handshakeTimeout = try options.int("--handshake-timeout", default: 10, range: 1...3600)
+        let drainSeconds = try options.int("--drain-seconds", default: 30, range: 0...3600)
         guard options.has("--no-auth") != (options.string("--keys") != nil) else {
             throw Arguments.Invalid(description: "serve: give --keys FILE (create one with: inference-server keys add NAME --keys FILE) or, explicitly, --no-auth")
         }
@@ -138,9 +143,15 @@ enum Serve {
         sigaddset(&stopping, SIGINT)
         pthread_sigmask(SIG_UNBLOCK, &stopping, nil)
         while !stop.load(ordering: .relaxed) { usleep(100_000) }
-        FileHandle.standardError.write(Data("inference-server: stopping: finishing the requests in flight\n".utf8))
-        server.stop()
+        FileHandle.standardError.write(Data("inference-server: stopping: finishing the requests in flight (at most \(drainSeconds) s)\n".utf8))
+        scheduler.beginDraining(cuttingAfter: .seconds(drainSeconds))
+        // the scheduler ends what still runs at the limit, which ends those connections' answers; a few seconds more for
+        // their last bytes, then whatever is still open is cut
+        let cut = server.stop(timeout: .seconds(drainSeconds + 5))
         scheduler.drain()
+        if cut > 0 {
+            FileHandle.standardError.write(Data("inference-server: closed \(cut) connection(s) still open after the drain\n".utf8))
+        }
         service.flushRefusals()
         do {
             try audit?.close()

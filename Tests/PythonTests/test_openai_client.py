@@ -11,6 +11,8 @@ import re
 import ssl
 import subprocess
 import tempfile
+import threading
+import time
 import unittest
 
 import httpx
@@ -151,6 +153,43 @@ class ShutdownTests(unittest.TestCase):
             server.client().models.list()
         with open(server.audit) as log:
             self.assertEqual(len(log.readlines()), 1, "its audit record was written before exit")
+        server.process.stdout.close()
+        server.process.stderr.close()
+
+    def test_drain_limit_ends_what_still_runs_with_an_error_then_exits_zero(self):
+        # --drain-seconds 0: at SIGTERM nothing has time to finish. Thirty-two streams on eight slots keep the
+        # server busy for seconds, so the signal lands while most of them run or wait; each ends with an error
+        # event instead of a finish reason and [DONE], and serve exits 0 at once rather than when they are done.
+        server = Server("--drain-seconds", "0")
+        endings, started = [], threading.Barrier(33)
+
+        def stream():
+            body = {"model": "qwen2-test", "prompt": "Once", "max_tokens": 240, "stream": True, "temperature": 0}
+            lines = []
+            try:
+                with httpx.stream("POST", server.base + "/v1/completions", json=body, timeout=60,
+                                  headers={"Authorization": f"Bearer {server.key}"}) as response:
+                    started.wait(timeout=30)
+                    lines = [line for line in response.iter_lines() if line.startswith("data: ")]
+            except httpx.HTTPError:
+                pass
+            endings.append(lines)
+
+        threads = [threading.Thread(target=stream) for _ in range(32)]
+        for thread in threads:
+            thread.start()
+        started.wait(timeout=30)
+        signalled = time.monotonic()
+        server.process.terminate()
+        self.assertEqual(server.process.wait(timeout=30), 0)
+        stopped = time.monotonic() - signalled
+        for thread in threads:
+            thread.join(timeout=30)
+        cut = [lines for lines in endings if not lines or lines[-1] != "data: [DONE]"]
+        self.assertGreater(len(cut), 0, "some streams were still running at the signal")
+        self.assertTrue(any('"error"' in line for lines in cut for line in lines[-1:]), "a cut stream's last event is an error")
+        self.assertLess(stopped, 10, f"serve took {stopped:.1f} s to stop with nothing left to finish")
+        self.assertIn("at most 0 s", server.process.stderr.read())
         server.process.stdout.close()
         server.process.stderr.close()
 

@@ -66,6 +66,8 @@ public final class Scheduler: @unchecked Sendable {
     private struct Shared {
         var queue: [(request: CompletionRequest, submitted: Date)] = []
         var stopping = false
+        /// When a draining scheduler ends what is still queued or running (`beginDraining(cuttingAfter:)`).
+        var cutAt: ContinuousClock.Instant?
         var statistics: Statistics
     }
     private let shared: Mutex<Shared>
@@ -114,7 +116,20 @@ public final class Scheduler: @unchecked Sendable {
         wake.unlock()
     }
 
-    /// Stops taking requests, lets every queued and running one finish, and returns when the thread has ended.
+    /// Stops taking requests; those queued or running once `limit` has passed are ended with a failure saying the
+    /// server is stopping. Returns at once: `drain` waits for the thread.
+    public func beginDraining(cuttingAfter limit: Duration) {
+        shared.withLock { state in
+            state.stopping = true
+            state.cutAt = ContinuousClock.now + limit
+        }
+        wake.lock()
+        wake.signal()
+        wake.unlock()
+    }
+
+    /// Stops taking requests, lets every queued and running one finish (unless `beginDraining` set a limit), and
+    /// returns when the thread has ended.
     public func drain() {
         shared.withLock { $0.stopping = true }
         wake.lock()
@@ -169,6 +184,10 @@ public final class Scheduler: @unchecked Sendable {
 
     /// One step: sample for every sequence that has logits, then run every sequence's next tokens together.
     private func step() {
+        if let cutAt = shared.withLock({ $0.cutAt }), ContinuousClock.now >= cutAt {
+            cutEverything()
+            return
+        }
         var segments: [Transformer.Segment] = []
         var members: [Slot] = []
         var budget = configuration.stepBudget
@@ -266,6 +285,24 @@ public final class Scheduler: @unchecked Sendable {
             return nil
         }
         return token
+    }
+
+    /// A drain's time ran out: every running and queued request ends with a failure its client is sent.
+    private func cutEverything() {
+        let queued = shared.withLock { state in
+            defer {
+                state.queue = []
+                state.statistics.queued = 0
+            }
+            return state.queue.map(\.request)
+        }
+        let message = "the server is stopping and its time to finish requests ran out"
+        for request in queued { request.events(.failed(message)) }
+        for slot in slots where slot.isBusy {
+            slot.request?.events(.failed(message))
+            tick += 1
+            slot.release(tick: tick)
+        }
     }
 
     /// Ends the slot's request; a nil reason is a cancellation, which sends nothing (the client is gone).

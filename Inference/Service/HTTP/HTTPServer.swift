@@ -103,14 +103,24 @@ public final class HTTPServer: Sendable {
         thread.start()
     }
 
-    /// Stops accepting, waits for the requests in flight to finish (at most `timeout`), and closes the listener.
-    public func stop(timeout: Duration = .seconds(30)) {
+    /// Stops accepting and closes the listener; ends the connections waiting for a request (no request will be
+    /// served on them now), waits for those answering one to finish (at most `timeout`), and cuts any still open
+    /// then. Returns how many were cut.
+    @discardableResult
+    public func stop(timeout: Duration = .seconds(30)) -> Int {
         state.withLock { $0.stopping = true }
         shutdown(listener, Int32(SHUT_RDWR))
         acceptEnded.wait()
         Glibc.close(listener)
-        let open = state.withLock { $0.table.count }
-        if open > 0 { _ = allDone.wait(timeout: .now() + .milliseconds(Int(timeout.components.seconds * 1000))) }
+        let idle = state.withLock { $0.table.entries.values.filter { $0.waitingSince != nil }.map(\.descriptor) }
+        for descriptor in idle { shutdown(descriptor, Int32(SHUT_RDWR)) }
+        guard state.withLock({ $0.table.count }) > 0 else { return 0 }
+        if allDone.wait(timeout: .now() + .milliseconds(Int(timeout.components.seconds * 1000))) == .success { return 0 }
+        let open = state.withLock { $0.table.entries.values.map(\.descriptor) }
+        for descriptor in open { shutdown(descriptor, Int32(SHUT_RDWR)) }
+        // each connection's thread finds its socket gone and closes it
+        _ = allDone.wait(timeout: .now() + .seconds(5))
+        return open.count
     }
 
     private func acceptLoop() {
