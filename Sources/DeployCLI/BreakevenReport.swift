@@ -25,6 +25,8 @@ struct BreakevenReport {
         var breakEvenApiSpendPerMonth: Double?
         var nodesAtBreakEven: Int?
         var nodesNeeded: Int
+        /// The instance type each node is (from --instance or the stack); nil with --gpu-hourly.
+        var nodeType: String?
         var blendedPricePerMillion: Double
         var capacityPerNodeTokensPerMonth: Double
         var current: Current?
@@ -36,6 +38,7 @@ struct BreakevenReport {
 
     var model: BreakEven
     var title: String
+    var nodeType: String?
     var assumptions: [Assumption]
     var infrastructure: [StackCost.Line]
 
@@ -142,7 +145,8 @@ struct BreakevenReport {
             assumptions.append(Assumption(name: "operations", value: String(format: "$%.2f per month, $%.2f upfront", inputs.operationsMonthly, inputs.upfront),
                                           source: "given"))
         }
-        return BreakevenReport(model: model, title: "Self-hosting on \(nodeName) vs \(apiName)", assumptions: assumptions,
+        return BreakevenReport(model: model, title: "Self-hosting on \(nodeName) vs \(apiName)", nodeType: nodeName == "a node" ? nil : nodeName,
+                               assumptions: assumptions,
                                infrastructure: infrastructure)
     }
 
@@ -155,7 +159,7 @@ struct BreakevenReport {
         let nodes = current?.nodes ?? point?.nodes ?? model.inputs.minimumNodes
         return Document(selfHostedMonthlyCost: model.selfHostedCost(nodes: nodes), breakEvenTokensPerMonth: point?.tokens,
                         breakEvenApiSpendPerMonth: point.map { model.apiCost($0.tokens) }, nodesAtBreakEven: point?.nodes,
-                        nodesNeeded: nodes, blendedPricePerMillion: model.blendedPerMillion, capacityPerNodeTokensPerMonth: model.capacityPerNode,
+                        nodesNeeded: nodes, nodeType: nodeType, blendedPricePerMillion: model.blendedPerMillion, capacityPerNodeTokensPerMonth: model.capacityPerNode,
                         current: current, paybackMonths: model.paybackMonths, baseInfrastructure: infrastructure, table: model.table(),
                         assumptions: assumptions)
     }
@@ -176,7 +180,7 @@ struct BreakevenReport {
         if let current = document.current {
             let verdict = current.saving >= 0 ? "saves \(Chart.dollarsLabel(current.saving))" : "costs \(Chart.dollarsLabel(-current.saving)) more"
             lines.append("  At your \(Chart.tokensLabel(current.tokensPerMonth)) tokens per month: the API costs \(Chart.dollarsLabel(current.apiCost)), "
-                + "self-hosting on \(current.nodes) node\(current.nodes == 1 ? "" : "s") costs \(Chart.dollarsLabel(current.selfHostedCost)): "
+                + "self-hosting on \(current.nodes) node\(current.nodes == 1 ? "" : "s")\(nodeType.map { " of \($0)" } ?? "") costs \(Chart.dollarsLabel(current.selfHostedCost)): "
                 + "self-hosting \(verdict) a month.")
             if let payback = document.paybackMonths { lines.append(String(format: "  The upfront cost is paid back in %.1f months.", payback)) }
         }

@@ -29,6 +29,22 @@ struct BreakevenCommandTests {
         #expect(assumptions.contains { $0["name"] == "API price" && $0["source"] == "OpenAI API pricing page, 2024-10" })
     }
 
+    @Test("with a stack and a volume: how many nodes of the stack's type, counting the prompts a prompt-heavy workload brings")
+    func fleetSize() async throws {
+        // a generated token costs 1/100 s and brings 20 prompt tokens at 1/800 s each: 28.57 generated, 600 tokens in
+        // all a second, 946.08M a month at 60%; 5B tokens need 6 nodes (prompts counted free, 2,000 a second: 2 nodes)
+        let (code, output) = await run(["--api-model", "gpt-4o", "--stack", ShippedStack.path(), "--throughput-tps", "100",
+                                        "--prompt-tps", "800", "--input-output-ratio", "20", "--tokens-per-month", "5e9"])
+        #expect(code == 0, "\(output.stderr)")
+        let type = try #require(output.stdout.split(separator: "\n").first?.split(separator: " ").dropFirst(2).first.map(String.init))
+        #expect(output.stdout.contains("self-hosting on 6 nodes of \(type) costs"), "\(output.stdout)")
+        #expect(output.stdout.contains("800.0 prompt tokens/s per node  [given]"))
+        let (_, json) = await run(["--api-model", "gpt-4o", "--stack", ShippedStack.path(), "--throughput-tps", "100",
+                                   "--prompt-tps", "800", "--input-output-ratio", "20", "--tokens-per-month", "5e9", "--output", "json"])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(document["nodesNeeded"] as? Int == 6 && document["nodeType"] as? String == type)
+    }
+
     @Test("text states every assumption and where it came from, and the chart is written")
     func text() async throws {
         let chart = FileManager.default.temporaryDirectory.appendingPathComponent("chart-\(UUID().uuidString).svg").path
