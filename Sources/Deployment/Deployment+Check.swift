@@ -31,7 +31,7 @@ extension Deployment {
         var outcome = CheckOutcome(plan: scope == .live ? nil : PlanCompliance.evaluate(loaded, state: loaded.recorded), live: nil, missing: [])
         guard scope != .plan, let state = loaded.recorded, !recorded.isEmpty else { return outcome }
         try await checkAccount()
-        let refreshed = try await Refresher(readers: [HandlerReader(context: try handlerContext(), handlers: handlers)]).refresh(state)
+        let refreshed = try await read(state)
         // a resource on its way out (a key pending deletion) is still there to be judged
         var live = Dictionary(uniqueKeysWithValues: refreshed.live.map { ($0.key.description, $0.value) })
         for (address, attributes) in refreshed.lingering { live[address.description] = attributes }

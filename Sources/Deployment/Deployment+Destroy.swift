@@ -24,7 +24,7 @@ extension Deployment {
     public func destroy(_ request: DestroyRequest) async throws -> RunOutcome {
         try await checkAccount()
         return try await locked("destroy") {
-            let state = try loaded.lockedState()
+            let state = try loaded.currentState()
             guard !state.resources.isEmpty else { return .unchanged }
             let declaredProtected = Set(loaded.expanded.resources.filter(\.protected).map(\.address))
             let protected = Set(state.resources.map(\.address)).intersection(declaredProtected)
@@ -33,7 +33,7 @@ extension Deployment {
                     + "Pass --force to delete them too, or --keep-protected to keep them; nothing was changed")
             }
             let doomed = state.resources.filter { !(request.keepProtected && protected.contains($0.address)) }.sorted { $0.address > $1.address }
-            observer.reviewDestroy(doomed, stack: StackIdentity(name: stack.name, account: stack.account, region: stack.region))
+            observer.reviewDestroy(doomed, stack: identity)
             try observer.confirm("\nDestroy these resources?")
             let context = try handlerContext(emptyBuckets: request.emptyBuckets, force: request.force)
             return .executed(try await executor(expanded: loaded.expanded, state: state, context: context)

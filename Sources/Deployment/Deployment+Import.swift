@@ -14,7 +14,7 @@ extension Deployment {
         }
         try await checkAccount()
         return try await locked("import") {
-            var state = try loaded.lockedState()
+            var state = try loaded.currentState()
             if let recorded = state.resource(address) {
                 throw NotConfirmed(description: "\(address) is already in the state as \(recorded.id ?? "a pending create"); "
                     + "remove it first with deploy state rm \(address) to import another")

@@ -15,7 +15,7 @@ extension Deployment {
     /// is off or nothing is recorded), holding the lock unless `lock` is off (the state is only read).
     public func plan(refresh: Bool, lock: Bool) async throws -> PlanOutcome {
         let work = { () async throws -> PlanOutcome in
-            let state = try loaded.lockedState()
+            let state = try loaded.currentState()
             // a refresh reads the account: it must be the stack's, or the plan would compare the stack with another's
             if refresh, !state.resources.isEmpty { try await checkAccount() }
             let plan = try await plan(state, refresh: refresh).plan

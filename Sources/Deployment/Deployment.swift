@@ -30,6 +30,8 @@ public struct Deployment: Sendable {
 
     var stack: StackFile { loaded.stack }
 
+    var identity: StackIdentity { StackIdentity(name: stack.name, account: stack.account, region: stack.region) }
+
     /// STS must name the stack's account before anything is written.
     func checkAccount() async throws {
         let identity = try await account.callerIdentity()
@@ -48,17 +50,18 @@ public struct Deployment: Sendable {
 
     /// What handlers work with. `emptyBuckets` and `force` are destroy's to give.
     func handlerContext(emptyBuckets: Bool = false, force: Bool = false) throws -> HandlerContext {
-        HandlerContext(client: try account.client(), stack: StackIdentity(name: stack.name, account: stack.account, region: stack.region),
-                       partition: stack.partition, emptyBuckets: emptyBuckets, force: force)
+        HandlerContext(client: try account.client(), stack: identity, partition: stack.partition, emptyBuckets: emptyBuckets, force: force)
+    }
+
+    /// What the account holds of the resources `state` records, read through the handlers (one batched read a type).
+    func read(_ state: State) async throws -> RefreshResult {
+        try await Refresher(readers: [HandlerReader(context: try handlerContext(), handlers: handlers)]).refresh(state)
     }
 
     /// Refreshes `state` through the handlers, unless told not to or nothing is recorded, and plans against it,
     /// refining the loaded expansion.
     func plan(_ state: State, refresh: Bool) async throws -> (plan: Plan, expanded: ExpandedStack) {
-        var refreshed: RefreshResult?
-        if refresh, !state.resources.isEmpty {
-            refreshed = try await Refresher(readers: [HandlerReader(context: try handlerContext(), handlers: handlers)]).refresh(state)
-        }
+        let refreshed = refresh && !state.resources.isEmpty ? try await read(state) : nil
         return try Planner(configuration: loaded.configuration, state: LoadedStack.recorded(state), refresh: refreshed,
                            stackDigest: loaded.digest, base: loaded.expanded).planned()
     }

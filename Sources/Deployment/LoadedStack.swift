@@ -16,7 +16,7 @@ public struct LoadedStack: Sendable {
     public let digest: String
     public let store: StateStore
     /// The state as read when the stack was loaded, nil when none is recorded. A run that changes the state reads
-    /// it again under the lock (`lockedState`), since another run may have written it meanwhile.
+    /// it again under the lock (`currentState`), since another run may have written it meanwhile.
     public let recorded: State?
 
     /// Loads and checks the stack, reads its state and expands it; any error stops here, before a lock is taken
@@ -29,13 +29,11 @@ public struct LoadedStack: Sendable {
         var configuration = try StackConfiguration.load(stackPath: source.stackPath, templatesDirectory: source.templatesDirectory)
         configuration.bundledArtifacts = source.bundledArtifacts
         configuration.hashesArtifacts = hashingArtifacts
-        let store = StateStore(path: source.statePath ?? StateStore.defaultPath(stackFile: source.stackPath, stackName: configuration.stack.name))
+        let store = source.store(stackName: configuration.stack.name)
         let recorded = readingState ? try Self.recorded(store.load(for: configuration.stack)) : nil
-        var expander = Expander(configuration)
-        var expanded = ExpandedStack(resources: [], outputs: [:], sensitiveOutputs: [])
+        let expanded: ExpandedStack
         do {
-            expanded = try expander.expand(computed: Planner.recordedAttributes(recorded))
-            try InstanceTypeCheck.check(configuration, expanded: expanded)
+            expanded = try checkedExpansion(configuration, recorded: recorded)
         } catch where !requiringExpansion {
             expanded = ExpandedStack(resources: [], outputs: [:], sensitiveOutputs: [])
         }
@@ -44,13 +42,21 @@ public struct LoadedStack: Sendable {
                            store: store, recorded: recorded)
     }
 
+    /// The one full expansion, against the recorded state, with the instance types it names checked.
+    private static func checkedExpansion(_ configuration: StackConfiguration, recorded: State?) throws -> ExpandedStack {
+        var expander = Expander(configuration)
+        let expanded = try expander.expand(computed: Planner.recordedAttributes(recorded))
+        try InstanceTypeCheck.check(configuration, expanded: expanded)
+        return expanded
+    }
+
     /// What is accepted but worth a second look, with its location.
     public var warnings: [(message: String, location: SourceLocation?)] { configuration.warnings }
 
     public var stack: StackFile { configuration.stack }
 
-    /// The state read again (under the lock), or a new empty one.
-    public func lockedState() throws -> State {
+    /// The state as it is on disk now (read again under the lock by a run that changes it), or a new empty one.
+    public func currentState() throws -> State {
         try store.load(for: stack) ?? State(stack: stack.name, account: stack.account, region: stack.region)
     }
 

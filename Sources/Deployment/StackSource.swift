@@ -1,3 +1,4 @@
+import Plan
 import Stack
 
 /// Where a stack comes from: its file, its templates, its state, and the artifacts a verified bundle supplies.
@@ -16,5 +17,10 @@ public struct StackSource: Sendable {
         self.templatesDirectory = templatesDirectory
         self.statePath = statePath
         self.bundledArtifacts = bundledArtifacts
+    }
+
+    /// The state store: `statePath`, else the default beside the stack file for the stack named `stackName`.
+    public func store(stackName: String) -> StateStore {
+        StateStore(path: statePath ?? StateStore.defaultPath(stackFile: stackPath, stackName: stackName))
     }
 }

@@ -152,14 +152,21 @@ public final class Scheduler: @unchecked Sendable {
     }
 
     /// Moves queued requests into free slots; waits while there is nothing to do. False when drained and stopping.
+    /// Past a drain's limit, ends everything still queued or running instead, and is drained.
     private func admit() -> Bool {
         while true {
-            let (taken, stopping) = shared.withLock { state -> ([(CompletionRequest, Date)], Bool) in
+            let (taken, stopping, cutting) = shared.withLock { state -> ([(CompletionRequest, Date)], Bool, Bool) in
+                let cutting = state.cutAt.map { ContinuousClock.now >= $0 } ?? false
+                let free = cutting ? state.queue.count : slots.filter { !$0.isBusy }.count
                 var taken: [(CompletionRequest, Date)] = []
-                let free = slots.filter { !$0.isBusy }.count
                 while taken.count < free, !state.queue.isEmpty { taken.append(state.queue.removeFirst()) }
                 state.statistics.queued = state.queue.count
-                return (taken, state.stopping)
+                return (taken, state.stopping, cutting)
+            }
+            if cutting {
+                cut(taken.map(\.0))
+                publishStatistics()
+                return false
             }
             for (request, submitted) in taken { place(request, submitted: submitted) }
             publishStatistics()
@@ -184,10 +191,6 @@ public final class Scheduler: @unchecked Sendable {
 
     /// One step: sample for every sequence that has logits, then run every sequence's next tokens together.
     private func step() {
-        if let cutAt = shared.withLock({ $0.cutAt }), ContinuousClock.now >= cutAt {
-            cutEverything()
-            return
-        }
         var segments: [Transformer.Segment] = []
         var members: [Slot] = []
         var budget = configuration.stepBudget
@@ -287,15 +290,8 @@ public final class Scheduler: @unchecked Sendable {
         return token
     }
 
-    /// A drain's time ran out: every running and queued request ends with a failure its client is sent.
-    private func cutEverything() {
-        let queued = shared.withLock { state in
-            defer {
-                state.queue = []
-                state.statistics.queued = 0
-            }
-            return state.queue.map(\.request)
-        }
+    /// A drain's time ran out: `queued` and every running request end with a failure their clients are sent.
+    private func cut(_ queued: [CompletionRequest]) {
         let message = "the server is stopping and its time to finish requests ran out"
         for request in queued { request.events(.failed(message)) }
         for slot in slots where slot.isBusy {

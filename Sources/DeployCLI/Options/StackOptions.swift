@@ -18,6 +18,6 @@ struct StackOptions: Sendable {
     }
 
     func stateStore(for configuration: StackConfiguration) -> StateStore {
-        StateStore(path: statePath ?? StateStore.defaultPath(stackFile: stackPath, stackName: configuration.stack.name))
+        source.store(stackName: configuration.stack.name)
     }
 }
