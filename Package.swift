@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "AWS", dependencies: ["Diagnostics", "CCurl", "CCrypto", "Hashing", "TextSafety"]),
         .target(name: "Stack", dependencies: ["Diagnostics", "Hashing", "TextSafety"]),
         .target(name: "Plan", dependencies: ["Diagnostics", "Stack", "AWS", "Hashing", "TextSafety"]),
-        .target(name: "Provision", dependencies: ["Diagnostics", "AWS", "Stack", "Plan", "TextSafety"]),
+        .target(name: "Provision", dependencies: ["Diagnostics", "AWS", "Stack", "Plan", "Hashing", "TextSafety"]),
         .target(name: "Costs", dependencies: ["Stack"]),
         .target(name: "Compliance", dependencies: ["Stack", "TextSafety"]),
         .target(name: "Bundling", dependencies: ["Diagnostics", "CCrypto", "GGUF", "Hashing", "TextSafety"]),

@@ -19,27 +19,58 @@ network ACL entry that is not there fails with an internal error in moto; here w
 InvalidNetworkAclEntry.NotFound (a delete repeated after its answer was lost meets it). moto's KMS ignores a key's
 rotation period: here EnableKeyRotation keeps RotationPeriodInDays and GetKeyRotationStatus returns it while rotation
 is on, as AWS does. moto keeps an instance profile's tags but has no ListInstanceProfileTags; here it lists them.
+moto's CreateLaunchTemplateVersion keeps UserData as a bare string, not in the type CreateLaunchTemplate keeps it in,
+and an Auto Scaling group launching from such a version fails with an internal error; here both keep it alike.
 
 The node's role may put an audit checkpoint only as a conditional write (a Null condition on s3:if-none-match: the
 request must carry If-None-Match, so that it can never overwrite a shipped file). moto passes no condition keys to
 identity policies and takes Null as satisfied; here Null is evaluated, with s3:if-none-match present exactly when the
 request carries If-None-Match, as in AWS. And moto refuses to turn on Object Lock for a bucket that holds objects
 (BucketNeedsToBeNew); AWS allows it on any versioned bucket.
+
+Fleets, each in its own module (imported below for its corrections, which its docstring details). moto has no EC2
+Auto Scaling instance refresh: local_aws_instance_refresh.py adds StartInstanceRefresh, DescribeInstanceRefreshes,
+CancelInstanceRefresh and RollbackInstanceRefresh (authorised as autoscaling:StartInstanceRefresh and so on), which
+replace the group's instances in batches that keep MinHealthyPercentage in service, one batch for each
+DescribeInstanceRefreshes, and give the group its DesiredConfiguration on success; and it reports an instance's
+launch template version as the one it was launched from, not the template's default. A test hook: new instances
+from a launch template version whose user data contains DEPLOY_LOCAL_REFRESH_FAIL fail their health checks, so
+that the refresh fails (or, with AutoRollback, rolls back). moto reports every registered ELBv2 target healthy:
+local_aws_target_health.py makes a target initial until HealthyThresholdCount checks at HealthCheckIntervalSeconds
+have passed, draining while it deregisters, unused when its instance is stopped or terminated, and probes for real
+the targets that the JSON file named by LOCAL_AWS_TARGETS maps to a host:port (the others pass every check);
+LOCAL_AWS_HEALTH_CHECK_SECONDS_SCALE (default 1) scales those seconds for tests. moto answers PutScalingPolicy with
+a field AWS does not have (PolicyArn), which its serializer drops: here the answer carries PolicyARN, as in AWS.
+moto's UpdateAutoScalingGroup drops a group's mixed-instances policy when the call names none; AWS keeps it, as here.
+moto's ModifyListener refuses the TLS protocol (it knows HTTP, HTTPS and TCP); here a TLS listener is modified as AWS
+does, its certificate checked.
 Everything else is moto's own."""
 import contextvars
+import copy
+import inspect
 import sys
 
 from moto.iam import policy_conditions
 from moto.iam.access_control import IAMPolicyStatement, IAMRequestBase, PermissionResult
 from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models import EC2Backend
+from moto.ec2.models.launch_templates import LaunchTemplate
+from moto.ec2.utils import parse_user_data
 from moto.dynamodb.responses import DynamoHandler
 from moto.ec2.responses.monitoring import Monitoring
 from moto.kms.responses import KmsResponse
 from moto.iam.responses import IamResponse
+from moto.autoscaling.models import FakeAutoScalingGroup
+from moto.autoscaling.responses import AutoScalingResponse
+from moto.elbv2.exceptions import ELBClientError
+from moto.elbv2.models import ELBv2Backend
 from moto.core.responses import ActionResult
+from moto.core.types import Base64EncodedString
 from moto.s3.models import FakeBucket, S3Backend
 from moto.server import main
+
+import local_aws_instance_refresh  # noqa: F401 (its corrections are made on import)
+import local_aws_target_health  # noqa: F401
 
 
 def bool_operation(expected, actual):
@@ -163,6 +194,18 @@ def delete_network_acl_entry(self, network_acl_id, rule_number, egress):
 EC2Backend.delete_network_acl_entry = delete_network_acl_entry
 
 
+_moto_create_launch_template_version = LaunchTemplate.create_version
+
+
+def create_launch_template_version(self, data, description):
+    if data.get("UserData") is not None and not isinstance(data["UserData"], Base64EncodedString):
+        data = {**data, "UserData": parse_user_data(data["UserData"])}
+    return _moto_create_launch_template_version(self, data, description)
+
+
+LaunchTemplate.create_version = create_launch_template_version
+
+
 def set_monitoring(state, action):
     def respond(self):
         self.error_on_dryrun()
@@ -222,6 +265,60 @@ def list_instance_profile_tags(self):
 IamResponse.list_instance_profile_tags = list_instance_profile_tags
 KmsResponse.enable_key_rotation = enable_key_rotation
 KmsResponse.get_key_rotation_status = get_key_rotation_status
+
+_moto_put_scaling_policy = AutoScalingResponse.put_scaling_policy
+
+
+def put_scaling_policy(self):
+    """AWS answers PutScalingPolicy with PolicyARN; moto names the field PolicyArn, which its serializer drops."""
+    answer = _moto_put_scaling_policy(self)
+    arn = answer.result["PolicyArn"]
+    return ActionResult({"PolicyARN": arn, "Alarms": []})
+
+
+AutoScalingResponse.put_scaling_policy = put_scaling_policy
+
+_moto_update_group = FakeAutoScalingGroup.update
+_update_group_signature = inspect.signature(_moto_update_group)
+
+
+def update_group(self, *args, **kwargs):
+    """UpdateAutoScalingGroup without a launch template or a mixed-instances policy keeps the group's (moto drops it)."""
+    bound = _update_group_signature.bind(self, *args, **kwargs)
+    if not bound.arguments.get("launch_template") and not bound.arguments.get("mixed_instances_policy") and self.mixed_instances_policy:
+        kept = copy.deepcopy(self.mixed_instances_policy)
+        specification = kept["LaunchTemplate"]["LaunchTemplateSpecification"]
+        if specification.get("LaunchTemplateId"):
+            specification.pop("LaunchTemplateName", None)  # moto adds the name, then refuses a specification with both
+        bound.arguments["mixed_instances_policy"] = kept
+    return _moto_update_group(*bound.args, **bound.kwargs)
+
+
+FakeAutoScalingGroup.update = update_group
+
+_moto_modify_listener = ELBv2Backend.modify_listener
+
+
+def modify_listener(self, arn, port=None, protocol=None, ssl_policy=None, certificates=None, actions=None):
+    """ModifyListener of a TLS listener, which moto refuses (it knows HTTP, HTTPS and TCP): its certificate checked as
+    for HTTPS, the rest moto's."""
+    if protocol != "TLS":
+        return _moto_modify_listener(self, arn, port, protocol, ssl_policy, certificates, actions)
+    listener = self.describe_listeners(load_balancer_arn=None, listener_arns=[arn])[0]
+    if certificates:
+        if not self._certificate_exists(certificate_arn=certificates[0]["CertificateArn"]):
+            raise ELBClientError("CertificateNotFound", f"Certificate {certificates[0]['CertificateArn']} not found")
+        listener.certificate = certificates[0]["CertificateArn"]
+        listener.certificates = [c["CertificateArn"] for c in certificates]
+    elif not listener.certificates:
+        raise ELBClientError("InvalidConfigurationRequest",
+                        "You must provide a list containing exactly one certificate if the listener protocol is TLS.")
+    modified = _moto_modify_listener(self, arn, port, None, ssl_policy, None, actions)
+    modified.protocol = "TLS"
+    return modified
+
+
+ELBv2Backend.modify_listener = modify_listener
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -66,6 +66,7 @@ struct RunReporter: Sendable {
         case .adopted(let address, let id): console.out("\(address): found \(id) from an interrupted run; adopted")
         case .failed(let address, let step, let message): console.err("\(address): \(step.rawValue) failed: \(message)")
         case .skipped(let address, let cause): console.out("\(address): skipped, because \(cause) did not complete")
+        case .progress(let address, let message): console.out("\(address): \(message)")
         }
     }
 
@@ -77,6 +78,7 @@ struct RunReporter: Sendable {
         case .adopted(let address, let id): Event(event: "adopted", address: address.description, id: id)
         case .failed(let address, let step, let message): Event(event: "failed", address: address.description, verb: step.rawValue, message: message)
         case .skipped(let address, let cause): Event(event: "skipped", address: address.description, cause: cause.description)
+        case .progress(let address, let message): Event(event: "progress", address: address.description, message: message)
         }
     }
 

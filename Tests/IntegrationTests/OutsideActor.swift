@@ -7,7 +7,8 @@ enum OutsideActor {
         var description: String
     }
 
-    /// Runs a Python snippet with `ec2`, `kms`, `s3`, `iam`, `dynamodb`, `logs` and `cloudtrail` clients in scope, `json`
+    /// Runs a Python snippet with `ec2`, `kms`, `s3`, `iam`, `dynamodb`, `logs`, `cloudtrail`, `autoscaling`, `elbv2` and
+    /// `acm` clients in scope, `json`
     /// imported and `signed(service, method, path, body)` to send a signed request boto3 cannot address here (S3
     /// Control's hosts carry the account id); returns its stdout. `isolated`: as the second account's administrator.
     @discardableResult
@@ -33,6 +34,7 @@ enum OutsideActor {
                 answer.raise_for_status()
                 return answer.content
             dynamodb, logs, cloudtrail = client("dynamodb"), client("logs"), client("cloudtrail")
+            autoscaling, elbv2, acm = client("autoscaling"), client("elbv2"), client("acm")
 
             """
         var clean = environment
@@ -88,7 +90,23 @@ enum OutsideActor {
                                              .get("deploy:stack") == stack)
             counts["aws.dynamodb.table"] = sum(1 for t in dynamodb.list_tables()["TableNames"] if t.startswith(stack + "-"))
             counts["aws.cloudtrail.trail"] = sum(1 for t in cloudtrail.describe_trails()["trailList"] if t["Name"].startswith(stack + "-"))
-            print(json.dumps(counts))
+            counts["aws.ec2.launch_template"] = len(ec2.describe_launch_templates(Filters=tagged)["LaunchTemplates"])
+            groups = [g for g in autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]
+                      if g["AutoScalingGroupName"].startswith(stack + "-")]
+            counts["aws.autoscaling.group"] = len(groups)
+            counts["aws.autoscaling.policy"] = sum(len(autoscaling.describe_policies(AutoScalingGroupName=g["AutoScalingGroupName"])["ScalingPolicies"])
+                                                   for g in groups)
+            balancers = [b for b in elbv2.describe_load_balancers()["LoadBalancers"] if b["LoadBalancerName"].startswith(stack + "-")]
+            counts["aws.elbv2.load_balancer"] = len(balancers)
+            counts["aws.elbv2.listener"] = sum(len(elbv2.describe_listeners(LoadBalancerArn=b["LoadBalancerArn"])["Listeners"]) for b in balancers)
+            counts["aws.elbv2.target_group"] = sum(1 for t in elbv2.describe_target_groups()["TargetGroups"] if t["TargetGroupName"].startswith(stack + "-"))
+            certificates = [c["CertificateArn"] for c in acm.list_certificates()["CertificateSummaryList"]]
+            counts["aws.acm.certificate"] = sum(1 for arn in certificates
+                                                if {t["Key"]: t.get("Value") for t in acm.list_tags_for_certificate(CertificateArn=arn).get("Tags", [])}
+                                                   .get("deploy:stack") == stack)
+            # a fleet's nodes are the group's, not the stack's own instances
+            counts["aws.ec2.instance"] -= sum(len(g["Instances"]) for g in groups if g["AutoScalingGroupName"].startswith(stack + "-"))
+            print(json.dumps({kind: count for kind, count in counts.items() if count}))
             """, region: region)
         return try JSONDecoder().decode([String: Int].self, from: Data(output.utf8))
     }

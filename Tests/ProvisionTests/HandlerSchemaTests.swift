@@ -16,10 +16,14 @@ struct HandlerSchemaTests {
     static let helpers: [String: [String]] = [
         "aws.ec2.security_group": ["SecurityGroupRules.swift"],
         "aws.ec2.default_security_group": ["SecurityGroupRules.swift"],
+        "aws.autoscaling.group": ["InstanceRefresh.swift"],
     ]
 
     /// Properties a handler does not read itself, by type, each with the reason.
     static let notRead: [String: [String: String]] = [
+        "aws.acm.certificate": [
+            "source": "names the PEM file beside the stack; the Expander resolves and hashes it into `resource.artifact`, which is imported",
+        ],
         "aws.s3.object": [
             "source": "names the file beside the stack; the Expander resolves and hashes it into `resource.artifact`, which is uploaded",
             "template_file": "names the file among the templates; resolved into `resource.artifact` like `source`",

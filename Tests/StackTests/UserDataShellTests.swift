@@ -56,7 +56,7 @@ struct UserDataShellTests {
             let attributes = try FileManager.default.attributesOfItem(atPath: sandbox.root.appendingPathComponent(path).path)
             #expect((attributes[.posixPermissions] as? Int) == mode, "\(path)")
         }
-        #expect(try String(contentsOf: sandbox.root.appendingPathComponent("etc/inference/server.env"), encoding: .utf8) == "PORT=8080\n")
+        #expect(try String(contentsOf: sandbox.root.appendingPathComponent("etc/inference/server.env"), encoding: .utf8) == "PORT=8080\nDRAIN_SECONDS=30\nTLS_ARGUMENTS=\n")
         #expect(try String(contentsOf: sandbox.root.appendingPathComponent("etc/inference/audit-shipper.env"), encoding: .utf8)
             == "NODE_REGION=eu-west-1\nAUDIT_BUCKET=private-inference-123456789012-audit\nAUDIT_CHECKPOINTS=/var/log/inference/checkpoints\n")
         #expect(run.calls.contains { $0.first == "useradd" && $0.last == "inference" })
@@ -68,6 +68,28 @@ struct UserDataShellTests {
         #expect(unit.contains("\nStateDirectory=inference-audit\nStateDirectoryMode=0700\n") && unit.contains("\nUser=inference\n"))
         let path = try String(contentsOf: sandbox.root.appendingPathComponent("etc/systemd/system/audit-shipper.path"), encoding: .utf8)
         #expect(path.contains("\nPathChanged=/var/log/inference/checkpoints\n"))
+    }
+
+    @Test("a fleet's node also serves TLS with a key of its own, drains for the fleet's time, and publishes its load")
+    func fleetBoot() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let run = try sandbox.boot(try sandbox.render([:], stack: "fleet", node: "inference.node_template[0]"))
+        #expect(run.status == 0, "\(run.stderr)")
+        let fetched = run.calls.filter { $0.first == "aws" }.compactMap { $0.dropLast().last?.split(separator: "/").last.map(String.init) }
+        #expect(fetched.suffix(3) == ["metrics-publisher.sh", "metrics-publisher.service", "metrics-publisher.timer"])
+        let file = { (path: String) in try String(contentsOf: sandbox.root.appendingPathComponent(path), encoding: .utf8) }
+        #expect(try file("etc/inference/server.env") == "PORT=8080\nDRAIN_SECONDS=300\n"
+            + "TLS_ARGUMENTS=--tls-cert /var/lib/inference-tls/node.pem --tls-key /var/lib/inference-tls/node.key\n")
+        #expect(try file("var/lib/inference-tls/node.key").contains("PRIVATE KEY"), "the node made its own key")
+        #expect(try file("etc/inference/metrics-publisher.env") == "NODE_REGION=eu-west-1\nMETRICS_NAMESPACE=Deploy/Inference\n"
+            + "ASG_NAME=private-inference-fleet-nodes\nNODE_METRICS_URL=https://127.0.0.1:8080/metrics\n")
+        for (path, mode) in ["etc/inference/metrics-publisher.key": 0o600, "usr/local/bin/metrics-publisher": 0o755,
+                             "var/lib/inference-tls/node.key": 0o640] {
+            let attributes = try FileManager.default.attributesOfItem(atPath: sandbox.root.appendingPathComponent(path).path)
+            #expect((attributes[.posixPermissions] as? Int) == mode, "\(path)")
+        }
+        #expect(run.calls.filter { $0.first == "systemctl" }.last?.last == "metrics-publisher.timer")
     }
 
     @Test("a file whose digest is not the planned one stops the boot, names the file, and installs nothing",
@@ -126,7 +148,8 @@ struct Sandbox {
 
     /// The user data of the default stack's first node, with `values` set on the storage phase (and, unless
     /// `keepPatterns`, the object keys' patterns lifted); the planned objects go where the `aws` stand-in finds them.
-    func render(_ values: [String: String], keepPatterns: Bool = false) throws -> String {
+    func render(_ values: [String: String], keepPatterns: Bool = false, stack: String = "private-inference",
+                node address: String = "inference.node[0]") throws -> String {
         let templates = url.appendingPathComponent("templates")
         try? FileManager.default.removeItem(at: templates)
         try FileManager.default.copyItem(at: FixtureFiles.repository.appendingPathComponent("Templates"), to: templates)
@@ -140,7 +163,7 @@ struct Sandbox {
             }
             try lifted.joined(separator: "\n").write(to: path, atomically: true, encoding: .utf8)
         }
-        let stackText = try String(contentsOf: FixtureFiles.repository.appendingPathComponent("Stacks/private-inference.json5"), encoding: .utf8)
+        let stackText = try String(contentsOf: FixtureFiles.repository.appendingPathComponent("Stacks/\(stack).json5"), encoding: .utf8)
         let extra = try values.sorted { $0.key < $1.key }.map { name, value in
             "\(name): " + String(decoding: try JSONEncoder().encode(value), as: UTF8.self) + ","
         }.joined(separator: " ")
@@ -158,7 +181,7 @@ struct Sandbox {
             try? FileManager.default.removeItem(at: target)
             try FileManager.default.copyItem(atPath: source, toPath: target.path)
         }
-        let node = try #require(resources.first { $0.address.description == "inference.node[0]" })
+        let node = try #require(resources.first { $0.address.description == address })
         return try #require(node.properties["user_data"]?.stringValue)
     }
 

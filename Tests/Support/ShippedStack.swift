@@ -48,9 +48,29 @@ public enum ShippedStack {
         return (stack.path, directory)
     }
 
-    /// Writes the stand-in artifacts into `directory`.
+    /// Writes the stand-in artifacts into `directory`, and the fleet's listener certificate (`tls/listener.pem`).
     public static func writeStandIns(into directory: URL) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("tls"), withIntermediateDirectories: true)
         for (name, text) in standIns { try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        try listenerCertificate.get().write(to: directory.appendingPathComponent("tls/listener.pem"), atomically: true, encoding: .utf8)
+    }
+
+    /// A self-signed certificate, its key after it (the layout `aws.acm.certificate` imports), made once per run by
+    /// openssl: a real certificate, since the local endpoint's ACM parses what it imports.
+    public static let listenerCertificate: Result<String, any Error> = Result {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("deploy-listener-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        openssl.arguments = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "30",
+                             "-subj", "/CN=inference.fleet.internal", "-keyout", directory.appendingPathComponent("key.pem").path,
+                             "-out", directory.appendingPathComponent("certificate.pem").path]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        guard openssl.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+        return try String(contentsOf: directory.appendingPathComponent("certificate.pem"), encoding: .utf8)
+            + String(contentsOf: directory.appendingPathComponent("key.pem"), encoding: .utf8)
     }
 }

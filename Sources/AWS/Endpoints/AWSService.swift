@@ -46,6 +46,13 @@ public struct AWSService: Sendable, Hashable {
                                                                   targetPrefix: "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"))
     public static let logs = AWSService(signingName: "logs", endpointPrefix: "logs", environmentName: "CLOUDWATCH_LOGS",
                                         wireProtocol: .json(version: "1.1", targetPrefix: "Logs_20140328"))
+    public static let autoscaling = AWSService(signingName: "autoscaling", endpointPrefix: "autoscaling", environmentName: "AUTO_SCALING",
+                                               wireProtocol: .query(version: "2011-01-01"))
+    /// Elastic Load Balancing v2 (network and application load balancers).
+    public static let elbv2 = AWSService(signingName: "elasticloadbalancing", endpointPrefix: "elasticloadbalancing",
+                                         environmentName: "ELASTIC_LOAD_BALANCING_V2", wireProtocol: .query(version: "2015-12-01"))
+    public static let acm = AWSService(signingName: "acm", endpointPrefix: "acm", environmentName: "ACM",
+                                       wireProtocol: .json(version: "1.1", targetPrefix: "CertificateManager"))
     public static let s3 = AWSService(signingName: "s3", endpointPrefix: "s3", environmentName: "S3",
                                       wireProtocol: .restXML)
     /// S3 Control: account-level S3 settings, at `<account>.s3-control.<region>`, signed as s3.

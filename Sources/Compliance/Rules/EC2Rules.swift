@@ -2,7 +2,8 @@ import Foundation
 import Stack
 
 enum EC2Rules {
-    static let instance = ["aws.ec2.instance"]
+    /// What launches a node: a single instance, or a fleet's launch template (whose every node gets the same).
+    static let instance = ["aws.ec2.instance", "aws.ec2.launch_template"]
 
     /// What a secret looks like in user data: AWS access keys and secrets, private keys, API keys, passwords.
     static let secretPatterns = [
@@ -11,15 +12,15 @@ enum EC2Rules {
     ]
 
     static let all: [Rule] = [
-        rule("ec2-imdsv2", "Instances require IMDSv2 with a hop limit of 1 or 2", .high, types: instance,
-             Mappings(cis: ["5.7"], fsbp: ["EC2.8"], prowler: ["ec2_instance_imdsv2_enabled"]),
+        rule("ec2-imdsv2", "Instances and launch templates require IMDSv2 with a hop limit of 1 or 2", .high, types: instance,
+             Mappings(cis: ["5.7"], fsbp: ["EC2.8", "EC2.170"], prowler: ["ec2_instance_imdsv2_enabled", "ec2_launch_template_imdsv2_required"]),
              rationale: "A server-side request forgery cannot read the instance profile's credentials.",
              remediation: "Set metadata_http_tokens to required and metadata_hop_limit to 1.",
              reads: ["metadata_http_tokens", "metadata_hop_limit"]) { node, _ in
             guard node.string("metadata_http_tokens") == "required" else { return "IMDSv1 is allowed (tokens are optional)" }
             return (node.int("metadata_hop_limit") ?? 1) <= 2 ? nil : "the metadata hop limit is \(node.int("metadata_hop_limit") ?? 0)"
         },
-        rule("ec2-volume-encryption", "Instance volumes are encrypted with the stack's KMS key", .high, types: instance,
+        rule("ec2-volume-encryption", "Instance and launch template volumes are encrypted with the stack's KMS key", .high, types: instance,
              Mappings(fsbp: ["EC2.3"], prowler: ["ec2_ebs_volume_encryption"]),
              rationale: "The model and anything the node writes are unreadable on a copied disk.",
              remediation: "Set root_volume_encrypted and root_volume_kms_key_id to the keys phase's key.",
@@ -33,8 +34,8 @@ enum EC2Rules {
             return stray.isEmpty ? nil : "attached and not encrypted with the stack's key: "
                 + stray.map { $0["id"]?.stringValue ?? "a volume" }.joined(separator: ", ")
         },
-        rule("ec2-no-public-ip", "Instances have no public address", .high, types: instance,
-             Mappings(fsbp: ["EC2.9"], prowler: ["ec2_instance_public_ip"]),
+        rule("ec2-no-public-ip", "Instances and launch templates give no public address", .high, types: instance,
+             Mappings(fsbp: ["EC2.9", "EC2.25", "AutoScaling.5"], prowler: ["ec2_instance_public_ip", "ec2_launch_template_no_public_ip"]),
              rationale: "The node is reachable only from the private network.",
              remediation: "Set associate_public_ip_address to false.", reads: ["associate_public_ip_address", "public_ip"]) { node, _ in
             if isTrue(node["associate_public_ip_address"]) { return "the instance gets a public address" }

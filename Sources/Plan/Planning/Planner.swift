@@ -127,7 +127,8 @@ public struct Planner {
                                            sensitive: desired.sensitive.contains(name) || recorded.sensitive.contains(name),
                                            forcesReplacement: schema?.forcesReplacement ?? false))
         }
-        let computed = Dictionary(uniqueKeysWithValues: desired.schema.computed.map { ($0, baseline[$0] ?? .unknown) })
+        var computed = Dictionary(uniqueKeysWithValues: desired.schema.computed.map { ($0, baseline[$0] ?? .unknown) })
+        if !changes.isEmpty { for name in desired.schema.changedByUpdate { computed[name] = .unknown } }
         let forcing = changes.filter(\.forcesReplacement).map(\.name)
         if !forcing.isEmpty {
             return (action(.replace, changes: changes, replacedBecause: forcing), Expander.allUnknown(desired), drift)

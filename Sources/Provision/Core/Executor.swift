@@ -211,6 +211,7 @@ public struct Executor: Sendable {
             let journal = self.journal
             let context = self.context.recording { id in try await journal.identify(address, id: id) }
                 .tracking(recorded?.progress) { progress in try await journal.progress(address, progress) }
+                .reporting { [events] message in events(.progress(address, message: message)) }
             if kind == .update, var current = recorded, current.status == .created {
                 // an update's calls are computed from what the account holds now, never from the state's memory of it
                 // (a policy attached outside deploy is detached only if the handler sees it)

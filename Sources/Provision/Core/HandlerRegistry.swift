@@ -11,7 +11,8 @@ public struct HandlerRegistry: Sendable {
         DefaultSecurityGroupHandler(), VPCEndpointHandler(), FlowLogHandler(), LogGroupHandler(), KMSKeyHandler(),
         KMSAliasHandler(), IAMRoleHandler(), IAMRolePolicyHandler(), IAMInstanceProfileHandler(), S3BucketHandler(), S3ObjectHandler(),
         DynamoDBTableHandler(), CloudTrailHandler(), InstanceHandler(), DefaultNetworkACLHandler(), EBSEncryptionByDefaultHandler(),
-        AccountPublicAccessBlockHandler(),
+        AccountPublicAccessBlockHandler(), LaunchTemplateHandler(), AutoScalingGroupHandler(), ScalingPolicyHandler(),
+        LoadBalancerHandler(), TargetGroupHandler(), ListenerHandler(), CertificateHandler(),
     ])
 
     private let byType: [String: any ResourceHandler]

@@ -12,6 +12,8 @@ public enum ProgressEvent: Sendable {
     case adopted(ResourceAddress, id: String)
     case failed(ResourceAddress, step: ResourceStep, message: String)
     case skipped(ResourceAddress, because: ResourceAddress)
+    /// How far a long step has come (an instance refresh's percentage), in the handler's words.
+    case progress(ResourceAddress, message: String)
 }
 
 /// The outcome of an apply or destroy.

@@ -41,6 +41,8 @@ public struct HandlerContext: Sendable {
     public var progress: Value?
     /// Journals how far a long create or update has come, so that a run killed part-way can continue.
     public var recordProgress: @Sendable (Value?) async throws -> Void = { _ in }
+    /// Tells whoever watches the run how far a long step has come (a line of progress, not journaled).
+    public var reportProgress: @Sendable (String) -> Void = { _ in }
 
     public init(client: AWSClient, stack: StackIdentity, partition: String, emptyBuckets: Bool = false, force: Bool = false,
                 recordID: @escaping @Sendable (String) async throws -> Void = { _ in }) {
@@ -56,6 +58,13 @@ public struct HandlerContext: Sendable {
     public func recording(_ record: @escaping @Sendable (String) async throws -> Void) -> HandlerContext {
         var copy = self
         copy.recordID = record
+        return copy
+    }
+
+    /// This context with progress lines going to `report`.
+    public func reporting(_ report: @escaping @Sendable (String) -> Void) -> HandlerContext {
+        var copy = self
+        copy.reportProgress = report
         return copy
     }
 

@@ -5,6 +5,8 @@ import TextSafety
 public struct ParameterDeclaration: Sendable {
     public indirect enum ParameterType: Sendable, Equatable, CustomStringConvertible {
         case string, int, bool, cidr, map
+        /// A block of named, typed fields (`fields`), each checked as a parameter of its own; null when not given.
+        case object
         case list(of: ParameterType?)
 
         init?(_ name: String, element: String?) {
@@ -14,15 +16,16 @@ public struct ParameterDeclaration: Sendable {
             case "bool": self = .bool
             case "cidr": self = .cidr
             case "map": self = .map
+            case "object": self = .object
             case "list":
                 guard let element else { self = .list(of: nil); return }
-                guard let inner = ParameterType(element, element: nil), inner != .map else { return nil }
+                guard let inner = ParameterType(element, element: nil), inner != .map, inner != .object else { return nil }
                 self = .list(of: inner)
             default: return nil
             }
         }
 
-        static let names = ["string", "int", "bool", "cidr", "list", "map"]
+        static let names = ["string", "int", "bool", "cidr", "list", "map", "object"]
 
         public var description: String {
             switch self {
@@ -31,6 +34,7 @@ public struct ParameterDeclaration: Sendable {
             case .bool: "bool"
             case .cidr: "cidr"
             case .map: "map"
+            case .object: "object"
             case .list(let element): element.map { "list of \($0)" } ?? "list"
             }
         }
@@ -53,9 +57,11 @@ public struct ParameterDeclaration: Sendable {
     public var warnings: [(value: Value, message: String)]
     /// Kept out of plans and output.
     public var sensitive: Bool
+    /// An object's fields, in declaration order.
+    public var fields: [ParameterDeclaration] = []
     public var location: SourceLocation
 
-    static let keys = ["type", "of", "description", "default", "allowed", "min", "max", "pattern", "sensitive", "unique", "warn"]
+    static let keys = ["type", "of", "description", "default", "allowed", "min", "max", "pattern", "sensitive", "unique", "warn", "fields"]
 
     init(name: String, node: JSON5Node) throws(StackError) {
         let fields = try ObjectFields(node, allowed: Self.keys, context: "parameter '\(name)'")
@@ -75,6 +81,14 @@ public struct ParameterDeclaration: Sendable {
         self.unique = try fields.bool("unique") ?? false
         self.location = node.location
         self.warnings = []
+        if type == .object {
+            guard let fieldsNode = fields["fields"], case .object(let members) = fieldsNode.kind, !members.isEmpty else {
+                throw StackError("parameter '\(name)' of type object needs 'fields', an object of field declarations", at: node.location)
+            }
+            for member in members { self.fields.append(try ParameterDeclaration(name: "\(name).\(member.key)", node: member.value)) }
+        } else if let fieldsNode = fields["fields"] {
+            throw StackError("'fields' is for parameters of type object, not \(type)", at: fieldsNode.location)
+        }
         if let warnNode = fields["warn"] {
             guard case .array(let items) = warnNode.kind else { throw StackError("'warn' must be a list", at: warnNode.location) }
             for item in items {
@@ -105,6 +119,7 @@ public struct ParameterDeclaration: Sendable {
     /// The value given for this parameter, checked against its type and constraints; `stack` holds the stack's
     /// `name`, `account` and `region` for patterns that refer to them.
     public func check(_ node: JSON5Node, stack: [String: String] = [:]) throws(StackError) -> Value {
+        if type == .object { return try checkObject(node, stack: stack) }
         let value = try Self.check(node, as: type, name: name)
         if let allowed, !allowed.contains(value) {
             throw StackError("parameter '\(name)' must be one of \(allowed.map(\.description).joined(separator: ", ")), not \(SafeText.quoted(value.description))",
@@ -145,6 +160,31 @@ public struct ParameterDeclaration: Sendable {
             }
         }
         return value
+    }
+
+    /// An object: null (not given), or each field checked as its own parameter, unknown fields refused, and the
+    /// fields left out given their defaults.
+    private func checkObject(_ node: JSON5Node, stack: [String: String]) throws(StackError) -> Value {
+        guard case .object(let members) = node.kind else {
+            if case .null = node.kind { return .null }
+            throw StackError("parameter '\(name)' must be an object, found \(node.kindName)", at: node.location)
+        }
+        let declared = Dictionary(uniqueKeysWithValues: fields.map { (String($0.name.dropFirst(name.count + 1)), $0) })
+        var values: [String: Value] = [:]
+        for member in members {
+            guard let field = declared[member.key] else {
+                throw StackError(Suggestion.message("parameter '\(name)' has no field '\(SafeText.quoted(member.key))'",
+                                                    for: member.key, among: declared.keys), at: member.keyLocation)
+            }
+            values[member.key] = try field.check(member.value, stack: stack)
+        }
+        for (key, field) in declared where values[key] == nil {
+            guard let value = field.defaultValue else {
+                throw StackError("parameter '\(name)' needs a value for '\(key)' (\(field.type))", at: node.location)
+            }
+            values[key] = value
+        }
+        return .map(values)
     }
 
     /// The warnings `value` earns, as messages.

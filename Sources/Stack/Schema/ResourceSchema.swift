@@ -55,6 +55,9 @@ public struct ResourceSchema: Sendable {
     public var attributes: [String: AttributeSchema]
     /// Attributes known only after create (ids, ARNs), readable by other resources.
     public var computed: [String]
+    /// Computed attributes that every change in place moves on (a launch template's latest version): a plan that
+    /// updates the resource shows them as unknown, so that what refers to them is updated in the same apply.
+    public var changedByUpdate: [String]
     /// Whether the resource takes tags (the stack's tags plus the deploy tags are added to it).
     public var taggable: Bool
     /// The most tags AWS takes on one resource of this type, deploy's own included.
@@ -69,13 +72,14 @@ public struct ResourceSchema: Sendable {
     public var derived: [String] { localFile == nil ? [] : LocalArtifact.attributes }
 
     public init(_ type: String, taggable: Bool = true, maxTags: Int = TagLimits.perResource, localFile: String? = nil,
-                templateFile: String? = nil, computed: [String], _ attributes: [String: AttributeSchema]) {
+                templateFile: String? = nil, computed: [String], changedByUpdate: [String] = [], _ attributes: [String: AttributeSchema]) {
         self.type = type
         self.taggable = taggable
         self.maxTags = taggable ? maxTags : 0
         self.localFile = localFile
         self.templateFile = templateFile
         self.computed = computed
+        self.changedByUpdate = changedByUpdate
         var all = attributes
         if taggable { all["tags"] = AttributeSchema(.map) }
         self.attributes = all

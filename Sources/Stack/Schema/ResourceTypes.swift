@@ -8,7 +8,9 @@ public enum ResourceTypes {
 
     private static let tenancy = ["default", "dedicated"]
 
-    static let all: [ResourceSchema] = [
+    static let all: [ResourceSchema] = core + FleetResourceTypes.all(node: node)
+
+    private static let core: [ResourceSchema] = [
         ResourceSchema("aws.ec2.vpc", computed: ["id", "arn", "default_security_group_id", "main_route_table_id"], [
             "cidr_block": .init(.cidr, required: true, replace: true),
             "enable_dns_support": .init(.bool, default: .bool(true)),
@@ -180,25 +182,28 @@ public enum ResourceTypes {
             // which management events the trail records (event selectors): all of them unless a stack says otherwise
             "management_events": .init(.string, allowed: ["All", "ReadOnly", "WriteOnly", "None"], default: .string("All")),
         ]),
-        ResourceSchema("aws.ec2.instance", computed: ["id", "arn", "private_ip"], [
-            "ami": .init(.string, required: true, replace: true),
-            "instance_type": .init(.string, required: true),
-            "subnet_id": .init(.string, required: true, replace: true),
-            "security_group_ids": .init(.stringList, default: .list([]), unordered: true),
-            // the node is stateless (it boots from the pinned artifacts), so a new profile or root volume makes a new node
-            // rather than an in-place change EC2 makes only in part (a volume cannot shrink, and a grown one needs its
-            // file system grown on the node)
-            "iam_instance_profile": .init(.string, replace: true),
-            "associate_public_ip_address": .init(.bool, replace: true, default: .bool(false)),
-            // IMDSv2 only unless a template says otherwise (sent on every create, so AWS's own default never applies)
-            "metadata_http_tokens": .init(.string, allowed: ["optional", "required"], default: .string("required")),
-            "metadata_hop_limit": .init(.int, range: 1...64, default: .int(1)),
-            "root_volume_size": .init(.int, replace: true, range: 8...16384, default: .int(8)),
-            "root_volume_type": .init(.string, replace: true, allowed: ["gp2", "gp3", "io1", "io2"], default: .string("gp3")),
-            "root_volume_encrypted": .init(.bool, replace: true, default: .bool(false)),
-            "root_volume_kms_key_id": .init(.string, replace: true),
-            "user_data": .init(.string, replace: true),
-            "monitoring": .init(.bool, default: .bool(false)),
-        ]),
+        ResourceSchema("aws.ec2.instance", computed: ["id", "arn", "private_ip"], node),
+    ]
+
+    /// What an inference node is launched with.
+    private static let node: [String: AttributeSchema] = [
+        "ami": .init(.string, required: true, replace: true),
+        "instance_type": .init(.string, required: true),
+        "subnet_id": .init(.string, required: true, replace: true),
+        "security_group_ids": .init(.stringList, default: .list([]), unordered: true),
+        // the node is stateless (it boots from the pinned artifacts), so a new profile or root volume makes a new node
+        // rather than an in-place change EC2 makes only in part (a volume cannot shrink, and a grown one needs its
+        // file system grown on the node)
+        "iam_instance_profile": .init(.string, replace: true),
+        "associate_public_ip_address": .init(.bool, replace: true, default: .bool(false)),
+        // IMDSv2 only unless a template says otherwise (sent on every create, so AWS's own default never applies)
+        "metadata_http_tokens": .init(.string, allowed: ["optional", "required"], default: .string("required")),
+        "metadata_hop_limit": .init(.int, range: 1...64, default: .int(1)),
+        "root_volume_size": .init(.int, replace: true, range: 8...16384, default: .int(8)),
+        "root_volume_type": .init(.string, replace: true, allowed: ["gp2", "gp3", "io1", "io2"], default: .string("gp3")),
+        "root_volume_encrypted": .init(.bool, replace: true, default: .bool(false)),
+        "root_volume_kms_key_id": .init(.string, replace: true),
+        "user_data": .init(.string, replace: true),
+        "monitoring": .init(.bool, default: .bool(false)),
     ]
 }
