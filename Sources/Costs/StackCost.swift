@@ -44,11 +44,20 @@ public enum StackCost {
             lines.append(Line(item: "DynamoDB storage", quantity: "\(count("aws.dynamodb.table")) tables x \(Int(usage.tableGB)) GB",
                               monthly: Double(count("aws.dynamodb.table")) * usage.tableGB * catalog.infrastructurePrice("dynamodb_gb_month")))
         }
-        let volumeGB = expanded.resources.filter { $0.type == "aws.ec2.instance" }
+        // a fleet's nodes each have the launch template's volume; its fewest nodes are counted, as its fewest instances are
+        let fleetGB = fleets(expanded).reduce(0) { $0 + $1.minimum * ($1.template.properties["root_volume_size"]?.intValue ?? 8) }
+        let volumeGB = fleetGB + expanded.resources.filter { $0.type == "aws.ec2.instance" }
             .reduce(0) { $0 + ($1.properties["root_volume_size"]?.intValue ?? 8) }
         if volumeGB > 0 {
             lines.append(Line(item: "EBS gp3 volumes", quantity: "\(volumeGB) GB",
                               monthly: Double(volumeGB) * catalog.infrastructurePrice("ebs_gp3_gb_month")))
+        }
+        if count("aws.elbv2.load_balancer") > 0 {
+            // an hour of the balancer and of one load balancer capacity unit (new TLS connections, active flows and bytes,
+            // whichever is highest: one is ample for an inference fleet's few long streams)
+            let hourly = catalog.infrastructurePrice("nlb_hour") + catalog.infrastructurePrice("nlb_lcu_hour")
+            lines.append(Line(item: "network load balancers", quantity: "\(count("aws.elbv2.load_balancer")) x \(Int(hoursPerMonth)) h, 1 LCU",
+                              monthly: Double(count("aws.elbv2.load_balancer")) * hoursPerMonth * hourly))
         }
         if count("aws.ec2.flow_log") > 0 {
             lines.append(Line(item: "flow log ingestion", quantity: "\(count("aws.ec2.flow_log")) x \(Int(usage.flowLogGB)) GB",
@@ -57,10 +66,24 @@ public enum StackCost {
         return lines
     }
 
-    /// The instance type and node count a stack declares for its inference nodes, if it has any.
-    public static func nodes(_ expanded: ExpandedStack) -> (type: String, count: Int)? {
+    /// The instance type and node count a stack declares for its inference nodes, if it has any: its single nodes, or
+    /// its fleet's launch template type and the fewest nodes the fleet runs (`maximum`: the most it may run).
+    public static func nodes(_ expanded: ExpandedStack) -> (type: String, count: Int, maximum: Int?)? {
+        if let fleet = fleets(expanded).first, let type = fleet.template.properties["instance_type"]?.stringValue {
+            return (type, max(1, fleet.minimum), fleet.maximum)
+        }
         let nodes = expanded.resources.filter { $0.type == "aws.ec2.instance" }
         guard let type = nodes.first?.properties["instance_type"]?.stringValue else { return nil }
-        return (type, nodes.count)
+        return (type, nodes.count, nil)
+    }
+
+    /// Each Auto Scaling group with the launch template it names, and its size bounds.
+    static func fleets(_ expanded: ExpandedStack) -> [(template: DesiredResource, minimum: Int, maximum: Int)] {
+        let templates = expanded.resources.filter { $0.type == "aws.ec2.launch_template" }
+        return expanded.resources.filter { $0.type == "aws.autoscaling.group" }.compactMap { group in
+            // the group names its template by an id known only after apply: the plan ties them by dependency
+            guard let template = templates.first(where: { group.dependencies.contains($0.address) }) ?? templates.first else { return nil }
+            return (template, group.properties["min_size"]?.intValue ?? 0, group.properties["max_size"]?.intValue ?? 0)
+        }
     }
 }

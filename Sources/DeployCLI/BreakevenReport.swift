@@ -27,6 +27,8 @@ struct BreakevenReport {
         var nodesNeeded: Int
         /// The instance type each node is (from --instance or the stack); nil with --gpu-hourly.
         var nodeType: String?
+        /// The most nodes the stack's fleet may run (its `max`), when the stack has a fleet.
+        var fleetMaximum: Int?
         var blendedPricePerMillion: Double
         var capacityPerNodeTokensPerMonth: Double
         var current: Current?
@@ -39,6 +41,7 @@ struct BreakevenReport {
     var model: BreakEven
     var title: String
     var nodeType: String?
+    var fleetMaximum: Int?
     var assumptions: [Assumption]
     var infrastructure: [StackCost.Line]
 
@@ -146,7 +149,7 @@ struct BreakevenReport {
                                           source: "given"))
         }
         return BreakevenReport(model: model, title: "Self-hosting on \(nodeName) vs \(apiName)", nodeType: nodeName == "a node" ? nil : nodeName,
-                               assumptions: assumptions,
+                               fleetMaximum: stackNodes?.maximum, assumptions: assumptions,
                                infrastructure: infrastructure)
     }
 
@@ -159,7 +162,7 @@ struct BreakevenReport {
         let nodes = current?.nodes ?? point?.nodes ?? model.inputs.minimumNodes
         return Document(selfHostedMonthlyCost: model.selfHostedCost(nodes: nodes), breakEvenTokensPerMonth: point?.tokens,
                         breakEvenApiSpendPerMonth: point.map { model.apiCost($0.tokens) }, nodesAtBreakEven: point?.nodes,
-                        nodesNeeded: nodes, nodeType: nodeType, blendedPricePerMillion: model.blendedPerMillion, capacityPerNodeTokensPerMonth: model.capacityPerNode,
+                        nodesNeeded: nodes, nodeType: nodeType, fleetMaximum: fleetMaximum, blendedPricePerMillion: model.blendedPerMillion, capacityPerNodeTokensPerMonth: model.capacityPerNode,
                         current: current, paybackMonths: model.paybackMonths, baseInfrastructure: infrastructure, table: model.table(),
                         assumptions: assumptions)
     }
@@ -182,6 +185,11 @@ struct BreakevenReport {
             lines.append("  At your \(Chart.tokensLabel(current.tokensPerMonth)) tokens per month: the API costs \(Chart.dollarsLabel(current.apiCost)), "
                 + "self-hosting on \(current.nodes) node\(current.nodes == 1 ? "" : "s")\(nodeType.map { " of \($0)" } ?? "") costs \(Chart.dollarsLabel(current.selfHostedCost)): "
                 + "self-hosting \(verdict) a month.")
+            if let maximum = fleetMaximum {
+                lines.append(current.nodes > maximum
+                    ? "  The fleet may run at most \(maximum) node\(maximum == 1 ? "" : "s"): raise its max to \(current.nodes) and its desired with it."
+                    : "  Set the fleet's desired to \(current.nodes) (its max is \(maximum)); scaling adds nodes beyond it as the load needs.")
+            }
             if let payback = document.paybackMonths { lines.append(String(format: "  The upfront cost is paid back in %.1f months.", payback)) }
         }
         lines += ["", "Monthly cost by volume"]

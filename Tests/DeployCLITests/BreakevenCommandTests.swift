@@ -45,6 +45,24 @@ struct BreakevenCommandTests {
         #expect(document["nodesNeeded"] as? Int == 6 && document["nodeType"] as? String == type)
     }
 
+    @Test("with the fleet stack: its launch template's type, its fewest nodes as the floor, its load balancer priced, and its max weighed")
+    func fleetStack() async throws {
+        // as above, 946.08M tokens a month per node: 1B needs 2 nodes (the fleet's min), 10B needs 11, past its max of 6
+        let arguments = ["--api-model", "gpt-4o", "--stack", ShippedStack.path("fleet"), "--throughput-tps", "100", "--prompt-tps", "800",
+                         "--input-output-ratio", "20"]
+        let (code, output) = await run(arguments + ["--tokens-per-month", "1e9"])
+        #expect(code == 0, "\(output.stderr)")
+        #expect(output.stdout.contains("self-hosting on 2 nodes of c7i.2xlarge costs"), "\(output.stdout)")
+        #expect(output.stdout.contains("Set the fleet's desired to 2 (its max is 6)"))
+        #expect(output.stdout.contains("network load balancers (1 x 730 h, 1 LCU): $22.78"), "0.0252 + 0.006 an hour")
+        #expect(output.stdout.contains("EBS gp3 volumes (200 GB)"), "two nodes' 100 GB volumes")
+        let (_, over) = await run(arguments + ["--tokens-per-month", "1e10"])
+        #expect(over.stdout.contains("self-hosting on 11 nodes of c7i.2xlarge") && over.stdout.contains("raise its max to 11"), "\(over.stdout)")
+        let (_, json) = await run(arguments + ["--tokens-per-month", "1e10", "--output", "json"])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(document["nodesNeeded"] as? Int == 11 && document["nodeType"] as? String == "c7i.2xlarge" && document["fleetMaximum"] as? Int == 6)
+    }
+
     @Test("text states every assumption and where it came from, and the chart is written")
     func text() async throws {
         let chart = FileManager.default.temporaryDirectory.appendingPathComponent("chart-\(UUID().uuidString).svg").path

@@ -16,6 +16,20 @@ struct BadInputTests {
         #expect(try expander.expand().resources.count == 6)
     }
 
+    @Test("an object parameter: its fields checked one by one, the ones left out given their defaults")
+    func objectParameter() throws {
+        let directory = try FixtureFiles.materialize(badCase: nil)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let stack = directory.appendingPathComponent("stack.json5")
+        let text = try String(contentsOf: stack, encoding: .utf8)
+        try text.replacingOccurrences(of: "inference: { node_count: 1 },", with: "inference: { pool: { types: [\"c7i.large\"] } },")
+            .write(to: stack, atomically: true, encoding: .utf8)
+        let configuration = try StackConfiguration.load(stackPath: stack.path, templatesDirectory: directory.path)
+        #expect(configuration.parameters[.inference]?["pool"] == .map(["size": .int(2), "types": .list([.string("c7i.large")])]))
+        var expander = Expander(configuration)
+        #expect(try expander.expand().resources.filter { $0.type == "aws.ec2.instance" }.count == 2, "the pool's default size")
+    }
+
     @Test("is rejected with file:line:column", arguments: FixtureFiles.badCases)
     func rejected(_ name: String) throws {
         let directory = try FixtureFiles.materialize(badCase: name)
