@@ -41,7 +41,7 @@ OUTSIDE_USER = "outside-admin"
 OUTSIDE_POLICY = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": ["ec2:*", "kms:*", "s3:*", "iam:*", "dynamodb:*", "logs:*", "cloudtrail:*",
-                   "autoscaling:*", "elasticloadbalancing:*", "acm:*", "cloudwatch:*", "monitoring:*"],
+                   "autoscaling:*", "elasticloadbalancing:*", "acm:*", "cloudwatch:*"],
                    "Resource": "*"}],
 }
 # A second account with an administrator of its own, for tests that change account-wide settings (S3 Block Public

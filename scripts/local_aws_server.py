@@ -9,7 +9,9 @@ Bool is evaluated, an unmet condition makes a statement not apply (as in AWS), a
 is for every request: scripts/local-aws serves only TLS.
 
 moto authorises S3 Control's account Block Public Access calls as s3:PutPublicAccessBlock (the operation's name);
-AWS's IAM action is s3:PutAccountPublicAccessBlock, which is what `deploy permissions` grants. And moto fails with an
+AWS's IAM action is s3:PutAccountPublicAccessBlock, which is what `deploy permissions` grants. moto names CloudWatch's
+actions by the service's signing name, monitoring:PutMetricData; AWS's IAM prefix is cloudwatch:, which is what the
+node role's policy and `deploy permissions` grant: here they are authorised as cloudwatch: actions. And moto fails with an
 internal error on server access logging to a bucket whose policy has a statement with Principal "*" (a TLS-only
 Deny, in every bucket of the stacks): it reads such a statement as if its principal were a map. Last, moto keeps a
 VPC's default network ACL after the VPC is deleted; AWS deletes it with the VPC. And moto has no MonitorInstances
@@ -108,6 +110,8 @@ def is_action_permitted(self, action, resource="*", principal=None, incoming_con
 IAMPolicyStatement.is_action_permitted = is_action_permitted
 
 ACCOUNT_ACTIONS = {f"s3:{verb}PublicAccessBlock": f"s3:{verb}AccountPublicAccessBlock" for verb in ("Get", "Put", "Delete")}
+# moto's action prefix is the signing name in the request's credential scope; IAM's differs for CloudWatch
+IAM_PREFIXES = {"monitoring": "cloudwatch"}
 _moto_request_init = IAMRequestBase.__init__
 
 
@@ -115,6 +119,8 @@ def request_init(self, account_id, method, path, data, body, headers, action):
     _moto_request_init(self, account_id, method, path, data, body, headers, action)
     if path.startswith("/v20180820/"):
         self._action = ACCOUNT_ACTIONS.get(self._action, self._action)
+    prefix, _, name = self._action.partition(":")
+    self._action = f"{IAM_PREFIXES.get(prefix, prefix)}:{name}"
 
 
 IAMRequestBase.__init__ = request_init

@@ -69,7 +69,7 @@ public enum StackCost {
     /// The instance type and node count a stack declares for its inference nodes, if it has any: its single nodes, or
     /// its fleet's launch template type and the fewest nodes the fleet runs (`maximum`: the most it may run).
     public static func nodes(_ expanded: ExpandedStack) -> (type: String, count: Int, maximum: Int?)? {
-        if let fleet = fleets(expanded).first, let type = fleet.template.properties["instance_type"]?.stringValue {
+        if let fleet = fleets(expanded).first, let type = fleet.types.first ?? fleet.template.properties["instance_type"]?.stringValue {
             return (type, max(1, fleet.minimum), fleet.maximum)
         }
         let nodes = expanded.resources.filter { $0.type == "aws.ec2.instance" }
@@ -78,12 +78,14 @@ public enum StackCost {
     }
 
     /// Each Auto Scaling group with the launch template it names, and its size bounds.
-    static func fleets(_ expanded: ExpandedStack) -> [(template: DesiredResource, minimum: Int, maximum: Int)] {
+    /// (`types`: a mixed-instances group's, first preferred; they replace the template's type.)
+    static func fleets(_ expanded: ExpandedStack) -> [(template: DesiredResource, types: [String], minimum: Int, maximum: Int)] {
         let templates = expanded.resources.filter { $0.type == "aws.ec2.launch_template" }
         return expanded.resources.filter { $0.type == "aws.autoscaling.group" }.compactMap { group in
             // the group names its template by an id known only after apply: the plan ties them by dependency
             guard let template = templates.first(where: { group.dependencies.contains($0.address) }) ?? templates.first else { return nil }
-            return (template, group.properties["min_size"]?.intValue ?? 0, group.properties["max_size"]?.intValue ?? 0)
+            return (template, (group.properties["instance_types"]?.listValue ?? []).compactMap(\.stringValue),
+                    group.properties["min_size"]?.intValue ?? 0, group.properties["max_size"]?.intValue ?? 0)
         }
     }
 }

@@ -80,7 +80,7 @@ for unit in audit-shipper.service audit-shipper.path audit-shipper.timer audit-s
 done
 chmod 0755 "$root/var/lib/inference" "$root/etc/inference"
 scheme=http
-tls_arguments=""
+fleet_arguments=""
 if [ "${NODE_TLS:-0}" = 1 ]; then
     # this node's own key and certificate, made here, readable by the service's group only
     tls="$root/var/lib/inference-tls"
@@ -92,10 +92,12 @@ if [ "${NODE_TLS:-0}" = 1 ]; then
     chown root:inference "$tls/node.key" "$tls/node.pem" 2>/dev/null || true
     chmod 0640 "$tls/node.key" "$tls/node.pem"
     chmod 0755 "$tls"
-    tls_arguments="--tls-cert /var/lib/inference-tls/node.pem --tls-key /var/lib/inference-tls/node.key"
+    # behind the load balancer every connection comes from its few addresses: the per-address bound would cap the
+    # node, so it is the whole bound (the server's default of 64)
+    fleet_arguments="--tls-cert /var/lib/inference-tls/node.pem --tls-key /var/lib/inference-tls/node.key --max-connections-per-client 64"
     scheme=https
 fi
-printf 'PORT=%s\nDRAIN_SECONDS=%s\nTLS_ARGUMENTS=%s\n' "$NODE_PORT" "${NODE_DRAIN_SECONDS:-30}" "$tls_arguments" \
+printf 'PORT=%s\nDRAIN_SECONDS=%s\nFLEET_ARGUMENTS=%s\n' "$NODE_PORT" "${NODE_DRAIN_SECONDS:-30}" "$fleet_arguments" \
     > "$root/etc/inference/server.env"
 # where the shipper finds the checkpoints (the server unit's --audit-checkpoints) and where it sends them
 printf 'NODE_REGION=%s\nAUDIT_BUCKET=%s\nAUDIT_CHECKPOINTS=/var/log/inference/checkpoints\n' "$NODE_REGION" "$NODE_AUDIT_BUCKET" \

@@ -144,12 +144,7 @@ struct DriftRepairTests {
     static let deployed: Result<Deployed, any Error> = Result {
         let endpoint = try LocalEndpoint.require()
         let fixture = try StackFixture(prefix: "dr")
-        let permissions = try LifecycleTests.permissions(fixture, endpoint)
-        guard permissions.status == 0 else { throw OutsideActor.Failure(description: "permissions: \(permissions.stderr)") }
-        let environment = try LifecycleTests.deployer(policy: permissions.stdout, name: fixture.name, endpoint: endpoint)
-        let apply = try DeployProcess.run(["apply", "--auto-approve", "--stack", fixture.stackPath, "--state", fixture.statePath],
-                                          environment: environment)
-        guard apply.status == 0 else { throw OutsideActor.Failure(description: "apply: \(apply.stderr)") }
+        let environment = try LifecycleTests.appliedUnderPrintedPolicy(fixture, endpoint)
         return Deployed(fixture: fixture, environment: environment, account: endpoint.account)
     }
 

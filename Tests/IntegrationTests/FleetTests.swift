@@ -8,22 +8,13 @@ import Testing
 /// (scripts/local_aws_server.py), since moto has neither.
 @Suite("an inference fleet against the local endpoint", .enabled(if: LocalEndpoint.isAvailable), .serialized)
 struct FleetTests {
-    struct Deployed: Sendable {
-        var fixture: StackFixture
-        var environment: [String: String]
-        var account: String
-    }
+    typealias Deployed = DriftRepairTests.Deployed
 
     /// The fleet stack, applied once for every test, by a user holding exactly the printed policy.
     static let deployed: Result<Deployed, any Error> = Result {
         let endpoint = try LocalEndpoint.require()
         let fixture = try StackFixture(prefix: "fl", from: "fleet")
-        let permissions = try LifecycleTests.permissions(fixture, endpoint)
-        guard permissions.status == 0 else { throw OutsideActor.Failure(description: "permissions: \(permissions.stderr)") }
-        let environment = try LifecycleTests.deployer(policy: permissions.stdout, name: fixture.name, endpoint: endpoint)
-        let apply = try DeployProcess.run(["apply", "--auto-approve", "--stack", fixture.stackPath, "--state", fixture.statePath],
-                                          environment: environment)
-        guard apply.status == 0 else { throw OutsideActor.Failure(description: "apply: \(apply.stderr)\n\(apply.stdout)") }
+        let environment = try LifecycleTests.appliedUnderPrintedPolicy(fixture, endpoint)
         return Deployed(fixture: fixture, environment: environment, account: endpoint.account)
     }
 
@@ -62,6 +53,7 @@ struct FleetTests {
         try rolledOut(deployed)
         try resumed(deployed)
         try rolledBack(deployed)
+        try protectedFromApply(deployed)
         try destroyed(deployed)
     }
 
@@ -110,6 +102,27 @@ struct FleetTests {
             configuration['TargetValue'] = 99.0
             autoscaling.put_scaling_policy(AutoScalingGroupName=stack + '-nodes', PolicyName=policy['PolicyName'],
                                            PolicyType='TargetTrackingScaling', TargetTrackingConfiguration=configuration)
+            """),
+        .init(name: "a machine of someone else's registered to receive the fleet's prompts", finding: nil,
+              update: ("inference.nodes[0]", "foreign_targets"), snippet: """
+            group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[stack + '-nodes'])['AutoScalingGroups'][0]
+            subnet = group['VPCZoneIdentifier'].split(',')[0]
+            rogue = ec2.run_instances(ImageId='ami-0b2c5a3e1c9d4f670', MinCount=1, MaxCount=1, SubnetId=subnet)['Instances'][0]['InstanceId']
+            arn = elbv2.describe_target_groups(Names=[stack + '-targets'])['TargetGroups'][0]['TargetGroupArn']
+            elbv2.register_targets(TargetGroupArn=arn, Targets=[{'Id': rogue, 'Port': 8080}])
+            """),
+        .init(name: "another certificate imported over the listener's", finding: nil,
+              update: ("inference.listener_certificate[0]", "certificate_sha256"), snippet: """
+            import subprocess, tempfile
+            with tempfile.TemporaryDirectory() as scratch:
+                subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '30',
+                                '-subj', '/CN=evil.example', '-keyout', scratch + '/k.pem', '-out', scratch + '/c.pem'], check=True, capture_output=True)
+                certificate = acm.list_certificates()['CertificateSummaryList']
+                arn = next(c['CertificateArn'] for c in certificate
+                           if {t['Key']: t.get('Value') for t in acm.list_tags_for_certificate(CertificateArn=c['CertificateArn']).get('Tags', [])}
+                              .get('deploy:stack') == stack)
+                acm.import_certificate(CertificateArn=arn, Certificate=open(scratch + '/c.pem', 'rb').read(),
+                                       PrivateKey=open(scratch + '/k.pem', 'rb').read())
             """),
         .init(name: "IMDSv1 allowed in a new default launch template version", finding: "ec2-imdsv2 inference.node_template[0]",
               update: ("inference.node_template[0]", "metadata_http_tokens"), snippet: """
@@ -192,6 +205,23 @@ struct FleetTests {
         try original.write(to: template, atomically: true, encoding: .utf8)
         let repaired = try deploy(["apply", "--auto-approve"], deployed)
         #expect(repaired.status == 0, "\(repaired.stderr)\n\(repaired.stdout)")
+    }
+
+    /// An apply that would replace the deletion-protected load balancer is refused before anything is touched.
+    func protectedFromApply(_ deployed: Deployed) throws {
+        let template = deployed.fixture.directory.appendingPathComponent("Templates/inference.json5")
+        let original = try String(contentsOf: template, encoding: .utf8)
+        defer { try? original.write(to: template, atomically: true, encoding: .utf8) }
+        try original.replacingOccurrences(of: "name: \"${stack.name}-nlb\",", with: "name: \"${stack.name}-lb\",")
+            .write(to: template, atomically: true, encoding: .utf8)
+        let before = try OutsideActor.census(stack: deployed.fixture.name, region: deployed.fixture.region)
+        let apply = try deploy(["apply", "--auto-approve"], deployed)
+        #expect(apply.status == 2, "\(apply.stdout)\(apply.stderr)")
+        #expect(apply.stderr.contains("apply would stop partway, so nothing was deleted")
+                && apply.stderr.contains("inference.balancer[0]: deletion protection is on"), "\(apply.stderr)")
+        #expect(try OutsideActor.census(stack: deployed.fixture.name, region: deployed.fixture.region) == before)
+        try original.write(to: template, atomically: true, encoding: .utf8)
+        #expect(try deploy(["plan", "--detailed-exitcode"], deployed).status == 0)
     }
 
     /// Destroy refuses the protected load balancer without --force, and with it leaves nothing.

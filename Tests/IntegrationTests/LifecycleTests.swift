@@ -52,6 +52,17 @@ struct LifecycleTests {
         try DeployProcess.run(["permissions", "--stack", fixture.stackPath, "--resources", "any"], environment: endpoint.keyEnvironment)
     }
 
+    /// Applies `fixture` as a new user holding exactly the policy `deploy permissions` prints for it; that user's environment.
+    static func appliedUnderPrintedPolicy(_ fixture: StackFixture, _ endpoint: LocalEndpoint) throws -> [String: String] {
+        let permissions = try permissions(fixture, endpoint)
+        guard permissions.status == 0 else { throw OutsideActor.Failure(description: "permissions: \(permissions.stderr)") }
+        let environment = try deployer(policy: permissions.stdout, name: fixture.name, endpoint: endpoint)
+        let apply = try DeployProcess.run(["apply", "--auto-approve", "--stack", fixture.stackPath, "--state", fixture.statePath],
+                                          environment: environment)
+        guard apply.status == 0 else { throw OutsideActor.Failure(description: "apply: \(apply.stderr)\n\(apply.stdout)") }
+        return environment
+    }
+
     func deploy(_ arguments: [String], _ fixture: StackFixture, _ environment: [String: String]) throws -> DeployProcess.Result {
         try DeployProcess.run(arguments + ["--stack", fixture.stackPath, "--state", fixture.statePath], environment: environment)
     }
@@ -71,7 +82,7 @@ struct LifecycleTests {
 
         let apply = try deploy(["apply", "--auto-approve"], fixture, environment)
         #expect(apply.status == 0, "\(apply.stderr)")
-        #expect(apply.stdout.contains("apply complete: 45 added."))
+        #expect(apply.stdout.contains("apply complete: 48 added."))
         #expect(try OutsideActor.census(stack: fixture.name, region: fixture.region) == fixture.expectedCensus())
 
         let replan = try deploy(["plan", "--detailed-exitcode"], fixture, environment)
@@ -111,7 +122,7 @@ struct LifecycleTests {
             """, region: fixture.region)
         let destroy = try deploy(["destroy", "--auto-approve", "--force", "--empty-buckets"], fixture, environment)
         #expect(destroy.status == 0, "\(destroy.stderr)")
-        #expect(destroy.stdout.contains("destroy complete: 45 destroyed."))
+        #expect(destroy.stdout.contains("destroy complete: 48 destroyed."))
         let after = try OutsideActor.census(stack: fixture.name, region: fixture.region)
         #expect(after.values.allSatisfy { $0 == 0 }, "left behind: \(after.filter { $0.value > 0 })")
     }

@@ -17,6 +17,8 @@ struct HandlerSchemaTests {
         "aws.ec2.security_group": ["SecurityGroupRules.swift"],
         "aws.ec2.default_security_group": ["SecurityGroupRules.swift"],
         "aws.autoscaling.group": ["InstanceRefresh.swift"],
+        "aws.ec2.instance": ["NodeLaunch.swift"],
+        "aws.ec2.launch_template": ["NodeLaunch.swift"],
     ]
 
     /// Properties a handler does not read itself, by type, each with the reason.

@@ -114,14 +114,13 @@ class MetricsPublisherTests(unittest.TestCase):
                 cls.aws[name] = shlex.split(value)[0] if value else ""
 
         admin = cls.client("iam", cls.aws["DEPLOY_TEST_OUTSIDE_ACCESS_KEY_ID"], cls.aws["DEPLOY_TEST_OUTSIDE_SECRET_ACCESS_KEY"])
-        # the node role's grant. moto names CloudWatch's actions by the signing name (monitoring:), AWS by the IAM
-        # prefix (cloudwatch:); the condition is the role's, which moto does not evaluate (it passes either way)
+        # the node role's grant, under AWS's action names (the local endpoint authorises CloudWatch as cloudwatch:);
+        # the condition is the role's, which moto does not evaluate (it passes either way)
         cls.node_keys = cls.user(admin, "metrics-node", [{
-            "Effect": "Allow", "Action": ["cloudwatch:PutMetricData", "monitoring:PutMetricData"], "Resource": "*",
+            "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",
             "Condition": {"StringEquals": {"cloudwatch:namespace": NAMESPACE}}}])
         reader = cls.user(admin, "metrics-reader", [{
-            "Effect": "Allow", "Resource": "*",
-            "Action": ["cloudwatch:ListMetrics", "cloudwatch:GetMetricStatistics", "monitoring:ListMetrics", "monitoring:GetMetricStatistics"]}])
+            "Effect": "Allow", "Resource": "*", "Action": ["cloudwatch:ListMetrics", "cloudwatch:GetMetricStatistics"]}])
         cls.cloudwatch = cls.client("cloudwatch", *reader)
 
         # `date` with the clock the test sets (DEPLOY_TEST_NOW, seconds since the epoch), any format

@@ -56,7 +56,7 @@ struct UserDataShellTests {
             let attributes = try FileManager.default.attributesOfItem(atPath: sandbox.root.appendingPathComponent(path).path)
             #expect((attributes[.posixPermissions] as? Int) == mode, "\(path)")
         }
-        #expect(try String(contentsOf: sandbox.root.appendingPathComponent("etc/inference/server.env"), encoding: .utf8) == "PORT=8080\nDRAIN_SECONDS=30\nTLS_ARGUMENTS=\n")
+        #expect(try String(contentsOf: sandbox.root.appendingPathComponent("etc/inference/server.env"), encoding: .utf8) == "PORT=8080\nDRAIN_SECONDS=30\nFLEET_ARGUMENTS=\n")
         #expect(try String(contentsOf: sandbox.root.appendingPathComponent("etc/inference/audit-shipper.env"), encoding: .utf8)
             == "NODE_REGION=eu-west-1\nAUDIT_BUCKET=private-inference-123456789012-audit\nAUDIT_CHECKPOINTS=/var/log/inference/checkpoints\n")
         #expect(run.calls.contains { $0.first == "useradd" && $0.last == "inference" })
@@ -80,7 +80,7 @@ struct UserDataShellTests {
         #expect(fetched.suffix(3) == ["metrics-publisher.sh", "metrics-publisher.service", "metrics-publisher.timer"])
         let file = { (path: String) in try String(contentsOf: sandbox.root.appendingPathComponent(path), encoding: .utf8) }
         #expect(try file("etc/inference/server.env") == "PORT=8080\nDRAIN_SECONDS=300\n"
-            + "TLS_ARGUMENTS=--tls-cert /var/lib/inference-tls/node.pem --tls-key /var/lib/inference-tls/node.key\n")
+            + "FLEET_ARGUMENTS=--tls-cert /var/lib/inference-tls/node.pem --tls-key /var/lib/inference-tls/node.key --max-connections-per-client 64\n")
         #expect(try file("var/lib/inference-tls/node.key").contains("PRIVATE KEY"), "the node made its own key")
         #expect(try file("etc/inference/metrics-publisher.env") == "NODE_REGION=eu-west-1\nMETRICS_NAMESPACE=Deploy/Inference\n"
             + "ASG_NAME=private-inference-fleet-nodes\nNODE_METRICS_URL=https://127.0.0.1:8080/metrics\n")

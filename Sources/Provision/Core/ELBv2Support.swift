@@ -30,6 +30,45 @@ struct ELBv2Support: Sendable {
         return (found, calls)
     }
 
+    /// The live view of each recorded resource: `describe` reads one by its ARN (nil when it is gone, making
+    /// `callsEach` calls), then one DescribeTags for every twenty found adds their tags.
+    func read(_ resources: [ResourceState], callsEach: Int,
+              _ describe: (String) async throws -> [String: Value]?) async throws -> ReadResult {
+        var live: [ResourceAddress: [String: Value]] = [:]
+        var calls = 0
+        for resource in resources {
+            guard let arn = resource.id else { continue }
+            calls += callsEach
+            do {
+                guard let attributes = try await describe(arn) else { continue }
+                live[resource.address] = attributes
+            } catch let error as AWSError where Self.isGone(error) {
+                continue
+            }
+        }
+        let arns = live.values.compactMap { $0["arn"]?.stringValue }
+        if !arns.isEmpty {
+            let (tags, tagCalls) = try await self.tags(arns)
+            calls += tagCalls
+            for (address, attributes) in live { live[address]?["tags"] = tags[attributes["arn"]?.stringValue ?? ""] ?? .map([:]) }
+        }
+        return ReadResult(live: live, apiCalls: calls)
+    }
+
+    /// The ARN of what `action` (DescribeLoadBalancers, DescribeTargetGroups) finds by `name`, when it carries the
+    /// address tag of `address`: what an interrupted create made, and nothing else of that name.
+    func owned(_ action: String, list: String, arnField: String, name: String, address: ResourceAddress) async throws -> String? {
+        let answer: XMLNode
+        do {
+            answer = try await call(action, QueryService.members("Names", [name]))
+        } catch let error as AWSError where Self.isGone(error) {
+            return nil
+        }
+        guard let arn = QueryService.list(answer, list).first?.child(arnField)?.text,
+              try await tags([arn]).tags[arn]?.mapValue?[DeployTags.address] == .string(address.description) else { return nil }
+        return arn
+    }
+
     /// Brings an ARN's tags to `desired`.
     func syncTags(_ arn: String, _ resource: DesiredResource, recorded: ResourceState) async throws {
         let removed = resource.removedTagKeys(since: recorded)

@@ -37,6 +37,10 @@ public struct Executor: Sendable {
         let removals = plan.actions.filter { action in
             action.kind == .delete || (action.kind == .replace && state.resource(action.address) != nil)
         }.map(\.address)
+        // a replacement or delete that would be refused (a load balancer's deletion protection) stops the apply before
+        // anything is touched, as it stops a destroy
+        let blockers = try await deletionBlockers(removals.compactMap { state.resource($0) })
+        guard blockers.isEmpty else { throw DestroyRefused(blockers: blockers, verb: "apply") }
         let removal = await remove(removals, state: state, report: &report)
         // the old half of a replacement is reported as part of the replacement, not as a destroy
         let replacing = Set(plan.actions.filter { $0.kind == .replace }.map(\.address))

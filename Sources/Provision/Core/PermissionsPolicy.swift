@@ -61,6 +61,8 @@ public enum PermissionsPolicy {
         // the managed policies a refresh reads are whatever is attached to the stack's roles (AWS's own among them),
         // not resources the stack names
         if name == "GetPolicy" || name == "GetPolicyVersion" { return false }
+        // the service-linked roles Auto Scaling and Elastic Load Balancing make for themselves are AWS's, not the stack's
+        if name == "CreateServiceLinkedRole" { return false }
         return !(name.hasPrefix("List") || name.hasPrefix("Describe")) || name == "ListAttachedRolePolicies"
             || name == "ListBucketVersions" || name == "ListRolePolicies" || name == "ListInstanceProfilesForRole"
             || name == "ListTagsOfResource" || name == "ListTagsForResource"

@@ -110,12 +110,20 @@ extension ResourceHandler {
     public func deletionBlocker(_ recorded: ResourceState, context: HandlerContext) async throws -> String? { nil }
 }
 
-/// Destroy found resources it would have to refuse, before deleting anything.
+/// Destroy (or an apply that replaces or removes resources) found deletions it would have to refuse, before
+/// deleting anything.
 public struct DestroyRefused: Error, Sendable, CustomStringConvertible {
     public var blockers: [(address: ResourceAddress, reason: String)]
+    /// The command refused: `destroy`, or `apply`.
+    public var verb = "destroy"
+
+    public init(blockers: [(address: ResourceAddress, reason: String)], verb: String = "destroy") {
+        self.blockers = blockers
+        self.verb = verb
+    }
 
     public var description: String {
-        "destroy would stop partway, so nothing was deleted:\n"
+        "\(verb) would stop partway, so nothing was deleted:\n"
             + blockers.map { "  \($0.address): \($0.reason)" }.joined(separator: "\n")
     }
 }

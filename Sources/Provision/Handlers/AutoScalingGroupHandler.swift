@@ -41,6 +41,12 @@ struct AutoScalingGroupHandler: ResourceHandler {
             guard try await Self.describe(name, context: context).map(Self.isOurs(resource)) == true else { throw error }
         }
         try await context.recordID(name)
+        return try await completed(resource, name: name, context: context)
+    }
+
+    /// The rest of a create (or of one an interrupted run began): the drain hook, the warm pool, and the wait for
+    /// `min_size` nodes healthy behind the load balancer.
+    private func completed(_ resource: DesiredResource, name: String, context: HandlerContext) async throws -> [String: Value] {
         try await putHook(resource, name: name, context: context)
         try await putWarmPool(resource, name: name, context: context)
         try await FleetCapacity(context: context).waitForHealthy(group: name, count: try resource.requireInt("min_size"),
@@ -152,7 +158,11 @@ struct AutoScalingGroupHandler: ResourceHandler {
             try await service.call("CreateOrUpdateTags", Self.tags(resource.tags, group: name))
         }
         if changed.contains("launch_template_version") {
-            try await InstanceRefresh(context: context, group: name).rollOut(resource)
+            try await InstanceRefresh(context: context, group: name).rollOut(resource, from: recorded.attributes["launch_template_version"]?.stringValue)
+        }
+        if !changed.isDisjoint(with: ["min_size", "desired_capacity", "target_group_arns", "launch_template_version"]) {
+            try await FleetCapacity(context: context).waitForHealthy(group: name, count: try resource.requireInt("min_size"),
+                                                                     targetGroups: resource.strings("target_group_arns"))
         }
         return try await computed(name, context: context)
     }
@@ -174,7 +184,7 @@ struct AutoScalingGroupHandler: ResourceHandler {
         let name = try resource.require("name")
         guard let group = try await Self.describe(name, context: context), Self.isOurs(resource)(group) else { return nil }
         try await context.recordID(name)
-        return try await computed(name, context: context)
+        return try await completed(resource, name: name, context: context)
     }
 
     func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult {

@@ -11,41 +11,14 @@ import Stack
 struct CertificateHandler: ResourceHandler {
     let type = "aws.acm.certificate"
     let actions = HandlerActions(create: ["acm:ImportCertificate", "acm:AddTagsToCertificate", "acm:DescribeCertificate"],
-                                 read: ["acm:DescribeCertificate", "acm:ListTagsForCertificate"],
+                                 read: ["acm:DescribeCertificate", "acm:GetCertificate", "acm:ListTagsForCertificate"],
                                  update: ["acm:ImportCertificate", "acm:AddTagsToCertificate", "acm:RemoveTagsFromCertificate",
                                           "acm:DescribeCertificate"],
                                  delete: ["acm:DeleteCertificate"])
 
     private func acm(_ context: HandlerContext) -> JSONService { JSONService(client: context.client, service: .acm) }
 
-    /// The PEM blocks of the file: the first certificate, the rest of them (its chain), and the private key.
-    struct Parts {
-        var certificate: String
-        var chain: String
-        var privateKey: String
-
-        init(_ text: String, file: String) throws {
-            var certificates: [String] = []
-            var key: String?
-            var block: [Substring] = []
-            for line in text.split(separator: "\n", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces)[...] }) {
-                if line.hasPrefix("-----BEGIN ") { block = [line]; continue }
-                guard !block.isEmpty else { continue }
-                block.append(line)
-                guard line.hasPrefix("-----END ") else { continue }
-                let pem = block.joined(separator: "\n") + "\n"
-                if line.contains("CERTIFICATE") { certificates.append(pem) } else if line.contains("PRIVATE KEY") { key = pem }
-                block = []
-            }
-            guard let first = certificates.first else { throw ProvisionError("\(file) holds no PEM certificate") }
-            guard let key else { throw ProvisionError("\(file) holds no PEM private key (it needs the certificate, its chain and its key)") }
-            certificate = first
-            chain = certificates.dropFirst().joined()
-            privateKey = key
-        }
-    }
-
-    private func parts(_ resource: DesiredResource) throws -> Parts {
+    private func parts(_ resource: DesiredResource) throws -> PEMBundle {
         guard let artifact = resource.artifact else { throw ProvisionError("\(resource.address): no local certificate file") }
         guard let handle = FileHandle(forReadingAtPath: artifact.path) else { throw ProvisionError("cannot open \(artifact.path)") }
         defer { try? handle.close() }
@@ -55,7 +28,11 @@ struct CertificateHandler: ResourceHandler {
         guard SHA256.hex(data) == artifact.sha256 else {
             throw ProvisionError("\(artifact.path) changed after the plan was made (its SHA-256 is no longer \(artifact.sha256)); plan again")
         }
-        return try Parts(String(decoding: data, as: UTF8.self), file: artifact.path)
+        do {
+            return try PEMBundle(data)
+        } catch {
+            throw ProvisionError("\(artifact.path) \(error.message)")
+        }
     }
 
     private func importing(_ resource: DesiredResource, arn: String?, context: HandlerContext) async throws -> String {
@@ -100,8 +77,10 @@ struct CertificateHandler: ResourceHandler {
     func update(_ resource: DesiredResource, recorded: ResourceState, changed: Set<String>,
                 context: HandlerContext) async throws -> [String: Value] {
         let arn = try recorded.requireID()
-        if !changed.subtracting(["tags"]).isEmpty { _ = try await importing(resource, arn: arn, context: context) }
-        if changed.contains("tags") {
+        let reimported = !changed.subtracting(["tags"]).isEmpty
+        if reimported { _ = try await importing(resource, arn: arn, context: context) }
+        // AWS keeps a certificate's tags when it is imported again; tagging again costs nothing where a store does not
+        if changed.contains("tags") || reimported {
             let removed = resource.removedTagKeys(since: recorded)
             if !removed.isEmpty {
                 try await acm(context).call("RemoveTagsFromCertificate", ["CertificateArn": .string(arn),
@@ -141,8 +120,11 @@ struct CertificateHandler: ResourceHandler {
             calls += 1
             guard let certificate = try await describe(arn, context: context) else { continue }
             var attributes = Self.attributes(certificate, arn: arn)
+            // the certificate ACM serves, compared with the file's: one imported over it outside deploy is drift
+            let served = try await acm(context).call("GetCertificate", ["CertificateArn": .string(arn)])
+            attributes["certificate_sha256"] = served["Certificate"]?.stringValue.flatMap(PEMBundle.digest).map(Value.string) ?? .null
             let tags = try await acm(context).call("ListTagsForCertificate", ["CertificateArn": .string(arn)])
-            calls += 1
+            calls += 2
             attributes["tags"] = JSONService.tags(tags["Tags"])
             live[resource.address] = attributes
         }

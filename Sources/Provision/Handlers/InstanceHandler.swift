@@ -19,25 +19,8 @@ struct InstanceHandler: ResourceHandler {
         let ec2 = EC2Support(context)
         // the subnet, groups and public address go on the primary interface, the one place RunInstances takes the
         // address: sent either way, so that a subnet that maps public addresses on launch cannot give the node one
-        var parameters = [("ImageId", try resource.require("ami")), ("InstanceType", try resource.require("instance_type")),
-                          ("MinCount", "1"), ("MaxCount", "1"), ("ClientToken", token),
-                          ("NetworkInterface.1.DeviceIndex", "0"), ("NetworkInterface.1.SubnetId", try resource.require("subnet_id")),
-                          ("NetworkInterface.1.AssociatePublicIpAddress", String(try resource.requireBool("associate_public_ip_address"))),
-                          ("NetworkInterface.1.DeleteOnTermination", "true"),
-                          ("MetadataOptions.HttpTokens", try resource.require("metadata_http_tokens")),
-                          ("MetadataOptions.HttpPutResponseHopLimit", String(try resource.requireInt("metadata_hop_limit"))),
-                          ("MetadataOptions.HttpEndpoint", "enabled"),
-                          ("Monitoring.Enabled", String(try resource.requireBool("monitoring"))),
-                          ("BlockDeviceMapping.1.DeviceName", "/dev/xvda"),
-                          ("BlockDeviceMapping.1.Ebs.VolumeSize", String(try resource.requireInt("root_volume_size"))),
-                          ("BlockDeviceMapping.1.Ebs.VolumeType", try resource.require("root_volume_type")),
-                          ("BlockDeviceMapping.1.Ebs.Encrypted", String(try resource.requireBool("root_volume_encrypted"))),
-                          ("BlockDeviceMapping.1.Ebs.DeleteOnTermination", "true")]
-        if let key = resource.string("root_volume_kms_key_id") { parameters.append(("BlockDeviceMapping.1.Ebs.KmsKeyId", key)) }
-        parameters += EC2Support.list("NetworkInterface.1.SecurityGroupId", resource.strings("security_group_ids"))
-        if let profile = resource.string("iam_instance_profile") { parameters.append(("IamInstanceProfile.Name", profile)) }
-        if let userData = resource.string("user_data") { parameters.append(("UserData", Data(userData.utf8).base64EncodedString())) }
-        parameters += EC2Support.tagSpecification("instance", resource.tags) + EC2Support.tagSpecification("volume", resource.tags, index: 2)
+        let parameters = [("MinCount", "1"), ("MaxCount", "1"), ("ClientToken", token),
+                          ("NetworkInterface.1.SubnetId", try resource.require("subnet_id"))] + (try NodeLaunch.parameters(resource))
         let answer = try await ec2.call("RunInstances", parameters)
         guard let id = answer.child("instancesSet")?.child("item")?.child("instanceId")?.text else {
             throw ProvisionError("RunInstances returned no instanceId")

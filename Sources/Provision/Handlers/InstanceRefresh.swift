@@ -17,7 +17,8 @@ struct InstanceRefresh {
 
     private var service: QueryService { AutoScalingGroupHandler.service(context) }
 
-    func rollOut(_ resource: DesiredResource) async throws {
+    /// Rolls `resource`'s launch template version out over the group, which is on version `current` now.
+    func rollOut(_ resource: DesiredResource, from current: String?) async throws {
         let version = try resource.require("launch_template_version")
         var refreshID: String?
         for refresh in try await refreshes() where Self.active.contains(status(refresh)) {
@@ -29,7 +30,11 @@ struct InstanceRefresh {
                 try await cancel(refresh)
             }
         }
-        if refreshID == nil { refreshID = try await start(resource, version: version) }
+        // AWS rolls back only to a numbered version: a group moved to $Latest or $Default outside deploy is refreshed
+        // without rollback (and said so)
+        let rollback = current.flatMap { Int($0) } != nil
+        if !rollback { context.reportProgress("the group is on launch template version \(current ?? "none"), not a numbered one: no rollback if this refresh fails") }
+        if refreshID == nil { refreshID = try await start(resource, version: version, rollback: rollback) }
         guard let refreshID else { throw ProvisionError("StartInstanceRefresh returned no InstanceRefreshId") }
         try await context.recordProgress(.map(["instance_refresh_id": .string(refreshID)]))
         try await wait(refreshID, version: version)
@@ -44,12 +49,12 @@ struct InstanceRefresh {
         return QueryService.list(answer, "InstanceRefreshes")
     }
 
-    private func start(_ resource: DesiredResource, version: String) async throws -> String? {
+    private func start(_ resource: DesiredResource, version: String, rollback: Bool) async throws -> String? {
         let parameters = [("AutoScalingGroupName", group), ("Strategy", "Rolling"),
                           ("Preferences.MinHealthyPercentage", String(try resource.requireInt("refresh_min_healthy_percentage"))),
                           ("Preferences.InstanceWarmup", String(try resource.requireInt("refresh_instance_warmup"))),
                           // nodes already on the version stay; a failed refresh puts the old version back by itself
-                          ("Preferences.SkipMatching", "true"), ("Preferences.AutoRollback", "true")]
+                          ("Preferences.SkipMatching", "true"), ("Preferences.AutoRollback", String(rollback))]
             + (try AutoScalingGroupHandler.launchTemplate(resource, version: version, prefix: "DesiredConfiguration."))
         let answer = try await service.call("StartInstanceRefresh", parameters)
         let id = answer.child("InstanceRefreshId")?.text
@@ -76,7 +81,7 @@ struct InstanceRefresh {
         try await waitUntil("instance refresh \(id) of \(group)", timeout: 7200, interval: 15) {
             guard let refresh = try await refreshes([id]).first else { throw ProvisionError("instance refresh \(id) of \(group) is gone") }
             let line = "instance refresh \(status(refresh)): \(refresh.child("PercentageComplete")?.text ?? "0")% complete, "
-                + "\(refresh.child("InstancesToUpdate")?.text ?? "?") nodes to replace"
+                + "\(refresh.child("InstancesToUpdate")?.text ?? "?") node(s) to replace"
             if line != shown {
                 context.reportProgress(line)
                 shown = line

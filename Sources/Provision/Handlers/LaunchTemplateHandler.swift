@@ -5,7 +5,8 @@ import Stack
 
 /// `aws.ec2.launch_template`: what a fleet's nodes boot from, with the same guarantees as a single node (IMDSv2,
 /// encrypted root volume, no public address, the node's instance profile). Nothing in it changes in place: any
-/// change is a new version, made the default, whose number (`latest_version`) the Auto Scaling group then rolls out.
+/// change is a new version, made the default, whose number (`default_version`) the Auto Scaling group then rolls out.
+/// The default, not the latest: a version someone adds without making it the default is not what the stack reviewed.
 struct LaunchTemplateHandler: ResourceHandler {
     let type = "aws.ec2.launch_template"
     let actions = HandlerActions(
@@ -28,28 +29,7 @@ struct LaunchTemplateHandler: ResourceHandler {
 
     /// `LaunchTemplateData.*`: the node's launch, as RunInstances takes it for a single node.
     static func launchData(_ resource: DesiredResource) throws -> [(String, String)] {
-        let data = "LaunchTemplateData"
-        var parameters = [("\(data).ImageId", try resource.require("ami")), ("\(data).InstanceType", try resource.require("instance_type")),
-                          ("\(data).NetworkInterface.1.DeviceIndex", "0"),
-                          ("\(data).NetworkInterface.1.AssociatePublicIpAddress", String(try resource.requireBool("associate_public_ip_address"))),
-                          ("\(data).NetworkInterface.1.DeleteOnTermination", "true"),
-                          ("\(data).MetadataOptions.HttpTokens", try resource.require("metadata_http_tokens")),
-                          ("\(data).MetadataOptions.HttpPutResponseHopLimit", String(try resource.requireInt("metadata_hop_limit"))),
-                          ("\(data).MetadataOptions.HttpEndpoint", "enabled"),
-                          ("\(data).Monitoring.Enabled", String(try resource.requireBool("monitoring"))),
-                          ("\(data).BlockDeviceMapping.1.DeviceName", "/dev/xvda"),
-                          ("\(data).BlockDeviceMapping.1.Ebs.VolumeSize", String(try resource.requireInt("root_volume_size"))),
-                          ("\(data).BlockDeviceMapping.1.Ebs.VolumeType", try resource.require("root_volume_type")),
-                          ("\(data).BlockDeviceMapping.1.Ebs.Encrypted", String(try resource.requireBool("root_volume_encrypted"))),
-                          ("\(data).BlockDeviceMapping.1.Ebs.DeleteOnTermination", "true")]
-        if let key = resource.string("root_volume_kms_key_id") { parameters.append(("\(data).BlockDeviceMapping.1.Ebs.KmsKeyId", key)) }
-        parameters += EC2Support.list("\(data).NetworkInterface.1.SecurityGroupId", resource.strings("security_group_ids"))
-        if let profile = resource.string("iam_instance_profile") { parameters.append(("\(data).IamInstanceProfile.Name", profile)) }
-        if let userData = resource.string("user_data") { parameters.append(("\(data).UserData", Data(userData.utf8).base64EncodedString())) }
-        // the nodes and their volumes carry the stack's tags, as a single node does
-        parameters += EC2Support.tagSpecification("instance", resource.tags, index: 1).map { ("\(data).\($0.0)", $0.1) }
-        parameters += EC2Support.tagSpecification("volume", resource.tags, index: 2).map { ("\(data).\($0.0)", $0.1) }
-        return parameters
+        try NodeLaunch.parameters(resource).map { ("LaunchTemplateData.\($0.0)", $0.1) }
     }
 
     private func describe(_ id: String, ec2: EC2Support) async throws -> XMLNode? {
@@ -59,7 +39,7 @@ struct LaunchTemplateHandler: ResourceHandler {
     private func computed(_ id: String, ec2: EC2Support) async throws -> [String: Value] {
         guard let template = try await describe(id, ec2: ec2) else { throw ProvisionError("launch template \(id) not found after its create") }
         return ["id": .string(id), "arn": ec2.arn("launch-template/\(id)"),
-                "latest_version": .string(template.child("latestVersionNumber")?.text ?? "1")]
+                "default_version": .string(template.child("defaultVersionNumber")?.text ?? "1")]
     }
 
     func update(_ resource: DesiredResource, recorded: ResourceState, changed: Set<String>,
@@ -97,7 +77,7 @@ struct LaunchTemplateHandler: ResourceHandler {
         var result = try await ec2.read(resources, action: "DescribeLaunchTemplates", idName: "launchTemplateId",
                                         items: EC2Support.set("launchTemplates")) { template in
             ["name": EC2Attributes.text(template, "launchTemplateName") ?? .null,
-             "latest_version": EC2Attributes.text(template, "latestVersionNumber") ?? .null]
+             "default_version": EC2Attributes.text(template, "defaultVersionNumber") ?? .null]
         }
         for (address, attributes) in result.live {
             guard let id = attributes["id"]?.stringValue else { continue }

@@ -71,20 +71,11 @@ struct ListenerHandler: ResourceHandler {
 
     func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult {
         let elb = ELBv2Support(context)
-        var live: [ResourceAddress: [String: Value]] = [:]
-        var calls = 0
-        for resource in resources {
-            guard let arn = resource.id else { continue }
-            let listener: XMLNode?
-            do {
-                listener = QueryService.list(try await elb.call("DescribeListeners", QueryService.members("ListenerArns", [arn])), "Listeners").first
-            } catch let error as AWSError where ELBv2Support.isGone(error) {
-                listener = nil
-            }
-            calls += 1
-            guard let listener else { continue }
+        return try await elb.read(resources, callsEach: 1) { arn in
+            let answer = try await elb.call("DescribeListeners", QueryService.members("ListenerArns", [arn]))
+            guard let listener = QueryService.list(answer, "Listeners").first else { return nil }
             let forward = QueryService.list(listener, "DefaultActions").first { $0.child("Type")?.text == "forward" }
-            live[resource.address] = [
+            return [
                 "arn": .string(arn), "load_balancer_arn": .string(listener.child("LoadBalancerArn")?.text ?? ""),
                 "port": listener.child("Port").flatMap { Int($0.text) }.map(Value.int) ?? .null,
                 "protocol": .string(listener.child("Protocol")?.text ?? ""),
@@ -93,12 +84,5 @@ struct ListenerHandler: ResourceHandler {
                 "target_group_arn": forward?.child("TargetGroupArn").map { .string($0.text) } ?? .null,
             ]
         }
-        let arns = live.values.compactMap { $0["arn"]?.stringValue }
-        if !arns.isEmpty {
-            let (tags, tagCalls) = try await elb.tags(arns)
-            calls += tagCalls
-            for (address, attributes) in live { live[address]?["tags"] = tags[attributes["arn"]?.stringValue ?? ""] ?? .map([:]) }
-        }
-        return ReadResult(live: live, apiCalls: calls)
     }
 }

@@ -11,7 +11,8 @@ struct LoadBalancerHandler: ResourceHandler {
                  "elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:AddTags", "iam:CreateServiceLinkedRole"],
         read: ["elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancerAttributes",
                "elasticloadbalancing:DescribeTags"],
-        update: ["elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
+        update: ["elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:SetSubnets", "elasticloadbalancing:SetSecurityGroups",
+                 "elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
         delete: ["elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:ModifyLoadBalancerAttributes",
                  "elasticloadbalancing:DescribeLoadBalancers"])
 
@@ -70,7 +71,16 @@ struct LoadBalancerHandler: ResourceHandler {
                 context: HandlerContext) async throws -> [String: Value] {
         let elb = ELBv2Support(context)
         let arn = try recorded.requireID()
-        if !changed.subtracting(["tags"]).isEmpty { try await modify(resource, arn: arn, elb: elb) }
+        if changed.contains("subnet_ids") {
+            try await elb.call("SetSubnets", [("LoadBalancerArn", arn)] + QueryService.members("Subnets", resource.strings("subnet_ids")))
+        }
+        if changed.contains("security_group_ids") {
+            try await elb.call("SetSecurityGroups", [("LoadBalancerArn", arn)]
+                + QueryService.members("SecurityGroups", resource.strings("security_group_ids")))
+        }
+        if !changed.isDisjoint(with: ["cross_zone", "deletion_protection", "access_logs_bucket", "access_logs_prefix"]) {
+            try await modify(resource, arn: arn, elb: elb)
+        }
         if changed.contains("tags") { try await elb.syncTags(arn, resource, recorded: recorded) }
         return try await active(arn, elb: elb)
     }
@@ -79,7 +89,7 @@ struct LoadBalancerHandler: ResourceHandler {
         guard !context.force, let arn = recorded.id else { return nil }
         let attributes = try await ELBv2Support(context).call("DescribeLoadBalancerAttributes", [("LoadBalancerArn", arn)])
         return ELBv2Support.attributes(attributes)["deletion_protection.enabled"] == "true"
-            ? "deletion protection is on (destroy --force turns it off first)" : nil
+            ? "deletion protection is on: apply deletion_protection false first (destroy --force turns it off itself)" : nil
     }
 
     func delete(_ recorded: ResourceState, context: HandlerContext) async throws {
@@ -96,15 +106,8 @@ struct LoadBalancerHandler: ResourceHandler {
 
     func find(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value]? {
         let elb = ELBv2Support(context)
-        let answer: XMLNode
-        do {
-            answer = try await elb.call("DescribeLoadBalancers", QueryService.members("Names", [try resource.require("name")]))
-        } catch let error as AWSError where ELBv2Support.isGone(error) {
-            return nil
-        }
-        guard let arn = QueryService.list(answer, "LoadBalancers").first?.child("LoadBalancerArn")?.text else { return nil }
-        let tags = try await elb.tags([arn]).tags[arn]
-        guard tags?.mapValue?[DeployTags.address] == .string(resource.address.description) else { return nil }
+        guard let arn = try await elb.owned("DescribeLoadBalancers", list: "LoadBalancers", arnField: "LoadBalancerArn",
+                                            name: try resource.require("name"), address: resource.address) else { return nil }
         try await context.recordID(arn)
         try await modify(resource, arn: arn, elb: elb)
         return try await active(arn, elb: elb)
@@ -112,16 +115,11 @@ struct LoadBalancerHandler: ResourceHandler {
 
     func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult {
         let elb = ELBv2Support(context)
-        var live: [ResourceAddress: [String: Value]] = [:]
-        var calls = 0
-        for resource in resources {
-            guard let arn = resource.id else { continue }
-            calls += 1
-            guard let balancer = try await describe(arn, elb: elb) else { continue }
+        return try await elb.read(resources, callsEach: 2) { arn in
+            guard let balancer = try await describe(arn, elb: elb) else { return nil }
             let attributes = ELBv2Support.attributes(try await elb.call("DescribeLoadBalancerAttributes", [("LoadBalancerArn", arn)]))
-            calls += 1
             let logging = attributes["access_logs.s3.enabled"] == "true"
-            live[resource.address] = [
+            return [
                 "name": .string(balancer.child("LoadBalancerName")?.text ?? ""), "arn": .string(arn),
                 "type": .string(balancer.child("Type")?.text ?? ""), "scheme": .string(balancer.child("Scheme")?.text ?? ""),
                 "subnet_ids": .list(QueryService.list(balancer, "AvailabilityZones").compactMap { $0.child("SubnetId").map { .string($0.text) } }),
@@ -134,12 +132,5 @@ struct LoadBalancerHandler: ResourceHandler {
                 "access_logs_prefix": .string(logging ? attributes["access_logs.s3.prefix"] ?? "" : ""),
             ]
         }
-        let arns = live.values.compactMap { $0["arn"]?.stringValue }
-        if !arns.isEmpty {
-            let (tags, tagCalls) = try await elb.tags(arns)
-            calls += tagCalls
-            for (address, attributes) in live { live[address]?["tags"] = tags[attributes["arn"]?.stringValue ?? ""] ?? .map([:]) }
-        }
-        return ReadResult(live: live, apiCalls: calls)
     }
 }

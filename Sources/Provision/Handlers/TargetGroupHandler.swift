@@ -11,8 +11,8 @@ struct TargetGroupHandler: ResourceHandler {
         create: ["elasticloadbalancing:CreateTargetGroup", "elasticloadbalancing:ModifyTargetGroupAttributes",
                  "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:AddTags"],
         read: ["elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroupAttributes",
-               "elasticloadbalancing:DescribeTags"],
-        update: ["elasticloadbalancing:ModifyTargetGroup", "elasticloadbalancing:ModifyTargetGroupAttributes",
+               "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeTargetHealth", "autoscaling:DescribeAutoScalingGroups"],
+        update: ["elasticloadbalancing:ModifyTargetGroup", "elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:DeregisterTargets",
                  "elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
         delete: ["elasticloadbalancing:DeleteTargetGroup", "elasticloadbalancing:DescribeTargetGroups"])
 
@@ -58,6 +58,13 @@ struct TargetGroupHandler: ResourceHandler {
         let health: Set = ["health_check_protocol", "health_check_path", "health_check_interval", "healthy_threshold", "unhealthy_threshold"]
         if !changed.isDisjoint(with: health) { try await elb.call("ModifyTargetGroup", [("TargetGroupArn", arn)] + (try healthCheck(resource))) }
         if changed.contains("deregistration_delay") { try await setDelay(resource, arn: arn, elb: elb) }
+        if changed.contains("foreign_targets") {
+            let foreign = recorded.attributes["foreign_targets"]?.listValue?.compactMap(\.stringValue) ?? []
+            if !foreign.isEmpty {
+                try await elb.call("DeregisterTargets", [("TargetGroupArn", arn)]
+                    + foreign.enumerated().map { ("Targets.member.\($0.offset + 1).Id", $0.element) })
+            }
+        }
         if changed.contains("tags") { try await elb.syncTags(arn, resource, recorded: recorded) }
         return ["id": .string(arn), "arn": .string(arn)]
     }
@@ -79,14 +86,8 @@ struct TargetGroupHandler: ResourceHandler {
 
     func find(_ resource: DesiredResource, token: String, context: HandlerContext) async throws -> [String: Value]? {
         let elb = ELBv2Support(context)
-        let answer: XMLNode
-        do {
-            answer = try await elb.call("DescribeTargetGroups", QueryService.members("Names", [try resource.require("name")]))
-        } catch let error as AWSError where ELBv2Support.isGone(error) {
-            return nil
-        }
-        guard let arn = QueryService.list(answer, "TargetGroups").first?.child("TargetGroupArn")?.text,
-              try await elb.tags([arn]).tags[arn]?.mapValue?[DeployTags.address] == .string(resource.address.description) else { return nil }
+        guard let arn = try await elb.owned("DescribeTargetGroups", list: "TargetGroups", arnField: "TargetGroupArn",
+                                            name: try resource.require("name"), address: resource.address) else { return nil }
         try await context.recordID(arn)
         try await setDelay(resource, arn: arn, elb: elb)
         return ["id": .string(arn), "arn": .string(arn)]
@@ -94,22 +95,12 @@ struct TargetGroupHandler: ResourceHandler {
 
     func read(_ resources: [ResourceState], context: HandlerContext) async throws -> ReadResult {
         let elb = ELBv2Support(context)
-        var live: [ResourceAddress: [String: Value]] = [:]
-        var calls = 0
-        for resource in resources {
-            guard let arn = resource.id else { continue }
-            let group: XMLNode?
-            do {
-                group = QueryService.list(try await elb.call("DescribeTargetGroups", QueryService.members("TargetGroupArns", [arn])), "TargetGroups").first
-            } catch let error as AWSError where ELBv2Support.isGone(error) {
-                group = nil
-            }
-            calls += 1
-            guard let group else { continue }
+        return try await elb.read(resources, callsEach: 2) { arn in
+            let answer = try await elb.call("DescribeTargetGroups", QueryService.members("TargetGroupArns", [arn]))
+            guard let group = QueryService.list(answer, "TargetGroups").first else { return nil }
             let attributes = ELBv2Support.attributes(try await elb.call("DescribeTargetGroupAttributes", [("TargetGroupArn", arn)]))
-            calls += 1
             func int(_ name: String) -> Value { group.child(name).flatMap { Int($0.text) }.map(Value.int) ?? .null }
-            live[resource.address] = [
+            return [
                 "name": .string(group.child("TargetGroupName")?.text ?? ""), "arn": .string(arn),
                 "protocol": .string(group.child("Protocol")?.text ?? ""), "port": int("Port"),
                 "vpc_id": .string(group.child("VpcId")?.text ?? ""),
@@ -118,14 +109,29 @@ struct TargetGroupHandler: ResourceHandler {
                 "health_check_interval": int("HealthCheckIntervalSeconds"),
                 "healthy_threshold": int("HealthyThresholdCount"), "unhealthy_threshold": int("UnhealthyThresholdCount"),
                 "deregistration_delay": attributes["deregistration_delay.timeout_seconds"].flatMap { Int($0) }.map(Value.int) ?? .null,
+                "foreign_targets": .list(try await foreignTargets(arn, elb: elb, context: context).map(Value.string)),
             ]
         }
-        let arns = live.values.compactMap { $0["arn"]?.stringValue }
-        if !arns.isEmpty {
-            let (tags, tagCalls) = try await elb.tags(arns)
-            calls += tagCalls
-            for (address, attributes) in live { live[address]?["tags"] = tags[attributes["arn"]?.stringValue ?? ""] ?? .map([:]) }
-        }
-        return ReadResult(live: live, apiCalls: calls)
+    }
+
+    /// The targets of `arn`, not on their way out, that no Auto Scaling group serving it launched.
+    private func foreignTargets(_ arn: String, elb: ELBv2Support, context: HandlerContext) async throws -> [String] {
+        let health = try await elb.call("DescribeTargetHealth", [("TargetGroupArn", arn)])
+        let registered = QueryService.list(health, "TargetHealthDescriptions").filter {
+            $0.child("TargetHealth")?.child("State")?.text != "draining"
+        }.compactMap { $0.child("Target")?.child("Id")?.text }
+        guard !registered.isEmpty else { return [] }
+        var launched: Set<String> = []
+        var token: String?
+        repeat {
+            let page = try await AutoScalingGroupHandler.service(context).call("DescribeAutoScalingGroups", token.map { [("NextToken", $0)] } ?? [])
+            for group in QueryService.list(page, "AutoScalingGroups")
+            where QueryService.list(group, "TargetGroupARNs").contains(where: { $0.text == arn }) {
+                launched.formUnion(QueryService.list(group, "Instances").compactMap { $0.child("InstanceId")?.text })
+            }
+            token = page.child("NextToken")?.text
+            if token?.isEmpty == true { token = nil }
+        } while token != nil
+        return registered.filter { !launched.contains($0) }.sorted()
     }
 }

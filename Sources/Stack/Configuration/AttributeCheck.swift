@@ -11,6 +11,9 @@ enum AttributeCheck {
         case .string:
             guard case .string(let text) = value else { throw mismatch("a string") }
             try checkAllowed(text, schema, name: name)
+            if let pattern = schema.pattern, text.wholeMatch(of: try! Regex(pattern.expression)) == nil {
+                throw EvaluationFailure("\(type) property '\(name)' must be \(pattern.says), not '\(SafeText.quoted(text))'")
+            }
         case .int:
             guard let number = value.intValue else { throw mismatch("an int") }
             try checkAllowed(String(number), schema, name: name)

@@ -136,12 +136,26 @@ public struct Expander {
             if evaluator.usedSensitive || schema.sensitive { sensitive.insert(property.name) }
         }
         let artifact = try localArtifact(block, address: address, properties: properties, locations: locations, hashed: hashed[address])
-        if let artifact { properties.merge(artifact.attributes) { _, derived in derived } }
+        if let artifact {
+            properties.merge(artifact.attributes) { _, derived in derived }
+            if let inspect = block.schema.localFileAttributes {
+                let property = block.schema.localFile ?? block.schema.templateFile ?? ""
+                do {
+                    properties.merge(try inspect(try Self.contents(artifact))) { _, derived in derived }
+                } catch {
+                    throw StackError("\(address): '\(properties[property]?.stringValue ?? "")' \(error.message)",
+                                     at: locations[property] ?? block.location)
+                }
+            }
+        }
         // a property left out (or null) is desired as its default, or as absent: what the account holds beyond it is
         // drift; and the schema's defaults are the only ones, so handlers count on every defaulted property being here
         for (name, schema) in block.schema.attributes where properties[name] == nil || properties[name] == .null {
             if !schema.awsDefaultWhenOmitted { properties[name] = schema.defaultValue ?? .null }
             if schema.sensitive { sensitive.insert(name) }
+        }
+        if let problem = block.schema.consistency?(properties) {
+            throw StackError("\(address): \(problem.message)", at: locations[problem.property] ?? block.location)
         }
         if block.schema.taggable {
             properties["tags"] = .map(try tags(for: address, schema: block.schema, declared: properties["tags"],
@@ -161,6 +175,21 @@ public struct Expander {
         return DesiredResource(address: address, type: block.type, schema: block.schema, properties: properties,
                                sensitive: sensitive, dependencies: dependencies.sorted(), protected: protected,
                                propertyLocations: locations, location: block.location, artifact: artifact)
+    }
+
+    /// The bytes of a small local file (a certificate), wherever the artifact keeps them.
+    private static func contents(_ artifact: LocalArtifact) throws(EvaluationFailure) -> Data {
+        guard artifact.size <= Int64(PEMBundle.maximumSize) else {
+            throw EvaluationFailure("is \(artifact.size) bytes, more than a certificate file holds")
+        }
+        guard let handle = FileHandle(forReadingAtPath: artifact.path) else { throw EvaluationFailure("cannot be opened") }
+        defer { try? handle.close() }
+        do {
+            try handle.seek(toOffset: UInt64(artifact.offset))
+            return try handle.read(upToCount: Int(artifact.size)) ?? Data()
+        } catch {
+            throw EvaluationFailure("cannot be read: \(error.localizedDescription)")
+        }
     }
 
     /// The local file a resource uploads, hashed: named beside the stack (`source`) or among the templates

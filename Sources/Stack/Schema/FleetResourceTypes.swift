@@ -1,3 +1,5 @@
+import Foundation
+
 /// The resource types of an inference fleet: the launch template its nodes boot from, the Auto Scaling group and
 /// its target-tracking policy, and the internal Network Load Balancer in front (target group, TLS listener, and the
 /// certificate the listener presents).
@@ -5,15 +7,31 @@ enum FleetResourceTypes {
     /// A TLS policy that offers TLS 1.3 and 1.2 only, with forward-secret ciphers.
     static let modernTLSPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
+    /// Elastic Load Balancing's rule for load balancer and target group names.
+    static let balancerName = (expression: "[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?",
+                               says: "1 to 32 letters, digits and hyphens, not starting or ending with a hyphen")
+
+    /// A group's sizes in order: min <= desired <= max.
+    static let groupSizes: @Sendable ([String: Value]) -> (property: String, message: String)? = { properties in
+        guard let minimum = properties["min_size"]?.intValue, let maximum = properties["max_size"]?.intValue,
+              let desired = properties["desired_capacity"]?.intValue else { return nil }
+        if minimum > maximum { return ("min_size", "min_size \(minimum) is more than max_size \(maximum)") }
+        if desired < minimum || desired > maximum {
+            return ("desired_capacity", "desired_capacity \(desired) is outside min_size \(minimum) to max_size \(maximum)")
+        }
+        return nil
+    }
+
     static func all(node: [String: AttributeSchema]) -> [ResourceSchema] {
         // what a node is launched with, as the instance type has it; a launch template changes all of it in place,
         // as a new version
         var launch = node.filter { $0.key != "subnet_id" }
         for name in launch.keys { launch[name]?.forcesReplacement = false }
-        launch["name"] = .init(.string, required: true, replace: true)
+        launch["name"] = .init(.string, required: true, replace: true,
+                               pattern: (expression: "[A-Za-z0-9()./_-]{3,128}", says: "3 to 128 letters, digits and ( ) . / _ -"))
         return [
-            ResourceSchema("aws.ec2.launch_template", computed: ["id", "arn", "latest_version"], changedByUpdate: ["latest_version"], launch),
-            ResourceSchema("aws.autoscaling.group", computed: ["id", "arn"], [
+            ResourceSchema("aws.ec2.launch_template", computed: ["id", "arn", "default_version"], changedByUpdate: ["default_version"], launch),
+            ResourceSchema("aws.autoscaling.group", computed: ["id", "arn"], consistency: groupSizes, [
                 "name": .init(.string, required: true, replace: true),
                 "min_size": .init(.int, required: true, range: 0...1000),
                 "max_size": .init(.int, required: true, range: 1...1000),
@@ -47,18 +65,23 @@ enum FleetResourceTypes {
                 "estimated_instance_warmup": .init(.int, range: 0...7200, default: .int(300)),
             ]),
             ResourceSchema("aws.elbv2.load_balancer", computed: ["id", "arn", "dns_name", "zone_id"], [
-                "name": .init(.string, required: true, replace: true),
+                "name": .init(.string, required: true, replace: true, pattern: balancerName),
                 "type": .init(.string, replace: true, allowed: ["network"], default: .string("network")),
                 "scheme": .init(.string, replace: true, allowed: ["internal", "internet-facing"], default: .string("internal")),
-                "subnet_ids": .init(.stringList, required: true, replace: true, unordered: true),
-                "security_group_ids": .init(.stringList, replace: true, default: .list([]), unordered: true),
+                // changed in place (SetSubnets, SetSecurityGroups): a replacement would give the fleet a new address
+                "subnet_ids": .init(.stringList, required: true, unordered: true),
+                "security_group_ids": .init(.stringList, default: .list([]), unordered: true),
                 "cross_zone": .init(.bool, default: .bool(false)),
                 "deletion_protection": .init(.bool, default: .bool(false)),
                 "access_logs_bucket": .init(.string),
                 "access_logs_prefix": .init(.string, default: .string("")),
             ]),
-            ResourceSchema("aws.elbv2.target_group", computed: ["id", "arn"], [
-                "name": .init(.string, required: true, replace: true),
+            ResourceSchema("aws.elbv2.target_group", computed: ["id", "arn"], consistency: { properties in
+                let checked = properties["health_check_protocol"]?.stringValue ?? "TCP"
+                return checked != "TCP" && properties["health_check_path"] == .null
+                    ? ("health_check_path", "an \(checked) health check needs health_check_path") : nil
+            }, [
+                "name": .init(.string, required: true, replace: true, pattern: balancerName),
                 "protocol": .init(.string, replace: true, allowed: ["TCP", "TLS"], default: .string("TCP")),
                 "port": .init(.int, required: true, replace: true, range: 1...65535),
                 "vpc_id": .init(.string, required: true, replace: true),
@@ -69,8 +92,14 @@ enum FleetResourceTypes {
                 "unhealthy_threshold": .init(.int, range: 2...10, default: .int(2)),
                 // how long a leaving target keeps its connections: as long as the longest stream
                 "deregistration_delay": .init(.int, range: 0...3600, default: .int(300)),
+                // targets registered by anything but an Auto Scaling group the target group serves (a machine
+                // someone added to receive the fleet's prompts): none, and apply deregisters any found
+                "foreign_targets": .init(.stringList, default: .list([]), unordered: true, fixed: true),
             ]),
-            ResourceSchema("aws.elbv2.listener", computed: ["id", "arn"], [
+            ResourceSchema("aws.elbv2.listener", computed: ["id", "arn"], consistency: { properties in
+                properties["protocol"] == .string("TLS") && properties["certificate_arn"] == .null
+                    ? ("certificate_arn", "a TLS listener needs certificate_arn") : nil
+            }, [
                 "load_balancer_arn": .init(.string, required: true, replace: true),
                 "port": .init(.int, required: true, range: 1...65535),
                 "protocol": .init(.string, allowed: ["TCP", "TLS"], default: .string("TLS")),
@@ -80,7 +109,10 @@ enum FleetResourceTypes {
             ]),
             // a certificate imported into ACM from one PEM file holding the certificate, its chain and its private
             // key (the layout HAProxy reads too): the state keeps the file's digest, never its contents
-            ResourceSchema("aws.acm.certificate", localFile: "source", computed: ["id", "arn", "domain_name", "not_after"], [
+            ResourceSchema("aws.acm.certificate", localFile: "source", computed: ["id", "arn", "domain_name", "not_after"],
+                           localFileAttributes: { data throws(EvaluationFailure) in
+                               ["certificate_sha256": .string(try PEMBundle(data).certificateDigest)]
+                           }, [
                 "source": .init(.string, required: true),
             ]),
         ]

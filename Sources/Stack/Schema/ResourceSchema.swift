@@ -1,3 +1,5 @@
+import Foundation
+
 /// What one property of a resource type accepts and how a change to it is applied.
 public struct AttributeSchema: Sendable {
     public enum Kind: String, Sendable {
@@ -30,10 +32,15 @@ public struct AttributeSchema: Sendable {
     /// Why, once the resource holds anything but the default, the property cannot go back to it (S3 Object Lock
     /// cannot be turned off): a plan that would is refused with this reason. Nil: it can.
     public var irreversible: String?
+    /// A regular expression a string must match whole, with what it says in words (AWS's naming rules, so that a name
+    /// AWS would refuse halfway through an apply is refused at plan time instead).
+    public var pattern: (expression: String, says: String)?
 
     public init(_ kind: Kind, required: Bool = false, replace: Bool = false, sensitive: Bool = false,
                 allowed: [String]? = nil, range: ClosedRange<Int>? = nil, default defaultValue: Value? = nil,
-                unordered: Bool = false, awsDefaultWhenOmitted: Bool = false, fixed: Bool = false, irreversible: String? = nil) {
+                unordered: Bool = false, awsDefaultWhenOmitted: Bool = false, fixed: Bool = false, irreversible: String? = nil,
+                pattern: (expression: String, says: String)? = nil) {
+        self.pattern = pattern
         self.kind = kind
         self.required = required
         self.forcesReplacement = replace
@@ -58,6 +65,12 @@ public struct ResourceSchema: Sendable {
     /// Computed attributes that every change in place moves on (a launch template's latest version): a plan that
     /// updates the resource shows them as unknown, so that what refers to them is updated in the same apply.
     public var changedByUpdate: [String]
+    /// What must hold between properties (a group's minimum at most its maximum), checked once they are evaluated;
+    /// a value unknown until apply passes. The property to point at, and what is wrong.
+    public var consistency: (@Sendable ([String: Value]) -> (property: String, message: String)?)?
+    /// Attributes read from the local file's contents at plan time, beside its `sha256` and `size` (a certificate's
+    /// digest); what it throws refuses the file, at the property naming it.
+    public var localFileAttributes: (@Sendable (Data) throws(EvaluationFailure) -> [String: Value])?
     /// Whether the resource takes tags (the stack's tags plus the deploy tags are added to it).
     public var taggable: Bool
     /// The most tags AWS takes on one resource of this type, deploy's own included.
@@ -72,7 +85,9 @@ public struct ResourceSchema: Sendable {
     public var derived: [String] { localFile == nil ? [] : LocalArtifact.attributes }
 
     public init(_ type: String, taggable: Bool = true, maxTags: Int = TagLimits.perResource, localFile: String? = nil,
-                templateFile: String? = nil, computed: [String], changedByUpdate: [String] = [], _ attributes: [String: AttributeSchema]) {
+                templateFile: String? = nil, computed: [String], changedByUpdate: [String] = [],
+                consistency: (@Sendable ([String: Value]) -> (property: String, message: String)?)? = nil,
+                localFileAttributes: (@Sendable (Data) throws(EvaluationFailure) -> [String: Value])? = nil, _ attributes: [String: AttributeSchema]) {
         self.type = type
         self.taggable = taggable
         self.maxTags = taggable ? maxTags : 0
@@ -80,6 +95,8 @@ public struct ResourceSchema: Sendable {
         self.templateFile = templateFile
         self.computed = computed
         self.changedByUpdate = changedByUpdate
+        self.consistency = consistency
+        self.localFileAttributes = localFileAttributes
         var all = attributes
         if taggable { all["tags"] = AttributeSchema(.map) }
         self.attributes = all
