@@ -50,6 +50,7 @@ struct FleetTests {
             #expect(missing.isEmpty, "refresh reads \(type) whole: \(missing)")
         }
         for drift in Self.drifts { try repaired(drift, deployed) }
+        try warmPool(deployed)
         try rolledOut(deployed)
         try resumed(deployed)
         try rolledBack(deployed)
@@ -153,6 +154,26 @@ struct FleetTests {
         #expect(apply.status == 0, "\(apply.stderr)\n\(apply.stdout)")
         let again = try deploy(["plan", "--detailed-exitcode"], deployed)
         #expect(again.status == 0, "\(drift.name): after the repair the account equals the stack: \(again.stdout)\(again.stderr)")
+    }
+
+    /// A warm pool of stopped nodes is added to the fleet in place, and taken away again.
+    func warmPool(_ deployed: Deployed) throws {
+        let stack = URL(fileURLWithPath: deployed.fixture.stackPath)
+        let original = try String(contentsOf: stack, encoding: .utf8)
+        defer { try? original.write(to: stack, atomically: true, encoding: .utf8) }
+        try original.replacingOccurrences(of: "min_healthy_percentage: 50,", with: "min_healthy_percentage: 50, warm_pool: \"Stopped\", warm_pool_min_size: 1,")
+            .write(to: stack, atomically: true, encoding: .utf8)
+        let added = try deploy(["apply", "--auto-approve"], deployed)
+        #expect(added.status == 0 && added.stdout.contains("inference.fleet[0]: update complete"), "\(added.stdout)\(added.stderr)")
+        let pool = try OutsideActor.run("""
+            print(json.dumps(autoscaling.describe_warm_pool(AutoScalingGroupName='\(deployed.fixture.name)-nodes').get('WarmPoolConfiguration', {})))
+            """, region: deployed.fixture.region)
+        #expect(pool.contains("\"PoolState\": \"Stopped\"") && pool.contains("\"MinSize\": 1"), "\(pool)")
+        #expect(try deploy(["plan", "--detailed-exitcode"], deployed).status == 0)
+        try original.write(to: stack, atomically: true, encoding: .utf8)
+        let removed = try deploy(["apply", "--auto-approve"], deployed)
+        #expect(removed.status == 0, "\(removed.stdout)\(removed.stderr)")
+        #expect(try deploy(["plan", "--detailed-exitcode"], deployed).status == 0, "the warm pool is gone, as the stack says")
     }
 
     /// A new model makes a launch template version that the group rolls out as an instance refresh, every node replaced.

@@ -209,7 +209,7 @@ struct LifecycleTests {
         #expect(apply.stderr.contains("request id"))
         #expect(apply.stdout.contains("storage.trail: create complete"), "an independent branch went on")
         #expect(apply.stdout.contains("inference.node[0]: create complete"))
-        #expect(apply.stderr.contains("apply incomplete: 44 added, 1 failed."))
+        #expect(apply.stderr.contains("apply incomplete: 47 added, 1 failed."))
         let full = try Self.deployer(policy: try Self.permissions(fixture, endpoint).stdout, name: "\(fixture.name)-full", endpoint: endpoint)
         let again = try deploy(["apply", "--auto-approve"], fixture, full)
         #expect(again.status == 0, "\(again.stderr)")
