@@ -89,7 +89,7 @@ if [ "${NODE_TLS:-0}" = 1 ]; then
         openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj "/CN=inference-node" \
             -keyout "$tls/node.key" -out "$tls/node.pem" 2>/dev/null
     fi
-    chown root:inference "$tls/node.key" "$tls/node.pem" 2>/dev/null || true
+    chown root:inference "$tls/node.key" "$tls/node.pem"
     chmod 0640 "$tls/node.key" "$tls/node.pem"
     chmod 0755 "$tls"
     # behind the load balancer every connection comes from its few addresses: the per-address bound would cap the

@@ -105,7 +105,7 @@ enum OutsideActor {
                                                 if {t["Key"]: t.get("Value") for t in acm.list_tags_for_certificate(CertificateArn=arn).get("Tags", [])}
                                                    .get("deploy:stack") == stack)
             # a fleet's nodes are the group's, not the stack's own instances
-            counts["aws.ec2.instance"] -= sum(len(g["Instances"]) for g in groups if g["AutoScalingGroupName"].startswith(stack + "-"))
+            counts["aws.ec2.instance"] -= sum(len(g["Instances"]) for g in groups)
             print(json.dumps({kind: count for kind, count in counts.items() if count}))
             """, region: region)
         return try JSONDecoder().decode([String: Int].self, from: Data(output.utf8))

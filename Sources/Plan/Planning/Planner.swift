@@ -128,7 +128,8 @@ public struct Planner {
                                            forcesReplacement: schema?.forcesReplacement ?? false))
         }
         var computed = Dictionary(uniqueKeysWithValues: desired.schema.computed.map { ($0, baseline[$0] ?? .unknown) })
-        if !changes.isEmpty { for name in desired.schema.changedByUpdate { computed[name] = .unknown } }
+        // tags change in place without moving such attributes on (a launch template's tags make no new version)
+        if changes.contains(where: { $0.name != "tags" }) { for name in desired.schema.changedByUpdate { computed[name] = .unknown } }
         let forcing = changes.filter(\.forcesReplacement).map(\.name)
         if !forcing.isEmpty {
             return (action(.replace, changes: changes, replacedBecause: forcing), Expander.allUnknown(desired), drift)

@@ -105,6 +105,10 @@ struct AutoScalingGroupHandler: ResourceHandler {
                 context: HandlerContext) async throws -> [String: Value] {
         let name = try recorded.requireID()
         let service = Self.service(context)
+        // the plan names the version as changed whenever the launch template changes, tags included: only a version
+        // other than the one the group runs is rolled out
+        let current = recorded.attributes["launch_template_version"]?.stringValue
+        let rollOut = try resource.require("launch_template_version") != current
         let sized: Set = ["min_size", "max_size", "desired_capacity", "subnet_ids", "health_check_type", "health_check_grace_period",
                           "termination_policies", "instance_types"]
         if !changed.isDisjoint(with: sized) {
@@ -115,7 +119,7 @@ struct AutoScalingGroupHandler: ResourceHandler {
                               ("HealthCheckGracePeriod", String(try resource.requireInt("health_check_grace_period")))]
             if changed.contains("desired_capacity") { parameters.append(("DesiredCapacity", String(try resource.requireInt("desired_capacity")))) }
             // the launch template version (and instance types) a refresh is about to roll out are the refresh's to set
-            if !changed.contains("launch_template_version") {
+            if !rollOut {
                 parameters += try Self.launchTemplate(resource, version: try resource.require("launch_template_version"))
             }
             parameters += QueryService.members("TerminationPolicies", try resource.requireList("termination_policies").compactMap(\.stringValue))
@@ -157,10 +161,8 @@ struct AutoScalingGroupHandler: ResourceHandler {
             }
             try await service.call("CreateOrUpdateTags", Self.tags(resource.tags, group: name))
         }
-        if changed.contains("launch_template_version") {
-            try await InstanceRefresh(context: context, group: name).rollOut(resource, from: recorded.attributes["launch_template_version"]?.stringValue)
-        }
-        if !changed.isDisjoint(with: ["min_size", "desired_capacity", "target_group_arns", "launch_template_version"]) {
+        if rollOut { try await InstanceRefresh(context: context, group: name).rollOut(resource, from: current) }
+        if rollOut || !changed.isDisjoint(with: ["min_size", "desired_capacity", "target_group_arns"]) {
             try await FleetCapacity(context: context).waitForHealthy(group: name, count: try resource.requireInt("min_size"),
                                                                      targetGroups: resource.strings("target_group_arns"))
         }

@@ -20,17 +20,14 @@ struct CertificateHandler: ResourceHandler {
 
     private func parts(_ resource: DesiredResource) throws -> PEMBundle {
         guard let artifact = resource.artifact else { throw ProvisionError("\(resource.address): no local certificate file") }
-        guard let handle = FileHandle(forReadingAtPath: artifact.path) else { throw ProvisionError("cannot open \(artifact.path)") }
-        defer { try? handle.close() }
-        try handle.seek(toOffset: UInt64(artifact.offset))
-        let data = try handle.read(upToCount: Int(artifact.size)) ?? Data()
-        // the file may have changed since the plan hashed it: only the reviewed bytes are imported
-        guard SHA256.hex(data) == artifact.sha256 else {
-            throw ProvisionError("\(artifact.path) changed after the plan was made (its SHA-256 is no longer \(artifact.sha256)); plan again")
-        }
         do {
+            let data = try artifact.contents(atMost: PEMBundle.maximumSize)
+            // the file may have changed since the plan hashed it: only the reviewed bytes are imported
+            guard SHA256.hex(data) == artifact.sha256 else {
+                throw ProvisionError("\(artifact.path) changed after the plan was made (its SHA-256 is no longer \(artifact.sha256)); plan again")
+            }
             return try PEMBundle(data)
-        } catch {
+        } catch let error as EvaluationFailure {
             throw ProvisionError("\(artifact.path) \(error.message)")
         }
     }

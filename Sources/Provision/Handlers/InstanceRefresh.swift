@@ -36,9 +36,7 @@ struct InstanceRefresh {
         if !rollback { context.reportProgress("the group is on launch template version \(current ?? "none"), not a numbered one: no rollback if this refresh fails") }
         if refreshID == nil { refreshID = try await start(resource, version: version, rollback: rollback) }
         guard let refreshID else { throw ProvisionError("StartInstanceRefresh returned no InstanceRefreshId") }
-        try await context.recordProgress(.map(["instance_refresh_id": .string(refreshID)]))
         try await wait(refreshID, version: version)
-        try await context.recordProgress(nil)
     }
 
     private func status(_ refresh: XMLNode) -> String { refresh.child("Status")?.text ?? "" }

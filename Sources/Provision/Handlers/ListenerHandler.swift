@@ -19,10 +19,9 @@ struct ListenerHandler: ResourceHandler {
                           ("DefaultActions.member.1.Type", "forward"),
                           ("DefaultActions.member.1.TargetGroupArn", try resource.require("target_group_arn"))]
         if protocolName == "TLS" {
-            guard let certificate = resource.string("certificate_arn") else {
-                throw ProvisionError("\(resource.address): a TLS listener needs certificate_arn")
-            }
-            parameters += [("SslPolicy", try resource.require("ssl_policy")), ("Certificates.member.1.CertificateArn", certificate)]
+            // the schema's consistency check has refused a TLS listener without one at plan time
+            parameters += [("SslPolicy", try resource.require("ssl_policy")),
+                           ("Certificates.member.1.CertificateArn", try resource.require("certificate_arn"))]
         }
         return parameters
     }

@@ -38,10 +38,8 @@ struct TargetGroupHandler: ResourceHandler {
                           ("HealthyThresholdCount", String(try resource.requireInt("healthy_threshold"))),
                           ("UnhealthyThresholdCount", String(try resource.requireInt("unhealthy_threshold")))]
         if protocolName != "TCP" {
-            guard let path = resource.string("health_check_path") else {
-                throw ProvisionError("\(resource.address): an \(protocolName) health check needs health_check_path")
-            }
-            parameters += [("HealthCheckPath", path), ("Matcher.HttpCode", "200")]
+            // the schema's consistency check has refused an HTTP(S) check without a path at plan time
+            parameters += [("HealthCheckPath", try resource.require("health_check_path")), ("Matcher.HttpCode", "200")]
         }
         return parameters
     }

@@ -141,7 +141,7 @@ public struct Expander {
             if let inspect = block.schema.localFileAttributes {
                 let property = block.schema.localFile ?? block.schema.templateFile ?? ""
                 do {
-                    properties.merge(try inspect(try Self.contents(artifact))) { _, derived in derived }
+                    properties.merge(try inspect(try artifact.contents(atMost: PEMBundle.maximumSize))) { _, derived in derived }
                 } catch {
                     throw StackError("\(address): '\(properties[property]?.stringValue ?? "")' \(error.message)",
                                      at: locations[property] ?? block.location)
@@ -175,21 +175,6 @@ public struct Expander {
         return DesiredResource(address: address, type: block.type, schema: block.schema, properties: properties,
                                sensitive: sensitive, dependencies: dependencies.sorted(), protected: protected,
                                propertyLocations: locations, location: block.location, artifact: artifact)
-    }
-
-    /// The bytes of a small local file (a certificate), wherever the artifact keeps them.
-    private static func contents(_ artifact: LocalArtifact) throws(EvaluationFailure) -> Data {
-        guard artifact.size <= Int64(PEMBundle.maximumSize) else {
-            throw EvaluationFailure("is \(artifact.size) bytes, more than a certificate file holds")
-        }
-        guard let handle = FileHandle(forReadingAtPath: artifact.path) else { throw EvaluationFailure("cannot be opened") }
-        defer { try? handle.close() }
-        do {
-            try handle.seek(toOffset: UInt64(artifact.offset))
-            return try handle.read(upToCount: Int(artifact.size)) ?? Data()
-        } catch {
-            throw EvaluationFailure("cannot be read: \(error.localizedDescription)")
-        }
     }
 
     /// The local file a resource uploads, hashed: named beside the stack (`source`) or among the templates

@@ -34,6 +34,19 @@ public struct LocalArtifact: Sendable, Equatable {
         return LocalArtifact(path: path, size: summary.size, sha256: summary.sha256.isEmpty ? "" : Hex.encode(summary.sha256))
     }
 
+    /// The file's bytes, for a small file read whole (a certificate); what goes wrong, in words that follow its name.
+    public func contents(atMost limit: Int) throws(EvaluationFailure) -> Data {
+        guard size <= Int64(limit) else { throw EvaluationFailure("is \(size) bytes, more than the \(limit) read whole") }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw EvaluationFailure("cannot be opened") }
+        defer { try? handle.close() }
+        do {
+            try handle.seek(toOffset: UInt64(offset))
+            return try handle.read(upToCount: Int(size)) ?? Data()
+        } catch {
+            throw EvaluationFailure("cannot be read: \(error.localizedDescription)")
+        }
+    }
+
     public init(path: String, offset: Int64 = 0, size: Int64, sha256: String) {
         self.path = path
         self.offset = offset

@@ -62,7 +62,7 @@ public struct ResourceSchema: Sendable {
     public var attributes: [String: AttributeSchema]
     /// Attributes known only after create (ids, ARNs), readable by other resources.
     public var computed: [String]
-    /// Computed attributes that every change in place moves on (a launch template's latest version): a plan that
+    /// Computed attributes that every change in place but of tags moves on (a launch template's latest version): a plan that
     /// updates the resource shows them as unknown, so that what refers to them is updated in the same apply.
     public var changedByUpdate: [String]
     /// What must hold between properties (a group's minimum at most its maximum), checked once they are evaluated;
