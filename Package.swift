@@ -32,7 +32,9 @@ let package = Package(
         .target(name: "Diagnostics"),
         .target(name: "Hashing", dependencies: ["Diagnostics", "CCrypto"]),
         .target(name: "AWS", dependencies: ["Diagnostics", "CCurl", "CCrypto", "Hashing", "TextSafety"]),
-        .target(name: "Stack", dependencies: ["Diagnostics", "Hashing", "TextSafety"]),
+        // JSON5 read with every value's file, line and column: stacks, templates, catalogs, the server's guardrail policy
+        .target(name: "JSON5Source", dependencies: ["Diagnostics", "Hashing", "TextSafety"]),
+        .target(name: "Stack", dependencies: ["Diagnostics", "Hashing", "JSON5Source", "TextSafety"]),
         .target(name: "Plan", dependencies: ["Diagnostics", "Stack", "AWS", "Hashing", "TextSafety"]),
         .target(name: "Provision", dependencies: ["Diagnostics", "AWS", "Stack", "Plan", "Hashing", "TextSafety"]),
         .target(name: "Costs", dependencies: ["Stack"]),
@@ -52,7 +54,7 @@ let package = Package(
         // the GGUF reader alone: the engine loads models with it, and deploy's bundles read a model's metadata without the engine
         .target(name: "GGUF", dependencies: ["Diagnostics", "TextSafety"], path: "Inference/GGUF"),
         .target(name: "InferenceEngine", dependencies: ["Diagnostics", "GGUF", "TextSafety", "InferenceKernelsAVX2", "InferenceKernelsAVX512"], path: "Inference/Engine", swiftSettings: engineSettings),
-        .target(name: "InferenceService", dependencies: ["Diagnostics", "InferenceEngine", "TextSafety", "Hashing", "CSSL"], path: "Inference/Service"),
+        .target(name: "InferenceService", dependencies: ["Diagnostics", "InferenceEngine", "JSON5Source", "TextSafety", "Hashing", "CSSL"], path: "Inference/Service"),
         .executableTarget(name: "MatmulBenchmark", dependencies: ["GGUF", "InferenceEngine", "CKernelIntrinsics"], path: "Benchmarks/MatmulBenchmark"),
         .executableTarget(name: "InferenceServer", dependencies: ["Diagnostics", "GGUF", "InferenceEngine", "InferenceService", "Hashing", "TextSafety"], path: "Inference/Server"),
         .testTarget(name: "InferenceTests", dependencies: ["Diagnostics", "GGUF", "InferenceEngine", "InferenceService", "InferenceServer", "Hashing"], exclude: ["Fixtures"]),
