@@ -17,7 +17,7 @@ enum Serve {
                                       [--threads N] [--parallel N] [--ctx N] [--rate-limit N] [--model-id NAME]
                                       [--chat-template NAME] [--max-connections N] [--max-connections-per-client N]
                                       [--write-timeout SECONDS] [--handshake-timeout SECONDS] [--drain-seconds 30]
-                                      [--tls-cert FILE --tls-key FILE]
+                                      [--tls-cert FILE --tls-key FILE] [--policy FILE [--quota-state FILE]]
                                       [--no-prefix-reuse] [--kernels portable|avx2|avx512] [--attention exact|flash]
                --ctx is each parallel slot's context (default: the model's, at most 4096).
                --audit-key: the Ed25519 key (PEM) that signs the audit log's checkpoints, made (mode 0600) if missing;
@@ -35,6 +35,10 @@ enum Serve {
                  connection. A new connection's first byte must come within 5 s and its first head within 10 s.
                --write-timeout (default 30) drops a client that does not take a response (or a streamed chunk) in time;
                --handshake-timeout (default 10) bounds the whole TLS handshake.
+               --policy: the guardrail policy (JSON5): what is masked, blocked or logged in prompts and answers, and each
+                 key's quotas. Re-read when it changes; an edit with a mistake is refused (logged here, counted in /metrics)
+                 and the last good policy stays. Quota counters are kept in --quota-state (default: the audit log's path +
+                 .quotas), so that a restart does not reset them.
                --drain-seconds (default 30, 0 to 3600): on SIGTERM or SIGINT, how long the requests in flight have to
                  finish; what still runs then ends with an error its client is sent (a stream's last event), and the
                  connection is closed. Set it to the load balancer's deregistration delay or a lifecycle hook's timeout.
@@ -48,6 +52,7 @@ enum Serve {
             "--audit-checkpoint-records", "--audit-checkpoint-seconds", "--threads", "--parallel",
             "--ctx", "--rate-limit", "--model-id", "--chat-template", "--max-connections", "--tls-cert", "--tls-key", "--kernels", "--attention",
             "--max-connections-per-client", "--write-timeout", "--handshake-timeout", "--drain-seconds",
+            "--policy", "--quota-state",
         ], switches: ["--no-auth", "--no-prefix-reuse"], aliases: ["-m": "--model", "-t": "--threads", "-c": "--ctx", "-np": "--parallel"], usage: usage)
         let path = try options.required("--model")
         let host = options.string("--host") ?? "127.0.0.1"
@@ -79,10 +84,22 @@ enum Serve {
             FileHandle.standardError.write(Data(("inference-server: the audit log ended in a torn record (\(torn.count) bytes after its last "
                 + "newline, SHA-256 \(torn.sha256)): cut off, and recorded in the chain after the start checkpoint\n").utf8))
         }
+        let (policy, quotas, quotaFile) = try openPolicy(options, auditPath: audit?.path)
         let file = try GGUFFile.open(path)
         let modelID = options.string("--model-id") ?? ((path as NSString).lastPathComponent as NSString).deletingPathExtension
 
-        let service = OpenAIService(options: .init(keys: keys, audit: audit, rateLimiter: rate > 0 ? RateLimiter(rate: Double(rate), burst: Double(2 * rate)) : nil))
+        var serviceOptions = OpenAIService.Options(keys: keys, audit: audit,
+                                                   rateLimiter: rate > 0 ? RateLimiter(rate: Double(rate), burst: Double(2 * rate)) : nil)
+        serviceOptions.policy = policy
+        serviceOptions.quotas = quotas
+        serviceOptions.onPolicyReload = { reload in
+            let line = switch reload {
+            case .loaded(let sha256): "inference-server: guardrail policy reloaded (SHA-256 \(sha256))\n"
+            case .rejected(let message): "inference-server: \(message)\n"
+            }
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+        let service = OpenAIService(options: serviceOptions)
         var configuration = HTTPServer.Configuration(host: host, port: port)
         configuration.maxConnections = maxConnections
         configuration.maxConnectionsPerClient = maxConnectionsPerClient
@@ -128,7 +145,9 @@ enum Serve {
         let hostText = host.contains(":") ? "[\(host)]" : host
         let line = "inference-server: listening on \(scheme)://\(hostText):\(server.port) — model \(modelID), \(parallel) parallel slots of \(context) tokens, \(threads) threads on the \(kernels.rawValue) kernels, \(attention.rawValue) attention"
             + (model.weights.repackedBytes > 0 ? " (\(model.weights.repackedBytes >> 20) MiB of weights copied into their memory)" : "") + ", "
-            + (keys.map { "auth on (\($0.path))" } ?? "auth OFF") + (audit.map { ", audit log \($0.path)" } ?? "") + auditKeyNote + "\n"
+            + (keys.map { "auth on (\($0.path))" } ?? "auth OFF") + (audit.map { ", audit log \($0.path)" } ?? "") + auditKeyNote
+            + (policy.map { ", guardrail policy \($0.path) (SHA-256 \($0.current().policy.sha256.prefix(16)))" } ?? "")
+            + (quotaFile.map { ", quota counters \($0.path)" } ?? "") + "\n"
         FileHandle.standardOutput.write(Data(line.utf8))
         if case .failure(let reason) = template {
             FileHandle.standardError.write(Data("inference-server: chat completions are off: \(reason.description)\n".utf8))
@@ -153,6 +172,7 @@ enum Serve {
             FileHandle.standardError.write(Data("inference-server: closed \(cut) connection(s) still open after the drain\n".utf8))
         }
         service.flushRefusals()
+        quotaFile?.flush()
         do {
             try audit?.close()
         } catch {
@@ -160,6 +180,27 @@ enum Serve {
             exit(1)
         }
         FileHandle.standardError.write(Data("inference-server: stopped\n".utf8))
+    }
+
+    /// The guardrail policy of `--policy`, and the quota counters beside the audit log (or in `--quota-state`).
+    private static func openPolicy(_ options: Arguments, auditPath: String?) throws -> (GuardrailPolicyStore?, QuotaLedger?, QuotaStateFile?) {
+        guard let path = options.string("--policy") else {
+            if options.string("--quota-state") != nil { throw Arguments.Invalid(description: "serve: --quota-state needs --policy") }
+            return (nil, nil, nil)
+        }
+        let store = try GuardrailPolicyStore(path: path)
+        guard let statePath = options.string("--quota-state") ?? auditPath.map({ $0 + ".quotas" }) else {
+            if store.current().policy.hasQuotas {
+                FileHandle.standardError.write(Data("inference-server: WARNING: the policy sets quotas but there is no --audit-log or --quota-state: their counters are kept in memory only and start from zero at every restart\n".utf8))
+            }
+            return (store, QuotaLedger(), nil)
+        }
+        let file = QuotaStateFile(path: statePath)
+        do {
+            return (store, try file.openLedger(), file)
+        } catch {
+            throw Arguments.Invalid(description: "serve: \(error.description)")
+        }
     }
 
     /// The audit log of `--audit-log`, its checkpoints signed with `--audit-key` (made when missing), and what the

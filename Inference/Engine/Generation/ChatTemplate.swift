@@ -72,31 +72,69 @@ public enum ChatTemplate: Sendable, Equatable {
 
     /// The prompt for `messages`, ending where the assistant's reply begins when `addAssistant`.
     public func render(_ messages: [ChatMessage], addAssistant: Bool = true) -> String {
-        var out = ""
+        renderMarked(messages, addAssistant: addAssistant).text
+    }
+
+    /// A prompt, with where the messages' own text stands in it (as UTF-8 byte ranges): the format's markup around
+    /// them may hold control tokens, the messages may not unless the server allows it.
+    public struct Rendered: Sendable, Equatable {
+        public var text = ""
+        public var contentRanges: [Range<Int>] = []
+
+        mutating func markup(_ piece: String) { text += piece }
+
+        mutating func content(_ piece: String) {
+            let start = text.utf8.count
+            text += piece
+            if !piece.isEmpty { contentRanges.append(start..<text.utf8.count) }
+        }
+    }
+
+    /// The prompt for `messages` with the ranges of their content marked.
+    public func renderMarked(_ messages: [ChatMessage], addAssistant: Bool = true) -> Rendered {
+        var out = Rendered()
         switch self {
         case .chatml:
-            for m in messages { out += "<|im_start|>\(m.role)\n\(m.content)<|im_end|>\n" }
-            if addAssistant { out += "<|im_start|>assistant\n" }
+            for m in messages {
+                out.markup("<|im_start|>\(m.role)\n")
+                out.content(m.content)
+                out.markup("<|im_end|>\n")
+            }
+            if addAssistant { out.markup("<|im_start|>assistant\n") }
         case .llama3:
-            for m in messages { out += "<|start_header_id|>\(m.role)<|end_header_id|>\n\n\(Self.trimmed(m.content))<|eot_id|>" }
-            if addAssistant { out += "<|start_header_id|>assistant<|end_header_id|>\n\n" }
+            for m in messages {
+                out.markup("<|start_header_id|>\(m.role)<|end_header_id|>\n\n")
+                out.content(Self.trimmed(m.content))
+                out.markup("<|eot_id|>")
+            }
+            if addAssistant { out.markup("<|start_header_id|>assistant<|end_header_id|>\n\n") }
         case .phi3:
-            for m in messages { out += "<|\(m.role)|>\n\(m.content)<|end|>\n" }
-            if addAssistant { out += "<|assistant|>\n" }
+            for m in messages {
+                out.markup("<|\(m.role)|>\n")
+                out.content(m.content)
+                out.markup("<|end|>\n")
+            }
+            if addAssistant { out.markup("<|assistant|>\n") }
         case let .llama2(system, bosInHistory, strip):
-            out = "[INST] "
+            out.markup("[INST] ")
             var insideTurn = true
             for m in messages {
                 let content = strip ? m.content.trimmingCharacters(in: .whitespacesAndNewlines) : m.content
                 if !insideTurn {
-                    out += bosInHistory ? "<s>[INST] " : "[INST] "
+                    out.markup(bosInHistory ? "<s>[INST] " : "[INST] ")
                     insideTurn = true
                 }
                 switch m.role {
-                case "system": out += system ? "<<SYS>>\n\(content)\n<</SYS>>\n\n" : "\(content)\n"
-                case "user": out += "\(content) [/INST]"
+                case "system":
+                    out.markup(system ? "<<SYS>>\n" : "")
+                    out.content(content)
+                    out.markup(system ? "\n<</SYS>>\n\n" : "\n")
+                case "user":
+                    out.content(content)
+                    out.markup(" [/INST]")
                 default:
-                    out += "\(content)</s>"
+                    out.content(content)
+                    out.markup("</s>")
                     insideTurn = false
                 }
             }
@@ -104,14 +142,20 @@ public enum ChatTemplate: Sendable, Equatable {
             var insideTurn = false
             for m in messages {
                 if !insideTurn {
-                    out += "[INST] "
+                    out.markup("[INST] ")
                     insideTurn = true
                 }
                 switch m.role {
-                case "system": out += "\(m.content)\n\n"
-                case "user": out += "\(m.content)[/INST]"
+                case "system":
+                    out.content(m.content)
+                    out.markup("\n\n")
+                case "user":
+                    out.content(m.content)
+                    out.markup("[/INST]")
                 default:
-                    out += " \(m.content.trimmingCharacters(in: .whitespacesAndNewlines))</s>"
+                    out.markup(" ")
+                    out.content(m.content.trimmingCharacters(in: .whitespacesAndNewlines))
+                    out.markup("</s>")
                     insideTurn = false
                 }
             }
@@ -123,20 +167,31 @@ public enum ChatTemplate: Sendable, Equatable {
                     continue
                 }
                 let role = m.role == "assistant" ? "model" : m.role
-                out += "<start_of_turn>\(role)\n"
+                out.markup("<start_of_turn>\(role)\n")
                 if !system.isEmpty && role != "model" {
-                    out += "\(system)\n\n"
+                    out.content(system)
+                    out.markup("\n\n")
                     system = ""
                 }
-                out += "\(Self.trimmed(m.content))<end_of_turn>\n"
+                out.content(Self.trimmed(m.content))
+                out.markup("<end_of_turn>\n")
             }
-            if addAssistant { out += "<start_of_turn>model\n" }
+            if addAssistant { out.markup("<start_of_turn>model\n") }
         case .mistralV7:
             for m in messages {
                 switch m.role {
-                case "system": out += "[SYSTEM_PROMPT] \(m.content)[/SYSTEM_PROMPT]"
-                case "user": out += "[INST] \(m.content)[/INST]"
-                default: out += " \(m.content)</s>"
+                case "system":
+                    out.markup("[SYSTEM_PROMPT] ")
+                    out.content(m.content)
+                    out.markup("[/SYSTEM_PROMPT]")
+                case "user":
+                    out.markup("[INST] ")
+                    out.content(m.content)
+                    out.markup("[/INST]")
+                default:
+                    out.markup(" ")
+                    out.content(m.content)
+                    out.markup("</s>")
                 }
             }
         }

@@ -38,11 +38,13 @@ public struct Tokenizer: Sendable {
     /// llama.cpp's default for the tokenizer); `parseSpecial` lets control and unknown tokens written in the text
     /// (`<|im_start|>`, `<unk>`) stand for themselves; user-defined tokens always do. Text is matched as bytes,
     /// exactly as llama.cpp matches it, never by Swift's canonical equivalence or grapheme clusters.
-    public func encode(_ text: String, addBOS: Bool = false, parseSpecial: Bool = false) -> [Int] {
+    /// `literal`: UTF-8 byte ranges of `text` where special tokens are not parsed (a user's message inside a chat
+    /// format's markup): a control token spelled there is encoded as the text it spells.
+    public func encode(_ text: String, addBOS: Bool = false, parseSpecial: Bool = false, literal: [Range<Int>] = []) -> [Int] {
         var output: [Int] = []
         if addBOS, vocabulary.addBOS, let bos = vocabulary.bos { output.append(bos) }
         var afterSpecial = true
-        for fragment in partition(Array(text.utf8), parseSpecial: parseSpecial) {
+        for fragment in partition(Array(text.utf8), parseSpecial: parseSpecial, literal: literal) {
             switch fragment {
             case .token(let id):
                 output.append(id)
@@ -62,17 +64,24 @@ public struct Tokenizer: Sendable {
 
     /// Splits `bytes` at every special token they contain, longest tokens first, as llama.cpp's
     /// `tokenizer_st_partition` does.
-    private func partition(_ bytes: [UInt8], parseSpecial: Bool) -> [Fragment] {
+    private func partition(_ bytes: [UInt8], parseSpecial: Bool, literal: [Range<Int>]) -> [Fragment] {
         var fragments: [Fragment] = [.text(bytes[...])]
         for special in specials where parseSpecial || special.kind == .userDefined {
             fragments = fragments.flatMap { fragment -> [Fragment] in
                 guard case .text(let piece) = fragment else { return [fragment] }
                 var pieces: [Fragment] = []
                 var rest = piece
-                while let match = Self.firstRange(of: special.text, in: rest) {
+                var searched = rest
+                while let match = Self.firstRange(of: special.text, in: searched) {
+                    // a control token spelled inside literal text is that text (a user-defined token is text anyway)
+                    if special.kind != .userDefined, literal.contains(where: { $0.overlaps(match) }) {
+                        searched = searched[(match.lowerBound + 1)...]
+                        continue
+                    }
                     if match.lowerBound > rest.startIndex { pieces.append(.text(rest[rest.startIndex..<match.lowerBound])) }
                     pieces.append(.token(special.id))
                     rest = rest[match.upperBound...]
+                    searched = rest
                 }
                 if !rest.isEmpty { pieces.append(.text(rest)) }
                 return pieces

@@ -21,19 +21,37 @@ extension OpenAIService {
         if let name = parameters.model, name != model.id {
             throw .notFound("the model '\(name)' does not exist; this server serves '\(model.id)'", code: "model_not_found")
         }
+        var guardrails = guardrails(for: record.entry.identity)
+        // a stream records its guardrails when it ends
+        var streaming = false
+        defer { if !streaming { recordGuardrails(guardrails, &record) } }
+        if parameters.logprobs != nil, guardrails.map({ !$0.output.isEmpty }) == true {
+            throw .invalid("'logprobs' cannot be asked for under this key's guardrail policy: the log-probabilities spell out the tokens "
+                           + "its output rules judge", param: "logprobs", code: "guardrail_logprobs")
+        }
         let text: String
-        if let messages = parameters.messages {
+        // where the caller's own text stands: a control token spelled there is text unless the policy allows it
+        let literal: [Range<Int>]
+        if var messages = parameters.messages {
+            for index in messages.indices where guardrails != nil {
+                messages[index].content = try guardrails!.filterInput(messages[index].content, param: "messages[\(index)].content")
+            }
             switch model.chatTemplate {
-            case .success(let template): text = template.render(messages)
+            case .success(let template):
+                let rendered = template.renderMarked(messages)
+                text = rendered.text
+                literal = rendered.contentRanges
             case .failure(let reason):
                 throw .invalid("chat completions need a chat format: \(reason.description); /v1/completions takes plain text", param: "messages",
                                code: "no_chat_template")
             }
         } else {
-            text = parameters.prompt ?? ""
+            text = try guardrails?.filterInput(parameters.prompt ?? "", param: "prompt") ?? parameters.prompt ?? ""
+            literal = [0..<text.utf8.count]
         }
         try Self.checkPromptSize(text, model: model, param: chat ? "messages" : "prompt")
-        let prompt = model.tokenizer.encode(text, addBOS: true, parseSpecial: true)
+        let prompt = model.tokenizer.encode(text, addBOS: true, parseSpecial: true,
+                                            literal: guardrails?.profile.allowControlTokens == true ? [] : literal)
         guard !prompt.isEmpty else { throw .invalid("the prompt is empty", param: chat ? "messages" : "prompt") }
         guard prompt.count < model.context else {
             throw .invalid("the prompt has \(prompt.count) tokens; the context holds \(model.context), leaving no room to generate",
@@ -43,6 +61,7 @@ extension OpenAIService {
         record.entry.parameters = parameters.recorded.filter { $0.key != "messages" && $0.key != "prompt" }
         record.entry.prompt = auditContent(text)
         record.entry.promptTokens = prompt.count
+        let quota = try reserveQuota(guardrails, tokens: prompt.count + maxTokens, record: &record)
 
         let channel = EventChannel()
         let cancellation = Cancellation()
@@ -51,6 +70,7 @@ extension OpenAIService {
         do {
             try model.scheduler.submit(completion)
         } catch {
+            quota?.settle(usedTokens: 0)
             switch error {
             case .busy: throw .rateLimited(retryAfter: 1, "every slot is busy and the queue is full; retry shortly")
             case .stopping: throw .unavailable("the server is shutting down")
@@ -64,11 +84,13 @@ extension OpenAIService {
                                 model: model.id, chat: chat)
         let logprobs = parameters.logprobs.map { _ in LogprobsRenderer(tokenizer: model.tokenizer, chat: chat) }
         if parameters.stream {
-            let started = record, includeUsage = parameters.includeUsage
+            streaming = true
+            let started = record, includeUsage = parameters.includeUsage, judging = guardrails
             return HTTPResponse(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")],
                                 body: .stream { [self] writer in
                                     stream(identity, channel: channel, cancellation: cancellation, includeUsage: includeUsage,
-                                           logprobs: logprobs, writer: writer, record: started)
+                                           logprobs: logprobs, writer: writer, record: started,
+                                           policy: StreamPolicy(guardrails: judging, quota: quota, promptTokens: prompt.count))
                                 })
         }
         var output = ""
@@ -79,11 +101,23 @@ extension OpenAIService {
                 case .text(let piece): output += piece
                 case .token(let token): tokens.append(token)
                 case .failed(let message):
+                    quota?.settle(usedTokens: prompt.count + tokenCount(output))
                     throw APIError(status: 500, message: "generation failed: \(message)", type: "server_error", param: nil, code: nil)
                 case .unsatisfiable(let message):
+                    quota?.settle(usedTokens: prompt.count + tokenCount(output))
                     throw Self.unsatisfiable(message)
                 case .finished(let summary):
-                    recordCompletion(&record, output, summary)
+                    quota?.settle(usedTokens: summary.promptTokens + summary.completionTokens)
+                    // the audit log keeps the answer as the output rules left it; the caller gets its own values back
+                    let judged: (model: String, caller: String)
+                    do {
+                        judged = try guardrails?.filterOutput(output) ?? (output, output)
+                    } catch {
+                        recordCompletion(&record, "", summary)
+                        throw error
+                    }
+                    recordCompletion(&record, judged.model, summary)
+                    let output = judged.caller
                     let usage = Self.usage(summary)
                     var offset = 0
                     let rendered: Any = logprobs.map { $0.render(tokens, offset: &offset) } ?? NSNull()
@@ -97,6 +131,7 @@ extension OpenAIService {
             // a reset, or a FIN that an interim response proves to be a close: a half-closed client still reads
             if request.clientGone() {
                 cancellation.cancel()
+                quota?.settle(usedTokens: prompt.count + tokenCount(output))
                 record.entry.completed = false
                 // a whole answer goes out only at the end: the client left with nothing of it
                 record.entry.clientDisconnected = true
@@ -134,9 +169,18 @@ extension OpenAIService {
          "prompt_tokens_details": ["cached_tokens": summary.reusedPromptTokens]]
     }
 
+    /// What a stream carries on from the request: its guardrails, its quota, its prompt's length.
+    struct StreamPolicy {
+        var guardrails: Guardrails?
+        var quota: QuotaHold?
+        var promptTokens: Int
+    }
+
     private func stream(_ identity: Identity, channel: EventChannel, cancellation: Cancellation, includeUsage: Bool,
-                        logprobs: LogprobsRenderer?, writer: ChunkWriter, record: Record) {
+                        logprobs: LogprobsRenderer?, writer: ChunkWriter, record: Record, policy: StreamPolicy) {
         var record = record
+        var guardrails = policy.guardrails
+        var holdBack = guardrails?.streamGuard
         // tokens whose log-probabilities have not gone out yet: each content chunk carries those that came before it
         var pending: [GeneratedToken] = []
         var offset = 0
@@ -150,17 +194,38 @@ extension OpenAIService {
             if identity.chat { choice["delta"] = delta ?? [:] } else { choice["text"] = text ?? "" }
             return identity.object(choices: [choice], usage: includeUsage ? NSNull() : nil, chunk: true)
         }
-        var output = "", delivered = ""
+        // output: what the model wrote; judged: what the output rules let out of it (the audit log's answer)
+        var output = "", judged = "", delivered = ""
         var open = !identity.chat || send(chunk(["role": "assistant", "content": ""]))
         var summary: CompletionSummary?
         var failure: APIError?
+        /// Passes the model's text through the hold-back window (or the whole rest, at the end) and sends what it releases.
+        func release(_ piece: String?) {
+            var outgoing = piece ?? ""
+            if var window = holdBack, guardrails != nil {
+                let start = ContinuousClock.now
+                outgoing = piece.map { window.push($0, placeholders: &guardrails!.placeholders) } ?? window.finish(placeholders: &guardrails!.placeholders)
+                guardrails!.elapsed += ContinuousClock.now - start
+                holdBack = window
+                if let rule = window.blockedBy {
+                    failure = Guardrails.blocked(rule, window.trace.decisions, .output, param: nil)
+                    return
+                }
+                judged += outgoing
+                outgoing = guardrails!.restored(outgoing)
+            } else {
+                judged += outgoing
+            }
+            guard !outgoing.isEmpty, open else { return }
+            open = send(chunk(["content": outgoing], text: outgoing))
+            if open { delivered += outgoing }
+        }
         while open, summary == nil, failure == nil {
-            for event in channel.receive(timeout: 0.1) {
+            for event in channel.receive(timeout: 0.1) where failure == nil {
                 switch event {
                 case .text(let piece):
                     output += piece
-                    open = open && send(chunk(["content": piece], text: piece))
-                    if open { delivered += piece }
+                    release(piece)
                 case .token(let token): pending.append(token)
                 case .finished(let finished): summary = finished
                 case .failed(let message): failure = APIError(status: 500, message: "generation failed: \(message)", type: "server_error")
@@ -169,19 +234,23 @@ extension OpenAIService {
             }
             if writer.clientGone { open = false }
         }
+        if summary != nil, failure == nil { release(nil) }
+        if let window = holdBack { guardrails?.trace.add(window.trace.decisions) }
         // log-probabilities of tokens whose text was held back (a stop sequence's beginning) or empty
-        if summary != nil, open, !pending.isEmpty, logprobs != nil { open = send(chunk(["content": ""], text: "")) }
-        if summary == nil || !open { cancellation.cancel() }
-        if let summary { recordCompletion(&record, output, summary) }
+        if summary != nil, failure == nil, open, !pending.isEmpty, logprobs != nil { open = send(chunk(["content": ""], text: "")) }
+        if summary == nil || failure != nil || !open { cancellation.cancel() }
+        policy.quota?.settle(usedTokens: summary.map { $0.promptTokens + $0.completionTokens } ?? policy.promptTokens + tokenCount(output))
+        if let summary { recordCompletion(&record, judged, summary) }
         if !open {
             // what reached the client, not what was generated: the text sent before it went away, and its tokens
             record.entry.clientDisconnected = true
             record.entry.completion = auditContent(delivered)
             record.entry.completionTokens = tokenCount(delivered)
         }
-        let completed = open && summary != nil
+        let completed = open && summary != nil && failure == nil
         record.entry.completed = completed
         record.entry.stream = true
+        recordGuardrails(guardrails, &record)
         // the record is on disk before the closing events: a client that saw [DONE] was served on the record
         let recorded = finish(&record, status: completed ? 200 : (failure?.status ?? 499))
         guard open else { return }
@@ -189,12 +258,12 @@ extension OpenAIService {
             _ = send(APIError.unavailable("the audit log cannot be written; the answer is not confirmed").body)
             return
         }
-        if let summary {
+        if let failure {
+            _ = send(failure.body)
+        } else if let summary {
             open = send(chunk(identity.chat ? [:] : nil, finish: summary.finishReason.rawValue))
             if includeUsage, open { open = send(identity.object(choices: [], usage: Self.usage(summary), chunk: true)) }
             if open { _ = writer.write(Array("data: [DONE]\n\n".utf8)) }
-        } else if let failure {
-            _ = send(failure.body)
         }
     }
 

@@ -17,6 +17,10 @@ public final class OpenAIService: Sendable {
         public var unauthenticatedLimiter: RateLimiter?
         /// The budget every address shares for requests without a valid key (one key, "every address").
         public var unauthenticatedTotalLimiter: RateLimiter?
+        /// The guardrail policy (nil: none), each identity's quotas under it, and who hears of its reloads.
+        public var policy: GuardrailPolicyStore?
+        public var quotas: QuotaLedger?
+        public var onPolicyReload: (@Sendable (GuardrailPolicyStore.Reload) -> Void)?
 
         public init(keys: KeyStore?, audit: AuditLog?, rateLimiter: RateLimiter?,
                     healthLimiter: RateLimiter? = RateLimiter(rate: 10, burst: 20),
@@ -135,8 +139,14 @@ public final class OpenAIService: Sendable {
         case "/metrics":
             guard request.method == "GET" else { throw Self.methodNotAllowed("GET") }
             let statistics = model.scheduler.statistics
+            let policy = options.policy.map { store in
+                let (policy, reload) = store.current()
+                if let reload { policyReloaded(reload, policy: policy) }
+                return Metrics.PolicyStatus(sha256: policy.sha256, reloadFailures: store.reloadFailures)
+            }
             return .text(200, metrics.render(queued: statistics.queued, active: statistics.active, cachedTokens: statistics.cachedTokens,
-                                             cacheCapacity: statistics.cacheCapacity, parallel: model.scheduler.configuration.parallel),
+                                             cacheCapacity: statistics.cacheCapacity, parallel: model.scheduler.configuration.parallel,
+                                             policy: policy),
                          contentType: "text/plain; version=0.0.4; charset=utf-8")
         case "/v1/completions", "/v1/chat/completions":
             guard request.method == "POST" else { throw Self.methodNotAllowed("POST") }

@@ -58,7 +58,22 @@ public struct AuditRecord: Encodable, Sendable, Equatable {
     public var since: String?
     public var callers: [String: Int]?
     public var checkpoint: AuditCheckpoint?
+    /// What the guardrail policy decided about this request, or a policy's reload.
+    public var guardrails: AuditGuardrails?
+    /// The quota limit that refused this request.
+    public var quotaLimit: String?
     public var tornTailRemoved: TornTail?
+    /// The policy that judged a request (its SHA-256 and the profile that applied), what it decided, and the time
+    /// its rules took.
+    public struct AuditGuardrails: Encodable, Sendable, Equatable {
+        public var policy: String
+        public var profile: String?
+        public var decisions: [GuardrailDecision]?
+        public var microseconds: Int?
+        /// A reload refused (the last good policy stayed in force), named by its error.
+        public var rejected: String?
+    }
+
     /// Set by the log as it appends.
     var seq: Int?
     var prev: String?

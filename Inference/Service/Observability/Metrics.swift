@@ -33,6 +33,21 @@ public final class Metrics: Sendable {
         var reusedPromptTokens = 0
         var timeToFirstToken = Histogram(bounds: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30])
         var tokenLatency = Histogram(bounds: [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1])
+        /// rule, direction, action: requests and matches.
+        var guardrailDecisions: [String: (requests: Int, matches: Int)] = [:]
+        var guardrailTime = Histogram(bounds: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1])
+        var quotaRefusals: [String: Int] = [:]
+    }
+
+    /// The policy in force, for /metrics.
+    public struct PolicyStatus: Sendable {
+        public var sha256: String
+        public var reloadFailures: Int
+
+        public init(sha256: String, reloadFailures: Int) {
+            self.sha256 = sha256
+            self.reloadFailures = reloadFailures
+        }
     }
     private let state = Mutex(State())
 
@@ -64,8 +79,25 @@ public final class Metrics: Sendable {
         }
     }
 
+    /// Counts a request's guardrail decisions and the time its rules took.
+    public func guardrails(_ decisions: [GuardrailDecision], seconds: Double) {
+        state.withLock { state in
+            for decision in decisions {
+                let key = [decision.rule, decision.direction, decision.action].joined(separator: "\u{0}")
+                let old = state.guardrailDecisions[key] ?? (0, 0)
+                state.guardrailDecisions[key] = (old.requests + 1, old.matches + decision.count)
+            }
+            state.guardrailTime.observe(seconds)
+        }
+    }
+
+    /// Counts a request refused by a quota, by the limit's name.
+    public func quotaRefused(limit: String) {
+        state.withLock { $0.quotaRefusals[limit, default: 0] += 1 }
+    }
+
     /// The exposition text, with the scheduler's current figures.
-    public func render(queued: Int, active: Int, cachedTokens: Int, cacheCapacity: Int, parallel: Int) -> String {
+    public func render(queued: Int, active: Int, cachedTokens: Int, cacheCapacity: Int, parallel: Int, policy: PolicyStatus? = nil) -> String {
         let state = state.withLock { $0 }
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
@@ -94,6 +126,26 @@ public final class Metrics: Sendable {
         sample("inference_parallel_slots", "gauge", "Sequences that can be generated at once.", parallel)
         sample("inference_kv_cache_tokens", "gauge", "Positions held in the KV caches.", cachedTokens)
         sample("inference_kv_cache_capacity_tokens", "gauge", "Positions the KV caches can hold.", cacheCapacity)
+        if let policy {
+            family("inference_guardrail_policy_info", "gauge", "The guardrail policy in force, by the SHA-256 of its file.")
+            out += "inference_guardrail_policy_info{sha256=\"\(policy.sha256)\"} 1\n"
+            sample("inference_guardrail_policy_reload_failures_total", "counter",
+                   "Edits of the policy file refused (the last good policy stayed in force).", policy.reloadFailures)
+            for (name, help, index) in [("inference_guardrail_requests_total", "Requests a rule acted on, by rule, direction and action.", 0),
+                                        ("inference_guardrail_matches_total", "Findings of a rule, by rule, direction and action.", 1)] {
+                family(name, "counter", help)
+                for key in state.guardrailDecisions.keys.sorted() {
+                    let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false).map { Self.label(String($0)) }
+                    let value = state.guardrailDecisions[key]!
+                    out += "\(name){rule=\"\(parts[0])\",direction=\"\(parts[1])\",action=\"\(parts[2])\"} \(index == 0 ? value.requests : value.matches)\n"
+                }
+            }
+            histogram(&out, "inference_guardrail_seconds", "Time the policy's rules took per request (input and output).", state.guardrailTime)
+            family("inference_quota_refused_total", "counter", "Requests refused by a quota, by the limit.")
+            for limit in state.quotaRefusals.keys.sorted() {
+                out += "inference_quota_refused_total{limit=\"\(Self.label(limit))\"} \(state.quotaRefusals[limit]!)\n"
+            }
+        }
         return out
     }
 

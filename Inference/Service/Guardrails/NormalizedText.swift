@@ -1,0 +1,106 @@
+/// A text as guardrail rules read it, each of its UTF-8 bytes traced back to the bytes of the original it came
+/// from, so that a finding in the normalized text masks exactly the characters that spelled it.
+///
+/// Both forms drop what a reader does not see (zero-width characters, joiners, soft hyphens, variation selectors,
+/// bidirectional controls), read every decimal digit as its ASCII digit (full-width, Arabic-Indic, Devanagari...),
+/// every space as a space, and fold compatibility forms (full-width letters and signs, ligatures) to what they
+/// stand for. `folded`, which word lists read, also lower-cases, strips accents, maps letters that look like Latin
+/// ones (Cyrillic, Greek) to those, and collapses runs of white space into one space.
+struct NormalizedText {
+    enum Form { case compatible, folded }
+
+    let bytes: [UInt8]
+    /// For normalized byte i, the original bytes `starts[i]..<ends[i]` (the whole character it came from).
+    private let starts: [Int32]
+    private let ends: [Int32]
+
+    init(_ text: String, form: Form) {
+        var bytes: [UInt8] = [], starts: [Int32] = [], ends: [Int32] = []
+        bytes.reserveCapacity(text.utf8.count)
+        starts.reserveCapacity(text.utf8.count)
+        ends.reserveCapacity(text.utf8.count)
+        var cache: [UInt32: [UInt8]] = [:]
+        var offset = 0
+        var lastWasSpace = false
+        for scalar in text.unicodeScalars {
+            let width = UTF8.width(scalar)
+            defer { offset += width }
+            let mapped: [UInt8]
+            if scalar.isASCII {
+                let byte = UInt8(scalar.value)
+                mapped = form == .folded && byte >= 0x41 && byte <= 0x5A ? [byte | 0x20] : [byte]
+            } else if let known = cache[scalar.value] {
+                mapped = known
+            } else {
+                mapped = Self.map(scalar, form: form)
+                cache[scalar.value] = mapped
+            }
+            for byte in mapped {
+                let space = byte == 0x20 || (byte >= 0x09 && byte <= 0x0D)
+                if form == .folded, space {
+                    if lastWasSpace {
+                        ends[ends.count - 1] = Int32(offset + width)
+                        continue
+                    }
+                    bytes.append(0x20)
+                } else {
+                    bytes.append(byte)
+                }
+                lastWasSpace = space
+                starts.append(Int32(offset))
+                ends.append(Int32(offset + width))
+            }
+        }
+        self.bytes = bytes
+        self.starts = starts
+        self.ends = ends
+    }
+
+    /// The bytes of the original text that `range` of the normalized text came from.
+    func originalRange(_ range: Range<Int>) -> Range<Int> {
+        guard !range.isEmpty else { return Int(starts[range.lowerBound])..<Int(starts[range.lowerBound]) }
+        return Int(starts[range.lowerBound])..<Int(ends[range.upperBound - 1])
+    }
+
+    var string: String { String(decoding: bytes, as: UTF8.self) }
+
+    private static func map(_ scalar: Unicode.Scalar, form: Form) -> [UInt8] {
+        let properties = scalar.properties
+        if properties.isDefaultIgnorableCodePoint || properties.generalCategory == .format { return [] }
+        if properties.generalCategory == .decimalNumber, let value = properties.numericValue, value >= 0, value <= 9 {
+            return [0x30 + UInt8(value)]
+        }
+        if properties.isWhitespace { return [0x20] }
+        switch form {
+        case .compatible:
+            return Array(String(scalar).precomposedStringWithCompatibilityMapping.utf8)
+        case .folded:
+            var out: [UInt8] = []
+            for part in String(scalar).decomposedStringWithCompatibilityMapping.unicodeScalars
+            where part.properties.generalCategory != .nonspacingMark {
+                for lower in part.properties.lowercaseMapping.unicodeScalars {
+                    if let latin = confusables[lower.value] {
+                        out.append(latin)
+                    } else {
+                        out += Array(String(lower).utf8)
+                    }
+                }
+            }
+            return out
+        }
+    }
+
+    /// Cyrillic and Greek letters drawn like Latin ones, lower case (the text is lower-cased first).
+    private static let confusables: [UInt32: UInt8] = {
+        let pairs: [(String, Character)] = [
+            ("аα", "a"), ("вβ", "b"), ("сϲ", "c"), ("ԁ", "d"), ("еε", "e"), ("ғ", "f"), ("ɡ", "g"), ("һ", "h"), ("іιı", "i"),
+            ("ј", "j"), ("кκ", "k"), ("ӏ", "l"), ("м", "m"), ("пη", "n"), ("оοσ", "o"), ("рρ", "p"), ("ԛ", "q"),
+            ("ѕ", "s"), ("тτ", "t"), ("υ", "u"), ("ѵν", "v"), ("ԝω", "w"), ("хχ", "x"), ("уγ", "y"), ("ᴢ", "z"),
+        ]
+        var table: [UInt32: UInt8] = [:]
+        for (letters, latin) in pairs {
+            for scalar in letters.unicodeScalars { table[scalar.value] = latin.asciiValue! }
+        }
+        return table
+    }()
+}

@@ -1,0 +1,41 @@
+/// The placeholders of one request: each distinct value of a label gets the next number (`[EMAIL_1]`,
+/// `[EMAIL_2]`), the same value the same placeholder wherever it occurs, in the prompt and in the answer. With
+/// pseudonymization the values are restored in what the caller gets; they are never written anywhere.
+struct Placeholders {
+    private var byValue: [String: String] = [:]
+    private(set) var values: [String: String] = [:]
+    private var counters: [String: Int] = [:]
+
+    mutating func placeholder(label: String, value: String) -> String {
+        let key = label + "\u{0}" + value
+        if let known = byValue[key] { return known }
+        counters[label, default: 0] += 1
+        let placeholder = "[\(label)_\(counters[label]!)]"
+        byValue[key] = placeholder
+        values[placeholder] = value
+        return placeholder
+    }
+
+    /// `text` with every placeholder of this request replaced by its value.
+    func restore(_ text: String) -> String {
+        guard !values.isEmpty, text.utf8.contains(UInt8(ascii: "[")) else { return text }
+        let bytes = Array(text.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "["), let close = bytes[index...].prefix(Self.longest).firstIndex(of: UInt8(ascii: "]")),
+               let value = values[String(decoding: bytes[index...close], as: UTF8.self)] {
+                out += Array(value.utf8)
+                index = close + 1
+            } else {
+                out.append(bytes[index])
+                index += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The longest a placeholder can be: a label (at most 40 bytes), "_", a number, brackets.
+    static let longest = 64
+}

@@ -1,0 +1,78 @@
+/// Output rules over a streamed answer. Text is held back until what follows it is known: at least the window's
+/// bytes, the whole of a run of characters without white space still being written (an address, a key, a token,
+/// a placeholder to restore), and the whole of any finding that reaches into the last window (a private key until
+/// its END line). So a value is judged whole before any of it leaves, however the model's pieces cut it, and what
+/// a chunk waits for is bounded: the window, or a run without white space up to `maximumHeld` bytes.
+struct StreamGuard {
+    let filter: GuardrailFilter
+    let window: Int
+    /// Past this many bytes held, text goes out judged as it stands (a run this long without white space is not a
+    /// value a window was meant to hold whole).
+    static let maximumHeld = 16 * 1024
+    /// Released text kept as the left context of the next scan (a keyword before a secret, a word's boundary).
+    static let context = 128
+
+    private var released: [UInt8] = []
+    private var held: [UInt8] = []
+    private(set) var trace = GuardrailTrace()
+    private(set) var blockedBy: String?
+
+    init(filter: GuardrailFilter, window: Int) {
+        self.filter = filter
+        self.window = window
+    }
+
+    /// Takes the model's next piece; returns the text that may go to the caller now (possibly empty). Once a rule
+    /// blocks, `blockedBy` names it and nothing more is released.
+    mutating func push(_ piece: String, placeholders: inout Placeholders) -> String {
+        guard blockedBy == nil else { return "" }
+        held += Array(piece.utf8)
+        return release(final: false, placeholders: &placeholders)
+    }
+
+    /// Everything still held, judged as the end of the answer.
+    mutating func finish(placeholders: inout Placeholders) -> String {
+        guard blockedBy == nil else { return "" }
+        return release(final: true, placeholders: &placeholders)
+    }
+
+    private mutating func release(final: Bool, placeholders: inout Placeholders) -> String {
+        let left = released.suffix(Self.context)
+        let scanned = Array(left) + held
+        let text = String(decoding: scanned, as: UTF8.self)
+        let offset = left.count
+        let findings = filter.findings(in: text, from: offset)
+        if findings.contains(where: { filter.rules[$0.rule].action(filter.direction) == .block }) {
+            let outcome = filter.apply(findings, to: text, placeholders: &placeholders)
+            trace.add(outcome.decisions)
+            blockedBy = outcome.blockedBy
+            held = []
+            return ""
+        }
+        var cut = final ? scanned.count : releasePoint(scanned, from: offset, findings: findings)
+        while cut > offset, cut < scanned.count, scanned[cut] & 0xC0 == 0x80 { cut -= 1 }
+        guard cut > offset else { return "" }
+        let judged = findings.filter { $0.range.upperBound <= cut }
+        let part = String(decoding: scanned[offset..<cut], as: UTF8.self)
+        let shifted = judged.map { GuardrailFilter.Finding(rule: $0.rule, range: ($0.range.lowerBound - offset)..<($0.range.upperBound - offset)) }
+        let outcome = filter.apply(shifted, to: part, placeholders: &placeholders)
+        trace.add(outcome.decisions)
+        released = Array((released + scanned[offset..<cut]).suffix(Self.context))
+        held = Array(scanned[cut...])
+        return outcome.text
+    }
+
+    /// Where the text that may go now ends: a window before the end, and before any run still being written or
+    /// finding that reaches into the window.
+    private func releasePoint(_ bytes: [UInt8], from offset: Int, findings: [GuardrailFilter.Finding]) -> Int {
+        if bytes.count - offset > Self.maximumHeld { return bytes.count - window }
+        var cut = max(offset, bytes.count - window)
+        var runStart = bytes.count
+        while runStart > offset, !Self.isSpace(bytes[runStart - 1]) { runStart -= 1 }
+        cut = min(cut, runStart)
+        for finding in findings where finding.range.upperBound > cut { cut = min(cut, finding.range.lowerBound) }
+        return cut
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The quota counters on disk, beside the audit log, so that a restart does not hand every key a fresh budget.
+/// Each change is written by one background queue, coalesced: a request never waits for the disk. The file is
+/// replaced atomically (temporary file, fsync, rename). Reservations of requests in flight at a crash are read
+/// back as used: what a request may have used counts until it is known it did not.
+public final class QuotaStateFile: Sendable {
+    struct File: Codable {
+        static let currentFormat = "inference-server.quotas/1"
+        var format = currentFormat
+        var identities: [String: QuotaUsage]
+    }
+
+    public struct StateError: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    public let path: String
+    private let queue = DispatchQueue(label: "inference-server.quotas")
+    private let pending = Atomic<Bool>(false)
+    private let failure = Mutex<String?>(nil)
+    private let opened = Mutex<QuotaLedger?>(nil)
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    /// The ledger over the counters in the file (none when it does not exist yet).
+    public func openLedger(now: Date = Date()) throws(StateError) -> QuotaLedger {
+        var usage: [String: QuotaUsage] = [:]
+        if let data = FileManager.default.contents(atPath: path) {
+            guard let file = try? JSONDecoder().decode(File.self, from: data), file.format == File.currentFormat else {
+                throw StateError(description: "the quota counters \(path) are not a file written by inference-server; move it away to start "
+                                     + "every key's counters from zero")
+            }
+            let instant = QuotaClock.instant(now)
+            for (identity, var mine) in file.identities {
+                let crashed = mine.reservedTokens
+                mine.reserved = [:]
+                mine.advance(to: instant)
+                if crashed > 0 { mine.record(tokens: crashed, at: instant) }
+                usage[identity] = mine
+            }
+        }
+        // the file and its ledger live as long as the server: the cycle between them is never collected, by design
+        let ledger = QuotaLedger(usage: usage) { [self] in schedule() }
+        opened.withLock { $0 = ledger }
+        return ledger
+    }
+
+    /// The last write's failure, if the last write failed (it is retried at the next change).
+    public var lastFailure: String? { failure.withLock { $0 } }
+
+    private func schedule() {
+        guard !pending.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        queue.async { [self] in
+            pending.store(false, ordering: .releasing)
+            if let ledger = opened.withLock({ $0 }) { write(ledger.snapshot) }
+        }
+    }
+
+    /// Waits for the writes scheduled so far (at shutdown).
+    public func flush() { queue.sync {} }
+
+    private func write(_ usage: [String: QuotaUsage]) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(File(identities: usage)) else { return }
+        let temporary = "\(path).tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return record("cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        let written = data.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        let synced = fsync(descriptor) == 0
+        Glibc.close(descriptor)
+        guard written == data.count, synced, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            return record("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        record(nil)
+    }
+
+    private func record(_ message: String?) { failure.withLock { $0 = message } }
+}
