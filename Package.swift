@@ -54,10 +54,12 @@ let package = Package(
         // the GGUF reader alone: the engine loads models with it, and deploy's bundles read a model's metadata without the engine
         .target(name: "GGUF", dependencies: ["Diagnostics", "TextSafety"], path: "Inference/GGUF"),
         .target(name: "InferenceEngine", dependencies: ["Diagnostics", "GGUF", "TextSafety", "InferenceKernelsAVX2", "InferenceKernelsAVX512"], path: "Inference/Engine", swiftSettings: engineSettings),
-        .target(name: "InferenceService", dependencies: ["Diagnostics", "InferenceEngine", "JSON5Source", "TextSafety", "Hashing", "CSSL"], path: "Inference/Service"),
+        // the deterministic guardrails: detectors of personal data and secrets, the policy file, masking and hold-back
+        .target(name: "Guardrails", dependencies: ["Hashing", "JSON5Source", "TextSafety"], path: "Inference/Guardrails"),
+        .target(name: "InferenceService", dependencies: ["Diagnostics", "Guardrails", "InferenceEngine", "JSON5Source", "TextSafety", "Hashing", "CSSL"], path: "Inference/Service"),
         .executableTarget(name: "MatmulBenchmark", dependencies: ["GGUF", "InferenceEngine", "CKernelIntrinsics"], path: "Benchmarks/MatmulBenchmark"),
         .executableTarget(name: "InferenceServer", dependencies: ["Diagnostics", "GGUF", "InferenceEngine", "InferenceService", "Hashing", "TextSafety"], path: "Inference/Server"),
-        .testTarget(name: "InferenceTests", dependencies: ["Diagnostics", "GGUF", "InferenceEngine", "InferenceService", "InferenceServer", "Hashing"], exclude: ["Fixtures"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Diagnostics", "GGUF", "InferenceEngine", "Guardrails", "InferenceService", "InferenceServer", "Hashing", "JSON5Source"], exclude: ["Fixtures"]),
         .target(name: "DeployTestSupport", path: "Tests/Support"),
         .testTarget(name: "StackTests", dependencies: ["Stack", "TextSafety", "DeployTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PlanTests", dependencies: ["Plan", "Stack", "DeployTestSupport"]),

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import InferenceService
+@testable import Guardrails
 
 /// The deterministic detectors against a labelled corpus (Fixtures/guardrails/corpus.jsonl, made by
 /// scripts/make_guardrail_corpus.py): genuine instances with valid checksums, near misses with invalid ones, and

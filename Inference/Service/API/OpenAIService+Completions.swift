@@ -1,3 +1,4 @@
+import Guardrails
 import Hashing
 import Foundation
 import InferenceEngine

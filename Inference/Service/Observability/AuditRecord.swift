@@ -1,3 +1,4 @@
+import Guardrails
 /// One record of the audit log, before the log numbers it (`seq`) and chains it to the one before (`prev`): a
 /// request with what was asked and answered, a summary of refusals counted instead of recorded, a checkpoint, or
 /// the note that a torn tail was cut off at start. Absent fields are left out of the line; keys are written sorted.

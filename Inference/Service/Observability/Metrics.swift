@@ -1,3 +1,4 @@
+import Guardrails
 import Foundation
 import Synchronization
 

@@ -3,7 +3,7 @@
 /// a placeholder to restore), and the whole of any finding that reaches into the last window (a private key until
 /// its END line). So a value is judged whole before any of it leaves, however the model's pieces cut it, and what
 /// a chunk waits for is bounded: the window, or a run without white space up to `maximumHeld` bytes.
-struct StreamGuard {
+public struct StreamGuard: Sendable {
     let filter: GuardrailFilter
     let window: Int
     /// Past this many bytes held, text goes out judged as it stands (a run this long without white space is not a
@@ -14,24 +14,25 @@ struct StreamGuard {
 
     private var released: [UInt8] = []
     private var held: [UInt8] = []
-    private(set) var trace = GuardrailTrace()
-    private(set) var blockedBy: String?
+    public private(set) var trace = GuardrailTrace()
+    /// The rule that blocked the answer, once one has.
+    public private(set) var blockedBy: String?
 
-    init(filter: GuardrailFilter, window: Int) {
+    public init(filter: GuardrailFilter, window: Int) {
         self.filter = filter
         self.window = window
     }
 
     /// Takes the model's next piece; returns the text that may go to the caller now (possibly empty). Once a rule
     /// blocks, `blockedBy` names it and nothing more is released.
-    mutating func push(_ piece: String, placeholders: inout Placeholders) -> String {
+    public mutating func push(_ piece: String, placeholders: inout Placeholders) -> String {
         guard blockedBy == nil else { return "" }
         held += Array(piece.utf8)
         return release(final: false, placeholders: &placeholders)
     }
 
     /// Everything still held, judged as the end of the answer.
-    mutating func finish(placeholders: inout Placeholders) -> String {
+    public mutating func finish(placeholders: inout Placeholders) -> String {
         guard blockedBy == nil else { return "" }
         return release(final: true, placeholders: &placeholders)
     }

@@ -1,10 +1,13 @@
 /// The placeholders of one request: each distinct value of a label gets the next number (`[EMAIL_1]`,
 /// `[EMAIL_2]`), the same value the same placeholder wherever it occurs, in the prompt and in the answer. With
 /// pseudonymization the values are restored in what the caller gets; they are never written anywhere.
-struct Placeholders {
+public struct Placeholders: Sendable {
     private var byValue: [String: String] = [:]
-    private(set) var values: [String: String] = [:]
+    /// Placeholder to value.
+    public private(set) var values: [String: String] = [:]
     private var counters: [String: Int] = [:]
+
+    public init() {}
 
     mutating func placeholder(label: String, value: String) -> String {
         let key = label + "\u{0}" + value
@@ -17,7 +20,7 @@ struct Placeholders {
     }
 
     /// `text` with every placeholder of this request replaced by its value.
-    func restore(_ text: String) -> String {
+    public func restore(_ text: String) -> String {
         guard !values.isEmpty, text.utf8.contains(UInt8(ascii: "[")) else { return text }
         let bytes = Array(text.utf8)
         var out: [UInt8] = []

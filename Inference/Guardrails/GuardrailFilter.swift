@@ -8,33 +8,42 @@ public struct GuardrailDecision: Encodable, Sendable, Equatable {
     public var action: String
     public var count: Int
     public var matches: [String]?
+
+    public init(rule: String, direction: String, action: String, count: Int, matches: [String]? = nil) {
+        self.rule = rule
+        self.direction = direction
+        self.action = action
+        self.count = count
+        self.matches = matches
+    }
 }
 
 /// Applies a profile's rules in one direction to a whole text: finds what they match, then masks, blocks or logs.
-struct GuardrailFilter {
+public struct GuardrailFilter: Sendable {
     let rules: [GuardrailPolicy.Rule]
     let direction: GuardrailPolicy.Direction
     let recordMatches: Bool
 
-    init(profile: GuardrailPolicy.Profile, direction: GuardrailPolicy.Direction) {
+    public init(profile: GuardrailPolicy.Profile, direction: GuardrailPolicy.Direction) {
         rules = profile.acting(in: direction)
         self.direction = direction
         recordMatches = profile.recordMatches
     }
 
-    var isEmpty: Bool { rules.isEmpty }
+    /// Whether no rule acts in this direction.
+    public var isEmpty: Bool { rules.isEmpty }
 
     /// A rule's match in the original text, as UTF-8 byte offsets.
-    struct Finding {
+    struct Finding: Sendable {
         var rule: Int
         var range: Range<Int>
     }
 
     /// What a text became: the text to pass on, and the decisions; or the rule that blocked it.
-    struct Outcome {
-        var text: String
-        var decisions: [GuardrailDecision]
-        var blockedBy: String?
+    public struct Outcome: Sendable {
+        public var text: String
+        public var decisions: [GuardrailDecision]
+        public var blockedBy: String?
     }
 
     /// The rules' findings in `text`, overlaps resolved: the stronger action stands, then the earlier start, then the
@@ -103,7 +112,7 @@ struct GuardrailFilter {
     }
 
     /// Finds and applies in one step.
-    func filter(_ text: String, placeholders: inout Placeholders) -> Outcome {
+    public func filter(_ text: String, placeholders: inout Placeholders) -> Outcome {
         apply(findings(in: text), to: text, placeholders: &placeholders)
     }
 
