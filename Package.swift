@@ -34,7 +34,10 @@ let package = Package(
         .target(name: "AWS", dependencies: ["Diagnostics", "CCurl", "CCrypto", "Hashing", "TextSafety"]),
         // JSON5 read with every value's file, line and column: stacks, templates, catalogs, the server's guardrail policy
         .target(name: "JSON5Source", dependencies: ["Diagnostics", "Hashing", "TextSafety"]),
-        .target(name: "Stack", dependencies: ["Diagnostics", "Hashing", "JSON5Source", "TextSafety"]),
+        // the deterministic guardrails: detectors of personal data and secrets, the policy file, masking and hold-back
+        // (the server enforces them; deploy checks a policy file at plan time)
+        .target(name: "Guardrails", dependencies: ["Hashing", "JSON5Source", "TextSafety"], path: "Inference/Guardrails"),
+        .target(name: "Stack", dependencies: ["Diagnostics", "Guardrails", "Hashing", "JSON5Source", "TextSafety"]),
         .target(name: "Plan", dependencies: ["Diagnostics", "Stack", "AWS", "Hashing", "TextSafety"]),
         .target(name: "Provision", dependencies: ["Diagnostics", "AWS", "Stack", "Plan", "Hashing", "TextSafety"]),
         .target(name: "Costs", dependencies: ["Stack"]),
@@ -54,8 +57,6 @@ let package = Package(
         // the GGUF reader alone: the engine loads models with it, and deploy's bundles read a model's metadata without the engine
         .target(name: "GGUF", dependencies: ["Diagnostics", "TextSafety"], path: "Inference/GGUF"),
         .target(name: "InferenceEngine", dependencies: ["Diagnostics", "GGUF", "TextSafety", "InferenceKernelsAVX2", "InferenceKernelsAVX512"], path: "Inference/Engine", swiftSettings: engineSettings),
-        // the deterministic guardrails: detectors of personal data and secrets, the policy file, masking and hold-back
-        .target(name: "Guardrails", dependencies: ["Hashing", "JSON5Source", "TextSafety"], path: "Inference/Guardrails"),
         .target(name: "InferenceService", dependencies: ["Diagnostics", "Guardrails", "InferenceEngine", "JSON5Source", "TextSafety", "Hashing", "CSSL"], path: "Inference/Service"),
         .executableTarget(name: "MatmulBenchmark", dependencies: ["GGUF", "InferenceEngine", "CKernelIntrinsics"], path: "Benchmarks/MatmulBenchmark"),
         .executableTarget(name: "InferenceServer", dependencies: ["Diagnostics", "GGUF", "InferenceEngine", "InferenceService", "Hashing", "TextSafety"], path: "Inference/Server"),

@@ -99,7 +99,7 @@ public struct GuardrailFilter: Sendable {
         for finding in findings where rules[finding.rule].action(direction) == .mask {
             out += bytes[cursor..<finding.range.lowerBound]
             let value = String(decoding: bytes[finding.range], as: UTF8.self)
-            out += Array(placeholders.placeholder(label: rules[finding.rule].label, value: value).utf8)
+            out += Array(placeholders.placeholder(label: rules[finding.rule].label, value: value, restorable: direction == .input).utf8)
             cursor = finding.range.upperBound
         }
         out += bytes[cursor...]

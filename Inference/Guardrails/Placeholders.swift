@@ -1,21 +1,23 @@
 /// The placeholders of one request: each distinct value of a label gets the next number (`[EMAIL_1]`,
 /// `[EMAIL_2]`), the same value the same placeholder wherever it occurs, in the prompt and in the answer. With
-/// pseudonymization the values are restored in what the caller gets; they are never written anywhere.
+/// pseudonymization the prompt's values are restored in what the caller gets (never a value the model wrote and
+/// the output rules masked); they are never written anywhere.
 public struct Placeholders: Sendable {
     private var byValue: [String: String] = [:]
-    /// Placeholder to value.
+    /// Placeholder to value, for the values masked in the prompt.
     public private(set) var values: [String: String] = [:]
     private var counters: [String: Int] = [:]
 
     public init() {}
 
-    mutating func placeholder(label: String, value: String) -> String {
+    /// The placeholder of `value`; one masked in the prompt (`restorable`) is restored in the answer.
+    mutating func placeholder(label: String, value: String, restorable: Bool) -> String {
         let key = label + "\u{0}" + value
         if let known = byValue[key] { return known }
         counters[label, default: 0] += 1
         let placeholder = "[\(label)_\(counters[label]!)]"
         byValue[key] = placeholder
-        values[placeholder] = value
+        if restorable { values[placeholder] = value }
         return placeholder
     }
 

@@ -68,9 +68,8 @@ public struct StreamGuard: Sendable {
     private func releasePoint(_ bytes: [UInt8], from offset: Int, findings: [GuardrailFilter.Finding]) -> Int {
         if bytes.count - offset > Self.maximumHeld { return bytes.count - window }
         var cut = max(offset, bytes.count - window)
-        var runStart = bytes.count
-        while runStart > offset, !Self.isSpace(bytes[runStart - 1]) { runStart -= 1 }
-        cut = min(cut, runStart)
+        // never inside a run without white space: a placeholder to restore, an address, a key go out whole
+        while cut > offset, !Self.isSpace(bytes[cut - 1]), cut == bytes.count || !Self.isSpace(bytes[cut]) { cut -= 1 }
         for finding in findings where finding.range.upperBound > cut { cut = min(cut, finding.range.lowerBound) }
         return cut
     }

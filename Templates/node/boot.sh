@@ -7,7 +7,7 @@
 # file and leaves nothing installed.
 #
 # Inputs, from the user data's environment: NODE_REGION, NODE_BUCKET, NODE_PORT, NODE_AUDIT_BUCKET, and for SERVER,
-# MODEL, KEYS, UNIT, SHIPPER, SHIPPER_UNIT, SHIPPER_PATH, SHIPPER_TIMER and SHIPPER_FINAL the object key (*_KEY) and
+# MODEL, KEYS, POLICY (the guardrail policy), UNIT, SHIPPER, SHIPPER_UNIT, SHIPPER_PATH, SHIPPER_TIMER and SHIPPER_FINAL the object key (*_KEY) and
 # digest (*_SHA256). A fleet's node also has NODE_TLS=1 (it serves TLS to the load balancer, with a key it makes
 # here and that never leaves it: a Network Load Balancer does not check its targets' certificates),
 # NODE_DRAIN_SECONDS (how long a stopping server finishes its streams), and NODE_GROUP, METRICS_NAMESPACE and
@@ -39,6 +39,7 @@ fetch() {
 fetch "$SERVER_KEY" "$SERVER_SHA256" inference-server
 fetch "$MODEL_KEY" "$MODEL_SHA256" model.gguf
 fetch "$KEYS_KEY" "$KEYS_SHA256" keys.json
+fetch "$POLICY_KEY" "$POLICY_SHA256" guardrails.json5
 fetch "$UNIT_KEY" "$UNIT_SHA256" inference-server.service
 fetch "$SHIPPER_KEY" "$SHIPPER_SHA256" audit-shipper
 fetch "$SHIPPER_UNIT_KEY" "$SHIPPER_UNIT_SHA256" audit-shipper.service
@@ -73,6 +74,7 @@ install_file() {
 install_file inference-server /usr/local/bin/inference-server 0755
 install_file model.gguf /var/lib/inference/model.gguf 0640 inference
 install_file keys.json /etc/inference/keys.json 0640 inference
+install_file guardrails.json5 /etc/inference/guardrails.json5 0640 inference
 install_file inference-server.service /etc/systemd/system/inference-server.service 0644
 install_file audit-shipper /usr/local/bin/audit-shipper 0755
 for unit in audit-shipper.service audit-shipper.path audit-shipper.timer audit-shipper-final.service; do

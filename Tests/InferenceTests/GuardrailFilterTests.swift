@@ -70,6 +70,7 @@ struct GuardrailFilterTests {
         #expect(placeholders.restore("[EMAIL_1] said [EMAIL_2] [EMAIL_1 [EMAIL_1]]") == "a@example.com said [EMAIL_2] [EMAIL_1 a@example.com]")
         let output = GuardrailFilter(profile: profile, direction: .output).filter("ask b@example.com or a@example.com", placeholders: &placeholders)
         #expect(output.text == "ask [EMAIL_2] or [EMAIL_1]", "the same value keeps its number across directions")
+        #expect(placeholders.restore(output.text) == "ask [EMAIL_2] or a@example.com", "a value the model wrote stays masked")
     }
 
     /// Every sample of the corpus whose value a raw scan misses only for a Unicode trick (an invisible character

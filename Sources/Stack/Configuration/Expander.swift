@@ -138,6 +138,15 @@ public struct Expander {
         let artifact = try localArtifact(block, address: address, properties: properties, locations: locations, hashed: hashed[address])
         if let artifact {
             properties.merge(artifact.attributes) { _, derived in derived }
+            if let name = properties["check"]?.stringValue, let check = block.schema.contentChecks[name] {
+                let property = block.schema.localFile ?? block.schema.templateFile ?? ""
+                let written = properties[property]?.stringValue ?? ""
+                do {
+                    try check(try artifact.contents(atMost: ContentCheck.maximumSize), artifact.offset == 0 ? artifact.path : written)
+                } catch {
+                    throw StackError("\(address): '\(written)' \(error.message)", at: locations[property] ?? block.location)
+                }
+            }
             if let inspect = block.schema.localFileAttributes {
                 let property = block.schema.localFile ?? block.schema.templateFile ?? ""
                 do {

@@ -71,6 +71,9 @@ public struct ResourceSchema: Sendable {
     /// Attributes read from the local file's contents at plan time, beside its `sha256` and `size` (a certificate's
     /// digest); what it throws refuses the file, at the property naming it.
     public var localFileAttributes: (@Sendable (Data) throws(EvaluationFailure) -> [String: Value])?
+    /// What a local file must be, by the name its `check` property gives (a guardrail policy): each reads the file's
+    /// contents at plan time (named by its path) and throws what is wrong, so a bad file stops the plan.
+    public var contentChecks: [String: @Sendable (Data, String) throws(EvaluationFailure) -> Void] = [:]
     /// Whether the resource takes tags (the stack's tags plus the deploy tags are added to it).
     public var taggable: Bool
     /// The most tags AWS takes on one resource of this type, deploy's own included.

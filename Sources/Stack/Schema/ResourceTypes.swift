@@ -155,7 +155,9 @@ public enum ResourceTypes {
             "content_type": .init(.string, default: .string("application/octet-stream")),
             // S3 takes parts of 5 MiB to 5 GiB; the default keeps 10,000 parts (S3's limit) above 160 GiB
             "multipart_part_mib": .init(.int, range: 5...5120, default: .int(16)),
-        ]),
+            // what the file must be, checked at plan time (`ContentCheck`); the object is uploaded as it is
+            "check": .init(.string, allowed: ContentCheck.names),
+        ]).checking(ContentCheck.all),
         ResourceSchema("aws.dynamodb.table", computed: ["arn", "id"], [
             "name": .init(.string, required: true, replace: true),
             "hash_key": .init(.string, required: true, replace: true),
