@@ -62,7 +62,7 @@ let package = Package(
         .executableTarget(name: "InferenceServer", dependencies: ["Diagnostics", "GGUF", "InferenceEngine", "InferenceService", "Hashing", "TextSafety"], path: "Inference/Server"),
         .testTarget(name: "InferenceTests", dependencies: ["Diagnostics", "GGUF", "InferenceEngine", "Guardrails", "InferenceService", "InferenceServer", "Hashing", "JSON5Source"], exclude: ["Fixtures"]),
         .target(name: "DeployTestSupport", path: "Tests/Support"),
-        .testTarget(name: "StackTests", dependencies: ["Stack", "TextSafety", "DeployTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "StackTests", dependencies: ["Stack", "Hashing", "TextSafety", "DeployTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PlanTests", dependencies: ["Plan", "Stack", "DeployTestSupport"]),
         .testTarget(name: "CostsTests", dependencies: ["Costs", "Stack", "DeployTestSupport"]),
         .testTarget(name: "BundlingTests", dependencies: ["Bundling", "Hashing"]),

@@ -25,7 +25,7 @@ struct CheckCommandTests {
 
         let (code, output) = await run(["check", "--stack", stack])
         #expect(code == 1)
-        #expect(output.stdout.contains("storage: 47 passed, 1 failed"), "\(output.stdout)")
+        #expect(output.stdout.contains("storage: 48 passed, 1 failed"), "\(output.stdout)")
         #expect(output.stdout.contains("FAIL MEDIUM   dynamodb-deletion-protection  storage.audit_table: deletion protection is off"), "\(output.stdout)")
         #expect(await run(["check", "--stack", stack, "--severity", "high"]).0 == 0, "a medium failure is under a high threshold")
         let (_, byControl) = await run(["check", "--stack", stack, "--framework", "fsbp"])
@@ -63,7 +63,7 @@ struct CheckCommandTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let (code, output) = await run(["check", "--stack", stack])
         #expect(code == 0, "\(output.stdout)\(output.stderr)")
-        #expect(output.stdout.contains("storage: 47 passed, 0 failed, 1 suppressed"), "\(output.stdout)")
+        #expect(output.stdout.contains("storage: 48 passed, 0 failed, 1 suppressed"), "\(output.stdout)")
         #expect(output.stdout.contains("SUPPRESSED dynamodb-deletion-protection  storage.audit_table: deletion protection is off (accepted until 2999-12-31: a dev stack, dropped nightly)"))
 
         let (expiredStack, expiredDirectory) = try self.stack(suppress: holding.replacingOccurrences(of: "2999-12-31", with: "2020-01-01"))
@@ -96,7 +96,7 @@ struct CheckCommandTests {
         let (stack, directory) = try StackCommandTests().scratchStack()
         defer { try? FileManager.default.removeItem(at: directory) }
         let (_, clean) = await run(["plan", "--stack", stack])
-        #expect(clean.stdout.hasPrefix("Compliance on the plan: 95 passed, 0 failed.\n"), "\(clean.stdout.prefix(200))")
+        #expect(clean.stdout.hasPrefix("Compliance on the plan: 96 passed, 0 failed.\n"), "\(clean.stdout.prefix(200))")
 
         let storage = directory.appendingPathComponent("Templates/storage.json5").path
         let text = try String(contentsOfFile: storage, encoding: .utf8)
@@ -106,7 +106,7 @@ struct CheckCommandTests {
         try opened.write(toFile: storage, atomically: true, encoding: .utf8)
 
         let (_, planned) = await run(["plan", "--stack", stack])
-        #expect(planned.stdout.contains("Compliance on the plan: 93 passed, 2 failed (deploy check for details):"), "\(planned.stdout.prefix(400))")
+        #expect(planned.stdout.contains("Compliance on the plan: 94 passed, 2 failed (deploy check for details):"), "\(planned.stdout.prefix(400))")
         #expect(planned.stdout.contains("  CRITICAL s3-bucket-public-access-block storage.audit_bucket: Block Public Access is not on for all four settings"))
         let (code, refused) = await run(["apply", "--stack", stack, "--auto-approve"])
         #expect(code == 1)

@@ -37,7 +37,7 @@ struct StackCommandTests {
         let (code, output) = await run(["plan", "--stack", stack, "--detailed-exitcode"])
         #expect(code == 2)
         #expect(output.stdout.contains("State: none yet (first apply)"))
-        #expect(output.stdout.contains("Plan: 48 to add, 0 to change, 0 to replace, 0 to destroy."))
+        #expect(output.stdout.contains("Plan: 49 to add, 0 to change, 0 to replace, 0 to destroy."))
         for phase in ["\nnetwork\n", "\nkeys\n", "\nstorage\n", "\ninference\n"] { #expect(output.stdout.contains(phase)) }
         let deployDirectory = directory.appendingPathComponent("Stacks/.deploy").path
         #expect(try FileManager.default.contentsOfDirectory(atPath: deployDirectory).isEmpty, "no state written, lock released")
@@ -62,7 +62,7 @@ struct StackCommandTests {
         let (jsonCode, json) = await run(["plan", "--stack", stack, "--state", statePath, "--no-refresh", "--output", "json"])
         #expect(jsonCode == 0)
         let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
-        #expect((document["summary"] as? [String: Int])?["unchanged"] == 48)
+        #expect((document["summary"] as? [String: Int])?["unchanged"] == 49)
     }
 
     @Test("a stale or edited saved plan is refused from local files, before credentials, lock or refresh")

@@ -14,6 +14,7 @@ struct WholeReadTests {
     static let unreadable: [String: [String: String]] = [
         "aws.kms.key": ["deletion_window_days": "AWS keeps the pending window only once a deletion is scheduled (read as key_state)"],
         "aws.s3.object": ["source": "a path on the deploying machine", "template_file": "a path on the deploying machine",
+                          "check": "a check of the local file at plan time",
                           "multipart_part_mib": "how the upload was cut, not a property of the object"],
         "aws.dynamodb.table": ["range_key_type": "exists only with a range key, which the default stack's table has none of"],
         "aws.ec2.instance": ["root_volume_size": "read as the attached volumes (volumes)", "root_volume_type": "read as volumes",

@@ -29,6 +29,7 @@ struct HandlerSchemaTests {
         "aws.s3.object": [
             "source": "names the file beside the stack; the Expander resolves and hashes it into `resource.artifact`, which is uploaded",
             "template_file": "names the file among the templates; resolved into `resource.artifact` like `source`",
+            "check": "what the file must be (a guardrail policy), checked by the Expander at plan time; nothing of it is sent or stored in AWS",
         ],
         "aws.s3.bucket": [
             "public_acl_grants": "fixed at none by deploy: a change resets the ACL to private, there is no value to send",

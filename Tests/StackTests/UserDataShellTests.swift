@@ -36,18 +36,20 @@ struct UserDataShellTests {
                 && $0.dropLast().last == Self.bucket + key }, "aws received the key verbatim: \(run.calls)")
     }
 
-    @Test("the default stack's node fetches and checks all ten files, installs them and starts the service and the audit shipper")
+    @Test("the default stack's node fetches and checks all eleven files, installs them and starts the service and the audit shipper")
     func defaultBoot() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let run = try sandbox.boot(try sandbox.render([:]))
         #expect(run.status == 0, "\(run.stderr)")
         let fetched = run.calls.filter { $0.first == "aws" }.compactMap { $0.dropLast().last }
-        #expect(fetched == ["node/boot.sh", "bin/inference-server", "models/model.gguf", "config/keys.json", "node/inference-server.service",
+        #expect(fetched == ["node/boot.sh", "bin/inference-server", "models/model.gguf", "config/keys.json", "config/guardrails.json5",
+                            "node/inference-server.service",
                             "node/audit-shipper.sh", "node/audit-shipper.service", "node/audit-shipper.path", "node/audit-shipper.timer",
                             "node/audit-shipper-final.service"]
             .map { Self.bucket + $0 })
         let installed = ["usr/local/bin/inference-server": 0o755, "var/lib/inference/model.gguf": 0o640, "etc/inference/keys.json": 0o640,
+                         "etc/inference/guardrails.json5": 0o640,
                          "etc/systemd/system/inference-server.service": 0o644, "etc/inference/server.env": 0o644,
                          "usr/local/bin/audit-shipper": 0o755, "etc/systemd/system/audit-shipper.service": 0o644,
                          "etc/systemd/system/audit-shipper.path": 0o644, "etc/systemd/system/audit-shipper.timer": 0o644,
@@ -65,6 +67,7 @@ struct UserDataShellTests {
         // the shipper reads the checkpoints from where the server's unit writes them, and its key stays the server's
         let unit = try String(contentsOf: sandbox.root.appendingPathComponent("etc/systemd/system/inference-server.service"), encoding: .utf8)
         #expect(unit.contains("--audit-key /var/lib/inference-audit/audit-key.pem --audit-checkpoints /var/log/inference/checkpoints "))
+        #expect(unit.contains("--policy /etc/inference/guardrails.json5 "))
         #expect(unit.contains("\nStateDirectory=inference-audit\nStateDirectoryMode=0700\n") && unit.contains("\nUser=inference\n"))
         let path = try String(contentsOf: sandbox.root.appendingPathComponent("etc/systemd/system/audit-shipper.path"), encoding: .utf8)
         #expect(path.contains("\nPathChanged=/var/log/inference/checkpoints\n"))

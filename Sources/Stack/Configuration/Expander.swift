@@ -193,7 +193,8 @@ public struct Expander {
         guard block.schema.localFile != nil || block.schema.templateFile != nil else { return nil }
         let named = [(block.schema.localFile, (configuration.stack.file as NSString).deletingLastPathComponent),
                      (block.schema.templateFile, configuration.templatesDirectory)]
-            .compactMap { property, base in property.flatMap { name in properties[name].map { (name, $0, base) } } }
+            // a property evaluated to null is not set: a template can choose between the two
+            .compactMap { property, base in property.flatMap { name in properties[name].flatMap { $0 == .null ? nil : (name, $0, base) } } }
         guard named.count == 1, let (property, value, base) = named.first else {
             let choices = [block.schema.localFile, block.schema.templateFile].compactMap { $0 }.joined(separator: " or ")
             throw StackError("\(address): set exactly one of \(choices)", at: block.location)
