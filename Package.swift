@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "apply-benchmark", targets: ["ApplyBenchmark"]),
         .executable(name: "inference-server", targets: ["InferenceServer"]),
         .executable(name: "matmul-benchmark", targets: ["MatmulBenchmark"]),
+        .executable(name: "guardrail-benchmark", targets: ["GuardrailBenchmark"]),
     ],
     targets: [
         .systemLibrary(
@@ -58,6 +59,7 @@ let package = Package(
         .target(name: "GGUF", dependencies: ["Diagnostics", "TextSafety"], path: "Inference/GGUF"),
         .target(name: "InferenceEngine", dependencies: ["Diagnostics", "GGUF", "TextSafety", "InferenceKernelsAVX2", "InferenceKernelsAVX512"], path: "Inference/Engine", swiftSettings: engineSettings),
         .target(name: "InferenceService", dependencies: ["Diagnostics", "Guardrails", "InferenceEngine", "JSON5Source", "TextSafety", "Hashing", "CSSL"], path: "Inference/Service"),
+        .executableTarget(name: "GuardrailBenchmark", dependencies: ["Guardrails"], path: "Benchmarks/GuardrailBenchmark"),
         .executableTarget(name: "MatmulBenchmark", dependencies: ["GGUF", "InferenceEngine", "CKernelIntrinsics"], path: "Benchmarks/MatmulBenchmark"),
         .executableTarget(name: "InferenceServer", dependencies: ["Diagnostics", "GGUF", "InferenceEngine", "InferenceService", "Hashing", "TextSafety"], path: "Inference/Server"),
         .testTarget(name: "InferenceTests", dependencies: ["Diagnostics", "GGUF", "InferenceEngine", "Guardrails", "InferenceService", "InferenceServer", "Hashing", "JSON5Source"], exclude: ["Fixtures"]),

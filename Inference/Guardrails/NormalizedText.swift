@@ -22,34 +22,38 @@ struct NormalizedText {
         var cache: [UInt32: [UInt8]] = [:]
         var offset = 0
         var lastWasSpace = false
+        func append(_ byte: UInt8, width: Int) {
+            let space = byte == 0x20 || (byte >= 0x09 && byte <= 0x0D)
+            if form == .folded, space {
+                if lastWasSpace {
+                    ends[ends.count - 1] = Int32(offset + width)
+                    return
+                }
+                bytes.append(0x20)
+            } else {
+                bytes.append(byte)
+            }
+            lastWasSpace = space
+            starts.append(Int32(offset))
+            ends.append(Int32(offset + width))
+        }
         for scalar in text.unicodeScalars {
-            let width = UTF8.width(scalar)
-            defer { offset += width }
-            let mapped: [UInt8]
             if scalar.isASCII {
                 let byte = UInt8(scalar.value)
-                mapped = form == .folded && byte >= 0x41 && byte <= 0x5A ? [byte | 0x20] : [byte]
-            } else if let known = cache[scalar.value] {
+                append(form == .folded && byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte, width: 1)
+                offset += 1
+                continue
+            }
+            let width = UTF8.width(scalar)
+            let mapped: [UInt8]
+            if let known = cache[scalar.value] {
                 mapped = known
             } else {
                 mapped = Self.map(scalar, form: form)
                 cache[scalar.value] = mapped
             }
-            for byte in mapped {
-                let space = byte == 0x20 || (byte >= 0x09 && byte <= 0x0D)
-                if form == .folded, space {
-                    if lastWasSpace {
-                        ends[ends.count - 1] = Int32(offset + width)
-                        continue
-                    }
-                    bytes.append(0x20)
-                } else {
-                    bytes.append(byte)
-                }
-                lastWasSpace = space
-                starts.append(Int32(offset))
-                ends.append(Int32(offset + width))
-            }
+            for byte in mapped { append(byte, width: width) }
+            offset += width
         }
         self.bytes = bytes
         self.starts = starts

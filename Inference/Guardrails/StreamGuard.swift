@@ -2,7 +2,8 @@
 /// bytes, the whole of a run of characters without white space still being written (an address, a key, a token,
 /// a placeholder to restore), and the whole of any finding that reaches into the last window (a private key until
 /// its END line). So a value is judged whole before any of it leaves, however the model's pieces cut it, and what
-/// a chunk waits for is bounded: the window, or a run without white space up to `maximumHeld` bytes.
+/// a chunk waits for is bounded: the window and half of it (the text is judged each time half a window has come),
+/// or a run without white space up to `maximumHeld` bytes.
 public struct StreamGuard: Sendable {
     let filter: GuardrailFilter
     let window: Int
@@ -14,6 +15,8 @@ public struct StreamGuard: Sendable {
 
     private var released: [UInt8] = []
     private var held: [UInt8] = []
+    /// Bytes come since the text was last judged: judging every piece would cost a scan per token.
+    private var unjudged = 0
     public private(set) var trace = GuardrailTrace()
     /// The rule that blocked the answer, once one has.
     public private(set) var blockedBy: String?
@@ -28,6 +31,9 @@ public struct StreamGuard: Sendable {
     public mutating func push(_ piece: String, placeholders: inout Placeholders) -> String {
         guard blockedBy == nil else { return "" }
         held += Array(piece.utf8)
+        unjudged += piece.utf8.count
+        guard unjudged >= max(16, window / 2) else { return "" }
+        unjudged = 0
         return release(final: false, placeholders: &placeholders)
     }
 

@@ -80,6 +80,6 @@ struct StreamGuardTests {
         }
         let rest = stream.finish(placeholders: &placeholders)
         #expect(released + rest.utf8.count == text.utf8.count)
-        #expect(rest.utf8.count <= 16 + "words ".utf8.count, "at most a window and the word being written are held")
+        #expect(rest.utf8.count <= 16 + 16 + "words ".utf8.count, "at most a window, the half window (at least 16 bytes) not judged yet, and the word being written are held")
     }
 }

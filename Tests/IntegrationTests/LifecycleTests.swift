@@ -82,7 +82,7 @@ struct LifecycleTests {
 
         let apply = try deploy(["apply", "--auto-approve"], fixture, environment)
         #expect(apply.status == 0, "\(apply.stderr)")
-        #expect(apply.stdout.contains("apply complete: 48 added."))
+        #expect(apply.stdout.contains("apply complete: 49 added."))
         #expect(try OutsideActor.census(stack: fixture.name, region: fixture.region) == fixture.expectedCensus())
 
         let replan = try deploy(["plan", "--detailed-exitcode"], fixture, environment)
@@ -122,7 +122,7 @@ struct LifecycleTests {
             """, region: fixture.region)
         let destroy = try deploy(["destroy", "--auto-approve", "--force", "--empty-buckets"], fixture, environment)
         #expect(destroy.status == 0, "\(destroy.stderr)")
-        #expect(destroy.stdout.contains("destroy complete: 48 destroyed."))
+        #expect(destroy.stdout.contains("destroy complete: 49 destroyed."))
         let after = try OutsideActor.census(stack: fixture.name, region: fixture.region)
         #expect(after.values.allSatisfy { $0 == 0 }, "left behind: \(after.filter { $0.value > 0 })")
     }
@@ -209,7 +209,7 @@ struct LifecycleTests {
         #expect(apply.stderr.contains("request id"))
         #expect(apply.stdout.contains("storage.trail: create complete"), "an independent branch went on")
         #expect(apply.stdout.contains("inference.node[0]: create complete"))
-        #expect(apply.stderr.contains("apply incomplete: 47 added, 1 failed."))
+        #expect(apply.stderr.contains("apply incomplete: 48 added, 1 failed."))
         let full = try Self.deployer(policy: try Self.permissions(fixture, endpoint).stdout, name: "\(fixture.name)-full", endpoint: endpoint)
         let again = try deploy(["apply", "--auto-approve"], fixture, full)
         #expect(again.status == 0, "\(again.stderr)")

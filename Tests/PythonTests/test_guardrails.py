@@ -219,7 +219,7 @@ class GuardrailTests(unittest.TestCase):
     def test_stream_restores_the_requests_values_as_a_whole_answer_does(self):
         whole, _ = self.ask()
         chunks, _ = self.ask_streamed()
-        self.assertGreater(len([chunk for chunk in chunks if chunk]), 20, "the answer came in many chunks, not all at its end")
+        self.assertGreater(len([chunk for chunk in chunks if chunk]), 3, "the answer came in several chunks (one per half window judged), not all at its end")
         streamed = "".join(chunks)
         for placeholder in ("[EMAIL_1]", "[CODENAMES_1]"):
             self.assertNotIn(placeholder, streamed, f"a placeholder of the request's own value reached the caller unrestored: {chunks!r}")
@@ -234,7 +234,7 @@ class GuardrailTests(unittest.TestCase):
     def test_stream_without_pseudonymization(self):
         whole, _ = self.ask("plain")
         chunks, _ = self.ask_streamed("plain")
-        self.assertGreater(len([chunk for chunk in chunks if chunk]), 20, "the answer came in many chunks, not all at its end")
+        self.assertGreater(len([chunk for chunk in chunks if chunk]), 3, "the answer came in several chunks (one per half window judged), not all at its end")
         self.assertEqual("".join(chunks), whole)
         self.assertIn(MASKED, "".join(chunks))
         self.assert_no_pieces(chunks)
