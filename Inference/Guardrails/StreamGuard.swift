@@ -3,13 +3,13 @@
 /// a placeholder to restore), and the whole of any finding that reaches into the last window (a private key until
 /// its END line). So a value is judged whole before any of it leaves, however the model's pieces cut it, and what
 /// a chunk waits for is bounded: the window and half of it (the text is judged each time half a window has come),
-/// or a run without white space up to `maximumHeld` bytes.
+/// or a run without white space up to `maximumHeld` bytes (8 KiB: a JWT, a 4096-bit RSA key in PEM).
 public struct StreamGuard: Sendable {
     let filter: GuardrailFilter
     let window: Int
     /// Past this many bytes held, text goes out judged as it stands (a run this long without white space is not a
     /// value a window was meant to hold whole).
-    static let maximumHeld = 16 * 1024
+    static let maximumHeld = 8 * 1024
     /// Released text kept as the left context of the next scan (a keyword before a secret, a word's boundary).
     static let context = 128
 

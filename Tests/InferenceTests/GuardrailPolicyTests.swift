@@ -58,6 +58,9 @@ struct GuardrailPolicyTests {
         ("{ version: 1, default: { patterns: [ { name: 'p', regex: '([a-z', action: 'mask' } ] } }",
          "1:51: 'regex' is not a valid regular expression"),
         ("{ version: 1, default: { patterns: [ { name: 'p', regex: 'x*', action: 'mask' } ] } }", "1:51: 'regex' matches the empty text"),
+        ("{ version: 1, default: { patterns: [ { name: 'p', regex: '(a+)+b', action: 'mask' } ] } }", "1:51: 'regex' repeats a group that itself repeats"),
+        ("{ version: 1, default: { patterns: [ { name: 'p', regex: '(?:x[0-9]*)*y', action: 'mask' } ] } }", "1:51: 'regex' repeats a group"),
+        ("{ version: 1, default: { patterns: [ { name: 'p', regex: '([a-z]+\\\\.)+corp', action: 'mask' } ] } }", "1:51: 'regex' repeats a group"),
         ("{ version: 1, default: { patterns: [ { name: 'p q', regex: 'x', action: 'mask' } ] } }", "1:40: a rule's name is 1 to 40 letters"),
         ("{ version: 1, default: { detectors: { email: 'mask' }, patterns: [ { name: 'email', regex: 'x', action: 'mask' } ] } }",
          "1:70: a rule named 'email' is already in this profile"),
@@ -79,6 +82,14 @@ struct GuardrailPolicyTests {
         } catch {
             #expect(error.description.hasPrefix("p.json5:" + expected), "\(error.description)")
         }
+    }
+
+    /// Patterns that repeat nothing that repeats are accepted, those that do are refused.
+    @Test func nestedRepetitionIsTheShapeRefused() {
+        let accepted = ["EMP-[0-9]{6}", "(ab)+c", "(a|b)c+", "x(?:y)+", "[(+]+", "\\(a+\\)+", "(a)(b+)", "(?i)ticket #[0-9]+", "(a?)+"]
+        let refused = ["(a+)+", "(a*)*b", "((ab)+)+", "(x{2,})+", "([a-z]+\\.)+", "(?:\\d+)+"]
+        for pattern in accepted { #expect(!GuardrailPolicyParser.nestsQuantifiers(pattern), "\(pattern)") }
+        for pattern in refused { #expect(GuardrailPolicyParser.nestsQuantifiers(pattern), "\(pattern)") }
     }
 
     @Test func aBadEditKeepsTheLastGoodPolicy() throws {
