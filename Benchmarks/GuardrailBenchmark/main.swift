@@ -2,7 +2,8 @@ import Dispatch
 import Foundation
 import Guardrails
 
-// The guardrails' own cost, in process, with 16 threads at once (as 16 clients would run them): the shipped policy
+// The guardrails' own cost, in process, for 16 clients' requests run concurrently (Dispatch runs them on as many
+// threads as there are cores, so each time is the work's own, not a wait for a core): the shipped policy
 // (every detector masking, both ways, pseudonymized) plus a word list of 200 phrases and three patterns, over
 // chat-sized prompts of about 2 KB and answers of about 700 bytes that carry personal data and secrets, the
 // answers streamed through the hold-back window in pieces of 1 to 6 bytes (the size of tokens). Prints p50 and
@@ -123,7 +124,7 @@ func percentile(_ values: [Double], _ p: Double) -> Double {
 }
 func ms(_ value: Double) -> String { String(format: "%.3f ms", value * 1000) }
 let requests = results.perRequest.count
-print("guardrail benchmark: \(threads) threads, \(requests) requests, prompts of \(prompt(0).utf8.count) bytes, answers of "
+print("guardrail benchmark: \(threads) clients' requests concurrently, \(requests) requests, prompts of \(prompt(0).utf8.count) bytes, answers of "
       + "\(answer(0).utf8.count) bytes in \(results.perChunk.count / requests) pieces; policy: \(profile.rules.count) rules, "
       + "\(ProcessInfo.processInfo.activeProcessorCount) cores")
 print("  per request (prompt + streamed answer): p50 \(ms(percentile(results.perRequest, 0.5)))  p99 \(ms(percentile(results.perRequest, 0.99)))"

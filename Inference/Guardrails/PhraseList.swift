@@ -1,26 +1,26 @@
 /// Words and phrases an operator lists, found as whole words in the folded text (`NormalizedText.Form.folded`):
 /// case, accents, look-alike letters, invisible characters and the spacing between words do not hide them.
 public struct PhraseList: Sendable {
-    /// The folded phrases, indexed by their first byte.
-    private let byFirstByte: [UInt8: [[UInt8]]]
+    /// The folded phrases, indexed by their first byte (256 lists: a table, not a hash, on the hot path).
+    private let byFirstByte: [[[UInt8]]]
     public let count: Int
     /// The longest phrase, in folded bytes (a stream holds back at least this much).
     public let longest: Int
 
     /// Nil when a phrase folds to nothing (only invisible characters or spaces).
     public init?(_ phrases: [String]) {
-        var index: [UInt8: [[UInt8]]] = [:]
+        var index = [[[UInt8]]](repeating: [], count: 256)
         var longest = 0
         for phrase in phrases {
             var folded = NormalizedText(phrase, form: .folded).bytes[...]
             while folded.first == 0x20 { folded = folded.dropFirst() }
             while folded.last == 0x20 { folded = folded.dropLast() }
             guard let first = folded.first else { return nil }
-            index[first, default: []].append(Array(folded))
+            index[Int(first)].append(Array(folded))
             longest = max(longest, folded.count)
         }
         // longest first: "acme corp" stands over "acme" where both start at one place
-        byFirstByte = index.mapValues { $0.sorted { $0.count > $1.count } }
+        byFirstByte = index.map { $0.sorted { $0.count > $1.count } }
         count = phrases.count
         self.longest = longest
     }
@@ -31,8 +31,8 @@ public struct PhraseList: Sendable {
         var found: [Range<Int>] = []
         var position = 0
         while position < bytes.count {
-            guard let candidates = byFirstByte[bytes[position]],
-                  position == 0 || !Self.continuesWord(bytes[position - 1], bytes[position]) else {
+            let candidates = byFirstByte[Int(bytes[position])]
+            guard !candidates.isEmpty, position == 0 || !Self.continuesWord(bytes[position - 1], bytes[position]) else {
                 position += 1
                 continue
             }

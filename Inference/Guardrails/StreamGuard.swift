@@ -10,8 +10,8 @@ public struct StreamGuard: Sendable {
     /// Past this many bytes held, text goes out judged as it stands (a run this long without white space is not a
     /// value a window was meant to hold whole).
     static let maximumHeld = 8 * 1024
-    /// Released text kept as the left context of the next scan (a keyword before a secret, a word's boundary).
-    static let context = 128
+    /// Released text kept as the left context of the next scan (the keyword an AWS secret key needs within 48 bytes before it, a word's boundary).
+    static let context = 64
 
     private var released: [UInt8] = []
     private var held: [UInt8] = []

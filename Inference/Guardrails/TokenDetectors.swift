@@ -78,15 +78,16 @@ enum TokenDetectors {
     }
 
     /// Access keys (long-term and temporary); AIDA, AROA and the other unique-id prefixes name users and roles, not keys.
-    static let accessKeyPrefixes = ["AKIA", "ASIA", "ABIA", "ACCA"]
+    static let accessKeyPrefixes = ["AKIA", "ASIA", "ABIA", "ACCA"].map { Array($0.utf8) }
 
     /// An AWS access key id: a known prefix and 16 characters of base32 (A-Z, 2-7).
     static func awsAccessKeys(_ text: ScanText) -> [SensitiveMatch] {
         var found: [SensitiveMatch] = []
         var index = 0
         while index + 20 <= text.count {
-            let prefix = String(decoding: text.bytes[index..<index + 4], as: UTF8.self)
-            if accessKeyPrefixes.contains(prefix), text.startsWord(index), text.endsWord(index + 20),
+            // compared as bytes, and only where an "A" starts a word: this runs at every position of every text
+            if text[index] == UInt8(ascii: "A"), text.startsWord(index),
+               accessKeyPrefixes.contains(where: { $0.elementsEqual(text.bytes[index..<index + 4]) }), text.endsWord(index + 20),
                text.bytes[index + 4..<index + 20].allSatisfy({ ScanText.isUpper($0) || (0x32...0x37).contains($0) }) {
                 found.append(SensitiveMatch(kind: .awsAccessKey, range: index..<index + 20))
                 index += 20
