@@ -33,10 +33,18 @@ public struct GuardrailFilter: Sendable {
     /// Whether no rule acts in this direction.
     public var isEmpty: Bool { rules.isEmpty }
 
-    /// A rule's match in the original text, as UTF-8 byte offsets.
+    /// The longest phrase of the rules' word lists, in folded bytes.
+    var longestPhrase: Int {
+        rules.map { if case .phrases(let list) = $0.matcher { list.longest } else { 0 } }.max() ?? 0
+    }
+
+    /// A rule's match in the original text, as UTF-8 byte offsets; or, `unjudged`, a rule that could not judge the
+    /// text (a pattern out of time), which blocks: what was not checked does not pass.
     struct Finding: Sendable {
         var rule: Int
         var range: Range<Int>
+        var unjudged = false
+        var reason: String?
     }
 
     /// What a text became: the text to pass on, and the decisions; or the rule that blocked it.
@@ -44,6 +52,8 @@ public struct GuardrailFilter: Sendable {
         public var text: String
         public var decisions: [GuardrailDecision]
         public var blockedBy: String?
+        /// Why the blocking rule blocked, when it could not judge the text rather than found something in it.
+        public var unjudgedReason: String?
     }
 
     /// The rules' findings in `text`, overlaps resolved: the stronger action stands, then the earlier start, then the
@@ -62,16 +72,24 @@ public struct GuardrailFilter: Sendable {
                 all += list.matches(in: folded!).map { Finding(rule: index, range: folded!.originalRange($0)) }
             case .pattern(let pattern):
                 if compatible == nil { compatible = NormalizedText(text, form: .compatible) }
-                all += Self.matches(of: pattern, in: compatible!).map { Finding(rule: index, range: $0) }
+                guard let ranges = Self.matches(of: pattern, in: compatible!) else {
+                    return [Finding(rule: index, range: 0..<0, unjudged: true,
+                                    reason: "its pattern ran past its time limit (\(Self.timeLimitMs(text.utf8.count)) ms for this text)")]
+                }
+                all += ranges.map { Finding(rule: index, range: $0) }
             }
         }
         if !kinds.isEmpty {
             if compatible == nil { compatible = NormalizedText(text, form: .compatible) }
-            for match in SensitiveScanner.scan(compatible!.string, kinds: Set(kinds.keys)) {
+            for match in SensitiveScanner.all(ScanText(bytes: compatible!.bytes), kinds: Set(kinds.keys)) {
                 all.append(Finding(rule: kinds[match.kind]!, range: compatible!.originalRange(match.range)))
             }
         }
-        all.removeAll { $0.range.lowerBound < from || $0.range.isEmpty }
+        // a finding that began in text already released still covers what of it is not
+        all = all.compactMap { finding in
+            guard finding.range.upperBound > from, !finding.range.isEmpty else { return nil }
+            return Finding(rule: finding.rule, range: max(from, finding.range.lowerBound)..<finding.range.upperBound)
+        }
         all.sort { a, b in
             let (actionA, actionB) = (rules[a.rule].action(direction), rules[b.rule].action(direction))
             if actionA != actionB { return actionA > actionB }
@@ -87,6 +105,9 @@ public struct GuardrailFilter: Sendable {
     /// are only counted.
     func apply(_ findings: [Finding], to text: String, placeholders: inout Placeholders) -> Outcome {
         let bytes = Array(text.utf8)
+        if let unjudged = findings.first(where: \.unjudged) {
+            return Outcome(text: "", decisions: [decision(unjudged)], blockedBy: rules[unjudged.rule].name, unjudgedReason: unjudged.reason)
+        }
         if let block = findings.first(where: { rules[$0.rule].action(direction) == .block }) {
             let rule = rules[block.rule]
             let count = findings.filter { $0.rule == block.rule }.count
@@ -116,17 +137,39 @@ public struct GuardrailFilter: Sendable {
         apply(findings(in: text), to: text, placeholders: &placeholders)
     }
 
+    /// The decision of a rule that could not judge the text: blocked, with no finding counted.
+    func decision(_ unjudged: Finding) -> GuardrailDecision {
+        GuardrailDecision(rule: rules[unjudged.rule].name, direction: direction.rawValue, action: GuardrailPolicy.Action.block.rawValue,
+                          count: unjudged.unjudged ? 0 : 1)
+    }
+
     private func decision(_ rule: GuardrailPolicy.Rule, count: Int, matches: [Finding], _ bytes: [UInt8]) -> GuardrailDecision {
         GuardrailDecision(rule: rule.name, direction: direction.rawValue, action: rule.action(direction).rawValue, count: count,
                           matches: recordMatches ? matches.map { String(decoding: bytes[$0.range], as: UTF8.self) } : nil)
     }
 
-    /// A pattern's matches in the compatible form, as byte ranges of the original text.
-    private static func matches(of pattern: Pattern, in text: NormalizedText) -> [Range<Int>] {
+    /// How long a pattern may take over a text of `bytes`: ICU cannot bound backtracking, so a pattern that a
+    /// crafted text sends into it is stopped, and the text is blocked rather than passed unjudged.
+    static func timeLimitMs(_ bytes: Int) -> Int { 25 + bytes / 20_000 }
+
+    /// A pattern's matches in the compatible form, as byte ranges of the original text; nil when it ran out of time.
+    private static func matches(of pattern: Pattern, in text: NormalizedText) -> [Range<Int>]? {
         let string = text.string
         let utf16 = string.utf16
-        return pattern.expression.matches(in: string, range: NSRange(location: 0, length: utf16.count)).compactMap { match in
-            guard match.range.length > 0, let range = Range(match.range, in: string) else { return nil }
+        let deadline = ContinuousClock.now + .milliseconds(timeLimitMs(text.bytes.count))
+        var found: [NSRange] = []
+        var outOfTime = false
+        // reportProgress: ICU calls back during a long match too, where the deadline can stop it
+        pattern.expression.enumerateMatches(in: string, options: [.reportProgress], range: NSRange(location: 0, length: utf16.count)) { result, _, stop in
+            if let result, result.range.length > 0 { found.append(result.range) }
+            if ContinuousClock.now > deadline {
+                outOfTime = true
+                stop.pointee = true
+            }
+        }
+        guard !outOfTime else { return nil }
+        return found.compactMap { match in
+            guard let range = Range(match, in: string) else { return nil }
             let lower = string.utf8.distance(from: string.startIndex, to: range.lowerBound)
             let upper = lower + string.utf8.distance(from: range.lowerBound, to: range.upperBound)
             return text.originalRange(lower..<upper)

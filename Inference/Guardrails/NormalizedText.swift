@@ -1,11 +1,12 @@
 /// A text as guardrail rules read it, each of its UTF-8 bytes traced back to the bytes of the original it came
 /// from, so that a finding in the normalized text masks exactly the characters that spelled it.
 ///
-/// Both forms drop what a reader does not see (zero-width characters, joiners, soft hyphens, variation selectors,
-/// bidirectional controls), read every decimal digit as its ASCII digit (full-width, Arabic-Indic, Devanagari...),
-/// every space as a space, and fold compatibility forms (full-width letters and signs, ligatures) to what they
-/// stand for. `folded`, which word lists read, also lower-cases, strips accents, maps letters that look like Latin
-/// ones (Cyrillic, Greek) to those, and collapses runs of white space into one space.
+/// Both forms drop what a reader does not see or reads past (zero-width characters, joiners, soft hyphens, variation
+/// selectors, bidirectional controls, combining and enclosing marks), read every decimal digit as its ASCII digit
+/// (full-width, Arabic-Indic, Devanagari...), every space as a space, every dash and the minus sign as "-", an
+/// ideographic full stop as ".", and fold compatibility forms (full-width letters and signs, ligatures) to what they
+/// stand for. `folded`, which word lists read, also lower-cases, strips accents, maps letters drawn like Latin ones
+/// (Cyrillic, Greek and Armenian letters, small capitals, IPA) to those, and collapses runs of white space into one.
 struct NormalizedText {
     enum Form { case compatible, folded }
 
@@ -70,11 +71,14 @@ struct NormalizedText {
 
     private static func map(_ scalar: Unicode.Scalar, form: Form) -> [UInt8] {
         let properties = scalar.properties
-        if properties.isDefaultIgnorableCodePoint || properties.generalCategory == .format { return [] }
-        if properties.generalCategory == .decimalNumber, let value = properties.numericValue, value >= 0, value <= 9 {
+        let category = properties.generalCategory
+        if properties.isDefaultIgnorableCodePoint || category == .format || category == .nonspacingMark || category == .enclosingMark { return [] }
+        if category == .decimalNumber, let value = properties.numericValue, value >= 0, value <= 9 {
             return [0x30 + UInt8(value)]
         }
         if properties.isWhitespace { return [0x20] }
+        if category == .dashPunctuation || scalar == "\u{2212}" { return [UInt8(ascii: "-")] }
+        if scalar == "\u{3002}" || scalar == "\u{FF61}" { return [UInt8(ascii: ".")] }
         switch form {
         case .compatible:
             return Array(String(scalar).precomposedStringWithCompatibilityMapping.utf8)
@@ -82,6 +86,11 @@ struct NormalizedText {
             var out: [UInt8] = []
             for part in String(scalar).decomposedStringWithCompatibilityMapping.unicodeScalars
             where part.properties.generalCategory != .nonspacingMark {
+                // a capital drawn like a Latin letter is mapped before lower-casing (Greek Ν lower-cases to ν, drawn like v)
+                if let latin = confusables[part.value] {
+                    out.append(latin)
+                    continue
+                }
                 for lower in part.properties.lowercaseMapping.unicodeScalars {
                     if let latin = confusables[lower.value] {
                         out.append(latin)
@@ -94,9 +103,13 @@ struct NormalizedText {
         }
     }
 
-    /// Cyrillic and Greek letters drawn like Latin ones, lower case (the text is lower-cased first).
+    /// Letters drawn like Latin ones, capitals included (looked up before lower-casing): Cyrillic, Greek, Armenian,
+    /// small capitals and IPA. Not every script: enough that the usual substitutions do not hide a listed word.
     private static let confusables: [UInt32: UInt8] = {
         let pairs: [(String, Character)] = [
+            ("АΑᴀɑ", "a"), ("ВΒʙ", "b"), ("СϹᴄ", "c"), ("ᴅ", "d"), ("ЕΕᴇ", "e"), ("ɢ", "g"), ("НΗʜհ", "h"), ("ІΙɪɩ", "i"),
+            ("Јᴊ", "j"), ("КΚᴋ", "k"), ("ʟ", "l"), ("МΜᴍ", "m"), ("Νɴ", "n"), ("ОΟᴏօ", "o"), ("РΡᴘ", "p"), ("ʀ", "r"),
+            ("Ѕꜱ", "s"), ("ТΤᴛ", "t"), ("ᴜս", "u"), ("ᴠʋ", "v"), ("ᴡ", "w"), ("ХΧ", "x"), ("ΥʏУ", "y"), ("Ζᴢ", "z"),
             ("аα", "a"), ("вβ", "b"), ("сϲ", "c"), ("ԁ", "d"), ("еε", "e"), ("ғ", "f"), ("ɡ", "g"), ("һ", "h"), ("іιı", "i"),
             ("ј", "j"), ("кκ", "k"), ("ӏ", "l"), ("м", "m"), ("пη", "n"), ("оοσ", "o"), ("рρ", "p"), ("ԛ", "q"),
             ("ѕ", "s"), ("тτ", "t"), ("υ", "u"), ("ѵν", "v"), ("ԝω", "w"), ("хχ", "x"), ("уγ", "y"), ("ᴢ", "z"),

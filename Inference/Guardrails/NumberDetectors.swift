@@ -66,14 +66,35 @@ enum NumberDetectors {
         var index = 0
         while index < text.count {
             if ScanText.isDigit(text[index]), let (range, _) = digitRun(text, from: index, separators: [0x20, UInt8(ascii: "-")]) {
-                let digits = text.digits(range)
-                if (13...19).contains(digits.count), isCardNumber(digits) { found.append(SensitiveMatch(kind: .paymentCard, range: range)) }
+                if let card = cardWithin(text, range) { found.append(SensitiveMatch(kind: .paymentCard, range: card)) }
                 index = range.upperBound
             } else {
                 index += 1
             }
         }
         return found
+    }
+
+    /// The card in a run of digit groups: the whole run, or else the longest span of whole groups that is one (a
+    /// card followed by its expiry or its code, or after a quantity, is a run longer than any card).
+    static func cardWithin(_ text: ScanText, _ run: Range<Int>) -> Range<Int>? {
+        var groups: [Range<Int>] = []
+        var start = run.lowerBound
+        for index in run where !ScanText.isDigit(text[index]) {
+            if index > start { groups.append(start..<index) }
+            start = index + 1
+        }
+        if run.upperBound > start { groups.append(start..<run.upperBound) }
+        var best: Range<Int>?
+        for first in groups.indices {
+            for last in first..<groups.count {
+                let span = groups[first].lowerBound..<groups[last].upperBound
+                let digits = text.digits(span)
+                guard digits.count <= 19 else { break }
+                if digits.count >= 13, isCardNumber(digits), span.count > best?.count ?? 0 { best = span }
+            }
+        }
+        return best
     }
 
     /// AAA-GG-SSSS, with the numbers the Social Security Administration never issues left out.

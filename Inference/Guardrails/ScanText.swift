@@ -4,6 +4,8 @@ struct ScanText {
 
     init(_ text: String) { bytes = Array(text.utf8) }
 
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
     var count: Int { bytes.count }
 
     subscript(_ index: Int) -> UInt8 { index >= 0 && index < bytes.count ? bytes[index] : 0 }

@@ -3,7 +3,14 @@ public enum SensitiveScanner {
     /// The findings of `kinds` in `text`, in order of position; where two overlap, the kind that comes first in
     /// `SensitiveKind` stands (a private key's body is not also a run of base64 secrets).
     public static func scan(_ text: String, kinds: Set<SensitiveKind> = Set(SensitiveKind.allCases)) -> [SensitiveMatch] {
-        let scanned = ScanText(text)
+        var kept: [SensitiveMatch] = []
+        for match in all(ScanText(text), kinds: kinds) where !kept.contains(where: { $0.range.overlaps(match.range) }) { kept.append(match) }
+        return kept.sorted { $0.range.lowerBound < $1.range.lowerBound }
+    }
+
+    /// Every finding of `kinds`, overlapping ones included, in the order of the kinds: the guardrail filter resolves
+    /// overlaps by the actions its rules take, not by kind.
+    static func all(_ scanned: ScanText, kinds: Set<SensitiveKind>) -> [SensitiveMatch] {
         var all: [SensitiveMatch] = []
         for kind in kinds.sorted() {
             switch kind {
@@ -19,8 +26,6 @@ public enum SensitiveScanner {
             case .phone: all += NumberDetectors.phoneNumbers(scanned)
             }
         }
-        var kept: [SensitiveMatch] = []
-        for match in all where !kept.contains(where: { $0.range.overlaps(match.range) }) { kept.append(match) }
-        return kept.sorted { $0.range.lowerBound < $1.range.lowerBound }
+        return all
     }
 }

@@ -20,10 +20,13 @@ public struct StreamGuard: Sendable {
     public private(set) var trace = GuardrailTrace()
     /// The rule that blocked the answer, once one has.
     public private(set) var blockedBy: String?
+    /// Why, when the rule blocked because it could not judge the text (rather than because it found something).
+    public private(set) var unjudgedReason: String?
 
+    /// `window` is raised to the longest listed phrase: a phrase must fit in what is held to be judged whole.
     public init(filter: GuardrailFilter, window: Int) {
         self.filter = filter
-        self.window = window
+        self.window = max(window, filter.longestPhrase + 1)
     }
 
     /// Takes the model's next piece; returns the text that may go to the caller now (possibly empty). Once a rule
@@ -32,7 +35,9 @@ public struct StreamGuard: Sendable {
         guard blockedBy == nil else { return "" }
         held += Array(piece.utf8)
         unjudged += piece.utf8.count
-        guard unjudged >= max(16, window / 2) else { return "" }
+        // a long run without white space is judged less often as it grows (at most every KiB, so that what is held
+        // does not pass `maximumHeld` by much), so judging it stays near linear in its length
+        guard unjudged >= max(16, window / 2, min(held.count / 4, 1024)) else { return "" }
         unjudged = 0
         return release(final: false, placeholders: &placeholders)
     }
@@ -56,7 +61,17 @@ public struct StreamGuard: Sendable {
             held = []
             return ""
         }
-        var cut = final ? scanned.count : releasePoint(scanned, from: offset, findings: findings)
+        if let unjudged = findings.first(where: \.unjudged) {
+            trace.add([filter.decision(unjudged)])
+            blockedBy = filter.rules[unjudged.rule].name
+            unjudgedReason = unjudged.reason
+            held = []
+            return ""
+        }
+        guard var cut = final ? scanned.count : releasePoint(scanned, from: offset, findings: findings) else {
+            held = []
+            return ""
+        }
         while cut > offset, cut < scanned.count, scanned[cut] & 0xC0 == 0x80 { cut -= 1 }
         guard cut > offset else { return "" }
         let judged = findings.filter { $0.range.upperBound <= cut }
@@ -70,13 +85,25 @@ public struct StreamGuard: Sendable {
     }
 
     /// Where the text that may go now ends: a window before the end, and before any run still being written or
-    /// finding that reaches into the window.
-    private func releasePoint(_ bytes: [UInt8], from offset: Int, findings: [GuardrailFilter.Finding]) -> Int {
-        if bytes.count - offset > Self.maximumHeld { return bytes.count - window }
+    /// finding that reaches into the window. Past `maximumHeld`, a window before the end whatever the run, a finding
+    /// across that point going out whole (masked); nil, having blocked, when a finding runs from the start of what is
+    /// held to its end (a key with no END line followed by more than the window can hold: it cannot be judged whole).
+    private mutating func releasePoint(_ bytes: [UInt8], from offset: Int, findings: [GuardrailFilter.Finding]) -> Int? {
         var cut = max(offset, bytes.count - window)
         // never inside a run without white space: a placeholder to restore, an address, a key go out whole
         while cut > offset, !Self.isSpace(bytes[cut - 1]), cut == bytes.count || !Self.isSpace(bytes[cut]) { cut -= 1 }
         for finding in findings where finding.range.upperBound > cut { cut = min(cut, finding.range.lowerBound) }
+        guard cut == offset, bytes.count - offset > Self.maximumHeld else { return cut }
+        cut = bytes.count - window
+        for finding in findings where finding.range.lowerBound < cut && finding.range.upperBound > cut {
+            guard finding.range.upperBound < bytes.count else {
+                trace.add([filter.decision(finding)])
+                blockedBy = filter.rules[finding.rule].name
+                unjudgedReason = "a value that runs past the \(Self.maximumHeld) bytes a stream can hold back"
+                return nil
+            }
+            cut = finding.range.upperBound
+        }
         return cut
     }
 

@@ -153,18 +153,31 @@ enum TokenDetectors {
         return found
     }
 
-    /// Whether the header line ending at `index` (its closing dashes) is followed, after a newline (or a JSON
-    /// string's `\n`), by at least 16 characters of base64.
+    /// Whether the header line ending at `index` (its closing dashes) is followed by at least 16 characters of
+    /// base64: after white space or a JSON string's `\n` (a key indented in YAML, on one line, or with trailing
+    /// spaces after its header), and past the RFC 1421 headers of an encrypted key (`Proc-Type:`, `DEK-Info:`).
     static func bodyFollows(_ text: ScanText, after index: Int) -> Bool {
         var position = index
         while text[position] == UInt8(ascii: "-") { position += 1 }
-        if text[position] == 0x0D { position += 1 }
-        if text[position] == 0x0A {
-            position += 1
-        } else if text[position] == UInt8(ascii: "\\"), text[position + 1] == UInt8(ascii: "n") {
-            position += 2
-        } else {
-            return false
+        let start = position
+        func skipSpace() {
+            while true {
+                if [0x20, 0x09, 0x0D, 0x0A].contains(text[position]) {
+                    position += 1
+                } else if text[position] == UInt8(ascii: "\\"), text[position + 1] == UInt8(ascii: "n") {
+                    position += 2
+                } else {
+                    return
+                }
+            }
+        }
+        skipSpace()
+        guard position > start else { return false }
+        for header in ["Proc-Type:", "DEK-Info:"] where text.contains(header.lowercased(), in: position..<position + header.utf8.count) {
+            while position < text.count, text[position] != 0x0A, !(text[position] == UInt8(ascii: "\\") && text[position + 1] == UInt8(ascii: "n")) {
+                position += 1
+            }
+            skipSpace()
         }
         var run = 0
         while ScanText.isAlphanumeric(text[position]) || text[position] == UInt8(ascii: "+") || text[position] == UInt8(ascii: "/") {

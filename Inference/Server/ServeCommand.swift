@@ -189,13 +189,21 @@ enum Serve {
             return (nil, nil, nil)
         }
         let store = try GuardrailPolicyStore(path: path)
+        let policy = store.current().policy
+        if ([policy.defaultProfile] + policy.profiles).allSatisfy({ $0.rules.isEmpty }) && !policy.hasQuotas {
+            FileHandle.standardError.write(Data("inference-server: WARNING: the guardrail policy \(path) has no rules and no quotas: every request passes as it is\n".utf8))
+        }
         guard let statePath = options.string("--quota-state") ?? auditPath.map({ $0 + ".quotas" }) else {
             if store.current().policy.hasQuotas {
                 FileHandle.standardError.write(Data("inference-server: WARNING: the policy sets quotas but there is no --audit-log or --quota-state: their counters are kept in memory only and start from zero at every restart\n".utf8))
             }
             return (store, QuotaLedger(), nil)
         }
-        let file = QuotaStateFile(path: statePath)
+        let file = QuotaStateFile(path: statePath) { failure in
+            let line = failure.map { "inference-server: WARNING: the quota counters are not being kept: \($0)\n" }
+                ?? "inference-server: the quota counters are kept again in \(statePath)\n"
+            FileHandle.standardError.write(Data(line.utf8))
+        }
         do {
             return (store, try file.openLedger(), file)
         } catch {

@@ -116,6 +116,13 @@ final class ArchiveSource: Sendable {
         return done
     }
 
+    /// Where byte `offset` of the archive lies: in a split bundle, its part and the offset within it (an error names
+    /// the file to look at), else the bundle itself.
+    func location(of offset: Int64) -> (file: String, offset: Int64) {
+        guard isSplit, let part = parts.last(where: { $0.start <= offset }) else { return (path, offset) }
+        return (part.path, offset - part.start)
+    }
+
     /// `count` bytes from `offset`, or an error naming what ends too early.
     func bytes(at offset: Int64, count: Int, what: String) throws(BundleError) -> [UInt8] {
         var result = [UInt8](repeating: 0, count: count)

@@ -16,7 +16,8 @@ enum TarReader {
         var offset: Int64 = 0
         var pax: [String: String]?
         func fail(_ message: String, _ entry: String? = nil) -> BundleError {
-            BundleError(message, file: source.path, entry: entry, offset: offset)
+            let place = source.location(of: offset)
+            return BundleError(message, file: place.file, entry: entry, offset: place.offset)
         }
         while true {
             let header = try source.bytes(at: offset, count: Tar.block, what: "a header (no end-of-archive marker)")
@@ -93,7 +94,8 @@ enum TarReader {
             let count = Int(min(Int64(1 << 16), source.size - offset))
             let chunk = try source.bytes(at: offset, count: count, what: "the padding after the end")
             guard chunk.allSatisfy({ $0 == 0 }) else {
-                throw BundleError("data after the end of the archive", file: source.path, offset: offset)
+                let place = source.location(of: offset)
+                throw BundleError("data after the end of the archive", file: place.file, offset: place.offset)
             }
             offset += Int64(count)
         }

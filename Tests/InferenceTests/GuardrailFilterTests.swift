@@ -38,7 +38,28 @@ struct GuardrailFilterTests {
          "[EMPLOYEE_ID_1] and emp-123456 and [EMPLOYEE_ID_2]"),
         ("patterns: [ { name: 'ticket', regex: 'ticket #[0-9]+', ignore_case: true, action: 'mask', placeholder: 'T' } ]", "Ticket #42 é ticket #7",
          "[T_1] é [T_2]"),
+        // dashes of every kind, combining and enclosing marks, ideographic full stops (found by a hostile review)
+        ("detectors: { us_ssn: 'mask', phone: 'mask' }", "SSN 123\u{2013}45\u{2013}6789, call (415) 555\u{2212}0132", "SSN [US_SSN_1], call [PHONE_1]"),
+        ("detectors: { payment_card: 'mask' }", "card 4\u{0301}111 1\u{0332}111 1111 1111 ok", "card [PAYMENT_CARD_1] ok"),
+        ("detectors: { payment_card: 'mask' }", "card 4\u{20E3}111-1111\u{2011}1111-1111 ok", "card [PAYMENT_CARD_1] ok"),
+        ("detectors: { ip_address: 'mask' }", "host 10\u{3002}1\u{3002}2\u{3002}3 down", "host [IP_ADDRESS_1] down"),
+        // a card beside other digit groups: its expiry, its code, a quantity before it
+        ("detectors: { payment_card: 'mask' }", "4111 1111 1111 1111 12/26", "[PAYMENT_CARD_1] 12/26"),
+        ("detectors: { payment_card: 'mask' }", "card 4111 1111 1111 1111 123 thanks", "card [PAYMENT_CARD_1] 123 thanks"),
+        ("detectors: { payment_card: 'mask' }", "qty 2 4111 1111 1111 1111", "qty 2 [PAYMENT_CARD_1]"),
+        // capitals and other scripts' letters drawn like Latin ones
+        ("words: [ { name: 'codenames', phrases: ['project falcon'], action: 'mask' } ]",
+         "PROJECT FALCO\u{039D}, Project Falc\u{0585}n, Project F\u{1D00}lcon, ΡROJECT FALCON", "[CODENAMES_1], [CODENAMES_2], [CODENAMES_3], [CODENAMES_4]"),
+        // PEM keys as configuration files hold them
+        ("detectors: { private_key: 'mask' }", "key: |\n  -----BEGIN PRIVATE KEY-----\n  MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n  -----END PRIVATE KEY-----\nnext: 1",
+         "key: |\n  [PRIVATE_KEY_1]\nnext: 1"),
+        ("detectors: { private_key: 'mask' }", "-----BEGIN RSA PRIVATE KEY----- MIIEvQIBADANBgkqhkiG9w0BAQEFAASC -----END RSA PRIVATE KEY----- x",
+         "[PRIVATE_KEY_1] x"),
+        ("detectors: { private_key: 'mask' }",
+         "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,3F17F5316E2BAC89\n\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END RSA PRIVATE KEY-----",
+         "[PRIVATE_KEY_1]"),
         // overlaps: the stronger action stands, then the earlier and longer finding
+        ("detectors: { iban: 'log', payment_card: 'block' }", "charge AT70 4111 1111 1111 1111", "BLOCKED payment_card"),
         ("detectors: { email: 'mask' }, words: [ { name: 'w', phrases: ['example'], action: 'log' } ]", "x@example.com example", "[EMAIL_1] example"),
         ("detectors: { email: 'mask' }, words: [ { name: 'w', phrases: ['example'], action: 'block' } ]", "x@example.com", "BLOCKED w"),
     ]
@@ -50,6 +71,14 @@ struct GuardrailFilterTests {
         } else {
             #expect(outcome.text == expected)
         }
+    }
+
+    /// A pattern a crafted text sends into backtracking is stopped at its time limit, and the text is blocked: what
+    /// was not judged does not pass.
+    @Test func aPatternOutOfTimeBlocks() throws {
+        let outcome = try Self.run("patterns: [ { name: 'slow', regex: '(a|a)+b', action: 'log' } ]", String(repeating: "a", count: 40))
+        #expect(outcome.blockedBy == "slow" && outcome.unjudgedReason?.contains("time limit") == true)
+        #expect(outcome.decisions == [GuardrailDecision(rule: "slow", direction: "input", action: "block", count: 0)])
     }
 
     @Test func decisionsCountWithoutTheValuesUnlessAsked() throws {

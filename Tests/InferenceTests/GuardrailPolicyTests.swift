@@ -92,6 +92,19 @@ struct GuardrailPolicyTests {
         for pattern in refused { #expect(GuardrailPolicyParser.nestsQuantifiers(pattern), "\(pattern)") }
     }
 
+    /// A file that is not JSON5 at all (a credentials file named by mistake) is refused without its words repeated.
+    @Test func aFileThatIsNoPolicyIsNotQuoted() {
+        for text in ["AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "root:$6$salt$hash:19000:0:99999:7:::"] {
+            do {
+                _ = try GuardrailPolicyParser.parse(text, file: "p.json5")
+                Issue.record("accepted")
+            } catch {
+                #expect(error.description.hasPrefix("p.json5:1:1: ") && !error.description.contains("AKIA") && !error.description.contains("root"),
+                        "\(error.description)")
+            }
+        }
+    }
+
     @Test func aBadEditKeepsTheLastGoodPolicy() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -113,6 +126,11 @@ struct GuardrailPolicyTests {
         #expect(store.reloadFailures == 1)
         Thread.sleep(forTimeInterval: 1.1)
         #expect(store.current().reload == nil, "the same bad file is reported once")
+        try FileManager.default.removeItem(atPath: path)
+        Thread.sleep(forTimeInterval: 1.1)
+        #expect(store.current().reload != nil)
+        Thread.sleep(forTimeInterval: 1.1)
+        #expect(store.current().reload == nil, "a missing file is reported once too")
         let good = "{ version: 1, default: { detectors: { phone: 'mask' } } }"
         try write(good)
         Thread.sleep(forTimeInterval: 1.1)

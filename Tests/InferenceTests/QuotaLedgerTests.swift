@@ -90,6 +90,22 @@ struct QuotaLedgerTests {
         #expect(spend(Self.now, "e"), "a new UTC day")
     }
 
+    /// Counters that cannot be written stop the start; a link planted at the temporary name is not followed.
+    @Test func countersThatCannotBeKeptStopTheStart() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("quotas-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(throws: QuotaStateFile.StateError.self) { try QuotaStateFile(path: directory.appendingPathComponent("missing/q").path).openLedger() }
+        #expect(throws: QuotaStateFile.StateError.self) { try QuotaStateFile(path: directory.path).openLedger() }
+        let victim = directory.appendingPathComponent("victim")
+        try Data("keep".utf8).write(to: victim)
+        let path = directory.appendingPathComponent("q").path
+        try FileManager.default.createSymbolicLink(atPath: path + ".tmp", withDestinationPath: victim.path)
+        _ = try QuotaStateFile(path: path).openLedger()
+        #expect(try String(contentsOf: victim, encoding: .utf8) == "keep")
+        #expect(FileManager.default.fileExists(atPath: path))
+    }
+
     @Test func countersSurviveARestartAndACrashCountsWhatWasHeld() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("quotas-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: path) }

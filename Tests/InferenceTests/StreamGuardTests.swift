@@ -68,6 +68,34 @@ struct StreamGuardTests {
         #expect(!sent.contains("4111") && sent.hasPrefix("Sure"))
     }
 
+    /// What a hostile review sent through the window: a phrase longer than the window, a key with no END line
+    /// followed by more than the window can hold, a minified document with addresses past 8 KiB, a window of 16
+    /// bytes over a key. Nothing of a value leaves.
+    @Test func valuesLongerThanTheWindowDoNotLeak() throws {
+        func stream(_ rules: String, _ text: String, window: Int = 64) throws -> (sent: String, blockedBy: String?) {
+            let filter = GuardrailFilter(profile: try GuardrailFilterTests.profile(rules), direction: .output)
+            var placeholders = Placeholders()
+            var guardian = StreamGuard(filter: filter, window: window)
+            var sent = ""
+            for piece in Self.pieces(text, longest: 5, seed: 11) { sent += guardian.push(piece, placeholders: &placeholders) }
+            sent += guardian.finish(placeholders: &placeholders)
+            return (sent, guardian.blockedBy)
+        }
+        let phrase = "the board approved the acquisition of the northern subsidiary for an undisclosed sum on friday"
+        let long = try stream("words: [ { name: 'deal', phrases: ['\(phrase)'], output: 'block' } ]", "News: \(phrase). More later.")
+        #expect(long.blockedBy == "deal" && !long.sent.contains("acquisition"))
+        let body = (0..<20).map { _ in "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7" }.joined(separator: "\n")
+        let prose = String(repeating: "and then the story goes on for a while ", count: 230)
+        let open = try stream("detectors: { private_key: 'mask' }", "-----BEGIN PRIVATE KEY-----\n\(body)\n\(prose)")
+        #expect(open.blockedBy == "private_key" && !open.sent.contains("MIIEvQ") && !open.sent.contains("BEGIN"), "\(open.blockedBy ?? "none"): \(open.sent.prefix(300))")
+        let minified = "{\"pad\":\"" + String(repeating: "a", count: 8000) + "\",\"to\":\""
+            + (0..<12).map { "user\(String(format: "%02d", $0))@example.com" }.joined(separator: ",") + "\"}"
+        let document = try stream("detectors: { email: 'mask' }", minified)
+        #expect(document.blockedBy == nil && !document.sent.contains("@example.com"))
+        let narrow = try stream("detectors: { private_key: 'block' }", "Here: -----BEGIN RSA PRIVATE KEY-----\n\(body)\n-----END RSA PRIVATE KEY-----", window: 16)
+        #expect(narrow.blockedBy == "private_key" && !narrow.sent.contains("MIIEvQ"))
+    }
+
     @Test func textWithoutFindingsFlowsOneWindowBehind() throws {
         let filter = GuardrailFilter(profile: try GuardrailFilterTests.profile("detectors: { email: 'mask' }"), direction: .output)
         var placeholders = Placeholders()

@@ -14,6 +14,8 @@ import hashlib
 import json
 import os
 import re
+import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -261,6 +263,28 @@ class GuardrailTests(unittest.TestCase):
             content = log.read()
         for value in ("jane.doe@example.com", "Project  FALCON", "ops@example.org"):
             self.assertNotIn(value, content, "a masked value reached the audit log")
+
+    def test_a_stream_its_client_cuts_keeps_placeholders_in_the_audit_log(self):
+        """The client resets the connection once its own address has come back to it: the record of what reached it
+        keeps the placeholder (found by a hostile review: it kept the restored address)."""
+        body = {"model": MODEL_ID, "messages": [{"role": "user", "content": PROMPT}], "max_tokens": 200, "temperature": 0,
+                "response_format": constant(ANSWER + " and" * 25), "stream": True}
+        request = ("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   f"Authorization: Bearer {self.server.key['ci']}\r\nContent-Length: {len(json.dumps(body))}\r\n\r\n{json.dumps(body)}")
+        host, port = self.server.base.rsplit("/", 1)[1].split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as connection:
+            connection.sendall(request.encode())
+            seen = b""
+            while b"jane.doe@example.com" not in seen:
+                data = connection.recv(4096)
+                self.assertTrue(data, "the stream ended before the address came back")
+                seen += data
+            request_id = re.search(rb"X-Request-Id: (\S+)", seen, re.IGNORECASE).group(1).decode()
+            # a reset, not a polite close: the server's next write fails
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        record = self.server.record(request_id)
+        self.assertNotIn("jane.doe@example.com", json.dumps(record), "the caller's restored address reached the audit log")
+        self.assertIn("[EMAIL_1]", record["completion"])
 
     # blocks
 

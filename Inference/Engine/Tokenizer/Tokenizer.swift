@@ -73,8 +73,9 @@ public struct Tokenizer: Sendable {
                 var rest = piece
                 var searched = rest
                 while let match = Self.firstRange(of: special.text, in: searched) {
-                    // a control token spelled inside literal text is that text (a user-defined token is text anyway)
-                    if special.kind != .userDefined, literal.contains(where: { $0.overlaps(match) }) {
+                    // a control token spelled inside literal text is that text; so is a user-defined token that looks
+                    // like markup (converters type chat delimiters that way), while other user-defined tokens are words
+                    if special.kind != .userDefined || Self.looksLikeMarkup(special.text), literal.contains(where: { $0.overlaps(match) }) {
                         searched = searched[(match.lowerBound + 1)...]
                         continue
                     }
@@ -88,6 +89,12 @@ public struct Tokenizer: Sendable {
             }
         }
         return fragments
+    }
+
+    /// `<...>` or `[...]`: how chat formats spell their delimiters (`<|im_start|>`, `<start_of_turn>`, `[INST]`).
+    static func looksLikeMarkup(_ text: [UInt8]) -> Bool {
+        guard text.count >= 3, let first = text.first, let last = text.last else { return false }
+        return (first == UInt8(ascii: "<") && last == UInt8(ascii: ">")) || (first == UInt8(ascii: "[") && last == UInt8(ascii: "]"))
     }
 
     private static func firstRange(of needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Range<Int>? {

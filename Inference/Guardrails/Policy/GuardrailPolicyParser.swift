@@ -8,7 +8,13 @@ import TextSafety
 /// by field (null lifts one), and anything else it sets replaces the default's.
 public enum GuardrailPolicyParser {
     public static func parse(_ text: String, file: String) throws(StackError) -> GuardrailPolicy {
-        let root = try JSON5Parser.parse(text, file: file)
+        let root: JSON5Node
+        do {
+            root = try JSON5Parser.parse(text, file: file)
+        } catch {
+            // a file that is no JSON5 at all may be the wrong file (a credentials file): its words are not repeated
+            throw StackError(Self.withoutQuotes(error.message), at: error.location)
+        }
         let fields = try ObjectFields(root, allowed: ["version", "default", "profiles"], context: "the policy")
         guard let version = fields["version"] else {
             throw StackError("the policy is missing 'version' (this server reads version 1)", at: root.location)
@@ -222,6 +228,11 @@ public enum GuardrailPolicyParser {
         }
         characters.removeAll()
         return false
+    }
+
+    /// `message` with what it quotes from the file ('…') left out.
+    static func withoutQuotes(_ message: String) -> String {
+        message.replacingOccurrences(of: "'[^']*'", with: "'…'", options: .regularExpression)
     }
 
     private static func isName(_ text: String) -> Bool {

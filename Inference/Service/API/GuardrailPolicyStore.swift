@@ -18,7 +18,8 @@ public final class GuardrailPolicyStore: Sendable {
         var policy: GuardrailPolicy
         var stamp: FileStamp?
         var checked = ContinuousClock.now
-        var rejectedStamp: FileStamp?
+        /// The file as it was when last refused (`.some(nil)`: missing), so one bad state is reported once.
+        var rejected: FileStamp?? = nil
         var failures = 0
     }
     private let state: Mutex<State>
@@ -42,19 +43,19 @@ public final class GuardrailPolicyStore: Sendable {
         }
         guard due else { return (state.withLock { $0.policy }, nil) }
         let stamp = FileStamp(path)
-        let unchanged = state.withLock { $0.stamp == stamp || ($0.rejectedStamp != nil && $0.rejectedStamp == stamp) }
+        let unchanged = state.withLock { $0.stamp == stamp || $0.rejected == .some(stamp) }
         guard !unchanged else { return (state.withLock { $0.policy }, nil) }
         do {
             let policy = try Self.read(path)
             return state.withLock { state in
                 state.policy = policy
                 state.stamp = stamp
-                state.rejectedStamp = nil
+                state.rejected = nil
                 return (policy, .loaded(sha256: policy.sha256))
             }
         } catch {
             return state.withLock { state in
-                state.rejectedStamp = stamp
+                state.rejected = .some(stamp)
                 state.failures += 1
                 return (state.policy, .rejected("the guardrail policy was not reloaded; the last good one (SHA-256 \(state.policy.sha256.prefix(16))) "
                                                    + "stays in force: \(error.description)"))

@@ -60,6 +60,11 @@ extension OpenAIService {
         }
         let maxTokens = min(parameters.maxTokens ?? Int.max, model.context - prompt.count)
         record.entry.parameters = parameters.recorded.filter { $0.key != "messages" && $0.key != "prompt" }
+        if guardrails != nil, !parameters.stop.isEmpty {
+            var judged: [AuditValue] = []
+            for stop in parameters.stop { judged.append(.string(try guardrails!.filterStop(stop))) }
+            record.entry.parameters?["stop"] = .array(judged)
+        }
         record.entry.prompt = auditContent(text)
         record.entry.promptTokens = prompt.count
         let quota = try reserveQuota(guardrails, tokens: prompt.count + maxTokens, record: &record)
@@ -195,7 +200,8 @@ extension OpenAIService {
             if identity.chat { choice["delta"] = delta ?? [:] } else { choice["text"] = text ?? "" }
             return identity.object(choices: [choice], usage: includeUsage ? NSNull() : nil, chunk: true)
         }
-        // output: what the model wrote; judged: what the output rules let out of it (the audit log's answer)
+        // output: what the model wrote; judged: what the output rules let out of it (the audit log's answer);
+        // delivered: what of that reached the client, as judged (never with the caller's restored values)
         var output = "", judged = "", delivered = ""
         var open = !identity.chat || send(chunk(["role": "assistant", "content": ""]))
         var summary: CompletionSummary?
@@ -209,16 +215,14 @@ extension OpenAIService {
                 guardrails!.elapsed += ContinuousClock.now - start
                 holdBack = window
                 if let rule = window.blockedBy {
-                    failure = Guardrails.blocked(rule, window.trace.decisions, .output, param: nil)
+                    failure = Guardrails.blocked(rule, window.trace.decisions, .output, param: nil, unjudged: window.unjudgedReason)
                     return
                 }
-                judged += outgoing
-                outgoing = guardrails!.restored(outgoing)
-            } else {
-                judged += outgoing
             }
-            guard !outgoing.isEmpty, open else { return }
-            open = send(chunk(["content": outgoing], text: outgoing))
+            judged += outgoing
+            let shown = guardrails?.restored(outgoing) ?? outgoing
+            guard !shown.isEmpty, open else { return }
+            open = send(chunk(["content": shown], text: shown))
             if open { delivered += outgoing }
         }
         while open, summary == nil, failure == nil {

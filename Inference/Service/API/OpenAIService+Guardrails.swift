@@ -30,7 +30,18 @@ extension OpenAIService {
             let outcome = input.filter(text, placeholders: &placeholders)
             elapsed += ContinuousClock.now - start
             trace.add(outcome.decisions)
-            if let rule = outcome.blockedBy { throw Self.blocked(rule, outcome.decisions, .input, param: param) }
+            if let rule = outcome.blockedBy { throw Self.blocked(rule, outcome.decisions, .input, param: param, unjudged: outcome.unjudgedReason) }
+            return outcome.text
+        }
+
+        /// A stop sequence as the input rules judge it: blocked like the prompt, or masked for the audit log only
+        /// (the model's raw text is what a stop sequence is matched against), on placeholders of its own.
+        mutating func filterStop(_ text: String) throws(APIError) -> String {
+            guard !input.isEmpty else { return text }
+            var scratch = Placeholders()
+            let outcome = input.filter(text, placeholders: &scratch)
+            trace.add(outcome.decisions)
+            if let rule = outcome.blockedBy { throw Self.blocked(rule, outcome.decisions, .input, param: "stop", unjudged: outcome.unjudgedReason) }
             return outcome.text
         }
 
@@ -43,7 +54,7 @@ extension OpenAIService {
                 let outcome = output.filter(text, placeholders: &placeholders)
                 elapsed += ContinuousClock.now - start
                 trace.add(outcome.decisions)
-                if let rule = outcome.blockedBy { throw Self.blocked(rule, outcome.decisions, .output, param: nil) }
+                if let rule = outcome.blockedBy { throw Self.blocked(rule, outcome.decisions, .output, param: nil, unjudged: outcome.unjudgedReason) }
                 judged = outcome.text
             }
             return (judged, restored(judged))
@@ -62,11 +73,15 @@ extension OpenAIService {
                                         microseconds: Int(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000))
         }
 
-        static func blocked(_ rule: String, _ decisions: [GuardrailDecision], _ direction: GuardrailPolicy.Direction, param: String?) -> APIError {
+        /// The 400 of a blocking rule: what it found (a count, never the text), or why it could not judge the text.
+        static func blocked(_ rule: String, _ decisions: [GuardrailDecision], _ direction: GuardrailPolicy.Direction, param: String?,
+                            unjudged: String? = nil) -> APIError {
             let count = decisions.first { $0.rule == rule }?.count ?? 1
             let what = direction == .input ? "the request was refused" : "the answer was withheld"
-            return APIError(status: 400, message: "\(what) by the guardrail policy: rule '\(rule)' found \(count) match\(count == 1 ? "" : "es") "
-                                + "in the \(direction == .input ? "prompt" : "answer")", type: "invalid_request_error", param: param,
+            let place = direction == .input ? "prompt" : "answer"
+            let why = unjudged.map { "rule '\(rule)' could not judge the \(place): \($0)" }
+                ?? "rule '\(rule)' found \(count) match\(count == 1 ? "" : "es") in the \(place)"
+            return APIError(status: 400, message: "\(what) by the guardrail policy: \(why)", type: "invalid_request_error", param: param,
                             code: "guardrail_blocked")
         }
     }

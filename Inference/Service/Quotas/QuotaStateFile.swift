@@ -20,13 +20,17 @@ public final class QuotaStateFile: Sendable {
     }
 
     public let path: String
+    /// Hears of a write that failed, and of the first that succeeds after (nil), to report it: counters that are not
+    /// kept would be a fresh budget for every key at the next restart.
+    private let onWriteOutcome: @Sendable (String?) -> Void
     private let queue = DispatchQueue(label: "inference-server.quotas")
     private let pending = Atomic<Bool>(false)
     private let failure = Mutex<String?>(nil)
     private let opened = Mutex<QuotaLedger?>(nil)
 
-    public init(path: String) {
+    public init(path: String, onWriteOutcome: @escaping @Sendable (String?) -> Void = { _ in }) {
         self.path = path
+        self.onWriteOutcome = onWriteOutcome
     }
 
     /// The ledger over the counters in the file (none when it does not exist yet).
@@ -46,6 +50,9 @@ public final class QuotaStateFile: Sendable {
                 usage[identity] = mine
             }
         }
+        // written once now: a path that cannot be written stops the start, not the next restart's counters
+        write(usage)
+        if let failure = lastFailure { throw StateError(description: "the quota counters cannot be kept: \(failure)") }
         // the file and its ledger live as long as the server: the cycle between them is never collected, by design
         let ledger = QuotaLedger(usage: usage) { [self] in schedule() }
         opened.withLock { $0 = ledger }
@@ -71,7 +78,9 @@ public final class QuotaStateFile: Sendable {
         encoder.outputFormatting = [.sortedKeys]
         guard let data = try? encoder.encode(File(identities: usage)) else { return }
         let temporary = "\(path).tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        // made anew, never followed: a link planted at the temporary name cannot aim the write elsewhere
+        unlink(temporary)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { return record("cannot write \(temporary): \(String(cString: strerror(errno)))") }
         let written = data.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
         let synced = fsync(descriptor) == 0
@@ -83,5 +92,11 @@ public final class QuotaStateFile: Sendable {
         record(nil)
     }
 
-    private func record(_ message: String?) { failure.withLock { $0 = message } }
+    private func record(_ message: String?) {
+        let changed = failure.withLock { old -> Bool in
+            defer { old = message }
+            return old != message
+        }
+        if changed { onWriteOutcome(message) }
+    }
 }
