@@ -156,23 +156,34 @@ public struct GuardrailFilter: Sendable {
     private static func matches(of pattern: Pattern, in text: NormalizedText) -> [Range<Int>]? {
         let string = text.string
         let utf16 = string.utf16
+        guard pattern.watched else {
+            return pattern.expression.matches(in: string, range: NSRange(location: 0, length: utf16.count)).compactMap { match in
+                match.range.length > 0 ? originalRange(match.range, in: string, text) : nil
+            }
+        }
         let deadline = ContinuousClock.now + .milliseconds(timeLimitMs(text.bytes.count))
         var found: [NSRange] = []
         var outOfTime = false
-        // reportProgress: ICU calls back during a long match too, where the deadline can stop it
+        var calls = 0
+        // reportProgress: ICU calls back during a long match too, where the deadline can stop it (the clock read one
+        // call in 64: ICU calls back often)
         pattern.expression.enumerateMatches(in: string, options: [.reportProgress], range: NSRange(location: 0, length: utf16.count)) { result, _, stop in
             if let result, result.range.length > 0 { found.append(result.range) }
-            if ContinuousClock.now > deadline {
+            calls += 1
+            if calls & 63 == 0, ContinuousClock.now > deadline {
                 outOfTime = true
                 stop.pointee = true
             }
         }
         guard !outOfTime else { return nil }
-        return found.compactMap { match in
-            guard let range = Range(match, in: string) else { return nil }
-            let lower = string.utf8.distance(from: string.startIndex, to: range.lowerBound)
-            let upper = lower + string.utf8.distance(from: range.lowerBound, to: range.upperBound)
-            return text.originalRange(lower..<upper)
-        }
+        return found.compactMap { originalRange($0, in: string, text) }
+    }
+
+    /// A match's UTF-16 range in the normalized string, as bytes of the original text.
+    private static func originalRange(_ match: NSRange, in string: String, _ text: NormalizedText) -> Range<Int>? {
+        guard let range = Range(match, in: string) else { return nil }
+        let lower = string.utf8.distance(from: string.startIndex, to: range.lowerBound)
+        let upper = lower + string.utf8.distance(from: range.lowerBound, to: range.upperBound)
+        return text.originalRange(lower..<upper)
     }
 }

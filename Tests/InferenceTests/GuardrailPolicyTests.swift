@@ -84,12 +84,15 @@ struct GuardrailPolicyTests {
         }
     }
 
-    /// Patterns that repeat nothing that repeats are accepted, those that do are refused.
-    @Test func nestedRepetitionIsTheShapeRefused() {
-        let accepted = ["EMP-[0-9]{6}", "(ab)+c", "(a|b)c+", "x(?:y)+", "[(+]+", "\\(a+\\)+", "(a)(b+)", "(?i)ticket #[0-9]+", "(a?)+"]
+    /// Patterns that repeat nothing that repeats are accepted, those that do are refused; those that may backtrack
+    /// run against a clock, the others without one.
+    @Test func theShapeOfAPatternDecidesHowItRuns() {
+        let plain = ["EMP-[0-9]{6}", "INC[0-9]{7}", "[a-z0-9-]+\\.corp\\.example\\.net", "(?i)ticket #[0-9]+", "[(+]+", "a{2,5}b+", "(a|b)c+"]
+        let watched = ["(ab)+c", "x(?:y)+", "\\(a+\\)+x+", "(a)(b+)c*", "(a?)+", "(a|a)+b", "\\d*\\d*x", "a+b+", "x{2,}y*"]
         let refused = ["(a+)+", "(a*)*b", "((ab)+)+", "(x{2,})+", "([a-z]+\\.)+", "(?:\\d+)+"]
-        for pattern in accepted { #expect(!GuardrailPolicyParser.nestsQuantifiers(pattern), "\(pattern)") }
-        for pattern in refused { #expect(GuardrailPolicyParser.nestsQuantifiers(pattern), "\(pattern)") }
+        for pattern in plain { #expect(!PatternShape(pattern).mayBacktrack && !PatternShape(pattern).nestsRepetition, "\(pattern)") }
+        for pattern in watched { #expect(PatternShape(pattern).mayBacktrack && !PatternShape(pattern).nestsRepetition, "\(pattern)") }
+        for pattern in refused { #expect(PatternShape(pattern).nestsRepetition, "\(pattern)") }
     }
 
     /// A file that is not JSON5 at all (a credentials file named by mistake) is refused without its words repeated.

@@ -96,4 +96,7 @@ public struct QuotaLimits: Sendable, Equatable {
 public struct Pattern: @unchecked Sendable {
     public let source: String
     let expression: NSRegularExpression
+    /// Whether its shape lets a crafted text make it slow (`PatternShape.mayBacktrack`): it then runs against a time
+    /// limit, which costs a call back from ICU at every position, so a pattern that cannot be slow runs without.
+    let watched: Bool
 }

@@ -95,11 +95,12 @@ public enum GuardrailPolicyParser {
                 guard expression.firstMatch(in: "", range: NSRange(location: 0, length: 0)) == nil else {
                     throw StackError("'regex' matches the empty text, so it would match everywhere", at: entry.location(of: "regex"))
                 }
-                guard !Self.nestsQuantifiers(source) else {
+                let shape = PatternShape(source)
+                guard !shape.nestsRepetition else {
                     throw StackError("'regex' repeats a group that itself repeats (as in (a+)+): a crafted prompt could make it run for "
                                      + "minutes; write it without the nested repetition", at: entry.location(of: "regex"))
                 }
-                try add(.pattern(Pattern(source: source, expression: expression)), entry, to: &profile)
+                try add(.pattern(Pattern(source: source, expression: expression, watched: shape.mayBacktrack)), entry, to: &profile)
             }
         }
         if let flag = try fields.bool("pseudonymize") { profile.pseudonymize = flag }
@@ -188,46 +189,6 @@ public enum GuardrailPolicyParser {
             }
         }
         return limits
-    }
-
-    /// Whether a quantified group contains a quantifier: the shape of catastrophic backtracking, which ICU (and so a
-    /// pattern over a request's text) cannot bound in time. Escapes and character classes are skipped.
-    static func nestsQuantifiers(_ pattern: String) -> Bool {
-        var quantified: [Bool] = []   // per open group: whether something inside it repeats
-        var characters = Array(pattern)
-        var index = 0
-        var inClass = false
-        func quantifier(at position: Int) -> Bool {
-            position < characters.count && "*+?{".contains(characters[position])
-                && !(characters[position] == "?" && position > 0 && characters[position - 1] == "(")
-        }
-        while index < characters.count {
-            let character = characters[index]
-            if character == "\\" {
-                index += 2
-                if index <= characters.count, quantifier(at: index), !quantified.isEmpty, characters[index] != "?" { quantified[quantified.count - 1] = true }
-                continue
-            }
-            if inClass {
-                if character == "]" { inClass = false; if quantifier(at: index + 1), characters[index + 1] != "?", !quantified.isEmpty { quantified[quantified.count - 1] = true } }
-                index += 1
-                continue
-            }
-            switch character {
-            case "[": inClass = true
-            case "(": quantified.append(false)
-            case ")":
-                let inner = quantified.popLast() ?? false
-                if quantifier(at: index + 1), characters[index + 1] != "?", inner { return true }
-                if inner, !quantified.isEmpty { quantified[quantified.count - 1] = true }
-            case "*", "+", "{":
-                if !quantified.isEmpty { quantified[quantified.count - 1] = true }
-            default: break
-            }
-            index += 1
-        }
-        characters.removeAll()
-        return false
     }
 
     /// `message` with what it quotes from the file ('…') left out.
