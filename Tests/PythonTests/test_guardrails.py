@@ -26,6 +26,8 @@ import httpx
 import openai
 from prometheus_client.parser import text_string_to_metric_families
 
+from test_openai_client import start_serve
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 BINARY = os.path.join(ROOT, ".build", "debug", "inference-server")
 MODEL = os.path.join(ROOT, "Tests", "InferenceTests", "Fixtures", "models", "llama-q8_0.gguf")
@@ -75,13 +77,7 @@ class Server:
 
     def start(self):
         self.errors = []
-        self.process = subprocess.Popen(self.arguments, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.process.stdout.readline()
-        match = re.search(r"listening on (https?)://127\.0\.0\.1:(\d+)", line)
-        if not match:
-            self.process.kill()
-            raise RuntimeError("serve did not start: " + line + self.process.stderr.read())
-        self.base = f"{match.group(1)}://127.0.0.1:{match.group(2)}"
+        self.process, self.base = start_serve(self.arguments)
         self.reader = threading.Thread(target=lambda: self.errors.extend(self.process.stderr), daemon=True)
         self.reader.start()
 

@@ -24,6 +24,18 @@ BINARY = os.path.join(ROOT, ".build", "debug", "inference-server")
 MODEL = os.path.join(ROOT, "Tests", "InferenceTests", "Fixtures", "models", "llama-q8_0.gguf")
 
 
+def start_serve(arguments):
+    """Starts `inference-server serve` with `arguments` (on port 0) and waits for its listening line: the process and
+    its base URL."""
+    process = subprocess.Popen(arguments, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    match = re.search(r"listening on (https?)://127\.0\.0\.1:(\d+)", line)
+    if not match:
+        process.kill()
+        raise RuntimeError("serve did not start: " + line + process.stderr.read())
+    return process, f"{match.group(1)}://127.0.0.1:{match.group(2)}"
+
+
 class Server:
     """A serve process on a free loopback port, with a fresh key and audit log."""
 
@@ -36,13 +48,7 @@ class Server:
                      "--parallel", "8", "--ctx", "256", "--threads", "2", "--model-id", "qwen2-test", "--rate-limit", "0", *extra]
         if tls:
             arguments += ["--tls-cert", tls[0], "--tls-key", tls[1]]
-        self.process = subprocess.Popen(arguments, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.process.stdout.readline()
-        match = re.search(r"listening on (https?)://127\.0\.0\.1:(\d+)", line)
-        if not match:
-            self.process.kill()
-            raise RuntimeError("serve did not start: " + line + self.process.stderr.read())
-        self.base = f"{match.group(1)}://127.0.0.1:{match.group(2)}"
+        self.process, self.base = start_serve(arguments)
 
     def client(self, **options):
         options.setdefault("api_key", self.key)
