@@ -58,7 +58,7 @@ public struct GuardrailFilter: Sendable {
 
     /// The rules' findings in `text`, overlaps resolved: the stronger action stands, then the earlier start, then the
     /// longer match. Findings before `from` (text already released) are left out.
-    func findings(in text: String, from: Int = 0) -> [Finding] {
+    func findings(in text: String, from: Int = 0, clock: PatternClock? = nil) -> [Finding] {
         guard !rules.isEmpty else { return [] }
         var all: [Finding] = []
         var compatible: NormalizedText?
@@ -72,9 +72,10 @@ public struct GuardrailFilter: Sendable {
                 all += list.matches(in: folded!).map { Finding(rule: index, range: folded!.originalRange($0)) }
             case .pattern(let pattern):
                 if compatible == nil { compatible = NormalizedText(text, form: .compatible) }
-                guard let ranges = Self.matches(of: pattern, in: compatible!) else {
+                guard let ranges = Self.matches(of: pattern, in: compatible!, clock: clock) else {
                     return [Finding(rule: index, range: 0..<0, unjudged: true,
-                                    reason: "its pattern ran past its time limit (\(Self.timeLimitMs(text.utf8.count)) ms for this text)")]
+                                    reason: "its pattern ran past its time limit (\(Self.timeLimitMs(text.utf8.count)) ms of CPU for this text, "
+                                        + "within the request's \(Self.requestBudgetMs) ms)")]
                 }
                 all += ranges.map { Finding(rule: index, range: $0) }
             }
@@ -97,8 +98,26 @@ public struct GuardrailFilter: Sendable {
             return a.range.count > b.range.count
         }
         var kept: [Finding] = []
-        for finding in all where !kept.contains(where: { $0.range.overlaps(finding.range) }) { kept.append(finding) }
-        return kept.sorted { $0.range.lowerBound < $1.range.lowerBound }
+        for finding in all {
+            guard let index = kept.firstIndex(where: { $0.range.overlaps(finding.range) }) else {
+                kept.append(finding)
+                continue
+            }
+            // two masks that overlap mask their union: neither value keeps a part in the clear
+            if rules[kept[index].rule].action(direction) == .mask, rules[finding.rule].action(direction) == .mask {
+                kept[index].range = min(kept[index].range.lowerBound, finding.range.lowerBound)..<max(kept[index].range.upperBound, finding.range.upperBound)
+            }
+        }
+        kept.sort { $0.range.lowerBound < $1.range.lowerBound }
+        var merged: [Finding] = []
+        for finding in kept {
+            if let last = merged.last, last.range.overlaps(finding.range) {
+                merged[merged.count - 1].range = last.range.lowerBound..<max(last.range.upperBound, finding.range.upperBound)
+            } else {
+                merged.append(finding)
+            }
+        }
+        return merged
     }
 
     /// Applies the findings to `text`: the first blocking one blocks, masked ones become placeholders, logged ones
@@ -133,8 +152,8 @@ public struct GuardrailFilter: Sendable {
     }
 
     /// Finds and applies in one step.
-    public func filter(_ text: String, placeholders: inout Placeholders) -> Outcome {
-        apply(findings(in: text), to: text, placeholders: &placeholders)
+    public func filter(_ text: String, placeholders: inout Placeholders, clock: PatternClock? = nil) -> Outcome {
+        apply(findings(in: text, clock: clock), to: text, placeholders: &placeholders)
     }
 
     /// The decision of a rule that could not judge the text: blocked, with no finding counted.
@@ -152,29 +171,40 @@ public struct GuardrailFilter: Sendable {
     /// crafted text sends into it is stopped, and the text is blocked rather than passed unjudged.
     static func timeLimitMs(_ bytes: Int) -> Int { 25 + bytes / 20_000 }
 
+    /// The CPU time all the patterns of one request may take (`PatternClock`).
+    public static let requestBudgetMs = 200
+
+    /// Below this length, a pattern that cannot backtrack is matched without the clock: quadratic in so few bytes
+    /// is nothing.
+    static let unwatchedBytes = 512
+
     /// A pattern's matches in the compatible form, as byte ranges of the original text; nil when it ran out of time.
-    private static func matches(of pattern: Pattern, in text: NormalizedText) -> [Range<Int>]? {
+    private static func matches(of pattern: Pattern, in text: NormalizedText, clock: PatternClock?) -> [Range<Int>]? {
         let string = text.string
         let utf16 = string.utf16
-        guard pattern.watched else {
+        guard pattern.watched || text.bytes.count > unwatchedBytes else {
             return pattern.expression.matches(in: string, range: NSRange(location: 0, length: utf16.count)).compactMap { match in
                 match.range.length > 0 ? originalRange(match.range, in: string, text) : nil
             }
         }
-        let deadline = ContinuousClock.now + .milliseconds(timeLimitMs(text.bytes.count))
+        let started = PatternClock.threadTime()
+        let limit = min(Duration.milliseconds(timeLimitMs(text.bytes.count)), clock?.left ?? .seconds(3600))
         var found: [NSRange] = []
-        var outOfTime = false
+        var outOfTime = limit <= .zero
         var calls = 0
-        // reportProgress: ICU calls back during a long match too, where the deadline can stop it (the clock read one
-        // call in 64: ICU calls back often)
-        pattern.expression.enumerateMatches(in: string, options: [.reportProgress], range: NSRange(location: 0, length: utf16.count)) { result, _, stop in
-            if let result, result.range.length > 0 { found.append(result.range) }
-            calls += 1
-            if calls & 63 == 0, ContinuousClock.now > deadline {
-                outOfTime = true
-                stop.pointee = true
+        // reportProgress: ICU calls back during a long match too, where the limit can stop it (the thread's CPU
+        // clock read one call in 64: ICU calls back at every position)
+        if !outOfTime {
+            pattern.expression.enumerateMatches(in: string, options: [.reportProgress], range: NSRange(location: 0, length: utf16.count)) { result, _, stop in
+                if let result, result.range.length > 0 { found.append(result.range) }
+                calls += 1
+                if calls & 63 == 0, PatternClock.threadTime() - started > limit {
+                    outOfTime = true
+                    stop.pointee = true
+                }
             }
         }
+        clock?.spend(PatternClock.threadTime() - started)
         guard !outOfTime else { return nil }
         return found.compactMap { originalRange($0, in: string, text) }
     }

@@ -75,8 +75,10 @@ enum NumberDetectors {
         return found
     }
 
-    /// The card in a run of digit groups: the whole run, or else the longest span of whole groups that is one (a
-    /// card followed by its expiry or its code, or after a quantity, is a run longer than any card).
+    /// The card in a run of digit groups: the whole run, or else the longest span of whole groups of three digits or
+    /// more that leaves out at most two groups at either end (a card followed by its expiry or its code, or after a
+    /// quantity). Bounded so: a run of a million one-digit groups is nine spans to try, not millions, and a line of
+    /// small numbers is no card.
     static func cardWithin(_ text: ScanText, _ run: Range<Int>) -> Range<Int>? {
         var groups: [Range<Int>] = []
         var start = run.lowerBound
@@ -85,13 +87,18 @@ enum NumberDetectors {
             start = index + 1
         }
         if run.upperBound > start { groups.append(start..<run.upperBound) }
+        if groups.count == 1 {
+            let digits = text.digits(run)
+            return (13...19).contains(digits.count) && isCardNumber(digits) ? run : nil
+        }
         var best: Range<Int>?
-        for first in groups.indices {
-            for last in first..<groups.count {
+        for first in 0..<min(3, groups.count) {
+            for last in stride(from: groups.count - 1, through: max(first, groups.count - 3), by: -1) {
                 let span = groups[first].lowerBound..<groups[last].upperBound
+                let whole = first == 0 && last == groups.count - 1
+                guard whole || groups[first...last].allSatisfy({ $0.count >= 3 }) else { continue }
                 let digits = text.digits(span)
-                guard digits.count <= 19 else { break }
-                if digits.count >= 13, isCardNumber(digits), span.count > best?.count ?? 0 { best = span }
+                if (13...19).contains(digits.count), isCardNumber(digits), span.count > best?.count ?? 0 { best = span }
             }
         }
         return best

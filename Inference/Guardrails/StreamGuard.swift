@@ -24,9 +24,12 @@ public struct StreamGuard: Sendable {
     public private(set) var unjudgedReason: String?
 
     /// `window` is raised to the longest listed phrase: a phrase must fit in what is held to be judged whole.
-    public init(filter: GuardrailFilter, window: Int) {
+    let clock: PatternClock?
+
+    public init(filter: GuardrailFilter, window: Int, clock: PatternClock? = nil) {
         self.filter = filter
         self.window = max(window, filter.longestPhrase + 1)
+        self.clock = clock
     }
 
     /// Takes the model's next piece; returns the text that may go to the caller now (possibly empty). Once a rule
@@ -49,11 +52,14 @@ public struct StreamGuard: Sendable {
     }
 
     private mutating func release(final: Bool, placeholders: inout Placeholders) -> String {
-        let left = released.suffix(Self.context)
+        // the context starts on a character: a cut character would decode to U+FFFD, and the findings' offsets in
+        // the decoded text would then miss the bytes they stand for
+        var left = released.suffix(Self.context)
+        while let first = left.first, first & 0xC0 == 0x80 { left = left.dropFirst() }
         let scanned = Array(left) + held
         let text = String(decoding: scanned, as: UTF8.self)
         let offset = left.count
-        let findings = filter.findings(in: text, from: offset)
+        let findings = filter.findings(in: text, from: offset, clock: clock)
         if findings.contains(where: { filter.rules[$0.rule].action(filter.direction) == .block }) {
             let outcome = filter.apply(findings, to: text, placeholders: &placeholders)
             trace.add(outcome.decisions)

@@ -58,6 +58,12 @@ struct GuardrailFilterTests {
         ("detectors: { private_key: 'mask' }",
          "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,3F17F5316E2BAC89\n\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END RSA PRIVATE KEY-----",
          "[PRIVATE_KEY_1]"),
+        // a line of small numbers is no card; a card's digits are not left out of an overlapping mask
+        ("detectors: { payment_card: 'block' }", "70 54 7 72 15 28 80 80 74 7 73 74 50 6 28 5 71 17 37 53", "70 54 7 72 15 28 80 80 74 7 73 74 50 6 28 5 71 17 37 53"),
+        ("detectors: { payment_card: 'mask' }, patterns: [ { name: 'acct', regex: 'ACCT-[0-9]+', action: 'mask' } ]",
+         "pay ACCT-4111 1111 1111 1111 now", "pay [ACCT_1] now"),
+        ("detectors: { email: 'mask' }, words: [ { name: 'who', phrases: ['contact bob'], action: 'mask' } ]",
+         "write to contact bob@example.com", "write to [WHO_1]"),
         // overlaps: the stronger action stands, then the earlier and longer finding
         ("detectors: { iban: 'log', payment_card: 'block' }", "charge AT70 4111 1111 1111 1111", "BLOCKED payment_card"),
         ("detectors: { email: 'mask' }, words: [ { name: 'w', phrases: ['example'], action: 'log' } ]", "x@example.com example", "[EMAIL_1] example"),
@@ -79,6 +85,22 @@ struct GuardrailFilterTests {
         let outcome = try Self.run("patterns: [ { name: 'slow', regex: '(a|a)+b', action: 'log' } ]", String(repeating: "a", count: 40))
         #expect(outcome.blockedBy == "slow" && outcome.unjudgedReason?.contains("time limit") == true)
         #expect(outcome.decisions == [GuardrailDecision(rule: "slow", direction: "input", action: "block", count: 0)])
+    }
+
+    /// Any pattern can be quadratic in a long text: past a few hundred bytes every pattern runs against the thread's
+    /// CPU clock; and one request's texts share a budget, so many texts each just under the limit do not add up.
+    @Test func longTextsAndManyTextsRunAgainstTheClock() throws {
+        let quadratic = try Self.run("patterns: [ { name: 'corp', regex: '[^@]+@corp\\\\.example', action: 'mask' } ]",
+                                     String(repeating: "a", count: 40_000))
+        #expect(quadratic.blockedBy == "corp" && quadratic.unjudgedReason?.contains("time limit") == true, "\(quadratic.unjudgedReason ?? "judged")")
+        let profile = try Self.profile("patterns: [ { name: 'slow', regex: '(a|a)+b', action: 'log' } ]")
+        let filter = GuardrailFilter(profile: profile, direction: .input)
+        let clock = PatternClock(budget: .milliseconds(30))
+        var placeholders = Placeholders()
+        var outcomes: [GuardrailFilter.Outcome] = []
+        for _ in 0..<3 { outcomes.append(filter.filter(String(repeating: "a", count: 40), placeholders: &placeholders, clock: clock)) }
+        #expect(outcomes.allSatisfy { $0.blockedBy == "slow" })
+        #expect(clock.left <= .zero, "the texts spent the request's budget between them")
     }
 
     @Test func decisionsCountWithoutTheValuesUnlessAsked() throws {

@@ -87,9 +87,11 @@ struct GuardrailPolicyTests {
     /// Patterns that repeat nothing that repeats are accepted, those that do are refused; those that may backtrack
     /// run against a clock, the others without one.
     @Test func theShapeOfAPatternDecidesHowItRuns() {
-        let plain = ["EMP-[0-9]{6}", "INC[0-9]{7}", "[a-z0-9-]+\\.corp\\.example\\.net", "(?i)ticket #[0-9]+", "[(+]+", "a{2,5}b+", "(a|b)c+"]
-        let watched = ["(ab)+c", "x(?:y)+", "\\(a+\\)+x+", "(a)(b+)c*", "(a?)+", "(a|a)+b", "\\d*\\d*x", "a+b+", "x{2,}y*"]
-        let refused = ["(a+)+", "(a*)*b", "((ab)+)+", "(x{2,})+", "([a-z]+\\.)+", "(?:\\d+)+"]
+        let plain = ["EMP-[0-9]{6}", "INC[0-9]{7}", "[a-z0-9-]+\\.corp\\.example\\.net", "(?i)ticket #[0-9]+", "[(+]+", "a{2,5}b+", "(a|b)c+",
+                     "\\p{Lu}{2}-\\d+", "\\Q(a+)+\\E"]
+        let watched = ["(ab)+c", "x(?:y)+", "\\(a+\\)+x+", "(a)(b+)c*", "(a?)+", "(a|a)+b", "\\d*\\d*x", "a+b+", "x{2,}y*",
+                       "\\p{Nd}*\\p{Nd}*x", "\\d{1,3000}\\d{1,3000}x", "(\\p{L}|-)+", "(?:\\p{Lu}\\d)+"]
+        let refused = ["(a+)+", "(a*)*b", "((ab)+)+", "(x{2,})+", "([a-z]+\\.)+", "(?:\\d+)+", "(\\p{L}+)*"]
         for pattern in plain { #expect(!PatternShape(pattern).mayBacktrack && !PatternShape(pattern).nestsRepetition, "\(pattern)") }
         for pattern in watched { #expect(PatternShape(pattern).mayBacktrack && !PatternShape(pattern).nestsRepetition, "\(pattern)") }
         for pattern in refused { #expect(PatternShape(pattern).nestsRepetition, "\(pattern)") }
@@ -97,6 +99,7 @@ struct GuardrailPolicyTests {
 
     /// A file that is not JSON5 at all (a credentials file named by mistake) is refused without its words repeated.
     @Test func aFileThatIsNoPolicyIsNotQuoted() {
+        #expect(GuardrailPolicyParser.withoutQuotes("duplicate key 'it's a secret' (first at line 1)") == "duplicate key '…' (first at line 1)")
         for text in ["AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "root:$6$salt$hash:19000:0:99999:7:::"] {
             do {
                 _ = try GuardrailPolicyParser.parse(text, file: "p.json5")

@@ -19,6 +19,9 @@ struct StreamGuardTests {
         "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U end",
         "日本語のテキスト jane@example.jp と Project Falcon",
         "no secrets here at all, only words and more words to fill the window and then some",
+        // multi-byte text before the values: the context kept from what was sent must start on a character
+        String(repeating: "🙂🙂🙂 ", count: 7) + "Project Falcon 你好 bob@example.com 你好 4111 1111 1111 1111 end",
+        String(repeating: "你好世界，", count: 12) + "mail bob@example.com 或 4111 1111 1111 1111 谢谢",
     ]
 
     /// Cuts `text` into pieces of whole characters, of random lengths from 1 to `longest`.
@@ -49,7 +52,7 @@ struct StreamGuardTests {
             sent.append(stream.finish(placeholders: &placeholders))
             #expect(sent.joined() == whole, "seed \(seed)")
             // nothing of a masked value went out in any chunk
-            for value in ["jane", "ops@", "4111", "AKIA", "falcon", "BEGIN PRIVATE", "eyJ", "415 555"] {
+            for value in ["jane", "ops@", "bob@", "4111", "AKIA", "falcon", "Falcon", "BEGIN PRIVATE", "eyJ", "415 555", "\u{FFFD}"] {
                 #expect(!sent.contains { $0.contains(value) }, "seed \(seed): \(value) left in \(sent)")
             }
         }

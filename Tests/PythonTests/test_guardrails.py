@@ -306,6 +306,20 @@ class GuardrailTests(unittest.TestCase):
         with open(self.server.audit) as log:
             self.assertNotIn("4111", log.read())
 
+    def test_stop_sequences_are_judged_by_the_input_rules(self):
+        """A blocked value in a stop sequence is a 400 naming `stop`, and no stop sequence reaches the audit log raw
+        (found by a hostile review: they were recorded before they were judged); a masked one is kept masked."""
+        with self.assertRaises(openai.BadRequestError) as caught:
+            self.server.client().chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": "hello"}], max_tokens=5,
+                                                         stop=["bob@example.com", "4111 1111 1111 1111"])
+        self.assertEqual((caught.exception.code, caught.exception.body["param"]), ("guardrail_blocked", "stop"))
+        record = self.server.record(caught.exception.response.headers["x-request-id"])
+        self.assertNotIn("bob@example.com", json.dumps(record))
+        self.assertNotIn("4111", json.dumps(record))
+        raw = self.server.client().chat.completions.with_raw_response.create(
+            model=MODEL_ID, messages=[{"role": "user", "content": "hello"}], max_tokens=3, stop=["carol@example.com"])
+        self.assertEqual(self.server.record(raw.headers["x-request-id"])["parameters"]["stop"], ["[EMAIL_1]"])
+
     def test_output_block_whole(self):
         with self.assertRaises(openai.BadRequestError) as caught:
             self.ask("outblock", prompt="who do I write to?", answer="write to ops@example.org today")

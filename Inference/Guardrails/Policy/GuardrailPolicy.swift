@@ -96,7 +96,8 @@ public struct QuotaLimits: Sendable, Equatable {
 public struct Pattern: @unchecked Sendable {
     public let source: String
     let expression: NSRegularExpression
-    /// Whether its shape lets a crafted text make it slow (`PatternShape.mayBacktrack`): it then runs against a time
-    /// limit, which costs a call back from ICU at every position, so a pattern that cannot be slow runs without.
+    /// Whether its shape lets a crafted text make it slow at any length (`PatternShape.mayBacktrack`); any pattern
+    /// can be quadratic in a long text. Such a run is timed, which costs a call back from ICU at every position, so
+    /// a short text under a pattern that cannot backtrack is matched without the clock.
     let watched: Bool
 }

@@ -193,7 +193,9 @@ public enum GuardrailPolicyParser {
 
     /// `message` with what it quotes from the file ('…') left out.
     static func withoutQuotes(_ message: String) -> String {
-        message.replacingOccurrences(of: "'[^']*'", with: "'…'", options: .regularExpression)
+        // from the first quote to the last: a quoted word may itself hold a quote
+        guard let first = message.firstIndex(of: "'"), let last = message.lastIndex(of: "'"), first < last else { return message }
+        return String(message[..<first]) + "'…'" + String(message[message.index(after: last)...])
     }
 
     private static func isName(_ text: String) -> Bool {

@@ -25,7 +25,9 @@ struct PatternShape {
             case "?": break
             case "{":
                 guard let close = characters[position...].firstIndex(of: "}") else { return (position, false) }
-                isUnbounded = characters[position..<close].last == ","
+                // {n,} has no bound; {n,m} with a large m backtracks like one
+                let bounds = String(characters[(position + 1)..<close]).split(separator: ",", omittingEmptySubsequences: false)
+                isUnbounded = bounds.count == 2 && (bounds[1].isEmpty || (Int(bounds[1]) ?? Int.max) > 16)
                 next = close + 1
             default: return (position, false)
             }
@@ -50,7 +52,7 @@ struct PatternShape {
                 continue
             }
             switch character {
-            case "\\": index = quantifier(at: index + 2).next
+            case "\\": index = quantifier(at: Self.escapeEnd(characters, index)).next
             case "[":
                 inClass = true
                 index += 1
@@ -75,5 +77,21 @@ struct PatternShape {
             }
         }
         mayBacktrack = quantifiedGroup || unbounded > 1
+    }
+
+    /// Where the escape starting at `start` (a backslash) ends: `\p{L}`, `\x{41}`, `\N{...}` run to their brace,
+    /// `\Q...\E` to its end, others are two characters.
+    static func escapeEnd(_ characters: [Character], _ start: Int) -> Int {
+        let letter = start + 1 < characters.count ? characters[start + 1] : " "
+        if "pPxN".contains(letter), start + 2 < characters.count, characters[start + 2] == "{",
+           let close = characters[(start + 2)...].firstIndex(of: "}") {
+            return close + 1
+        }
+        if letter == "Q" {
+            var index = start + 2
+            while index + 1 < characters.count, !(characters[index] == "\\" && characters[index + 1] == "E") { index += 1 }
+            return min(characters.count, index + 2)
+        }
+        return start + 2
     }
 }

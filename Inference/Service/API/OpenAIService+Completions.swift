@@ -22,6 +22,8 @@ extension OpenAIService {
         if let name = parameters.model, name != model.id {
             throw .notFound("the model '\(name)' does not exist; this server serves '\(model.id)'", code: "model_not_found")
         }
+        try Self.checkPromptSize(bytes: parameters.messages.map { $0.reduce(0) { $0 + $1.content.utf8.count } } ?? parameters.prompt?.utf8.count ?? 0,
+                                 model: model, param: chat ? "messages" : "prompt")
         var guardrails = guardrails(for: record.entry.identity)
         // a stream records its guardrails when it ends
         var streaming = false
@@ -59,12 +61,15 @@ extension OpenAIService {
                            param: chat ? "messages" : "prompt", code: "context_length_exceeded")
         }
         let maxTokens = min(parameters.maxTokens ?? Int.max, model.context - prompt.count)
-        record.entry.parameters = parameters.recorded.filter { $0.key != "messages" && $0.key != "prompt" }
+        // stop sequences judged before the record holds them: a blocked one must not reach the audit log raw
+        var recorded = parameters.recorded.filter { $0.key != "messages" && $0.key != "prompt" }
         if guardrails != nil, !parameters.stop.isEmpty {
+            recorded["stop"] = nil
             var judged: [AuditValue] = []
             for stop in parameters.stop { judged.append(.string(try guardrails!.filterStop(stop))) }
-            record.entry.parameters?["stop"] = .array(judged)
+            recorded["stop"] = .array(judged)
         }
+        record.entry.parameters = recorded
         record.entry.prompt = auditContent(text)
         record.entry.promptTokens = prompt.count
         let quota = try reserveQuota(guardrails, tokens: prompt.count + maxTokens, record: &record)

@@ -15,6 +15,8 @@ extension OpenAIService {
         var placeholders = Placeholders()
         var trace = GuardrailTrace()
         var elapsed: Duration = .zero
+        /// The CPU time the request's patterns may take in all.
+        let clock = PatternClock(budget: .milliseconds(GuardrailFilter.requestBudgetMs))
 
         init(policy: GuardrailPolicy, identity: String) {
             self.policy = policy
@@ -27,7 +29,7 @@ extension OpenAIService {
         mutating func filterInput(_ text: String, param: String) throws(APIError) -> String {
             guard !input.isEmpty else { return text }
             let start = ContinuousClock.now
-            let outcome = input.filter(text, placeholders: &placeholders)
+            let outcome = input.filter(text, placeholders: &placeholders, clock: clock)
             elapsed += ContinuousClock.now - start
             trace.add(outcome.decisions)
             if let rule = outcome.blockedBy { throw Self.blocked(rule, outcome.decisions, .input, param: param, unjudged: outcome.unjudgedReason) }
@@ -39,7 +41,7 @@ extension OpenAIService {
         mutating func filterStop(_ text: String) throws(APIError) -> String {
             guard !input.isEmpty else { return text }
             var scratch = Placeholders()
-            let outcome = input.filter(text, placeholders: &scratch)
+            let outcome = input.filter(text, placeholders: &scratch, clock: clock)
             trace.add(outcome.decisions)
             if let rule = outcome.blockedBy { throw Self.blocked(rule, outcome.decisions, .input, param: "stop", unjudged: outcome.unjudgedReason) }
             return outcome.text
@@ -51,7 +53,7 @@ extension OpenAIService {
             var judged = text
             if !output.isEmpty {
                 let start = ContinuousClock.now
-                let outcome = output.filter(text, placeholders: &placeholders)
+                let outcome = output.filter(text, placeholders: &placeholders, clock: clock)
                 elapsed += ContinuousClock.now - start
                 trace.add(outcome.decisions)
                 if let rule = outcome.blockedBy { throw Self.blocked(rule, outcome.decisions, .output, param: nil, unjudged: outcome.unjudgedReason) }
@@ -65,7 +67,7 @@ extension OpenAIService {
         /// The stream's guard, when output rules act or values are to be restored (placeholders must not be cut).
         var streamGuard: StreamGuard? {
             output.isEmpty && !(profile.pseudonymize && !placeholders.values.isEmpty) ? nil
-                : StreamGuard(filter: output, window: profile.streamWindow)
+                : StreamGuard(filter: output, window: profile.streamWindow, clock: clock)
         }
 
         var audit: AuditRecord.AuditGuardrails {

@@ -3,7 +3,12 @@ extension OpenAIService {
     /// stands for more bytes than the vocabulary's longest piece. Tokenizing runs on the connection's thread, and a
     /// body of megabytes would otherwise take seconds of CPU from the generations in flight.
     static func checkPromptSize(_ text: String, model: ServedModel, param: String) throws(APIError) {
-        let bytes = text.utf8.count
+        try checkPromptSize(bytes: text.utf8.count, model: model, param: param)
+    }
+
+    /// The same bound on the caller's own text, before anything reads it (the guardrails run after it: a body that
+    /// cannot fit costs them nothing).
+    static func checkPromptSize(bytes: Int, model: ServedModel, param: String) throws(APIError) {
         guard let least = model.tokenizer.minimumTokens(forBytes: bytes), least >= model.context else { return }
         throw .invalid("the prompt of \(bytes) bytes is at least \(least) tokens; the context holds \(model.context), leaving no room to generate",
                        param: param, code: "context_length_exceeded")
