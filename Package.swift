@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Diagnostics", "GGUF", "InferenceEngine", "Guardrails", "InferenceService", "InferenceServer", "Hashing", "JSON5Source"], exclude: ["Fixtures"]),
         .target(name: "DeployTestSupport", path: "Tests/Support"),
         .testTarget(name: "StackTests", dependencies: ["Stack", "Hashing", "TextSafety", "DeployTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "PlanTests", dependencies: ["Plan", "Stack", "DeployTestSupport"]),
+        .testTarget(name: "PlanTests", dependencies: ["Plan", "Stack", "Hashing", "DeployTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "CostsTests", dependencies: ["Costs", "Stack", "DeployTestSupport"]),
         .testTarget(name: "BundlingTests", dependencies: ["Bundling", "Hashing"]),
         .testTarget(name: "ComplianceTests", dependencies: ["Compliance", "Stack", "DeployTestSupport"]),

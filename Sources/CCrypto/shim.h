@@ -5,6 +5,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <limits.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <stdint.h>
@@ -86,6 +87,26 @@ static inline int deploy_ed25519_verify(EVP_PKEY *key, const void *data, size_t 
     int ok = context != NULL && EVP_DigestVerifyInit(context, NULL, NULL, NULL, key) == 1
         && EVP_DigestVerify(context, signature, 64, data, length) == 1;
     EVP_MD_CTX_free(context);
+    return ok;
+}
+
+/// AES-256-GCM with a 12-byte nonce and a 16-byte tag: `length` bytes of `input` into `output` (the same length),
+/// authenticating `aad` too; the tag is written (`seal`) or checked (`open`) at `tag`. Returns 1 on success, 0 when
+/// the tag does not match or anything fails (then `output` is to be thrown away).
+static inline int deploy_aes256gcm(int seal, const uint8_t *key, const uint8_t *nonce, const void *aad, size_t aad_length,
+                                   const void *input, size_t length, uint8_t *output, uint8_t *tag) {
+    if (length > INT_MAX || aad_length > INT_MAX) return 0;
+    EVP_CIPHER_CTX *context = EVP_CIPHER_CTX_new();
+    if (context == NULL) return 0;
+    int written = 0, ok = EVP_CipherInit_ex(context, EVP_aes_256_gcm(), NULL, NULL, NULL, seal) == 1
+        && EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1
+        && EVP_CipherInit_ex(context, NULL, NULL, key, nonce, seal) == 1
+        && (aad_length == 0 || EVP_CipherUpdate(context, NULL, &written, aad, (int)aad_length) == 1)
+        && (length == 0 || EVP_CipherUpdate(context, output, &written, input, (int)length) == 1)
+        && (seal || EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, 16, tag) == 1)
+        && EVP_CipherFinal_ex(context, output + (length == 0 ? 0 : written), &written) == 1
+        && (!seal || EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1);
+    EVP_CIPHER_CTX_free(context);
     return ok;
 }
 
