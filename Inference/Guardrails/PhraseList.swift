@@ -3,7 +3,6 @@
 public struct PhraseList: Sendable {
     /// The folded phrases, indexed by their first byte (256 lists: a table, not a hash, on the hot path).
     private let byFirstByte: [[[UInt8]]]
-    public let count: Int
     /// The longest phrase, in folded bytes (a stream holds back at least this much).
     public let longest: Int
 
@@ -21,7 +20,6 @@ public struct PhraseList: Sendable {
         }
         // longest first: "acme corp" stands over "acme" where both start at one place
         byFirstByte = index.map { $0.sorted { $0.count > $1.count } }
-        count = phrases.count
         self.longest = longest
     }
 

@@ -100,7 +100,7 @@ struct QuotaLedgerTests {
         let victim = directory.appendingPathComponent("victim")
         try Data("keep".utf8).write(to: victim)
         let path = directory.appendingPathComponent("q").path
-        try FileManager.default.createSymbolicLink(atPath: path + ".tmp", withDestinationPath: victim.path)
+        try FileManager.default.createSymbolicLink(atPath: path + ".tmp-\(getpid())", withDestinationPath: victim.path)
         _ = try QuotaStateFile(path: path).openLedger()
         #expect(try String(contentsOf: victim, encoding: .utf8) == "keep")
         #expect(FileManager.default.fileExists(atPath: path))

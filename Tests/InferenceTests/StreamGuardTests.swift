@@ -107,7 +107,6 @@ struct StreamGuardTests {
         var released = 0
         for piece in Self.pieces(text, longest: 4, seed: 3) {
             released += stream.push(piece, placeholders: &placeholders).utf8.count
-            #expect(text.utf8.count > 0 && released >= 0)
         }
         let rest = stream.finish(placeholders: &placeholders)
         #expect(released + rest.utf8.count == text.utf8.count)

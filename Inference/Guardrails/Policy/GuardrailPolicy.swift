@@ -94,7 +94,6 @@ public struct QuotaLimits: Sendable, Equatable {
 /// An operator's regular expression, compiled once. `NSRegularExpression` is immutable after creation and documented
 /// as safe to share between threads.
 public struct Pattern: @unchecked Sendable {
-    public let source: String
     let expression: NSRegularExpression
     /// Whether its shape lets a crafted text make it slow at any length (`PatternShape.mayBacktrack`); any pattern
     /// can be quadratic in a long text. Such a run is timed, which costs a call back from ICU at every position, so

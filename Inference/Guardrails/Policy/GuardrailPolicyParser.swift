@@ -100,7 +100,7 @@ public enum GuardrailPolicyParser {
                     throw StackError("'regex' repeats a group that itself repeats (as in (a+)+): a crafted prompt could make it run for "
                                      + "minutes; write it without the nested repetition", at: entry.location(of: "regex"))
                 }
-                try add(.pattern(Pattern(source: source, expression: expression, watched: shape.mayBacktrack)), entry, to: &profile)
+                try add(.pattern(Pattern(expression: expression, watched: shape.mayBacktrack)), entry, to: &profile)
             }
         }
         if let flag = try fields.bool("pseudonymize") { profile.pseudonymize = flag }

@@ -64,7 +64,6 @@ extension OpenAIService {
         // stop sequences judged before the record holds them: a blocked one must not reach the audit log raw
         var recorded = parameters.recorded.filter { $0.key != "messages" && $0.key != "prompt" }
         if guardrails != nil, !parameters.stop.isEmpty {
-            recorded["stop"] = nil
             var judged: [AuditValue] = []
             for stop in parameters.stop { judged.append(.string(try guardrails!.filterStop(stop))) }
             recorded["stop"] = .array(judged)

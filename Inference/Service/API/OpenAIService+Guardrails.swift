@@ -27,23 +27,26 @@ extension OpenAIService {
 
         /// `text` as the model may see it; throws the 400 of a blocking rule.
         mutating func filterInput(_ text: String, param: String) throws(APIError) -> String {
+            // the request's placeholders go in apart from the rest of it, which the call changes too
+            var masked = placeholders
+            defer { placeholders = masked }
+            return try judgeInput(text, param: param, placeholders: &masked)
+        }
+
+        /// A stop sequence as the input rules judge it: blocked like the prompt, or masked for the audit log only
+        /// (the model's raw text is what a stop sequence is matched against), on placeholders of its own.
+        mutating func filterStop(_ text: String) throws(APIError) -> String {
+            var scratch = Placeholders()
+            return try judgeInput(text, param: "stop", placeholders: &scratch)
+        }
+
+        private mutating func judgeInput(_ text: String, param: String, placeholders: inout Placeholders) throws(APIError) -> String {
             guard !input.isEmpty else { return text }
             let start = ContinuousClock.now
             let outcome = input.filter(text, placeholders: &placeholders, clock: clock)
             elapsed += ContinuousClock.now - start
             trace.add(outcome.decisions)
             if let rule = outcome.blockedBy { throw Self.blocked(rule, outcome.decisions, .input, param: param, unjudged: outcome.unjudgedReason) }
-            return outcome.text
-        }
-
-        /// A stop sequence as the input rules judge it: blocked like the prompt, or masked for the audit log only
-        /// (the model's raw text is what a stop sequence is matched against), on placeholders of its own.
-        mutating func filterStop(_ text: String) throws(APIError) -> String {
-            guard !input.isEmpty else { return text }
-            var scratch = Placeholders()
-            let outcome = input.filter(text, placeholders: &scratch, clock: clock)
-            trace.add(outcome.decisions)
-            if let rule = outcome.blockedBy { throw Self.blocked(rule, outcome.decisions, .input, param: "stop", unjudged: outcome.unjudgedReason) }
             return outcome.text
         }
 
@@ -70,9 +73,12 @@ extension OpenAIService {
                 : StreamGuard(filter: output, window: profile.streamWindow, clock: clock)
         }
 
+        /// The time the request's rules took, in seconds.
+        var seconds: Double { Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18 }
+
         var audit: AuditRecord.AuditGuardrails {
             AuditRecord.AuditGuardrails(policy: policy.sha256, profile: profile.name, decisions: trace.decisions.isEmpty ? nil : trace.decisions,
-                                        microseconds: Int(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000))
+                                        microseconds: Int(seconds * 1_000_000))
         }
 
         /// The 400 of a blocking rule: what it found (a count, never the text), or why it could not judge the text.
@@ -132,7 +138,6 @@ extension OpenAIService {
     func recordGuardrails(_ guardrails: Guardrails?, _ record: inout Record) {
         guard let guardrails else { return }
         record.entry.guardrails = guardrails.audit
-        metrics.guardrails(guardrails.trace.decisions, seconds: Double(guardrails.elapsed.components.attoseconds) / 1e18
-                               + Double(guardrails.elapsed.components.seconds))
+        metrics.guardrails(guardrails.trace.decisions, seconds: guardrails.seconds)
     }
 }

@@ -6,7 +6,7 @@ import Glibc
 
 /// The quota counters on disk, beside the audit log, so that a restart does not hand every key a fresh budget.
 /// Each change is written by one background queue, coalesced: a request never waits for the disk. The file is
-/// replaced atomically (temporary file, fsync, rename). Reservations of requests in flight at a crash are read
+/// replaced atomically (`OwnerOnlyFile`). Reservations of requests in flight at a crash are read
 /// back as used: what a request may have used counts until it is known it did not.
 public final class QuotaStateFile: Sendable {
     struct File: Codable {
@@ -77,19 +77,7 @@ public final class QuotaStateFile: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         guard let data = try? encoder.encode(File(identities: usage)) else { return }
-        let temporary = "\(path).tmp"
-        // made anew, never followed: a link planted at the temporary name cannot aim the write elsewhere
-        unlink(temporary)
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { return record("cannot write \(temporary): \(String(cString: strerror(errno)))") }
-        let written = data.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-        let synced = fsync(descriptor) == 0
-        Glibc.close(descriptor)
-        guard written == data.count, synced, rename(temporary, path) == 0 else {
-            unlink(temporary)
-            return record("cannot write \(path): \(String(cString: strerror(errno)))")
-        }
-        record(nil)
+        record(OwnerOnlyFile.replace(path, with: data))
     }
 
     private func record(_ message: String?) {

@@ -100,21 +100,12 @@ public final class KeyStore: Sendable {
 
     public static func list(path: String) throws(KeyError) -> [Entry] { try read(path) }
 
-    /// Replaces the file atomically (temporary file, fsync, rename), readable by its owner only.
+    /// Replaces the file atomically, readable by its owner only (`OwnerOnlyFile`).
     private static func write(_ entries: [Entry], to path: String) throws(KeyError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         guard let data = try? encoder.encode(File(keys: entries)) else { throw KeyError(description: "cannot encode the keys") }
-        let temporary = "\(path).tmp-\(getpid())"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw KeyError(description: "cannot write \(temporary): \(String(cString: strerror(errno)))") }
-        let written = data.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-        let synced = fsync(descriptor) == 0
-        Glibc.close(descriptor)
-        guard written == data.count, synced, rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw KeyError(description: "cannot write \(path): \(String(cString: strerror(errno)))")
-        }
+        if let failure = OwnerOnlyFile.replace(path, with: data) { throw KeyError(description: failure) }
     }
 }
 
