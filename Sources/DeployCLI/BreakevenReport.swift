@@ -46,13 +46,13 @@ struct BreakevenReport {
     var infrastructure: [StackCost.Line]
 
     /// The report for `options`, whose numbers are checked already.
-    static func make(_ options: BreakevenCommand.Options) throws -> BreakevenReport {
+    static func make(_ options: BreakevenCommand.Options) async throws -> BreakevenReport {
         let command = BreakevenCommand.name
         var expanded: ExpandedStack?
         var stack: StackConfiguration?
         if let path = options.stack {
             // the instance types and node count are what count: no state, and no artifact hashed
-            let loaded = try LoadedStack.load(StackSource(stackPath: path), readingState: false, hashingArtifacts: false)
+            let loaded = try await LoadedStack.load(StackSource(stackPath: path), readingState: false, hashingArtifacts: false)
             expanded = loaded.expanded
             stack = loaded.configuration
         }

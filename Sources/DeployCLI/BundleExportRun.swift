@@ -7,11 +7,11 @@ import Stack
 /// `bundle export`: gathers what the stack needs (binaries, stack, templates, pricing, artifacts, models, plan)
 /// under the layout an import restores (Stacks/, Templates/, bin/, models/), and writes the bundle.
 enum BundleExportRun {
-    static func run(_ arguments: BundleCommand.Options, _ context: CommandContext) throws -> Int32 {
+    static func run(_ arguments: BundleCommand.Options, _ context: CommandContext) async throws -> Int32 {
         let options = try arguments.stack.required(command: BundleCommand.name)
         let out = try arguments.given(arguments.out, "out")
         // the artifacts are read and hashed as they are written into the bundle: the expansion only locates them
-        let loaded = try options.load(context.console, readingState: false, hashingArtifacts: false)
+        let loaded = try await options.load(context, readingState: false, hashingArtifacts: false)
         let configuration = loaded.configuration
         let contents = BundleContents(deploy: arguments.deploy ?? executablePath ?? CommandLine.arguments[0],
                                       server: arguments.server ?? ((executablePath.map { ($0 as NSString).deletingLastPathComponent } ?? ".") + "/inference-server"),

@@ -12,7 +12,7 @@ public enum DeployCLI {
     public static let version = "0.1.0"
 
     static let commands: [any Command.Type] = [
-        ValidateCommand.self, PlanCommand.self, ApplyCommand.self, DestroyCommand.self, OutputCommand.self,
+        ValidateCommand.self, PlanCommand.self, ApplyCommand.self, DestroyCommand.self, BootstrapCommand.self, OutputCommand.self,
         StateCommand.self, ImportCommand.self, TaintCommand.self, UntaintCommand.self, BundleCommand.self,
         PermissionsCommand.self, GraphCommand.self, UnlockCommand.self, BreakevenCommand.self, WhoamiCommand.self, CheckCommand.self,
         VersionCommand.self,

@@ -3,16 +3,23 @@ import Provision
 import Stack
 
 extension StackOptions {
-    /// Where the options say the stack is.
-    var source: StackSource {
-        StackSource(stackPath: stackPath, templatesDirectory: templates, statePath: statePath, bundledArtifacts: bundledArtifacts)
+    /// Where the options say the stack is; a shared state is reached with the session the command's options resolve.
+    func source(_ context: CommandContext) -> StackSource {
+        var source = StackSource(stackPath: stackPath, templatesDirectory: templates, statePath: statePath, bundledArtifacts: bundledArtifacts)
+        source.backend = backend
+        source.lockTimeout = lockTimeout
+        let inputs = context.options.sessionInputs(environment: context.environment)
+        let observer = DebugLog.observer(context)
+        source.connect = { stack in try AWSAccount(stack: stack, inputs: inputs, observer: observer).client() }
+        return source
     }
 
     /// Loads, checks and expands the stack (see `LoadedStack`), printing its warnings with their locations.
-    func load(_ console: Console, readingState: Bool = true, hashingArtifacts: Bool = true, requiringExpansion: Bool = true) throws -> LoadedStack {
-        let loaded = try LoadedStack.load(source, readingState: readingState, hashingArtifacts: hashingArtifacts,
-                                          requiringExpansion: requiringExpansion)
-        for warning in loaded.warnings { console.err("warning: " + (warning.location.map { "\($0): " } ?? "") + warning.message) }
+    func load(_ context: CommandContext, readingState: Bool = true, hashingArtifacts: Bool = true,
+              requiringExpansion: Bool = true) async throws -> LoadedStack {
+        let loaded = try await LoadedStack.load(source(context), readingState: readingState, hashingArtifacts: hashingArtifacts,
+                                                requiringExpansion: requiringExpansion)
+        for warning in loaded.warnings { context.console.err("warning: " + (warning.location.map { "\($0): " } ?? "") + warning.message) }
         return loaded
     }
 }

@@ -7,18 +7,19 @@ import TextSafety
 enum StateEditing {
     /// Loads the state under the lock, lets `change` edit it, and writes it back (atomically, with a new serial)
     /// only when `change` returns true.
-    static func mutate(_ selection: StackSelection, _ context: CommandContext, command: String, _ change: (inout State) throws -> Bool) throws {
+    static func mutate(_ selection: StackSelection, _ context: CommandContext, command: String,
+                       _ change: (inout State) throws -> Bool) async throws {
         let options = try selection.required(command: command)
         let configuration = try options.loadConfiguration()
-        try StateEdit.mutate(configuration, store: options.stateStore(for: configuration), operation: command,
-                             warning: { context.console.err("warning: \($0)") }, change)
+        try await StateEdit.mutate(configuration, store: options.stateBackend(for: configuration, context), operation: command,
+                                   lockTimeout: options.lockTimeout, warning: { context.console.err("warning: \($0)") }, change)
     }
 
     /// The state, read without the lock (for commands that only look).
-    static func read(_ selection: StackSelection, command: String) throws -> (StackConfiguration, State) {
+    static func read(_ selection: StackSelection, _ context: CommandContext, command: String) async throws -> (StackConfiguration, State) {
         let options = try selection.required(command: command)
         let configuration = try options.loadConfiguration()
-        return (configuration, try StateEdit.read(configuration, store: options.stateStore(for: configuration)))
+        return (configuration, try await StateEdit.read(configuration, store: options.stateBackend(for: configuration, context)))
     }
 
     /// `text` as a resource address, or a usage error that says what one looks like.

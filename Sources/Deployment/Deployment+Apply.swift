@@ -43,7 +43,7 @@ extension Deployment {
     }
 
     private func applyLocked(_ request: ApplyRequest) async throws -> RunOutcome {
-        var state = try loaded.currentState()
+        var state = try await loaded.currentState()
         // again under the lock: another apply may have recorded a bundle since the bundle was opened
         let admission = try request.bundle.map { try state.admit($0, allowDowngrade: request.allowDowngrade) }
         if let bundle = request.bundle, case .downgrade(let recorded) = admission {
@@ -60,16 +60,16 @@ extension Deployment {
         try observer.review(plan, saved: request.saved != nil)
         let wholeStack = request.phase == nil
         // records the bundle's release as started (and, with `completed`, as completed) in the state
-        func recordBundle(completed: Bool) throws {
+        func recordBundle(completed: Bool) async throws {
             guard let bundle = request.bundle, let admission else { return }
             state.recordBundleStarted(bundle, admission: admission, at: now())
             if completed { state.recordBundleCompleted(bundle) }
             state.serial += 1
-            try loaded.store.write(state)
+            try await loaded.store.write(state)
         }
         guard plan.hasChanges else {
             // nothing to change is still this release applied: an older one may not follow it
-            try recordBundle(completed: wholeStack)
+            try await recordBundle(completed: wholeStack)
             return .unchanged
         }
         if let protected = plan.actions.first(where: { $0.protected && ($0.kind == .replace || $0.kind == .delete) }) {
@@ -77,13 +77,13 @@ extension Deployment {
         }
         if request.saved == nil { try observer.confirm("\nApply these changes to account \(stack.account)?") }
         // recorded before the first change: an apply of it interrupted from here on is continued by the same bundle only
-        try recordBundle(completed: false)
+        try await recordBundle(completed: false)
         let report = try await executor(expanded: expanded, state: state, context: try handlerContext()).apply(plan)
         if let bundle = request.bundle, report.succeeded, wholeStack {
-            var finished = try loaded.currentState()
+            var finished = try await loaded.currentState()
             finished.recordBundleCompleted(bundle)
             finished.serial += 1
-            try loaded.store.write(finished)
+            try await loaded.store.write(finished)
         }
         return .executed(report)
     }

@@ -24,7 +24,7 @@ extension Deployment {
     public func destroy(_ request: DestroyRequest) async throws -> RunOutcome {
         try await checkAccount()
         return try await locked("destroy") {
-            let state = try loaded.currentState()
+            let state = try await loaded.currentState()
             guard !state.resources.isEmpty else { return .unchanged }
             let declaredProtected = Set(loaded.expanded.resources.filter(\.protected).map(\.address))
             let protected = Set(state.resources.map(\.address)).intersection(declaredProtected)

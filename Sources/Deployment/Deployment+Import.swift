@@ -14,7 +14,7 @@ extension Deployment {
         }
         try await checkAccount()
         return try await locked("import") {
-            var state = try loaded.currentState()
+            var state = try await loaded.currentState()
             if let recorded = state.resource(address) {
                 throw NotConfirmed(description: "\(address) is already in the state as \(recorded.id ?? "a pending create"); "
                     + "remove it first with deploy state rm \(address) to import another")
@@ -29,7 +29,7 @@ extension Deployment {
             state.record(ResourceState(address: address, type: desired.type, id: id, attributes: live, sensitive: Array(desired.sensitive).sorted(),
                                        dependencies: desired.dependencies))
             state.serial += 1
-            try loaded.store.write(state)
+            try await loaded.store.write(state)
             return desired
         }
     }

@@ -15,12 +15,12 @@ extension Deployment {
     /// is off or nothing is recorded), holding the lock unless `lock` is off (the state is only read).
     public func plan(refresh: Bool, lock: Bool) async throws -> PlanOutcome {
         let work = { () async throws -> PlanOutcome in
-            let state = try loaded.currentState()
+            let state = try await loaded.currentState()
             // a refresh reads the account: it must be the stack's, or the plan would compare the stack with another's
             if refresh, !state.resources.isEmpty { try await checkAccount() }
             let plan = try await plan(state, refresh: refresh).plan
             let file = PlanFile(plan: plan, stackFile: loaded.source.stackPath, templatesDirectory: loaded.source.templatesDirectory,
-                                statePath: loaded.store.path, created: now())
+                                statePath: loaded.store.location, created: now())
             return PlanOutcome(plan: plan, compliance: PlanCompliance.evaluate(loaded, state: state), file: file)
         }
         return lock ? try await locked("plan", work) : try await work()

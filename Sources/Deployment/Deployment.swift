@@ -42,10 +42,16 @@ public struct Deployment: Sendable {
 
     /// Runs `body` holding the state lock for `operation`.
     func locked<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
-        let lock = try StateLock.acquire(statePath: loaded.store.path, operation: operation, now: now())
-        defer { lock.release() }
+        let lock = try await loaded.store.lock(operation: operation, timeout: loaded.source.lockTimeout, now: now)
         if let warning = lock.warning { observer.warning(warning) }
-        return try await body()
+        do {
+            let result = try await body()
+            await lock.release()
+            return result
+        } catch {
+            await lock.release()
+            throw error
+        }
     }
 
     /// What handlers work with. `emptyBuckets` and `force` are destroy's to give.

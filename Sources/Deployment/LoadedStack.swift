@@ -14,7 +14,7 @@ public struct LoadedStack: Sendable {
     public let expanded: ExpandedStack
     /// Of the stack file and its templates (`StackDigest`): what a saved plan is pinned to.
     public let digest: String
-    public let store: StateStore
+    public let store: any StateBackend
     /// The state as read when the stack was loaded, nil when none is recorded. A run that changes the state reads
     /// it again under the lock (`currentState`), since another run may have written it meanwhile.
     public let recorded: State?
@@ -25,12 +25,13 @@ public struct LoadedStack: Sendable {
     /// Without `requiringExpansion`, a stack that does not expand (an artifact gone missing, say) loads with no
     /// resources: for judging what the state records, where the expansion only lends source locations.
     public static func load(_ source: StackSource, readingState: Bool = true, hashingArtifacts: Bool = true,
-                            requiringExpansion: Bool = true) throws -> LoadedStack {
+                            requiringExpansion: Bool = true) async throws -> LoadedStack {
         var configuration = try StackConfiguration.load(stackPath: source.stackPath, templatesDirectory: source.templatesDirectory)
         configuration.bundledArtifacts = source.bundledArtifacts
         configuration.hashesArtifacts = hashingArtifacts
-        let store = source.store(stackName: configuration.stack.name)
-        let recorded = readingState ? try Self.recorded(store.load(for: configuration.stack)) : nil
+        let store: any StateBackend = readingState ? try source.backend(for: configuration.stack)
+            : source.localStore(stackName: configuration.stack.name)
+        let recorded = readingState ? try await Self.recorded(store.load(for: configuration.stack)) : nil
         let expanded: ExpandedStack
         do {
             expanded = try checkedExpansion(configuration, recorded: recorded)
@@ -56,8 +57,8 @@ public struct LoadedStack: Sendable {
     public var stack: StackFile { configuration.stack }
 
     /// The state as it is on disk now (read again under the lock by a run that changes it), or a new empty one.
-    public func currentState() throws -> State {
-        try store.load(for: stack) ?? State(stack: stack.name, account: stack.account, region: stack.region)
+    public func currentState() async throws -> State {
+        try await store.load(for: stack) ?? State(stack: stack.name, account: stack.account, region: stack.region)
     }
 
     /// `state`, or nil when it records nothing yet (as a plan made before the first apply records it).

@@ -6,20 +6,26 @@ import Stack
 public enum StateEdit {
     /// Reads the state of `configuration` from `store` under the lock for `operation`, lets `change` edit it, and
     /// writes it back when `change` returns true. `warning` hears of a stale lock taken over.
-    public static func mutate(_ configuration: StackConfiguration, store: StateStore, operation: String, warning: (String) -> Void,
-                              _ change: (inout State) throws -> Bool) throws {
-        let lock = try StateLock.acquire(statePath: store.path, operation: operation)
-        defer { lock.release() }
-        if let message = lock.warning { warning(message) }
-        var state = try read(configuration, store: store)
-        guard try change(&state) else { return }
-        state.serial += 1
-        try store.write(state)
+    public static func mutate(_ configuration: StackConfiguration, store: any StateBackend, operation: String, lockTimeout: Double = 0,
+                              warning: (String) -> Void, _ change: (inout State) throws -> Bool) async throws {
+        let lock = try await store.lock(operation: operation, timeout: lockTimeout)
+        do {
+            if let message = lock.warning { warning(message) }
+            var state = try await read(configuration, store: store)
+            if try change(&state) {
+                state.serial += 1
+                try await store.write(state)
+            }
+        } catch {
+            await lock.release()
+            throw error
+        }
+        await lock.release()
     }
 
     /// The recorded state, or an error saying that nothing is recorded yet.
-    public static func read(_ configuration: StackConfiguration, store: StateStore) throws -> State {
-        guard let state = try store.load(for: configuration.stack) else {
+    public static func read(_ configuration: StackConfiguration, store: any StateBackend) async throws -> State {
+        guard let state = try await store.load(for: configuration.stack) else {
             throw NotConfirmed(description: "stack \(configuration.stack.name) has no state yet: nothing is recorded")
         }
         return state

@@ -75,7 +75,7 @@ struct StackCommandTests {
         try store.write(try Self.applied(configuration))
         let planPath = directory.appendingPathComponent("plan.json").path
         #expect(await run(["plan", "--stack", stack, "--state", statePath, "--no-refresh", "--out", planPath]).0 == 0)
-        var written = try #require(try store.load(for: configuration.stack))
+        var written = try #require(try await store.load(for: configuration.stack))
         written.serial += 1
         try store.write(written)
         // no credentials in this environment: reaching the network would fail on them, not on the plan

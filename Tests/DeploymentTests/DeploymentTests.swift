@@ -25,8 +25,8 @@ struct DeploymentTests {
 
         func remove() { try? FileManager.default.removeItem(at: directory) }
 
-        func deployment(account: FixedAccount = FixedAccount(), observer: RecordingObserver = RecordingObserver()) throws -> Deployment {
-            Deployment(try LoadedStack.load(StackSource(stackPath: stackPath, statePath: statePath)), account: account, observer: observer,
+        func deployment(account: FixedAccount = FixedAccount(), observer: RecordingObserver = RecordingObserver()) async throws -> Deployment {
+            Deployment(try await LoadedStack.load(StackSource(stackPath: stackPath, statePath: statePath)), account: account, observer: observer,
                        handlers: .memory(cloud))
         }
 
@@ -150,13 +150,13 @@ struct DeploymentTests {
     func stateMovedAfterLoading() async throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
-        let early = try scratch.deployment()  // expanded with nothing recorded: every id unknown
+        let early = try await scratch.deployment()  // expanded with nothing recorded: every id unknown
         try await scratch.applied()
         let before = scratch.cloud.changes
         guard case .unchanged = try await early.apply(.init()) else { Issue.record("everything was created meanwhile"); return }
         #expect(scratch.cloud.changes == before)
 
-        let late = try scratch.deployment()  // expanded with every id known
+        let late = try await scratch.deployment()  // expanded with every id known
         guard case .executed = try await scratch.deployment().destroy(.init(force: true)) else { Issue.record("destroy"); return }
         guard case .executed(let report) = try await late.apply(.init()), report.succeeded else {
             Issue.record("everything was destroyed meanwhile and is created again"); return
@@ -185,8 +185,8 @@ struct DeploymentTests {
         defer { scratch.remove() }
         try await scratch.applied()
         try FileManager.default.removeItem(at: scratch.directory.appendingPathComponent("Stacks/artifacts/model.gguf"))
-        #expect(throws: StackError.self) { try LoadedStack.load(StackSource(stackPath: scratch.stackPath, statePath: scratch.statePath)) }
-        let loaded = try LoadedStack.load(StackSource(stackPath: scratch.stackPath, statePath: scratch.statePath), requiringExpansion: false)
+        await #expect(throws: StackError.self) { try await LoadedStack.load(StackSource(stackPath: scratch.stackPath, statePath: scratch.statePath)) }
+        let loaded = try await LoadedStack.load(StackSource(stackPath: scratch.stackPath, statePath: scratch.statePath), requiringExpansion: false)
         let outcome = try await Deployment(loaded, account: FixedAccount(), observer: RecordingObserver(), handlers: .memory(scratch.cloud))
             .check(.live)
         #expect(outcome.live?.findings.isEmpty == false && outcome.missing.isEmpty)

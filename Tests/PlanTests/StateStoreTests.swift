@@ -65,14 +65,14 @@ struct StateStoreTests {
     }
 
     @Test("a state for another stack or account is refused")
-    func wrongStack() throws {
+    func wrongStack() async throws {
         defer { cleanup() }
         let store = StateStore(path: "\(directory)/s.json")
         try store.write(sampleState())
         let other = try StackFile.parse("{name: 'other', account: '123456789012', region: 'eu-west-1'}", file: "o.json5")
-        #expect { try store.load(for: other) } throws: { ($0 as? StateError)?.kind == .wrongStack }
+        await #expect { try await store.load(for: other) } throws: { ($0 as? StateError)?.kind == .wrongStack }
         let otherAccount = try StackFile.parse("{name: 'acme', account: '999999999999', region: 'eu-west-1'}", file: "o.json5")
-        #expect { try store.load(for: otherAccount) } throws: { ($0 as? StateError)?.kind == .wrongStack }
+        await #expect { try await store.load(for: otherAccount) } throws: { ($0 as? StateError)?.kind == .wrongStack }
     }
 
     @Test("a second run cannot take a held lock and is told who holds it")

@@ -29,6 +29,15 @@ public final class AWSClient: Sendable {
         AWSClient(configuration: configuration, credentials: provider, transport: transport, budget: budget, observer: observer)
     }
 
+    /// A client for another region that signs with the same credentials and shares this one's connections, retry
+    /// budget and request log (a state bucket outside the stack's region).
+    public func inRegion(_ region: String) -> AWSClient {
+        guard region != configuration.region else { return self }
+        var configuration = configuration
+        configuration.region = region
+        return AWSClient(configuration: configuration, credentials: credentialProvider, transport: transport, budget: budget, observer: observer)
+    }
+
     /// The endpoint `service` resolves to in this client's region.
     public func endpoint(for service: AWSService) throws -> Endpoint {
         try configuration.endpoints.resolve(service, region: configuration.region)

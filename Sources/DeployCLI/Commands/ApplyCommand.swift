@@ -78,7 +78,8 @@ struct ApplyCommand: Command {
         if let saved {
             selection.stackPath = saved.stackFile
             if selection.templates == nil { selection.templates = saved.templatesDirectory }
-            if selection.statePath == nil { selection.statePath = saved.statePath }
+            // a shared state is named by the stack or --backend again, never as a --state path
+            if selection.statePath == nil, !saved.statePath.hasPrefix("s3://") { selection.statePath = saved.statePath }
         }
         var bundled: BundledStack?
         if let bundle = parsed.bundle, let statePath = selection.statePath, let pubkey = parsed.pubkey {
@@ -92,7 +93,12 @@ struct ApplyCommand: Command {
         defer { bundled?.remove() }
         var options = try selection.required(command: name)
         options.bundledArtifacts = bundled?.artifacts ?? [:]
-        let deployment = Deployment(try options.load(context.console), context, autoApprove: parsed.autoApprove, parallelism: parsed.parallelism)
+        let loaded = try await options.load(context)
+        if let saved, saved.statePath.hasPrefix("s3://") || loaded.store.location.hasPrefix("s3://"), saved.statePath != loaded.store.location {
+            throw UsageError(message: "the plan was made against the state in \(saved.statePath), but this run reads \(loaded.store.location); "
+                                 + "give the same --backend as the plan", command: name)
+        }
+        let deployment = Deployment(loaded, context, autoApprove: parsed.autoApprove, parallelism: parsed.parallelism)
         let request = Deployment.ApplyRequest(saved: saved, bundle: bundled?.release, allowDowngrade: parsed.allowDowngrade,
                                               refresh: !parsed.noRefresh, phase: parsed.phase, allowFindings: parsed.allowFindings)
         return RunReporter(context).finish(try await deployment.apply(request), .apply)

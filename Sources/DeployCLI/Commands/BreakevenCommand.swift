@@ -114,7 +114,7 @@ struct BreakevenCommand: Command {
     }
 
     static func run(_ options: Options, _ context: CommandContext) async throws -> Int32 {
-        let report = try BreakevenReport.make(options)
+        let report = try await BreakevenReport.make(options)
         switch context.options.output {
         case .json: context.console.out(try JSONText.encode(report.document))
         case .text: context.console.out(report.text)

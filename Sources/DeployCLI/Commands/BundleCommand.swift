@@ -87,7 +87,7 @@ struct BundleCommand: Command {
         let words = parsed.positionals
         switch words[0] {
         case "keygen": return try BundleKeys.generate(try parsed.given(parsed.out, "out"), context)
-        case "export": return try BundleExportRun.run(parsed, context)
+        case "export": return try await BundleExportRun.run(parsed, context)
         case "verify": return try BundleChecks.verify(words[1], key: try parsed.given(parsed.pubkey, "pubkey"), context)
         case "inspect": return try BundleChecks.inspect(words[1], key: parsed.pubkey, context)
         default: return try BundleChecks.importBundle(words[1], key: try parsed.given(parsed.pubkey, "pubkey"), to: try parsed.given(parsed.to, "to"),

@@ -62,7 +62,7 @@ struct CheckCommand: Command {
     static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
         // the account's resources are judged as the state records them: a stack that no longer expands (an artifact
         // moved away) only costs their source locations
-        let loaded = try parsed.stack.required(command: name).load(context.console, requiringExpansion: !parsed.live)
+        let loaded = try await parsed.stack.required(command: name).load(context, requiringExpansion: !parsed.live)
         let threshold = parsed.severity ?? .low
         let outcome = try await Deployment(loaded, context).check(parsed.plan ? .plan : parsed.live ? .live : .both)
         var reports: [ComplianceReport] = []

@@ -46,7 +46,7 @@ struct DestroyCommand: Command {
     }
 
     static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
-        let loaded = try parsed.stack.required(command: name).load(context.console)
+        let loaded = try await parsed.stack.required(command: name).load(context)
         let deployment = Deployment(loaded, context, autoApprove: parsed.autoApprove, parallelism: parsed.parallelism)
         return RunReporter(context).finish(try await deployment.destroy(parsed.request), .destroy, stack: loaded.stack.name)
     }

@@ -20,7 +20,7 @@ struct GraphCommand: Command {
 
     static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
         let options = try parsed.stack.required(command: name)
-        let loaded = try options.load(context.console, readingState: false)
+        let loaded = try await options.load(context, readingState: false)
         let configuration = loaded.configuration
         let nodes = GraphRendering.nodes(loaded.expanded)
         if context.options.output == .json {

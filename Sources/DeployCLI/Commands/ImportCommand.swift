@@ -31,7 +31,7 @@ struct ImportCommand: Command {
     static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
         let address = try StateEditing.address(parsed.positionals[0], command: name)
         let id = parsed.positionals[1]
-        let loaded = try parsed.stack.required(command: name).load(context.console)
+        let loaded = try await parsed.stack.required(command: name).load(context)
         let imported = try await Deployment(loaded, context).importResource(address, id: id)
         context.console.out("Imported \(imported.type) \(id) as \(address). Run deploy plan to see what apply would change to match the stack.")
         return ExitCode.success

@@ -32,7 +32,7 @@ struct OutputCommand: Command {
     static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
         let options = try parsed.stack.required(command: name)
         let configuration = try options.loadConfiguration()
-        guard let state = try options.stateStore(for: configuration).load(for: configuration.stack) else {
+        guard let state = try await options.stateBackend(for: configuration, context).load(for: configuration.stack) else {
             throw NotConfirmed(description: "stack \(configuration.stack.name) has not been applied: there is no state")
         }
         if let wanted = parsed.positionals.first {

@@ -29,7 +29,7 @@ struct PermissionsCommand: Command {
     }
 
     static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
-        let loaded = try parsed.stack.required(command: name).load(context.console, readingState: false)
+        let loaded = try await parsed.stack.required(command: name).load(context, readingState: false)
         let policy = try PermissionsPolicy.build(loaded.expanded, stack: loaded.stack,
                                                  scoped: parsed.resources != .any)
         context.console.out(try JSONText.encode(policy))

@@ -35,7 +35,7 @@ struct PlanCommand: Command {
     }
 
     static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
-        let loaded = try parsed.stack.required(command: name).load(context.console)
+        let loaded = try await parsed.stack.required(command: name).load(context)
         let outcome = try await Deployment(loaded, context).plan(refresh: !parsed.noRefresh, lock: !parsed.noLock)
         let plan = outcome.plan
         if let out = parsed.out { try outcome.file.write(to: out) }

@@ -2,23 +2,40 @@ import Plan
 import Stack
 
 /// `deploy state list | show ADDRESS | rm ADDRESS...`: look into the state, or make it forget resources without
-/// deleting them (they go on existing in the account, no longer managed).
+/// deleting them (they go on existing in the account, no longer managed); `history`, `push` and `pull` for a state
+/// shared in a bucket (`SharedStateVerbs`).
 struct StateCommand: Command {
     static let name = "state"
-    static let abstract = "List or show recorded resources, or forget some without deleting them (list, show, rm)."
+    static let abstract = "List, show or forget recorded resources; list a shared state's versions, or move a state to or from its bucket."
     static let discussion = """
         list: every recorded address, one a line. show ADDRESS: its id, status, dependencies and attributes (sensitive \
         ones hidden). rm ADDRESS...: removes them from the state under the lock; they stay in the account, and the next \
-        plan would create them anew unless the stack stops declaring them or they are imported back.
+        plan would create them anew unless the stack stops declaring them or they are imported back. \
+        history: the versions of a shared state, newest first, each with its serial and whether it names the one \
+        before it. push [FILE]: moves a local state (default .deploy/<stack>.state.json) into the stack's shared \
+        state, both locks held, and renames the local file FILE.pushed so nothing applies against it again; --force \
+        replaces a shared state that exists (it stays as a version). pull [FILE]: writes the shared state to a local \
+        file, both locks held; --force replaces a local state that exists. restore VERSION: writes the state an \
+        earlier version holds back as the newest snapshot, under the lock.
         """
     static let outputFormats: [OutputFormat] = [.text, .json]
-    static let positionals = ["list|show|rm", "[ADDRESS...]"]
+    static let positionals = ["list|show|rm|history|push|pull|restore", "[ADDRESS...|FILE|VERSION]"]
 
     struct Options: CommandOptions {
         var stack = StackSelection()
         var positionals: [String] = []
+        var force = false
+        var limit = 20
 
-        static let bindings: [OptionBinding<Self>] = StackSelection.bindings(\.stack)
+        static let bindings: [OptionBinding<Self>] = StackSelection.bindings(\.stack) + [
+            .flag("force", "push: replace a shared state that exists; pull: replace a local state that exists.", \.force),
+            .value("limit", "n", "history: how many versions to list (default 20).", \.limit) { text throws(UsageError) in
+                guard let limit = Int(text), (1...1000).contains(limit) else {
+                    throw UsageError(message: "--limit must be a whole number from 1 to 1000, not '\(text)'")
+                }
+                return limit
+            },
+        ]
 
         func validate() throws(UsageError) {
             switch positionals.first {
@@ -28,9 +45,22 @@ struct StateCommand: Command {
                 guard positionals.count == 2 else { throw UsageError(message: "state show takes one ADDRESS", command: name) }
             case "rm":
                 guard positionals.count >= 2 else { throw UsageError(message: "state rm takes one or more ADDRESS", command: name) }
+            case "history":
+                guard positionals.count == 1 else { throw UsageError(message: "state history takes no argument", command: name) }
+            case "restore":
+                guard positionals.count == 2 else { throw UsageError(message: "state restore takes one VERSION (see state history)", command: name) }
+                return
+            case "push", "pull":
+                guard positionals.count <= 2 else { throw UsageError(message: "state \(positionals[0]) takes at most one FILE", command: name) }
+                guard stack.statePath == nil else {
+                    throw UsageError(message: "state \(positionals[0]) takes the local file as its FILE argument, not --state", command: name)
+                }
+                return
             case let other:
-                throw UsageError(message: "state needs list, show or rm" + (other.map { ", not '\($0)'" } ?? ""), command: name)
+                throw UsageError(message: "state needs list, show, rm, history, push, pull or restore" + (other.map { ", not '\($0)'" } ?? ""),
+                                 command: name)
             }
+            if force { throw UsageError(message: "--force goes with state push or state pull", command: name) }
             for text in positionals.dropFirst() { _ = try StateEditing.address(text, command: name) }
         }
     }
@@ -54,10 +84,13 @@ struct StateCommand: Command {
 
     static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
         let words = parsed.positionals
+        if let verb = SharedStateVerbs.Verb(rawValue: words[0]) {
+            return try await SharedStateVerbs.run(verb, parsed, context)
+        }
         let addresses = try words.dropFirst().map { text throws(UsageError) in try StateEditing.address(text, command: name) }
         switch words[0] {
         case "list":
-            let (_, state) = try StateEditing.read(parsed.stack, command: name)
+            let (_, state) = try await StateEditing.read(parsed.stack, context, command: name)
             let resources = state.resources.sorted { $0.address < $1.address }
             switch context.options.output {
             case .json:
@@ -68,7 +101,7 @@ struct StateCommand: Command {
                 for resource in resources { context.console.out(resource.address.description) }
             }
         case "show":
-            let (_, state) = try StateEditing.read(parsed.stack, command: name)
+            let (_, state) = try await StateEditing.read(parsed.stack, context, command: name)
             let resource = try StateEditing.recorded(addresses[0], in: state)
             let hidden = Set(resource.sensitive)
             var attributes = resource.attributes
@@ -91,7 +124,7 @@ struct StateCommand: Command {
             }
         default:
             var removed: [ResourceState] = []
-            try StateEditing.mutate(parsed.stack, context, command: name) { state in
+            try await StateEditing.mutate(parsed.stack, context, command: name) { state in
                 for address in addresses {
                     removed.append(try StateEditing.recorded(address, in: state))
                     state.remove(address)

@@ -10,7 +10,7 @@ struct TaintCommand: Command {
     static let positionals = ["ADDRESS"]
 
     static func run(_ options: TaintMarking.Options, _ context: CommandContext) async throws -> Int32 {
-        try TaintMarking.mark(options, context, command: name, status: .tainted)
+        try await TaintMarking.mark(options, context, command: name, status: .tainted)
     }
 }
 
@@ -21,7 +21,7 @@ struct UntaintCommand: Command {
     static let positionals = ["ADDRESS"]
 
     static func run(_ options: TaintMarking.Options, _ context: CommandContext) async throws -> Int32 {
-        try TaintMarking.mark(options, context, command: name, status: .created)
+        try await TaintMarking.mark(options, context, command: name, status: .created)
     }
 }
 
@@ -43,10 +43,10 @@ enum TaintMarking {
         }
     }
 
-    static func mark(_ options: Options, _ context: CommandContext, command: String, status: ResourceState.Status) throws -> Int32 {
+    static func mark(_ options: Options, _ context: CommandContext, command: String, status: ResourceState.Status) async throws -> Int32 {
         let address = try StateEditing.address(options.positionals[0], command: command)
         var message = ""
-        try StateEditing.mutate(options.stack, context, command: command) { state in
+        try await StateEditing.mutate(options.stack, context, command: command) { state in
             var resource = try StateEditing.recorded(address, in: state)
             guard resource.status != .pending else {
                 throw NotConfirmed(description: "\(address) is pending (its create was never confirmed); the next apply settles it")

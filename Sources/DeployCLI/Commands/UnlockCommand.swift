@@ -1,3 +1,4 @@
+import AWS
 import Plan
 import Stack
 
@@ -7,7 +8,8 @@ struct UnlockCommand: Command {
     static let abstract = "Remove a stale state lock, given the id that the locked-state error printed."
     static let discussion = """
         Only the lock with exactly this id is removed; make sure the run that holds it has really stopped. A lock that \
-        cannot be read at all (empty or damaged) has no id to give: remove it with --force and no LOCK_ID.
+        cannot be read at all (empty or damaged) has no id to give: remove it with --force and no LOCK_ID. A shared \
+        state's lock object is removed only if it is still the one read (a delete conditional on its ETag).
         """
     static let positionals = ["[LOCK_ID]"]
 
@@ -40,13 +42,27 @@ struct UnlockCommand: Command {
             statePath = explicit
         } else {
             let options = try parsed.stack.required(command: name)
-            statePath = options.stateStore(for: try options.loadConfiguration()).path
+            let configuration = try options.loadConfiguration()
+            let source = options.source(context)
+            if let settings = try source.sharedSettings(for: configuration.stack), let connect = source.connect {
+                let s3 = S3(client: try connect(configuration.stack).inRegion(settings.region))
+                let holder = try await S3StateLock.forceUnlock(s3: s3, bucket: settings.bucket, key: settings.lockKey, url: settings.url,
+                                                               id: parsed.positionals.first)
+                report(holder, lock: "s3://\(settings.bucket)/\(settings.lockKey)", context)
+                return ExitCode.success
+            }
+            statePath = source.localStore(stackName: configuration.stack.name).path
         }
-        guard let holder = try StateLock.forceUnlock(statePath: statePath, id: parsed.positionals.first) else {
-            context.console.out("Removed the unreadable lock \(StateLock.lockPath(forState: statePath)).")
-            return ExitCode.success
+        report(try StateLock.forceUnlock(statePath: statePath, id: parsed.positionals.first), lock: StateLock.lockPath(forState: statePath),
+               context)
+        return ExitCode.success
+    }
+
+    private static func report(_ holder: LockInfo?, lock: String, _ context: CommandContext) {
+        guard let holder else {
+            context.console.out("Removed the unreadable lock \(lock).")
+            return
         }
         context.console.out("Removed the lock \(holder.id) (\(holder.operation) by \(holder.who) on \(holder.host), pid \(holder.pid), since \(holder.created)).")
-        return ExitCode.success
     }
 }

@@ -29,7 +29,7 @@ struct ValidateCommand: Command {
 
     static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
         let options = try parsed.stack.required(command: name)
-        let loaded = try options.load(context.console, readingState: false)
+        let loaded = try await options.load(context, readingState: false)
         let (configuration, expanded) = (loaded.configuration, loaded.expanded)
         var phases: [String: Int] = [:]
         for resource in expanded.resources { phases[resource.address.phase, default: 0] += 1 }

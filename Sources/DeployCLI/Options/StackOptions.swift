@@ -8,6 +8,9 @@ struct StackOptions: Sendable {
     var stackPath: String
     var templates: String?
     var statePath: String?
+    /// A shared state named by `--backend` (its region empty: the stack's).
+    var backend: RemoteStateSettings?
+    var lockTimeout: Double = 0
     /// Artifacts read from a verified bundle (`apply --bundle`), by absolute path.
     var bundledArtifacts: [String: LocalArtifact] = [:]
 
@@ -17,7 +20,8 @@ struct StackOptions: Sendable {
         try StackConfiguration.load(stackPath: stackPath, templatesDirectory: templates)
     }
 
-    func stateStore(for configuration: StackConfiguration) -> StateStore {
-        source.store(stackName: configuration.stack.name)
+    /// The stack's state: shared in a bucket, reached as the command's options reach the account, or a local file.
+    func stateBackend(for configuration: StackConfiguration, _ context: CommandContext) throws -> any StateBackend {
+        try source(context).backend(for: configuration.stack)
     }
 }

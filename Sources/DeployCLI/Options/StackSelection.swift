@@ -4,10 +4,11 @@ struct StackSelection: Sendable {
     var stackPath: String?
     var templates: String?
     var statePath: String?
+    var backend = BackendSelection()
 
     /// The group's options, filling the selection at `group`; `state: false` leaves out --state.
     static func bindings<Options>(_ group: WritableKeyPath<Options, StackSelection> & Sendable, state: Bool = true) -> [OptionBinding<Options>] {
-        (state ? all : Array(all.prefix(2))).map { $0.embedded(in: group) }
+        (state ? all + BackendSelection.bindings(\.backend) : Array(all.prefix(2))).map { $0.embedded(in: group) }
     }
 
     private static let all: [OptionBinding<Self>] = [
@@ -19,6 +20,7 @@ struct StackSelection: Sendable {
     /// The selection with its stack file known; "--stack <file> is required" otherwise.
     func required(command: String) throws(UsageError) -> StackOptions {
         guard let stackPath else { throw UsageError(message: "--stack <file> is required", command: command) }
-        return StackOptions(stackPath: stackPath, templates: templates, statePath: statePath)
+        return StackOptions(stackPath: stackPath, templates: templates, statePath: statePath, backend: try backend.settings(command: command),
+                            lockTimeout: backend.lockTimeout)
     }
 }

@@ -43,7 +43,7 @@ public struct PlanFile: Codable, Sendable {
         stackDigest = plan.stackDigest
         lineage = plan.lineage
         serial = plan.serial
-        self.statePath = Paths.absolute(statePath)
+        self.statePath = statePath.hasPrefix("s3://") ? statePath : Paths.absolute(statePath)
         actions = plan.actions.filter { $0.kind != .noop }.map { "\($0.kind.rawValue) \($0.address)" }
         values = plan.valuesDigest
         summary = plan.summary

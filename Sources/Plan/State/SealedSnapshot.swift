@@ -80,7 +80,8 @@ public struct SealedSnapshot: Codable, Sendable, Equatable {
         if let newestSeen {
             guard serial >= newestSeen.serial else {
                 throw SealError(.rollback, "snapshot \(serial) is older than snapshot \(newestSeen.serial), the newest this machine has seen: "
-                                    + "an older state was put back; it is refused")
+                                    + "an older state was put back; it is refused (deploy state restore VERSION writes a chosen version back "
+                                    + "as the newest)")
             }
             guard serial > newestSeen.serial || SHA256.hex(Array(stored)) == newestSeen.sha256 else {
                 throw SealError(.fork, "snapshot \(serial) is not the snapshot \(serial) this machine has seen: two states claim one serial")

@@ -5,6 +5,8 @@ public struct StateError: Error, Sendable, CustomStringConvertible {
         case unreadable, corrupt, unsupportedVersion, wrongStack, writeFailed
         /// A FIFO, device or directory given as the state: bad input, refused before it is opened.
         case notRegularFile
+        /// A shared state changed since this run read it: another writer won.
+        case conflict
     }
 
     public var kind: Kind
@@ -26,7 +28,7 @@ extension StateError: UserFacingError {
     public var failureKind: FailureKind {
         switch kind {
         case .corrupt, .unsupportedVersion, .wrongStack, .notRegularFile: .usage
-        case .unreadable, .writeFailed: .failure
+        case .unreadable, .writeFailed, .conflict: .failure
         }
     }
 }

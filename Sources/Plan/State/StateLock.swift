@@ -16,6 +16,14 @@ public struct LockInfo: Codable, Sendable, Equatable {
     public var created: String
 }
 
+extension LockInfo {
+    /// A new lock's holder: this process, for `operation`, from `now`.
+    static func current(operation: String, now: Date) -> LockInfo {
+        LockInfo(id: UUID().uuidString.lowercased(), operation: operation, who: StateLock.currentUser(), host: StateLock.hostName(),
+                 pid: getpid(), created: ISO8601DateFormatter().string(from: now))
+    }
+}
+
 /// A state lock held by someone else, or a lock that could not be taken or removed.
 public struct LockError: Error, Sendable, CustomStringConvertible {
     public var message: String
@@ -27,7 +35,7 @@ public struct LockError: Error, Sendable, CustomStringConvertible {
 /// content is written and synced in a temporary file first, then hard-linked into place (a link fails when the lock
 /// exists), so no reader ever sees an empty or half-written lock. A lock left by a process that no longer runs on
 /// this same host is taken over; any other is reported.
-public final class StateLock: Sendable {
+public final class StateLock: StateLease {
     public let info: LockInfo
     public let path: String
     /// Set when a stale lock was taken over, for the caller to show.
@@ -49,8 +57,7 @@ public final class StateLock: Sendable {
         } catch {
             throw LockError(message: "cannot create the state directory: \(error)")
         }
-        let info = LockInfo(id: UUID().uuidString.lowercased(), operation: operation, who: currentUser(), host: hostName(),
-                            pid: getpid(), created: ISO8601DateFormatter().string(from: now))
+        let info = LockInfo.current(operation: operation, now: now)
         var warning: String?
         for _ in 0..<2 {
             if try create(path, info) { return StateLock(info: info, path: path, warning: warning) }
@@ -151,13 +158,13 @@ public final class StateLock: Sendable {
         return "\(total / 86400)d\(total % 86400 / 3600)h"
     }
 
-    private static func currentUser() -> String {
+    fileprivate static func currentUser() -> String {
         if let user = ProcessInfo.processInfo.environment["USER"], !user.isEmpty { return user }
         if let entry = getpwuid(getuid()), let name = entry.pointee.pw_name { return String(cString: name) }
         return "uid \(getuid())"
     }
 
-    private static func hostName() -> String {
+    fileprivate static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count) == 0 else { return "unknown-host" }
         return String(cString: buffer)

@@ -5,8 +5,15 @@ import Stack
 
 /// Reads and writes one stack's state file: mode 0600, replaced atomically, the previous kept as `.backup`,
 /// a checksum verified on every load.
-public struct StateStore: Sendable {
+public struct StateStore: StateBackend {
     public let path: String
+
+    public var location: String { path }
+
+    /// Takes the lock file beside the state (`StateLock`).
+    public func lock(operation: String, now: Date) throws(LockError) -> any StateLease {
+        try StateLock.acquire(statePath: path, operation: operation, now: now)
+    }
 
     public init(path: String) {
         self.path = path
@@ -33,24 +40,13 @@ public struct StateStore: Sendable {
         return try Self.decode(data, path: path)
     }
 
-    /// Loads the state and checks it belongs to `stack`.
-    public func load(for stack: StackFile) throws(StateError) -> State? {
-        guard let state = try load() else { return nil }
-        guard state.stack == stack.name else {
-            throw StateError(.wrongStack, path: path, "records stack '\(state.stack)', not '\(stack.name)'; pass the right --state")
-        }
-        guard state.account == stack.account else {
-            throw StateError(.wrongStack, path: path, "records account \(state.account), but the stack names \(stack.account)")
-        }
-        return state
-    }
-
     /// Where the state before this one is kept, when it is: a hint names only a backup that exists.
     private static func previous(_ path: String) -> String {
         FileManager.default.fileExists(atPath: path + ".backup") ? "; the previous state is in \(path).backup" : "; no earlier state was kept"
     }
 
-    static func decode(_ data: Data, path: String) throws(StateError) -> State {
+    /// The state in `data`, its format version and checksum checked; `path` names where it came from in errors.
+    public static func decode(_ data: Data, path: String) throws(StateError) -> State {
         let state: State
         do {
             state = try JSONDecoder().decode(State.self, from: data)
@@ -71,19 +67,23 @@ public struct StateStore: Sendable {
 
     /// Writes `state` with a fresh checksum; the caller has bumped the serial.
     public func write(_ state: State) throws(StateError) {
-        var sealed = state
-        sealed.checksum = try Self.checksum(of: state, path: path)
-        let data: Data
-        do {
-            data = try Self.encoder.encode(sealed)
-        } catch {
-            throw StateError(.writeFailed, path: path, "cannot be encoded: \(error)")
-        }
+        let data = try Self.encode(state, path: path)
         do {
             try AtomicFile.makeDirectory((path as NSString).deletingLastPathComponent)
             try AtomicFile.write(data, to: path, mode: 0o600, backup: backupPath)
         } catch {
             throw StateError(.writeFailed, path: path, "\(error)")
+        }
+    }
+
+    /// The state as a document with its checksum: what is written, locally or (sealed) in a bucket.
+    public static func encode(_ state: State, path: String) throws(StateError) -> Data {
+        var sealed = state
+        sealed.checksum = try checksum(of: state, path: path)
+        do {
+            return try encoder.encode(sealed)
+        } catch {
+            throw StateError(.writeFailed, path: path, "cannot be encoded: \(error)")
         }
     }
 

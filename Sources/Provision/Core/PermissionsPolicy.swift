@@ -3,9 +3,11 @@ import Stack
 /// The least IAM policy that lets an identity apply, refresh and destroy a stack: exactly the actions its resource
 /// types' handlers declare, plus the account check. With `scoped`, actions on named resources (roles, instance
 /// profiles, buckets, objects, tables, trails, log groups) are limited to those resources' ARNs, and iam:PassRole to the
-/// roles the stack passes to EC2 and to VPC Flow Logs.
+/// roles the stack passes to EC2 and to VPC Flow Logs. A shared state (`settings`, the stack's `state` block unless
+/// given) adds what reading, writing and locking it takes.
 public enum PermissionsPolicy {
-    public static func build(_ expanded: ExpandedStack, stack: StackFile, scoped: Bool, handlers: HandlerRegistry = .standard) throws -> Value {
+    public static func build(_ expanded: ExpandedStack, stack: StackFile, scoped: Bool, sharedState: RemoteStateSettings? = nil,
+                             handlers: HandlerRegistry = .standard) throws -> Value {
         let partition = stack.partition
         let account = stack.account
         let region = stack.region
@@ -42,7 +44,32 @@ public enum PermissionsPolicy {
             let resources = scoped && !roles.isEmpty ? roles.map { "arn:\(partition):iam::\(account):role/\($0)" } : ["*"]
             statements.append(statement("DeployPassesItsOwnRoles", ["iam:PassRole"], resources))
         }
+        if let shared = sharedState ?? stack.state {
+            statements += sharedStateStatements(shared, partition: partition, account: account, scoped: scoped)
+        }
         return .map(["Version": .string("2012-10-17"), "Statement": .list(statements)])
+    }
+
+    /// The state and lock objects read, written and deleted (conditionally), the state's versions listed and read
+    /// (history, the chain check, restore), and data keys made and opened by KMS only under this state's encryption
+    /// context, so the grant opens no other data the key protects.
+    static func sharedStateStatements(_ shared: RemoteStateSettings, partition: String, account: String, scoped: Bool) -> [Value] {
+        let bucket = "arn:\(partition):s3:::\(shared.bucket)"
+        let objects = scoped ? ["\(bucket)/\(shared.key)", "\(bucket)/\(shared.lockKey)"] : ["*"]
+        let region = shared.region.isEmpty ? "*" : shared.region
+        let key = shared.kmsKey.hasPrefix("arn:") ? shared.kmsKey
+            : !scoped ? "*" : shared.kmsKey.hasPrefix("alias/") ? "arn:\(partition):kms:\(region):\(account):key/*"
+            : "arn:\(partition):kms:\(region):\(account):key/\(shared.kmsKey)"
+        var kms: [String: Value] = ["Sid": .string("DeploySharedStateKeys"), "Effect": .string("Allow"),
+                                    "Action": .list([.string("kms:Decrypt"), .string("kms:GenerateDataKey")]), "Resource": .string(key)]
+        if scoped {
+            kms["Condition"] = .map(["StringEquals": .map(["kms:EncryptionContext:deploy:state": .string(shared.url)])])
+        }
+        return [
+            statement("DeploySharedStateObjects", ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"], objects),
+            statement("DeploySharedStateVersions", ["s3:ListBucketVersions"], [scoped ? bucket : "*"]),
+            .map(kms),
+        ]
     }
 
     private static func statement(_ sid: String, _ actions: Set<String>, _ resources: [String]) -> Value {

@@ -32,8 +32,10 @@ public struct StackFile: Sendable {
     public var text: String
     /// Compliance findings accepted until a date.
     public var suppressions: [Suppression] = []
+    /// Where the state is shared (the `state` block); nil keeps it in a local file.
+    public var state: RemoteStateSettings?
 
-    static let keys = ["name", "description", "account", "region", "role", "templates", "tags", "protect", "phases", "allow", "suppress"]
+    static let keys = ["name", "description", "account", "region", "role", "templates", "tags", "protect", "phases", "allow", "suppress", "state"]
 
     /// Reads and checks a stack file.
     public static func load(_ path: String) throws(StackError) -> StackFile {
@@ -114,11 +116,12 @@ public struct StackFile: Sendable {
             phaseParameters[phase] = parameters
             phaseLocations[phase] = member.keyLocation
         }
+        let state = try fields["state"].map { node throws(StackError) in try RemoteStateSettings.parse(node, stackRegion: region) }
         return StackFile(file: file, name: name, account: account, region: region, role: role,
                          templates: try fields.string("templates"), tags: tags, tagsLocation: fields["tags"]?.location,
                          protect: try fields.stringList("protect").map { (address: $0.0, location: $0.1) },
                          phaseParameters: phaseParameters, phaseLocations: phaseLocations, allow: allow,
-                         allowLocation: fields["allow"]?.location, text: text, suppressions: try Suppression.parse(fields["suppress"]))
+                         allowLocation: fields["allow"]?.location, text: text, suppressions: try Suppression.parse(fields["suppress"]), state: state)
     }
 
     /// The ARN partition of the stack's region.
