@@ -61,8 +61,11 @@ extension KMS {
     /// A new 256-bit data key under `keyID` (an id, ARN or `alias/...`), bound to `context`: KMS decrypts it only
     /// under the same context.
     public func generateDataKey(keyID: String, context: [String: String]) async throws -> DataKey {
-        let output = try await client.json(.kms, operation: "GenerateDataKey",
-                                           input: GenerateDataKeyInput(KeyId: keyID, EncryptionContext: context), as: DataKeyOutput.self)
+        // a data key whose answer was lost is simply made again: asking twice changes nothing in the account
+        let output = try await RequestRetry.$mayRepeat.withValue(true) {
+            try await client.json(.kms, operation: "GenerateDataKey", input: GenerateDataKeyInput(KeyId: keyID, EncryptionContext: context),
+                                  as: DataKeyOutput.self)
+        }
         return DataKey(plaintext: Array(output.Plaintext), ciphertextBlob: Array(output.CiphertextBlob ?? Data()), keyID: output.KeyId)
     }
 
@@ -75,9 +78,10 @@ extension KMS {
     /// The data key in `ciphertextBlob`, decrypted by KMS under `context`; with `keyID`, KMS refuses a blob that key
     /// did not encrypt. Returns the key and the ARN of the KMS key that decrypted it.
     public func decrypt(_ ciphertextBlob: [UInt8], context: [String: String], keyID: String? = nil) async throws -> (plaintext: [UInt8], keyID: String) {
-        let output = try await client.json(.kms, operation: "Decrypt",
-                                           input: DecryptInput(CiphertextBlob: Data(ciphertextBlob), EncryptionContext: context, KeyId: keyID),
-                                           as: DataKeyOutput.self)
+        let input = DecryptInput(CiphertextBlob: Data(ciphertextBlob), EncryptionContext: context, KeyId: keyID)
+        let output = try await RequestRetry.$mayRepeat.withValue(true) {
+            try await client.json(.kms, operation: "Decrypt", input: input, as: DataKeyOutput.self)
+        }
         return (Array(output.Plaintext), output.KeyId)
     }
 }

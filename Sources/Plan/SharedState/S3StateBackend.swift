@@ -97,9 +97,6 @@ public actor S3StateBackend: StateBackend {
     /// it and is refused. The version must still open under its data key; the current one is replaced whatever it
     /// holds. The caller holds the lock.
     public func restore(versionID: String, for stack: StackFile) async throws -> State {
-        guard let current = try await s3.getObjectContent(bucket: settings.bucket, key: settings.key) else {
-            throw StateError(.unreadable, path: settings.url, "holds no current version to restore over")
-        }
         guard let old = try await s3.getObjectContent(bucket: settings.bucket, key: settings.key, versionID: versionID) else {
             throw StateError(.unreadable, path: settings.url, "has no version \(versionID) (deploy state history lists them)")
         }
@@ -109,9 +106,23 @@ public actor S3StateBackend: StateBackend {
             throw StateError(.wrongStack, path: settings.url, "version \(versionID) records stack '\(state.stack)' in account "
                                  + "\(state.account), not \(stack.name) in \(stack.account); nothing was restored")
         }
-        let currentSerial = (try? JSONDecoder().decode(SealedSnapshot.self, from: current.body))?.serial ?? 0
-        newest = SealedSnapshot.Seen(serial: max(newestKnown()?.serial ?? 0, currentSerial), sha256: SHA256.hex(Array(current.body)))
-        etag = current.etag
+        // what the restored snapshot names as its predecessor: the current version, or, when the state was deleted,
+        // the newest version under the delete marker (the one the chain check will find before it)
+        let predecessor: Data
+        if let current = try await s3.getObjectContent(bucket: settings.bucket, key: settings.key) {
+            predecessor = current.body
+            etag = current.etag
+        } else {
+            let versions = try await s3.versions(bucket: settings.bucket, key: settings.key)
+            guard let kept = versions.first(where: { !$0.isDeleteMarker }),
+                  let body = try await s3.getObjectContent(bucket: settings.bucket, key: settings.key, versionID: kept.versionID)?.body else {
+                throw StateError(.unreadable, path: settings.url, "has no version left to restore after")
+            }
+            predecessor = body
+            etag = nil
+        }
+        let predecessorSerial = (try? JSONDecoder().decode(SealedSnapshot.self, from: predecessor))?.serial ?? 0
+        newest = SealedSnapshot.Seen(serial: max(newestKnown()?.serial ?? 0, predecessorSerial), sha256: SHA256.hex(Array(predecessor)))
         read = true
         try await write(state)
         return state
