@@ -20,7 +20,7 @@ enum SharedStateVerbs {
             throw UsageError(message: "state \(verb.rawValue) works on a shared state: the stack has no state block, and no --backend was given",
                              command: StateCommand.name)
         }
-        let shared = S3StateBackend(settings: settings, client: try connect(stack))
+        let shared = S3StateBackend(settings: settings, client: try connect(stack), unlockCommand: source.unlockCommand(settings, stack: stack))
         let local = StateStore(path: parsed.positionals.dropFirst().first ?? source.localStore(stackName: stack.name).path)
         switch verb {
         case .history:

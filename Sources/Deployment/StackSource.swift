@@ -53,6 +53,16 @@ public struct StackSource: Sendable {
         guard let connect else {
             throw StackError("the state in \(settings.url) cannot be reached from here (no AWS session)", at: stack.state?.location)
         }
-        return S3StateBackend(settings: settings, client: try connect(stack))
+        return S3StateBackend(settings: settings, client: try connect(stack), unlockCommand: unlockCommand(settings, stack: stack))
+    }
+
+    /// `deploy unlock` for this stack's shared state, as a person would paste it.
+    public func unlockCommand(_ settings: RemoteStateSettings, stack: StackFile) -> String {
+        var words = ["deploy", "unlock", "--stack", ShellQuoting.word(Paths.absolute(stackPath))]
+        if stack.state == nil {
+            words += ["--backend", ShellQuoting.word(settings.url), "--backend-kms-key", ShellQuoting.word(settings.kmsKey)]
+            if settings.region != stack.region { words += ["--backend-region", settings.region] }
+        }
+        return words.joined(separator: " ")
     }
 }

@@ -143,6 +143,32 @@ struct SharedStateTests {
         try Self.expectChained(fixture, environment, "after a killed apply and its takeover")
     }
 
+    @Test("a lock left by another machine is reported with a command that removes it, by its id only")
+    func unlockByID() throws {
+        let endpoint = try LocalEndpoint.require()
+        let fixture = try SharedStateFixture(prefix: "ul", declared: false)
+        defer { fixture.stack.remove() }
+        let environment = endpoint.adminEnvironment
+        try OutsideActor.run("""
+            s3.put_object(Bucket='\(fixture.bucket)', Key='\(fixture.lockKey)', Body=json.dumps({"holder": {"id": "lock-42",
+                "operation": "apply", "who": "alice", "host": "ci-runner-3", "pid": 4242, "created": "2026-11-22T08:00:00Z"},
+                "leaseSeconds": 300, "renewals": 0}).encode())
+            """, region: fixture.region)
+        let held = try fixture.deploy(["plan"], environment)
+        #expect(held.status == 1 && held.stderr.contains("locked by alice on ci-runner-3, pid 4242, for apply"), "\(held.stderr)")
+        let hint = try #require(held.stderr.components(separatedBy: "if that run is gone: ").last?.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(hint.hasPrefix("deploy unlock --stack ") && hint.hasSuffix(" lock-42") && hint.contains("--backend \(fixture.url)"), "\(hint)")
+        let wrong = try fixture.deploy(["unlock", "lock-41"], environment)
+        #expect(wrong.status == 1 && wrong.stderr.contains("has id lock-42, not lock-41"), "\(wrong.stderr)")
+        #expect(try fixture.isLocked())
+        // the hint works exactly as printed
+        let words = hint.components(separatedBy: " ").dropFirst().map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "'")) }
+        let unlocked = try DeployProcess.run(Array(words), environment: fixture.environment(environment))
+        #expect(unlocked.status == 0 && unlocked.stdout.contains("Removed the lock lock-42"), "\(unlocked.stderr)")
+        #expect(try !fixture.isLocked())
+        #expect(try fixture.deploy(["plan"], environment).status == 0)
+    }
+
     @Test("writes whose answers were lost are retried, and the lock's and the state's own 412s recognised as ours")
     func lostAnswers() throws {
         let endpoint = try LocalEndpoint.require()

@@ -23,15 +23,16 @@ struct PermissionsCommand: Command {
         var resources: Scope?
         var positionals: [String] = []
 
-        static let bindings: [OptionBinding<Self>] = StackSelection.bindings(\.stack, state: false) + [
+        static let bindings: [OptionBinding<Self>] = StackSelection.bindings(\.stack, state: false) + BackendSelection.bindings(\.stack.backend) + [
             .choice("resources", "scope", "named (default) or any.", \.resources) { "--resources must be named or any, not '\($0)'" },
         ]
     }
 
     static func run(_ parsed: Options, _ context: CommandContext) async throws -> Int32 {
-        let loaded = try await parsed.stack.required(command: name).load(context, readingState: false)
-        let policy = try PermissionsPolicy.build(loaded.expanded, stack: loaded.stack,
-                                                 scoped: parsed.resources != .any)
+        let options = try parsed.stack.required(command: name)
+        let loaded = try await options.load(context, readingState: false)
+        let policy = try PermissionsPolicy.build(loaded.expanded, stack: loaded.stack, scoped: parsed.resources != .any,
+                                                 sharedState: try loaded.source.sharedSettings(for: loaded.stack))
         context.console.out(try JSONText.encode(policy))
         return ExitCode.success
     }

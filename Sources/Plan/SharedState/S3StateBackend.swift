@@ -20,10 +20,15 @@ public actor S3StateBackend: StateBackend {
     private var read = false
     private var newest: SealedSnapshot.Seen?
     private var lease: S3StateLock?
+    /// The command that removes this state's lock, as a held lock's message prints it.
+    let unlockCommand: String
 
-    /// `client` signs as the stack's account; it is moved to the bucket's region here.
-    public init(settings: RemoteStateSettings, client: AWSClient, seen: SeenSnapshots = .standard()) {
+    /// `client` signs as the stack's account; it is moved to the bucket's region here. `unlockCommand` is what a
+    /// held lock's message tells to run (the lock's id follows it).
+    public init(settings: RemoteStateSettings, client: AWSClient, seen: SeenSnapshots = .standard(),
+                unlockCommand: String = "deploy unlock --stack STACK") {
         self.settings = settings
+        self.unlockCommand = unlockCommand
         let regional = client.inRegion(settings.region)
         self.s3 = S3(client: regional)
         self.kms = KMS(client: regional)
@@ -37,7 +42,8 @@ public actor S3StateBackend: StateBackend {
 
     public func lock(operation: String, now: Date) async throws -> any StateLease {
         let lock = try await S3StateLock.acquire(s3: s3, bucket: settings.bucket, key: settings.lockKey, url: settings.url,
-                                                 operation: operation, leaseSeconds: settings.lockLeaseSeconds, now: now)
+                                                 operation: operation, leaseSeconds: settings.lockLeaseSeconds, unlock: unlockCommand,
+                                                 now: now)
         lease = lock
         if let newest { lock.note(newest) }
         return lock

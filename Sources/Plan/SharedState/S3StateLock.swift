@@ -55,7 +55,8 @@ public final class S3StateLock: StateLease {
     }
 
     /// Takes the lock for `operation`, or throws a `LockError` naming the holder whose lease still runs.
-    static func acquire(s3: S3, bucket: String, key: String, url: String, operation: String, leaseSeconds: Int,
+    /// `unlock` is the command that removes a lock on this state, without its id (the message adds it).
+    static func acquire(s3: S3, bucket: String, key: String, url: String, operation: String, leaseSeconds: Int, unlock: String,
                         now: Date) async throws -> S3StateLock {
         let info = LockInfo.current(operation: operation, now: now)
         var record = SharedLockRecord(holder: info, leaseSeconds: leaseSeconds, renewals: 0, newestSeen: nil)
@@ -68,7 +69,7 @@ public final class S3StateLock: StateLease {
             guard let current = try await s3.getObjectContent(bucket: bucket, key: key) else { continue }  // released meanwhile
             guard let found = try? JSONDecoder().decode(SharedLockRecord.self, from: current.body) else {
                 throw LockError(message: "the state \(url) is locked by s3://\(bucket)/\(key), which cannot be read (empty or damaged); "
-                                    + "if no run is active, remove it with: deploy unlock --force", holder: nil)
+                                    + "if no run is active, remove it with: \(unlock) --force", holder: nil)
             }
             if found.holder.id == info.id {
                 // our own create, retried after its answer was lost: it had succeeded
@@ -77,7 +78,7 @@ public final class S3StateLock: StateLease {
             }
             let idle = Self.idleSeconds(current)
             guard let idle, idle > Double(found.leaseSeconds) else {
-                throw LockError(message: Self.describeHeld(found, url: url, idle: idle), holder: found.holder)
+                throw LockError(message: Self.describeHeld(found, url: url, idle: idle, unlock: unlock), holder: found.holder)
             }
             record.newestSeen = found.newestSeen
             if let stored = try await s3.putObject(bucket: bucket, key: key, body: try Self.encode(record), condition: .matching(current.etag)) {
@@ -156,12 +157,12 @@ public final class S3StateLock: StateLease {
         return try encoder.encode(record)
     }
 
-    static func describeHeld(_ record: SharedLockRecord, url: String, idle: Double?) -> String {
+    static func describeHeld(_ record: SharedLockRecord, url: String, idle: Double?, unlock: String) -> String {
         let holder = record.holder
         let renewed = idle.map { "last renewed \(StateLock.duration($0)) ago, lease \(record.leaseSeconds)s" } ?? "lease \(record.leaseSeconds)s"
         return "the state \(url) is locked by \(holder.who) on \(holder.host), pid \(holder.pid), for \(holder.operation) since "
             + "\(holder.created) (\(renewed)). It is taken over only once its lease runs out unrenewed; to remove it now, if that run "
-            + "is gone: deploy unlock --stack STACK \(holder.id)"
+            + "is gone: \(unlock) \(holder.id)"
     }
 
     /// Removes the lock object whose holder has id `id` (`deploy unlock`); an unreadable one only with `id` nil.
