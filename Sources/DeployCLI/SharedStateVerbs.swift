@@ -34,11 +34,17 @@ enum SharedStateVerbs {
                     throw NotConfirmed(description: "\(settings.url) already holds a state (\(existing.resources.count) resources, serial "
                                            + "\(existing.serial)); nothing was pushed. --force replaces it (the bucket keeps it as a version)")
                 }
-                try await shared.write(state)
-                let parked = local.path + ".pushed"
-                try FileManager.default.moveItem(atPath: local.path, toPath: parked)
+                // parked first, so that a push that succeeded never leaves the local file to be applied against; put
+                // back if the write fails
+                let parked = try park(local.path)
+                do {
+                    try await shared.write(state)
+                } catch {
+                    try? unpark(parked, to: local.path)
+                    throw error
+                }
                 context.console.out("Pushed the state of \(stack.name) (\(state.resources.count) resources, serial \(state.serial)) from "
-                                    + "\(local.path) to \(settings.url), encrypted under \(settings.kmsKey). The local file is now \(parked), "
+                                    + "\(local.path) to \(settings.url), encrypted under \(settings.kmsKey). The local file is now \(parked.state), "
                                     + "so that nothing applies against it again.")
             }
         case .restore:
@@ -64,6 +70,23 @@ enum SharedStateVerbs {
             }
         }
         return ExitCode.success
+    }
+
+    /// Renames a pushed state file and its backup to `.pushed` and `.pushed.backup`, replacing those of an earlier
+    /// push (each is a version in the bucket already); returns the new names.
+    static func park(_ path: String) throws -> (state: String, backup: String?) {
+        let parked = (state: path + ".pushed", backup: FileManager.default.fileExists(atPath: path + ".backup") ? path + ".pushed.backup" : nil)
+        for (from, to) in [(path, parked.state), (path + ".backup", parked.backup)] {
+            guard let to else { continue }
+            if FileManager.default.fileExists(atPath: to) { try FileManager.default.removeItem(atPath: to) }
+            try FileManager.default.moveItem(atPath: from, toPath: to)
+        }
+        return parked
+    }
+
+    static func unpark(_ parked: (state: String, backup: String?), to path: String) throws {
+        try FileManager.default.moveItem(atPath: parked.state, toPath: path)
+        if let backup = parked.backup { try FileManager.default.moveItem(atPath: backup, toPath: path + ".backup") }
     }
 
     /// Runs `body` with every backend's lock held, taken in order and released in reverse, whatever happens.

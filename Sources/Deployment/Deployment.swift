@@ -44,6 +44,13 @@ public struct Deployment: Sendable {
     func locked<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
         let lock = try await loaded.store.lock(operation: operation, timeout: loaded.source.lockTimeout, now: now)
         if let warning = lock.warning { observer.warning(warning) }
+        // a run that no longer holds its lock (another took it, or it could not be renewed within its lease) starts
+        // nothing more: what is running finishes, and the state write over the other run's fails rather than wins
+        let stop = stop, observer = observer, location = loaded.store.location
+        lock.onLost {
+            stop.stop()
+            observer.warning("the lock on \(location) was lost (taken by another run, or not renewed within its lease): launching nothing new")
+        }
         do {
             let result = try await body()
             await lock.release()

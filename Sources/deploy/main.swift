@@ -1,6 +1,7 @@
 import DeployCLI
 import Foundation
 
-let code = await DeployCLI.main(arguments: Array(CommandLine.arguments.dropFirst()),
-                                environment: ProcessInfo.processInfo.environment)
+let environment = ProcessInfo.processInfo.environment
+SignalTrap.installEarly(environment: environment)
+let code = await DeployCLI.main(arguments: Array(CommandLine.arguments.dropFirst()), environment: environment)
 exit(code)

@@ -2,6 +2,7 @@ import AWS
 import Foundation
 import Plan
 import Stack
+import Synchronization
 import Testing
 
 /// The shared state's backend and lock driven directly against the local endpoint: what the conditional writes
@@ -107,6 +108,70 @@ struct SharedStateBackendTests {
         let next = try await setup.backend("c", settings: short).lock(operation: "plan", now: Date())
         #expect(next.warning == nil, "a released lock is taken without a takeover")
         await next.release()
+    }
+
+    @Test("a snapshot sealed under another KMS key than the state's is refused, whatever key it names")
+    func forgedUnderAnotherKey() async throws {
+        let setup = try Setup(prefix: "fk")
+        defer { setup.fixture.stack.remove() }
+        // a forger who may write the bucket, with a key of their own that answers Decrypt with their data key
+        let forgerAlias = "alias/forger-\(setup.fixture.name)"
+        try OutsideActor.run("kms.create_alias(AliasName='\(forgerAlias)', TargetKeyId=kms.create_key()['KeyMetadata']['KeyId'])",
+                             region: setup.fixture.region)
+        let backend = setup.backend("victim")
+        let regional = setup.client.inRegion(setup.settings.region)
+        let dataKey = try await KMS(client: regional).generateDataKey(keyID: forgerAlias, context: backend.encryptionContext)
+        let forged = try SealedSnapshot.seal(Array(try StateStore.encode(setup.state("forged"), path: "forged")), after: nil,
+                                             dataKey: .init(plaintext: dataKey.plaintext, encrypted: dataKey.ciphertextBlob, keyId: dataKey.keyID),
+                                             context: backend.encryptionContext)
+        _ = try await S3(client: regional).putObject(bucket: setup.settings.bucket, key: setup.settings.key, body: forged.stored, condition: .absent)
+        var opened: State?
+        await #expect(throws: (any Error).self) { opened = try await backend.load() }
+        #expect(opened == nil, "the forged state was not taken")
+    }
+
+    @Test("a lock taken by another run is lost: its holder hears of it and stops renewing")
+    func lostLock() async throws {
+        let setup = try Setup(prefix: "ls")
+        defer { setup.fixture.stack.remove() }
+        var short = setup.settings
+        short.lockLeaseSeconds = 10
+        let held = try await setup.backend("a", settings: short).lock(operation: "apply", now: Date())
+        let heard = Mutex(false)
+        held.onLost { heard.withLock { $0 = true } }
+        try OutsideActor.run("""
+            s3.put_object(Bucket='\(setup.fixture.bucket)', Key='\(setup.fixture.lockKey)', Body=json.dumps({"holder": {"id": "other",
+                "operation": "apply", "who": "someone", "host": "elsewhere", "pid": 1, "created": "2026-01-01T00:00:00Z"},
+                "leaseSeconds": 10, "renewals": 0}).encode())
+            """, region: setup.fixture.region)
+        try await Task.sleep(nanoseconds: 4_500_000_000)  // past the next renewal, a third of the lease
+        #expect(heard.withLock { $0 }, "the holder was told")
+        await held.release()
+        #expect(try setup.fixture.isLocked(), "the other run's lock stays")
+    }
+
+    @Test("a planted lock (a lease below zero, a newest snapshot at the end of the range) is bounded and unconfirmed: no crash, no false rollback")
+    func plantedLock() async throws {
+        let setup = try Setup(prefix: "pl")
+        defer { setup.fixture.stack.remove() }
+        try await setup.backend("a").write(setup.state("first"))
+        try OutsideActor.run("""
+            s3.put_object(Bucket='\(setup.fixture.bucket)', Key='\(setup.fixture.lockKey)', Body=json.dumps({"holder": {"id": "planted",
+                "operation": "apply", "who": "someone", "host": "elsewhere", "pid": 1, "created": "2026-01-01T00:00:00Z"},
+                "leaseSeconds": -5, "renewals": 0, "newestSeen": {"serial": 9223372036854775807, "sha256": "00"}}).encode())
+            """, region: setup.fixture.region)
+        let backend = setup.backend("b")
+        // a lease below the least a stack may set counts as that least: the planted lock is not taken over at once
+        await #expect { _ = try await backend.lock(operation: "plan", now: Date()) } throws: { error in
+            (error as? LockError)?.message.contains("lease 10s") == true
+        }
+        try await Task.sleep(nanoseconds: 11_000_000_000)
+        let taken = try await backend.lock(operation: "plan", now: Date())
+        #expect(taken.warning?.contains("took over the lock") == true)
+        let state = try await backend.load()
+        #expect(state?.outputs["marker"] == .string("first"), "the planted snapshot count is not believed")
+        try await backend.write(setup.state("second"))
+        await taken.release()
     }
 
     @Test("a snapshot copied to another state's key does not open there: its data key is bound to the state it was sealed for")

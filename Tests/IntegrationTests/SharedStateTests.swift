@@ -66,7 +66,7 @@ struct SharedStateTests {
         let elsewhere = fixture.stack.directory.appendingPathComponent("other-machine").path
         let freshMachine = try DeployProcess.run(["plan", "--stack", fixture.stack.stackPath],
                                                  environment: fixture.environment(environment, cache: elsewhere))
-        #expect(freshMachine.status == 1 && freshMachine.stderr.contains("does not follow"),
+        #expect(freshMachine.status == 1 && freshMachine.stderr.contains("was written after it"),
                 "a machine that never saw the state still refuses it: \(freshMachine.stderr)")
         #expect(try Self.history(fixture, environment).first?.followsPrevious == false)
         let restored = try fixture.deploy(["state", "restore", newest], environment)
@@ -85,10 +85,30 @@ struct SharedStateTests {
         #expect(forged.status == 1 && forged.stderr.contains("does not open with its data key"), "\(forged.stderr)")
         #expect(try fixture.deploy(["state", "restore", fixture.versions()[1]], environment).status == 0)
 
-        // the state deleted: a delete marker on top
+        // the first snapshot put back, then two consecutive old ones (each naming the one before it), as a machine
+        // that never saw the state reads them
+        let oldest = try #require(try fixture.versions().last)
+        for replay in [[oldest], Array(try fixture.versions().suffix(6).prefix(2).reversed())] {
+            for version in replay {
+                try OutsideActor.run("""
+                    s3.copy_object(Bucket='\(fixture.bucket)', Key='\(fixture.key)', CopySource={'Bucket': '\(fixture.bucket)', 'Key': '\(fixture.key)', 'VersionId': '\(version)'})
+                    """, region: fixture.region)
+            }
+            let fresh = fixture.stack.directory.appendingPathComponent("machine-\(UUID().uuidString)").path
+            let replayed = try DeployProcess.run(["plan", "--stack", fixture.stack.stackPath], environment: fixture.environment(environment, cache: fresh))
+            #expect(replayed.status == 1 && replayed.stderr.contains("was written after it"), "\(replay.count) replayed: \(replayed.stderr)")
+            let good = try #require(try Self.history(fixture, environment).first { $0.serial != nil && $0.followsPrevious == true
+                && !$0.deleted && $0.serial! > 10 }?.versionID)
+            #expect(try fixture.deploy(["state", "restore", good], environment).status == 0)
+        }
+
+        // the state deleted: a delete marker on top, seen from this machine and from one that never saw it
         try OutsideActor.run("s3.delete_object(Bucket='\(fixture.bucket)', Key='\(fixture.key)')", region: fixture.region)
         let deleted = try fixture.deploy(["plan"], environment)
         #expect(deleted.status == 1 && deleted.stderr.contains("holds no state, but snapshot"), "\(deleted.stderr)")
+        let deletedFresh = try DeployProcess.run(["plan", "--stack", fixture.stack.stackPath],
+                                                 environment: fixture.environment(environment, cache: elsewhere + "-2"))
+        #expect(deletedFresh.status == 1 && deletedFresh.stderr.contains("it was deleted, not never written"), "\(deletedFresh.stderr)")
         let last = try #require(try Self.history(fixture, environment).first { !$0.deleted }?.versionID)
         #expect(try fixture.deploy(["state", "restore", last], environment).status == 0)
         let repaired = try fixture.deploy(["plan", "--detailed-exitcode"], environment)
@@ -169,6 +189,33 @@ struct SharedStateTests {
         #expect(try fixture.deploy(["plan"], environment).status == 0)
     }
 
+    @Test("interrupted while it refreshes, before it changes anything, a run gives its shared lock back and exits 130")
+    func interruptedBeforeChanges() throws {
+        let endpoint = try LocalEndpoint.require()
+        let fixture = try SharedStateFixture(prefix: "in")
+        defer { fixture.remove(endpoint.adminEnvironment) }
+        try fixture.applied(phase: "network", endpoint.adminEnvironment)
+        // every call 200 ms slower: the refresh of the network phase takes seconds, the lock held all along
+        let proxy = try FaultProxy(target: endpoint.url, latencyMS: 200)
+        var slow = fixture.environment(endpoint.adminEnvironment)
+        slow["AWS_ENDPOINT_URL"] = proxy.url
+        let planning = Process()
+        planning.executableURL = DeployProcess.binary
+        planning.arguments = ["plan", "--stack", fixture.stack.stackPath]
+        planning.environment = slow
+        planning.standardOutput = FileHandle.nullDevice
+        planning.standardError = FileHandle.nullDevice
+        try planning.run()
+        defer { if planning.isRunning { kill(planning.processIdentifier, SIGKILL) } }
+        let deadline = Date().addingTimeInterval(30)
+        while try !fixture.isLocked(), Date() < deadline, planning.isRunning { Thread.sleep(forTimeInterval: 0.1) }
+        #expect(try fixture.isLocked(), "the plan holds the lock")
+        kill(planning.processIdentifier, SIGINT)
+        planning.waitUntilExit()
+        #expect(planning.terminationReason == .exit && planning.terminationStatus == 130)
+        #expect(try !fixture.isLocked(), "the lock was given back, not left to run out its lease")
+    }
+
     @Test("writes whose answers were lost are retried, and the lock's and the state's own 412s recognised as ours")
     func lostAnswers() throws {
         let endpoint = try LocalEndpoint.require()
@@ -224,6 +271,8 @@ struct SharedStateTests {
         let listedLocal = try DeployProcess.run(["state", "list", "--stack", fixture.stack.stackPath, "--state", fixture.stack.statePath + ".pushed"],
                                                 environment: environment)
         #expect(listedShared.status == 0 && listedShared.stdout == listedLocal.stdout && !listedShared.stdout.isEmpty)
+        let forced = try fixture.deploy(["state", "push", "--force", fixture.stack.statePath + ".pushed"], environment)
+        #expect(forced.status == 0 && FileManager.default.fileExists(atPath: fixture.stack.statePath + ".pushed.pushed"), "\(forced.stderr)")
 
         let pulledPath = fixture.stack.statePath + ".pulled"
         let pull = try fixture.deploy(["state", "pull", pulledPath], environment)
@@ -235,13 +284,7 @@ struct SharedStateTests {
         #expect(planLocal.status == 0 && planLocal.stdout.contains("\nnetwork (") && planLocal.stdout.contains(" unchanged)\n  no changes"), "\(planLocal.stdout)\(planLocal.stderr)")
     }
 
-    struct KillPoint: Sendable, CustomTestStringConvertible {
-        var label: String
-        var line: String?
-        var occurrence = 1
-        var delay: Double?
-        var testDescription: String { label }
-    }
+    typealias KillPoint = CrashTests.KillPoint
 
     static let killPoints = [
         KillPoint(label: "data key made, snapshot not yet written", line: "kms GenerateDataKey", occurrence: 4),

@@ -37,14 +37,22 @@ public struct ObjectVersion: Sendable, Equatable {
 }
 
 extension S3 {
-    /// The object (or one version of it) with its ETag and dates; nil when there is none.
-    public func getObjectContent(bucket: String, key: String, versionID: String? = nil) async throws -> ObjectContent? {
+    /// The object (or one version of it) with its ETag and dates; nil when there is none. With `limit`, no more than
+    /// `limit + 1` bytes are read (a `Range`), so an object planted to exhaust memory costs nothing: a body longer
+    /// than `limit` means the object is larger.
+    public func getObjectContent(bucket: String, key: String, versionID: String? = nil, limit: Int? = nil) async throws -> ObjectContent? {
+        var headers: HTTPHeaders = [:]
+        if let limit { headers.set("Range", "bytes=0-\(limit)") }
+        let operation = AWSOperation(service: .s3, name: "GetObject", method: "GET", path: Self.path(key),
+                                     query: versionID.map { [("versionId", $0)] } ?? [], headers: headers, bucket: bucket)
         let response: HTTPResponse
         do {
-            response = try await client.send(AWSOperation(service: .s3, name: "GetObject", method: "GET", path: Self.path(key),
-                                                          query: versionID.map { [("versionId", $0)] } ?? [], bucket: bucket))
+            response = try await client.send(operation)
         } catch let error as AWSError where error.httpStatus == 404 {
             return nil
+        } catch let error as AWSError where error.httpStatus == 416 && limit != nil {
+            // a range of an empty object is unsatisfiable: read it whole, which is nothing
+            return try await getObjectContent(bucket: bucket, key: key, versionID: versionID, limit: nil)
         }
         return ObjectContent(body: response.body, etag: response.headers["ETag"] ?? "", versionID: response.headers["x-amz-version-id"],
                              lastModified: response.headers["Last-Modified"].flatMap(Timestamp.parseHTTPDate),

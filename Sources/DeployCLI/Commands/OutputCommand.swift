@@ -6,6 +6,8 @@ import Stack
 /// `deploy output`: the stack's outputs as recorded by the last apply.
 struct OutputCommand: Command {
     static let name = "output"
+    // a shared state is read (and locked) in the bucket, through the AWS options
+    static let usesAWS = true
     static let outputFormats: [OutputFormat] = [.text, .json]
     static let abstract = "Show the stack's outputs (node addresses, bucket names, key ARN) from the last apply."
     static let discussion = """

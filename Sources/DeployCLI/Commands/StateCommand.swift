@@ -1,11 +1,14 @@
 import Plan
 import Stack
+import TextSafety
 
 /// `deploy state list | show ADDRESS | rm ADDRESS...`: look into the state, or make it forget resources without
 /// deleting them (they go on existing in the account, no longer managed); `history`, `push` and `pull` for a state
 /// shared in a bucket (`SharedStateVerbs`).
 struct StateCommand: Command {
     static let name = "state"
+    // a shared state is read (and locked) in the bucket, through the AWS options
+    static let usesAWS = true
     static let abstract = "List, show or forget recorded resources; list a shared state's versions, or move a state to or from its bucket."
     static let discussion = """
         list: every recorded address, one a line. show ADDRESS: its id, status, dependencies and attributes (sensitive \
@@ -49,6 +52,11 @@ struct StateCommand: Command {
                 guard positionals.count == 1 else { throw UsageError(message: "state history takes no argument", command: name) }
             case "restore":
                 guard positionals.count == 2 else { throw UsageError(message: "state restore takes one VERSION (see state history)", command: name) }
+                // S3's version ids are URL-safe text; anything else is no version id, refused before a request is signed
+                guard (1...1024).contains(positionals[1].count),
+                      positionals[1].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-+=/".contains($0)) }) else {
+                    throw UsageError(message: "'\(SafeText.quoted(positionals[1]))' is not an S3 version id (see state history)", command: name)
+                }
                 return
             case "push", "pull":
                 guard positionals.count <= 2 else { throw UsageError(message: "state \(positionals[0]) takes at most one FILE", command: name) }

@@ -5,6 +5,8 @@ import Stack
 /// `deploy taint ADDRESS`: the next apply replaces the resource (delete, then create), as after a failed create.
 struct TaintCommand: Command {
     static let name = "taint"
+    // a shared state is read (and locked) in the bucket, through the AWS options
+    static let usesAWS = true
     static let abstract = "Mark a recorded resource for replacement by the next apply."
     static let discussion = "Nothing in the account changes now; deploy plan shows the replacement, deploy untaint takes it back."
     static let positionals = ["ADDRESS"]
@@ -17,6 +19,8 @@ struct TaintCommand: Command {
 /// `deploy untaint ADDRESS`: takes back a taint, so the next apply keeps the resource.
 struct UntaintCommand: Command {
     static let name = "untaint"
+    // a shared state is read (and locked) in the bucket, through the AWS options
+    static let usesAWS = true
     static let abstract = "Take back a taint, so that the next apply keeps the resource."
     static let positionals = ["ADDRESS"]
 

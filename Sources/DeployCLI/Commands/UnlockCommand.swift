@@ -5,6 +5,8 @@ import Stack
 /// `deploy unlock LOCK_ID`: removes a state lock left behind by a run that is gone.
 struct UnlockCommand: Command {
     static let name = "unlock"
+    // a shared state is read (and locked) in the bucket, through the AWS options
+    static let usesAWS = true
     static let abstract = "Remove a stale state lock, given the id that the locked-state error printed."
     static let discussion = """
         Only the lock with exactly this id is removed; make sure the run that holds it has really stopped. A lock that \
@@ -63,6 +65,7 @@ struct UnlockCommand: Command {
             context.console.out("Removed the unreadable lock \(lock).")
             return
         }
-        context.console.out("Removed the lock \(holder.id) (\(holder.operation) by \(holder.who) on \(holder.host), pid \(holder.pid), since \(holder.created)).")
+        let shown = holder.quoted  // a lock can be written by anyone who can write where it is kept
+        context.console.out("Removed the lock \(shown.id) (\(shown.operation) by \(shown.who) on \(shown.host), pid \(shown.pid), since \(shown.created)).")
     }
 }

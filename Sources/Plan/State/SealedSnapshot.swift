@@ -9,6 +9,9 @@ import Hashing
 /// with the same serial (a fork), and no field can be changed unseen.
 public struct SealedSnapshot: Codable, Sendable, Equatable {
     public static let currentFormat = "deploy.sealed-state/1"
+    /// The serials a snapshot may carry: twelve digits, so no count from anywhere (a cache file, a lock object) can
+    /// overflow the next one.
+    public static let serialRange = 1...999_999_999_999
 
     public var format = currentFormat
     public var serial: Int
@@ -51,6 +54,9 @@ public struct SealedSnapshot: Codable, Sendable, Equatable {
     /// Seals `state` as the snapshot after `previous` (nil: the first). Throws, and produces nothing, when the data
     /// key cannot encrypt: never an empty or a clear-text snapshot.
     public static func seal(_ state: [UInt8], after previous: Seen?, dataKey: DataKey, context: [String: String]) throws(SealError) -> SealedSnapshot {
+        guard previous.map({ (0..<serialRange.upperBound).contains($0.serial) }) ?? true else {
+            throw SealError(.unsupported, "the state's serial \(previous?.serial ?? 0) is at the end of its range; nothing was written")
+        }
         guard dataKey.plaintext.count == AESGCM.keySize, !dataKey.encrypted.isEmpty, !dataKey.keyId.isEmpty else {
             throw SealError(.cannotEncrypt, "the data key is not a 256-bit key with its encrypted form and key id; nothing was written")
         }
@@ -72,6 +78,7 @@ public struct SealedSnapshot: Codable, Sendable, Equatable {
     /// not older than, nor a fork of, the newest snapshot this reader has seen.
     public func open(dataKey: [UInt8], newestSeen: Seen?) throws(SealError) -> [UInt8] {
         guard format == Self.currentFormat else { throw SealError(.unsupported, "the state is sealed in format '\(format)', which this deploy does not read") }
+        guard Self.serialRange.contains(serial) else { throw SealError(.tampered, "a snapshot with serial \(serial) was not sealed by deploy") }
         guard let nonce = Hex.decode(self.nonce), let tag = Hex.decode(self.tag), let ciphertext = Data(base64Encoded: self.ciphertext),
               let state = AESGCM.open(AESGCM.Sealed(ciphertext: Array(ciphertext), tag: tag), key: dataKey, nonce: nonce,
                                       additionalData: authenticated) else {

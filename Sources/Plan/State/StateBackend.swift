@@ -21,6 +21,13 @@ public protocol StateLease: Sendable {
     var warning: String? { get }
     /// Gives the lock up, if it is still ours; never removes another holder's.
     func release() async
+    /// Runs `action` once the lock is lost (taken by another run, or unrenewed past its lease); at once if it is.
+    func onLost(_ action: @escaping @Sendable () -> Void)
+}
+
+extension StateLease {
+    /// A lock that cannot be lost while its holder lives (a local file) never calls `action`.
+    public func onLost(_ action: @escaping @Sendable () -> Void) {}
 }
 
 extension StateBackend {

@@ -1,6 +1,7 @@
 import Hashing
 import Foundation
 import Stack
+import TextSafety
 #if canImport(Glibc)
 import Glibc
 import Diagnostics
@@ -17,6 +18,13 @@ public struct LockInfo: Codable, Sendable, Equatable {
 }
 
 extension LockInfo {
+    /// Every field with its control characters escaped and cut to a line: a lock may come from anyone who can
+    /// write where it is kept.
+    public var quoted: LockInfo {
+        LockInfo(id: SafeText.quoted(id, limit: 80), operation: SafeText.quoted(operation, limit: 80), who: SafeText.quoted(who, limit: 80),
+                 host: SafeText.quoted(host, limit: 80), pid: pid, created: SafeText.quoted(created, limit: 80))
+    }
+
     /// A new lock's holder: this process, for `operation`, from `now`.
     static func current(operation: String, now: Date) -> LockInfo {
         LockInfo(id: UUID().uuidString.lowercased(), operation: operation, who: StateLock.currentUser(), host: StateLock.hostName(),
@@ -60,7 +68,11 @@ public final class StateLock: StateLease {
         let info = LockInfo.current(operation: operation, now: now)
         var warning: String?
         for _ in 0..<2 {
-            if try create(path, info) { return StateLock(info: info, path: path, warning: warning) }
+            if try create(path, info) {
+                let lock = StateLock(info: info, path: path, warning: warning)
+                HeldLeases.shared.add(lock)
+                return lock
+            }
             guard let holder = read(path) else {
                 throw LockError(message: "the state is locked by \(path), which cannot be read (empty or damaged); if no run is active, "
                                     + "remove it with: deploy unlock --force --state \(ShellQuoting.word(Paths.absolute(statePath)))", holder: nil)
@@ -69,13 +81,15 @@ public final class StateLock: StateLease {
                 throw LockError(message: describeHeld(holder, statePath: statePath, now: now), holder: holder)
             }
             unlink(path)
-            warning = "took over a stale state lock: pid \(holder.pid) on \(holder.host) (\(holder.operation) by \(holder.who) since \(holder.created)) is no longer running"
+            let shown = holder.quoted
+            warning = "took over a stale state lock: pid \(shown.pid) on \(shown.host) (\(shown.operation) by \(shown.who) since \(shown.created)) is no longer running"
         }
         throw LockError(message: "another run took the state lock at the same moment; try again", holder: read(path))
     }
 
     /// Removes the lock if it is still ours.
     public func release() {
+        HeldLeases.shared.remove(self)
         if Self.read(path)?.id == info.id { unlink(path) }
     }
 
@@ -141,7 +155,8 @@ public final class StateLock: StateLease {
         kill(pid, 0) == 0 || errno == EPERM
     }
 
-    private static func describeHeld(_ holder: LockInfo, statePath: String, now: Date) -> String {
+    private static func describeHeld(_ recorded: LockInfo, statePath: String, now: Date) -> String {
+        let holder = recorded.quoted
         var age = ""
         if let created = ISO8601DateFormatter().date(from: holder.created) {
             age = " (\(Self.duration(now.timeIntervalSince(created))) ago)"

@@ -50,12 +50,14 @@ public enum PermissionsPolicy {
         return .map(["Version": .string("2012-10-17"), "Statement": .list(statements)])
     }
 
-    /// The state and lock objects read, written and deleted (conditionally), the state's versions listed and read
-    /// (history, the chain check, restore), and data keys made and opened by KMS only under this state's encryption
-    /// context, so the grant opens no other data the key protects.
+    /// The state and lock objects read, written and deleted (conditionally), the snapshots' markers read and created
+    /// (never deleted), the state's versions listed and read (history, restore), data keys made and opened by KMS
+    /// only under this state's encryption context, so the grant opens no other data the key protects, and the key
+    /// used by S3 itself for the bucket's default encryption, through S3 and for this bucket only.
     static func sharedStateStatements(_ shared: RemoteStateSettings, partition: String, account: String, scoped: Bool) -> [Value] {
         let bucket = "arn:\(partition):s3:::\(shared.bucket)"
         let objects = scoped ? ["\(bucket)/\(shared.key)", "\(bucket)/\(shared.lockKey)"] : ["*"]
+        let markers = scoped ? ["\(bucket)/\(shared.key).serials/*"] : ["*"]
         let region = shared.region.isEmpty ? "*" : shared.region
         let key = shared.kmsKey.hasPrefix("arn:") ? shared.kmsKey
             : !scoped ? "*" : shared.kmsKey.hasPrefix("alias/") ? "arn:\(partition):kms:\(region):\(account):key/*"
@@ -65,10 +67,21 @@ public enum PermissionsPolicy {
         if scoped {
             kms["Condition"] = .map(["StringEquals": .map(["kms:EncryptionContext:deploy:state": .string(shared.url)])])
         }
+        var bucketEncryption: [String: Value] = ["Sid": .string("DeploySharedStateBucketEncryption"), "Effect": .string("Allow"),
+                                                 "Action": .list([.string("kms:Decrypt"), .string("kms:GenerateDataKey")]), "Resource": .string(key)]
+        if scoped {
+            bucketEncryption["Condition"] = .map([
+                "StringEquals": .map(["kms:ViaService": .string("s3.\(region).amazonaws.com")]),
+                "StringLike": .map(["kms:EncryptionContext:aws:s3:arn": .string("\(bucket)*")]),
+            ])
+        }
         return [
             statement("DeploySharedStateObjects", ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"], objects),
-            statement("DeploySharedStateVersions", ["s3:ListBucketVersions"], [scoped ? bucket : "*"]),
+            statement("DeploySharedStateMarkers", ["s3:GetObject", "s3:PutObject"], markers),
+            // s3:ListBucket too: without it S3 answers 403, not 404, for an object that is not there (a new state, a marker)
+            statement("DeploySharedStateVersions", ["s3:ListBucket", "s3:ListBucketVersions"], [scoped ? bucket : "*"]),
             .map(kms),
+            .map(bucketEncryption),
         ]
     }
 

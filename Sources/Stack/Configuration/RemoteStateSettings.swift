@@ -38,6 +38,13 @@ public struct RemoteStateSettings: Sendable, Equatable {
     /// The lock object: the state's key with `.lock` after it.
     public var lockKey: String { key + ".lock" }
 
+    /// The marker that snapshot `serial` was written: one small object per snapshot, never replaced, so that a
+    /// reader finding the marker after the current snapshot's serial knows an older state was put back.
+    public func markerKey(serial: Int) -> String {
+        let digits = String(serial)
+        return key + ".serials/" + String(repeating: "0", count: max(0, 12 - digits.count)) + digits
+    }
+
     /// Reads a stack's `state` block; the region defaults to the stack's.
     static func parse(_ node: JSON5Node, stackRegion: String) throws(StackError) -> RemoteStateSettings {
         let fields = try ObjectFields(node, allowed: fields, context: "state")
@@ -107,18 +114,40 @@ public struct RemoteStateSettings: Sendable, Equatable {
         return nil
     }
 
-    /// A key deploy can keep state under: not empty, no leading '/', no control characters, and room for `.lock`.
+    /// A key deploy can keep state under: letters, digits and `! - _ . * ' ( ) /` (S3's safe characters), no empty,
+    /// `.` or `..` segment, room for the lock and markers beside it, and none of their names: a state at `X.lock`
+    /// would be another state's lock.
     static func keyProblem(_ key: String) -> String? {
-        guard !key.isEmpty, !key.hasPrefix("/"), !key.hasSuffix("/"), key.utf8.count <= 1000,
-              !key.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            return "'\(SafeText.quoted(key))' is not a state key: 1 to 1000 bytes, no control characters, not starting or ending with '/'"
+        let safe = key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "!-_.*'()/".contains($0)) }
+        let segments = key.split(separator: "/", omittingEmptySubsequences: false)
+        guard !key.isEmpty, key.utf8.count <= 900, safe, !segments.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+            return "'\(SafeText.quoted(key))' is not a state key: 1 to 900 letters, digits and !-_.*'()/, no empty, '.' or '..' segment"
+        }
+        guard !key.hasSuffix(".lock"), !key.contains(".serials/") else {
+            return "'\(SafeText.quoted(key))' is a name deploy keeps beside a state (KEY.lock, KEY.serials/): choose another key"
         }
         return nil
     }
 
+    /// A key id (a UUID, or `mrk-` and 32 hex digits for a multi-Region key), a key or alias ARN, or `alias/NAME`.
     static func kmsKeyProblem(_ key: String) -> String? {
-        let ok = key.hasPrefix("alias/") && key.count > 6 || key.hasPrefix("arn:") && key.contains(":kms:")
-            || (key.count == 36 && key.allSatisfy { $0.isHexDigit || $0 == "-" }) || key.hasPrefix("mrk-")
+        func isKeyID(_ id: Substring) -> Bool {
+            let groups = id.split(separator: "-", omittingEmptySubsequences: false).map(\.count)
+            let uuid = groups == [8, 4, 4, 4, 12] && id.allSatisfy { $0.isHexDigit || $0 == "-" }
+            return uuid || (id.hasPrefix("mrk-") && id.count == 36 && id.dropFirst(4).allSatisfy(\.isHexDigit))
+        }
+        func isAliasName(_ name: Substring) -> Bool {
+            name.hasPrefix("alias/") && (7...256).contains(name.count) && !name.hasPrefix("alias/aws/")
+                && name.dropFirst(6).allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "/_-".contains($0)) }
+        }
+        let parts = key.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+        let ok: Bool
+        if parts.count == 6, parts[0] == "arn", parts[1].hasPrefix("aws"), parts[2] == "kms", StackFile.isRegionName(String(parts[3])),
+           parts[4].count == 12, parts[4].allSatisfy(\.isNumber) {
+            ok = parts[5].hasPrefix("key/") ? isKeyID(parts[5].dropFirst(4)) : isAliasName(parts[5])
+        } else {
+            ok = isKeyID(Substring(key)) || isAliasName(Substring(key))
+        }
         return ok ? nil : "'\(SafeText.quoted(key))' is not a KMS key: give a key id, a key ARN or alias/NAME"
     }
 }
