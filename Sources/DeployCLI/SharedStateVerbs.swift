@@ -50,9 +50,9 @@ enum SharedStateVerbs {
         case .restore:
             let version = parsed.positionals[1]
             try await holding([shared], "state restore", timeout: options.lockTimeout, context) {
-                let state = try await shared.restore(versionID: version, for: stack)
-                context.console.out("Restored version \(version) of \(settings.url) (\(state.resources.count) resources, serial \(state.serial)) "
-                                    + "as its newest snapshot; run plan to compare it with the account.")
+                let (state, serial) = try await shared.restore(versionID: version, for: stack)
+                context.console.out("Restored version \(version) of \(settings.url) (\(state.resources.count) resources) as snapshot \(serial), "
+                                    + "the newest; run plan to compare it with the account.")
             }
         case .pull:
             try await holding([local, shared], "state pull", timeout: options.lockTimeout, context) {
@@ -102,7 +102,7 @@ enum SharedStateVerbs {
                 held.append(lease)
                 if let warning = lease.warning { context.console.err("warning: \(warning)") }
             }
-            try await body()
+            try await SignalTrap.deferring(body)
         } catch {
             await releaseAll()
             throw error

@@ -8,15 +8,15 @@ import Glibc
 #endif
 
 public enum SignalTrap {
-    /// Set while a run is changing things: a signal then stops it gently (`install`), else it ends the process
-    /// at once (`installEarly`).
-    static let executing = Atomic<Bool>(false)
+    /// Above zero while a run is changing things: a signal then stops it gently (`install`) or waits for the change
+    /// to finish (`deferring`); at zero it ends the process at once (`installEarly`).
+    static let executing = Atomic<Int>(0)
     /// The signal that arrived while no run was changing things, 0 if none.
     static let early = Atomic<Int32>(0)
 
     /// What SIGINT and SIGTERM do at any time: only atomic stores, since a signal can land on any thread.
     static let handler: @convention(c) (Int32) -> Void = { number in
-        if !SignalTrap.executing.load(ordering: .relaxed) { SignalTrap.early.store(number, ordering: .relaxed) }
+        if SignalTrap.executing.load(ordering: .relaxed) == 0 { SignalTrap.early.store(number, ordering: .relaxed) }
         StopFlag.signalled.store(true, ordering: .relaxed)
     }
 
@@ -46,6 +46,14 @@ public enum SignalTrap {
         earlyTimer = timer
     }
 
+    /// Runs `body`, a change to a state (an edit, a push, a restore), without letting an interrupt cut it short: a
+    /// signal during it is ignored, and the change finishes and reports as it would have.
+    static func deferring<T>(_ body: () async throws -> T) async rethrows -> T {
+        executing.add(1, ordering: .relaxed)
+        defer { executing.subtract(1, ordering: .relaxed) }
+        return try await body()
+    }
+
     /// Kept for the life of the process; set once, at its start, before any other thread runs.
     nonisolated(unsafe) private static var earlyTimer: (any DispatchSourceProtocol)?
 
@@ -54,7 +62,7 @@ public enum SignalTrap {
     /// misses those that land on threads not blocking it. A timer reports the stop.
     static func install(_ stop: StopFlag, _ console: Console) -> [any DispatchSourceProtocol] {
         _ = StopFlag.signalled.load(ordering: .relaxed)  // initialised here, never first touched inside the handler
-        executing.store(true, ordering: .relaxed)
+        executing.add(1, ordering: .relaxed)
         for number in [SIGINT, SIGTERM] { signal(number, handler) }
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "deploy.signals"))
         timer.schedule(deadline: .now(), repeating: .milliseconds(50))
@@ -81,7 +89,7 @@ extension SignalTrap {
 
         func cancel() {
             lock.withLock {
-                if !sources.isEmpty { SignalTrap.executing.store(false, ordering: .relaxed) }
+                if !sources.isEmpty { SignalTrap.executing.subtract(1, ordering: .relaxed) }
                 sources.forEach { $0.cancel() }
                 sources = []
             }

@@ -12,7 +12,8 @@ enum StateEditing {
         let options = try selection.required(command: command)
         let configuration = try options.loadConfiguration()
         try await StateEdit.mutate(configuration, store: options.stateBackend(for: configuration, context), operation: command,
-                                   lockTimeout: options.lockTimeout, warning: { context.console.err("warning: \($0)") }, change)
+                                   lockTimeout: options.lockTimeout, warning: { context.console.err("warning: \($0)") },
+                                   critical: { body in try await SignalTrap.deferring(body) }, change)
     }
 
     /// The state, read without the lock (for commands that only look).

@@ -77,11 +77,7 @@ struct SharedStateBackendTests {
 
         let stale = try await setup.backend("c").lock(operation: "apply", now: Date())
         // another run's lock put in its place (as a takeover would), then the first holder lets go of its own
-        try OutsideActor.run("""
-            s3.put_object(Bucket='\(setup.fixture.bucket)', Key='\(setup.fixture.lockKey)', Body=json.dumps({"holder": {"id": "other",
-                "operation": "apply", "who": "someone", "host": "elsewhere", "pid": 1, "created": "2026-01-01T00:00:00Z"},
-                "leaseSeconds": 300, "renewals": 0}).encode())
-            """, region: setup.fixture.region)
+        try setup.fixture.plantLock(id: "other")
         await stale.release()
         #expect(try setup.fixture.isLocked(), "the other run's lock is still there")
 
@@ -139,12 +135,10 @@ struct SharedStateBackendTests {
         let held = try await setup.backend("a", settings: short).lock(operation: "apply", now: Date())
         let heard = Mutex(false)
         held.onLost { heard.withLock { $0 = true } }
-        try OutsideActor.run("""
-            s3.put_object(Bucket='\(setup.fixture.bucket)', Key='\(setup.fixture.lockKey)', Body=json.dumps({"holder": {"id": "other",
-                "operation": "apply", "who": "someone", "host": "elsewhere", "pid": 1, "created": "2026-01-01T00:00:00Z"},
-                "leaseSeconds": 10, "renewals": 0}).encode())
-            """, region: setup.fixture.region)
-        try await Task.sleep(nanoseconds: 4_500_000_000)  // past the next renewal, a third of the lease
+        try setup.fixture.plantLock(id: "other", lease: 10)
+        // the next renewal, a third of the lease after the last, finds another's lock
+        let deadline = Date().addingTimeInterval(10)
+        while !heard.withLock({ $0 }), Date() < deadline { try await Task.sleep(nanoseconds: 200_000_000) }
         #expect(heard.withLock { $0 }, "the holder was told")
         await held.release()
         #expect(try setup.fixture.isLocked(), "the other run's lock stays")
@@ -155,11 +149,7 @@ struct SharedStateBackendTests {
         let setup = try Setup(prefix: "pl")
         defer { setup.fixture.stack.remove() }
         try await setup.backend("a").write(setup.state("first"))
-        try OutsideActor.run("""
-            s3.put_object(Bucket='\(setup.fixture.bucket)', Key='\(setup.fixture.lockKey)', Body=json.dumps({"holder": {"id": "planted",
-                "operation": "apply", "who": "someone", "host": "elsewhere", "pid": 1, "created": "2026-01-01T00:00:00Z"},
-                "leaseSeconds": -5, "renewals": 0, "newestSeen": {"serial": 9223372036854775807, "sha256": "00"}}).encode())
-            """, region: setup.fixture.region)
+        try setup.fixture.plantLock(id: "planted", lease: -5, newestSerial: "9223372036854775807")
         let backend = setup.backend("b")
         // a lease below the least a stack may set counts as that least: the planted lock is not taken over at once
         await #expect { _ = try await backend.lock(operation: "plan", now: Date()) } throws: { error in

@@ -77,6 +77,16 @@ struct SharedStateFixture {
         return text == "ABSENT" ? nil : text
     }
 
+    /// Puts a lock object in place as another machine would have written it (or as someone planting one would).
+    func plantLock(id: String, who: String = "someone", host: String = "elsewhere", pid: Int = 1, lease: Int = 300,
+                   newestSerial: String? = nil) throws {
+        let newest = newestSerial.map { ", \"newestSeen\": {\"serial\": \($0), \"sha256\": \"00\"}" } ?? ""
+        try OutsideActor.run("""
+            s3.put_object(Bucket='\(bucket)', Key='\(lockKey)', Body=b'{"holder": {"id": "\(id)", "operation": "apply", "who": "\(who)", \\
+            "host": "\(host)", "pid": \(pid), "created": "2026-11-22T08:00:00Z"}, "leaseSeconds": \(lease), "renewals": 0\(newest)}')
+            """, region: region)
+    }
+
     /// Whether the lock object exists.
     func isLocked() throws -> Bool {
         try OutsideActor.run("""

@@ -40,7 +40,7 @@ struct SharedStateTests {
         defer { fixture.remove(endpoint.adminEnvironment) }
         let permissions = try fixture.deploy(["permissions", "--resources", "any"], endpoint.keyEnvironment)
         #expect(permissions.status == 0, "\(permissions.stderr)")
-        #expect(permissions.stdout.contains("DeploySharedStateObjects") && permissions.stdout.contains("kms:GenerateDataKey"))
+        #expect(permissions.stdout.contains("DeploySharedStateMarkers") && permissions.stdout.contains("DeployKeepsSharedStateHistory"))
         let environment = try LifecycleTests.deployer(policy: permissions.stdout, name: "\(fixture.name)-deployer", endpoint: endpoint)
 
         let apply = try fixture.deploy(["apply", "--auto-approve"], environment)
@@ -54,6 +54,19 @@ struct SharedStateTests {
         try Self.expectChained(fixture, environment, "after the apply")
         let clean = try fixture.deploy(["plan", "--detailed-exitcode"], environment)
         #expect(clean.status == 0, "\(clean.stdout)\(clean.stderr)")
+        // the printed policy lets the deploying identity write markers, never delete them or the state's versions
+        let deleting = try DeployProcess.run(["python3", "-c", """
+            import boto3, os, sys
+            s3 = boto3.client('s3', endpoint_url=os.environ['AWS_ENDPOINT_URL'], region_name='\(fixture.region)')
+            failures = 0
+            for key in ['\(fixture.key).serials/000000000001', '\(fixture.key)']:
+                try:
+                    s3.delete_object(Bucket='\(fixture.bucket)', Key=key)
+                except Exception as error:
+                    failures += 'AccessDenied' in str(error)
+            print(failures)
+            """], environment: environment, executable: URL(fileURLWithPath: "/usr/bin/env"))
+        #expect(deleting.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "2", "\(deleting.stdout)\(deleting.stderr)")
 
         // an older version copied over the current one: a rollback
         let versions = try fixture.versions()
@@ -66,7 +79,7 @@ struct SharedStateTests {
         let elsewhere = fixture.stack.directory.appendingPathComponent("other-machine").path
         let freshMachine = try DeployProcess.run(["plan", "--stack", fixture.stack.stackPath],
                                                  environment: fixture.environment(environment, cache: elsewhere))
-        #expect(freshMachine.status == 1 && freshMachine.stderr.contains("was written after it"),
+        #expect(freshMachine.status == 1 && freshMachine.stderr.contains("does not follow"),
                 "a machine that never saw the state still refuses it: \(freshMachine.stderr)")
         #expect(try Self.history(fixture, environment).first?.followsPrevious == false)
         let restored = try fixture.deploy(["state", "restore", newest], environment)
@@ -88,7 +101,8 @@ struct SharedStateTests {
         // the first snapshot put back, then two consecutive old ones (each naming the one before it), as a machine
         // that never saw the state reads them
         let oldest = try #require(try fixture.versions().last)
-        for replay in [[oldest], Array(try fixture.versions().suffix(6).prefix(2).reversed())] {
+        for (replay, refusal) in [([oldest], "does not follow"),
+                                  (Array(try fixture.versions().suffix(6).prefix(2).reversed()), "says a newer one was written")] {
             for version in replay {
                 try OutsideActor.run("""
                     s3.copy_object(Bucket='\(fixture.bucket)', Key='\(fixture.key)', CopySource={'Bucket': '\(fixture.bucket)', 'Key': '\(fixture.key)', 'VersionId': '\(version)'})
@@ -96,7 +110,7 @@ struct SharedStateTests {
             }
             let fresh = fixture.stack.directory.appendingPathComponent("machine-\(UUID().uuidString)").path
             let replayed = try DeployProcess.run(["plan", "--stack", fixture.stack.stackPath], environment: fixture.environment(environment, cache: fresh))
-            #expect(replayed.status == 1 && replayed.stderr.contains("was written after it"), "\(replay.count) replayed: \(replayed.stderr)")
+            #expect(replayed.status == 1 && replayed.stderr.contains(refusal), "\(replay.count) replayed: \(replayed.stderr)")
             let good = try #require(try Self.history(fixture, environment).first { $0.serial != nil && $0.followsPrevious == true
                 && !$0.deleted && $0.serial! > 10 }?.versionID)
             #expect(try fixture.deploy(["state", "restore", good], environment).status == 0)
@@ -163,17 +177,46 @@ struct SharedStateTests {
         try Self.expectChained(fixture, environment, "after a killed apply and its takeover")
     }
 
+    @Test("a snapshot whose marker is missing (its run died between them): an old version put back meanwhile is refused, and the next writer closes the gap")
+    func markerGap() throws {
+        let endpoint = try LocalEndpoint.require()
+        let fixture = try SharedStateFixture(prefix: "km")
+        defer { fixture.remove(endpoint.adminEnvironment) }
+        let environment = endpoint.adminEnvironment
+        try fixture.applied(phase: "network", environment)
+        #expect(try fixture.deploy(["taint", "network.vpc"], environment).status == 0)
+        let versions = try fixture.versions()
+        let serial = try #require(try Self.history(fixture, environment).first?.serial)
+        // the bucket as a run leaves it that died after writing the taint's snapshot and before its marker (the outside
+        // admin may delete what the deploying identity may not)
+        try OutsideActor.run("""
+            marker = '\(fixture.key).serials/\(String(format: "%012d", serial))'
+            for v in s3.list_object_versions(Bucket='\(fixture.bucket)', Prefix='teams').get('Versions', []):
+                if v['Key'] == marker: s3.delete_object(Bucket='\(fixture.bucket)', Key=marker, VersionId=v['VersionId'])
+            """, region: fixture.region)
+        try OutsideActor.run("""
+            s3.copy_object(Bucket='\(fixture.bucket)', Key='\(fixture.key)', CopySource={'Bucket': '\(fixture.bucket)', 'Key': '\(fixture.key)', 'VersionId': '\(versions[1])'})
+            """, region: fixture.region)
+        let fresh = fixture.stack.directory.appendingPathComponent("machine-fresh").path
+        let replayed = try DeployProcess.run(["state", "list", "--stack", fixture.stack.stackPath], environment: fixture.environment(environment, cache: fresh))
+        #expect(replayed.status == 1 && replayed.stderr.contains("does not follow"), "\(replayed.stderr)")
+        #expect(try fixture.deploy(["state", "restore", versions[0]], environment).status == 0)
+        let markers = try OutsideActor.run("""
+            listed = s3.list_objects_v2(Bucket='\(fixture.bucket)', Prefix='teams')
+            print(sorted(int(o['Key'].rsplit('/', 1)[1]) for o in listed.get('Contents', []) if '.serials/' in o['Key']))
+            """, region: fixture.region)
+        #expect(markers.trimmingCharacters(in: .whitespacesAndNewlines) == "\(Array(1...(serial + 1)))", "no gap is left: \(markers)")
+        let listed = try fixture.deploy(["state", "show", "network.vpc"], environment)
+        #expect(listed.status == 0 && listed.stdout.contains("tainted"), "the killed taint is what was restored: \(listed.stdout)")
+    }
+
     @Test("a lock left by another machine is reported with a command that removes it, by its id only")
     func unlockByID() throws {
         let endpoint = try LocalEndpoint.require()
         let fixture = try SharedStateFixture(prefix: "ul", declared: false)
         defer { fixture.stack.remove() }
         let environment = endpoint.adminEnvironment
-        try OutsideActor.run("""
-            s3.put_object(Bucket='\(fixture.bucket)', Key='\(fixture.lockKey)', Body=json.dumps({"holder": {"id": "lock-42",
-                "operation": "apply", "who": "alice", "host": "ci-runner-3", "pid": 4242, "created": "2026-11-22T08:00:00Z"},
-                "leaseSeconds": 300, "renewals": 0}).encode())
-            """, region: fixture.region)
+        try fixture.plantLock(id: "lock-42", who: "alice", host: "ci-runner-3", pid: 4242)
         let held = try fixture.deploy(["plan"], environment)
         #expect(held.status == 1 && held.stderr.contains("locked by alice on ci-runner-3, pid 4242, for apply"), "\(held.stderr)")
         let hint = try #require(held.stderr.components(separatedBy: "if that run is gone: ").last?.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -214,6 +257,22 @@ struct SharedStateTests {
         planning.waitUntilExit()
         #expect(planning.terminationReason == .exit && planning.terminationStatus == 130)
         #expect(try !fixture.isLocked(), "the lock was given back, not left to run out its lease")
+
+        // a state edit, once it holds the lock, is not cut short: it finishes and says so
+        let tainting = Process()
+        tainting.executableURL = DeployProcess.binary
+        tainting.arguments = ["taint", "network.vpc", "--stack", fixture.stack.stackPath]
+        tainting.environment = slow
+        tainting.standardOutput = FileHandle.nullDevice
+        tainting.standardError = FileHandle.nullDevice
+        try tainting.run()
+        defer { if tainting.isRunning { kill(tainting.processIdentifier, SIGKILL) } }
+        while try !fixture.isLocked(), Date() < deadline.addingTimeInterval(30), tainting.isRunning { Thread.sleep(forTimeInterval: 0.05) }
+        kill(tainting.processIdentifier, SIGINT)
+        tainting.waitUntilExit()
+        #expect(tainting.terminationReason == .exit && tainting.terminationStatus == 0, "the edit finished: \(tainting.terminationStatus)")
+        #expect(try fixture.deploy(["state", "show", "network.vpc"], endpoint.adminEnvironment).stdout.contains("tainted"))
+        #expect(try !fixture.isLocked())
     }
 
     @Test("writes whose answers were lost are retried, and the lock's and the state's own 412s recognised as ours")

@@ -53,7 +53,7 @@ struct StateCommand: Command {
             case "restore":
                 guard positionals.count == 2 else { throw UsageError(message: "state restore takes one VERSION (see state history)", command: name) }
                 // S3's version ids are URL-safe text; anything else is no version id, refused before a request is signed
-                guard (1...1024).contains(positionals[1].count),
+                guard (1...1024).contains(positionals[1].count), !positionals[1].contains(".."),
                       positionals[1].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-+=/".contains($0)) }) else {
                     throw UsageError(message: "'\(SafeText.quoted(positionals[1]))' is not an S3 version id (see state history)", command: name)
                 }

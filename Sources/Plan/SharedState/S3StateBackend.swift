@@ -23,6 +23,10 @@ public actor S3StateBackend: StateBackend {
     var lease: S3StateLock?
     /// The previous holder's newest snapshot, once its marker confirmed it.
     var inherited: SealedSnapshot.Seen?
+    /// The snapshot read as current (its serial and SHA-256), whose marker a write makes sure of first.
+    var current: SealedSnapshot.Seen?
+    /// The serial whose marker this run knows exists.
+    var markedSerial: Int?
     /// The command that removes this state's lock, as a held lock's message prints it.
     let unlockCommand: String
 
@@ -64,20 +68,31 @@ public actor S3StateBackend: StateBackend {
             try await checkNeverWritten(floor: floor)
             read = true
             etag = nil
+            current = nil
             return nil
         }
         let snapshot = try decodeSnapshot(content.body, version: content.versionID)
         let state = try await open(snapshot, floor: floor)
+        try await checkChain(snapshot, current: content)
         try await checkNewest(snapshot)
         let digest = SealedSnapshot.Seen(serial: snapshot.serial, sha256: SHA256.hex(Array(content.body)))
         try remember(digest)
         etag = content.etag
+        current = digest
         read = true
         return try StateStore.decode(Data(state), path: settings.url)
     }
 
     public func write(_ state: State) async throws {
         if !read { _ = try await load() }
+        HeldLeases.shared.beginWrite()
+        defer { HeldLeases.shared.endWrite() }
+        // the marker of the snapshot this one replaces, missing when the run that wrote it stopped before its marker:
+        // made before anything builds on it, so that markers have no gap for an old version to slip through
+        if let current, markedSerial != current.serial {
+            try await writeMarker(current)
+            markedSerial = current.serial
+        }
         let document = try StateStore.encode(state, path: settings.url)
         let dataKey: KMS.DataKey
         do {
@@ -101,8 +116,10 @@ public actor S3StateBackend: StateBackend {
         }
         etag = stored
         let digest = SealedSnapshot.Seen(serial: snapshot.serial, sha256: SHA256.hex(Array(body)))
+        current = digest
         try remember(digest)
         try await writeMarker(digest)
+        markedSerial = digest.serial
     }
 
     /// The newest snapshot seen: here before, in this run, or by the lock's previous holder (confirmed).
@@ -144,7 +161,8 @@ public actor S3StateBackend: StateBackend {
         let dataKey: [UInt8]
         do {
             dataKey = try await kms.decrypt(Array(encrypted), context: encryptionContext, keyID: settings.kmsKey).plaintext
-        } catch let error as AWSError where error.code == "InvalidCiphertextException" || error.code == "IncorrectKeyException" {
+        } catch let error as AWSError where ["InvalidCiphertextException", "IncorrectKeyException"].contains(error.code)
+                    || (error.code == "AccessDeniedException" && error.message.contains("ciphertext refers to")) {
             throw SealError(.tampered, "KMS refuses the data key of snapshot \(snapshot.serial): it was sealed for another state or "
                                 + "under another key than \(settings.kmsKey), or changed since (\(error.code))")
         }

@@ -128,9 +128,11 @@ public final class S3StateLock: StateLease {
     }
 
     /// Rewrites the lock over its own ETag with the count of renewals bumped (S3 then dates it anew); false once the
-    /// lock is lost or released. A renewal that fails in transit is tried again at the next interval; once no
-    /// renewal has succeeded for a whole lease, another run may have taken the lock, and it counts as lost.
+    /// lock is lost or released. A renewal that fails in transit is tried again at the next interval; once none has
+    /// succeeded for two thirds of a lease (counted from when the last good one was sent), the lock counts as lost
+    /// before another run could take it over.
     func renew() async -> Bool {
+        let sent = ContinuousClock.now
         guard let (etag, record) = state.withLock({ held -> (String, SharedLockRecord)? in
             guard !held.lost, !held.released else { return nil }
             held.renewals += 1
@@ -143,10 +145,10 @@ public final class S3StateLock: StateLease {
             }
             state.withLock {
                 $0.etag = stored.etag ?? $0.etag
-                $0.lastRenewed = .now
+                $0.lastRenewed = sent
             }
         } catch {
-            let stale = state.withLock { ContinuousClock.now - $0.lastRenewed > .seconds(leaseSeconds) }
+            let stale = state.withLock { ContinuousClock.now - $0.lastRenewed > .seconds(leaseSeconds * 2 / 3) }
             if stale {
                 markLost()
                 return false

@@ -7,6 +7,7 @@ public final class HeldLeases: Sendable {
     public static let shared = HeldLeases()
 
     private let leases = Mutex<[ObjectIdentifier: any StateLease]>([:])
+    private let writes = Mutex(0)
 
     func add(_ lease: some StateLease & AnyObject) {
         leases.withLock { $0[ObjectIdentifier(lease)] = lease }
@@ -16,8 +17,15 @@ public final class HeldLeases: Sendable {
         _ = leases.withLock { $0.removeValue(forKey: ObjectIdentifier(lease)) }
     }
 
-    /// Releases every lock still held; each removes itself as it goes.
+    /// A state write has started: locks are not given back under it.
+    func beginWrite() { writes.withLock { $0 += 1 } }
+
+    func endWrite() { writes.withLock { $0 -= 1 } }
+
+    /// Releases every lock still held, once no state write is on its way (so that none lands after its lock is
+    /// gone); each lock removes itself as it goes.
     public func releaseAll() async {
+        while writes.withLock({ $0 }) > 0 { try? await Task.sleep(nanoseconds: 20_000_000) }
         for lease in leases.withLock({ Array($0.values) }) { await lease.release() }
     }
 

@@ -56,8 +56,8 @@ public enum PermissionsPolicy {
     /// used by S3 itself for the bucket's default encryption, through S3 and for this bucket only.
     static func sharedStateStatements(_ shared: RemoteStateSettings, partition: String, account: String, scoped: Bool) -> [Value] {
         let bucket = "arn:\(partition):s3:::\(shared.bucket)"
-        let objects = scoped ? ["\(bucket)/\(shared.key)", "\(bucket)/\(shared.lockKey)"] : ["*"]
-        let markers = scoped ? ["\(bucket)/\(shared.key).serials/*"] : ["*"]
+        let stateObject = "\(bucket)/\(shared.key)", lockObject = "\(bucket)/\(shared.lockKey)"
+        let markerObjects = "\(bucket)/\(shared.key).serials/*"
         let region = shared.region.isEmpty ? "*" : shared.region
         let key = shared.kmsKey.hasPrefix("arn:") ? shared.kmsKey
             : !scoped ? "*" : shared.kmsKey.hasPrefix("alias/") ? "arn:\(partition):kms:\(region):\(account):key/*"
@@ -75,13 +75,24 @@ public enum PermissionsPolicy {
                 "StringLike": .map(["kms:EncryptionContext:aws:s3:arn": .string("\(bucket)*")]),
             ])
         }
+        // the history and the markers are what refuse an older state put back: whatever else the identity may do
+        // (an unscoped policy grants deletes on *), it may not delete them
+        let keepHistory: Value = .map(["Sid": .string("DeployKeepsSharedStateHistory"), "Effect": .string("Deny"),
+                                       "Action": .list([.string("s3:DeleteObject"), .string("s3:DeleteObjectVersion")]),
+                                       "Resource": .list([.string(markerObjects)])])
+        let keepVersions: Value = .map(["Sid": .string("DeployKeepsSharedStateVersions"), "Effect": .string("Deny"),
+                                        "Action": .list([.string("s3:DeleteObject"), .string("s3:DeleteObjectVersion")]),
+                                        "Resource": .string(stateObject)])
         return [
-            statement("DeploySharedStateObjects", ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"], objects),
-            statement("DeploySharedStateMarkers", ["s3:GetObject", "s3:PutObject"], markers),
+            statement("DeploySharedState", ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], scoped ? [stateObject] : ["*"]),
+            statement("DeploySharedStateLock", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], scoped ? [lockObject] : ["*"]),
+            statement("DeploySharedStateMarkers", ["s3:GetObject", "s3:PutObject"], scoped ? [markerObjects] : ["*"]),
             // s3:ListBucket too: without it S3 answers 403, not 404, for an object that is not there (a new state, a marker)
             statement("DeploySharedStateVersions", ["s3:ListBucket", "s3:ListBucketVersions"], [scoped ? bucket : "*"]),
             .map(kms),
             .map(bucketEncryption),
+            keepHistory,
+            keepVersions,
         ]
     }
 
