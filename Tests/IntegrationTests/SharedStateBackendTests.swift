@@ -39,6 +39,13 @@ struct SharedStateBackendTests {
                            seen: SeenSnapshots(directory: fixture.stack.directory.appendingPathComponent("seen-\(machine)").path))
         }
 
+        /// The settings with the shortest lease a stack may set, for tests that watch a lease run.
+        var shortLease: RemoteStateSettings {
+            var short = settings
+            short.lockLeaseSeconds = 10
+            return short
+        }
+
         func state(_ marker: String) -> State {
             var state = State(stack: stack.name, account: stack.account, region: stack.region)
             state.outputs = ["marker": .string(marker)]
@@ -93,8 +100,7 @@ struct SharedStateBackendTests {
     func renewedWhileHeld() async throws {
         let setup = try Setup(prefix: "rn")
         defer { setup.fixture.stack.remove() }
-        var short = setup.settings
-        short.lockLeaseSeconds = 10
+        let short = setup.shortLease
         let held = try await setup.backend("a", settings: short).lock(operation: "apply", now: Date())
         try await Task.sleep(nanoseconds: 12_000_000_000)
         await #expect { _ = try await setup.backend("b", settings: short).lock(operation: "plan", now: Date()) } throws: { error in
@@ -130,9 +136,7 @@ struct SharedStateBackendTests {
     func lostLock() async throws {
         let setup = try Setup(prefix: "ls")
         defer { setup.fixture.stack.remove() }
-        var short = setup.settings
-        short.lockLeaseSeconds = 10
-        let held = try await setup.backend("a", settings: short).lock(operation: "apply", now: Date())
+        let held = try await setup.backend("a", settings: setup.shortLease).lock(operation: "apply", now: Date())
         let heard = Mutex(false)
         held.onLost { heard.withLock { $0 = true } }
         try setup.fixture.plantLock(id: "other", lease: 10)
