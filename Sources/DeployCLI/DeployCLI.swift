@@ -5,6 +5,7 @@ import Provision
 import Stack
 import Diagnostics
 import Foundation
+import TextSafety
 
 /// The `deploy` command line: parses, dispatches to a command, and turns errors into messages and exit codes
 /// (0 success, 1 failure, 2 bad usage or bad input).
@@ -46,7 +47,9 @@ public enum DeployCLI {
                 return ExitCode.success
             }
             if first == "help" {
-                let topic = arguments.drop { $0 != "help" }.dropFirst().first
+                let words = arguments.drop { $0 != "help" }.dropFirst().filter { !$0.hasPrefix("-") }
+                if words.count > 1 { throw UsageError(message: "unexpected argument '\(SafeText.quoted(words[1]))'; help takes one COMMAND", command: nil) }
+                let topic = words.first
                 guard let topic else {
                     console.out(Help.root(commands))
                     return ExitCode.success

@@ -54,6 +54,7 @@ struct CommandLineTests {
         Bad(arguments: ["whoami", "--profile", "-h"], message: "error: option '--profile' needs a value <name>, not the option '-h'"),
         Bad(arguments: ["whoami", "--endpoint-url", "localhost:4566"], message: "error: --endpoint-url 'localhost:4566' is not an http(s) URL"),
         Bad(arguments: ["whoami", "extra"], message: "error: unexpected argument 'extra'"),
+        Bad(arguments: ["help", "apply", "extra"], message: "error: unexpected argument 'extra'; help takes one COMMAND"),
         Bad(arguments: ["--region", "us-east-1"], message: "error: missing command"),
         Bad(arguments: ["whoami", "--region", "us-east-1"],
             message: "error: no AWS credentials found; searched: environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
