@@ -86,7 +86,15 @@ public struct S3: Sendable {
 
     /// Every version and delete marker in a bucket, as (key, version id) pairs, following pages.
     public func listObjectVersions(_ bucket: String, prefix: String? = nil, limit: Int? = nil) async throws -> [(key: String, versionID: String)] {
-        var found: [(key: String, versionID: String)] = []
+        try await versionEntries(bucket, prefix: prefix, limit: limit).compactMap { entry in
+            (entry.child("Key")?.text).map { (key: $0, versionID: entry.child("VersionId")?.text ?? "null") }
+        }
+    }
+
+    /// The `Version` and `DeleteMarker` entries of ListObjectVersions in the order S3 lists them (a key's versions
+    /// and delete markers together, newest first), following pages; with `limit`, stopping once that many are read.
+    func versionEntries(_ bucket: String, prefix: String?, limit: Int? = nil) async throws -> [XMLNode] {
+        var found: [XMLNode] = []
         var keyMarker: String?
         var versionMarker: String?
         repeat {
@@ -98,9 +106,7 @@ public struct S3: Sendable {
             let response = try await client.send(AWSOperation(service: .s3, name: "ListObjectVersions", method: "GET", query: query,
                                                               bucket: bucket))
             let root = try AWSClient.parseXML(response, service: .s3, operation: "ListObjectVersions")
-            for entry in root.children("Version") + root.children("DeleteMarker") {
-                if let key = entry.child("Key")?.text { found.append((key, entry.child("VersionId")?.text ?? "null")) }
-            }
+            found += root.children.filter { ["Version", "DeleteMarker"].contains($0.name) }
             if let limit, found.count >= limit { return found }
             let truncated = root.child("IsTruncated")?.text == "true"
             keyMarker = truncated ? root.child("NextKeyMarker")?.text : nil

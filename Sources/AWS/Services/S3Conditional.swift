@@ -100,28 +100,12 @@ extension S3 {
 
     /// Every version of one object, newest first, delete markers included.
     public func versions(bucket: String, key: String) async throws -> [ObjectVersion] {
-        var found: [ObjectVersion] = []
-        var keyMarker: String?
-        var versionMarker: String?
-        repeat {
-            var query: [(String, String)] = [("versions", ""), ("prefix", Self.listingPrefix(for: key))]
-            if let keyMarker { query.append(("key-marker", keyMarker)) }
-            if let versionMarker { query.append(("version-id-marker", versionMarker)) }
-            let response = try await client.send(AWSOperation(service: .s3, name: "ListObjectVersions", method: "GET", query: query,
-                                                              bucket: bucket))
-            let root = try AWSClient.parseXML(response, service: .s3, operation: "ListObjectVersions")
-            // S3 lists a key's versions and delete markers together, newest first: the document's order is kept
-            for entry in root.children where ["Version", "DeleteMarker"].contains(entry.name) && entry.child("Key")?.text == key {
-                found.append(ObjectVersion(versionID: entry.child("VersionId")?.text ?? "null",
-                                           lastModified: (entry.child("LastModified")?.text).flatMap(Timestamp.parseISO8601),
-                                           size: Int64(entry.child("Size")?.text ?? "") ?? 0, isLatest: entry.child("IsLatest")?.text == "true",
-                                           isDeleteMarker: entry.name == "DeleteMarker"))
-            }
-            let truncated = root.child("IsTruncated")?.text == "true"
-            keyMarker = truncated ? root.child("NextKeyMarker")?.text : nil
-            versionMarker = truncated ? root.child("NextVersionIdMarker")?.text : nil
-        } while keyMarker != nil
-        return found
+        try await versionEntries(bucket, prefix: Self.listingPrefix(for: key)).filter { $0.child("Key")?.text == key }.map { entry in
+            ObjectVersion(versionID: entry.child("VersionId")?.text ?? "null",
+                          lastModified: (entry.child("LastModified")?.text).flatMap(Timestamp.parseISO8601),
+                          size: Int64(entry.child("Size")?.text ?? "") ?? 0, isLatest: entry.child("IsLatest")?.text == "true",
+                          isDeleteMarker: entry.name == "DeleteMarker")
+        }
     }
 
     static func isConditionFailure(_ error: AWSError) -> Bool {

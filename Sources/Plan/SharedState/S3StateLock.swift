@@ -111,9 +111,6 @@ public final class S3StateLock: StateLease {
         if lostAlready { action() }
     }
 
-    /// Whether another run has taken the lock, or it went unrenewed past its lease.
-    public var isLost: Bool { state.withLock { $0.lost } }
-
     /// Renews the lock every third of its lease until it is released or lost.
     private func renewing() -> S3StateLock {
         let interval = UInt64(Double(leaseSeconds) / 3 * 1e9)

@@ -62,43 +62,34 @@ public enum PermissionsPolicy {
         let key = shared.kmsKey.hasPrefix("arn:") ? shared.kmsKey
             : !scoped ? "*" : shared.kmsKey.hasPrefix("alias/") ? "arn:\(partition):kms:\(region):\(account):key/*"
             : "arn:\(partition):kms:\(region):\(account):key/\(shared.kmsKey)"
-        var kms: [String: Value] = ["Sid": .string("DeploySharedStateKeys"), "Effect": .string("Allow"),
-                                    "Action": .list([.string("kms:Decrypt"), .string("kms:GenerateDataKey")]), "Resource": .string(key)]
-        if scoped {
-            kms["Condition"] = .map(["StringEquals": .map(["kms:EncryptionContext:deploy:state": .string(shared.url)])])
-        }
-        var bucketEncryption: [String: Value] = ["Sid": .string("DeploySharedStateBucketEncryption"), "Effect": .string("Allow"),
-                                                 "Action": .list([.string("kms:Decrypt"), .string("kms:GenerateDataKey")]), "Resource": .string(key)]
-        if scoped {
-            bucketEncryption["Condition"] = .map([
-                "StringEquals": .map(["kms:ViaService": .string("s3.\(region).amazonaws.com")]),
-                "StringLike": .map(["kms:EncryptionContext:aws:s3:arn": .string("\(bucket)*")]),
-            ])
-        }
-        // the history and the markers are what refuse an older state put back: whatever else the identity may do
-        // (an unscoped policy grants deletes on *), it may not delete them
-        let keepHistory: Value = .map(["Sid": .string("DeployKeepsSharedStateHistory"), "Effect": .string("Deny"),
-                                       "Action": .list([.string("s3:DeleteObject"), .string("s3:DeleteObjectVersion")]),
-                                       "Resource": .list([.string(markerObjects)])])
-        let keepVersions: Value = .map(["Sid": .string("DeployKeepsSharedStateVersions"), "Effect": .string("Deny"),
-                                        "Action": .list([.string("s3:DeleteObject"), .string("s3:DeleteObjectVersion")]),
-                                        "Resource": .string(stateObject)])
+        let dataKeys = ["kms:Decrypt", "kms:GenerateDataKey"]
+        let stateContext: Value = .map(["StringEquals": .map(["kms:EncryptionContext:deploy:state": .string(shared.url)])])
+        let throughS3: Value = .map([
+            "StringEquals": .map(["kms:ViaService": .string("s3.\(region).amazonaws.com")]),
+            "StringLike": .map(["kms:EncryptionContext:aws:s3:arn": .string("\(bucket)*")]),
+        ])
+        let deletes: Set = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
         return [
             statement("DeploySharedState", ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], scoped ? [stateObject] : ["*"]),
             statement("DeploySharedStateLock", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], scoped ? [lockObject] : ["*"]),
             statement("DeploySharedStateMarkers", ["s3:GetObject", "s3:PutObject"], scoped ? [markerObjects] : ["*"]),
             // s3:ListBucket too: without it S3 answers 403, not 404, for an object that is not there (a new state, a marker)
             statement("DeploySharedStateVersions", ["s3:ListBucket", "s3:ListBucketVersions"], [scoped ? bucket : "*"]),
-            .map(kms),
-            .map(bucketEncryption),
-            keepHistory,
-            keepVersions,
+            statement("DeploySharedStateKeys", Set(dataKeys), [key], condition: scoped ? stateContext : nil),
+            statement("DeploySharedStateBucketEncryption", Set(dataKeys), [key], condition: scoped ? throughS3 : nil),
+            // the history and the markers are what refuse an older state put back: whatever else the identity may do
+            // (an unscoped policy grants deletes on *), it may not delete them
+            statement("DeployKeepsSharedStateHistory", deletes, [markerObjects], effect: "Deny"),
+            statement("DeployKeepsSharedStateVersions", deletes, [stateObject], effect: "Deny"),
         ]
     }
 
-    private static func statement(_ sid: String, _ actions: Set<String>, _ resources: [String]) -> Value {
-        .map(["Sid": .string(sid), "Effect": .string("Allow"), "Action": .list(actions.sorted().map(Value.string)),
-              "Resource": resources.count == 1 ? .string(resources[0]) : .list(resources.map(Value.string))])
+    private static func statement(_ sid: String, _ actions: Set<String>, _ resources: [String], effect: String = "Allow",
+                                  condition: Value? = nil) -> Value {
+        var fields: [String: Value] = ["Sid": .string(sid), "Effect": .string(effect), "Action": .list(actions.sorted().map(Value.string)),
+                                       "Resource": resources.count == 1 ? .string(resources[0]) : .list(resources.map(Value.string))]
+        if let condition { fields["Condition"] = condition }
+        return .map(fields)
     }
 
     /// List and Describe calls, and creates of resources with cloud-assigned ids, cannot be limited to a named ARN.
